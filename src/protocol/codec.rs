@@ -1,0 +1,379 @@
+//! The one binary encoding (postcard) of change sets: a format-version byte, then the body.
+//! Values get a representation of our own, so GlueSQL upgrades cannot silently change it.
+
+use {
+    super::{ChangeSet, FunctionChange, SchemaChange, TableChange},
+    gluesql_core::{
+        chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike},
+        data::{CustomFunction, Interval, Key, Point, Schema, Value},
+    },
+    rust_decimal::Decimal,
+    serde::{
+        Deserialize, Serialize, Serializer,
+        ser::{SerializeStruct, SerializeTuple},
+    },
+    std::{collections::BTreeMap, net::IpAddr},
+    thiserror::Error,
+};
+
+/// Bumped whenever the encoding changes; data written by a newer version is refused.
+pub const FORMAT_VERSION: u8 = 1;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum CodecError {
+    #[error("data was written in format {found}, newer than this idbsql understands ({FORMAT_VERSION}); upgrade idbsql")]
+    NewerFormat { found: u8 },
+    #[error("data is empty")]
+    Empty,
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+}
+
+pub fn encode_change_set(change_set: &ChangeSet) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![FORMAT_VERSION];
+    let body = postcard::to_allocvec(&ChangeSetRef(change_set))
+        .map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+pub fn decode_change_set(bytes: &[u8]) -> Result<ChangeSet, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version > FORMAT_VERSION {
+        return Err(CodecError::NewerFormat { found: version });
+    }
+    let wire: WireChangeSet =
+        postcard::from_bytes(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    wire.try_into()
+}
+
+// ---- decoding side: owned wire types whose derived layout the encoders below mirror ----
+
+#[derive(Deserialize)]
+struct WireChangeSet {
+    tables: Vec<WireTableChange>,
+    functions: Vec<(String, Option<String>)>,
+}
+
+#[derive(Deserialize)]
+struct WireTableChange {
+    name: String,
+    schema: WireSchemaChange,
+    rows: Vec<(WireValue, Option<Vec<WireValue>>)>,
+}
+
+#[derive(Deserialize)]
+enum WireSchemaChange {
+    Unchanged,
+    Create(String, (i64, u32)),
+    Alter(String),
+    Drop,
+}
+
+/// Variant order is the format: append only, never reorder.
+#[derive(Deserialize)]
+enum WireValue {
+    Null,
+    Bool(bool),
+    I8(i8),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    I128(i128),
+    U8(u8),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    U128(u128),
+    F32(f32),
+    F64(f64),
+    Decimal([u8; 16]),
+    Str(String),
+    Bytea(Vec<u8>),
+    Inet(IpAddr),
+    Date(i32),
+    Timestamp((i64, u32)),
+    Time((u32, u32)),
+    IntervalMonth(i32),
+    IntervalMicrosecond(i64),
+    Uuid(u128),
+    Map(Vec<(String, WireValue)>),
+    List(Vec<WireValue>),
+    Point((f64, f64)),
+}
+
+fn corrupt(what: &str) -> CodecError {
+    CodecError::Corrupt(what.to_owned())
+}
+
+impl TryFrom<WireValue> for Value {
+    type Error = CodecError;
+
+    fn try_from(wire: WireValue) -> Result<Self, CodecError> {
+        Ok(match wire {
+            WireValue::Null => Value::Null,
+            WireValue::Bool(v) => Value::Bool(v),
+            WireValue::I8(v) => Value::I8(v),
+            WireValue::I16(v) => Value::I16(v),
+            WireValue::I32(v) => Value::I32(v),
+            WireValue::I64(v) => Value::I64(v),
+            WireValue::I128(v) => Value::I128(v),
+            WireValue::U8(v) => Value::U8(v),
+            WireValue::U16(v) => Value::U16(v),
+            WireValue::U32(v) => Value::U32(v),
+            WireValue::U64(v) => Value::U64(v),
+            WireValue::U128(v) => Value::U128(v),
+            WireValue::F32(v) => Value::F32(v),
+            WireValue::F64(v) => Value::F64(v),
+            WireValue::Decimal(v) => Value::Decimal(Decimal::deserialize(v)),
+            WireValue::Str(v) => Value::Str(v),
+            WireValue::Bytea(v) => Value::Bytea(v),
+            WireValue::Inet(v) => Value::Inet(v),
+            WireValue::Date(days) => Value::Date(
+                NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| corrupt("date"))?,
+            ),
+            WireValue::Timestamp(t) => Value::Timestamp(timestamp_from_wire(t)?),
+            WireValue::Time((secs, nanos)) => Value::Time(
+                NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
+                    .ok_or_else(|| corrupt("time"))?,
+            ),
+            WireValue::IntervalMonth(v) => Value::Interval(Interval::Month(v)),
+            WireValue::IntervalMicrosecond(v) => Value::Interval(Interval::Microsecond(v)),
+            WireValue::Uuid(v) => Value::Uuid(v),
+            WireValue::Map(entries) => Value::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, Value::try_from(v)?)))
+                    .collect::<Result<BTreeMap<_, _>, CodecError>>()?,
+            ),
+            WireValue::List(items) => Value::List(
+                items
+                    .into_iter()
+                    .map(Value::try_from)
+                    .collect::<Result<_, _>>()?,
+            ),
+            WireValue::Point((x, y)) => Value::Point(Point::new(x, y)),
+        })
+    }
+}
+
+fn timestamp_from_wire((secs, nanos): (i64, u32)) -> Result<NaiveDateTime, CodecError> {
+    DateTime::from_timestamp(secs, nanos)
+        .map(|t| t.naive_utc())
+        .ok_or_else(|| corrupt("timestamp"))
+}
+
+fn timestamp_to_wire(t: &NaiveDateTime) -> (i64, u32) {
+    let utc = t.and_utc();
+    (utc.timestamp(), utc.timestamp_subsec_nanos())
+}
+
+fn key_from_wire(wire: WireValue) -> Result<Key, CodecError> {
+    Key::try_from(Value::try_from(wire)?).map_err(|e| CodecError::Corrupt(e.to_string()))
+}
+
+fn row_from_wire(row: Vec<WireValue>) -> Result<Vec<Value>, CodecError> {
+    row.into_iter().map(Value::try_from).collect()
+}
+
+fn schema_from_json(json: &str) -> Result<Schema, CodecError> {
+    serde_json::from_str(json).map_err(|e| CodecError::Corrupt(format!("schema: {e}")))
+}
+
+impl TryFrom<WireChangeSet> for ChangeSet {
+    type Error = CodecError;
+
+    fn try_from(wire: WireChangeSet) -> Result<Self, CodecError> {
+        let tables = wire
+            .tables
+            .into_iter()
+            .map(|table| {
+                let schema = match table.schema {
+                    WireSchemaChange::Unchanged => SchemaChange::Unchanged,
+                    WireSchemaChange::Create(json, created) => SchemaChange::Create {
+                        schema: Box::new(schema_from_json(&json)?),
+                        created: timestamp_from_wire(created)?,
+                    },
+                    WireSchemaChange::Alter(json) => {
+                        SchemaChange::Alter(Box::new(schema_from_json(&json)?))
+                    }
+                    WireSchemaChange::Drop => SchemaChange::Drop,
+                };
+                let rows = table
+                    .rows
+                    .into_iter()
+                    .map(|(key, row)| Ok((key_from_wire(key)?, row.map(row_from_wire).transpose()?)))
+                    .collect::<Result<_, CodecError>>()?;
+                Ok(TableChange {
+                    name: table.name,
+                    schema,
+                    rows,
+                })
+            })
+            .collect::<Result<_, CodecError>>()?;
+        let functions = wire
+            .functions
+            .into_iter()
+            .map(|(name, json)| {
+                let function = json
+                    .map(|json| serde_json::from_str::<CustomFunction>(&json))
+                    .transpose()
+                    .map_err(|e| CodecError::Corrupt(format!("function: {e}")))?;
+                Ok(FunctionChange { name, function })
+            })
+            .collect::<Result<_, CodecError>>()?;
+        Ok(ChangeSet { tables, functions })
+    }
+}
+
+// ---- encoding side: borrowing serializers, laid out exactly as the wire types above ----
+
+struct ChangeSetRef<'a>(&'a ChangeSet);
+struct TableChangeRef<'a>(&'a TableChange);
+struct SchemaChangeRef<'a>(&'a SchemaChange);
+struct RowRef<'a>(&'a [Value]);
+struct KeyedRowRef<'a>(&'a Key, &'a Option<Vec<Value>>);
+struct ValueRef<'a>(&'a Value);
+struct KeyRef<'a>(&'a Key);
+
+fn to_json<T: Serialize, S: Serializer>(value: &T) -> Result<String, S::Error> {
+    serde_json::to_string(value).map_err(serde::ser::Error::custom)
+}
+
+impl Serialize for ChangeSetRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let functions = self
+            .0
+            .functions
+            .iter()
+            .map(|f| {
+                let json = f.function.as_ref().map(to_json::<_, S>).transpose()?;
+                Ok((f.name.as_str(), json))
+            })
+            .collect::<Result<Vec<_>, S::Error>>()?;
+        let mut s = serializer.serialize_struct("WireChangeSet", 2)?;
+        s.serialize_field("tables", &SeqOf(&self.0.tables, TableChangeRef))?;
+        s.serialize_field("functions", &functions)?;
+        s.end()
+    }
+}
+
+/// Serializes a slice through a borrowing wrapper without collecting it first.
+struct SeqOf<'a, T, W>(&'a [T], fn(&'a T) -> W);
+
+impl<'a, T, W: Serialize> Serialize for SeqOf<'a, T, W> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(self.1))
+    }
+}
+
+impl Serialize for TableChangeRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("WireTableChange", 3)?;
+        s.serialize_field("name", &self.0.name)?;
+        s.serialize_field("schema", &SchemaChangeRef(&self.0.schema))?;
+        s.serialize_field(
+            "rows",
+            &SeqOf(&self.0.rows, |(key, row)| KeyedRowRef(key, row)),
+        )?;
+        s.end()
+    }
+}
+
+impl Serialize for SchemaChangeRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTupleVariant;
+        const NAME: &str = "WireSchemaChange";
+        match self.0 {
+            SchemaChange::Unchanged => serializer.serialize_unit_variant(NAME, 0, "Unchanged"),
+            SchemaChange::Create { schema, created } => {
+                let mut s = serializer.serialize_tuple_variant(NAME, 1, "Create", 2)?;
+                s.serialize_field(&to_json::<_, S>(schema.as_ref())?)?;
+                s.serialize_field(&timestamp_to_wire(created))?;
+                s.end()
+            }
+            SchemaChange::Alter(schema) => serializer.serialize_newtype_variant(
+                NAME,
+                2,
+                "Alter",
+                &to_json::<_, S>(schema.as_ref())?,
+            ),
+            SchemaChange::Drop => serializer.serialize_unit_variant(NAME, 3, "Drop"),
+        }
+    }
+}
+
+impl Serialize for KeyedRowRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut t = serializer.serialize_tuple(2)?;
+        t.serialize_element(&KeyRef(self.0))?;
+        t.serialize_element(&self.1.as_deref().map(RowRef))?;
+        t.end()
+    }
+}
+
+impl Serialize for RowRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ValueRef))
+    }
+}
+
+impl Serialize for KeyRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ValueRef(&Value::from(self.0.clone())).serialize(serializer)
+    }
+}
+
+impl Serialize for ValueRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const NAME: &str = "WireValue";
+        macro_rules! variant {
+            ($index:expr, $name:expr, $value:expr) => {
+                serializer.serialize_newtype_variant(NAME, $index, $name, $value)
+            };
+        }
+        match self.0 {
+            Value::Null => serializer.serialize_unit_variant(NAME, 0, "Null"),
+            Value::Bool(v) => variant!(1, "Bool", v),
+            Value::I8(v) => variant!(2, "I8", v),
+            Value::I16(v) => variant!(3, "I16", v),
+            Value::I32(v) => variant!(4, "I32", v),
+            Value::I64(v) => variant!(5, "I64", v),
+            Value::I128(v) => variant!(6, "I128", v),
+            Value::U8(v) => variant!(7, "U8", v),
+            Value::U16(v) => variant!(8, "U16", v),
+            Value::U32(v) => variant!(9, "U32", v),
+            Value::U64(v) => variant!(10, "U64", v),
+            Value::U128(v) => variant!(11, "U128", v),
+            Value::F32(v) => variant!(12, "F32", v),
+            Value::F64(v) => variant!(13, "F64", v),
+            Value::Decimal(v) => variant!(14, "Decimal", &v.serialize()),
+            Value::Str(v) => variant!(15, "Str", v),
+            Value::Bytea(v) => variant!(16, "Bytea", v),
+            Value::Inet(v) => variant!(17, "Inet", v),
+            Value::Date(v) => variant!(18, "Date", &v.num_days_from_ce()),
+            Value::Timestamp(v) => variant!(19, "Timestamp", &timestamp_to_wire(v)),
+            Value::Time(v) => variant!(
+                20,
+                "Time",
+                &(v.num_seconds_from_midnight(), v.nanosecond())
+            ),
+            Value::Interval(Interval::Month(v)) => variant!(21, "IntervalMonth", v),
+            Value::Interval(Interval::Microsecond(v)) => variant!(22, "IntervalMicrosecond", v),
+            Value::Uuid(v) => variant!(23, "Uuid", v),
+            Value::Map(map) => variant!(24, "Map", &MapRef(map)),
+            Value::List(items) => variant!(25, "List", &RowRef(items)),
+            Value::Point(p) => variant!(26, "Point", &(p.x, p.y)),
+        }
+    }
+}
+
+struct MapRef<'a>(&'a BTreeMap<String, Value>);
+
+impl Serialize for MapRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(k, v)| (k, ValueRef(v))))
+    }
+}
+
+use gluesql_core::chrono::Datelike;

@@ -1,0 +1,60 @@
+//! Change sets — what one committed transaction did — and their binary codec. Shared by
+//! persistence and (later) the sync protocol; holds no state and does no I/O.
+
+mod codec;
+
+pub use codec::{CodecError, FORMAT_VERSION, decode_change_set, encode_change_set};
+
+use gluesql_core::{
+    chrono::NaiveDateTime,
+    data::{CustomFunction, Key, Schema, Value},
+};
+
+/// Per table and key, the new row or a deletion, plus schema changes; functions likewise.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    pub tables: Vec<TableChange>,
+    pub functions: Vec<FunctionChange>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty()
+            && self
+                .tables
+                .iter()
+                .all(|t| t.rows.is_empty() && t.schema == SchemaChange::Unchanged)
+    }
+
+    pub fn row_count(&self) -> usize {
+        self.tables.iter().map(|table| table.rows.len()).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableChange {
+    pub name: String,
+    pub schema: SchemaChange,
+    /// `None` deletes the row with that key.
+    pub rows: Vec<(Key, Option<Vec<Value>>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaChange {
+    Unchanged,
+    /// The table is (re)created empty with this schema; its rows follow in `rows`.
+    Create {
+        schema: Box<Schema>,
+        created: NaiveDateTime,
+    },
+    /// The schema (columns or indexes) changed; existing rows stay, rewritten ones follow.
+    Alter(Box<Schema>),
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionChange {
+    pub name: String,
+    /// `None` drops the function.
+    pub function: Option<CustomFunction>,
+}

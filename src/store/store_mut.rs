@@ -1,0 +1,55 @@
+//! `StoreMut`: schema and row writes, each recorded in the open transaction's undo log.
+
+use {
+    super::{MemoryStore, Table, Undo},
+    gluesql_core::{
+        data::{Key, Schema, Value},
+        error::Result,
+        store::StoreMut,
+    },
+};
+
+impl StoreMut for MemoryStore {
+    fn insert_schema(&mut self, schema: &Schema) -> Result<()> {
+        if self.tables.contains_key(&schema.table_name) {
+            return self.replace_schema(schema.clone());
+        }
+        let table = Table::new(schema.clone(), Self::now());
+        self.tables.insert(schema.table_name.clone(), table);
+        self.record(Undo::TableCreated {
+            table: schema.table_name.clone(),
+        });
+        Ok(())
+    }
+
+    fn delete_schema(&mut self, table_name: &str) -> Result<()> {
+        if let Some(table) = self.tables.remove(table_name) {
+            self.record(Undo::TableDropped {
+                table: Box::new(table),
+            });
+        }
+        Ok(())
+    }
+
+    fn append_data(&mut self, table_name: &str, rows: Vec<Vec<Value>>) -> Result<()> {
+        for row in rows {
+            let key = self.minter.mint();
+            self.write_row(table_name, key, Some(row))?;
+        }
+        Ok(())
+    }
+
+    fn insert_data(&mut self, table_name: &str, rows: Vec<(Key, Vec<Value>)>) -> Result<()> {
+        for (key, row) in rows {
+            self.write_row(table_name, key, Some(row))?;
+        }
+        Ok(())
+    }
+
+    fn delete_data(&mut self, table_name: &str, keys: Vec<Key>) -> Result<()> {
+        for key in keys {
+            self.write_row(table_name, key, None)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+//! `Store`: schema and row reads. Scans borrow the table and clone one row at a time,
+//! never the whole table.
+
+use {
+    super::MemoryStore,
+    gluesql_core::{
+        data::{Key, Schema, Value},
+        error::Result,
+        store::{RowIter, Store},
+    },
+};
+
+impl Store for MemoryStore {
+    fn fetch_schema(&self, table_name: &str) -> Result<Option<Schema>> {
+        Ok(self.tables.get(table_name).map(|table| table.schema.clone()))
+    }
+
+    fn fetch_all_schemas(&self) -> Result<Vec<Schema>> {
+        Ok(self
+            .tables
+            .values()
+            .map(|table| table.schema.clone())
+            .collect())
+    }
+
+    fn fetch_data(&self, table_name: &str, key: &Key) -> Result<Option<Vec<Value>>> {
+        Ok(self
+            .tables
+            .get(table_name)
+            .and_then(|table| table.rows.get(key))
+            .cloned())
+    }
+
+    fn scan_data<'a>(&'a self, table_name: &str) -> Result<RowIter<'a>> {
+        match self.tables.get(table_name) {
+            Some(table) => Ok(Box::new(
+                table
+                    .rows
+                    .iter()
+                    .map(|(key, row)| Ok((key.clone(), row.clone()))),
+            )),
+            None => Ok(Box::new(std::iter::empty())),
+        }
+    }
+}
