@@ -1,0 +1,95 @@
+//! Binds parameter values to `$1`, `$2`, … placeholders. Text is inlined as a quoted SQL
+//! literal, so that it converts to the column's type (DATE, UUID, …) exactly as literal text does.
+
+use {
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::sqlparser::ast::{
+        Expr as SqlExpr, Statement as SqlStatement, Value as SqlValue, visit_expressions_mut,
+    },
+    std::ops::ControlFlow,
+    gluesql_core::{
+        data::Value,
+        translate::{IntoParamLiteral, ParamLiteral},
+    },
+};
+
+/// A copy of `statement` with each text parameter's placeholder replaced by a quoted literal,
+/// or `None` when there is no text parameter.
+pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<SqlStatement> {
+    if !params.iter().any(is_text) {
+        return None;
+    }
+    let mut statement = statement.clone();
+    let _ = visit_expressions_mut(&mut statement, |expr| {
+        if let SqlExpr::Value(SqlValue::Placeholder(placeholder)) = expr {
+            let text = placeholder
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| params.get(i));
+            if let Some(text) = text.and_then(text_of) {
+                *expr = SqlExpr::Value(SqlValue::SingleQuotedString(text));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Some(statement)
+}
+
+fn is_text(value: &Value) -> bool {
+    matches!(value, Value::Str(_) | Value::Map(_) | Value::List(_))
+}
+
+/// Text, or for maps and lists their JSON text, which GlueSQL parses into MAP / LIST columns.
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::Str(text) => Some(text.clone()),
+        Value::Map(_) | Value::List(_) => serde_json::Value::try_from(value.clone())
+            .ok()
+            .map(|json| json.to_string()),
+        _ => None,
+    }
+}
+
+pub fn bind_params(params: &[Value]) -> Result<Vec<ParamLiteral>, DbError> {
+    params.iter().enumerate().map(|(i, value)| bind(i, value)).collect()
+}
+
+fn bind(position: usize, value: &Value) -> Result<ParamLiteral, DbError> {
+    Ok(match value.clone() {
+        Value::Null => ParamLiteral::null(),
+        Value::Bool(v) => v.into_param_literal(),
+        Value::I8(v) => v.into_param_literal(),
+        Value::I16(v) => v.into_param_literal(),
+        Value::I32(v) => v.into_param_literal(),
+        Value::I64(v) => v.into_param_literal(),
+        Value::I128(v) => v.into_param_literal(),
+        Value::U8(v) => v.into_param_literal(),
+        Value::U16(v) => v.into_param_literal(),
+        Value::U32(v) => v.into_param_literal(),
+        Value::U64(v) => v.into_param_literal(),
+        Value::U128(v) => v.into_param_literal(),
+        Value::F32(v) => v.into_param_literal(),
+        Value::F64(v) => v.into_param_literal(),
+        Value::Decimal(v) => v.into_param_literal(),
+        Value::Str(v) => v.into_param_literal(),
+        Value::Bytea(v) => v.into_param_literal(),
+        Value::Inet(v) => v.into_param_literal(),
+        Value::Date(v) => v.into_param_literal(),
+        Value::Timestamp(v) => v.into_param_literal(),
+        Value::Time(v) => v.into_param_literal(),
+        Value::Interval(v) => v.into_param_literal(),
+        Value::Uuid(v) => uuid::Uuid::from_u128(v).into_param_literal(),
+        Value::Point(v) => v.into_param_literal(),
+        // GlueSQL has no map or list literal parameter; their JSON text casts on insert.
+        value @ (Value::Map(_) | Value::List(_)) => {
+            let json = serde_json::Value::try_from(value).map_err(|e| {
+                DbError::new(
+                    ErrorCode::Params,
+                    format!("parameter ${}: {e}", position + 1),
+                )
+            })?;
+            json.to_string().into_param_literal()
+        }
+    })
+}

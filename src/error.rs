@@ -1,0 +1,90 @@
+//! The one error type users see: a stable machine-readable code plus a message.
+//! Classification of GlueSQL's errors into codes lives here and nowhere else.
+
+use {
+    gluesql_core::error::{
+        DeleteError, Error as GlueError, InsertError, UpdateError, ValidateError, ValueError,
+    },
+    thiserror::Error,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Parse,
+    Plan,
+    Execute,
+    Constraint,
+    Params,
+    Storage,
+    Closed,
+    Locked,
+    MultipleStatements,
+    Format,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Parse => "parse",
+            ErrorCode::Plan => "plan",
+            ErrorCode::Execute => "execute",
+            ErrorCode::Constraint => "constraint",
+            ErrorCode::Params => "params",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Closed => "closed",
+            ErrorCode::Locked => "locked",
+            ErrorCode::MultipleStatements => "multiple_statements",
+            ErrorCode::Format => "format",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Error, PartialEq)]
+#[error("{message}")]
+pub struct DbError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl DbError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<GlueError> for DbError {
+    fn from(error: GlueError) -> Self {
+        let code = match &error {
+            GlueError::Parser(_) => ErrorCode::Parse,
+            GlueError::Translate(_) | GlueError::Planner(_) => ErrorCode::Plan,
+            GlueError::StorageMsg(_) => ErrorCode::Storage,
+            GlueError::Validate(
+                ValidateError::DuplicateEntryOnUniqueField(..)
+                | ValidateError::DuplicateEntryOnPrimaryKeyField(_),
+            )
+            | GlueError::Delete(DeleteError::ReferencingColumnExists(_))
+            | GlueError::Update(UpdateError::CannotFindReferencedValue { .. }) => {
+                ErrorCode::Constraint
+            }
+            GlueError::Value(value_error)
+                if matches!(**value_error, ValueError::NullValueOnNotNullField) =>
+            {
+                ErrorCode::Constraint
+            }
+            GlueError::Insert(InsertError::CannotFindReferencedValue { .. }) => {
+                ErrorCode::Constraint
+            }
+            _ => ErrorCode::Execute,
+        };
+        DbError::new(code, error.to_string())
+    }
+}
+
+impl From<crate::protocol::CodecError> for DbError {
+    fn from(error: crate::protocol::CodecError) -> Self {
+        DbError::new(ErrorCode::Format, error.to_string())
+    }
+}

@@ -1,0 +1,206 @@
+//! The database over in-memory persistence: durability, revert on failed writes, reopen from
+//! log and checkpoint, error codes, and every value type round-tripping through the codec.
+
+use {
+    futures::executor::block_on,
+    gluesql_core::data::Value,
+    idbsql::{
+        Database, ErrorCode,
+        database::CheckpointPolicy,
+        persist::memory::{MemoryDisk, MemoryPersistence},
+    },
+    std::{cell::RefCell, rc::Rc},
+};
+
+fn disk() -> Rc<RefCell<MemoryDisk>> {
+    Rc::new(RefCell::new(MemoryDisk::default()))
+}
+
+fn open(disk: &Rc<RefCell<MemoryDisk>>) -> Database<MemoryPersistence> {
+    block_on(Database::open(MemoryPersistence::shared(Rc::clone(disk)))).expect("open")
+}
+
+fn rows(db: &mut Database<MemoryPersistence>, sql: &str) -> Vec<Vec<Value>> {
+    block_on(db.query(sql, &[])).expect(sql).rows
+}
+
+#[test]
+fn committed_rows_survive_reopen() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');")).unwrap();
+    block_on(db.query("UPDATE t SET name = 'z' WHERE id = $1", &[Value::I64(2)])).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(
+        rows(&mut db, "SELECT id, name FROM t ORDER BY id"),
+        vec![
+            vec![Value::I64(1), Value::Str("a".into())],
+            vec![Value::I64(2), Value::Str("z".into())]
+        ]
+    );
+}
+
+#[test]
+fn one_log_entry_per_commit_and_none_for_reads_or_rollbacks() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1);")).unwrap();
+    assert_eq!(disk.borrow().log.len(), 2);
+    rows(&mut db, "SELECT * FROM t");
+    block_on(db.exec("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;")).unwrap();
+    assert_eq!(disk.borrow().log.len(), 2);
+    block_on(db.exec("BEGIN; INSERT INTO t VALUES (3); INSERT INTO t VALUES (4); COMMIT;")).unwrap();
+    assert_eq!(disk.borrow().log.len(), 3);
+}
+
+#[test]
+fn failed_write_reverts_memory_and_reports_storage() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")).unwrap();
+    disk.borrow_mut().fail_next_write = true;
+    let error = block_on(db.query("INSERT INTO t VALUES (2)", &[])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Storage);
+    assert_eq!(rows(&mut db, "SELECT id FROM t"), vec![vec![Value::I64(1)]]);
+    disk.borrow_mut().fail_next_write = true;
+    let error = block_on(db.exec("BEGIN; DELETE FROM t; CREATE TABLE u (x INT); COMMIT;")).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Storage);
+    assert_eq!(rows(&mut db, "SELECT id FROM t"), vec![vec![Value::I64(1)]]);
+    assert!(block_on(db.query("SELECT * FROM u", &[])).is_err());
+    // The database keeps working after the failure.
+    block_on(db.query("INSERT INTO t VALUES (3)", &[])).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT id FROM t").len(), 2);
+}
+
+#[test]
+fn failed_statement_changes_nothing_even_inside_a_transaction() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")).unwrap();
+    block_on(db.query("BEGIN", &[])).unwrap();
+    block_on(db.query("INSERT INTO t VALUES (2)", &[])).unwrap();
+    let error = block_on(db.query("INSERT INTO t VALUES (3), (1)", &[])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+    block_on(db.query("COMMIT", &[])).unwrap();
+    assert_eq!(rows(&mut db, "SELECT id FROM t ORDER BY id"), vec![vec![Value::I64(1)], vec![Value::I64(2)]]);
+}
+
+#[test]
+fn error_codes() {
+    let mut db = open(&disk());
+    let code = |db: &mut Database<MemoryPersistence>, sql: &str| block_on(db.query(sql, &[])).unwrap_err().code;
+    assert_eq!(code(&mut db, "SELEC 1"), ErrorCode::Parse);
+    assert_eq!(code(&mut db, "SELECT 1; SELECT 2"), ErrorCode::MultipleStatements);
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")).unwrap();
+    assert_eq!(code(&mut db, "INSERT INTO t VALUES (1, NULL)"), ErrorCode::Constraint);
+    block_on(db.query("INSERT INTO t VALUES (1, 'x')", &[])).unwrap();
+    assert_eq!(code(&mut db, "INSERT INTO t VALUES (1, 'y')"), ErrorCode::Constraint);
+    assert_eq!(code(&mut db, "SELECT * FROM missing"), ErrorCode::Execute);
+    assert_eq!(
+        block_on(db.query("SELECT * FROM t WHERE id = $2", &[Value::I64(1)])).unwrap_err().code,
+        ErrorCode::Plan
+    );
+    db.close();
+    assert_eq!(code(&mut db, "SELECT 1"), ErrorCode::Closed);
+}
+
+#[test]
+fn checkpoint_then_log_tail_reopens_to_the_same_state() {
+    let disk = disk();
+    let policy = CheckpointPolicy {
+        max_log_entries: 10,
+        max_log_bytes: usize::MAX,
+        rows_per_chunk: 7,
+    };
+    let mut db = block_on(Database::open_with_policy(MemoryPersistence::shared(Rc::clone(&disk)), policy)).unwrap();
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT); CREATE INDEX t_n ON t (n); CREATE TABLE nokey (x TEXT);")).unwrap();
+    for i in 0..25 {
+        block_on(db.query("INSERT INTO t VALUES ($1, $2)", &[Value::I64(i), Value::I64(i % 5)])).unwrap();
+        block_on(db.query("INSERT INTO nokey VALUES ($1)", &[Value::Str(format!("r{i}"))])).unwrap();
+    }
+    block_on(db.query("DELETE FROM t WHERE id < 3", &[])).unwrap();
+    assert!(disk.borrow().checkpoints_written >= 4);
+    assert!(disk.borrow().log.len() < 10);
+    assert!(disk.borrow().checkpoint.len() > 2, "checkpoint is chunked");
+    let expected = rows(&mut db, "SELECT id, n FROM t WHERE n = 4 ORDER BY id");
+    let expected_nokey = rows(&mut db, "SELECT x FROM nokey");
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT id, n FROM t WHERE n = 4 ORDER BY id"), expected);
+    assert_eq!(rows(&mut db, "SELECT x FROM nokey"), expected_nokey, "insertion order of key-less rows");
+    assert_eq!(rows(&mut db, "SELECT COUNT(*) FROM t"), vec![vec![Value::I64(22)]]);
+}
+
+#[test]
+fn every_value_type_round_trips_through_the_log() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec(
+        "CREATE TABLE v (
+            id INTEGER PRIMARY KEY, b BOOLEAN, i8 INT8, i16 INT16, i32 INT32, i128 INT128,
+            u8 UINT8, u16 UINT16, u32 UINT32, u64 UINT64, u128 UINT128, f32 FLOAT32, f FLOAT,
+            d DECIMAL, s TEXT, by BYTEA, ip INET, dt DATE, ts TIMESTAMP, tm TIME,
+            iv INTERVAL, iv2 INTERVAL, u UUID, m MAP, l LIST, p POINT, n TEXT NULL
+        );
+        INSERT INTO v VALUES (
+            1, TRUE, -8, -16, -32, -170141183460469231731687303715884105728,
+            8, 16, 32, 18446744073709551615, 340282366920938463463374607431768211455, 1.5, -2.25,
+            1234567890123456.0123456789, 'héllo ✓', X'00ff10', '::1', '2024-02-29',
+            '2024-02-29T23:59:58.123456', '12:34:56.789', INTERVAL '3-2' YEAR TO MONTH,
+            INTERVAL '1 02:03:04.5' DAY TO SECOND, '936DA01F-9ABD-4D9D-80C7-02AF85C822A8',
+            '{\"a\": {\"b\": [1, 2.5, null, \"x\"]}}', '[1, \"two\", [3], {\"k\": false}]',
+            POINT(1.5, -2), NULL
+        );",
+    ))
+    .unwrap();
+    let before = rows(&mut db, "SELECT * FROM v");
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT * FROM v"), before);
+    // And through a checkpoint.
+    block_on(db.checkpoint()).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT * FROM v"), before);
+}
+
+#[test]
+fn newer_format_is_refused_with_a_clear_error() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.query("CREATE TABLE t (x INT)", &[])).unwrap();
+    db.close();
+    disk.borrow_mut().log[0][0] = 200;
+    let error = block_on(Database::open(MemoryPersistence::shared(Rc::clone(&disk)))).err().unwrap();
+    assert_eq!(error.code, ErrorCode::Format);
+    assert!(error.message.contains("newer"), "{}", error.message);
+}
+
+#[test]
+fn exec_keeps_statements_before_a_failure_and_names_the_failing_one() {
+    let disk = disk();
+    let mut db = open(&disk);
+    let error = block_on(db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1); INSERT INTO nope VALUES (2); INSERT INTO t VALUES (3);")).unwrap_err();
+    assert!(error.message.starts_with("statement 3:"), "{}", error.message);
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT x FROM t"), vec![vec![Value::I64(1)]]);
+}
+
+#[test]
+fn parameters_bind_by_position_and_reject_missing_ones() {
+    let mut db = open(&disk());
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, d DATE, m MAP)")).unwrap();
+    let map = Value::Map([("k".to_owned(), Value::I64(1))].into_iter().collect());
+    block_on(db.query(
+        "INSERT INTO t VALUES ($1, $2, $3, $4)",
+        &[Value::I64(7), Value::Str("it's".into()), Value::Str("2024-01-02".into()), map.clone()],
+    ))
+    .unwrap();
+    let out = block_on(db.query("SELECT name, m FROM t WHERE id = $1", &[Value::I64(7)])).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Str("it's".into()), map]]);
+    assert_eq!(out.columns, vec!["name", "m"]);
+}
