@@ -1,0 +1,65 @@
+// Type declarations for the public idbsql API (js/index.js).
+
+/** A SQL value as idbsql returns it; see the README's type table. */
+export type SqlValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | SqlValue[]
+  | { [key: string]: SqlValue };
+
+/** A value accepted as a `$n` parameter. */
+export type SqlParam = SqlValue | Date | undefined;
+
+export interface QueryResult<Row = Record<string, SqlValue>> {
+  /** "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP TABLE", "BEGIN", … */
+  command: string;
+  columns: string[];
+  rows: Row[];
+  /** Rows returned, or rows affected by INSERT / UPDATE / DELETE. */
+  rowCount: number;
+}
+
+export type ErrorCode =
+  | "parse"
+  | "plan"
+  | "execute"
+  | "constraint"
+  | "params"
+  | "storage"
+  | "closed"
+  | "locked"
+  | "multiple_statements"
+  | "format";
+
+export class IdbsqlError extends Error {
+  readonly code: ErrorCode;
+}
+
+export interface ConnectOptions {
+  /** "indexeddb" (default): persisted; "memory": gone when disconnected. */
+  storage?: "indexeddb" | "memory";
+  /** "relaxed" (default): survives a tab or browser crash; "strict": also power loss. */
+  durability?: "relaxed" | "strict";
+}
+
+export interface Transaction {
+  query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
+  exec(sql: string): Promise<QueryResult[]>;
+}
+
+export interface Database {
+  readonly name: string;
+  readonly closed: boolean;
+  query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
+  exec(sql: string): Promise<QueryResult[]>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  checkpoint(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export function connect(name: string, options?: ConnectOptions): Promise<Database>;
+export function deleteDatabase(name: string): Promise<void>;

@@ -1,0 +1,209 @@
+//! The wasm-bindgen surface (browser only): a `RawDatabase` handle the JS wrapper drives.
+//! Calls are serialised by the wrapper; a call that overlaps another is refused, never raced.
+
+mod values;
+
+use {
+    crate::{
+        database::Database,
+        engine::QueryOutput,
+        error::{DbError, ErrorCode},
+        persist::{
+            idb::{Durability, IdbPersistence},
+            memory::MemoryPersistence,
+        },
+    },
+    js_sys::{Array, Object, Promise, Reflect},
+    std::{cell::RefCell, rc::Rc},
+    wasm_bindgen::prelude::*,
+    wasm_bindgen_futures::future_to_promise,
+};
+
+enum Backend {
+    IndexedDb(Database<IdbPersistence>),
+    Memory(Database<MemoryPersistence>),
+}
+
+macro_rules! with_backend {
+    ($backend:expr, $db:ident => $body:expr) => {
+        match $backend {
+            Backend::IndexedDb($db) => $body,
+            Backend::Memory($db) => $body,
+        }
+    };
+}
+
+/// Turns our error into a JS `Error` carrying `.code`, which the wrapper re-throws as IdbsqlError.
+fn to_js_error(error: DbError) -> JsValue {
+    let js_error = js_sys::Error::new(&error.message);
+    let _ = Reflect::set(&js_error, &"code".into(), &error.code.as_str().into());
+    js_error.into()
+}
+
+fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
+    let result = Object::new();
+    let columns: Array = output
+        .columns
+        .iter()
+        .map(|c| JsValue::from_str(c))
+        .collect();
+    let rows = values::rows_to_js(&output.columns, output.rows)?;
+    let set = |key: &str, value: &JsValue| {
+        Reflect::set(&result, &key.into(), value)
+            .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build result object"))
+    };
+    set("command", &output.command.into())?;
+    set("columns", &columns)?;
+    set("rows", &rows)?;
+    set("rowCount", &(output.row_count as f64).into())?;
+    Ok(result.into())
+}
+
+#[wasm_bindgen]
+pub struct RawDatabase {
+    backend: Rc<RefCell<Option<Backend>>>,
+    closed: Rc<RefCell<bool>>,
+}
+
+impl RawDatabase {
+    /// Runs `work` with the database taken out of its cell for the duration of the call.
+    fn run<F, Fut>(&self, work: F) -> Promise
+    where
+        F: FnOnce(Backend) -> Fut + 'static,
+        Fut: std::future::Future<Output = (Backend, Result<JsValue, DbError>)> + 'static,
+    {
+        let cell = Rc::clone(&self.backend);
+        let closed = *self.closed.borrow();
+        future_to_promise(async move {
+            if closed {
+                return Err(to_js_error(DbError::new(
+                    ErrorCode::Closed,
+                    "the database connection is closed",
+                )));
+            }
+            let Some(backend) = cell.borrow_mut().take() else {
+                return Err(to_js_error(DbError::new(
+                    ErrorCode::Execute,
+                    "another call on this connection is still running",
+                )));
+            };
+            let (backend, result) = work(backend).await;
+            *cell.borrow_mut() = Some(backend);
+            result.map_err(to_js_error)
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl RawDatabase {
+    /// Opens (creating if needed) a database. `storage` is "indexeddb" or "memory";
+    /// `durability` is "relaxed" or "strict".
+    pub fn open(name: String, storage: String, durability: String) -> Promise {
+        future_to_promise(async move {
+            let durability = match durability.as_str() {
+                "relaxed" | "default" | "" => Durability::Relaxed,
+                "strict" => Durability::Strict,
+                other => {
+                    return Err(to_js_error(DbError::new(
+                        ErrorCode::Params,
+                        format!("durability must be \"relaxed\" or \"strict\", not {other:?}"),
+                    )));
+                }
+            };
+            let backend = match storage.as_str() {
+                "indexeddb" => {
+                    let persistence = IdbPersistence::open(&name, durability)
+                        .await
+                        .map_err(to_js_error)?;
+                    Backend::IndexedDb(Database::open(persistence).await.map_err(to_js_error)?)
+                }
+                "memory" => Backend::Memory(
+                    Database::open(MemoryPersistence::volatile())
+                        .await
+                        .map_err(to_js_error)?,
+                ),
+                other => {
+                    return Err(to_js_error(DbError::new(
+                        ErrorCode::Params,
+                        format!("storage must be \"indexeddb\" or \"memory\", not {other:?}"),
+                    )));
+                }
+            };
+            Ok(RawDatabase {
+                backend: Rc::new(RefCell::new(Some(backend))),
+                closed: Rc::new(RefCell::new(false)),
+            }
+            .into())
+        })
+    }
+
+    /// Runs exactly one statement with an array of parameters for `$1`, `$2`, ….
+    pub fn query(&self, sql: String, params: JsValue) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = async {
+                let params = values::params_from_js(&params)?;
+                let output = with_backend!(&mut backend, db => db.query(&sql, &params).await)?;
+                output_to_js(output)
+            }
+            .await;
+            (backend, result)
+        })
+    }
+
+    /// Runs every statement in `sql`; resolves to one result per statement.
+    pub fn exec(&self, sql: String) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = async {
+                let outputs = with_backend!(&mut backend, db => db.exec(&sql).await)?;
+                let array = Array::new();
+                for output in outputs {
+                    array.push(&output_to_js(output)?);
+                }
+                Ok(array.into())
+            }
+            .await;
+            (backend, result)
+        })
+    }
+
+    /// Writes a checkpoint now (normally done when the log grows past its threshold).
+    pub fn checkpoint(&self) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.checkpoint().await);
+            (backend, result.map(|()| JsValue::UNDEFINED))
+        })
+    }
+
+    #[wasm_bindgen(js_name = inTransaction)]
+    pub fn in_transaction(&self) -> bool {
+        match self.backend.borrow().as_ref() {
+            Some(backend) => with_backend!(backend, db => db.engine().in_transaction()),
+            None => false,
+        }
+    }
+
+    /// Test hook: the next IndexedDB write transaction aborts, as on a quota error.
+    #[wasm_bindgen(js_name = failNextWrite)]
+    pub fn fail_next_write(&self) {
+        if let Some(Backend::IndexedDb(db)) = self.backend.borrow_mut().as_mut() {
+            db.persistence_mut().fail_next_write();
+        }
+    }
+
+    /// Closes the connection (an open transaction is rolled back). Idempotent.
+    pub fn close(&self) {
+        *self.closed.borrow_mut() = true;
+        if let Some(backend) = self.backend.borrow_mut().as_mut() {
+            with_backend!(backend, db => db.close());
+        }
+    }
+}
+
+/// Deletes a database's stored data. Close its connections first.
+#[wasm_bindgen(js_name = deleteDatabase)]
+pub fn delete_database(name: String) -> Promise {
+    future_to_promise(async move {
+        IdbPersistence::delete(&name).await.map_err(to_js_error)?;
+        Ok(JsValue::UNDEFINED)
+    })
+}

@@ -1,0 +1,203 @@
+//! Values at the JS edge: GlueSQL values to JS (see the README's type table) and JS
+//! parameters back to values. Integers beyond ±2^53 become BigInt so no digit is lost.
+
+use {
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        chrono::{DateTime, NaiveDateTime},
+        data::{Interval, Value},
+    },
+    js_sys::{Array, BigInt, Date, Object, Reflect, Uint8Array},
+    std::collections::BTreeMap,
+    wasm_bindgen::{JsCast, JsValue},
+};
+
+const MAX_SAFE: i128 = (1 << 53) - 1;
+
+fn integer(v: i128) -> JsValue {
+    if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
+        JsValue::from(v as f64)
+    } else {
+        BigInt::new(&JsValue::from_str(&v.to_string())).map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into)
+    }
+}
+
+fn unsigned(v: u128) -> JsValue {
+    match i128::try_from(v) {
+        Ok(v) => integer(v),
+        Err(_) => BigInt::new(&JsValue::from_str(&v.to_string())).map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into),
+    }
+}
+
+/// ISO 8601 duration, e.g. `P1Y2M` or `-P1DT2H3M4.5S`.
+fn interval_iso(interval: &Interval) -> String {
+    match *interval {
+        Interval::Month(months) => {
+            let sign = if months < 0 { "-" } else { "" };
+            let months = months.unsigned_abs();
+            format!("{sign}P{}Y{}M", months / 12, months % 12)
+        }
+        Interval::Microsecond(micros) => {
+            let sign = if micros < 0 { "-" } else { "" };
+            let micros = micros.unsigned_abs();
+            let days = micros / 86_400_000_000;
+            let rest = micros % 86_400_000_000;
+            let hours = rest / 3_600_000_000;
+            let minutes = rest % 3_600_000_000 / 60_000_000;
+            let seconds = rest % 60_000_000;
+            let whole = seconds / 1_000_000;
+            let fraction = seconds % 1_000_000;
+            let seconds = if fraction == 0 {
+                format!("{whole}")
+            } else {
+                format!("{whole}.{fraction:06}").trim_end_matches('0').to_owned()
+            };
+            format!("{sign}P{days}DT{hours}H{minutes}M{seconds}S")
+        }
+    }
+}
+
+pub fn value_to_js(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(v) => JsValue::from_bool(*v),
+        Value::I8(v) => JsValue::from(*v),
+        Value::I16(v) => JsValue::from(*v),
+        Value::I32(v) => JsValue::from(*v),
+        Value::I64(v) => integer(i128::from(*v)),
+        Value::I128(v) => integer(*v),
+        Value::U8(v) => JsValue::from(*v),
+        Value::U16(v) => JsValue::from(*v),
+        Value::U32(v) => JsValue::from(*v),
+        Value::U64(v) => unsigned(u128::from(*v)),
+        Value::U128(v) => unsigned(*v),
+        Value::F32(v) => JsValue::from(f64::from(*v)),
+        Value::F64(v) => JsValue::from(*v),
+        Value::Decimal(v) => JsValue::from_str(&v.to_string()),
+        Value::Str(v) => JsValue::from_str(v),
+        Value::Bytea(v) => Uint8Array::from(v.as_slice()).into(),
+        Value::Inet(v) => JsValue::from_str(&v.to_string()),
+        Value::Date(v) => JsValue::from_str(&v.format("%Y-%m-%d").to_string()),
+        Value::Timestamp(v) => JsValue::from_str(&v.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+        Value::Time(v) => JsValue::from_str(&v.format("%H:%M:%S%.f").to_string()),
+        Value::Interval(v) => JsValue::from_str(&interval_iso(v)),
+        Value::Uuid(v) => JsValue::from_str(&uuid::Uuid::from_u128(*v).hyphenated().to_string()),
+        Value::Map(map) => {
+            let object = Object::new();
+            for (key, value) in map {
+                let _ = Reflect::set(&object, &JsValue::from_str(key), &value_to_js(value));
+            }
+            object.into()
+        }
+        Value::List(items) => items.iter().map(value_to_js).collect::<Array>().into(),
+        Value::Point(point) => {
+            let object = Object::new();
+            let _ = Reflect::set(&object, &"x".into(), &point.x.into());
+            let _ = Reflect::set(&object, &"y".into(), &point.y.into());
+            object.into()
+        }
+    }
+}
+
+/// Rows as plain objects keyed by column name.
+pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
+    let keys: Vec<JsValue> = columns.iter().map(|c| JsValue::from_str(c)).collect();
+    let array = Array::new_with_length(rows.len() as u32);
+    for (i, row) in rows.iter().enumerate() {
+        let object = Object::new();
+        for (key, value) in keys.iter().zip(row) {
+            Reflect::set(&object, key, &value_to_js(value))
+                .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build a result row"))?;
+        }
+        array.set(i as u32, object.into());
+    }
+    Ok(array.into())
+}
+
+fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {
+    DbError::new(ErrorCode::Params, format!("parameter ${}: {message}", position + 1))
+}
+
+fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if let Some(v) = value.as_bool() {
+        return Ok(Value::Bool(v));
+    }
+    if let Some(v) = value.as_f64() {
+        if v.fract() == 0.0 && v.abs() <= MAX_SAFE as f64 {
+            return Ok(Value::I64(v as i64));
+        }
+        return Ok(Value::F64(v));
+    }
+    if let Some(v) = value.as_string() {
+        return Ok(Value::Str(v));
+    }
+    if value.is_bigint() {
+        let text = String::from(
+            value
+                .unchecked_ref::<BigInt>()
+                .to_string(10)
+                .map_err(|_| params_error(position, "unreadable BigInt"))?,
+        );
+        return match text.parse::<i64>() {
+            Ok(v) => Ok(Value::I64(v)),
+            Err(_) => text
+                .parse::<i128>()
+                .map(Value::I128)
+                .map_err(|_| params_error(position, "BigInt out of the INT128 range")),
+        };
+    }
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        return Ok(Value::Bytea(bytes.to_vec()));
+    }
+    if let Some(date) = value.dyn_ref::<Date>() {
+        let millis = date.get_time();
+        if millis.is_nan() {
+            return Err(params_error(position, "invalid Date"));
+        }
+        let timestamp: Option<NaiveDateTime> =
+            DateTime::from_timestamp_millis(millis as i64).map(|t| t.naive_utc());
+        return timestamp
+            .map(Value::Timestamp)
+            .ok_or_else(|| params_error(position, "Date out of range"));
+    }
+    if let Some(array) = value.dyn_ref::<Array>() {
+        return array
+            .iter()
+            .map(|item| value_from_js(position, &item))
+            .collect::<Result<_, _>>()
+            .map(Value::List);
+    }
+    if value.is_object() && !value.is_function() {
+        let mut map = BTreeMap::new();
+        for entry in Object::entries(value.unchecked_ref::<Object>()).iter() {
+            let entry: Array = entry.unchecked_into();
+            let key = entry
+                .get(0)
+                .as_string()
+                .ok_or_else(|| params_error(position, "object keys must be strings"))?;
+            map.insert(key, value_from_js(position, &entry.get(1))?);
+        }
+        return Ok(Value::Map(map));
+    }
+    Err(params_error(
+        position,
+        format!("unsupported JS type {}", value.js_typeof().as_string().unwrap_or_default()),
+    ))
+}
+
+pub fn params_from_js(params: &JsValue) -> Result<Vec<Value>, DbError> {
+    if params.is_null() || params.is_undefined() {
+        return Ok(Vec::new());
+    }
+    let array = params
+        .dyn_ref::<Array>()
+        .ok_or_else(|| DbError::new(ErrorCode::Params, "parameters must be an array"))?;
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, value)| value_from_js(i, &value))
+        .collect()
+}

@@ -1,0 +1,265 @@
+//! IndexedDB persistence (browser only): object stores `meta` (format version), `checkpoint`
+//! (chunks by index) and `log` (change sets by sequence number). One IDB transaction per write.
+
+use {
+    super::{Loaded, Persistence},
+    crate::{
+        error::{DbError, ErrorCode},
+        protocol::FORMAT_VERSION,
+    },
+    idb::{
+        Database, Factory, Transaction, TransactionMode,
+        builder::{DatabaseBuilder, ObjectStoreBuilder},
+    },
+    js_sys::{Array, Object, Reflect, Uint8Array},
+    wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen},
+    web_sys::IdbDatabase,
+};
+
+const META: &str = "meta";
+const CHECKPOINT: &str = "checkpoint";
+const LOG: &str = "log";
+const SCHEMA_VERSION: u32 = 1;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An IDBDatabase seen through the one call web-sys keeps unstable.
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type IdbDatabaseWithOptions;
+
+    /// `IDBDatabase.transaction(names, mode, { durability })`.
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(
+        this: &IdbDatabaseWithOptions,
+        names: &Array,
+        mode: &str,
+        options: &JsValue,
+    ) -> Result<web_sys::IdbTransaction, JsValue>;
+}
+
+/// The browser's durability hint for write transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Survives a tab or browser crash; the browser's default.
+    Relaxed,
+    /// Waits for the disk flush: survives power loss.
+    Strict,
+}
+
+pub struct IdbPersistence {
+    database: Database,
+    raw: IdbDatabase,
+    durability: Durability,
+    next_seq: f64,
+    log_entries: usize,
+    log_bytes: usize,
+    fail_next_write: bool,
+}
+
+pub fn database_name(name: &str) -> String {
+    format!("idbsql/{name}")
+}
+
+fn storage_error(context: &str, error: impl std::fmt::Debug) -> DbError {
+    DbError::new(ErrorCode::Storage, format!("IndexedDB {context} failed: {error:?}"))
+}
+
+impl IdbPersistence {
+    pub async fn open(name: &str, durability: Durability) -> Result<Self, DbError> {
+        let database = DatabaseBuilder::new(&database_name(name))
+            .version(SCHEMA_VERSION)
+            .add_object_store(ObjectStoreBuilder::new(META))
+            .add_object_store(ObjectStoreBuilder::new(CHECKPOINT))
+            .add_object_store(ObjectStoreBuilder::new(LOG))
+            .build()
+            .await
+            .map_err(|e| storage_error("open", e))?;
+        let raw: IdbDatabase = database.into();
+        Ok(Self {
+            database: Database::from(raw.clone()),
+            raw,
+            durability,
+            next_seq: 0.0,
+            log_entries: 0,
+            log_bytes: 0,
+            fail_next_write: false,
+        })
+    }
+
+    /// Deletes a database's IndexedDB storage; it must not be open.
+    pub async fn delete(name: &str) -> Result<(), DbError> {
+        let factory = Factory::new().map_err(|e| storage_error("delete", e))?;
+        factory
+            .delete(&database_name(name))
+            .map_err(|e| storage_error("delete", e))?
+            .await
+            .map_err(|e| storage_error("delete", e))
+    }
+
+    /// Test hook: abort the next write transaction as a quota error would.
+    pub fn fail_next_write(&mut self) {
+        self.fail_next_write = true;
+    }
+
+    fn write_transaction(&self, stores: &[&str]) -> Result<Transaction, DbError> {
+        let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        let options = Object::new();
+        let durability = match self.durability {
+            Durability::Relaxed => "relaxed",
+            Durability::Strict => "strict",
+        };
+        Reflect::set(&options, &"durability".into(), &durability.into())
+            .map_err(|e| storage_error("transaction", e))?;
+        let transaction = self
+            .raw
+            .unchecked_ref::<IdbDatabaseWithOptions>()
+            .transaction_with_options(&names, "readwrite", &options)
+            .map_err(|e| storage_error("transaction", e))?;
+        Ok(transaction.into())
+    }
+
+    async fn finish(&mut self, transaction: Transaction, context: &str) -> Result<(), DbError> {
+        let transaction = if std::mem::take(&mut self.fail_next_write) {
+            transaction.abort().map_err(|e| storage_error(context, e))?
+        } else {
+            transaction
+        };
+        let result = transaction.await.map_err(|e| storage_error(context, e))?;
+        if result.is_committed() {
+            Ok(())
+        } else {
+            Err(DbError::new(
+                ErrorCode::Storage,
+                format!("IndexedDB {context} was aborted"),
+            ))
+        }
+    }
+}
+
+fn bytes_of(value: &JsValue) -> Result<Vec<u8>, DbError> {
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(Uint8Array::to_vec)
+        .ok_or_else(|| DbError::new(ErrorCode::Format, "stored record is not binary"))
+}
+
+impl Persistence for IdbPersistence {
+    async fn load(&mut self) -> Result<Loaded, DbError> {
+        let transaction = self
+            .database
+            .transaction(&[META, CHECKPOINT, LOG], TransactionMode::ReadOnly)
+            .map_err(|e| storage_error("read", e))?;
+        let store = |name| {
+            transaction
+                .object_store(name)
+                .map_err(|e| storage_error("read", e))
+        };
+        let format = store(META)?
+            .get(JsValue::from_str("format"))
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        if let Some(version) = format.and_then(|v| v.as_f64()) {
+            if version > f64::from(FORMAT_VERSION) {
+                return Err(DbError::new(
+                    ErrorCode::Format,
+                    format!("database was written in format {version}, newer than this idbsql understands ({FORMAT_VERSION}); upgrade idbsql"),
+                ));
+            }
+        }
+        let checkpoint = store(CHECKPOINT)?
+            .get_all(None, None)
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        let log_keys = store(LOG)?
+            .get_all_keys(None, None)
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        let log = store(LOG)?
+            .get_all(None, None)
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        let loaded = Loaded {
+            checkpoint: checkpoint.iter().map(bytes_of).collect::<Result<_, _>>()?,
+            log: log.iter().map(bytes_of).collect::<Result<_, _>>()?,
+        };
+        self.next_seq = log_keys
+            .last()
+            .and_then(JsValue::as_f64)
+            .map_or(0.0, |last| last + 1.0);
+        self.log_entries = loaded.log.len();
+        self.log_bytes = loaded.log.iter().map(Vec::len).sum();
+        Ok(loaded)
+    }
+
+    async fn append(&mut self, entries: &[Vec<u8>]) -> Result<(), DbError> {
+        let transaction = self.write_transaction(&[META, LOG])?;
+        let meta = transaction
+            .object_store(META)
+            .map_err(|e| storage_error("write", e))?;
+        meta.put(
+            &JsValue::from(FORMAT_VERSION),
+            Some(&JsValue::from_str("format")),
+        )
+        .map_err(|e| storage_error("write", e))?;
+        let log = transaction
+            .object_store(LOG)
+            .map_err(|e| storage_error("write", e))?;
+        let mut seq = self.next_seq;
+        for entry in entries {
+            log.put(&Uint8Array::from(entry.as_slice()), Some(&JsValue::from(seq)))
+                .map_err(|e| storage_error("write", e))?;
+            seq += 1.0;
+        }
+        self.finish(transaction, "write").await?;
+        self.next_seq = seq;
+        self.log_entries += entries.len();
+        self.log_bytes += entries.iter().map(Vec::len).sum::<usize>();
+        Ok(())
+    }
+
+    async fn write_checkpoint(&mut self, chunks: &[Vec<u8>]) -> Result<(), DbError> {
+        let transaction = self.write_transaction(&[META, CHECKPOINT, LOG])?;
+        let store = |name| {
+            transaction
+                .object_store(name)
+                .map_err(|e| storage_error("checkpoint", e))
+        };
+        store(META)?
+            .put(
+                &JsValue::from(FORMAT_VERSION),
+                Some(&JsValue::from_str("format")),
+            )
+            .map_err(|e| storage_error("checkpoint", e))?;
+        let checkpoint = store(CHECKPOINT)?;
+        checkpoint
+            .clear()
+            .map_err(|e| storage_error("checkpoint", e))?;
+        for (index, chunk) in chunks.iter().enumerate() {
+            checkpoint
+                .put(
+                    &Uint8Array::from(chunk.as_slice()),
+                    Some(&JsValue::from(index as f64)),
+                )
+                .map_err(|e| storage_error("checkpoint", e))?;
+        }
+        store(LOG)?
+            .clear()
+            .map_err(|e| storage_error("checkpoint", e))?;
+        self.finish(transaction, "checkpoint").await?;
+        self.log_entries = 0;
+        self.log_bytes = 0;
+        Ok(())
+    }
+
+    fn log_size(&self) -> (usize, usize) {
+        (self.log_entries, self.log_bytes)
+    }
+
+    fn close(&mut self) {
+        self.database.close();
+    }
+}

@@ -1,0 +1,192 @@
+//! Browser tests (`wasm-pack test --headless --chrome`): the database over real IndexedDB in
+//! headless Chromium — reopen, checkpoints, rollbacks, failed writes, every value type.
+#![cfg(target_arch = "wasm32")]
+
+use {
+    gluesql_core::data::Value,
+    idbsql::{
+        Database, ErrorCode,
+        database::CheckpointPolicy,
+        persist::{
+            Persistence,
+            idb::{Durability, IdbPersistence},
+        },
+    },
+    wasm_bindgen_test::*,
+};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn fresh(name: &str) -> Database<IdbPersistence> {
+    IdbPersistence::delete(name).await.expect("delete");
+    reopen(name).await
+}
+
+async fn reopen(name: &str) -> Database<IdbPersistence> {
+    let persistence = IdbPersistence::open(name, Durability::Relaxed).await.expect("open idb");
+    Database::open(persistence).await.expect("open database")
+}
+
+/// What is on disk, read by a separate connection: (checkpoint chunks, log entries).
+async fn on_disk(name: &str) -> (usize, usize) {
+    let mut persistence = IdbPersistence::open(name, Durability::Relaxed).await.unwrap();
+    let loaded = persistence.load().await.unwrap();
+    persistence.close();
+    (loaded.checkpoint.len(), loaded.log.len())
+}
+
+async fn rows(db: &mut Database<IdbPersistence>, sql: &str) -> Vec<Vec<Value>> {
+    db.query(sql, &[]).await.expect(sql).rows
+}
+
+#[wasm_bindgen_test]
+async fn write_disconnect_reconnect_read_back() {
+    let mut db = fresh("web-reopen").await;
+    db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'one'), (2, 'two');")
+        .await
+        .unwrap();
+    db.query("DELETE FROM note WHERE id = $1", &[Value::I64(1)]).await.unwrap();
+    db.close();
+    let mut db = reopen("web-reopen").await;
+    assert_eq!(
+        rows(&mut db, "SELECT id, body FROM note").await,
+        vec![vec![Value::I64(2), Value::Str("two".into())]]
+    );
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn reopen_after_checkpoint_and_log_tail() {
+    let name = "web-checkpoint";
+    IdbPersistence::delete(name).await.unwrap();
+    let policy = CheckpointPolicy { max_log_entries: 5, max_log_bytes: usize::MAX, rows_per_chunk: 4 };
+    let persistence = IdbPersistence::open(name, Durability::Relaxed).await.unwrap();
+    let mut db = Database::open_with_policy(persistence, policy).await.unwrap();
+    db.query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[]).await.unwrap();
+    for i in 0..12 {
+        db.query("INSERT INTO t VALUES ($1, $2)", &[Value::I64(i), Value::Str(format!("v{i}"))])
+            .await
+            .unwrap();
+    }
+    db.close();
+    let (chunks, log) = on_disk(name).await;
+    assert!(chunks >= 3, "checkpoint written in chunks, found {chunks}");
+    assert!(log < 5, "log truncated by the checkpoint, found {log}");
+    let mut db = reopen(name).await;
+    assert_eq!(rows(&mut db, "SELECT COUNT(*) FROM t").await, vec![vec![Value::I64(12)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT v FROM t WHERE id = 11").await,
+        vec![vec![Value::Str("v11".into())]]
+    );
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn rollback_and_failed_statement_leave_indexeddb_unchanged() {
+    let name = "web-rollback";
+    let mut db = fresh(name).await;
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);").await.unwrap();
+    db.close();
+    let before = on_disk(name).await;
+    let mut db = reopen(name).await;
+    db.exec("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;").await.unwrap();
+    let error = db.query("INSERT INTO t VALUES (3), (1)", &[]).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+    db.close();
+    assert_eq!(on_disk(name).await, before);
+    let mut db = reopen(name).await;
+    assert_eq!(rows(&mut db, "SELECT id FROM t").await, vec![vec![Value::I64(1)]]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn ten_thousand_rows_survive_reopen() {
+    let name = "web-10k";
+    let mut db = fresh(name).await;
+    db.query("CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)", &[]).await.unwrap();
+    let values = (0..10_000)
+        .map(|i| format!("({i}, 'name-{i}', {}.5)", i % 100))
+        .collect::<Vec<_>>()
+        .join(",");
+    db.exec(&format!("BEGIN; INSERT INTO kv VALUES {values}; COMMIT;")).await.unwrap();
+    db.close();
+    let mut db = reopen(name).await;
+    assert_eq!(
+        rows(&mut db, "SELECT COUNT(*), SUM(id) FROM kv").await,
+        vec![vec![Value::I64(10_000), Value::I64(49_995_000)]]
+    );
+    assert_eq!(
+        rows(&mut db, "SELECT name FROM kv WHERE id = 9999").await,
+        vec![vec![Value::Str("name-9999".into())]]
+    );
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn every_value_type_round_trips_through_indexeddb() {
+    let name = "web-types";
+    let mut db = fresh(name).await;
+    db.exec(
+        "CREATE TABLE v (
+            id INTEGER PRIMARY KEY, b BOOLEAN, i8 INT8, i16 INT16, i32 INT32, i128 INT128,
+            u8 UINT8, u16 UINT16, u32 UINT32, u64 UINT64, u128 UINT128, f32 FLOAT32, f FLOAT,
+            d DECIMAL, s TEXT, by BYTEA, ip INET, dt DATE, ts TIMESTAMP, tm TIME,
+            iv INTERVAL, iv2 INTERVAL, u UUID, m MAP, l LIST, p POINT, n TEXT NULL
+        );
+        INSERT INTO v VALUES (
+            1, TRUE, -8, -16, -32, -170141183460469231731687303715884105728,
+            8, 16, 32, 18446744073709551615, 340282366920938463463374607431768211455, 1.5, -2.25,
+            1234567890123456.0123456789, 'héllo ✓', X'00ff10', '::1', '2024-02-29',
+            '2024-02-29T23:59:58.123456', '12:34:56.789', INTERVAL '3-2' YEAR TO MONTH,
+            INTERVAL '1 02:03:04.5' DAY TO SECOND, '936DA01F-9ABD-4D9D-80C7-02AF85C822A8',
+            '{\"a\": {\"b\": [1, 2.5, null, \"x\"]}}', '[1, \"two\", [3], {\"k\": false}]',
+            POINT(1.5, -2), NULL
+        );",
+    )
+    .await
+    .unwrap();
+    let before = rows(&mut db, "SELECT * FROM v").await;
+    db.close();
+    let mut db = reopen(name).await;
+    assert_eq!(rows(&mut db, "SELECT * FROM v").await, before);
+    db.checkpoint().await.unwrap();
+    db.close();
+    let mut db = reopen(name).await;
+    assert_eq!(rows(&mut db, "SELECT * FROM v").await, before);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn aborted_indexeddb_write_leaves_memory_and_disk_unchanged() {
+    let name = "web-abort";
+    let mut db = fresh(name).await;
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'kept');")
+        .await
+        .unwrap();
+    db.persistence_mut().fail_next_write();
+    let error = db
+        .exec("BEGIN; UPDATE t SET v = 'lost'; INSERT INTO t VALUES (2, 'lost'); COMMIT;")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::Storage);
+    assert_eq!(
+        rows(&mut db, "SELECT id, v FROM t").await,
+        vec![vec![Value::I64(1), Value::Str("kept".into())]]
+    );
+    db.query("INSERT INTO t VALUES (3, 'after')", &[]).await.unwrap();
+    db.close();
+    let mut db = reopen(name).await;
+    assert_eq!(rows(&mut db, "SELECT id FROM t ORDER BY id").await, vec![vec![Value::I64(1)], vec![Value::I64(3)]]);
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn strict_durability_commits_too() {
+    let name = "web-strict";
+    IdbPersistence::delete(name).await.unwrap();
+    let persistence = IdbPersistence::open(name, Durability::Strict).await.unwrap();
+    let mut db = Database::open(persistence).await.unwrap();
+    db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1);").await.unwrap();
+    db.close();
+    assert_eq!(on_disk(name).await, (0, 2));
+}
