@@ -70,7 +70,10 @@ impl<P: Persistence> Database<P> {
 
     fn ensure_open(&self) -> Result<(), DbError> {
         if self.closed {
-            return Err(DbError::new(ErrorCode::Closed, "the database connection is closed"));
+            return Err(DbError::new(
+                ErrorCode::Closed,
+                "the database connection is closed",
+            ));
         }
         Ok(())
     }
@@ -129,7 +132,10 @@ impl<P: Persistence> Database<P> {
             self.engine.store_mut().revert_unpersisted();
             return Err(DbError::new(
                 ErrorCode::Storage,
-                format!("the change was not saved and has been undone: {}", error.message),
+                format!(
+                    "the change was not saved and has been undone: {}",
+                    error.message
+                ),
             ));
         }
         self.engine.store_mut().confirm_persisted();

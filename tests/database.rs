@@ -5,9 +5,9 @@ use {
     futures::executor::block_on,
     gluesql_core::data::Value,
     idbsql::{
-        Database, ErrorCode,
         database::CheckpointPolicy,
         persist::memory::{MemoryDisk, MemoryPersistence},
+        Database, ErrorCode,
     },
     std::{cell::RefCell, rc::Rc},
 };
@@ -50,7 +50,8 @@ fn one_log_entry_per_commit_and_none_for_reads_or_rollbacks() {
     rows(&mut db, "SELECT * FROM t");
     block_on(db.exec("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;")).unwrap();
     assert_eq!(disk.borrow().log.len(), 2);
-    block_on(db.exec("BEGIN; INSERT INTO t VALUES (3); INSERT INTO t VALUES (4); COMMIT;")).unwrap();
+    block_on(db.exec("BEGIN; INSERT INTO t VALUES (3); INSERT INTO t VALUES (4); COMMIT;"))
+        .unwrap();
     assert_eq!(disk.borrow().log.len(), 3);
 }
 
@@ -58,13 +59,15 @@ fn one_log_entry_per_commit_and_none_for_reads_or_rollbacks() {
 fn failed_write_reverts_memory_and_reports_storage() {
     let disk = disk();
     let mut db = open(&disk);
-    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")).unwrap();
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"))
+        .unwrap();
     disk.borrow_mut().fail_next_write = true;
     let error = block_on(db.query("INSERT INTO t VALUES (2)", &[])).unwrap_err();
     assert_eq!(error.code, ErrorCode::Storage);
     assert_eq!(rows(&mut db, "SELECT id FROM t"), vec![vec![Value::I64(1)]]);
     disk.borrow_mut().fail_next_write = true;
-    let error = block_on(db.exec("BEGIN; DELETE FROM t; CREATE TABLE u (x INT); COMMIT;")).unwrap_err();
+    let error =
+        block_on(db.exec("BEGIN; DELETE FROM t; CREATE TABLE u (x INT); COMMIT;")).unwrap_err();
     assert_eq!(error.code, ErrorCode::Storage);
     assert_eq!(rows(&mut db, "SELECT id FROM t"), vec![vec![Value::I64(1)]]);
     assert!(block_on(db.query("SELECT * FROM u", &[])).is_err());
@@ -79,28 +82,45 @@ fn failed_write_reverts_memory_and_reports_storage() {
 fn failed_statement_changes_nothing_even_inside_a_transaction() {
     let disk = disk();
     let mut db = open(&disk);
-    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")).unwrap();
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);"))
+        .unwrap();
     block_on(db.query("BEGIN", &[])).unwrap();
     block_on(db.query("INSERT INTO t VALUES (2)", &[])).unwrap();
     let error = block_on(db.query("INSERT INTO t VALUES (3), (1)", &[])).unwrap_err();
     assert_eq!(error.code, ErrorCode::Constraint);
     block_on(db.query("COMMIT", &[])).unwrap();
-    assert_eq!(rows(&mut db, "SELECT id FROM t ORDER BY id"), vec![vec![Value::I64(1)], vec![Value::I64(2)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT id FROM t ORDER BY id"),
+        vec![vec![Value::I64(1)], vec![Value::I64(2)]]
+    );
 }
 
 #[test]
 fn error_codes() {
     let mut db = open(&disk());
-    let code = |db: &mut Database<MemoryPersistence>, sql: &str| block_on(db.query(sql, &[])).unwrap_err().code;
+    let code = |db: &mut Database<MemoryPersistence>, sql: &str| {
+        block_on(db.query(sql, &[])).unwrap_err().code
+    };
     assert_eq!(code(&mut db, "SELEC 1"), ErrorCode::Parse);
-    assert_eq!(code(&mut db, "SELECT 1; SELECT 2"), ErrorCode::MultipleStatements);
+    assert_eq!(
+        code(&mut db, "SELECT 1; SELECT 2"),
+        ErrorCode::MultipleStatements
+    );
     block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")).unwrap();
-    assert_eq!(code(&mut db, "INSERT INTO t VALUES (1, NULL)"), ErrorCode::Constraint);
+    assert_eq!(
+        code(&mut db, "INSERT INTO t VALUES (1, NULL)"),
+        ErrorCode::Constraint
+    );
     block_on(db.query("INSERT INTO t VALUES (1, 'x')", &[])).unwrap();
-    assert_eq!(code(&mut db, "INSERT INTO t VALUES (1, 'y')"), ErrorCode::Constraint);
+    assert_eq!(
+        code(&mut db, "INSERT INTO t VALUES (1, 'y')"),
+        ErrorCode::Constraint
+    );
     assert_eq!(code(&mut db, "SELECT * FROM missing"), ErrorCode::Execute);
     assert_eq!(
-        block_on(db.query("SELECT * FROM t WHERE id = $2", &[Value::I64(1)])).unwrap_err().code,
+        block_on(db.query("SELECT * FROM t WHERE id = $2", &[Value::I64(1)]))
+            .unwrap_err()
+            .code,
         ErrorCode::Plan
     );
     db.close();
@@ -115,11 +135,23 @@ fn checkpoint_then_log_tail_reopens_to_the_same_state() {
         max_log_bytes: usize::MAX,
         rows_per_chunk: 7,
     };
-    let mut db = block_on(Database::open_with_policy(MemoryPersistence::shared(Rc::clone(&disk)), policy)).unwrap();
+    let mut db = block_on(Database::open_with_policy(
+        MemoryPersistence::shared(Rc::clone(&disk)),
+        policy,
+    ))
+    .unwrap();
     block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT); CREATE INDEX t_n ON t (n); CREATE TABLE nokey (x TEXT);")).unwrap();
     for i in 0..25 {
-        block_on(db.query("INSERT INTO t VALUES ($1, $2)", &[Value::I64(i), Value::I64(i % 5)])).unwrap();
-        block_on(db.query("INSERT INTO nokey VALUES ($1)", &[Value::Str(format!("r{i}"))])).unwrap();
+        block_on(db.query(
+            "INSERT INTO t VALUES ($1, $2)",
+            &[Value::I64(i), Value::I64(i % 5)],
+        ))
+        .unwrap();
+        block_on(db.query(
+            "INSERT INTO nokey VALUES ($1)",
+            &[Value::Str(format!("r{i}"))],
+        ))
+        .unwrap();
     }
     block_on(db.query("DELETE FROM t WHERE id < 3", &[])).unwrap();
     assert!(disk.borrow().checkpoints_written >= 4);
@@ -129,9 +161,19 @@ fn checkpoint_then_log_tail_reopens_to_the_same_state() {
     let expected_nokey = rows(&mut db, "SELECT x FROM nokey");
     db.close();
     let mut db = open(&disk);
-    assert_eq!(rows(&mut db, "SELECT id, n FROM t WHERE n = 4 ORDER BY id"), expected);
-    assert_eq!(rows(&mut db, "SELECT x FROM nokey"), expected_nokey, "insertion order of key-less rows");
-    assert_eq!(rows(&mut db, "SELECT COUNT(*) FROM t"), vec![vec![Value::I64(22)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT id, n FROM t WHERE n = 4 ORDER BY id"),
+        expected
+    );
+    assert_eq!(
+        rows(&mut db, "SELECT x FROM nokey"),
+        expected_nokey,
+        "insertion order of key-less rows"
+    );
+    assert_eq!(
+        rows(&mut db, "SELECT COUNT(*) FROM t"),
+        vec![vec![Value::I64(22)]]
+    );
 }
 
 #[test]
@@ -174,7 +216,9 @@ fn newer_format_is_refused_with_a_clear_error() {
     block_on(db.query("CREATE TABLE t (x INT)", &[])).unwrap();
     db.close();
     disk.borrow_mut().log[0][0] = 200;
-    let error = block_on(Database::open(MemoryPersistence::shared(Rc::clone(&disk)))).err().unwrap();
+    let error = block_on(Database::open(MemoryPersistence::shared(Rc::clone(&disk))))
+        .err()
+        .unwrap();
     assert_eq!(error.code, ErrorCode::Format);
     assert!(error.message.contains("newer"), "{}", error.message);
 }
@@ -184,7 +228,11 @@ fn exec_keeps_statements_before_a_failure_and_names_the_failing_one() {
     let disk = disk();
     let mut db = open(&disk);
     let error = block_on(db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1); INSERT INTO nope VALUES (2); INSERT INTO t VALUES (3);")).unwrap_err();
-    assert!(error.message.starts_with("statement 3:"), "{}", error.message);
+    assert!(
+        error.message.starts_with("statement 3:"),
+        "{}",
+        error.message
+    );
     db.close();
     let mut db = open(&disk);
     assert_eq!(rows(&mut db, "SELECT x FROM t"), vec![vec![Value::I64(1)]]);
@@ -197,7 +245,12 @@ fn parameters_bind_by_position_and_reject_missing_ones() {
     let map = Value::Map([("k".to_owned(), Value::I64(1))].into_iter().collect());
     block_on(db.query(
         "INSERT INTO t VALUES ($1, $2, $3, $4)",
-        &[Value::I64(7), Value::Str("it's".into()), Value::Str("2024-01-02".into()), map.clone()],
+        &[
+            Value::I64(7),
+            Value::Str("it's".into()),
+            Value::Str("2024-01-02".into()),
+            map.clone(),
+        ],
     ))
     .unwrap();
     let out = block_on(db.query("SELECT name, m FROM t WHERE id = $1", &[Value::I64(7)])).unwrap();

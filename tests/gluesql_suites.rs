@@ -1,11 +1,7 @@
 //! GlueSQL's own storage test suites (gluesql-test-suite 0.20), run natively against our store.
 //! Every suite the issue names is generated here; none is left out.
 
-use {
-    gluesql_core::prelude::Glue,
-    gluesql_test_suite::*,
-    idbsql::store::MemoryStore,
-};
+use {gluesql_core::prelude::Glue, gluesql_test_suite::*, idbsql::store::MemoryStore};
 
 struct IdbsqlTester {
     glue: Glue<MemoryStore>,

@@ -5,12 +5,12 @@
 use {
     gluesql_core::data::Value,
     idbsql::{
-        Database, ErrorCode,
         database::CheckpointPolicy,
         persist::{
-            Persistence,
             idb::{Durability, IdbPersistence},
+            Persistence,
         },
+        Database, ErrorCode,
     },
     wasm_bindgen_test::*,
 };
@@ -23,13 +23,17 @@ async fn fresh(name: &str) -> Database<IdbPersistence> {
 }
 
 async fn reopen(name: &str) -> Database<IdbPersistence> {
-    let persistence = IdbPersistence::open(name, Durability::Relaxed).await.expect("open idb");
+    let persistence = IdbPersistence::open(name, Durability::Relaxed)
+        .await
+        .expect("open idb");
     Database::open(persistence).await.expect("open database")
 }
 
 /// What is on disk, read by a separate connection: (checkpoint chunks, log entries).
 async fn on_disk(name: &str) -> (usize, usize) {
-    let mut persistence = IdbPersistence::open(name, Durability::Relaxed).await.unwrap();
+    let mut persistence = IdbPersistence::open(name, Durability::Relaxed)
+        .await
+        .unwrap();
     let loaded = persistence.load().await.unwrap();
     persistence.close();
     (loaded.checkpoint.len(), loaded.log.len())
@@ -45,7 +49,9 @@ async fn write_disconnect_reconnect_read_back() {
     db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'one'), (2, 'two');")
         .await
         .unwrap();
-    db.query("DELETE FROM note WHERE id = $1", &[Value::I64(1)]).await.unwrap();
+    db.query("DELETE FROM note WHERE id = $1", &[Value::I64(1)])
+        .await
+        .unwrap();
     db.close();
     let mut db = reopen("web-reopen").await;
     assert_eq!(
@@ -59,21 +65,37 @@ async fn write_disconnect_reconnect_read_back() {
 async fn reopen_after_checkpoint_and_log_tail() {
     let name = "web-checkpoint";
     IdbPersistence::delete(name).await.unwrap();
-    let policy = CheckpointPolicy { max_log_entries: 5, max_log_bytes: usize::MAX, rows_per_chunk: 4 };
-    let persistence = IdbPersistence::open(name, Durability::Relaxed).await.unwrap();
-    let mut db = Database::open_with_policy(persistence, policy).await.unwrap();
-    db.query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[]).await.unwrap();
+    let policy = CheckpointPolicy {
+        max_log_entries: 5,
+        max_log_bytes: usize::MAX,
+        rows_per_chunk: 4,
+    };
+    let persistence = IdbPersistence::open(name, Durability::Relaxed)
+        .await
+        .unwrap();
+    let mut db = Database::open_with_policy(persistence, policy)
+        .await
+        .unwrap();
+    db.query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[])
+        .await
+        .unwrap();
     for i in 0..12 {
-        db.query("INSERT INTO t VALUES ($1, $2)", &[Value::I64(i), Value::Str(format!("v{i}"))])
-            .await
-            .unwrap();
+        db.query(
+            "INSERT INTO t VALUES ($1, $2)",
+            &[Value::I64(i), Value::Str(format!("v{i}"))],
+        )
+        .await
+        .unwrap();
     }
     db.close();
     let (chunks, log) = on_disk(name).await;
     assert!(chunks >= 3, "checkpoint written in chunks, found {chunks}");
     assert!(log < 5, "log truncated by the checkpoint, found {log}");
     let mut db = reopen(name).await;
-    assert_eq!(rows(&mut db, "SELECT COUNT(*) FROM t").await, vec![vec![Value::I64(12)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT COUNT(*) FROM t").await,
+        vec![vec![Value::I64(12)]]
+    );
     assert_eq!(
         rows(&mut db, "SELECT v FROM t WHERE id = 11").await,
         vec![vec![Value::Str("v11".into())]]
@@ -85,17 +107,27 @@ async fn reopen_after_checkpoint_and_log_tail() {
 async fn rollback_and_failed_statement_leave_indexeddb_unchanged() {
     let name = "web-rollback";
     let mut db = fresh(name).await;
-    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);").await.unwrap();
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")
+        .await
+        .unwrap();
     db.close();
     let before = on_disk(name).await;
     let mut db = reopen(name).await;
-    db.exec("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;").await.unwrap();
-    let error = db.query("INSERT INTO t VALUES (3), (1)", &[]).await.unwrap_err();
+    db.exec("BEGIN; INSERT INTO t VALUES (2); ROLLBACK;")
+        .await
+        .unwrap();
+    let error = db
+        .query("INSERT INTO t VALUES (3), (1)", &[])
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::Constraint);
     db.close();
     assert_eq!(on_disk(name).await, before);
     let mut db = reopen(name).await;
-    assert_eq!(rows(&mut db, "SELECT id FROM t").await, vec![vec![Value::I64(1)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT id FROM t").await,
+        vec![vec![Value::I64(1)]]
+    );
     db.close();
 }
 
@@ -103,12 +135,19 @@ async fn rollback_and_failed_statement_leave_indexeddb_unchanged() {
 async fn ten_thousand_rows_survive_reopen() {
     let name = "web-10k";
     let mut db = fresh(name).await;
-    db.query("CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)", &[]).await.unwrap();
+    db.query(
+        "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)",
+        &[],
+    )
+    .await
+    .unwrap();
     let values = (0..10_000)
         .map(|i| format!("({i}, 'name-{i}', {}.5)", i % 100))
         .collect::<Vec<_>>()
         .join(",");
-    db.exec(&format!("BEGIN; INSERT INTO kv VALUES {values}; COMMIT;")).await.unwrap();
+    db.exec(&format!("BEGIN; INSERT INTO kv VALUES {values}; COMMIT;"))
+        .await
+        .unwrap();
     db.close();
     let mut db = reopen(name).await;
     assert_eq!(
@@ -173,10 +212,15 @@ async fn aborted_indexeddb_write_leaves_memory_and_disk_unchanged() {
         rows(&mut db, "SELECT id, v FROM t").await,
         vec![vec![Value::I64(1), Value::Str("kept".into())]]
     );
-    db.query("INSERT INTO t VALUES (3, 'after')", &[]).await.unwrap();
+    db.query("INSERT INTO t VALUES (3, 'after')", &[])
+        .await
+        .unwrap();
     db.close();
     let mut db = reopen(name).await;
-    assert_eq!(rows(&mut db, "SELECT id FROM t ORDER BY id").await, vec![vec![Value::I64(1)], vec![Value::I64(3)]]);
+    assert_eq!(
+        rows(&mut db, "SELECT id FROM t ORDER BY id").await,
+        vec![vec![Value::I64(1)], vec![Value::I64(3)]]
+    );
     db.close();
 }
 
@@ -184,9 +228,13 @@ async fn aborted_indexeddb_write_leaves_memory_and_disk_unchanged() {
 async fn strict_durability_commits_too() {
     let name = "web-strict";
     IdbPersistence::delete(name).await.unwrap();
-    let persistence = IdbPersistence::open(name, Durability::Strict).await.unwrap();
+    let persistence = IdbPersistence::open(name, Durability::Strict)
+        .await
+        .unwrap();
     let mut db = Database::open(persistence).await.unwrap();
-    db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1);").await.unwrap();
+    db.exec("CREATE TABLE t (x INT); INSERT INTO t VALUES (1);")
+        .await
+        .unwrap();
     db.close();
     assert_eq!(on_disk(name).await, (0, 2));
 }

@@ -18,14 +18,16 @@ fn integer(v: i128) -> JsValue {
     if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
         JsValue::from(v as f64)
     } else {
-        BigInt::new(&JsValue::from_str(&v.to_string())).map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into)
+        BigInt::new(&JsValue::from_str(&v.to_string()))
+            .map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into)
     }
 }
 
 fn unsigned(v: u128) -> JsValue {
     match i128::try_from(v) {
         Ok(v) => integer(v),
-        Err(_) => BigInt::new(&JsValue::from_str(&v.to_string())).map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into),
+        Err(_) => BigInt::new(&JsValue::from_str(&v.to_string()))
+            .map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into),
     }
 }
 
@@ -50,7 +52,9 @@ fn interval_iso(interval: &Interval) -> String {
             let seconds = if fraction == 0 {
                 format!("{whole}")
             } else {
-                format!("{whole}.{fraction:06}").trim_end_matches('0').to_owned()
+                format!("{whole}.{fraction:06}")
+                    .trim_end_matches('0')
+                    .to_owned()
             };
             format!("{sign}P{days}DT{hours}H{minutes}M{seconds}S")
         }
@@ -115,7 +119,10 @@ pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, 
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {
-    DbError::new(ErrorCode::Params, format!("parameter ${}: {message}", position + 1))
+    DbError::new(
+        ErrorCode::Params,
+        format!("parameter ${}: {message}", position + 1),
+    )
 }
 
 fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
@@ -184,7 +191,10 @@ fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
     }
     Err(params_error(
         position,
-        format!("unsupported JS type {}", value.js_typeof().as_string().unwrap_or_default()),
+        format!(
+            "unsupported JS type {}",
+            value.js_typeof().as_string().unwrap_or_default()
+        ),
     ))
 }
 

@@ -6,7 +6,7 @@ mod result;
 
 pub use {
     params::{bind_params, inline_text_params},
-    result::{QueryOutput, output_of},
+    result::{output_of, QueryOutput},
 };
 
 use {

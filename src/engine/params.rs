@@ -4,13 +4,13 @@
 use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::sqlparser::ast::{
-        Expr as SqlExpr, Statement as SqlStatement, Value as SqlValue, visit_expressions_mut,
+        visit_expressions_mut, Expr as SqlExpr, Statement as SqlStatement, Value as SqlValue,
     },
-    std::ops::ControlFlow,
     gluesql_core::{
         data::Value,
         translate::{IntoParamLiteral, ParamLiteral},
     },
+    std::ops::ControlFlow,
 };
 
 /// A copy of `statement` with each text parameter's placeholder replaced by a quoted literal,
@@ -52,7 +52,11 @@ fn text_of(value: &Value) -> Option<String> {
 }
 
 pub fn bind_params(params: &[Value]) -> Result<Vec<ParamLiteral>, DbError> {
-    params.iter().enumerate().map(|(i, value)| bind(i, value)).collect()
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, value)| bind(i, value))
+        .collect()
 }
 
 fn bind(position: usize, value: &Value) -> Result<ParamLiteral, DbError> {

@@ -1,1 +1,49 @@
+use {super::*, crate::error::ErrorCode};
 
+#[test]
+fn parsed_statements_are_reused() {
+    let mut engine = Engine::default();
+    let first = engine.parse("SELECT 1").unwrap();
+    let second = engine.parse("SELECT 1").unwrap();
+    assert!(Rc::ptr_eq(&first, &second));
+}
+
+#[test]
+fn text_parameters_are_literals_not_sql() {
+    let mut engine = Engine::default();
+    engine
+        .query("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)", &[])
+        .unwrap();
+    let hostile = "x'); DROP TABLE t; --".to_owned();
+    engine
+        .query(
+            "INSERT INTO t VALUES ($1, $2)",
+            &[Value::I64(1), Value::Str(hostile.clone())],
+        )
+        .unwrap();
+    let out = engine.query("SELECT s FROM t", &[]).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Str(hostile)]]);
+}
+
+#[test]
+fn query_takes_exactly_one_statement() {
+    let mut engine = Engine::default();
+    let error = engine.query("SELECT 1; SELECT 2", &[]).unwrap_err();
+    assert_eq!(error.code, ErrorCode::MultipleStatements);
+    let error = engine.query("   ", &[]).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Parse);
+}
+
+#[test]
+fn results_carry_command_columns_and_counts() {
+    let mut engine = Engine::default();
+    let created = engine.query("CREATE TABLE t (a INT, b TEXT)", &[]).unwrap();
+    assert_eq!(created.command, "CREATE");
+    let inserted = engine
+        .query("INSERT INTO t VALUES (1, 'x'), (2, 'y')", &[])
+        .unwrap();
+    assert_eq!((inserted.command, inserted.row_count), ("INSERT", 2));
+    let selected = engine.query("SELECT b, a FROM t WHERE a = 2", &[]).unwrap();
+    assert_eq!(selected.columns, vec!["b", "a"]);
+    assert_eq!(selected.row_count, 1);
+}

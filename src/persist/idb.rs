@@ -8,11 +8,11 @@ use {
         protocol::FORMAT_VERSION,
     },
     idb::{
-        Database, Factory, Transaction, TransactionMode,
         builder::{DatabaseBuilder, ObjectStoreBuilder},
+        Database, Factory, Transaction, TransactionMode,
     },
     js_sys::{Array, Object, Reflect, Uint8Array},
-    wasm_bindgen::{JsCast, JsValue, prelude::wasm_bindgen},
+    wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue},
     web_sys::IdbDatabase,
 };
 
@@ -61,7 +61,10 @@ pub fn database_name(name: &str) -> String {
 }
 
 fn storage_error(context: &str, error: impl std::fmt::Debug) -> DbError {
-    DbError::new(ErrorCode::Storage, format!("IndexedDB {context} failed: {error:?}"))
+    DbError::new(
+        ErrorCode::Storage,
+        format!("IndexedDB {context} failed: {error:?}"),
+    )
 }
 
 impl IdbPersistence {
@@ -210,8 +213,11 @@ impl Persistence for IdbPersistence {
             .map_err(|e| storage_error("write", e))?;
         let mut seq = self.next_seq;
         for entry in entries {
-            log.put(&Uint8Array::from(entry.as_slice()), Some(&JsValue::from(seq)))
-                .map_err(|e| storage_error("write", e))?;
+            log.put(
+                &Uint8Array::from(entry.as_slice()),
+                Some(&JsValue::from(seq)),
+            )
+            .map_err(|e| storage_error("write", e))?;
             seq += 1.0;
         }
         self.finish(transaction, "write").await?;

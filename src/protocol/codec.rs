@@ -9,8 +9,8 @@ use {
     },
     rust_decimal::Decimal,
     serde::{
-        Deserialize, Serialize, Serializer,
         ser::{SerializeStruct, SerializeTuple},
+        Deserialize, Serialize, Serializer,
     },
     std::{collections::BTreeMap, net::IpAddr},
     thiserror::Error,
@@ -202,7 +202,9 @@ impl TryFrom<WireChangeSet> for ChangeSet {
                 let rows = table
                     .rows
                     .into_iter()
-                    .map(|(key, row)| Ok((key_from_wire(key)?, row.map(row_from_wire).transpose()?)))
+                    .map(|(key, row)| {
+                        Ok((key_from_wire(key)?, row.map(row_from_wire).transpose()?))
+                    })
                     .collect::<Result<_, CodecError>>()?;
                 Ok(TableChange {
                     name: table.name,
@@ -353,11 +355,9 @@ impl Serialize for ValueRef<'_> {
             Value::Inet(v) => variant!(17, "Inet", v),
             Value::Date(v) => variant!(18, "Date", &v.num_days_from_ce()),
             Value::Timestamp(v) => variant!(19, "Timestamp", &timestamp_to_wire(v)),
-            Value::Time(v) => variant!(
-                20,
-                "Time",
-                &(v.num_seconds_from_midnight(), v.nanosecond())
-            ),
+            Value::Time(v) => {
+                variant!(20, "Time", &(v.num_seconds_from_midnight(), v.nanosecond()))
+            }
             Value::Interval(Interval::Month(v)) => variant!(21, "IntervalMonth", v),
             Value::Interval(Interval::Microsecond(v)) => variant!(22, "IntervalMicrosecond", v),
             Value::Uuid(v) => variant!(23, "Uuid", v),
@@ -377,3 +377,145 @@ impl Serialize for MapRef<'_> {
 }
 
 use gluesql_core::chrono::Datelike;
+
+#[cfg(test)]
+mod tests {
+    use {super::*, std::str::FromStr};
+
+    /// A small deterministic generator, so failures reproduce without a property-test crate.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            self.0 >> 11
+        }
+
+        fn value(&mut self, depth: u32) -> Value {
+            let n = self.next();
+            let choice = if depth > 2 { n % 24 } else { n % 27 };
+            let wide = u128::from(self.next()) << 64 | u128::from(self.next());
+            match choice {
+                0 => Value::Null,
+                1 => Value::Bool(n % 2 == 0),
+                2 => Value::I8(n as i8),
+                3 => Value::I16(n as i16),
+                4 => Value::I32(n as i32),
+                5 => Value::I64(n as i64 - (1 << 40)),
+                6 => Value::I128(wide as i128),
+                7 => Value::U8(n as u8),
+                8 => Value::U16(n as u16),
+                9 => Value::U32(n as u32),
+                10 => Value::U64(n),
+                11 => Value::U128(wide),
+                12 => Value::F32(n as f32 / 3.0),
+                13 => Value::F64(-(n as f64) / 7.0),
+                14 => Value::Decimal(Decimal::from_i128_with_scale(
+                    (n % 1_000_000_007) as i128,
+                    (n % 20) as u32,
+                )),
+                15 => Value::Str(format!("s{n}✓")),
+                16 => Value::Bytea(n.to_le_bytes().to_vec()),
+                17 => Value::Inet(
+                    IpAddr::from_str(if n % 2 == 0 { "10.1.2.3" } else { "fe80::1" }).unwrap(),
+                ),
+                18 => Value::Date(
+                    NaiveDate::from_num_days_from_ce_opt((n % 3_000_000) as i32).unwrap(),
+                ),
+                19 => Value::Timestamp(
+                    DateTime::from_timestamp(
+                        (n % 10_000_000_000) as i64,
+                        (n % 1_000_000_000) as u32,
+                    )
+                    .unwrap()
+                    .naive_utc(),
+                ),
+                20 => Value::Time(
+                    NaiveTime::from_num_seconds_from_midnight_opt(
+                        (n % 86_400) as u32,
+                        (n % 1_000_000_000) as u32,
+                    )
+                    .unwrap(),
+                ),
+                21 => Value::Interval(if n % 2 == 0 {
+                    Interval::Month(n as i32)
+                } else {
+                    Interval::Microsecond(n as i64)
+                }),
+                22 => Value::Uuid(wide),
+                23 => Value::Point(Point::new(n as f64, -(n as f64))),
+                24 | 25 => Value::List((0..n % 4).map(|_| self.value(depth + 1)).collect()),
+                _ => Value::Map(
+                    (0..n % 4)
+                        .map(|i| (format!("k{i}"), self.value(depth + 1)))
+                        .collect(),
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn random_rows_round_trip_exactly() {
+        let mut rng = Lcg(42);
+        for round in 0..200 {
+            let rows = (0..20)
+                .map(|i| {
+                    let key = if round % 2 == 0 {
+                        Key::I64(i)
+                    } else {
+                        Key::Uuid(u128::from(rng.next()) << 64)
+                    };
+                    let row = (i % 5 != 0).then(|| (0..6).map(|_| rng.value(0)).collect());
+                    (key, row)
+                })
+                .collect();
+            let change_set = ChangeSet {
+                tables: vec![TableChange {
+                    name: format!("t{round}"),
+                    schema: SchemaChange::Unchanged,
+                    rows,
+                }],
+                functions: vec![],
+            };
+            let bytes = encode_change_set(&change_set).unwrap();
+            assert_eq!(
+                decode_change_set(&bytes).unwrap(),
+                change_set,
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_or_garbage_bytes_are_errors_not_panics() {
+        let mut rng = Lcg(7);
+        let change_set = ChangeSet {
+            tables: vec![TableChange {
+                name: "t".into(),
+                schema: SchemaChange::Drop,
+                rows: vec![(Key::I64(1), Some(vec![rng.value(0), rng.value(0)]))],
+            }],
+            functions: vec![],
+        };
+        let bytes = encode_change_set(&change_set).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(decode_change_set(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        for _ in 0..2000 {
+            let garbage: Vec<u8> = (0..rng.next() % 64).map(|_| rng.next() as u8).collect();
+            let mut framed = vec![FORMAT_VERSION];
+            framed.extend(garbage);
+            let _ = decode_change_set(&framed);
+        }
+        assert_eq!(decode_change_set(&[]), Err(CodecError::Empty));
+        assert_eq!(
+            decode_change_set(&[FORMAT_VERSION + 1]),
+            Err(CodecError::NewerFormat {
+                found: FORMAT_VERSION + 1
+            })
+        );
+    }
+}

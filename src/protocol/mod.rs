@@ -3,7 +3,7 @@
 
 mod codec;
 
-pub use codec::{CodecError, FORMAT_VERSION, decode_change_set, encode_change_set};
+pub use codec::{decode_change_set, encode_change_set, CodecError, FORMAT_VERSION};
 
 use gluesql_core::{
     chrono::NaiveDateTime,

@@ -6,7 +6,7 @@ use {
     gluesql_core::{
         data::Schema,
         error::Result,
-        plan::{ExprPlan, FunctionExprPlan, plan_scalar_expr},
+        plan::{plan_scalar_expr, ExprPlan, FunctionExprPlan},
         store::{AlterTable, AlterTableError, Store, StoreMut},
     },
 };

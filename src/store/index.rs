@@ -47,7 +47,12 @@ impl IndexMut for MemoryStore {
             .tables
             .get(table_name)
             .ok_or_else(|| IndexError::TableNotFound(table_name.to_owned()))?;
-        if table.schema.indexes.iter().any(|index| index.name == index_name) {
+        if table
+            .schema
+            .indexes
+            .iter()
+            .any(|index| index.name == index_name)
+        {
             return Err(IndexError::IndexNameAlreadyExists(index_name.to_owned()).into());
         }
         let mut schema = table.schema.clone();

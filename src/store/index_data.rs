@@ -6,8 +6,8 @@ use {
         ast::{Expr, IndexOperator},
         data::{Key, Value},
         error::Result,
-        executor::{RowContext, evaluate_stateless},
-        plan::{ExprPlan, plan_scalar_expr},
+        executor::{evaluate_stateless, RowContext},
+        plan::{plan_scalar_expr, ExprPlan},
     },
     std::{
         collections::{BTreeMap, BTreeSet},
@@ -40,7 +40,10 @@ impl IndexData {
 
     pub fn insert(&mut self, columns: &[String], key: &Key, row: &[Value]) -> Result<()> {
         let index_key = self.evaluate(columns, row)?;
-        self.entries.entry(index_key).or_default().insert(key.clone());
+        self.entries
+            .entry(index_key)
+            .or_default()
+            .insert(key.clone());
         Ok(())
     }
 
@@ -89,8 +92,9 @@ impl IndexData {
 fn bounds_empty(bounds: &(Bound<Key>, Bound<Key>)) -> bool {
     match bounds {
         (Bound::Included(lo), Bound::Included(hi)) => lo > hi,
-        (Bound::Included(lo), Bound::Excluded(hi))
-        | (Bound::Excluded(lo), Bound::Included(hi)) => lo >= hi,
+        (Bound::Included(lo), Bound::Excluded(hi)) | (Bound::Excluded(lo), Bound::Included(hi)) => {
+            lo >= hi
+        }
         (Bound::Excluded(lo), Bound::Excluded(hi)) => lo >= hi,
         _ => false,
     }

@@ -16,7 +16,8 @@ impl Metadata for MemoryStore {
             .tables
             .iter()
             .map(|(name, table)| {
-                let meta = BTreeMap::from([("CREATED".to_owned(), Value::Timestamp(table.created))]);
+                let meta =
+                    BTreeMap::from([("CREATED".to_owned(), Value::Timestamp(table.created))]);
                 Ok((name.clone(), meta))
             })
             .collect::<Vec<_>>();

@@ -322,7 +322,10 @@ impl MemoryStore {
             match step {
                 Undo::Row { table, key, .. } => {
                     note(&mut order, table);
-                    touched.entry(table.clone()).or_default().insert(key.clone());
+                    touched
+                        .entry(table.clone())
+                        .or_default()
+                        .insert(key.clone());
                 }
                 Undo::TableCreated { table } => {
                     note(&mut order, table);

@@ -12,7 +12,10 @@ use {
 
 impl Store for MemoryStore {
     fn fetch_schema(&self, table_name: &str) -> Result<Option<Schema>> {
-        Ok(self.tables.get(table_name).map(|table| table.schema.clone()))
+        Ok(self
+            .tables
+            .get(table_name)
+            .map(|table| table.schema.clone()))
     }
 
     fn fetch_all_schemas(&self) -> Result<Vec<Schema>> {

@@ -1,1 +1,149 @@
+use {
+    super::*,
+    crate::protocol::{SchemaChange, TableChange},
+    gluesql_core::{
+        prelude::Glue,
+        store::{Store, Transaction},
+    },
+};
 
+fn run(glue: &mut Glue<MemoryStore>, sql: &str) {
+    glue.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[test]
+fn each_autocommit_statement_yields_one_change_set_with_final_rows() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    run(&mut glue, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    let change_sets = glue.storage.take_change_sets();
+    assert_eq!(change_sets.len(), 2);
+    assert!(matches!(
+        change_sets[0].tables[0].schema,
+        SchemaChange::Create { .. }
+    ));
+    assert_eq!(change_sets[1].tables[0].rows.len(), 2);
+    glue.storage.confirm_persisted();
+
+    run(&mut glue, "BEGIN");
+    run(&mut glue, "UPDATE t SET v = 'x' WHERE id = 1");
+    run(&mut glue, "UPDATE t SET v = 'y' WHERE id = 1");
+    run(&mut glue, "DELETE FROM t WHERE id = 2");
+    run(&mut glue, "COMMIT");
+    let change_sets = glue.storage.take_change_sets();
+    assert_eq!(
+        change_sets,
+        vec![ChangeSet {
+            tables: vec![TableChange {
+                name: "t".into(),
+                schema: SchemaChange::Unchanged,
+                rows: vec![
+                    (
+                        Key::I64(1),
+                        Some(vec![Value::I64(1), Value::Str("y".into())])
+                    ),
+                    (Key::I64(2), None),
+                ],
+            }],
+            functions: vec![],
+        }]
+    );
+}
+
+#[test]
+fn rolled_back_work_yields_nothing() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    glue.storage.take_change_sets();
+    run(&mut glue, "BEGIN");
+    run(&mut glue, "INSERT INTO t VALUES (1)");
+    run(&mut glue, "DROP TABLE t");
+    run(&mut glue, "ROLLBACK");
+    assert!(glue.storage.take_change_sets().is_empty());
+    assert!(glue.storage.fetch_schema("t").unwrap().is_some());
+}
+
+#[test]
+fn reverting_unpersisted_commits_restores_rows_schema_and_indexes() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, n INT)");
+    run(&mut glue, "CREATE INDEX t_n ON t (n)");
+    run(&mut glue, "INSERT INTO t VALUES (1, 10), (2, 20)");
+    glue.storage.take_change_sets();
+    glue.storage.confirm_persisted();
+
+    run(&mut glue, "UPDATE t SET n = 99 WHERE id = 1");
+    run(&mut glue, "ALTER TABLE t ADD COLUMN extra INT DEFAULT 5");
+    run(&mut glue, "CREATE TABLE u (x INT)");
+    glue.storage.revert_unpersisted();
+
+    assert!(glue.storage.fetch_schema("u").unwrap().is_none());
+    let schema = glue.storage.fetch_schema("t").unwrap().unwrap();
+    assert_eq!(schema.column_defs.unwrap().len(), 2);
+    let found = glue.execute("SELECT id FROM t WHERE n = 10").unwrap();
+    assert_eq!(
+        found[0],
+        gluesql_core::prelude::Payload::Select {
+            labels: vec!["id".into()],
+            rows: vec![vec![Value::I64(1)]]
+        }
+    );
+    let found = glue.execute("SELECT id FROM t WHERE n = 99").unwrap();
+    assert!(
+        matches!(&found[0], gluesql_core::prelude::Payload::Select { rows, .. } if rows.is_empty())
+    );
+}
+
+#[test]
+fn savepoint_undoes_only_the_failed_statement() {
+    let mut store = MemoryStore::new();
+    store.begin(false).unwrap();
+    let mut glue = Glue::new(store);
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    run(&mut glue, "INSERT INTO t VALUES (1)");
+    let savepoint = glue.storage.savepoint().unwrap();
+    run(&mut glue, "INSERT INTO t VALUES (2)");
+    glue.storage.rollback_to(savepoint);
+    run(&mut glue, "COMMIT");
+    let rows = glue.storage.scan_data("t").unwrap().count();
+    assert_eq!(rows, 1);
+}
+
+#[test]
+fn keys_of_keyless_rows_keep_insertion_order_and_never_repeat() {
+    let mut minter = RowKeyMinter::default();
+    let keys: Vec<Key> = (0..10_000).map(|_| minter.mint()).collect();
+    assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+    let mut other = RowKeyMinter::default();
+    let other_key = other.mint();
+    assert!(!keys.contains(&other_key));
+}
+
+#[test]
+fn snapshot_rebuilds_an_equal_store() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, n INT)");
+    run(&mut glue, "CREATE INDEX t_n ON t (n)");
+    run(&mut glue, "CREATE TABLE k (s TEXT)");
+    run(&mut glue, "CREATE FUNCTION twice(x INT) RETURN x * 2");
+    for i in 0..50 {
+        run(&mut glue, &format!("INSERT INTO t VALUES ({i}, {})", i % 7));
+        run(&mut glue, &format!("INSERT INTO k VALUES ('s{i}')"));
+    }
+    let mut copy = MemoryStore::new();
+    for chunk in glue.storage.snapshot(16) {
+        copy.apply_change_set(&chunk).unwrap();
+    }
+    let mut copy = Glue::new(copy);
+    for sql in [
+        "SELECT id FROM t WHERE n = 3 ORDER BY id",
+        "SELECT s FROM k",
+        "SELECT twice(n) FROM t WHERE id = 6",
+    ] {
+        assert_eq!(
+            glue.execute(sql).unwrap(),
+            copy.execute(sql).unwrap(),
+            "{sql}"
+        );
+    }
+}

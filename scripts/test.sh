@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
+# codec), wasm-bindgen tests in headless Chromium, and the JS API end to end in Chromium.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+source scripts/env.sh
+
+step() { echo; echo "=== $*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (native and wasm32)"
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib -- -D warnings
+step "cargo test (native)"
+cargo test --quiet
+step "build the package (wasm-pack, release)"
+bash scripts/build.sh
+step "wasm-pack test --headless --chrome (real IndexedDB)"
+wasm-pack test --headless --chrome --quiet -- --test web
+step "JS API in headless Chromium (node --test)"
+node --test --test-concurrency=1 tests/browser/

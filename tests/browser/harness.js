@@ -1,0 +1,54 @@
+// Test and bench harness: serves the repository on 127.0.0.1 and drives headless Chromium
+// (Debian's /usr/bin/chromium through playwright-core). Shared by tests, bench and demo checks.
+import http from "node:http";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import sirv from "sirv";
+import { chromium } from "playwright-core";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export const CHROMIUM_ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+  "--no-first-run",
+];
+
+/** Serves `dir` (default: the repository) on an ephemeral loopback port. */
+export async function serveStatic(dir = ROOT) {
+  const handler = sirv(dir, { dev: true, etag: false });
+  const server = http.createServer((req, res) => handler(req, res, () => {
+    res.statusCode = 404;
+    res.end("not found");
+  }));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** Opens the test page, which imports the package as `idbsql` through an import map. */
+export async function openPage(context, baseUrl) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error));
+  await page.goto(`${baseUrl}/tests/browser/page.html`);
+  await page.waitForFunction(() => window.idbsqlReady === true);
+  page.pageErrors = errors;
+  return page;
+}
