@@ -63,3 +63,6 @@ export interface Database {
 
 export function connect(name: string, options?: ConnectOptions): Promise<Database>;
 export function deleteDatabase(name: string): Promise<void>;
+
+/** Bytes of WebAssembly memory idbsql holds on this page (all open databases together). */
+export function wasmMemoryBytes(): number;

@@ -3,10 +3,15 @@
 import init, { RawDatabase, deleteDatabase as deleteRawDatabase } from "../pkg/idbsql.js";
 
 let wasmReady;
+let wasmExports;
 
 /** Loads and instantiates the WebAssembly module once per page. */
 function loadWasm() {
-  wasmReady ??= init({ module_or_path: new URL("../pkg/idbsql_bg.wasm", import.meta.url) });
+  wasmReady ??= init({ module_or_path: new URL("../pkg/idbsql_bg.wasm", import.meta.url) }).then(
+    (exports) => {
+      wasmExports = exports;
+    },
+  );
   return wasmReady;
 }
 
@@ -212,6 +217,15 @@ export class Database {
     this.#closing = true;
     return done;
   }
+}
+
+/**
+ * Bytes of WebAssembly memory in use by idbsql on this page (all open databases together).
+ * The memory grows as data is loaded and is not returned to the browser until the page closes.
+ * @returns {number}
+ */
+export function wasmMemoryBytes() {
+  return wasmExports ? wasmExports.memory.buffer.byteLength : 0;
 }
 
 /**

@@ -257,3 +257,35 @@ fn parameters_bind_by_position_and_reject_missing_ones() {
     assert_eq!(out.rows, vec![vec![Value::Str("it's".into()), map]]);
     assert_eq!(out.columns, vec!["name", "m"]);
 }
+
+#[test]
+fn js_style_numbers_fit_float_and_integer_columns() {
+    // A JS number arrives as I64 when whole and F64 otherwise; both must work for both kinds.
+    let mut db = open(&disk());
+    block_on(db.exec("CREATE TABLE kv (id INTEGER PRIMARY KEY, score FLOAT)")).unwrap();
+    block_on(db.query(
+        "INSERT INTO kv VALUES ($1, $2)",
+        &[Value::I64(1), Value::I64(0)],
+    ))
+    .unwrap();
+    block_on(db.query(
+        "INSERT INTO kv VALUES ($1, $2)",
+        &[Value::I64(-2), Value::F64(-0.1)],
+    ))
+    .unwrap();
+    block_on(db.query(
+        "INSERT INTO kv VALUES ($1, $2)",
+        &[Value::I64(3), Value::F64(1e300)],
+    ))
+    .unwrap();
+    assert_eq!(
+        rows(&mut db, "SELECT id, score FROM kv ORDER BY id"),
+        vec![
+            vec![Value::I64(-2), Value::F64(-0.1)],
+            vec![Value::I64(1), Value::F64(0.0)],
+            vec![Value::I64(3), Value::F64(1e300)],
+        ]
+    );
+    let out = block_on(db.query("SELECT id FROM kv WHERE score < $1", &[Value::I64(0)])).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::I64(-2)]]);
+}

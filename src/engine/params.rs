@@ -1,5 +1,5 @@
-//! Binds parameter values to `$1`, `$2`, … placeholders. Text is inlined as a quoted SQL
-//! literal, so that it converts to the column's type (DATE, UUID, …) exactly as literal text does.
+//! Binds parameter values to `$1`, `$2`, … placeholders. Text and JS-style numbers are inlined
+//! as SQL literals, so they convert to the column's type (DATE, FLOAT, …) exactly as literals do.
 
 use {
     crate::error::{DbError, ErrorCode},
@@ -13,10 +13,10 @@ use {
     std::ops::ControlFlow,
 };
 
-/// A copy of `statement` with each text parameter's placeholder replaced by a quoted literal,
-/// or `None` when there is no text parameter.
+/// A copy of `statement` with each text or number parameter's placeholder replaced by a
+/// literal, or `None` when there is none.
 pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<SqlStatement> {
-    if !params.iter().any(is_text) {
+    if !params.iter().any(|value| literal_of(value).is_some()) {
         return None;
     }
     let mut statement = statement.clone();
@@ -27,8 +27,8 @@ pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<
                 .and_then(|n| n.parse::<usize>().ok())
                 .and_then(|n| n.checked_sub(1))
                 .and_then(|i| params.get(i));
-            if let Some(text) = text.and_then(text_of) {
-                *expr = SqlExpr::Value(SqlValue::SingleQuotedString(text));
+            if let Some(literal) = text.and_then(literal_of) {
+                *expr = SqlExpr::Value(literal);
             }
         }
         ControlFlow::<()>::Continue(())
@@ -36,17 +36,18 @@ pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<
     Some(statement)
 }
 
-fn is_text(value: &Value) -> bool {
-    matches!(value, Value::Str(_) | Value::Map(_) | Value::List(_))
-}
-
-/// Text, or for maps and lists their JSON text, which GlueSQL parses into MAP / LIST columns.
-fn text_of(value: &Value) -> Option<String> {
+/// The literal a parameter is inlined as: text (maps and lists as their JSON text, which
+/// GlueSQL parses into MAP / LIST columns), or a whole number. A JS number arrives as I64 when
+/// whole and must fit an INT or a FLOAT column alike, as a numeric literal does.
+fn literal_of(value: &Value) -> Option<SqlValue> {
     match value {
-        Value::Str(text) => Some(text.clone()),
+        Value::Str(text) => Some(SqlValue::SingleQuotedString(text.clone())),
         Value::Map(_) | Value::List(_) => serde_json::Value::try_from(value.clone())
             .ok()
-            .map(|json| json.to_string()),
+            .map(|json| SqlValue::SingleQuotedString(json.to_string())),
+        // Whole numbers only: GlueSQL's decimal-to-float conversion of a literal is not exact,
+        // so a fractional F64 stays a typed value (FLOAT columns take it as it is).
+        Value::I64(n) => Some(SqlValue::Number(n.to_string().parse().ok()?, false)),
         _ => None,
     }
 }

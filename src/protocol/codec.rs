@@ -400,7 +400,7 @@ mod tests {
             let wide = u128::from(self.next()) << 64 | u128::from(self.next());
             match choice {
                 0 => Value::Null,
-                1 => Value::Bool(n % 2 == 0),
+                1 => Value::Bool(n.is_multiple_of(2)),
                 2 => Value::I8(n as i8),
                 3 => Value::I16(n as i16),
                 4 => Value::I32(n as i32),
@@ -420,7 +420,12 @@ mod tests {
                 15 => Value::Str(format!("s{n}✓")),
                 16 => Value::Bytea(n.to_le_bytes().to_vec()),
                 17 => Value::Inet(
-                    IpAddr::from_str(if n % 2 == 0 { "10.1.2.3" } else { "fe80::1" }).unwrap(),
+                    IpAddr::from_str(if n.is_multiple_of(2) {
+                        "10.1.2.3"
+                    } else {
+                        "fe80::1"
+                    })
+                    .unwrap(),
                 ),
                 18 => Value::Date(
                     NaiveDate::from_num_days_from_ce_opt((n % 3_000_000) as i32).unwrap(),
@@ -440,7 +445,7 @@ mod tests {
                     )
                     .unwrap(),
                 ),
-                21 => Value::Interval(if n % 2 == 0 {
+                21 => Value::Interval(if n.is_multiple_of(2) {
                     Interval::Month(n as i32)
                 } else {
                     Interval::Microsecond(n as i64)

@@ -1,0 +1,77 @@
+// `npm run bench`: runs the workloads in headless Chromium against the built package and
+// prints a table of medians (also written to bench-results/latest.json). Numbers, not asserts.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import path from "node:path";
+import { ROOT, serveStatic, launchBrowser } from "../tests/browser/harness.js";
+
+const REPEAT = Number(process.env.BENCH_REPEAT || 5);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function openBenchPage(context, url) {
+  const page = await context.newPage();
+  await page.goto(`${url}/bench/page.html`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 60_000 });
+  return page;
+}
+
+async function main() {
+  const server = await serveStatic();
+  const browser = await launchBrowser();
+  const context = await browser.newContext();
+  const results = {};
+  try {
+    const page = await openBenchPage(context, server.url);
+    const run = async (name, fn, arg) => {
+      const samples = [];
+      for (let i = 0; i < REPEAT; i += 1) samples.push(await page.evaluate(([f, a]) => window.workloads[f](a), [fn, arg]));
+      results[name] = { median: median(samples), samples };
+      console.error(`${name}: ${median(samples).toFixed(3)}`);
+    };
+    await run("W1a ms (one 10k-row INSERT)", "w1Statement");
+    await run("W1b ms (10k parameterised INSERTs)", "w1Params");
+    await run("W2 ms (relaxed)", "w2", "relaxed");
+    await run("W2 ms (strict)", "w2", "strict");
+    await run("W3 µs", "w3");
+    const w4 = await page.evaluate(() => window.workloads.w4());
+    results["W4 ms"] = { median: median(w4.samples), samples: w4.samples };
+    results["memory for 100k kv rows (MiB)"] = { median: w4.memoryGrowthBytes / 2 ** 20 };
+    console.error(`W4: ${median(w4.samples).toFixed(3)}`);
+    await page.evaluate(() => window.workloads.w5Prepare());
+    await page.close();
+    const w5 = [];
+    const w5WithLoad = [];
+    for (let i = 0; i < REPEAT; i += 1) {
+      // A new page each time: module load, wasm compile and IndexedDB read are all cold.
+      const cold = await openBenchPage(context, server.url);
+      w5.push(await cold.evaluate(() => window.workloads.w5Open()));
+      w5WithLoad.push(w5.at(-1) + (await cold.evaluate(() => window.loadMs)));
+      await cold.close();
+    }
+    results["W5 ms (connect → first COUNT)"] = { median: median(w5), samples: w5 };
+    results["W5 ms incl. module load + wasm init"] = { median: median(w5WithLoad), samples: w5WithLoad };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const files = ["pkg/idbsql_bg.wasm", "pkg/idbsql.js", "js/index.js"];
+  let raw = 0;
+  let gz = 0;
+  for (const file of files) {
+    const bytes = await readFile(path.join(ROOT, file));
+    raw += bytes.length;
+    gz += gzipSync(bytes, { level: 9 }).length;
+  }
+  results["W6 MB raw (wasm + JS)"] = { median: raw / 1e6 };
+  results["W6 MB gzipped"] = { median: gz / 1e6 };
+
+  console.log("\n| workload | median |\n|---|---:|");
+  for (const [name, { median: m }] of Object.entries(results)) console.log(`| ${name} | ${m.toFixed(3)} |`);
+  await mkdir(path.join(ROOT, "bench-results"), { recursive: true });
+  await writeFile(path.join(ROOT, "bench-results/latest.json"), JSON.stringify(results, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

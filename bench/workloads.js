@@ -1,0 +1,118 @@
+// The benchmark workloads (W1–W5 of the core issue), run inside the page against the real
+// package and real IndexedDB. Each returns raw samples; bench/run.js takes medians and prints.
+import { connect, deleteDatabase, wasmMemoryBytes } from "idbsql";
+
+const KV = "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)";
+
+function rowsSql(from, count) {
+  const values = [];
+  for (let i = from; i < from + count; i += 1) values.push(`(${i}, 'name-${i}', ${(i % 1000) / 10})`);
+  return `INSERT INTO kv VALUES ${values.join(",")}`;
+}
+
+async function fresh(name, options) {
+  if (!options?.storage) await deleteDatabase(name);
+  const db = await connect(name, options);
+  await db.query(KV);
+  return db;
+}
+
+/** W1a: one 10,000-row INSERT statement in a transaction, until durable. */
+export async function w1Statement() {
+  const db = await fresh("bench-w1a");
+  const sql = rowsSql(0, 10_000);
+  const t0 = performance.now();
+  await db.transaction((tx) => tx.query(sql));
+  const ms = performance.now() - t0;
+  await db.disconnect();
+  return ms;
+}
+
+/** W1b: 10,000 single-row parameterised INSERTs in one transaction, until durable. */
+export async function w1Params() {
+  const db = await fresh("bench-w1b");
+  const t0 = performance.now();
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < 10_000; i += 1) {
+      await tx.query("INSERT INTO kv VALUES ($1, $2, $3)", [i, `name-${i}`, (i % 1000) / 10]);
+    }
+  });
+  const ms = performance.now() - t0;
+  await db.disconnect();
+  return ms;
+}
+
+/** W2: mean ms per durable single-row autocommit INSERT, 300 in a row. */
+export async function w2(durability) {
+  const db = await fresh(`bench-w2-${durability}`);
+  await db.disconnect();
+  const again = await connect(`bench-w2-${durability}`, { durability });
+  const t0 = performance.now();
+  for (let i = 0; i < 300; i += 1) {
+    await again.query("INSERT INTO kv VALUES ($1, $2, $3)", [i, `name-${i}`, i / 10]);
+  }
+  const ms = (performance.now() - t0) / 300;
+  await again.disconnect();
+  return ms;
+}
+
+/** W3: mean µs per point query by primary key, 1,000 random ids over 10,000 rows. */
+export async function w3() {
+  const db = await fresh("bench-w3", { storage: "memory" });
+  await db.query(rowsSql(0, 10_000));
+  let seed = 12345;
+  const ids = Array.from({ length: 1000 }, () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % 10_000;
+  });
+  for (const id of ids.slice(0, 50)) await db.query("SELECT name FROM kv WHERE id = $1", [id]);
+  const t0 = performance.now();
+  for (const id of ids) {
+    const { rows } = await db.query("SELECT name FROM kv WHERE id = $1", [id]);
+    if (rows[0].name !== `name-${id}`) throw new Error(`wrong row for ${id}`);
+  }
+  const us = ((performance.now() - t0) * 1000) / ids.length;
+  await db.disconnect();
+  return us;
+}
+
+async function load100k(db) {
+  await db.transaction(async (tx) => {
+    for (let from = 0; from < 100_000; from += 10_000) await tx.query(rowsSql(from, 10_000));
+  });
+}
+
+/** W4: ms for COUNT(*), SUM(score) over 100,000 rows (5 runs) plus memory held. */
+export async function w4() {
+  const memoryBefore = wasmMemoryBytes();
+  const db = await fresh("bench-w4", { storage: "memory" });
+  await load100k(db);
+  const memoryAfter = wasmMemoryBytes();
+  const samples = [];
+  for (let i = 0; i < 5; i += 1) {
+    const t0 = performance.now();
+    const { rows } = await db.query("SELECT COUNT(*), SUM(score) FROM kv");
+    samples.push(performance.now() - t0);
+    if (rows[0]["COUNT(*)"] !== 100_000) throw new Error("wrong count");
+  }
+  await db.disconnect();
+  return { samples, memoryGrowthBytes: memoryAfter - memoryBefore, memoryAfter };
+}
+
+/** Prepares W5: a persisted 100,000-row database. */
+export async function w5Prepare() {
+  const db = await fresh("bench-w5");
+  await load100k(db);
+  await db.disconnect();
+}
+
+/** W5: cold open of the persisted 100,000-row database to the first COUNT(*) result. */
+export async function w5Open() {
+  const t0 = performance.now();
+  const db = await connect("bench-w5");
+  const { rows } = await db.query("SELECT COUNT(*) FROM kv");
+  const ms = performance.now() - t0;
+  if (rows[0]["COUNT(*)"] !== 100_000) throw new Error("wrong count");
+  await db.disconnect();
+  return ms;
+}
