@@ -48,7 +48,7 @@ impl<P: Persistence> Database<P> {
         let mut store = MemoryStore::new();
         for bytes in loaded.checkpoint.iter().chain(loaded.log.iter()) {
             let change_set = decode_change_set(bytes)?;
-            store.apply_change_set(&change_set).map_err(|e| {
+            store.apply_change_set(change_set).map_err(|e| {
                 DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"))
             })?;
         }

@@ -12,7 +12,7 @@ use {
         ser::{SerializeStruct, SerializeTuple},
         Deserialize, Serialize, Serializer,
     },
-    std::{collections::BTreeMap, net::IpAddr},
+    std::collections::BTreeMap,
     thiserror::Error,
 };
 
@@ -59,7 +59,7 @@ struct WireChangeSet {
 struct WireTableChange {
     name: String,
     schema: WireSchemaChange,
-    rows: Vec<(WireValue, Option<Vec<WireValue>>)>,
+    rows: Vec<(DecodedValue, Option<Vec<DecodedValue>>)>,
 }
 
 #[derive(Deserialize)]
@@ -70,97 +70,13 @@ enum WireSchemaChange {
     Drop,
 }
 
-/// Variant order is the format: append only, never reorder.
-#[derive(Deserialize)]
-enum WireValue {
-    Null,
-    Bool(bool),
-    I8(i8),
-    I16(i16),
-    I32(i32),
-    I64(i64),
-    I128(i128),
-    U8(u8),
-    U16(u16),
-    U32(u32),
-    U64(u64),
-    U128(u128),
-    F32(f32),
-    F64(f64),
-    Decimal([u8; 16]),
-    Str(String),
-    Bytea(Vec<u8>),
-    Inet(IpAddr),
-    Date(i32),
-    Timestamp((i64, u32)),
-    Time((u32, u32)),
-    IntervalMonth(i32),
-    IntervalMicrosecond(i64),
-    Uuid(u128),
-    Map(Vec<(String, WireValue)>),
-    List(Vec<WireValue>),
-    Point((f64, f64)),
-}
-
-fn corrupt(what: &str) -> CodecError {
-    CodecError::Corrupt(what.to_owned())
-}
-
-impl TryFrom<WireValue> for Value {
-    type Error = CodecError;
-
-    fn try_from(wire: WireValue) -> Result<Self, CodecError> {
-        Ok(match wire {
-            WireValue::Null => Value::Null,
-            WireValue::Bool(v) => Value::Bool(v),
-            WireValue::I8(v) => Value::I8(v),
-            WireValue::I16(v) => Value::I16(v),
-            WireValue::I32(v) => Value::I32(v),
-            WireValue::I64(v) => Value::I64(v),
-            WireValue::I128(v) => Value::I128(v),
-            WireValue::U8(v) => Value::U8(v),
-            WireValue::U16(v) => Value::U16(v),
-            WireValue::U32(v) => Value::U32(v),
-            WireValue::U64(v) => Value::U64(v),
-            WireValue::U128(v) => Value::U128(v),
-            WireValue::F32(v) => Value::F32(v),
-            WireValue::F64(v) => Value::F64(v),
-            WireValue::Decimal(v) => Value::Decimal(Decimal::deserialize(v)),
-            WireValue::Str(v) => Value::Str(v),
-            WireValue::Bytea(v) => Value::Bytea(v),
-            WireValue::Inet(v) => Value::Inet(v),
-            WireValue::Date(days) => Value::Date(
-                NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| corrupt("date"))?,
-            ),
-            WireValue::Timestamp(t) => Value::Timestamp(timestamp_from_wire(t)?),
-            WireValue::Time((secs, nanos)) => Value::Time(
-                NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
-                    .ok_or_else(|| corrupt("time"))?,
-            ),
-            WireValue::IntervalMonth(v) => Value::Interval(Interval::Month(v)),
-            WireValue::IntervalMicrosecond(v) => Value::Interval(Interval::Microsecond(v)),
-            WireValue::Uuid(v) => Value::Uuid(v),
-            WireValue::Map(entries) => Value::Map(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| Ok((k, Value::try_from(v)?)))
-                    .collect::<Result<BTreeMap<_, _>, CodecError>>()?,
-            ),
-            WireValue::List(items) => Value::List(
-                items
-                    .into_iter()
-                    .map(Value::try_from)
-                    .collect::<Result<_, _>>()?,
-            ),
-            WireValue::Point((x, y)) => Value::Point(Point::new(x, y)),
-        })
-    }
-}
+// The value layout: variant order is the format — append only, never reorder. Written by
+// `ValueRef` below and read by `DecodedValueVisitor`; `WIRE_VARIANTS` lists the names.
 
 fn timestamp_from_wire((secs, nanos): (i64, u32)) -> Result<NaiveDateTime, CodecError> {
     DateTime::from_timestamp(secs, nanos)
         .map(|t| t.naive_utc())
-        .ok_or_else(|| corrupt("timestamp"))
+        .ok_or_else(|| CodecError::Corrupt("timestamp".to_owned()))
 }
 
 fn timestamp_to_wire(t: &NaiveDateTime) -> (i64, u32) {
@@ -168,12 +84,123 @@ fn timestamp_to_wire(t: &NaiveDateTime) -> (i64, u32) {
     (utc.timestamp(), utc.timestamp_subsec_nanos())
 }
 
-fn key_from_wire(wire: WireValue) -> Result<Key, CodecError> {
-    Key::try_from(Value::try_from(wire)?).map_err(|e| CodecError::Corrupt(e.to_string()))
+fn key_from_wire(wire: DecodedValue) -> Result<Key, CodecError> {
+    Key::try_from(wire.0).map_err(|e| CodecError::Corrupt(e.to_string()))
 }
 
-fn row_from_wire(row: Vec<WireValue>) -> Result<Vec<Value>, CodecError> {
-    row.into_iter().map(Value::try_from).collect()
+fn row_from_wire(row: Vec<DecodedValue>) -> Result<Vec<Value>, CodecError> {
+    // Same layout (repr(transparent)), so this reuses the allocation.
+    Ok(row.into_iter().map(|value| value.0).collect())
+}
+
+/// A value decoded straight from the wire layout of `WireValue`, without the intermediate.
+#[repr(transparent)]
+struct DecodedValue(Value);
+
+const WIRE_VARIANTS: &[&str] = &[
+    "Null",
+    "Bool",
+    "I8",
+    "I16",
+    "I32",
+    "I64",
+    "I128",
+    "U8",
+    "U16",
+    "U32",
+    "U64",
+    "U128",
+    "F32",
+    "F64",
+    "Decimal",
+    "Str",
+    "Bytea",
+    "Inet",
+    "Date",
+    "Timestamp",
+    "Time",
+    "IntervalMonth",
+    "IntervalMicrosecond",
+    "Uuid",
+    "Map",
+    "List",
+    "Point",
+];
+
+impl<'de> Deserialize<'de> for DecodedValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_enum("WireValue", WIRE_VARIANTS, DecodedValueVisitor)
+    }
+}
+
+struct DecodedValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DecodedValueVisitor {
+    type Value = DecodedValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an encoded value")
+    }
+
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<DecodedValue, A::Error> {
+        use serde::de::{Error as _, VariantAccess};
+        let (index, variant): (u32, _) = data.variant()?;
+        let bad = |what: &str| A::Error::custom(format!("invalid {what}"));
+        let value = match index {
+            0 => {
+                variant.unit_variant()?;
+                Value::Null
+            }
+            1 => Value::Bool(variant.newtype_variant()?),
+            2 => Value::I8(variant.newtype_variant()?),
+            3 => Value::I16(variant.newtype_variant()?),
+            4 => Value::I32(variant.newtype_variant()?),
+            5 => Value::I64(variant.newtype_variant()?),
+            6 => Value::I128(variant.newtype_variant()?),
+            7 => Value::U8(variant.newtype_variant()?),
+            8 => Value::U16(variant.newtype_variant()?),
+            9 => Value::U32(variant.newtype_variant()?),
+            10 => Value::U64(variant.newtype_variant()?),
+            11 => Value::U128(variant.newtype_variant()?),
+            12 => Value::F32(variant.newtype_variant()?),
+            13 => Value::F64(variant.newtype_variant()?),
+            14 => Value::Decimal(Decimal::deserialize(variant.newtype_variant()?)),
+            15 => Value::Str(variant.newtype_variant()?),
+            16 => Value::Bytea(variant.newtype_variant()?),
+            17 => Value::Inet(variant.newtype_variant()?),
+            18 => Value::Date(
+                NaiveDate::from_num_days_from_ce_opt(variant.newtype_variant()?)
+                    .ok_or_else(|| bad("date"))?,
+            ),
+            19 => Value::Timestamp(
+                timestamp_from_wire(variant.newtype_variant()?).map_err(|_| bad("timestamp"))?,
+            ),
+            20 => {
+                let (secs, nanos) = variant.newtype_variant()?;
+                Value::Time(
+                    NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
+                        .ok_or_else(|| bad("time"))?,
+                )
+            }
+            21 => Value::Interval(Interval::Month(variant.newtype_variant()?)),
+            22 => Value::Interval(Interval::Microsecond(variant.newtype_variant()?)),
+            23 => Value::Uuid(variant.newtype_variant()?),
+            24 => {
+                let entries: Vec<(String, DecodedValue)> = variant.newtype_variant()?;
+                Value::Map(entries.into_iter().map(|(k, v)| (k, v.0)).collect())
+            }
+            25 => {
+                let items: Vec<DecodedValue> = variant.newtype_variant()?;
+                Value::List(items.into_iter().map(|v| v.0).collect())
+            }
+            26 => {
+                let (x, y) = variant.newtype_variant()?;
+                Value::Point(Point::new(x, y))
+            }
+            other => return Err(A::Error::custom(format!("unknown value tag {other}"))),
+        };
+        Ok(DecodedValue(value))
+    }
 }
 
 fn schema_from_json(json: &str) -> Result<Schema, CodecError> {
@@ -380,7 +407,10 @@ use gluesql_core::chrono::Datelike;
 
 #[cfg(test)]
 mod tests {
-    use {super::*, std::str::FromStr};
+    use {
+        super::*,
+        std::{net::IpAddr, str::FromStr},
+    };
 
     /// A small deterministic generator, so failures reproduce without a property-test crate.
     struct Lcg(u64);

@@ -393,15 +393,16 @@ impl MemoryStore {
 
     /// Applies a change set produced elsewhere (log replay, checkpoint load, a remote replica).
     /// Not recorded in any transaction; validation of constraints is the producer's job.
-    pub fn apply_change_set(&mut self, change_set: &ChangeSet) -> Result<()> {
-        for change in &change_set.tables {
-            match &change.schema {
+    /// Takes the change set by value so that rows move into the tables without a copy.
+    pub fn apply_change_set(&mut self, change_set: ChangeSet) -> Result<()> {
+        for change in change_set.tables {
+            match change.schema {
                 SchemaChange::Drop => {
                     self.tables.remove(&change.name);
                     continue;
                 }
                 SchemaChange::Create { schema, created } => {
-                    let table = Table::new((**schema).clone(), *created);
+                    let table = Table::new(*schema, created);
                     self.tables.insert(change.name.clone(), table);
                 }
                 SchemaChange::Alter(schema) => {
@@ -409,7 +410,7 @@ impl MemoryStore {
                         .tables
                         .get_mut(&change.name)
                         .ok_or_else(|| table_not_found(&change.name))?;
-                    table.set_schema((**schema).clone());
+                    table.set_schema(*schema);
                 }
                 SchemaChange::Unchanged => {}
             }
@@ -417,14 +418,24 @@ impl MemoryStore {
                 .tables
                 .get_mut(&change.name)
                 .ok_or_else(|| table_not_found(&change.name))?;
-            for (key, row) in &change.rows {
-                table.put_row(key.clone(), row.clone())?;
+            if table.indexes_stale.get() && change.rows.iter().all(|(_, row)| row.is_some()) {
+                // Loading (checkpoint or bulk insert): build the B-tree in bulk, index later.
+                let mut rows: BTreeMap<Key, Row> = change
+                    .rows
+                    .into_iter()
+                    .filter_map(|(key, row)| row.map(|row| (key, row)))
+                    .collect();
+                table.rows.append(&mut rows);
+            } else {
+                for (key, row) in change.rows {
+                    table.put_row(key, row)?;
+                }
             }
         }
-        for change in &change_set.functions {
-            match &change.function {
+        for change in change_set.functions {
+            match change.function {
                 Some(function) => {
-                    self.functions.insert(change.name.clone(), function.clone());
+                    self.functions.insert(change.name, function);
                 }
                 None => {
                     self.functions.remove(&change.name);

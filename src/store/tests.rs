@@ -132,7 +132,7 @@ fn snapshot_rebuilds_an_equal_store() {
     }
     let mut copy = MemoryStore::new();
     for chunk in glue.storage.snapshot(16) {
-        copy.apply_change_set(&chunk).unwrap();
+        copy.apply_change_set(chunk).unwrap();
     }
     let mut copy = Glue::new(copy);
     for sql in [
