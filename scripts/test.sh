@@ -19,6 +19,6 @@ cargo test --quiet
 step "build the package (wasm-pack, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"
-wasm-pack test --headless --chrome --quiet -- --test web
+wasm-pack test --headless --chrome --test web
 step "JS API in headless Chromium (node --test)"
 node --test --test-concurrency=1 tests/browser/

@@ -60,7 +60,9 @@ impl From<GlueError> for DbError {
         let code = match &error {
             GlueError::Parser(_) => ErrorCode::Parse,
             GlueError::Translate(_) | GlueError::Planner(_) => ErrorCode::Plan,
-            GlueError::StorageMsg(_) => ErrorCode::Storage,
+            // The store's own refusals (e.g. a nested BEGIN) are statement errors; IndexedDB
+            // failures never pass through GlueSQL and get `Storage` where they happen.
+            GlueError::StorageMsg(_) => ErrorCode::Execute,
             GlueError::Validate(
                 ValidateError::DuplicateEntryOnUniqueField(..)
                 | ValidateError::DuplicateEntryOnPrimaryKeyField(_),

@@ -123,6 +123,8 @@ fn error_codes() {
             .code,
         ErrorCode::Plan
     );
+    block_on(db.query("BEGIN", &[])).unwrap();
+    assert_eq!(code(&mut db, "BEGIN"), ErrorCode::Execute);
     db.close();
     assert_eq!(code(&mut db, "SELECT 1"), ErrorCode::Closed);
 }
