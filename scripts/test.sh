@@ -12,10 +12,10 @@ step() { echo; echo "=== $*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (native and wasm32)"
-cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo test (native)"
-cargo test --quiet
+cargo test --quiet --workspace
 step "build the package (wasm-pack, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"

@@ -1,7 +1,8 @@
-//! Change sets — what one committed transaction did — and their binary codec. Shared by
-//! persistence and (later) the sync protocol; holds no state and does no I/O.
+//! Change sets — what one committed transaction did — their binary codec, and the sync
+//! protocol's messages. Shared by persistence, the client and the server; no state, no I/O.
 
 mod codec;
+pub mod messages;
 
 pub use codec::{decode_change_set, encode_change_set, CodecError, FORMAT_VERSION};
 

@@ -11,6 +11,7 @@ mod row_key;
 mod store_mut;
 mod store_read;
 mod transaction;
+mod validate;
 
 use {
     crate::protocol::{ChangeSet, FunctionChange, SchemaChange, TableChange},

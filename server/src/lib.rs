@@ -1,0 +1,148 @@
+//! idbsql-server as a library: configuration, the HTTP router (WebSocket `/sync` plus an
+//! optional static folder) and `start`, used by the binary and by in-process tests.
+
+pub mod auth;
+pub mod connection;
+pub mod hub;
+pub mod log;
+
+use {
+    axum::{
+        extract::{State, WebSocketUpgrade},
+        response::Response,
+        routing::get,
+        Router,
+    },
+    connection::{run_session, SessionConfig},
+    hub::Hub,
+    log::{RedbLog, SyncLog},
+    std::{net::SocketAddr, path::PathBuf, sync::Arc},
+    tokio::{
+        net::TcpListener,
+        sync::{oneshot, watch},
+        task::JoinHandle,
+    },
+    tower_http::services::ServeDir,
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub pushes_per_second: u32,
+    pub max_connections_per_database: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 1 << 20,
+            pushes_per_second: 1000,
+            max_connections_per_database: 256,
+        }
+    }
+}
+
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub static_dir: Option<PathBuf>,
+    /// `None` disables token checks; the server then refuses non-loopback addresses.
+    pub secret: Option<Vec<u8>>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("without --secret-file the server only listens on loopback, not {0}")]
+    NotLoopback(SocketAddr),
+    #[error("data folder {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    #[error(transparent)]
+    Log(#[from] log::LogError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    sessions_stop: watch::Sender<bool>,
+    session: Arc<SessionConfig>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, closes every session and waits until they (and the log) are released.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = self.sessions_stop.send(true);
+        self.task.abort();
+        let _ = self.task.await;
+        for _ in 0..500 {
+            if Arc::strong_count(&self.session) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+async fn upgrade(State(config): State<Arc<SessionConfig>>, upgrade: WebSocketUpgrade) -> Response {
+    let limit = config.limits.max_frame_bytes;
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| run_session(socket, config))
+}
+
+pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+    if config.secret.is_none() && !config.listen.ip().is_loopback() {
+        return Err(StartError::NotLoopback(config.listen));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    let log: Arc<dyn SyncLog> = Arc::new(RedbLog::open(&config.data_dir.join("log.redb"))?);
+    let (sessions_stop, shutdown_signal) = watch::channel(false);
+    let session = Arc::new(SessionConfig {
+        hub: Arc::new(Hub::new(log)),
+        shutdown: shutdown_signal,
+        secret: config.secret.map(Arc::new),
+        limits: config.limits,
+    });
+    let mut router = Router::new()
+        .route("/sync", get(upgrade))
+        .with_state(Arc::clone(&session));
+    if let Some(dir) = config.static_dir {
+        router = router.fallback_service(ServeDir::new(dir));
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(config.listen, e))?;
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = signal.await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "server stopped");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        shutdown: Some(shutdown),
+        sessions_stop,
+        session,
+        task,
+    })
+}

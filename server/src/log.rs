@@ -1,0 +1,202 @@
+//! The durable, totally ordered log of change sets per database, behind `SyncLog` so another
+//! backend (e.g. PostgreSQL shared by several servers) can replace redb without touching sync.
+
+use {
+    idbsql::protocol::messages::LogEntry,
+    redb::{Database, ReadableDatabase, ReadableTable, TableDefinition},
+    std::path::Path,
+    thiserror::Error,
+};
+
+#[derive(Debug, Error)]
+#[error("log storage: {0}")]
+pub struct LogError(String);
+
+impl LogError {
+    pub fn from_message(message: String) -> Self {
+        LogError(message)
+    }
+}
+
+fn log_error(error: impl std::fmt::Display) -> LogError {
+    LogError(error.to_string())
+}
+
+/// What the server remembers of one client, so retried pushes apply once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientProgress {
+    /// The highest client sequence number processed (accepted or rejected).
+    pub client_seq: u64,
+    /// The server sequence number it was given (0 when rejected).
+    pub server_seq: u64,
+}
+
+pub trait SyncLog: Send + Sync + 'static {
+    /// Appends one accepted change set durably and returns its sequence number.
+    fn append(
+        &self,
+        database: &str,
+        client_id: u128,
+        client_seq: u64,
+        change_set: &[u8],
+    ) -> Result<u64, LogError>;
+
+    /// Remembers that a client's push was rejected, so its retry is not applied later.
+    fn record_rejection(
+        &self,
+        database: &str,
+        client_id: u128,
+        client_seq: u64,
+    ) -> Result<(), LogError>;
+
+    fn entries_after(
+        &self,
+        database: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, LogError>;
+
+    fn last_seq(&self, database: &str) -> Result<u64, LogError>;
+
+    fn client_progress(&self, database: &str, client_id: u128) -> Result<ClientProgress, LogError>;
+}
+
+const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+const CLIENTS: TableDefinition<(&str, u128), (u64, u64)> = TableDefinition::new("clients");
+
+/// The log in one redb file: an embedded, crash-safe B-tree store with ACID commits.
+pub struct RedbLog {
+    db: Database,
+}
+
+impl RedbLog {
+    pub fn open(path: &Path) -> Result<Self, LogError> {
+        let db = Database::create(path).map_err(log_error)?;
+        let write = db.begin_write().map_err(log_error)?;
+        write.open_table(LOG).map_err(log_error)?;
+        write.open_table(CLIENTS).map_err(log_error)?;
+        write.commit().map_err(log_error)?;
+        Ok(Self { db })
+    }
+}
+
+fn encode_entry(client_id: u128, client_seq: u64, change_set: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(24 + change_set.len());
+    bytes.extend_from_slice(&client_id.to_le_bytes());
+    bytes.extend_from_slice(&client_seq.to_le_bytes());
+    bytes.extend_from_slice(change_set);
+    bytes
+}
+
+fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
+    if bytes.len() < 24 {
+        return Err(LogError("truncated log entry".into()));
+    }
+    let (id, rest) = bytes.split_at(16);
+    let (client_seq, change_set) = rest.split_at(8);
+    Ok(LogEntry {
+        seq,
+        client_id: u128::from_le_bytes(id.try_into().map_err(log_error)?),
+        client_seq: u64::from_le_bytes(client_seq.try_into().map_err(log_error)?),
+        change_set: change_set.to_vec(),
+    })
+}
+
+impl SyncLog for RedbLog {
+    fn append(
+        &self,
+        database: &str,
+        client_id: u128,
+        client_seq: u64,
+        change_set: &[u8],
+    ) -> Result<u64, LogError> {
+        let write = self.db.begin_write().map_err(log_error)?;
+        let seq = {
+            let mut log = write.open_table(LOG).map_err(log_error)?;
+            let last = log
+                .range((database, 0)..=(database, u64::MAX))
+                .map_err(log_error)?
+                .next_back()
+                .transpose()
+                .map_err(log_error)?
+                .map_or(0, |(key, _)| key.value().1);
+            let seq = last + 1;
+            log.insert(
+                (database, seq),
+                encode_entry(client_id, client_seq, change_set).as_slice(),
+            )
+            .map_err(log_error)?;
+            let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
+            clients
+                .insert((database, client_id), (client_seq, seq))
+                .map_err(log_error)?;
+            seq
+        };
+        write.commit().map_err(log_error)?;
+        Ok(seq)
+    }
+
+    fn record_rejection(
+        &self,
+        database: &str,
+        client_id: u128,
+        client_seq: u64,
+    ) -> Result<(), LogError> {
+        let write = self.db.begin_write().map_err(log_error)?;
+        {
+            let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
+            clients
+                .insert((database, client_id), (client_seq, 0))
+                .map_err(log_error)?;
+        }
+        write.commit().map_err(log_error)
+    }
+
+    fn entries_after(
+        &self,
+        database: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, LogError> {
+        let read = self.db.begin_read().map_err(log_error)?;
+        let log = read.open_table(LOG).map_err(log_error)?;
+        let start = after_seq.saturating_add(1);
+        log.range((database, start)..=(database, u64::MAX))
+            .map_err(log_error)?
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item.map_err(log_error)?;
+                decode_entry(key.value().1, value.value())
+            })
+            .collect()
+    }
+
+    fn last_seq(&self, database: &str) -> Result<u64, LogError> {
+        let read = self.db.begin_read().map_err(log_error)?;
+        let log = read.open_table(LOG).map_err(log_error)?;
+        let last = log
+            .range((database, 0)..=(database, u64::MAX))
+            .map_err(log_error)?
+            .next_back()
+            .transpose()
+            .map_err(log_error)?
+            .map_or(0, |(key, _)| key.value().1);
+        Ok(last)
+    }
+
+    fn client_progress(&self, database: &str, client_id: u128) -> Result<ClientProgress, LogError> {
+        let read = self.db.begin_read().map_err(log_error)?;
+        let clients = read.open_table(CLIENTS).map_err(log_error)?;
+        Ok(clients
+            .get((database, client_id))
+            .map_err(log_error)?
+            .map(|value| {
+                let (client_seq, server_seq) = value.value();
+                ClientProgress {
+                    client_seq,
+                    server_seq,
+                }
+            })
+            .unwrap_or_default())
+    }
+}

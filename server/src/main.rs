@@ -1,0 +1,157 @@
+//! The `idbsql-server` command: `serve` runs the sync endpoint (and the demo's static files),
+//! `token` mints access tokens. Everything else lives in the library.
+
+use {
+    clap::{Parser, Subcommand},
+    idbsql_server::{auth, Limits, ServerConfig},
+    std::{
+        net::SocketAddr,
+        path::PathBuf,
+        process::ExitCode,
+        time::{Duration, SystemTime, UNIX_EPOCH},
+    },
+};
+
+#[derive(Parser)]
+#[command(
+    name = "idbsql-server",
+    version,
+    about = "Sync server for idbsql databases"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the WebSocket sync endpoint at /sync (and a static folder, if given).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Folder for the durable log.
+        #[arg(long, default_value = "./idbsql-data")]
+        data: PathBuf,
+        /// Folder served over HTTP besides /sync (e.g. the demo page).
+        #[arg(long = "static")]
+        static_dir: Option<PathBuf>,
+        /// File holding the token-signing secret; without it tokens are not checked and
+        /// the server only listens on loopback.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// Largest WebSocket frame accepted, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_frame_bytes: usize,
+        /// Change sets a connection may push per second.
+        #[arg(long, default_value_t = 1000)]
+        max_pushes_per_second: u32,
+        /// Connections allowed per database.
+        #[arg(long, default_value_t = 256)]
+        max_connections_per_database: usize,
+    },
+    /// Print an access token for one database.
+    Token {
+        #[arg(long)]
+        db: String,
+        /// How long the token is valid, e.g. 24h, 30m, 7d.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        /// The token can read but not push.
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long)]
+        secret_file: PathBuf,
+    },
+}
+
+fn read_secret(path: &PathBuf) -> Result<Vec<u8>, String> {
+    let secret = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let secret = secret.trim_ascii().to_vec();
+    if secret.len() < 16 {
+        return Err(format!(
+            "{}: the secret must be at least 16 bytes",
+            path.display()
+        ));
+    }
+    Ok(secret)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Token {
+            db,
+            ttl,
+            read_only,
+            secret_file,
+        } => {
+            let secret = read_secret(&secret_file)?;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_err(|e| e.to_string())?;
+            let claims = auth::Claims {
+                database: db,
+                expires_at: (now + ttl).as_secs(),
+                read_only,
+            };
+            println!("{}", auth::mint(&secret, &claims));
+            Ok(())
+        }
+        Command::Serve {
+            listen,
+            data,
+            static_dir,
+            secret_file,
+            max_frame_bytes,
+            max_pushes_per_second,
+            max_connections_per_database,
+        } => {
+            let secret = secret_file.as_ref().map(read_secret).transpose()?;
+            if secret.is_none() {
+                tracing::warn!(
+                    "no --secret-file: tokens are not checked; listening on loopback only"
+                );
+            }
+            let server = idbsql_server::start(ServerConfig {
+                listen,
+                data_dir: data,
+                static_dir,
+                secret,
+                limits: Limits {
+                    max_frame_bytes,
+                    pushes_per_second: max_pushes_per_second,
+                    max_connections_per_database,
+                },
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("idbsql-server listening on http://{}", server.addr);
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => server.stop().await,
+                () = server_wait_forever() => {}
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn server_wait_forever() {
+    std::future::pending::<()>().await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("idbsql-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,586 @@
+//! The real server in-process on 127.0.0.1 with real WebSocket clients: pushes, acks and
+//! broadcast, idempotent retries, rejected change sets, restart durability, every token
+//! failure, and malformed, truncated and oversized frames.
+
+use {
+    futures_util::{SinkExt, StreamExt},
+    idbsql::{
+        engine::Engine,
+        protocol::{
+            decode_change_set, encode_change_set,
+            messages::{
+                decode_message, encode_message, ClientMessage, ErrorKind, ServerMessage,
+                PROTOCOL_VERSION,
+            },
+        },
+    },
+    idbsql_server::{auth, Limits, RunningServer, ServerConfig},
+    std::{net::SocketAddr, path::Path, time::Duration},
+    tokio::{net::TcpStream, time::timeout},
+    tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream},
+};
+
+const SECRET: &[u8] = b"a test secret of enough bytes";
+
+async fn start(dir: &Path, secret: Option<&[u8]>, limits: Limits) -> RunningServer {
+    idbsql_server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        static_dir: None,
+        secret: secret.map(<[u8]>::to_vec),
+        limits,
+    })
+    .await
+    .expect("server starts")
+}
+
+fn token(database: &str, read_only: bool, expires_in: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    auth::mint(
+        SECRET,
+        &auth::Claims {
+            database: database.into(),
+            expires_at: (now + expires_in) as u64,
+            read_only,
+        },
+    )
+}
+
+struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    async fn open(addr: SocketAddr) -> Self {
+        let (ws, _) = connect_async(format!("ws://{addr}/sync"))
+            .await
+            .expect("connect");
+        Self { ws }
+    }
+
+    async fn hello(
+        addr: SocketAddr,
+        database: &str,
+        client_id: u128,
+        token: &str,
+        last_seen_seq: u64,
+    ) -> (Self, ServerMessage) {
+        let mut client = Self::open(addr).await;
+        client
+            .send(&ClientMessage::Hello {
+                protocol: PROTOCOL_VERSION,
+                database: database.into(),
+                client_id,
+                token: token.into(),
+                last_seen_seq,
+            })
+            .await;
+        let welcome = client.recv().await.expect("a reply to Hello");
+        (client, welcome)
+    }
+
+    async fn send(&mut self, message: &ClientMessage) {
+        self.ws
+            .send(Message::Binary(encode_message(message).into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next server message, or `None` when the server closed the connection.
+    async fn recv(&mut self) -> Option<ServerMessage> {
+        loop {
+            match timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("server answers in time")
+            {
+                Some(Ok(Message::Binary(bytes))) => {
+                    return Some(decode_message(&bytes).expect("valid server message"))
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Skips catch-up pages and other messages until one matches.
+    async fn expect(&mut self, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        loop {
+            let message = self.recv().await.expect("connection stays open");
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+}
+
+/// A change set as a client produces it: run SQL on a local engine, take what it committed.
+fn change_set(engine: &mut Engine, sql: &str) -> Vec<u8> {
+    for statement in engine.parse(sql).unwrap().iter() {
+        engine.execute(statement, &[]).unwrap();
+    }
+    let change_sets = engine.store_mut().take_change_sets();
+    engine.store_mut().confirm_persisted();
+    assert_eq!(change_sets.len(), 1, "{sql}");
+    encode_change_set(&change_sets[0]).unwrap()
+}
+
+fn is_ack(m: &ServerMessage) -> bool {
+    matches!(m, ServerMessage::Ack { .. } | ServerMessage::Reject { .. })
+}
+
+#[tokio::test]
+async fn push_is_acked_broadcast_and_retries_apply_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), Some(SECRET), Limits::default()).await;
+    let t = token("notes", false, 3600);
+    let (mut a, welcome) = Client::hello(server.addr, "notes", 1, &t, 0).await;
+    assert_eq!(
+        welcome,
+        ServerMessage::Welcome {
+            server_seq: 0,
+            acked_client_seq: 0,
+            read_only: false
+        }
+    );
+    let (mut b, _) = Client::hello(server.addr, "notes", 2, &t, 0).await;
+
+    let mut engine = Engine::default();
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)",
+    );
+    a.send(&ClientMessage::Push {
+        client_seq: 1,
+        change_set: create.clone(),
+    })
+    .await;
+    assert_eq!(
+        a.expect(is_ack).await,
+        ServerMessage::Ack {
+            client_seq: 1,
+            server_seq: 1
+        }
+    );
+    let insert = change_set(&mut engine, "INSERT INTO note VALUES (1, 'hi')");
+    a.send(&ClientMessage::Push {
+        client_seq: 2,
+        change_set: insert.clone(),
+    })
+    .await;
+    assert_eq!(
+        a.expect(is_ack).await,
+        ServerMessage::Ack {
+            client_seq: 2,
+            server_seq: 2
+        }
+    );
+
+    // B sees both, in order, with their origin.
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        if let ServerMessage::Changes { entries, .. } = b.recv().await.unwrap() {
+            seen.extend(entries);
+        }
+    }
+    assert_eq!(
+        seen.iter()
+            .map(|e| (e.seq, e.client_id, e.client_seq))
+            .collect::<Vec<_>>(),
+        vec![(1, 1, 1), (2, 1, 2)]
+    );
+    assert_eq!(
+        decode_change_set(&seen[1].change_set).unwrap(),
+        decode_change_set(&insert).unwrap()
+    );
+
+    // A reconnects and retries push 2 (its Ack was "lost"): acknowledged, not applied twice.
+    drop(a);
+    let (mut a, welcome) = Client::hello(server.addr, "notes", 1, &t, 2).await;
+    assert_eq!(
+        welcome,
+        ServerMessage::Welcome {
+            server_seq: 2,
+            acked_client_seq: 2,
+            read_only: false
+        }
+    );
+    a.send(&ClientMessage::Push {
+        client_seq: 2,
+        change_set: insert,
+    })
+    .await;
+    assert_eq!(
+        a.expect(is_ack).await,
+        ServerMessage::Ack {
+            client_seq: 2,
+            server_seq: 2
+        }
+    );
+    a.send(&ClientMessage::Ping { nonce: 9 }).await;
+    assert_eq!(
+        a.expect(|m| matches!(m, ServerMessage::Pong { .. })).await,
+        ServerMessage::Pong { nonce: 9 }
+    );
+    let (_, welcome) = Client::hello(server.addr, "notes", 3, &t, 0).await;
+    assert!(matches!(
+        welcome,
+        ServerMessage::Welcome { server_seq: 2, .. }
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_change_sets_are_rejected_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None, Limits::default()).await;
+    let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let mut engine = Engine::default();
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE, n INT NOT NULL)",
+    );
+    a.send(&ClientMessage::Push {
+        client_seq: 1,
+        change_set: create,
+    })
+    .await;
+    assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+    let first = change_set(&mut engine, "INSERT INTO t VALUES (1, 'a@x', 1)");
+    a.send(&ClientMessage::Push {
+        client_seq: 2,
+        change_set: first,
+    })
+    .await;
+    assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+
+    // Another replica, unaware of row 1, inserts the same unique email under another key.
+    let mut other = Engine::default();
+    change_set(
+        &mut other,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE, n INT NOT NULL)",
+    );
+    let clash = change_set(&mut other, "INSERT INTO t VALUES (2, 'a@x', 2)");
+    let unknown = change_set(&mut Engine::default(), "CREATE TABLE other (x INT)");
+    let mut unknown_rows = Engine::default();
+    change_set(&mut unknown_rows, "CREATE TABLE ghost (x INT)");
+    let ghost_rows = change_set(&mut unknown_rows, "INSERT INTO ghost VALUES (1)");
+    let conflicting_ddl = change_set(&mut Engine::default(), "CREATE TABLE t (id TEXT)");
+    let mut wrong_type = decode_change_set(&change_set(
+        &mut other,
+        "INSERT INTO t VALUES (3, 'c@x', 3)",
+    ))
+    .unwrap();
+    wrong_type.tables[0].rows[0].1.as_mut().unwrap()[2] =
+        gluesql_core::data::Value::Str("three".into());
+    let wrong_type = encode_change_set(&wrong_type).unwrap();
+
+    for (client_seq, bytes, reason) in [
+        (3, clash, "unique"),
+        (4, ghost_rows, "unknown table"),
+        (5, conflicting_ddl, "DDL conflict"),
+        (6, wrong_type, "column n"),
+        (7, vec![1, 255, 255, 255], "corrupt"),
+    ] {
+        a.send(&ClientMessage::Push {
+            client_seq,
+            change_set: bytes,
+        })
+        .await;
+        match a.expect(is_ack).await {
+            ServerMessage::Reject {
+                client_seq: seq,
+                reason: got,
+            } => {
+                assert_eq!(seq, client_seq);
+                assert!(got.contains(reason), "{got:?} should mention {reason:?}");
+            }
+            other => panic!("push {client_seq} should be rejected, got {other:?}"),
+        }
+    }
+    // A valid push after the rejections still works; the log holds only valid entries.
+    a.send(&ClientMessage::Push {
+        client_seq: 8,
+        change_set: unknown,
+    })
+    .await;
+    assert_eq!(
+        a.expect(is_ack).await,
+        ServerMessage::Ack {
+            client_seq: 8,
+            server_seq: 3
+        }
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_server_loses_no_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None, Limits::default()).await;
+    let (mut a, _) = Client::hello(server.addr, "db", 7, "", 0).await;
+    let mut engine = Engine::default();
+    let pushes = [
+        change_set(
+            &mut engine,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)",
+        ),
+        change_set(&mut engine, "INSERT INTO t VALUES (1, 'one')"),
+        change_set(&mut engine, "INSERT INTO t VALUES (2, 'two')"),
+    ];
+    for (i, bytes) in pushes.iter().enumerate() {
+        a.send(&ClientMessage::Push {
+            client_seq: i as u64 + 1,
+            change_set: bytes.clone(),
+        })
+        .await;
+        assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+    }
+    server.stop().await;
+    // Its own entries come back in the stream (clients confirm by them); then the close.
+    while let Some(message) = a.recv().await {
+        assert!(
+            matches!(message, ServerMessage::Changes { .. }),
+            "{message:?}"
+        );
+    }
+
+    let server = start(dir.path(), None, Limits::default()).await;
+    let (mut b, welcome) = Client::hello(server.addr, "db", 8, "", 0).await;
+    assert_eq!(
+        welcome,
+        ServerMessage::Welcome {
+            server_seq: 3,
+            acked_client_seq: 0,
+            read_only: false
+        }
+    );
+    let mut entries = Vec::new();
+    while entries.len() < 3 {
+        if let ServerMessage::Changes { entries: page, .. } = b.recv().await.unwrap() {
+            entries.extend(page);
+        }
+    }
+    assert_eq!(
+        entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    // The replica was rebuilt from the log: a unique clash with a pre-restart row is refused.
+    let mut other = Engine::default();
+    change_set(
+        &mut other,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)",
+    );
+    let clash = change_set(&mut other, "INSERT INTO t VALUES (9, 'two')");
+    b.send(&ClientMessage::Push {
+        client_seq: 1,
+        change_set: clash,
+    })
+    .await;
+    assert!(matches!(
+        b.expect(is_ack).await,
+        ServerMessage::Reject { .. }
+    ));
+    // And client 7's progress survived: its retry of push 3 is a duplicate.
+    let (mut a, welcome) = Client::hello(server.addr, "db", 7, "", 3).await;
+    assert!(matches!(
+        welcome,
+        ServerMessage::Welcome {
+            acked_client_seq: 3,
+            ..
+        }
+    ));
+    a.send(&ClientMessage::Push {
+        client_seq: 3,
+        change_set: pushes[2].clone(),
+    })
+    .await;
+    assert_eq!(
+        a.expect(is_ack).await,
+        ServerMessage::Ack {
+            client_seq: 3,
+            server_seq: 3
+        }
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_token_failure_is_refused_before_any_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), Some(SECRET), Limits::default()).await;
+    // Put one entry in so a leak would be visible.
+    let (mut writer, _) =
+        Client::hello(server.addr, "notes", 1, &token("notes", false, 60), 0).await;
+    writer
+        .send(&ClientMessage::Push {
+            client_seq: 1,
+            change_set: change_set(&mut Engine::default(), "CREATE TABLE secret (x INT)"),
+        })
+        .await;
+    assert!(matches!(
+        writer.expect(is_ack).await,
+        ServerMessage::Ack { .. }
+    ));
+
+    let forged = {
+        let good = token("notes", false, 60);
+        let (payload, _) = good.split_once('.').unwrap();
+        format!("{payload}.AAAA")
+    };
+    for (bad, why) in [
+        (String::new(), "missing"),
+        (token("notes", false, -10), "expired"),
+        (forged, "signature"),
+        (token("other", false, 60), "another database"),
+        ("garbage".to_owned(), "malformed"),
+    ] {
+        let (mut client, reply) = Client::hello(server.addr, "notes", 5, &bad, 0).await;
+        match reply {
+            ServerMessage::Error {
+                code: ErrorKind::Unauthorized,
+                message,
+            } => assert!(message.contains(why), "{message}"),
+            other => panic!("{why}: expected Unauthorized, got {other:?}"),
+        }
+        assert!(
+            client.recv().await.is_none(),
+            "{why}: connection closed with no data"
+        );
+    }
+    // A read-only token reads but cannot push.
+    let (mut reader, welcome) =
+        Client::hello(server.addr, "notes", 6, &token("notes", true, 60), 0).await;
+    assert!(matches!(
+        welcome,
+        ServerMessage::Welcome {
+            read_only: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        reader.recv().await,
+        Some(ServerMessage::Changes { .. })
+    ));
+    reader
+        .send(&ClientMessage::Push {
+            client_seq: 1,
+            change_set: change_set(&mut Engine::default(), "CREATE TABLE x (y INT)"),
+        })
+        .await;
+    assert!(matches!(
+        reader.expect(|_| true).await,
+        ServerMessage::Error {
+            code: ErrorKind::ReadOnly,
+            ..
+        }
+    ));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_frame_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let (mut healthy, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+
+    // Garbage, a truncated Hello, a text frame, a non-Hello first message, an oversized frame.
+    let hello = encode_message(&ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        database: "db".into(),
+        client_id: 2,
+        token: String::new(),
+        last_seen_seq: 0,
+    });
+    let frames: Vec<Message> = vec![
+        Message::Binary(vec![0xde, 0xad, 0xbe, 0xef].into()),
+        Message::Binary(hello[..hello.len() / 2].to_vec().into()),
+        Message::Text("hello".into()),
+        Message::Binary(encode_message(&ClientMessage::Ping { nonce: 1 }).into()),
+    ];
+    for frame in frames {
+        let mut client = Client::open(server.addr).await;
+        client.ws.send(frame).await.unwrap();
+        assert!(matches!(
+            client.recv().await,
+            Some(ServerMessage::Error {
+                code: ErrorKind::Protocol,
+                ..
+            })
+        ));
+        assert!(client.recv().await.is_none());
+    }
+    let (mut big, _) = Client::hello(server.addr, "db", 3, "", 0).await;
+    let _ = big
+        .ws
+        .send(Message::Binary(vec![0u8; 100 * 1024].into()))
+        .await;
+    loop {
+        match big.recv().await {
+            None => break,
+            Some(ServerMessage::Changes { .. } | ServerMessage::Error { .. }) => continue,
+            Some(other) => panic!("oversized frame answered with {other:?}"),
+        }
+    }
+    // A wrong protocol version is refused with a clear message.
+    let mut old = Client::open(server.addr).await;
+    old.send(&ClientMessage::Hello {
+        protocol: 999,
+        database: "db".into(),
+        client_id: 4,
+        token: String::new(),
+        last_seen_seq: 0,
+    })
+    .await;
+    match old.recv().await {
+        Some(ServerMessage::Error {
+            code: ErrorKind::Protocol,
+            message,
+        }) => assert!(message.contains("999")),
+        other => panic!("{other:?}"),
+    }
+    // The server and the healthy client carry on.
+    healthy.send(&ClientMessage::Ping { nonce: 5 }).await;
+    assert_eq!(
+        healthy
+            .expect(|m| matches!(m, ServerMessage::Pong { .. }))
+            .await,
+        ServerMessage::Pong { nonce: 5 }
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pushes_beyond_the_rate_limit_close_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        pushes_per_second: 5,
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let (mut client, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let mut engine = Engine::default();
+    let mut closed_with = None;
+    for i in 0..50u64 {
+        let bytes = change_set(&mut engine, &format!("CREATE TABLE t{i} (x INT)"));
+        client
+            .send(&ClientMessage::Push {
+                client_seq: i + 1,
+                change_set: bytes,
+            })
+            .await;
+    }
+    while let Some(message) = client.recv().await {
+        if let ServerMessage::Error { code, .. } = message {
+            closed_with = Some(code);
+        }
+    }
+    assert_eq!(closed_with, Some(ErrorKind::RateLimited));
+    server.stop().await;
+}

@@ -1,0 +1,158 @@
+//! Checks a change set from another replica against this store before it is applied: the
+//! server's guard. Unknown tables, rows of the wrong shape or type, unique values that
+//! collide after the merge, and a CREATE TABLE that contradicts an existing table are refused.
+
+use {
+    super::{MemoryStore, Row},
+    crate::protocol::{ChangeSet, SchemaChange},
+    gluesql_core::data::{Key, Schema, Value},
+    std::collections::{BTreeMap, HashSet},
+};
+
+impl MemoryStore {
+    /// Validates `change_set` and returns it ready to apply: a CREATE of a table that already
+    /// exists with the same schema becomes a plain row merge (two replicas made it offline).
+    pub fn check_change_set(&self, mut change_set: ChangeSet) -> Result<ChangeSet, String> {
+        // The schema each table has after the changes seen so far (None: dropped).
+        let mut schemas: BTreeMap<String, Option<Schema>> = BTreeMap::new();
+        let mut recreated: HashSet<String> = HashSet::new();
+        for change in &mut change_set.tables {
+            let current = match schemas.get(&change.name) {
+                Some(schema) => schema.clone(),
+                None => self.tables.get(&change.name).map(|t| t.schema.clone()),
+            };
+            let after = match &change.schema {
+                SchemaChange::Drop => None,
+                SchemaChange::Create { schema, .. } => match &current {
+                    Some(existing) if !recreated.contains(&change.name) => {
+                        if existing.column_defs != schema.column_defs {
+                            return Err(format!(
+                                "DDL conflict: table {} already exists with a different schema",
+                                change.name
+                            ));
+                        }
+                        let schema = (**schema).clone();
+                        change.schema = SchemaChange::Unchanged;
+                        Some(schema)
+                    }
+                    _ => {
+                        recreated.insert(change.name.clone());
+                        Some((**schema).clone())
+                    }
+                },
+                SchemaChange::Alter(schema) => {
+                    if current.is_none() {
+                        return Err(format!("unknown table: {}", change.name));
+                    }
+                    Some((**schema).clone())
+                }
+                SchemaChange::Unchanged => current,
+            };
+            match &after {
+                None if !change.rows.is_empty() => {
+                    return Err(format!("unknown table: {}", change.name));
+                }
+                None => {}
+                Some(schema) => {
+                    for (_, row) in change.rows.iter() {
+                        if let Some(row) = row {
+                            check_row(schema, row)?;
+                        }
+                    }
+                    let existing = if recreated.contains(&change.name) {
+                        None
+                    } else {
+                        self.tables.get(&change.name).map(|t| &t.rows)
+                    };
+                    check_unique(schema, existing, &change.rows)?;
+                }
+            }
+            schemas.insert(change.name.clone(), after);
+        }
+        Ok(change_set)
+    }
+}
+
+fn check_row(schema: &Schema, row: &Row) -> Result<(), String> {
+    let Some(columns) = &schema.column_defs else {
+        return match row.as_slice() {
+            [Value::Map(_)] => Ok(()),
+            _ => Err(format!(
+                "table {}: a schemaless row must be one map",
+                schema.table_name
+            )),
+        };
+    };
+    if columns.len() != row.len() {
+        return Err(format!(
+            "table {}: row has {} values for {} columns",
+            schema.table_name,
+            row.len(),
+            columns.len()
+        ));
+    }
+    for (column, value) in columns.iter().zip(row) {
+        let result = value
+            .validate_null(column.nullable)
+            .and_then(|()| match value {
+                Value::Null => Ok(()),
+                value => value.validate_type(&column.data_type),
+            });
+        if let Err(error) = result {
+            return Err(format!(
+                "table {}, column {}: {error}",
+                schema.table_name, column.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Unique (non-key) columns must stay unique once the change set's rows replace existing ones.
+fn check_unique(
+    schema: &Schema,
+    existing: Option<&BTreeMap<Key, Row>>,
+    rows: &[(Key, Option<Row>)],
+) -> Result<(), String> {
+    let Some(columns) = &schema.column_defs else {
+        return Ok(());
+    };
+    let unique: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.unique.is_some_and(|u| !u.is_primary))
+        .map(|(i, _)| i)
+        .collect();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    let changed: HashSet<&Key> = rows.iter().map(|(key, _)| key).collect();
+    let survivors = existing
+        .into_iter()
+        .flat_map(|rows| rows.iter())
+        .filter(|(key, _)| !changed.contains(key))
+        .map(|(_, row)| row);
+    let incoming = rows.iter().filter_map(|(_, row)| row.as_ref());
+    let all: Vec<&Row> = survivors.chain(incoming).collect();
+    for index in unique {
+        let mut seen = HashSet::new();
+        for row in &all {
+            let Some(value) = row.get(index) else {
+                continue;
+            };
+            if matches!(value, Value::Null) {
+                continue;
+            }
+            let Ok(key) = Key::try_from(value) else {
+                continue;
+            };
+            if !seen.insert(key) {
+                return Err(format!(
+                    "unique violation: table {}, column {}",
+                    schema.table_name, columns[index].name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
