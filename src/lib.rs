@@ -7,6 +7,7 @@ pub mod error;
 pub mod persist;
 pub mod protocol;
 pub mod store;
+pub mod sync;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;

@@ -397,50 +397,129 @@ impl MemoryStore {
     /// Takes the change set by value so that rows move into the tables without a copy.
     pub fn apply_change_set(&mut self, change_set: ChangeSet) -> Result<()> {
         for change in change_set.tables {
-            match change.schema {
-                SchemaChange::Drop => {
-                    self.tables.remove(&change.name);
-                    continue;
-                }
-                SchemaChange::Create { schema, created } => {
-                    let table = Table::new(*schema, created);
-                    self.tables.insert(change.name.clone(), table);
-                }
-                SchemaChange::Alter(schema) => {
-                    let table = self
-                        .tables
-                        .get_mut(&change.name)
-                        .ok_or_else(|| table_not_found(&change.name))?;
-                    table.set_schema(*schema);
-                }
-                SchemaChange::Unchanged => {}
-            }
-            let table = self
-                .tables
-                .get_mut(&change.name)
-                .ok_or_else(|| table_not_found(&change.name))?;
-            if table.indexes_stale.get() && change.rows.iter().all(|(_, row)| row.is_some()) {
-                // Loading (checkpoint or bulk insert): build the B-tree in bulk, index later.
-                let mut rows: BTreeMap<Key, Row> = change
-                    .rows
-                    .into_iter()
-                    .filter_map(|(key, row)| row.map(|row| (key, row)))
-                    .collect();
-                table.rows.append(&mut rows);
-            } else {
-                for (key, row) in change.rows {
-                    table.put_row(key, row)?;
-                }
-            }
+            self.apply_table_change(change)?;
         }
         for change in change_set.functions {
-            match change.function {
-                Some(function) => {
-                    self.functions.insert(change.name, function);
+            self.apply_function_change(change);
+        }
+        Ok(())
+    }
+
+    /// Applies a change set and returns its inverse: the change set that, applied right after,
+    /// restores the state before. Sync uses it to take pending local changes off and put them
+    /// back on top of remote ones.
+    pub fn apply_change_set_with_inverse(&mut self, change_set: ChangeSet) -> Result<ChangeSet> {
+        let mut inverse_tables = Vec::with_capacity(change_set.tables.len());
+        for change in change_set.tables {
+            let previous = self.tables.get(&change.name);
+            let whole_table = |table: &Table| TableChange {
+                name: change.name.clone(),
+                schema: SchemaChange::Create {
+                    schema: Box::new(table.schema.clone()),
+                    created: table.created,
+                },
+                rows: table
+                    .rows
+                    .iter()
+                    .map(|(key, row)| (key.clone(), Some(row.clone())))
+                    .collect(),
+            };
+            let inverse = match (&change.schema, previous) {
+                (SchemaChange::Drop | SchemaChange::Create { .. }, Some(table)) => {
+                    whole_table(table)
                 }
-                None => {
-                    self.functions.remove(&change.name);
+                (SchemaChange::Create { .. }, None) => TableChange {
+                    name: change.name.clone(),
+                    schema: SchemaChange::Drop,
+                    rows: Vec::new(),
+                },
+                (SchemaChange::Drop, None) => TableChange {
+                    name: change.name.clone(),
+                    schema: SchemaChange::Unchanged,
+                    rows: Vec::new(),
+                },
+                (SchemaChange::Alter(_) | SchemaChange::Unchanged, Some(table)) => TableChange {
+                    name: change.name.clone(),
+                    schema: match change.schema {
+                        SchemaChange::Alter(_) => {
+                            SchemaChange::Alter(Box::new(table.schema.clone()))
+                        }
+                        _ => SchemaChange::Unchanged,
+                    },
+                    rows: change
+                        .rows
+                        .iter()
+                        .map(|(key, _)| (key.clone(), table.rows.get(key).cloned()))
+                        .collect(),
+                },
+                (SchemaChange::Alter(_) | SchemaChange::Unchanged, None) => {
+                    return Err(table_not_found(&change.name));
                 }
+            };
+            self.apply_table_change(change)?;
+            inverse_tables.push(inverse);
+        }
+        inverse_tables.reverse();
+        let mut inverse_functions = Vec::with_capacity(change_set.functions.len());
+        for change in change_set.functions {
+            inverse_functions.push(FunctionChange {
+                function: self.functions.get(&change.name).cloned(),
+                name: change.name.clone(),
+            });
+            self.apply_function_change(change);
+        }
+        inverse_functions.reverse();
+        Ok(ChangeSet {
+            tables: inverse_tables,
+            functions: inverse_functions,
+        })
+    }
+
+    fn apply_function_change(&mut self, change: FunctionChange) {
+        match change.function {
+            Some(function) => {
+                self.functions.insert(change.name, function);
+            }
+            None => {
+                self.functions.remove(&change.name);
+            }
+        }
+    }
+
+    fn apply_table_change(&mut self, change: TableChange) -> Result<()> {
+        match change.schema {
+            SchemaChange::Drop => {
+                self.tables.remove(&change.name);
+                return Ok(());
+            }
+            SchemaChange::Create { schema, created } => {
+                let table = Table::new(*schema, created);
+                self.tables.insert(change.name.clone(), table);
+            }
+            SchemaChange::Alter(schema) => {
+                let table = self
+                    .tables
+                    .get_mut(&change.name)
+                    .ok_or_else(|| table_not_found(&change.name))?;
+                table.set_schema(*schema);
+            }
+            SchemaChange::Unchanged => {}
+        }
+        let table = self
+            .tables
+            .get_mut(&change.name)
+            .ok_or_else(|| table_not_found(&change.name))?;
+        if table.indexes_stale.get() && change.rows.iter().all(|(_, row)| row.is_some()) {
+            // Loading (checkpoint or bulk insert): build the B-tree in bulk, index later.
+            let mut rows: BTreeMap<Key, Row> = change
+                .rows
+                .into_iter()
+                .filter_map(|(key, row)| row.map(|row| (key, row)))
+                .collect();
+            table.rows.append(&mut rows);
+        } else {
+            for (key, row) in change.rows {
+                table.put_row(key, row)?;
             }
         }
         Ok(())

@@ -147,3 +147,60 @@ fn snapshot_rebuilds_an_equal_store() {
         );
     }
 }
+
+#[test]
+fn inverse_change_sets_restore_the_state_before() {
+    let dump = |glue: &mut Glue<MemoryStore>| {
+        let mut out = Vec::new();
+        for table in ["t", "u"] {
+            out.push(format!(
+                "{:?}",
+                glue.execute(format!("SELECT * FROM {table}")).ok()
+            ));
+        }
+        out
+    };
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, n INT)");
+    run(&mut glue, "CREATE INDEX t_n ON t (n)");
+    run(&mut glue, "INSERT INTO t VALUES (1, 1), (2, 2)");
+    glue.storage.take_change_sets();
+    glue.storage.confirm_persisted();
+    let before = dump(&mut glue);
+
+    // Changes made on another replica, each applied here with its inverse recorded.
+    let mut other = Glue::new(MemoryStore::new());
+    for chunk in glue.storage.snapshot(100) {
+        other.storage.apply_change_set(chunk).unwrap();
+    }
+    run(&mut other, "UPDATE t SET n = 9 WHERE id = 1");
+    run(&mut other, "DELETE FROM t WHERE id = 2");
+    run(
+        &mut other,
+        "ALTER TABLE t ADD COLUMN extra TEXT DEFAULT 'x'",
+    );
+    run(&mut other, "CREATE TABLE u (x INT)");
+    run(&mut other, "DROP TABLE t");
+    let mut inverses = Vec::new();
+    for change_set in other.storage.take_change_sets() {
+        inverses.push(
+            glue.storage
+                .apply_change_set_with_inverse(change_set)
+                .unwrap(),
+        );
+    }
+    assert_ne!(dump(&mut glue), before);
+    for inverse in inverses.into_iter().rev() {
+        glue.storage.apply_change_set(inverse).unwrap();
+    }
+    assert_eq!(dump(&mut glue), before);
+    let found = glue.execute("SELECT id FROM t WHERE n = 2").unwrap();
+    assert_eq!(
+        found[0],
+        gluesql_core::prelude::Payload::Select {
+            labels: vec!["id".into()],
+            rows: vec![vec![Value::I64(2)]]
+        },
+        "indexes follow"
+    );
+}

@@ -1,0 +1,220 @@
+//! Several replicas (the client sync state machine, natively) through the real server over
+//! real WebSockets: concurrent writes converge, offline edits converge after reconnecting,
+//! a rejected change set is rolled back on its client.
+
+use {
+    futures_util::{SinkExt, StreamExt},
+    gluesql_core::data::Value,
+    idbsql::{
+        protocol::messages::{decode_message, encode_message, ServerMessage},
+        sync::{SyncEvent, SyncReplica},
+    },
+    idbsql_server::{Limits, RunningServer, ServerConfig},
+    std::{net::SocketAddr, path::Path, time::Duration},
+    tokio::{net::TcpStream, time::timeout},
+    tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream},
+};
+
+async fn start(dir: &Path) -> RunningServer {
+    idbsql_server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        static_dir: None,
+        secret: None,
+        limits: Limits::default(),
+    })
+    .await
+    .unwrap()
+}
+
+struct Node {
+    replica: SyncReplica,
+    ws: Option<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+}
+
+impl Node {
+    fn new(id: u128) -> Self {
+        Self {
+            replica: SyncReplica::new(id),
+            ws: None,
+        }
+    }
+
+    async fn connect(&mut self, addr: SocketAddr) {
+        let (mut ws, _) = connect_async(format!("ws://{addr}/sync")).await.unwrap();
+        let hello = self.replica.hello("shared", "");
+        ws.send(Message::Binary(encode_message(&hello).into()))
+            .await
+            .unwrap();
+        self.ws = Some(ws);
+    }
+
+    fn disconnect(&mut self) {
+        self.ws = None;
+        self.replica.disconnected();
+    }
+
+    fn sql(&mut self, sql: &str) {
+        self.replica
+            .query(sql, &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    fn rows(&mut self, sql: &str) -> Vec<Vec<Value>> {
+        self.replica.query(sql, &[]).unwrap().rows
+    }
+
+    /// Sends what is pending and handles what arrived; true if anything happened.
+    async fn pump(&mut self) -> bool {
+        let Some(ws) = self.ws.as_mut() else {
+            return false;
+        };
+        let mut active = false;
+        for message in self.replica.outgoing() {
+            ws.send(Message::Binary(encode_message(&message).into()))
+                .await
+                .unwrap();
+            active = true;
+        }
+        while let Ok(Some(Ok(frame))) = timeout(Duration::from_millis(20), ws.next()).await {
+            if let Message::Binary(bytes) = frame {
+                let message: ServerMessage = decode_message(&bytes).unwrap();
+                self.replica.on_message(message).unwrap();
+                active = true;
+            }
+        }
+        active
+    }
+}
+
+/// Pumps every connected node until each is synced and nothing has moved for a while.
+async fn settle(nodes: &mut [&mut Node]) {
+    let mut quiet_rounds = 0;
+    for _ in 0..500 {
+        let mut active = false;
+        for node in nodes.iter_mut() {
+            active |= node.pump().await;
+        }
+        let synced = nodes
+            .iter()
+            .filter(|n| n.ws.is_some())
+            .all(|n| n.replica.is_synced());
+        quiet_rounds = if active || !synced {
+            0
+        } else {
+            quiet_rounds + 1
+        };
+        if quiet_rounds == 3 {
+            return;
+        }
+    }
+    panic!("replicas did not settle");
+}
+
+const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, who TEXT)";
+const ALL: &str = "SELECT id, v, who FROM t ORDER BY id";
+
+#[tokio::test]
+async fn concurrent_writes_on_three_replicas_converge() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut a, mut b, mut c) = (Node::new(1), Node::new(2), Node::new(3));
+    for node in [&mut a, &mut b, &mut c] {
+        node.connect(server.addr).await;
+    }
+    a.sql(TABLE);
+    settle(&mut [&mut a, &mut b, &mut c]).await;
+    for round in 0..10 {
+        // All three write the same rows and their own rows before hearing from each other.
+        for (node, who) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
+            node.sql(&format!(
+                "INSERT INTO t VALUES ({}, '{who}-{round}', '{who}')",
+                1000 + round * 10 + who.len()
+            ));
+            node.sql(&format!("DELETE FROM t WHERE id = {round}"));
+            node.sql(&format!(
+                "INSERT INTO t VALUES ({round}, 'shared-{who}-{round}', '{who}')"
+            ));
+        }
+        for node in [&mut a, &mut b, &mut c] {
+            node.pump().await;
+        }
+    }
+    settle(&mut [&mut a, &mut b, &mut c]).await;
+    let expected = a.rows(ALL);
+    assert_eq!(b.rows(ALL), expected);
+    assert_eq!(c.rows(ALL), expected);
+    assert_eq!(
+        expected.len(),
+        10 + 10,
+        "10 shared rows plus the per-round rows (same key)"
+    );
+    // A newcomer that only reads the server's log agrees too.
+    let mut d = Node::new(4);
+    d.connect(server.addr).await;
+    settle(&mut [&mut d]).await;
+    assert_eq!(d.rows(ALL), expected);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn offline_edits_converge_after_reconnecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut a, mut b) = (Node::new(11), Node::new(12));
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.sql(TABLE);
+    a.sql("INSERT INTO t VALUES (1, 'one', 'a'), (2, 'two', 'a')");
+    settle(&mut [&mut a, &mut b]).await;
+
+    a.disconnect();
+    b.disconnect();
+    a.sql("UPDATE t SET v = 'a-was-here' WHERE id = 1");
+    a.sql("INSERT INTO t VALUES (3, 'a-offline', 'a')");
+    b.sql("UPDATE t SET v = 'b-was-here' WHERE id = 1");
+    b.sql("DELETE FROM t WHERE id = 2");
+    b.sql("INSERT INTO t VALUES (4, 'b-offline', 'b')");
+    assert_eq!(a.replica.pending_count(), 2);
+    assert_eq!(b.replica.pending_count(), 3);
+
+    b.connect(server.addr).await;
+    settle(&mut [&mut b]).await;
+    a.connect(server.addr).await;
+    settle(&mut [&mut a, &mut b]).await;
+    let expected = a.rows(ALL);
+    assert_eq!(b.rows(ALL), expected);
+    // Last writer in server order wins row 1: A reconnected last.
+    assert_eq!(expected[0][1], Value::Str("a-was-here".into()));
+    assert_eq!(expected.len(), 3, "rows 1, 3, 4; row 2 deleted");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_change_set_is_rolled_back_on_its_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut a, mut b) = (Node::new(21), Node::new(22));
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.sql("CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE)");
+    settle(&mut [&mut a, &mut b]).await;
+    b.disconnect();
+    a.sql("INSERT INTO u VALUES (1, 'same@x')");
+    settle(&mut [&mut a]).await;
+    b.sql("INSERT INTO u VALUES (2, 'same@x')");
+    b.sql("INSERT INTO u VALUES (3, 'other@x')");
+    b.connect(server.addr).await;
+    settle(&mut [&mut a, &mut b]).await;
+    let all = "SELECT id, email FROM u ORDER BY id";
+    assert_eq!(a.rows(all), b.rows(all));
+    assert_eq!(b.rows(all).len(), 2, "row 2 dropped, rows 1 and 3 kept");
+    let events = b.replica.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::Rejected { .. })),
+        "the app is told: {events:?}"
+    );
+    server.stop().await;
+}
