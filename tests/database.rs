@@ -182,24 +182,7 @@ fn checkpoint_then_log_tail_reopens_to_the_same_state() {
 fn every_value_type_round_trips_through_the_log() {
     let disk = disk();
     let mut db = open(&disk);
-    block_on(db.exec(
-        "CREATE TABLE v (
-            id INTEGER PRIMARY KEY, b BOOLEAN, i8 INT8, i16 INT16, i32 INT32, i128 INT128,
-            u8 UINT8, u16 UINT16, u32 UINT32, u64 UINT64, u128 UINT128, f32 FLOAT32, f FLOAT,
-            d DECIMAL, s TEXT, by BYTEA, ip INET, dt DATE, ts TIMESTAMP, tm TIME,
-            iv INTERVAL, iv2 INTERVAL, u UUID, m MAP, l LIST, p POINT, n TEXT NULL
-        );
-        INSERT INTO v VALUES (
-            1, TRUE, -8, -16, -32, -170141183460469231731687303715884105728,
-            8, 16, 32, 18446744073709551615, 340282366920938463463374607431768211455, 1.5, -2.25,
-            1234567890123456.0123456789, 'héllo ✓', X'00ff10', '::1', '2024-02-29',
-            '2024-02-29T23:59:58.123456', '12:34:56.789', INTERVAL '3-2' YEAR TO MONTH,
-            INTERVAL '1 02:03:04.5' DAY TO SECOND, '936DA01F-9ABD-4D9D-80C7-02AF85C822A8',
-            '{\"a\": {\"b\": [1, 2.5, null, \"x\"]}}', '[1, \"two\", [3], {\"k\": false}]',
-            POINT(1.5, -2), NULL
-        );",
-    ))
-    .unwrap();
+    block_on(db.exec(include_str!("fixtures/every_value_type.sql"))).unwrap();
     let before = rows(&mut db, "SELECT * FROM v");
     db.close();
     let mut db = open(&disk);

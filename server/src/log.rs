@@ -80,6 +80,20 @@ impl RedbLog {
     }
 }
 
+/// The newest sequence number of `database` in a log table, read or write alike (0: empty).
+fn last_seq_in(
+    log: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
+    database: &str,
+) -> Result<u64, LogError> {
+    Ok(log
+        .range((database, 0)..=(database, u64::MAX))
+        .map_err(log_error)?
+        .next_back()
+        .transpose()
+        .map_err(log_error)?
+        .map_or(0, |(key, _)| key.value().1))
+}
+
 fn encode_entry(client_id: u128, client_seq: u64, change_set: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(24 + change_set.len());
     bytes.extend_from_slice(&client_id.to_le_bytes());
@@ -113,14 +127,7 @@ impl SyncLog for RedbLog {
         let write = self.db.begin_write().map_err(log_error)?;
         let seq = {
             let mut log = write.open_table(LOG).map_err(log_error)?;
-            let last = log
-                .range((database, 0)..=(database, u64::MAX))
-                .map_err(log_error)?
-                .next_back()
-                .transpose()
-                .map_err(log_error)?
-                .map_or(0, |(key, _)| key.value().1);
-            let seq = last + 1;
+            let seq = last_seq_in(&log, database)? + 1;
             log.insert(
                 (database, seq),
                 encode_entry(client_id, client_seq, change_set).as_slice(),
@@ -174,14 +181,7 @@ impl SyncLog for RedbLog {
     fn last_seq(&self, database: &str) -> Result<u64, LogError> {
         let read = self.db.begin_read().map_err(log_error)?;
         let log = read.open_table(LOG).map_err(log_error)?;
-        let last = log
-            .range((database, 0)..=(database, u64::MAX))
-            .map_err(log_error)?
-            .next_back()
-            .transpose()
-            .map_err(log_error)?
-            .map_or(0, |(key, _)| key.value().1);
-        Ok(last)
+        last_seq_in(&log, database)
     }
 
     fn client_progress(&self, database: &str, client_id: u128) -> Result<ClientProgress, LogError> {
