@@ -1,12 +1,17 @@
-//! A database: the engine plus where its commits go. Every call that commits returns only
-//! after the change sets are durable; if persisting fails, memory is reverted first.
+//! A database: the engine plus where its commits go (and, when synced, its sync state).
+//! Every call that commits returns only after the change sets are durable; if persisting
+//! fails, memory is reverted first.
 
 use crate::{
     engine::{Engine, QueryOutput},
     error::{DbError, ErrorCode},
     persist::Persistence,
-    protocol::{decode_change_set, encode_change_set},
+    protocol::{
+        decode_change_set, encode_change_set,
+        messages::{decode_message, encode_message, ServerMessage},
+    },
     store::MemoryStore,
+    sync::{SyncEvent, SyncMeta, SyncState},
 };
 
 /// When the log outgrows either bound, the next commit also writes a checkpoint.
@@ -32,6 +37,7 @@ pub struct Database<P: Persistence> {
     persistence: P,
     policy: CheckpointPolicy,
     closed: bool,
+    sync: Option<SyncState>,
 }
 
 impl<P: Persistence> Database<P> {
@@ -41,8 +47,18 @@ impl<P: Persistence> Database<P> {
     }
 
     pub async fn open_with_policy(
+        persistence: P,
+        policy: CheckpointPolicy,
+    ) -> Result<Self, DbError> {
+        Self::open_with_options(persistence, policy, false).await
+    }
+
+    /// Opens a database; with `sync`, local commits go to an outbox for the sync server
+    /// (a database that was synced once stays synced).
+    pub async fn open_with_options(
         mut persistence: P,
         policy: CheckpointPolicy,
+        sync: bool,
     ) -> Result<Self, DbError> {
         let loaded = persistence.load().await?;
         let mut store = MemoryStore::new();
@@ -52,11 +68,21 @@ impl<P: Persistence> Database<P> {
                 DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"))
             })?;
         }
+        let mut engine = Engine::new(store);
+        let sync = match (loaded.sync, sync) {
+            (None, false) => None,
+            (meta, _) => {
+                let mut state = SyncState::new(meta.unwrap_or_else(SyncMeta::fresh));
+                state.restore_outbox(&mut engine, loaded.outbox)?;
+                Some(state)
+            }
+        };
         Ok(Self {
-            engine: Engine::new(store),
+            engine,
             persistence,
             policy,
             closed: false,
+            sync,
         })
     }
 
@@ -115,6 +141,26 @@ impl<P: Persistence> Database<P> {
 
     /// Makes the commits made since the last call durable, or reverts them from memory.
     async fn persist(&mut self) -> Result<(), DbError> {
+        if let Some(sync) = self.sync.as_mut() {
+            let added = sync.capture_commits(&mut self.engine)?;
+            if added.is_empty() {
+                return Ok(());
+            }
+            let meta = sync.meta();
+            if let Err(error) = self.persistence.write_outbox(&added, &meta).await {
+                if let Some(sync) = self.sync.as_mut() {
+                    sync.discard_newest(&mut self.engine, added.len())?;
+                }
+                return Err(DbError::new(
+                    ErrorCode::Storage,
+                    format!(
+                        "the change was not saved and has been undone: {}",
+                        error.message
+                    ),
+                ));
+            }
+            return Ok(());
+        }
         let change_sets = self.engine.store_mut().take_change_sets();
         if change_sets.is_empty() {
             self.engine.store_mut().confirm_persisted();
@@ -156,10 +202,14 @@ impl<P: Persistence> Database<P> {
                 "cannot checkpoint inside a transaction",
             ));
         }
-        let chunks = self
-            .engine
-            .store()
-            .snapshot(self.policy.rows_per_chunk)
+        let rows_per_chunk = self.policy.rows_per_chunk;
+        let snapshot = |engine: &Engine| engine.store().snapshot(rows_per_chunk);
+        // A synced database checkpoints its confirmed state; the outbox stays as it is.
+        let chunks = match self.sync.as_mut() {
+            Some(sync) => sync.with_confirmed_state(&mut self.engine, snapshot)?,
+            None => snapshot(&self.engine),
+        };
+        let chunks = chunks
             .iter()
             .map(encode_change_set)
             .collect::<Result<Vec<_>, _>>()?;
@@ -179,5 +229,70 @@ impl<P: Persistence> Database<P> {
 
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    fn sync_mut(&mut self) -> Result<&mut SyncState, DbError> {
+        self.sync
+            .as_mut()
+            .ok_or_else(|| DbError::new(ErrorCode::Params, "this database is not synced"))
+    }
+
+    pub fn sync(&self) -> Option<&SyncState> {
+        self.sync.as_ref()
+    }
+
+    /// The Hello frame that opens a sync connection.
+    pub fn sync_hello(&mut self, database: &str, token: &str) -> Result<Vec<u8>, DbError> {
+        self.ensure_open()?;
+        let hello = self.sync_mut()?.hello(database, token);
+        Ok(encode_message(&hello))
+    }
+
+    pub fn sync_disconnected(&mut self) {
+        if let Some(sync) = self.sync.as_mut() {
+            sync.disconnected();
+        }
+    }
+
+    /// Frames to send now: pushes of local change sets not yet sent on this connection.
+    pub fn sync_outgoing(&mut self) -> Result<Vec<Vec<u8>>, DbError> {
+        Ok(self
+            .sync_mut()?
+            .outgoing()
+            .iter()
+            .map(encode_message)
+            .collect())
+    }
+
+    /// Handles one frame from the server and persists what it settled; returns frames to send.
+    pub async fn sync_receive(&mut self, frame: &[u8]) -> Result<Vec<Vec<u8>>, DbError> {
+        self.ensure_open()?;
+        let message: ServerMessage =
+            decode_message(frame).map_err(|e| DbError::new(ErrorCode::Format, e.to_string()))?;
+        let sync = self
+            .sync
+            .as_mut()
+            .ok_or_else(|| DbError::new(ErrorCode::Params, "this database is not synced"))?;
+        let effects = sync.on_message(&mut self.engine, message)?;
+        let meta = sync.meta();
+        if !effects.confirmed.is_empty() || !effects.removed.is_empty() {
+            // If this fails, memory is ahead of disk only by entries the server still has:
+            // the next connection fetches them again from the persisted position.
+            self.persistence
+                .write_confirmed(&effects.confirmed, &effects.removed, &meta)
+                .await?;
+            let (entries, bytes) = self.persistence.log_size();
+            if entries >= self.policy.max_log_entries || bytes >= self.policy.max_log_bytes {
+                let _ = self.checkpoint().await;
+            }
+        }
+        self.sync_outgoing()
+    }
+
+    pub fn sync_events(&mut self) -> Vec<SyncEvent> {
+        self.sync
+            .as_mut()
+            .map(SyncState::take_events)
+            .unwrap_or_default()
     }
 }

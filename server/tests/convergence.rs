@@ -218,3 +218,113 @@ async fn a_rejected_change_set_is_rolled_back_on_its_client() {
     );
     server.stop().await;
 }
+
+/// A synced `Database` over in-memory persistence, driven over a real WebSocket.
+struct DbNode {
+    db: idbsql::Database<idbsql::persist::memory::MemoryPersistence>,
+    ws: Option<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+}
+
+impl DbNode {
+    async fn open(
+        disk: &std::rc::Rc<std::cell::RefCell<idbsql::persist::memory::MemoryDisk>>,
+    ) -> Self {
+        let persistence =
+            idbsql::persist::memory::MemoryPersistence::shared(std::rc::Rc::clone(disk));
+        let db = idbsql::Database::open_with_options(persistence, Default::default(), true)
+            .await
+            .unwrap();
+        Self { db, ws: None }
+    }
+
+    async fn connect(&mut self, addr: SocketAddr) {
+        let (mut ws, _) = connect_async(format!("ws://{addr}/sync")).await.unwrap();
+        let hello = self.db.sync_hello("shared-db", "").unwrap();
+        ws.send(Message::Binary(hello.into())).await.unwrap();
+        self.ws = Some(ws);
+    }
+
+    async fn pump_until_synced(&mut self) {
+        let ws = self.ws.as_mut().unwrap();
+        let mut quiet = 0;
+        for _ in 0..500 {
+            let mut active = false;
+            for frame in self.db.sync_outgoing().unwrap() {
+                ws.send(Message::Binary(frame.into())).await.unwrap();
+                active = true;
+            }
+            while let Ok(Some(Ok(Message::Binary(bytes)))) =
+                timeout(Duration::from_millis(20), ws.next()).await
+            {
+                for frame in self.db.sync_receive(&bytes).await.unwrap() {
+                    ws.send(Message::Binary(frame.into())).await.unwrap();
+                }
+                active = true;
+            }
+            let synced = self.db.sync().is_some_and(|s| s.is_synced());
+            quiet = if active || !synced { 0 } else { quiet + 1 };
+            if quiet == 3 {
+                return;
+            }
+        }
+        panic!("did not settle");
+    }
+
+    async fn rows(&mut self, sql: &str) -> Vec<Vec<Value>> {
+        self.db.query(sql, &[]).await.unwrap().rows
+    }
+}
+
+#[tokio::test]
+async fn a_synced_database_keeps_its_outbox_across_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let disk_a = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let disk_b = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut a = DbNode::open(&disk_a).await;
+    let mut b = DbNode::open(&disk_b).await;
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.db.exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'online');",
+    )
+    .await
+    .unwrap();
+    a.pump_until_synced().await;
+    b.pump_until_synced().await;
+    assert_eq!(
+        b.rows("SELECT v FROM t").await,
+        vec![vec![Value::Str("online".into())]]
+    );
+
+    // A writes offline, then "reloads": the write is only in its outbox on disk.
+    a.ws = None;
+    a.db.sync_disconnected();
+    a.db.query("INSERT INTO t VALUES (2, 'offline')", &[])
+        .await
+        .unwrap();
+    assert_eq!(disk_a.borrow().outbox.len(), 1);
+    a.db.close();
+    let mut a = DbNode::open(&disk_a).await;
+    assert_eq!(
+        a.rows("SELECT id FROM t ORDER BY id").await.len(),
+        2,
+        "outbox reapplied on open"
+    );
+    a.connect(server.addr).await;
+    a.pump_until_synced().await;
+    assert!(disk_a.borrow().outbox.is_empty(), "confirmed by the server");
+    b.pump_until_synced().await;
+    assert_eq!(
+        b.rows("SELECT id, v FROM t ORDER BY id").await,
+        a.rows("SELECT id, v FROM t ORDER BY id").await
+    );
+    // B reloads from its own disk (confirmed log only) and catches up without refetching all.
+    b.db.close();
+    let mut b = DbNode::open(&disk_b).await;
+    assert_eq!(
+        b.rows("SELECT COUNT(*) FROM t").await,
+        vec![vec![Value::I64(2)]]
+    );
+    server.stop().await;
+}

@@ -1,11 +1,13 @@
-//! IndexedDB persistence (browser only): object stores `meta` (format version), `checkpoint`
-//! (chunks by index) and `log` (change sets by sequence number). One IDB transaction per write.
+//! IndexedDB persistence (browser only): object stores `meta` (format version, sync state),
+//! `checkpoint` (chunks by index), `log` (change sets by sequence number) and `outbox` (a
+//! synced database's unconfirmed change sets by client sequence). One IDB transaction per write.
 
 use {
     super::{Loaded, Persistence},
     crate::{
         error::{DbError, ErrorCode},
         protocol::FORMAT_VERSION,
+        sync::SyncMeta,
     },
     idb::{
         builder::{DatabaseBuilder, ObjectStoreBuilder},
@@ -19,7 +21,9 @@ use {
 const META: &str = "meta";
 const CHECKPOINT: &str = "checkpoint";
 const LOG: &str = "log";
-const SCHEMA_VERSION: u32 = 1;
+const OUTBOX: &str = "outbox";
+/// IndexedDB schema version: 2 added `outbox` (the upgrade only creates missing stores).
+const SCHEMA_VERSION: u32 = 2;
 
 #[wasm_bindgen]
 extern "C" {
@@ -74,6 +78,7 @@ impl IdbPersistence {
             .add_object_store(ObjectStoreBuilder::new(META))
             .add_object_store(ObjectStoreBuilder::new(CHECKPOINT))
             .add_object_store(ObjectStoreBuilder::new(LOG))
+            .add_object_store(ObjectStoreBuilder::new(OUTBOX))
             .build()
             .await
             .map_err(|e| storage_error("open", e))?;
@@ -139,6 +144,18 @@ impl IdbPersistence {
     }
 }
 
+fn put_sync_meta(meta_store: &idb::ObjectStore, meta: &SyncMeta) -> Result<(), DbError> {
+    let bytes = postcard::to_allocvec(meta)
+        .map_err(|e| DbError::new(ErrorCode::Format, format!("sync state: {e}")))?;
+    meta_store
+        .put(
+            &Uint8Array::from(bytes.as_slice()),
+            Some(&JsValue::from_str("sync")),
+        )
+        .map_err(|e| storage_error("write", e))?;
+    Ok(())
+}
+
 fn bytes_of(value: &JsValue) -> Result<Vec<u8>, DbError> {
     value
         .dyn_ref::<Uint8Array>()
@@ -150,7 +167,7 @@ impl Persistence for IdbPersistence {
     async fn load(&mut self) -> Result<Loaded, DbError> {
         let transaction = self
             .database
-            .transaction(&[META, CHECKPOINT, LOG], TransactionMode::ReadOnly)
+            .transaction(&[META, CHECKPOINT, LOG, OUTBOX], TransactionMode::ReadOnly)
             .map_err(|e| storage_error("read", e))?;
         let store = |name| {
             transaction
@@ -185,9 +202,37 @@ impl Persistence for IdbPersistence {
             .map_err(|e| storage_error("read", e))?
             .await
             .map_err(|e| storage_error("read", e))?;
+        let outbox_keys = store(OUTBOX)?
+            .get_all_keys(None, None)
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        let outbox = store(OUTBOX)?
+            .get_all(None, None)
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?;
+        let sync = store(META)?
+            .get(JsValue::from_str("sync"))
+            .map_err(|e| storage_error("read", e))?
+            .await
+            .map_err(|e| storage_error("read", e))?
+            .map(|value| {
+                bytes_of(&value).and_then(|bytes| {
+                    postcard::from_bytes::<SyncMeta>(&bytes)
+                        .map_err(|e| DbError::new(ErrorCode::Format, format!("sync state: {e}")))
+                })
+            })
+            .transpose()?;
         let loaded = Loaded {
             checkpoint: checkpoint.iter().map(bytes_of).collect::<Result<_, _>>()?,
             log: log.iter().map(bytes_of).collect::<Result<_, _>>()?,
+            outbox: outbox_keys
+                .iter()
+                .zip(outbox.iter())
+                .map(|(key, value)| Ok((key.as_f64().unwrap_or(0.0) as u64, bytes_of(value)?)))
+                .collect::<Result<_, DbError>>()?,
+            sync,
         };
         self.next_seq = log_keys
             .last()
@@ -258,6 +303,66 @@ impl Persistence for IdbPersistence {
         self.finish(transaction, "checkpoint").await?;
         self.log_entries = 0;
         self.log_bytes = 0;
+        Ok(())
+    }
+
+    async fn write_outbox(
+        &mut self,
+        added: &[(u64, Vec<u8>)],
+        meta: &SyncMeta,
+    ) -> Result<(), DbError> {
+        let transaction = self.write_transaction(&[META, OUTBOX])?;
+        let store = |name| {
+            transaction
+                .object_store(name)
+                .map_err(|e| storage_error("write", e))
+        };
+        put_sync_meta(&store(META)?, meta)?;
+        let outbox = store(OUTBOX)?;
+        for (client_seq, bytes) in added {
+            outbox
+                .put(
+                    &Uint8Array::from(bytes.as_slice()),
+                    Some(&JsValue::from(*client_seq as f64)),
+                )
+                .map_err(|e| storage_error("write", e))?;
+        }
+        self.finish(transaction, "write").await
+    }
+
+    async fn write_confirmed(
+        &mut self,
+        confirmed: &[Vec<u8>],
+        removed: &[u64],
+        meta: &SyncMeta,
+    ) -> Result<(), DbError> {
+        let transaction = self.write_transaction(&[META, LOG, OUTBOX])?;
+        let store = |name| {
+            transaction
+                .object_store(name)
+                .map_err(|e| storage_error("write", e))
+        };
+        put_sync_meta(&store(META)?, meta)?;
+        let log = store(LOG)?;
+        let mut seq = self.next_seq;
+        for entry in confirmed {
+            log.put(
+                &Uint8Array::from(entry.as_slice()),
+                Some(&JsValue::from(seq)),
+            )
+            .map_err(|e| storage_error("write", e))?;
+            seq += 1.0;
+        }
+        let outbox = store(OUTBOX)?;
+        for client_seq in removed {
+            outbox
+                .delete(JsValue::from(*client_seq as f64))
+                .map_err(|e| storage_error("write", e))?;
+        }
+        self.finish(transaction, "write").await?;
+        self.next_seq = seq;
+        self.log_entries += confirmed.len();
+        self.log_bytes += confirmed.iter().map(Vec::len).sum::<usize>();
         Ok(())
     }
 

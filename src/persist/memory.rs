@@ -3,14 +3,19 @@
 
 use {
     super::{Loaded, Persistence},
-    crate::error::{DbError, ErrorCode},
-    std::{cell::RefCell, rc::Rc},
+    crate::{
+        error::{DbError, ErrorCode},
+        sync::SyncMeta,
+    },
+    std::{cell::RefCell, collections::BTreeMap, rc::Rc},
 };
 
 #[derive(Debug, Default)]
 pub struct MemoryDisk {
     pub checkpoint: Vec<Vec<u8>>,
     pub log: Vec<Vec<u8>>,
+    pub outbox: BTreeMap<u64, Vec<u8>>,
+    pub sync: Option<SyncMeta>,
     /// The next write fails as IndexedDB would on quota or abort.
     pub fail_next_write: bool,
     pub checkpoints_written: usize,
@@ -46,6 +51,8 @@ impl Persistence for MemoryPersistence {
                 Loaded {
                     checkpoint: disk.checkpoint.clone(),
                     log: disk.log.clone(),
+                    outbox: disk.outbox.iter().map(|(k, v)| (*k, v.clone())).collect(),
+                    sync: disk.sync,
                 }
             }
             None => Loaded::default(),
@@ -68,6 +75,38 @@ impl Persistence for MemoryPersistence {
             disk.checkpoint = chunks.to_vec();
             disk.log.clear();
             disk.checkpoints_written += 1;
+        }
+        Ok(())
+    }
+
+    async fn write_outbox(
+        &mut self,
+        added: &[(u64, Vec<u8>)],
+        meta: &SyncMeta,
+    ) -> Result<(), DbError> {
+        if let Some(disk) = &self.disk {
+            let mut disk = disk.borrow_mut();
+            Self::fail_if_asked(&mut disk)?;
+            disk.outbox.extend(added.iter().cloned());
+            disk.sync = Some(*meta);
+        }
+        Ok(())
+    }
+
+    async fn write_confirmed(
+        &mut self,
+        confirmed: &[Vec<u8>],
+        removed: &[u64],
+        meta: &SyncMeta,
+    ) -> Result<(), DbError> {
+        if let Some(disk) = &self.disk {
+            let mut disk = disk.borrow_mut();
+            Self::fail_if_asked(&mut disk)?;
+            disk.log.extend(confirmed.iter().cloned());
+            for client_seq in removed {
+                disk.outbox.remove(client_seq);
+            }
+            disk.sync = Some(*meta);
         }
         Ok(())
     }

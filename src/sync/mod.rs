@@ -2,9 +2,13 @@
 //! pending change sets, remote entries are applied in server order with the pending ones
 //! rebased on top, rejections roll back. A transport feeds it messages and sends its output.
 
+mod replica;
+
+pub use replica::SyncReplica;
+
 use {
     crate::{
-        engine::{Engine, QueryOutput},
+        engine::Engine,
         error::{DbError, ErrorCode},
         protocol::{
             decode_change_set, encode_change_set,
@@ -12,9 +16,27 @@ use {
             ChangeSet,
         },
     },
-    gluesql_core::data::Value,
+    serde::{Deserialize, Serialize},
     std::collections::{BTreeSet, VecDeque},
 };
+
+/// What a sync client keeps on disk besides its outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMeta {
+    pub client_id: u128,
+    pub next_client_seq: u64,
+    pub last_seen_seq: u64,
+}
+
+impl SyncMeta {
+    pub fn fresh() -> Self {
+        Self {
+            client_id: uuid::Uuid::new_v4().as_u128(),
+            next_client_seq: 1,
+            last_seen_seq: 0,
+        }
+    }
+}
 
 struct Pending {
     client_seq: u64,
@@ -35,11 +57,16 @@ pub enum SyncEvent {
     ServerError { message: String },
 }
 
-pub struct SyncReplica {
-    engine: Engine,
-    client_id: u128,
-    next_client_seq: u64,
-    last_seen_seq: u64,
+/// What handling a server message changed, for persistence: remote entries now confirmed
+/// (in server order) and outbox entries that left the outbox (confirmed or rejected).
+#[derive(Debug, Default)]
+pub struct SyncEffects {
+    pub confirmed: Vec<Vec<u8>>,
+    pub removed: Vec<u64>,
+}
+
+pub struct SyncState {
+    meta: SyncMeta,
     pending: VecDeque<Pending>,
     /// Highest client_seq pushed on the current connection.
     pushed_up_to: u64,
@@ -49,13 +76,17 @@ pub struct SyncReplica {
     events: Vec<SyncEvent>,
 }
 
-impl SyncReplica {
-    pub fn new(client_id: u128) -> Self {
+fn store_error(error: gluesql_core::error::Error) -> DbError {
+    DbError::new(
+        ErrorCode::Storage,
+        format!("applying a change set: {error}"),
+    )
+}
+
+impl SyncState {
+    pub fn new(meta: SyncMeta) -> Self {
         Self {
-            engine: Engine::default(),
-            client_id,
-            next_client_seq: 1,
-            last_seen_seq: 0,
+            meta,
             pending: VecDeque::new(),
             pushed_up_to: 0,
             catching_up_to: None,
@@ -64,12 +95,16 @@ impl SyncReplica {
         }
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    pub fn meta(&self) -> SyncMeta {
+        self.meta
     }
 
     pub fn pending_count(&self) -> usize {
         self.pending.len()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected
     }
 
     /// Connected, caught up with the server's log, and nothing local waiting.
@@ -77,45 +112,86 @@ impl SyncReplica {
         self.connected && self.catching_up_to.is_none() && self.pending.is_empty()
     }
 
-    pub fn last_seen_seq(&self) -> u64 {
-        self.last_seen_seq
-    }
-
     pub fn take_events(&mut self) -> Vec<SyncEvent> {
         std::mem::take(&mut self.events)
     }
 
-    /// Runs SQL locally; each commit becomes a pending change set (pushed when connected).
-    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput, DbError> {
-        let result = self.engine.query(sql, params);
-        self.capture_commits()?;
-        result
-    }
-
-    fn capture_commits(&mut self) -> Result<(), DbError> {
-        let change_sets = self.engine.store_mut().take_change_sets();
-        if change_sets.is_empty() {
-            self.engine.store_mut().confirm_persisted();
-            return Ok(());
-        }
-        // Take the commits off and put them back through the inverse-recording path.
-        self.engine.store_mut().revert_unpersisted();
-        for change_set in change_sets {
-            let bytes = encode_change_set(&change_set)?;
-            let inverse = self
-                .engine
+    /// Puts stored outbox entries (in client_seq order) back on top of the confirmed state.
+    pub fn restore_outbox(
+        &mut self,
+        engine: &mut Engine,
+        outbox: Vec<(u64, Vec<u8>)>,
+    ) -> Result<(), DbError> {
+        for (client_seq, bytes) in outbox {
+            let change_set = decode_change_set(&bytes)?;
+            let inverse = engine
                 .store_mut()
                 .apply_change_set_with_inverse(change_set.clone())
-                .map_err(|e| DbError::new(ErrorCode::Execute, e.to_string()))?;
+                .map_err(store_error)?;
             self.pending.push_back(Pending {
-                client_seq: self.next_client_seq,
+                client_seq,
                 change_set,
                 bytes,
                 inverse,
             });
-            self.next_client_seq += 1;
+            self.meta.next_client_seq = self.meta.next_client_seq.max(client_seq + 1);
         }
         Ok(())
+    }
+
+    /// Turns the engine's new commits into pending change sets; returns them for the outbox.
+    pub fn capture_commits(&mut self, engine: &mut Engine) -> Result<Vec<(u64, Vec<u8>)>, DbError> {
+        let change_sets = engine.store_mut().take_change_sets();
+        if change_sets.is_empty() {
+            engine.store_mut().confirm_persisted();
+            return Ok(Vec::new());
+        }
+        // Take the commits off and put them back through the inverse-recording path.
+        engine.store_mut().revert_unpersisted();
+        let mut added = Vec::with_capacity(change_sets.len());
+        for change_set in change_sets {
+            let bytes = encode_change_set(&change_set)?;
+            let inverse = engine
+                .store_mut()
+                .apply_change_set_with_inverse(change_set.clone())
+                .map_err(store_error)?;
+            let client_seq = self.meta.next_client_seq;
+            self.meta.next_client_seq += 1;
+            added.push((client_seq, bytes.clone()));
+            self.pending.push_back(Pending {
+                client_seq,
+                change_set,
+                bytes,
+                inverse,
+            });
+        }
+        Ok(added)
+    }
+
+    /// Persisting the newest `count` pending change sets failed: take them out of memory.
+    pub fn discard_newest(&mut self, engine: &mut Engine, count: usize) -> Result<(), DbError> {
+        for _ in 0..count {
+            if let Some(pending) = self.pending.pop_back() {
+                engine
+                    .store_mut()
+                    .apply_change_set(pending.inverse)
+                    .map_err(store_error)?;
+                self.meta.next_client_seq = pending.client_seq;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the confirmed state (pending change sets taken off), then puts them back.
+    pub fn with_confirmed_state<T>(
+        &mut self,
+        engine: &mut Engine,
+        f: impl FnOnce(&Engine) -> T,
+    ) -> Result<T, DbError> {
+        self.undo_pending(engine)?;
+        let result = f(engine);
+        self.redo_pending(engine)?;
+        Ok(result)
     }
 
     /// The first message of a connection.
@@ -125,9 +201,9 @@ impl SyncReplica {
         ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             database: database.to_owned(),
-            client_id: self.client_id,
+            client_id: self.meta.client_id,
             token: token.to_owned(),
-            last_seen_seq: self.last_seen_seq,
+            last_seen_seq: self.meta.last_seen_seq,
         }
     }
 
@@ -159,7 +235,12 @@ impl SyncReplica {
         pushes
     }
 
-    pub fn on_message(&mut self, message: ServerMessage) -> Result<(), DbError> {
+    pub fn on_message(
+        &mut self,
+        engine: &mut Engine,
+        message: ServerMessage,
+    ) -> Result<SyncEffects, DbError> {
+        let mut effects = SyncEffects::default();
         match message {
             ServerMessage::Welcome {
                 acked_client_seq, ..
@@ -169,103 +250,107 @@ impl SyncReplica {
                 // rejected while we were away); only later ones are pushed.
                 self.pushed_up_to = acked_client_seq;
                 self.catching_up_to = Some(acked_client_seq);
-                Ok(())
             }
             ServerMessage::Changes { entries, more } => {
-                self.apply_remote(entries)?;
+                self.apply_remote(engine, entries, &mut effects)?;
                 if !more {
                     if let Some(processed) = self.catching_up_to.take() {
                         // Processed by the server but never in its log: rejected while away.
-                        self.drop_pending(|p| p.client_seq <= processed, "rejected while offline")?;
+                        self.drop_pending(
+                            engine,
+                            |p| p.client_seq <= processed,
+                            "rejected while offline",
+                            &mut effects,
+                        )?;
                     }
                 }
-                Ok(())
             }
             ServerMessage::Reject { client_seq, reason } => {
-                self.drop_pending(|p| p.client_seq == client_seq, &reason)
+                self.drop_pending(
+                    engine,
+                    |p| p.client_seq == client_seq,
+                    &reason,
+                    &mut effects,
+                )?;
             }
-            ServerMessage::Ack { .. } | ServerMessage::Pong { .. } => Ok(()),
+            ServerMessage::Ack { .. } | ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message, .. } => {
                 self.events.push(SyncEvent::ServerError { message });
-                Ok(())
             }
         }
+        Ok(effects)
     }
 
-    fn store_error(error: gluesql_core::error::Error) -> DbError {
-        DbError::new(
-            ErrorCode::Storage,
-            format!("applying a change set: {error}"),
-        )
-    }
-
-    fn undo_pending(&mut self) -> Result<(), DbError> {
+    fn undo_pending(&mut self, engine: &mut Engine) -> Result<(), DbError> {
         for pending in self.pending.iter().rev() {
-            self.engine
+            engine
                 .store_mut()
                 .apply_change_set(pending.inverse.clone())
-                .map_err(Self::store_error)?;
+                .map_err(store_error)?;
         }
         Ok(())
     }
 
     /// Puts the pending change sets back on top; one that no longer applies is dropped.
-    fn redo_pending(&mut self) -> Result<(), DbError> {
+    fn redo_pending(&mut self, engine: &mut Engine) -> Result<Vec<u64>, DbError> {
+        let mut dropped = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
         while let Some(mut pending) = self.pending.pop_front() {
             // Checked as the server will check it; a CREATE of a table a remote change
             // already made becomes a row merge, here as there.
-            let checked = match self
-                .engine
-                .store()
-                .check_change_set(pending.change_set.clone())
-            {
+            let checked = match engine.store().check_change_set(pending.change_set.clone()) {
                 Ok(checked) => checked,
                 Err(reason) => {
                     self.events.push(SyncEvent::Rejected {
                         client_seq: pending.client_seq,
                         reason: format!("conflicts with a remote change: {reason}"),
                     });
+                    dropped.push(pending.client_seq);
                     continue;
                 }
             };
-            pending.inverse = self
-                .engine
+            pending.inverse = engine
                 .store_mut()
                 .apply_change_set_with_inverse(checked)
-                .map_err(Self::store_error)?;
+                .map_err(store_error)?;
             kept.push_back(pending);
         }
         self.pending = kept;
-        Ok(())
+        Ok(dropped)
     }
 
-    fn apply_remote(&mut self, entries: Vec<LogEntry>) -> Result<(), DbError> {
-        let entries: Vec<LogEntry> = entries
-            .into_iter()
-            .filter(|e| e.seq > self.last_seen_seq)
-            .collect();
+    fn apply_remote(
+        &mut self,
+        engine: &mut Engine,
+        entries: Vec<LogEntry>,
+        effects: &mut SyncEffects,
+    ) -> Result<(), DbError> {
+        let last_seen = self.meta.last_seen_seq;
+        let entries: Vec<LogEntry> = entries.into_iter().filter(|e| e.seq > last_seen).collect();
         if entries.is_empty() {
             return Ok(());
         }
-        self.undo_pending()?;
+        self.undo_pending(engine)?;
         let mut tables = BTreeSet::new();
         for entry in entries {
-            let own = entry.client_id == self.client_id;
+            let own = entry.client_id == self.meta.client_id;
             if own {
                 self.pending.retain(|p| p.client_seq != entry.client_seq);
+                effects.removed.push(entry.client_seq);
             }
             let change_set = decode_change_set(&entry.change_set)?;
             if !own {
                 tables.extend(change_set.tables.iter().map(|t| t.name.clone()));
             }
-            self.engine
+            engine
                 .store_mut()
                 .apply_change_set(change_set)
-                .map_err(Self::store_error)?;
-            self.last_seen_seq = entry.seq;
+                .map_err(store_error)?;
+            self.meta.last_seen_seq = entry.seq;
+            effects.confirmed.push(entry.change_set);
         }
-        self.redo_pending()?;
+        let dropped = self.redo_pending(engine)?;
+        effects.removed.extend(dropped);
         if !tables.is_empty() {
             self.events.push(SyncEvent::RemoteApplied {
                 tables: tables.into_iter().collect(),
@@ -276,21 +361,26 @@ impl SyncReplica {
 
     fn drop_pending(
         &mut self,
+        engine: &mut Engine,
         which: impl Fn(&Pending) -> bool,
         reason: &str,
+        effects: &mut SyncEffects,
     ) -> Result<(), DbError> {
         if !self.pending.iter().any(&which) {
             return Ok(());
         }
-        self.undo_pending()?;
+        self.undo_pending(engine)?;
         let (dropped, kept): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| which(p));
         self.pending = kept.into();
         for pending in dropped {
+            effects.removed.push(pending.client_seq);
             self.events.push(SyncEvent::Rejected {
                 client_seq: pending.client_seq,
                 reason: reason.to_owned(),
             });
         }
-        self.redo_pending()
+        let dropped = self.redo_pending(engine)?;
+        effects.removed.extend(dropped);
+        Ok(())
     }
 }
