@@ -44,6 +44,20 @@ export interface ConnectOptions {
   storage?: "indexeddb" | "memory";
   /** "relaxed" (default): survives a tab or browser crash; "strict": also power loss. */
   durability?: "relaxed" | "strict";
+  /** Share the database through idbsql-server (`ws://host:port/sync`). */
+  sync?: { url: string; token?: string };
+}
+
+export type SyncStatus = "offline" | "connecting" | "syncing" | "synced";
+
+/** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason }),
+ *  "error" ({ message }); each a CustomEvent with that `detail`. */
+export interface SyncController extends EventTarget {
+  readonly status: SyncStatus;
+  /** Local change sets not yet confirmed by the server. */
+  readonly pending: number;
+  /** Resolves when everything local is confirmed by the server. */
+  flush(): Promise<void>;
 }
 
 export interface Transaction {
@@ -54,6 +68,8 @@ export interface Transaction {
 export interface Database {
   readonly name: string;
   readonly closed: boolean;
+  /** Present when connected with a `sync` option. */
+  readonly sync: SyncController | null;
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;

@@ -1,6 +1,7 @@
 // The public JS API of idbsql: connect / query / exec / transaction / disconnect, errors with
 // codes, one call at a time per connection, and the Web Lock that keeps two connections apart.
 import init, { RawDatabase, deleteDatabase as deleteRawDatabase } from "../pkg/idbsql.js";
+import { SyncController } from "./sync.js";
 
 let wasmReady;
 let wasmExports;
@@ -120,11 +121,21 @@ export class Database {
   #closing = false;
   #releaseLock;
 
-  constructor(name, raw, releaseLock) {
+  constructor(name, raw, releaseLock, syncOptions) {
     /** The database's name. */
     this.name = name;
     this.#raw = raw;
     this.#releaseLock = releaseLock;
+    /** Sync with idbsql-server (`null` unless `connect` got a `sync` option). */
+    this.sync = syncOptions
+      ? new SyncController({
+          raw,
+          enqueue: (task) => this.#enqueueInternal(task),
+          database: name,
+          url: syncOptions.url,
+          token: syncOptions.token,
+        })
+      : null;
   }
 
   /** Whether `disconnect()` has been called. */
@@ -134,9 +145,22 @@ export class Database {
 
   #enqueue(task) {
     if (this.#closing) return Promise.reject(closedError());
+    return this.#enqueueInternal(task);
+  }
+
+  #enqueueInternal(task) {
     const run = this.#queue.then(task);
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  /** Runs a call that may commit; a synced database then pushes what it committed. */
+  #write(task) {
+    const result = this.#enqueue(task);
+    if (this.sync) {
+      result.finally(() => this.sync?.afterLocalWrite().catch(() => {})).catch(() => {});
+    }
+    return result;
   }
 
   /**
@@ -151,7 +175,7 @@ export class Database {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(() => call(this.#raw.query(sql, params)));
+    return this.#write(() => call(this.#raw.query(sql, params)));
   }
 
   /**
@@ -164,7 +188,7 @@ export class Database {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(() => call(this.#raw.exec(sql)));
+    return this.#write(() => call(this.#raw.exec(sql)));
   }
 
   /**
@@ -178,7 +202,7 @@ export class Database {
     if (typeof fn !== "function") {
       return Promise.reject(new IdbsqlError("params", "transaction() takes a function"));
     }
-    return this.#enqueue(async () => {
+    return this.#write(async () => {
       await call(this.#raw.query("BEGIN", []));
       const tx = new Transaction(this.#raw);
       try {
@@ -209,6 +233,7 @@ export class Database {
   /** Waits for pending calls, rolls back an open transaction, closes. Later calls reject `closed`. */
   disconnect() {
     if (this.#closing) return this.#queue;
+    this.sync?.stop();
     const done = this.#enqueue(async () => {
       this.#raw.close();
       this.#raw.free();
@@ -231,19 +256,25 @@ export function wasmMemoryBytes() {
 /**
  * Opens (creating if needed) the database `name`.
  * @param {string} name
- * @param {{ storage?: "indexeddb" | "memory", durability?: "relaxed" | "strict" }} [options]
+ * @param {{ storage?: "indexeddb" | "memory", durability?: "relaxed" | "strict",
+ *   sync?: { url: string, token?: string } }} [options]
  * @returns {Promise<Database>}
  */
 export async function connect(name, options = {}) {
   if (typeof name !== "string" || name.length === 0) {
     throw new IdbsqlError("params", "database name must be a non-empty string");
   }
-  const { storage = "indexeddb", durability = "relaxed" } = options;
+  const { storage = "indexeddb", durability = "relaxed", sync } = options;
+  if (sync !== undefined && (typeof sync !== "object" || typeof sync.url !== "string")) {
+    throw new IdbsqlError("params", "sync must be { url, token }");
+  }
   await loadWasm();
   const releaseLock = storage === "memory" ? () => {} : await acquireLock(name);
   try {
-    const raw = await call(RawDatabase.open(name, storage, durability));
-    return new Database(name, raw, releaseLock);
+    const raw = await call(RawDatabase.open(name, storage, durability, Boolean(sync)));
+    const db = new Database(name, raw, releaseLock, sync);
+    await db.sync?.start();
+    return db;
   } catch (error) {
     releaseLock();
     throw error;

@@ -101,7 +101,8 @@ async fn send_entries(socket: &mut WebSocket, entries: Vec<LogEntry>, more: bool
     send(socket, &ServerMessage::Changes { entries, more }).await
 }
 
-/// Sends every log entry after `after` in pages; returns the last sequence number sent.
+/// Sends every log entry after `after` in pages, the last with `more: false` (also when there
+/// is nothing to send: that is how a client knows it has caught up); returns the last seq sent.
 async fn catch_up(
     socket: &mut WebSocket,
     config: &SessionConfig,
@@ -117,9 +118,6 @@ async fn catch_up(
         let more = entries.len() == CHANGES_PAGE;
         if let Some(last) = entries.last() {
             after = last.seq;
-        }
-        if entries.is_empty() && after > 0 {
-            return Ok(after);
         }
         if !send_entries(socket, entries, more).await {
             return Err(());

@@ -199,6 +199,14 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
     // A reconnects and retries push 2 (its Ack was "lost"): acknowledged, not applied twice.
     drop(a);
     let (mut a, welcome) = Client::hello(server.addr, "notes", 1, &t, 2).await;
+    // Already up to date: catch-up is one empty page, which tells the client so.
+    assert_eq!(
+        a.recv().await,
+        Some(ServerMessage::Changes {
+            entries: vec![],
+            more: false
+        })
+    );
     assert_eq!(
         welcome,
         ServerMessage::Welcome {

@@ -4,6 +4,7 @@
 mod values;
 
 use {
+    crate::sync::SyncEvent,
     crate::{
         database::Database,
         engine::QueryOutput,
@@ -13,7 +14,7 @@ use {
             memory::MemoryPersistence,
         },
     },
-    js_sys::{Array, Object, Promise, Reflect},
+    js_sys::{Array, Object, Promise, Reflect, Uint8Array},
     std::{cell::RefCell, rc::Rc},
     wasm_bindgen::prelude::*,
     wasm_bindgen_futures::future_to_promise,
@@ -97,8 +98,9 @@ impl RawDatabase {
 #[wasm_bindgen]
 impl RawDatabase {
     /// Opens (creating if needed) a database. `storage` is "indexeddb" or "memory";
-    /// `durability` is "relaxed" or "strict".
-    pub fn open(name: String, storage: String, durability: String) -> Promise {
+    /// `durability` is "relaxed" or "strict"; `sync` keeps local commits in an outbox for
+    /// the sync server.
+    pub fn open(name: String, storage: String, durability: String, sync: bool) -> Promise {
         future_to_promise(async move {
             let durability = match durability.as_str() {
                 "relaxed" | "default" | "" => Durability::Relaxed,
@@ -115,12 +117,20 @@ impl RawDatabase {
                     let persistence = IdbPersistence::open(&name, durability)
                         .await
                         .map_err(to_js_error)?;
-                    Backend::IndexedDb(Database::open(persistence).await.map_err(to_js_error)?)
+                    Backend::IndexedDb(
+                        Database::open_with_options(persistence, Default::default(), sync)
+                            .await
+                            .map_err(to_js_error)?,
+                    )
                 }
                 "memory" => Backend::Memory(
-                    Database::open(MemoryPersistence::volatile())
-                        .await
-                        .map_err(to_js_error)?,
+                    Database::open_with_options(
+                        MemoryPersistence::volatile(),
+                        Default::default(),
+                        sync,
+                    )
+                    .await
+                    .map_err(to_js_error)?,
                 ),
                 other => {
                     return Err(to_js_error(DbError::new(
@@ -174,6 +184,65 @@ impl RawDatabase {
         })
     }
 
+    /// The Hello frame that opens a sync connection.
+    #[wasm_bindgen(js_name = syncHello)]
+    pub fn sync_hello(&self, database: String, token: String) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.sync_hello(&database, &token));
+            (
+                backend,
+                result.map(|frame| Uint8Array::from(frame.as_slice()).into()),
+            )
+        })
+    }
+
+    /// Handles one frame from the server; resolves to the frames to send back.
+    #[wasm_bindgen(js_name = syncReceive)]
+    pub fn sync_receive(&self, frame: Vec<u8>) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.sync_receive(&frame).await);
+            (backend, result.map(frames_to_js))
+        })
+    }
+
+    /// Frames to send now (local change sets not yet pushed on this connection).
+    #[wasm_bindgen(js_name = syncOutgoing)]
+    pub fn sync_outgoing(&self) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.sync_outgoing());
+            (backend, result.map(frames_to_js))
+        })
+    }
+
+    /// The sync connection dropped.
+    #[wasm_bindgen(js_name = syncDisconnected)]
+    pub fn sync_disconnected(&self) -> Promise {
+        self.run(move |mut backend| async move {
+            with_backend!(&mut backend, db => db.sync_disconnected());
+            (backend, Ok(JsValue::UNDEFINED))
+        })
+    }
+
+    /// `{ pending, connected, synced, events }`; events are taken (each reported once).
+    #[wasm_bindgen(js_name = syncInfo)]
+    pub fn sync_info(&self) -> Promise {
+        self.run(move |mut backend| async move {
+            let info = Object::new();
+            let (pending, connected, synced, events) = with_backend!(&mut backend, db => {
+                let (pending, connected, synced) = db.sync().map_or((0, false, false), |s| {
+                    (s.pending_count(), s.is_connected(), s.is_synced())
+                });
+                (pending, connected, synced, db.sync_events())
+            });
+            let events: Array = events.iter().map(event_to_js).collect();
+            let _ = Reflect::set(&info, &"pending".into(), &(pending as f64).into());
+            let _ = Reflect::set(&info, &"connected".into(), &connected.into());
+            let _ = Reflect::set(&info, &"synced".into(), &synced.into());
+            let _ = Reflect::set(&info, &"events".into(), &events);
+            (backend, Ok(info.into()))
+        })
+    }
+
     #[wasm_bindgen(js_name = inTransaction)]
     pub fn in_transaction(&self) -> bool {
         match self.backend.borrow().as_ref() {
@@ -197,6 +266,44 @@ impl RawDatabase {
             with_backend!(backend, db => db.close());
         }
     }
+}
+
+fn frames_to_js(frames: Vec<Vec<u8>>) -> JsValue {
+    frames
+        .iter()
+        .map(|frame| JsValue::from(Uint8Array::from(frame.as_slice())))
+        .collect::<Array>()
+        .into()
+}
+
+fn event_to_js(event: &SyncEvent) -> JsValue {
+    let object = Object::new();
+    let set = |key: &str, value: JsValue| {
+        let _ = Reflect::set(&object, &key.into(), &value);
+    };
+    match event {
+        SyncEvent::RemoteApplied { tables } => {
+            set("type", "change".into());
+            set(
+                "tables",
+                tables
+                    .iter()
+                    .map(|t| JsValue::from_str(t))
+                    .collect::<Array>()
+                    .into(),
+            );
+        }
+        SyncEvent::Rejected { client_seq, reason } => {
+            set("type", "reject".into());
+            set("clientSeq", (*client_seq as f64).into());
+            set("reason", reason.into());
+        }
+        SyncEvent::ServerError { message } => {
+            set("type", "error".into());
+            set("message", message.into());
+        }
+    }
+    object.into()
 }
 
 /// Deletes a database's stored data. Close its connections first.

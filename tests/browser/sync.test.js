@@ -1,0 +1,104 @@
+// Sync end to end: two isolated Chromium contexts (two IndexedDBs) and the real idbsql-server
+// binary. A write in A shows in B; with the server down both write, and after it restarts
+// both converge and keep the result across a reload.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
+
+let pages;
+let browser;
+let dataDir;
+
+before(async () => {
+  pages = await serveStatic();
+  browser = await launchBrowser();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-"));
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function openSynced(context, url) {
+  const page = await openPage(context, pages.url);
+  await page.evaluate(async (syncUrl) => {
+    window.db = await window.idbsql.connect("shared-notes", { sync: { url: syncUrl } });
+    window.changes = 0;
+    window.db.sync.addEventListener("change", () => {
+      window.changes += 1;
+    });
+  }, url);
+  return page;
+}
+
+const rowsOf = (page) =>
+  page.evaluate(async () => (await window.db.query("SELECT id, body FROM note ORDER BY id")).rows);
+
+async function waitFor(page, predicate, arg) {
+  await page.waitForFunction(predicate, arg, { timeout: 15_000, polling: 50 });
+}
+
+test("a write in A shows in B, and offline writes on both converge after a restart", async () => {
+  let server = await startSyncServer({ dataDir });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const a = await openSynced(contextA, server.url);
+    const b = await openSynced(contextB, server.url);
+    await a.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.changes >= 1);
+    const latencyMs = await a.evaluate(async () => {
+      const started = performance.now();
+      await window.db.query("INSERT INTO note VALUES (1, 'from A')");
+      await window.db.sync.flush();
+      return performance.now() - started;
+    });
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1);
+    assert.deepEqual(await rowsOf(b), [{ id: 1, body: "from A" }]);
+    assert.ok(latencyMs < 1000, `A's write confirmed in ${latencyMs} ms`);
+
+    // The server goes away; both keep working offline.
+    await server.stop();
+    await waitFor(a, () => window.db.sync.status === "offline");
+    await waitFor(b, () => window.db.sync.status === "offline");
+    await a.evaluate(() => window.db.exec("INSERT INTO note VALUES (2, 'A offline'); UPDATE note SET body = 'A edit' WHERE id = 1;"));
+    await b.evaluate(() => window.db.exec("INSERT INTO note VALUES (3, 'B offline'); UPDATE note SET body = 'B edit' WHERE id = 1;"));
+    assert.equal(await a.evaluate(() => window.db.sync.pending), 2, "one change set per statement");
+    assert.equal(await b.evaluate(() => window.db.sync.pending), 2);
+
+    // Back on the same port, from the same data folder: both reconnect by themselves.
+    server = await startSyncServer({ dataDir, port: server.port });
+    await a.evaluate(() => window.db.sync.flush());
+    await b.evaluate(() => window.db.sync.flush());
+    await waitFor(a, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 3);
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 3);
+    const converged = await rowsOf(a);
+    assert.deepEqual(await rowsOf(b), converged);
+    assert.equal(converged.length, 3);
+
+    // Reloads keep the converged data, before and after reconnecting.
+    for (const page of [a, b]) {
+      await page.evaluate(() => window.db.disconnect());
+      await page.reload();
+      await page.waitForFunction(() => window.idbsqlReady === true);
+      await page.evaluate(async (syncUrl) => {
+        window.db = await window.idbsql.connect("shared-notes", { sync: { url: syncUrl } });
+      }, server.url);
+      assert.deepEqual(await rowsOf(page), converged);
+      await page.evaluate(() => window.db.sync.flush());
+      assert.deepEqual(await rowsOf(page), converged);
+    }
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
