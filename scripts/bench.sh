@@ -5,3 +5,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/build.sh
 node bench/run.js
+# Sync: latency, throughput with 50 clients and catch-up, through the real server on loopback.
+source scripts/env.sh
+cargo run --quiet --release -p idbsql-server --example sync_bench

@@ -592,3 +592,29 @@ async fn pushes_beyond_the_rate_limit_close_the_connection() {
     assert_eq!(closed_with, Some(ErrorKind::RateLimited));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_per_database_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_connections_per_database: 2,
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let (_a, first) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let (_b, second) = Client::hello(server.addr, "db", 2, "", 0).await;
+    assert!(matches!(first, ServerMessage::Welcome { .. }));
+    assert!(matches!(second, ServerMessage::Welcome { .. }));
+    let (_c, third) = Client::hello(server.addr, "db", 3, "", 0).await;
+    assert!(matches!(
+        third,
+        ServerMessage::Error {
+            code: ErrorKind::TooManyConnections,
+            ..
+        }
+    ));
+    // Another database has its own allowance.
+    let (_d, other) = Client::hello(server.addr, "other", 4, "", 0).await;
+    assert!(matches!(other, ServerMessage::Welcome { .. }));
+    server.stop().await;
+}

@@ -509,7 +509,9 @@ impl MemoryStore {
             .tables
             .get_mut(&change.name)
             .ok_or_else(|| table_not_found(&change.name))?;
-        if table.indexes_stale.get() && change.rows.iter().all(|(_, row)| row.is_some()) {
+        // `append` merges the whole table, so it pays only when the change is large next to it.
+        let bulk = change.rows.len() >= 1024 && change.rows.len() * 4 >= table.rows.len();
+        if bulk && table.indexes_stale.get() && change.rows.iter().all(|(_, row)| row.is_some()) {
             // Loading (checkpoint or bulk insert): build the B-tree in bulk, index later.
             let mut rows: BTreeMap<Key, Row> = change
                 .rows
