@@ -254,7 +254,7 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
                     if !rate.allow() {
                         return fail(&mut socket, ErrorKind::RateLimited, "too many change sets per second").await;
                     }
-                    let reply = match hub.push(config.hub.log.as_ref(), client_id, client_seq, &change_set).await {
+                    let reply = match hub.push(client_id, client_seq, change_set).await {
                         Ok(PushOutcome::Accepted { server_seq } | PushOutcome::Duplicate { server_seq }) => {
                             ServerMessage::Ack { client_seq, server_seq }
                         }

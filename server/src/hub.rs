@@ -1,10 +1,11 @@
-//! Per-database server state: the replica (our store, native) that validates pushes, the
-//! durable log, and the broadcast of accepted entries to every connected client, in log order.
+//! Per-database server state: one writer task owns the replica (our store, native) that
+//! validates pushes, commits them to the durable log in batches (one disk commit for all the
+//! pushes waiting), and broadcasts accepted entries to every client, in log order.
 
 use {
-    crate::log::{LogError, SyncLog},
+    crate::log::{ClientProgress, LogError, SyncLog},
     idbsql::{
-        protocol::{decode_change_set, encode_change_set, messages::LogEntry},
+        protocol::{decode_change_set, encode_change_set, messages::LogEntry, ChangeSet},
         store::MemoryStore,
     },
     std::{
@@ -14,11 +15,16 @@ use {
             Arc,
         },
     },
-    tokio::sync::{broadcast, Mutex},
+    tokio::{
+        sync::{broadcast, mpsc, oneshot, Mutex},
+        task::JoinHandle,
+    },
 };
 
 /// Entries a slow client may lag behind before it is told to catch up from the log.
 const BROADCAST_CAPACITY: usize = 4096;
+/// Pushes committed together at most.
+const MAX_BATCH: usize = 512;
 
 pub enum PushOutcome {
     Accepted {
@@ -33,15 +39,21 @@ pub enum PushOutcome {
     },
 }
 
-struct DatabaseState {
-    replica: MemoryStore,
+struct PushRequest {
+    client_id: u128,
+    client_seq: u64,
+    bytes: Vec<u8>,
+    reply: oneshot::Sender<Result<PushOutcome, LogError>>,
 }
 
 pub struct DatabaseHub {
-    name: String,
-    state: Mutex<DatabaseState>,
+    queue: mpsc::UnboundedSender<PushRequest>,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
     connections: AtomicUsize,
+}
+
+fn writer_stopped() -> LogError {
+    LogError::from_message("the database writer has stopped".into())
 }
 
 impl DatabaseHub {
@@ -59,53 +71,23 @@ impl DatabaseHub {
         Some(ConnectionSlot(Arc::clone(self)))
     }
 
-    /// Validates, appends durably, applies to the replica, broadcasts — in that order, under
-    /// one lock, so the log order is the one total order everybody sees.
+    /// Queues a push for the writer; resolves once it is durable (or refused).
     pub async fn push(
         &self,
-        log: &dyn SyncLog,
         client_id: u128,
         client_seq: u64,
-        bytes: &[u8],
+        bytes: Vec<u8>,
     ) -> Result<PushOutcome, LogError> {
-        let mut state = self.state.lock().await;
-        let progress = log.client_progress(&self.name, client_id)?;
-        if client_seq <= progress.client_seq {
-            return Ok(PushOutcome::Duplicate {
-                server_seq: if client_seq == progress.client_seq {
-                    progress.server_seq
-                } else {
-                    0
-                },
-            });
-        }
-        let checked = decode_change_set(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|change_set| state.replica.check_change_set(change_set))
-            .and_then(|change_set| {
-                let bytes = encode_change_set(&change_set).map_err(|e| e.to_string())?;
-                Ok((change_set, bytes))
-            });
-        let (change_set, bytes) = match checked {
-            Ok(checked) => checked,
-            Err(reason) => {
-                log.record_rejection(&self.name, client_id, client_seq)?;
-                return Ok(PushOutcome::Rejected { reason });
-            }
-        };
-        let server_seq = log.append(&self.name, client_id, client_seq, &bytes)?;
-        if let Err(error) = state.replica.apply_change_set(change_set) {
-            // Validated changes apply; if not, the log is still the truth and a restart
-            // rebuilds the replica from it.
-            tracing::error!(database = %self.name, %error, "replica diverged from the log");
-        }
-        let _ = self.broadcast.send(Arc::new(LogEntry {
-            seq: server_seq,
-            client_id,
-            client_seq,
-            change_set: bytes,
-        }));
-        Ok(PushOutcome::Accepted { server_seq })
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(PushRequest {
+                client_id,
+                client_seq,
+                bytes,
+                reply,
+            })
+            .map_err(|_| writer_stopped())?;
+        answer.await.map_err(|_| writer_stopped())?
     }
 }
 
@@ -118,9 +100,146 @@ impl Drop for ConnectionSlot {
     }
 }
 
+enum Decision {
+    Accept { bytes: Vec<u8>, inverse: ChangeSet },
+    Duplicate { server_seq: u64 },
+    Reject { reason: String },
+}
+
+struct Writer {
+    name: String,
+    log: Arc<dyn SyncLog>,
+    replica: MemoryStore,
+    broadcast: broadcast::Sender<Arc<LogEntry>>,
+}
+
+impl Writer {
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<PushRequest>) {
+        while let Some(first) = queue.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch);
+        }
+    }
+
+    /// Validates each push against the replica as updated by the ones before it, commits
+    /// the batch in one durable write, then broadcasts and answers — or undoes it all.
+    fn process(&mut self, batch: Vec<PushRequest>) {
+        let mut progress: HashMap<u128, ClientProgress> = HashMap::new();
+        let mut decisions = Vec::with_capacity(batch.len());
+        for request in &batch {
+            let known = match progress.get(&request.client_id) {
+                Some(known) => Ok(*known),
+                None => self.log.client_progress(&self.name, request.client_id),
+            };
+            let known = match known {
+                Ok(known) => known,
+                Err(error) => return self.fail(batch, decisions, error),
+            };
+            let decision = if request.client_seq <= known.client_seq {
+                Decision::Duplicate {
+                    server_seq: if request.client_seq == known.client_seq {
+                        known.server_seq
+                    } else {
+                        0
+                    },
+                }
+            } else {
+                match self.validate(&request.bytes) {
+                    Ok((bytes, inverse)) => Decision::Accept { bytes, inverse },
+                    Err(reason) => Decision::Reject { reason },
+                }
+            };
+            if !matches!(decision, Decision::Duplicate { .. }) {
+                progress.insert(
+                    request.client_id,
+                    ClientProgress {
+                        client_seq: request.client_seq,
+                        server_seq: 0,
+                    },
+                );
+            }
+            decisions.push(decision);
+        }
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for (request, decision) in batch.iter().zip(&decisions) {
+            match decision {
+                Decision::Accept { bytes, .. } => {
+                    accepted.push((request.client_id, request.client_seq, bytes.as_slice()))
+                }
+                Decision::Reject { .. } => rejected.push((request.client_id, request.client_seq)),
+                Decision::Duplicate { .. } => {}
+            }
+        }
+        let seqs = if accepted.is_empty() && rejected.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.log.commit_batch(&self.name, &accepted, &rejected)
+        };
+        let mut seqs = match seqs {
+            Ok(seqs) => seqs.into_iter(),
+            Err(error) => return self.fail(batch, decisions, error),
+        };
+        for (request, decision) in batch.into_iter().zip(decisions) {
+            let outcome = match decision {
+                Decision::Accept { bytes, .. } => {
+                    let server_seq = seqs.next().unwrap_or_default();
+                    let _ = self.broadcast.send(Arc::new(LogEntry {
+                        seq: server_seq,
+                        client_id: request.client_id,
+                        client_seq: request.client_seq,
+                        change_set: bytes,
+                    }));
+                    PushOutcome::Accepted { server_seq }
+                }
+                Decision::Duplicate { server_seq } => PushOutcome::Duplicate { server_seq },
+                Decision::Reject { reason } => PushOutcome::Rejected { reason },
+            };
+            let _ = request.reply.send(Ok(outcome));
+        }
+    }
+
+    /// Checks a pushed change set and applies it to the replica, returning the bytes to log
+    /// (the server's version of it) and the inverse that takes it back off.
+    fn validate(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, ChangeSet), String> {
+        let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
+        let change_set = self.replica.check_change_set(change_set)?;
+        let bytes = encode_change_set(&change_set).map_err(|e| e.to_string())?;
+        let inverse = self
+            .replica
+            .apply_change_set_with_inverse(change_set)
+            .map_err(|e| e.to_string())?;
+        Ok((bytes, inverse))
+    }
+
+    /// The log could not be written: take the batch back off the replica and report.
+    fn fail(&mut self, batch: Vec<PushRequest>, decisions: Vec<Decision>, error: LogError) {
+        for decision in decisions.into_iter().rev() {
+            if let Decision::Accept { inverse, .. } = decision {
+                if let Err(undo) = self.replica.apply_change_set(inverse) {
+                    tracing::error!(database = %self.name, %undo, "replica could not be rolled back");
+                }
+            }
+        }
+        tracing::error!(database = %self.name, %error, "log write failed");
+        for request in batch {
+            let _ = request
+                .reply
+                .send(Err(LogError::from_message(error.to_string())));
+        }
+    }
+}
+
 pub struct Hub {
     pub log: Arc<dyn SyncLog>,
     databases: Mutex<HashMap<String, Arc<DatabaseHub>>>,
+    writers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Hub {
@@ -128,6 +247,7 @@ impl Hub {
         Self {
             log,
             databases: Mutex::new(HashMap::new()),
+            writers: Mutex::new(Vec::new()),
         }
     }
 
@@ -151,13 +271,34 @@ impl Hub {
                     .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
             }
         }
-        let hub = Arc::new(DatabaseHub {
+        let (queue, requests) = mpsc::unbounded_channel();
+        let broadcast = broadcast::channel(BROADCAST_CAPACITY).0;
+        let writer = Writer {
             name: name.to_owned(),
-            state: Mutex::new(DatabaseState { replica }),
-            broadcast: broadcast::channel(BROADCAST_CAPACITY).0,
+            log: Arc::clone(&self.log),
+            replica,
+            broadcast: broadcast.clone(),
+        };
+        self.writers
+            .lock()
+            .await
+            .push(tokio::spawn(writer.run(requests)));
+        let hub = Arc::new(DatabaseHub {
+            queue,
+            broadcast,
             connections: AtomicUsize::new(0),
         });
         databases.insert(name.to_owned(), Arc::clone(&hub));
         Ok(hub)
+    }
+
+    /// Stops every database writer (after the sessions are gone) and waits for them, so the
+    /// log is released.
+    pub async fn shutdown(&self) {
+        self.databases.lock().await.clear();
+        for writer in self.writers.lock().await.drain(..) {
+            // A session that outlived the server's stop still holds its hub; do not hang on it.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
+        }
     }
 }

@@ -86,6 +86,7 @@ impl RunningServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        self.session.hub.shutdown().await;
     }
 
     pub async fn wait(self) {

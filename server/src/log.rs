@@ -32,22 +32,15 @@ pub struct ClientProgress {
 }
 
 pub trait SyncLog: Send + Sync + 'static {
-    /// Appends one accepted change set durably and returns its sequence number.
-    fn append(
+    /// Durably, in one commit: appends accepted change sets (in order) and records each
+    /// client's progress, rejections included so a retry of a rejected push is not applied
+    /// later. Returns the accepted entries' sequence numbers.
+    fn commit_batch(
         &self,
         database: &str,
-        client_id: u128,
-        client_seq: u64,
-        change_set: &[u8],
-    ) -> Result<u64, LogError>;
-
-    /// Remembers that a client's push was rejected, so its retry is not applied later.
-    fn record_rejection(
-        &self,
-        database: &str,
-        client_id: u128,
-        client_seq: u64,
-    ) -> Result<(), LogError>;
+        accepted: &[(u128, u64, &[u8])],
+        rejected: &[(u128, u64)],
+    ) -> Result<Vec<u64>, LogError>;
 
     fn entries_after(
         &self,
@@ -117,46 +110,46 @@ fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
 }
 
 impl SyncLog for RedbLog {
-    fn append(
+    fn commit_batch(
         &self,
         database: &str,
-        client_id: u128,
-        client_seq: u64,
-        change_set: &[u8],
-    ) -> Result<u64, LogError> {
+        accepted: &[(u128, u64, &[u8])],
+        rejected: &[(u128, u64)],
+    ) -> Result<Vec<u64>, LogError> {
         let write = self.db.begin_write().map_err(log_error)?;
-        let seq = {
+        let seqs = {
             let mut log = write.open_table(LOG).map_err(log_error)?;
-            let seq = last_seq_in(&log, database)? + 1;
-            log.insert(
-                (database, seq),
-                encode_entry(client_id, client_seq, change_set).as_slice(),
-            )
-            .map_err(log_error)?;
             let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
-            clients
-                .insert((database, client_id), (client_seq, seq))
+            let mut seq = last_seq_in(&log, database)?;
+            let mut seqs = Vec::with_capacity(accepted.len());
+            for &(client_id, client_seq) in rejected {
+                clients
+                    .insert((database, client_id), (client_seq, 0))
+                    .map_err(log_error)?;
+            }
+            for &(client_id, client_seq, change_set) in accepted {
+                seq += 1;
+                log.insert(
+                    (database, seq),
+                    encode_entry(client_id, client_seq, change_set).as_slice(),
+                )
                 .map_err(log_error)?;
-            seq
+                let previous = clients
+                    .get((database, client_id))
+                    .map_err(log_error)?
+                    .map(|v| v.value().0)
+                    .unwrap_or(0);
+                if client_seq >= previous {
+                    clients
+                        .insert((database, client_id), (client_seq, seq))
+                        .map_err(log_error)?;
+                }
+                seqs.push(seq);
+            }
+            seqs
         };
         write.commit().map_err(log_error)?;
-        Ok(seq)
-    }
-
-    fn record_rejection(
-        &self,
-        database: &str,
-        client_id: u128,
-        client_seq: u64,
-    ) -> Result<(), LogError> {
-        let write = self.db.begin_write().map_err(log_error)?;
-        {
-            let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
-            clients
-                .insert((database, client_id), (client_seq, 0))
-                .map_err(log_error)?;
-        }
-        write.commit().map_err(log_error)
+        Ok(seqs)
     }
 
     fn entries_after(
