@@ -618,3 +618,33 @@ async fn connections_beyond_the_per_database_limit_are_refused() {
     assert!(matches!(other, ServerMessage::Welcome { .. }));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_static_folder_is_served_beside_the_sync_endpoint() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data = tempfile::tempdir().unwrap();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("index.html"), "<h1>demo</h1>").unwrap();
+    let server = idbsql_server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.path().to_path_buf(),
+        static_dir: Some(site.path().to_path_buf()),
+        secret: None,
+        limits: Limits::default(),
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("<h1>demo</h1>"), "{response}");
+    // The WebSocket endpoint still answers.
+    let (_client, welcome) = Client::hello(server.addr, "db", 1, "", 0).await;
+    assert!(matches!(welcome, ServerMessage::Welcome { .. }));
+    server.stop().await;
+}
