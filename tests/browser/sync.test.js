@@ -55,15 +55,12 @@ test("a write in A shows in B, and offline writes on both converge after a resta
       await window.db.sync.flush();
     });
     await waitFor(b, () => window.changes >= 1);
-    const latencyMs = await a.evaluate(async () => {
-      const started = performance.now();
+    await a.evaluate(async () => {
       await window.db.query("INSERT INTO note VALUES (1, 'from A')");
       await window.db.sync.flush();
-      return performance.now() - started;
     });
     await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1);
     assert.deepEqual(await rowsOf(b), [{ id: 1, body: "from A" }]);
-    assert.ok(latencyMs < 1000, `A's write confirmed in ${latencyMs} ms`);
 
     // The server goes away; both keep working offline.
     await server.stop();
