@@ -151,13 +151,7 @@ impl<P: Persistence> Database<P> {
                 if let Some(sync) = self.sync.as_mut() {
                     sync.discard_newest(&mut self.engine, added.len())?;
                 }
-                return Err(DbError::new(
-                    ErrorCode::Storage,
-                    format!(
-                        "the change was not saved and has been undone: {}",
-                        error.message
-                    ),
-                ));
+                return Err(not_saved(error));
             }
             return Ok(());
         }
@@ -176,21 +170,20 @@ impl<P: Persistence> Database<P> {
         };
         if let Err(error) = written {
             self.engine.store_mut().revert_unpersisted();
-            return Err(DbError::new(
-                ErrorCode::Storage,
-                format!(
-                    "the change was not saved and has been undone: {}",
-                    error.message
-                ),
-            ));
+            return Err(not_saved(error));
         }
         self.engine.store_mut().confirm_persisted();
+        self.checkpoint_if_log_is_long().await;
+        Ok(())
+    }
+
+    /// Past the policy's bounds the log is folded into a new checkpoint. A failed checkpoint
+    /// loses nothing: the log still holds every change, and the next commit tries again.
+    async fn checkpoint_if_log_is_long(&mut self) {
         let (entries, bytes) = self.persistence.log_size();
         if entries >= self.policy.max_log_entries || bytes >= self.policy.max_log_bytes {
-            // A failed checkpoint loses nothing: the log still holds every change.
             let _ = self.checkpoint().await;
         }
-        Ok(())
     }
 
     /// Writes the whole database as a new checkpoint and drops the log it covers.
@@ -225,10 +218,6 @@ impl<P: Persistence> Database<P> {
             self.persistence.close();
             self.closed = true;
         }
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed
     }
 
     fn sync_mut(&mut self) -> Result<&mut SyncState, DbError> {
@@ -281,10 +270,7 @@ impl<P: Persistence> Database<P> {
             self.persistence
                 .write_confirmed(&effects.confirmed, &effects.removed, &meta)
                 .await?;
-            let (entries, bytes) = self.persistence.log_size();
-            if entries >= self.policy.max_log_entries || bytes >= self.policy.max_log_bytes {
-                let _ = self.checkpoint().await;
-            }
+            self.checkpoint_if_log_is_long().await;
         }
         self.sync_outgoing()
     }
@@ -295,4 +281,15 @@ impl<P: Persistence> Database<P> {
             .map(SyncState::take_events)
             .unwrap_or_default()
     }
+}
+
+/// A failed write: memory has already been returned to its state before the change.
+fn not_saved(error: DbError) -> DbError {
+    DbError::new(
+        ErrorCode::Storage,
+        format!(
+            "the change was not saved and has been undone: {}",
+            error.message
+        ),
+    )
 }

@@ -63,7 +63,6 @@ fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
 #[wasm_bindgen]
 pub struct RawDatabase {
     backend: Rc<RefCell<Option<Backend>>>,
-    closed: Rc<RefCell<bool>>,
 }
 
 impl RawDatabase {
@@ -73,15 +72,9 @@ impl RawDatabase {
         F: FnOnce(Backend) -> Fut + 'static,
         Fut: std::future::Future<Output = (Backend, Result<JsValue, DbError>)> + 'static,
     {
+        // A closed database answers `closed` itself (Database::ensure_open).
         let cell = Rc::clone(&self.backend);
-        let closed = *self.closed.borrow();
         future_to_promise(async move {
-            if closed {
-                return Err(to_js_error(DbError::new(
-                    ErrorCode::Closed,
-                    "the database connection is closed",
-                )));
-            }
             let Some(backend) = cell.borrow_mut().take() else {
                 return Err(to_js_error(DbError::new(
                     ErrorCode::Execute,
@@ -141,7 +134,6 @@ impl RawDatabase {
             };
             Ok(RawDatabase {
                 backend: Rc::new(RefCell::new(Some(backend))),
-                closed: Rc::new(RefCell::new(false)),
             }
             .into())
         })
@@ -261,7 +253,6 @@ impl RawDatabase {
 
     /// Closes the connection (an open transaction is rolled back). Idempotent.
     pub fn close(&self) {
-        *self.closed.borrow_mut() = true;
         if let Some(backend) = self.backend.borrow_mut().as_mut() {
             with_backend!(backend, db => db.close());
         }

@@ -14,20 +14,23 @@ use {
 
 const MAX_SAFE: i128 = (1 << 53) - 1;
 
+/// A BigInt from decimal digits (any width), or the digits as a string if BigInt is missing.
+fn big_integer(digits: String) -> JsValue {
+    BigInt::new(&JsValue::from_str(&digits)).map_or_else(|_| JsValue::from_str(&digits), Into::into)
+}
+
 fn integer(v: i128) -> JsValue {
     if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
         JsValue::from(v as f64)
     } else {
-        BigInt::new(&JsValue::from_str(&v.to_string()))
-            .map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into)
+        big_integer(v.to_string())
     }
 }
 
 fn unsigned(v: u128) -> JsValue {
     match i128::try_from(v) {
         Ok(v) => integer(v),
-        Err(_) => BigInt::new(&JsValue::from_str(&v.to_string()))
-            .map_or_else(|_| JsValue::from_str(&v.to_string()), Into::into),
+        Err(_) => big_integer(v.to_string()),
     }
 }
 

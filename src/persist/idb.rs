@@ -11,7 +11,7 @@ use {
     },
     idb::{
         builder::{DatabaseBuilder, ObjectStoreBuilder},
-        Database, Factory, Transaction, TransactionMode,
+        Database, Factory, ObjectStore, Transaction, TransactionMode,
     },
     js_sys::{Array, Object, Reflect, Uint8Array},
     wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue},
@@ -58,6 +58,8 @@ pub struct IdbPersistence {
     log_entries: usize,
     log_bytes: usize,
     fail_next_write: bool,
+    /// The `format` record is known to be on disk, so writes need not put it again.
+    format_stamped: bool,
 }
 
 pub fn database_name(name: &str) -> String {
@@ -91,6 +93,7 @@ impl IdbPersistence {
             log_entries: 0,
             log_bytes: 0,
             fail_next_write: false,
+            format_stamped: false,
         })
     }
 
@@ -126,6 +129,41 @@ impl IdbPersistence {
         Ok(transaction.into())
     }
 
+    /// Puts the format record with the first write of a connection; later writes know it is
+    /// there (see `finish`).
+    fn stamp_format(&self, meta: &ObjectStore) -> Result<(), DbError> {
+        if self.format_stamped {
+            return Ok(());
+        }
+        meta.put(
+            &JsValue::from(FORMAT_VERSION),
+            Some(&JsValue::from_str("format")),
+        )
+        .map_err(|e| storage_error("write", e))?;
+        Ok(())
+    }
+
+    /// Puts entries at the next sequence numbers; returns the sequence number after them.
+    fn put_log_entries(&self, log: &ObjectStore, entries: &[Vec<u8>]) -> Result<f64, DbError> {
+        let mut seq = self.next_seq;
+        for entry in entries {
+            log.put(
+                &Uint8Array::from(entry.as_slice()),
+                Some(&JsValue::from(seq)),
+            )
+            .map_err(|e| storage_error("write", e))?;
+            seq += 1.0;
+        }
+        Ok(seq)
+    }
+
+    /// Counts entries that are now durable in the log.
+    fn logged(&mut self, next_seq: f64, entries: &[Vec<u8>]) {
+        self.next_seq = next_seq;
+        self.log_entries += entries.len();
+        self.log_bytes += entries.iter().map(Vec::len).sum::<usize>();
+    }
+
     async fn finish(&mut self, transaction: Transaction, context: &str) -> Result<(), DbError> {
         let transaction = if std::mem::take(&mut self.fail_next_write) {
             transaction.abort().map_err(|e| storage_error(context, e))?
@@ -134,6 +172,7 @@ impl IdbPersistence {
         };
         let result = transaction.await.map_err(|e| storage_error(context, e))?;
         if result.is_committed() {
+            self.format_stamped = true;
             Ok(())
         } else {
             Err(DbError::new(
@@ -144,7 +183,7 @@ impl IdbPersistence {
     }
 }
 
-fn put_sync_meta(meta_store: &idb::ObjectStore, meta: &SyncMeta) -> Result<(), DbError> {
+fn put_sync_meta(meta_store: &ObjectStore, meta: &SyncMeta) -> Result<(), DbError> {
     let bytes = postcard::to_allocvec(meta)
         .map_err(|e| DbError::new(ErrorCode::Format, format!("sync state: {e}")))?;
     meta_store
@@ -154,6 +193,34 @@ fn put_sync_meta(meta_store: &idb::ObjectStore, meta: &SyncMeta) -> Result<(), D
         )
         .map_err(|e| storage_error("write", e))?;
     Ok(())
+}
+
+fn read_error(error: impl std::fmt::Debug) -> DbError {
+    storage_error("read", error)
+}
+
+async fn read_one(store: &ObjectStore, key: &str) -> Result<Option<JsValue>, DbError> {
+    store
+        .get(JsValue::from_str(key))
+        .map_err(read_error)?
+        .await
+        .map_err(read_error)
+}
+
+async fn read_values(store: &ObjectStore) -> Result<Vec<JsValue>, DbError> {
+    store
+        .get_all(None, None)
+        .map_err(read_error)?
+        .await
+        .map_err(read_error)
+}
+
+async fn read_keys(store: &ObjectStore) -> Result<Vec<JsValue>, DbError> {
+    store
+        .get_all_keys(None, None)
+        .map_err(read_error)?
+        .await
+        .map_err(read_error)
 }
 
 fn bytes_of(value: &JsValue) -> Result<Vec<u8>, DbError> {
@@ -169,16 +236,8 @@ impl Persistence for IdbPersistence {
             .database
             .transaction(&[META, CHECKPOINT, LOG, OUTBOX], TransactionMode::ReadOnly)
             .map_err(|e| storage_error("read", e))?;
-        let store = |name| {
-            transaction
-                .object_store(name)
-                .map_err(|e| storage_error("read", e))
-        };
-        let format = store(META)?
-            .get(JsValue::from_str("format"))
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
+        let store = |name| transaction.object_store(name).map_err(read_error);
+        let format = read_one(&store(META)?, "format").await?;
         if let Some(version) = format.and_then(|v| v.as_f64()) {
             if version > f64::from(FORMAT_VERSION) {
                 return Err(DbError::new(
@@ -186,37 +245,15 @@ impl Persistence for IdbPersistence {
                     format!("database was written in format {version}, newer than this idbsql understands ({FORMAT_VERSION}); upgrade idbsql"),
                 ));
             }
+            self.format_stamped = version == f64::from(FORMAT_VERSION);
         }
-        let checkpoint = store(CHECKPOINT)?
-            .get_all(None, None)
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
-        let log_keys = store(LOG)?
-            .get_all_keys(None, None)
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
-        let log = store(LOG)?
-            .get_all(None, None)
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
-        let outbox_keys = store(OUTBOX)?
-            .get_all_keys(None, None)
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
-        let outbox = store(OUTBOX)?
-            .get_all(None, None)
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?;
-        let sync = store(META)?
-            .get(JsValue::from_str("sync"))
-            .map_err(|e| storage_error("read", e))?
-            .await
-            .map_err(|e| storage_error("read", e))?
+        let checkpoint = read_values(&store(CHECKPOINT)?).await?;
+        let log_keys = read_keys(&store(LOG)?).await?;
+        let log = read_values(&store(LOG)?).await?;
+        let outbox_keys = read_keys(&store(OUTBOX)?).await?;
+        let outbox = read_values(&store(OUTBOX)?).await?;
+        let sync = read_one(&store(META)?, "sync")
+            .await?
             .map(|value| {
                 bytes_of(&value).and_then(|bytes| {
                     postcard::from_bytes::<SyncMeta>(&bytes)
@@ -245,30 +282,15 @@ impl Persistence for IdbPersistence {
 
     async fn append(&mut self, entries: &[Vec<u8>]) -> Result<(), DbError> {
         let transaction = self.write_transaction(&[META, LOG])?;
-        let meta = transaction
-            .object_store(META)
-            .map_err(|e| storage_error("write", e))?;
-        meta.put(
-            &JsValue::from(FORMAT_VERSION),
-            Some(&JsValue::from_str("format")),
-        )
-        .map_err(|e| storage_error("write", e))?;
-        let log = transaction
-            .object_store(LOG)
-            .map_err(|e| storage_error("write", e))?;
-        let mut seq = self.next_seq;
-        for entry in entries {
-            log.put(
-                &Uint8Array::from(entry.as_slice()),
-                Some(&JsValue::from(seq)),
-            )
-            .map_err(|e| storage_error("write", e))?;
-            seq += 1.0;
-        }
+        let store = |name| {
+            transaction
+                .object_store(name)
+                .map_err(|e| storage_error("write", e))
+        };
+        self.stamp_format(&store(META)?)?;
+        let next_seq = self.put_log_entries(&store(LOG)?, entries)?;
         self.finish(transaction, "write").await?;
-        self.next_seq = seq;
-        self.log_entries += entries.len();
-        self.log_bytes += entries.iter().map(Vec::len).sum::<usize>();
+        self.logged(next_seq, entries);
         Ok(())
     }
 
@@ -279,12 +301,7 @@ impl Persistence for IdbPersistence {
                 .object_store(name)
                 .map_err(|e| storage_error("checkpoint", e))
         };
-        store(META)?
-            .put(
-                &JsValue::from(FORMAT_VERSION),
-                Some(&JsValue::from_str("format")),
-            )
-            .map_err(|e| storage_error("checkpoint", e))?;
+        self.stamp_format(&store(META)?)?;
         let checkpoint = store(CHECKPOINT)?;
         checkpoint
             .clear()
@@ -317,6 +334,7 @@ impl Persistence for IdbPersistence {
                 .object_store(name)
                 .map_err(|e| storage_error("write", e))
         };
+        self.stamp_format(&store(META)?)?;
         put_sync_meta(&store(META)?, meta)?;
         let outbox = store(OUTBOX)?;
         for (client_seq, bytes) in added {
@@ -342,17 +360,9 @@ impl Persistence for IdbPersistence {
                 .object_store(name)
                 .map_err(|e| storage_error("write", e))
         };
+        self.stamp_format(&store(META)?)?;
         put_sync_meta(&store(META)?, meta)?;
-        let log = store(LOG)?;
-        let mut seq = self.next_seq;
-        for entry in confirmed {
-            log.put(
-                &Uint8Array::from(entry.as_slice()),
-                Some(&JsValue::from(seq)),
-            )
-            .map_err(|e| storage_error("write", e))?;
-            seq += 1.0;
-        }
+        let next_seq = self.put_log_entries(&store(LOG)?, confirmed)?;
         let outbox = store(OUTBOX)?;
         for client_seq in removed {
             outbox
@@ -360,9 +370,7 @@ impl Persistence for IdbPersistence {
                 .map_err(|e| storage_error("write", e))?;
         }
         self.finish(transaction, "write").await?;
-        self.next_seq = seq;
-        self.log_entries += confirmed.len();
-        self.log_bytes += confirmed.iter().map(Vec::len).sum::<usize>();
+        self.logged(next_seq, confirmed);
         Ok(())
     }
 

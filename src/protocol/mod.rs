@@ -26,10 +26,6 @@ impl ChangeSet {
                 .iter()
                 .all(|t| t.rows.is_empty() && t.schema == SchemaChange::Unchanged)
     }
-
-    pub fn row_count(&self) -> usize {
-        self.tables.iter().map(|table| table.rows.len()).sum()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -189,14 +189,6 @@ impl MemoryStore {
         Self::default()
     }
 
-    pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.get(name)
-    }
-
-    pub fn tables(&self) -> impl Iterator<Item = &Table> {
-        self.tables.values()
-    }
-
     pub fn in_explicit_transaction(&self) -> bool {
         self.tx.as_ref().is_some_and(|tx| !tx.autocommit)
     }
