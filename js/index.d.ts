@@ -18,8 +18,31 @@ export interface QueryResult<Row = Record<string, SqlValue>> {
   /** "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP TABLE", "BEGIN", … */
   command: string;
   columns: string[];
+  /** Each column's type ("INT", "TEXT", …) from its first non-NULL value; null if none. */
+  types: (string | null)[];
   rows: Row[];
   /** Rows returned, or rows affected by INSERT / UPDATE / DELETE. */
+  rowCount: number;
+}
+
+export interface ColumnInfo {
+  name: string;
+  /** "INT", "TEXT", "FLOAT", … */
+  type: string;
+  nullable: boolean;
+  primaryKey: boolean;
+  /** True for UNIQUE and PRIMARY KEY columns. */
+  unique: boolean;
+  /** The DEFAULT expression as SQL, if any. */
+  default: string | null;
+}
+
+export interface TableInfo {
+  name: string;
+  /** Empty for a schemaless table, whose rows are maps. */
+  columns: ColumnInfo[];
+  indexes: { name: string; expr: string }[];
+  foreignKeys: { column: string; referencesTable: string; referencesColumn: string }[];
   rowCount: number;
 }
 
@@ -58,6 +81,10 @@ export interface SyncController extends EventTarget {
   readonly pending: number;
   /** Resolves when everything local is confirmed by the server. */
   flush(): Promise<void>;
+  /** Connects (again, after `stop()`); reconnects by itself with backoff until stopped. */
+  start(): Promise<void>;
+  /** Goes offline until `start()`; local writes continue and count as `pending`. */
+  stop(): void;
 }
 
 export interface Transaction {
@@ -73,6 +100,12 @@ export interface Database {
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** The database as a SQL script that recreates it exactly (schema, indexes, rows). */
+  export(): Promise<string>;
+  /** Runs a SQL script (e.g. from `export()`) as one transaction: all of it or none. */
+  import(sql: string): Promise<{ statements: number; rows: number }>;
+  /** The tables with their columns, indexes, foreign keys and row counts. */
+  tables(): Promise<TableInfo[]>;
   checkpoint(): Promise<void>;
   disconnect(): Promise<void>;
 }

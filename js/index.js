@@ -220,6 +220,37 @@ export class Database {
     });
   }
 
+  /**
+   * The whole database as a SQL script (CREATE FUNCTION / TABLE / INDEX, then INSERTs) that
+   * recreates it, every value exactly, when imported into an empty database.
+   * @returns {Promise<string>}
+   */
+  export() {
+    return this.#enqueue(() => call(this.#raw.export()));
+  }
+
+  /**
+   * Runs a SQL script, e.g. from `export()`, as one transaction: everything or nothing.
+   * @param {string} sql
+   * @returns {Promise<{ statements: number, rows: number }>}
+   */
+  import(sql) {
+    try {
+      checkSql(sql);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#write(() => call(this.#raw.import(sql)));
+  }
+
+  /**
+   * The tables, in name order, with their columns, indexes, foreign keys and row counts.
+   * @returns {Promise<import("./index.d.ts").TableInfo[]>}
+   */
+  tables() {
+    return this.#enqueue(async () => JSON.parse(await call(this.#raw.tablesJson())));
+  }
+
   /** Writes a checkpoint now; normally automatic. */
   checkpoint() {
     return this.#enqueue(() => call(this.#raw.checkpoint()));

@@ -3,6 +3,8 @@
 //! fails, memory is reverted first.
 
 use crate::{
+    catalog::{describe_tables, TableInfo},
+    dump::dump_sql,
     engine::{Engine, QueryOutput},
     error::{DbError, ErrorCode},
     persist::Persistence,
@@ -13,6 +15,7 @@ use crate::{
     store::MemoryStore,
     sync::{SyncEvent, SyncMeta, SyncState},
 };
+use gluesql_core::sqlparser::ast::Statement as SqlStatement;
 
 /// When the log outgrows either bound, the next commit also writes a checkpoint.
 #[derive(Debug, Clone, Copy)]
@@ -209,6 +212,67 @@ impl<P: Persistence> Database<P> {
         self.persistence.write_checkpoint(&chunks).await
     }
 
+    /// Every table with its columns, keys, indexes and row count.
+    pub fn tables(&self) -> Result<Vec<TableInfo>, DbError> {
+        self.ensure_open()?;
+        Ok(describe_tables(self.engine.store()))
+    }
+
+    /// The whole database as a SQL script (see `dump`). Refused inside a transaction, whose
+    /// uncommitted changes would otherwise leak into the file.
+    pub fn export(&self) -> Result<String, DbError> {
+        self.ensure_open()?;
+        self.refuse_inside_transaction("export")?;
+        Ok(dump_sql(self.engine.store()))
+    }
+
+    /// Runs a SQL script (e.g. an `export`) as one transaction: all of it is committed, or on
+    /// the first failing statement none of it is, and the error names that statement.
+    pub async fn import(&mut self, sql: &str) -> Result<ImportSummary, DbError> {
+        self.ensure_open()?;
+        self.refuse_inside_transaction("import")?;
+        let statements = parse_script(sql)?;
+        if let Some(position) = statements.iter().position(controls_transaction) {
+            return Err(DbError::new(
+                ErrorCode::Params,
+                format!(
+                    "statement {}: import runs the script in its own transaction; \
+                     remove BEGIN / COMMIT / ROLLBACK",
+                    position + 1
+                ),
+            ));
+        }
+        self.engine.query("BEGIN", &[])?;
+        let mut rows = 0;
+        for (position, statement) in statements.iter().enumerate() {
+            match self.engine.execute(statement, &[]) {
+                Ok(output) if output.command == "INSERT" => rows += output.row_count,
+                Ok(_) => {}
+                Err(mut error) => {
+                    self.engine.rollback_open_transaction();
+                    error.message = format!("statement {}: {}", position + 1, error.message);
+                    return Err(error);
+                }
+            }
+        }
+        self.engine.query("COMMIT", &[])?;
+        self.persist().await?;
+        Ok(ImportSummary {
+            statements: statements.len(),
+            rows,
+        })
+    }
+
+    fn refuse_inside_transaction(&self, what: &str) -> Result<(), DbError> {
+        if self.engine.in_transaction() {
+            return Err(DbError::new(
+                ErrorCode::Execute,
+                format!("cannot {what} inside a transaction; COMMIT or ROLLBACK first"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Closes the connection: an open transaction is rolled back; later calls fail `closed`.
     pub fn close(&mut self) {
         if !self.closed {
@@ -281,6 +345,27 @@ impl<P: Persistence> Database<P> {
             .map(SyncState::take_events)
             .unwrap_or_default()
     }
+}
+
+/// What `import` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub statements: usize,
+    pub rows: usize,
+}
+
+/// Parses a script without the statement cache: scripts are big and rarely run twice.
+fn parse_script(sql: &str) -> Result<Vec<SqlStatement>, DbError> {
+    gluesql_core::parse_sql::parse(sql).map_err(DbError::from)
+}
+
+fn controls_transaction(statement: &SqlStatement) -> bool {
+    matches!(
+        statement,
+        SqlStatement::StartTransaction { .. }
+            | SqlStatement::Commit { .. }
+            | SqlStatement::Rollback { .. }
+    )
 }
 
 /// A failed write: memory has already been returned to its state before the change.

@@ -1,7 +1,9 @@
 //! idbsql: a SQL database for the browser — GlueSQL over memory-resident tables whose commits
 //! are persisted to IndexedDB. This crate root only wires the layers together.
 
+pub mod catalog;
 pub mod database;
+pub mod dump;
 pub mod engine;
 pub mod error;
 pub mod persist;

@@ -48,6 +48,7 @@ fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
         .iter()
         .map(|c| JsValue::from_str(c))
         .collect();
+    let types = column_types(&output);
     let rows = values::rows_to_js(&output.columns, output.rows)?;
     let set = |key: &str, value: &JsValue| {
         Reflect::set(&result, &key.into(), value)
@@ -55,9 +56,26 @@ fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
     };
     set("command", &output.command.into())?;
     set("columns", &columns)?;
+    set("types", &types)?;
     set("rows", &rows)?;
     set("rowCount", &(output.row_count as f64).into())?;
     Ok(result.into())
+}
+
+/// Each column's type, taken from its first non-NULL value (a query's columns have no declared
+/// type); `null` when every value is NULL.
+fn column_types(output: &QueryOutput) -> Array {
+    (0..output.columns.len())
+        .map(|column| {
+            output
+                .rows
+                .iter()
+                .find_map(|row| row.get(column).and_then(|value| value.get_type()))
+                .map_or(JsValue::NULL, |data_type| {
+                    JsValue::from_str(&data_type.to_string())
+                })
+        })
+        .collect()
 }
 
 #[wasm_bindgen]
@@ -164,6 +182,45 @@ impl RawDatabase {
                 Ok(array.into())
             }
             .await;
+            (backend, result)
+        })
+    }
+
+    /// The whole database as a SQL script that recreates it.
+    pub fn export(&self) -> Promise {
+        self.run(move |backend| async move {
+            let result = with_backend!(&backend, db => db.export());
+            (backend, result.map(|sql| JsValue::from_str(&sql)))
+        })
+    }
+
+    /// Runs a SQL script as one transaction; resolves to `{ statements, rows }`.
+    pub fn import(&self, sql: String) -> Promise {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.import(&sql).await);
+            let summary = result.map(|summary| {
+                let object = Object::new();
+                let _ = Reflect::set(
+                    &object,
+                    &"statements".into(),
+                    &(summary.statements as f64).into(),
+                );
+                let _ = Reflect::set(&object, &"rows".into(), &(summary.rows as f64).into());
+                object.into()
+            });
+            (backend, summary)
+        })
+    }
+
+    /// The tables with their columns, keys, indexes and row counts, as JSON text.
+    #[wasm_bindgen(js_name = tablesJson)]
+    pub fn tables_json(&self) -> Promise {
+        self.run(move |backend| async move {
+            let result = with_backend!(&backend, db => db.tables()).and_then(|tables| {
+                serde_json::to_string(&tables)
+                    .map(|json| JsValue::from_str(&json))
+                    .map_err(|e| DbError::new(ErrorCode::Execute, e.to_string()))
+            });
             (backend, result)
         })
     }

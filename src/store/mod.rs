@@ -580,6 +580,16 @@ impl MemoryStore {
         chunks
     }
 
+    /// Every table, by name.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+
+    /// Every function made with CREATE FUNCTION, by name.
+    pub fn functions(&self) -> impl Iterator<Item = &StructCustomFunction> {
+        self.functions.values()
+    }
+
     pub fn row_count(&self) -> usize {
         self.tables.values().map(|table| table.rows.len()).sum()
     }

@@ -2,6 +2,7 @@
 // error codes, ordering, reload persistence, the Web Lock and a failed IndexedDB write.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { serveStatic, launchBrowser, openPage } from "./harness.js";
 
 let server;
@@ -52,6 +53,7 @@ test("connect, query with parameters, exec, disconnect", () =>
     assert.deepEqual(out.selected, {
       command: "SELECT",
       columns: ["id", "body"],
+      types: ["INT", "TEXT"],
       rows: [{ id: 7, body: "seven" }],
       rowCount: 1,
     });
@@ -292,4 +294,61 @@ test("a failed IndexedDB write rejects with storage and leaves the data as it wa
       return { code, inMemory, onDisk };
     });
     assert.deepEqual(out, { code: "storage", inMemory: [{ v: "kept" }], onDisk: [{ v: "kept" }] });
+  }));
+
+test("export writes SQL that import turns back into the same database", () =>
+  withPage(async (page) => {
+    const out = await page.evaluate(async (every) => {
+      const { connect, deleteDatabase } = window.idbsql;
+      for (const name of ["api-export-a", "api-export-b"]) await deleteDatabase(name);
+      const source = await connect("api-export-a");
+      await source.exec(every);
+      await source.exec(
+        "CREATE TABLE author (id INT PRIMARY KEY, name TEXT NOT NULL UNIQUE);" +
+          "CREATE TABLE book (id INT PRIMARY KEY, author_id INT, FOREIGN KEY (author_id) REFERENCES author (id));" +
+          "CREATE INDEX book_author ON book (author_id);" +
+          "INSERT INTO author VALUES (1, 'Le Guin'); INSERT INTO book VALUES (1, 1), (2, 1);",
+      );
+      const dump = await source.export();
+      const before = await source.query("SELECT * FROM v");
+      const tables = await source.tables();
+      await source.disconnect();
+
+      const copy = await connect("api-export-b");
+      const summary = await copy.import(dump);
+      const after = await copy.query("SELECT * FROM v");
+      const again = await copy.export();
+      let failed;
+      try {
+        await copy.import("CREATE TABLE extra (x INT); INSERT INTO extra VALUES ('nope');");
+      } catch (error) {
+        failed = { code: error.code, message: error.message };
+      }
+      const tablesAfterFailure = (await copy.tables()).map((t) => t.name);
+      await copy.disconnect();
+      let closedCode;
+      try {
+        await copy.export();
+      } catch (error) {
+        closedCode = error.code;
+      }
+      const plain = (result) => JSON.stringify(result, (_, v) =>
+        typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+      return { dump, same: plain(before) === plain(after), before: plain(before), after: plain(after),
+        again: again === dump, summary, tables, failed, tablesAfterFailure, closedCode };
+    }, readFileSync(new URL("../fixtures/every_value_type.sql", import.meta.url), "utf8"));
+    assert.match(out.dump, /^-- idbsql dump\n/);
+    assert.ok(out.same, `${out.before}\n!=\n${out.after}`);
+    assert.ok(out.again, "exporting the imported copy gives the same SQL");
+    assert.deepEqual(out.summary, { statements: 7, rows: 4 });
+    assert.deepEqual(out.tables.map((t) => [t.name, t.rowCount]), [["author", 1], ["book", 2], ["v", 1]]);
+    assert.deepEqual(out.tables[1].foreignKeys, [{ column: "author_id", referencesTable: "author", referencesColumn: "id" }]);
+    assert.deepEqual(out.tables[1].indexes.map((i) => i.name), ["book_author"]);
+    assert.deepEqual(out.tables[0].columns[1], {
+      name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null,
+    });
+    assert.equal(out.failed.code, "execute");
+    assert.match(out.failed.message, /^statement 2: /);
+    assert.deepEqual(out.tablesAfterFailure, ["author", "book", "v"]);
+    assert.equal(out.closedCode, "closed");
   }));

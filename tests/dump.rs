@@ -1,0 +1,204 @@
+//! Export and import: a dump recreates every value, schema, index and function exactly, and a
+//! failing import changes nothing.
+
+use {
+    futures::executor::block_on,
+    idbsql::{
+        persist::memory::{MemoryDisk, MemoryPersistence},
+        Database, ErrorCode,
+    },
+    std::{cell::RefCell, rc::Rc},
+};
+
+type Db = Database<MemoryPersistence>;
+
+fn open(disk: &Rc<RefCell<MemoryDisk>>) -> Db {
+    block_on(Database::open(MemoryPersistence::shared(Rc::clone(disk)))).expect("open")
+}
+
+fn fresh() -> Db {
+    open(&Rc::new(RefCell::new(MemoryDisk::default())))
+}
+
+/// Rows as their Debug text, so NaN equals NaN and -0.0 differs from 0.0.
+fn rows_text(db: &mut Db, sql: &str) -> String {
+    format!("{:?}", block_on(db.query(sql, &[])).expect(sql).rows)
+}
+
+fn exec(db: &mut Db, sql: &str) {
+    block_on(db.exec(sql)).expect(sql);
+}
+
+/// Exports `source`, imports into a fresh database, and checks that each query answers alike
+/// and that exporting the copy gives the same text.
+fn assert_round_trip(source: &mut Db, queries: &[&str]) -> Db {
+    let dump = source.export().expect("export");
+    let mut copy = fresh();
+    block_on(copy.import(&dump)).unwrap_or_else(|e| panic!("import failed: {e}\n{dump}"));
+    for query in queries {
+        assert_eq!(
+            rows_text(source, query),
+            rows_text(&mut copy, query),
+            "{query}"
+        );
+    }
+    assert_eq!(copy.export().expect("export copy"), dump);
+    copy
+}
+
+#[test]
+fn every_value_type_round_trips() {
+    let mut db = fresh();
+    exec(&mut db, include_str!("fixtures/every_value_type.sql"));
+    assert_round_trip(&mut db, &["SELECT * FROM v"]);
+}
+
+#[test]
+fn floats_round_trip_bit_for_bit() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE f (id INT PRIMARY KEY, d FLOAT, s FLOAT32, p POINT)",
+    );
+    let doubles = [
+        "0.1",
+        "1e-310",
+        "1.7976931348623157e308",
+        "-2.2250738585072014e-308",
+        "5e-324",
+        "-0.0",
+        "CAST('NaN' AS FLOAT)",
+        "CAST('inf' AS FLOAT)",
+        "CAST('-inf' AS FLOAT)",
+        "123456789.12345678",
+    ];
+    for (id, double) in doubles.iter().enumerate() {
+        exec(
+            &mut db,
+            &format!("INSERT INTO f VALUES ({id}, {double}, 3.4028235e38, POINT(0.1, -1e-300))"),
+        );
+    }
+    exec(
+        &mut db,
+        "INSERT INTO f VALUES (100, 1, CAST('NaN' AS FLOAT32), POINT(-0.0, 0)), (101, 2, 1e-45, NULL)",
+    );
+    assert_round_trip(&mut db, &["SELECT * FROM f ORDER BY id"]);
+}
+
+#[test]
+fn schema_indexes_functions_and_references_round_trip() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE z_parent (id INT PRIMARY KEY, name TEXT NOT NULL UNIQUE, \
+             note TEXT DEFAULT 'none');
+         CREATE TABLE a_child (id INT PRIMARY KEY, parent_id INT NULL, \
+             FOREIGN KEY (parent_id) REFERENCES z_parent (id));
+         CREATE INDEX idx_child_parent ON a_child (parent_id);
+         CREATE TABLE log (message TEXT, at INT);
+         CREATE TABLE doc;
+         CREATE FUNCTION add_one(x INT, y INT DEFAULT 1) RETURN x + y;
+         INSERT INTO z_parent (id, name) VALUES (1, 'it''s one'), (2, 'two');
+         INSERT INTO a_child VALUES (10, 1), (11, 2), (12, NULL);
+         INSERT INTO log VALUES ('third', 3), ('first', 1), ('second', 2);
+         INSERT INTO doc VALUES ('{\"id\": 1, \"tags\": [\"a\", \"b\"], \"nested\": {\"x\": null}}');",
+    );
+    let mut copy = assert_round_trip(
+        &mut db,
+        &[
+            "SELECT * FROM z_parent ORDER BY id",
+            "SELECT * FROM a_child ORDER BY id",
+            // Key-less rows keep their insertion order.
+            "SELECT * FROM log",
+            "SELECT * FROM doc",
+            "SELECT add_one(41)",
+            "SHOW INDEXES FROM a_child",
+        ],
+    );
+    // Constraints came along: the copy refuses what the original refuses.
+    let duplicate = block_on(copy.query("INSERT INTO z_parent (id, name) VALUES (3, 'two')", &[]));
+    assert_eq!(duplicate.unwrap_err().code, ErrorCode::Constraint);
+    let orphan = block_on(copy.query("INSERT INTO a_child VALUES (13, 99)", &[]));
+    assert!(orphan.is_err(), "the foreign key must hold in the copy");
+}
+
+#[test]
+fn many_rows_round_trip_in_batches() {
+    let mut db = fresh();
+    exec(&mut db, "CREATE TABLE big (id INT PRIMARY KEY, label TEXT)");
+    let values = (0..1234)
+        .map(|i| format!("({i}, 'row {i}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    exec(&mut db, &format!("INSERT INTO big VALUES {values}"));
+    let copy = assert_round_trip(&mut db, &["SELECT * FROM big ORDER BY id"]);
+    let summary = block_on(fresh().import(&copy.export().unwrap())).unwrap();
+    assert_eq!(summary.rows, 1234);
+}
+
+#[test]
+fn a_failing_import_changes_nothing_and_names_the_statement() {
+    let disk = Rc::new(RefCell::new(MemoryDisk::default()));
+    let mut db = open(&disk);
+    exec(
+        &mut db,
+        "CREATE TABLE kept (x INT); INSERT INTO kept VALUES (1);",
+    );
+    let log_before = disk.borrow().log.len();
+    let error = block_on(db.import(
+        "CREATE TABLE imported (x INT); INSERT INTO imported VALUES (1); INSERT INTO kept VALUES ('not a number');",
+    ))
+    .unwrap_err();
+    assert!(
+        error.message.starts_with("statement 3:"),
+        "{}",
+        error.message
+    );
+    assert_eq!(disk.borrow().log.len(), log_before);
+    assert!(block_on(db.query("SELECT * FROM imported", &[])).is_err());
+    assert_eq!(rows_text(&mut db, "SELECT * FROM kept"), "[[I64(1)]]");
+    // Still usable, and not left inside a transaction.
+    exec(&mut db, "INSERT INTO kept VALUES (2)");
+    db.close();
+    let mut reopened = open(&disk);
+    assert_eq!(
+        rows_text(&mut reopened, "SELECT * FROM kept"),
+        "[[I64(1)], [I64(2)]]"
+    );
+}
+
+#[test]
+fn import_refuses_transaction_statements_and_export_refuses_open_transactions() {
+    let mut db = fresh();
+    let error = block_on(db.import("BEGIN; CREATE TABLE t (x INT); COMMIT;")).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Params);
+    assert!(
+        error.message.starts_with("statement 1:"),
+        "{}",
+        error.message
+    );
+    let malformed = block_on(db.import("CREATE TABLE (")).unwrap_err();
+    assert_eq!(malformed.code, ErrorCode::Parse);
+    exec(&mut db, "BEGIN");
+    assert_eq!(db.export().unwrap_err().code, ErrorCode::Execute);
+    assert_eq!(
+        block_on(db.import("CREATE TABLE t (x INT)"))
+            .unwrap_err()
+            .code,
+        ErrorCode::Execute
+    );
+}
+
+#[test]
+fn importing_into_a_database_that_has_the_table_fails_cleanly() {
+    let mut db = fresh();
+    exec(&mut db, "CREATE TABLE t (x INT); INSERT INTO t VALUES (7);");
+    let dump = db.export().unwrap();
+    let error = block_on(db.import(&dump)).unwrap_err();
+    assert!(
+        error.message.starts_with("statement 1:"),
+        "{}",
+        error.message
+    );
+    assert_eq!(rows_text(&mut db, "SELECT * FROM t"), "[[I64(7)]]");
+}
