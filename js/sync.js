@@ -49,18 +49,28 @@ export class SyncController extends EventTarget {
     await new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  /** Connects to the server (again, after `stop()`); reconnects by itself until stopped. */
   start() {
+    if (this.#socket) return this.#refresh();
     this.#stopped = false;
+    this.#attempt = 0;
     this.#connect();
     return this.#refresh();
   }
 
-  /** Closes the connection for good (the database is disconnecting). */
+  /**
+   * Disconnects and stays offline until `start()`. Local writes go on and wait as `pending`;
+   * `flush()` calls still waiting reject with code "closed".
+   */
   stop() {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#socket?.close();
+    const socket = this.#socket;
     this.#socket = null;
+    if (socket) {
+      socket.close();
+      this.#enqueue(() => this.#raw.syncDisconnected()).catch(() => {});
+    }
     this.#setStatus("offline");
     for (const waiter of this.#waiters.splice(0)) {
       waiter.reject(Object.assign(new Error("sync stopped"), { code: "closed" }));
