@@ -1,0 +1,146 @@
+// The npm package as a user gets it: `npm pack`, installed into a fresh app, loaded once as
+// plain ES modules (import map) and once bundled by Vite, each run in headless Chromium.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, serveStatic, launchBrowser } from "./harness.js";
+
+const EXPECTED_FILES = [
+  "LICENSE",
+  "README.md",
+  "js/index.d.ts",
+  "js/index.js",
+  "js/sync.js",
+  "package.json",
+  "pkg/idbsql.d.ts",
+  "pkg/idbsql.js",
+  "pkg/idbsql_bg.wasm",
+  "pkg/idbsql_bg.wasm.d.ts",
+];
+
+// What a user's app does with the package: every call of the core API once.
+const APP_MAIN = `import { connect, deleteDatabase, IdbsqlError } from "idbsql";
+
+async function main() {
+  await deleteDatabase("package-app");
+  const db = await connect("package-app");
+  await db.exec("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'one');");
+  await db.transaction(async (tx) => {
+    await tx.query("INSERT INTO item VALUES ($1, $2)", [2, "two"]);
+  });
+  const rolledBack = await db
+    .transaction(async (tx) => {
+      await tx.query("INSERT INTO item VALUES (3, 'three')");
+      throw new Error("changed my mind");
+    })
+    .catch((error) => error.message);
+  const { rows } = await db.query("SELECT id, name FROM item ORDER BY id");
+  const parseError = await db.query("SELEC nothing").catch((error) => error);
+  await db.disconnect();
+  const closed = await db.query("SELECT 1").catch((error) => error.code);
+  return { rows, rolledBack, parseIsIdbsqlError: parseError instanceof IdbsqlError, parseCode: parseError.code, closed };
+}
+
+main().then(
+  (result) => { window.appResult = result; },
+  (error) => { window.appResult = { error: String(error?.stack ?? error) }; },
+);
+`;
+
+const EXPECTED_RESULT = {
+  rows: [
+    { id: 1, name: "one" },
+    { id: 2, name: "two" },
+  ],
+  rolledBack: "changed my mind",
+  parseIsIdbsqlError: true,
+  parseCode: "parse",
+  closed: "closed",
+};
+
+let workDir;
+let appDir;
+let packedFiles;
+let browser;
+
+function run(command, args, cwd) {
+  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+before(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "idbsql-package-"));
+  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
+  packedFiles = packed.files.map((file) => file.path).sort();
+
+  appDir = path.join(workDir, "app");
+  fs.mkdirSync(appDir);
+  fs.writeFileSync(
+    path.join(appDir, "package.json"),
+    JSON.stringify({ name: "idbsql-user-app", private: true, type: "module" }, null, 2),
+  );
+  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", path.join(workDir, packed.filename)], appDir);
+  fs.writeFileSync(path.join(appDir, "main.js"), APP_MAIN);
+  // Plain ESM: the browser loads the installed package straight from node_modules.
+  fs.writeFileSync(
+    path.join(appDir, "plain.html"),
+    `<!doctype html><meta charset="utf-8"><title>plain</title>
+<script type="importmap">{ "imports": { "idbsql": "./node_modules/idbsql/js/index.js" } }</script>
+<script type="module" src="./main.js"></script>\n`,
+  );
+  // Vite: the same app bundled; the wasm is emitted as an asset found through import.meta.url.
+  fs.writeFileSync(
+    path.join(appDir, "index.html"),
+    `<!doctype html><meta charset="utf-8"><title>vite</title>\n<script type="module" src="./main.js"></script>\n`,
+  );
+  run(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], appDir);
+
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+async function runApp(dir, page) {
+  const server = await serveStatic(dir);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on("pageerror", (error) => errors.push(error.message));
+    await tab.goto(`${server.url}/${page}`);
+    await tab.waitForFunction(() => window.appResult !== undefined, null, { timeout: 30_000 });
+    return { result: await tab.evaluate(() => window.appResult), errors };
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+test("npm pack ships only what users need", () => {
+  assert.deepEqual(packedFiles, EXPECTED_FILES);
+  const manifest = JSON.parse(fs.readFileSync(path.join(appDir, "node_modules/idbsql/package.json"), "utf8"));
+  assert.equal(manifest.exports["."].default, "./js/index.js");
+  assert.equal(manifest.exports["."].types, "./js/index.d.ts");
+  assert.equal(manifest.sideEffects, false);
+  assert.equal(manifest.dependencies, undefined, "the package has no runtime dependencies");
+});
+
+test("the installed package works as plain ES modules", async () => {
+  const { result, errors } = await runApp(appDir, "plain.html");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(result, EXPECTED_RESULT);
+});
+
+test("the installed package works bundled by Vite", async () => {
+  const dist = path.join(appDir, "dist");
+  const assets = fs.readdirSync(path.join(dist, "assets"));
+  assert.ok(assets.some((file) => file.endsWith(".wasm")), `Vite emitted the wasm: ${assets}`);
+  const { result, errors } = await runApp(dist, "index.html");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(result, EXPECTED_RESULT);
+});
