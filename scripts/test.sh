@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
 # codec, sync server and replicas), wasm-bindgen tests in headless Chromium, and the JS API,
-# demo and sync end to end in Chromium with the real idbsql-server.
+# the packed npm package (plain ESM + Vite), demo and sync end to end in Chromium with the
+# real idbsql-server.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -23,5 +24,5 @@ step "wasm-pack test --headless --chrome (real IndexedDB)"
 wasm-pack test --headless --chrome --test web
 step "build idbsql-server for the end-to-end tests"
 cargo build --quiet -p idbsql-server
-step "JS API, demo and sync in headless Chromium (node --test)"
+step "JS API, npm package, demo and sync in headless Chromium (node --test)"
 node --test --test-concurrency=1 tests/browser/
