@@ -54,13 +54,14 @@ function setStatus(text) {
 /** Runs `task` with the console's controls disabled, so two actions never interleave. */
 async function exclusive(task) {
   if (busy || !db) return undefined;
+  const controls = [ui.run, ui.loadSample, ui.exportButton, ui.deleteButton];
   busy = true;
-  for (const control of [ui.run, ui.loadSample, ui.exportButton, ui.deleteButton]) control.disabled = true;
+  for (const control of controls) control.disabled = true;
   try {
     return await task();
   } finally {
     busy = false;
-    for (const control of [ui.run, ui.loadSample, ui.exportButton, ui.deleteButton]) control.disabled = false;
+    for (const control of controls) control.disabled = false;
   }
 }
 
