@@ -60,8 +60,10 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERS
   run_logged cargo install -q wasm-pack --version "=$WASM_PACK_VERSION" --force
 fi
 
-# 4. npm dependencies from the committed lockfile, only when it changed.
+# 4. npm dependencies at the committed lockfile's versions, only when it changed. `npm ci`
+# refuses this lockfile: the registry mirror here has only linux-x64 builds of rollup's
+# optional platform packages, so the lockfile cannot list the others; `npm install` skips them.
 if [ -f package-lock.json ] && { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
   say "installing npm dependencies"
-  run_logged npm ci --no-audit --no-fund --loglevel=error
+  run_logged npm install --no-audit --no-fund --no-save --loglevel=error
 fi
