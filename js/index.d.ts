@@ -56,7 +56,8 @@ export type ErrorCode =
   | "closed"
   | "locked"
   | "multiple_statements"
-  | "format";
+  | "format"
+  | "too_large";
 
 export class IdbsqlError extends Error {
   readonly code: ErrorCode;

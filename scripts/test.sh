@@ -18,7 +18,7 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo test (native)"
 cargo test --quiet --workspace
-step "build the package (wasm-pack, release)"
+step "build the package (cargo + wasm-bindgen, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"
 wasm-pack test --headless --chrome --test web

@@ -20,6 +20,7 @@ pub enum ErrorCode {
     Locked,
     MultipleStatements,
     Format,
+    TooLarge,
 }
 
 impl ErrorCode {
@@ -35,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Locked => "locked",
             ErrorCode::MultipleStatements => "multiple_statements",
             ErrorCode::Format => "format",
+            ErrorCode::TooLarge => "too_large",
         }
     }
 }

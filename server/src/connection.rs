@@ -195,6 +195,7 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
         server_seq,
         acked_client_seq: progress.client_seq,
         read_only,
+        max_frame_bytes: config.limits.max_frame_bytes as u64,
     };
     if !send(&mut socket, &welcome).await {
         return;

@@ -1,6 +1,6 @@
 //! Several replicas (the client sync state machine, natively) through the real server over
 //! real WebSockets: concurrent writes converge, offline edits converge after reconnecting,
-//! a rejected change set is rolled back on its client.
+//! a rejected change set is rolled back on its client, a change too large to send is refused.
 
 use {
     futures_util::{SinkExt, StreamExt},
@@ -8,6 +8,7 @@ use {
     idbsql::{
         protocol::messages::{decode_message, encode_message, ServerMessage},
         sync::{SyncEvent, SyncReplica},
+        ErrorCode,
     },
     idbsql_server::{Limits, RunningServer, ServerConfig},
     std::{net::SocketAddr, path::Path, time::Duration},
@@ -16,12 +17,16 @@ use {
 };
 
 async fn start(dir: &Path) -> RunningServer {
+    start_with_limits(dir, Limits::default()).await
+}
+
+async fn start_with_limits(dir: &Path, limits: Limits) -> RunningServer {
     idbsql_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         static_dir: None,
         secret: None,
-        limits: Limits::default(),
+        limits,
     })
     .await
     .unwrap()
@@ -216,6 +221,49 @@ async fn a_rejected_change_set_is_rolled_back_on_its_client() {
             .any(|e| matches!(e, SyncEvent::Rejected { .. })),
         "the app is told: {events:?}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_too_large_for_the_server_is_refused_by_its_client_and_sync_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_frame_bytes: 16 * 1024,
+        ..Limits::default()
+    };
+    let server = start_with_limits(dir.path(), limits).await;
+    let (mut a, mut b) = (Node::new(31), Node::new(32));
+    let big = |id: u32| format!("INSERT INTO t VALUES ({id}, '{}', 'a')", "x".repeat(40_000));
+    let ids = |rows: Vec<Vec<Value>>| {
+        rows.into_iter()
+            .map(|row| row[0].clone())
+            .collect::<Vec<_>>()
+    };
+
+    // Offline, before the limit is known: the big change waits, then is rejected on Welcome.
+    a.sql(TABLE);
+    a.sql(&big(1));
+    a.sql("INSERT INTO t VALUES (2, 'small', 'a')");
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    settle(&mut [&mut a, &mut b]).await;
+    assert_eq!(a.rows(ALL), b.rows(ALL));
+    assert_eq!(ids(a.rows(ALL)), [Value::I64(2)]);
+    let events = a.replica.take_events();
+    assert!(
+        events.iter().any(|e| matches!(e,
+            SyncEvent::Rejected { reason, .. } if reason.contains("too large"))),
+        "{events:?}"
+    );
+
+    // Connected, the limit is known: the commit itself fails and changes nothing.
+    let error = a.replica.query(&big(3), &[]).unwrap_err();
+    assert_eq!(error.code, ErrorCode::TooLarge);
+    assert_eq!(a.replica.pending_count(), 0);
+    a.sql("INSERT INTO t VALUES (4, 'after', 'a')");
+    settle(&mut [&mut a, &mut b]).await;
+    assert_eq!(a.rows(ALL), b.rows(ALL));
+    assert_eq!(ids(b.rows(ALL)), [Value::I64(2), Value::I64(4)]);
     server.stop().await;
 }
 

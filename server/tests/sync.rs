@@ -142,7 +142,8 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
         ServerMessage::Welcome {
             server_seq: 0,
             acked_client_seq: 0,
-            read_only: false
+            read_only: false,
+            max_frame_bytes: 1 << 20,
         }
     );
     let (mut b, _) = Client::hello(server.addr, "notes", 2, &t, 0).await;
@@ -212,7 +213,8 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
         ServerMessage::Welcome {
             server_seq: 2,
             acked_client_seq: 2,
-            read_only: false
+            read_only: false,
+            max_frame_bytes: 1 << 20,
         }
     );
     a.send(&ClientMessage::Push {
@@ -362,7 +364,8 @@ async fn a_restarted_server_loses_no_acknowledged_change() {
         ServerMessage::Welcome {
             server_seq: 3,
             acked_client_seq: 0,
-            read_only: false
+            read_only: false,
+            max_frame_bytes: 1 << 20,
         }
     );
     let mut entries = Vec::new();

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Sent in `Hello`; the server refuses versions it does not speak.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// At most this many log entries in one `Changes` message; more follow with `more: true`.
 pub const CHANGES_PAGE: usize = 500;
@@ -42,6 +42,9 @@ pub enum ServerMessage {
         /// The highest `client_seq` of this client the server has accepted (0 if none).
         acked_client_seq: u64,
         read_only: bool,
+        /// The largest frame the server takes; a bigger push would close the connection, so
+        /// the client rejects such a change set itself.
+        max_frame_bytes: u64,
     },
     /// Fatal for the connection: the server closes it after sending this.
     Error {

@@ -74,6 +74,16 @@ pub struct SyncState {
     catching_up_to: Option<u64>,
     connected: bool,
     events: Vec<SyncEvent>,
+    /// The server's frame limit, known after its Welcome (see `push_fits`).
+    max_frame_bytes: Option<u64>,
+}
+
+/// Bytes a Push frame adds around its change set: message tag, client_seq and length varints.
+const PUSH_FRAME_OVERHEAD: u64 = 32;
+
+/// A change set of `bytes` fits in one frame of at most `max_frame_bytes`.
+fn push_fits(bytes: usize, max_frame_bytes: u64) -> bool {
+    bytes as u64 + PUSH_FRAME_OVERHEAD <= max_frame_bytes
 }
 
 fn store_error(error: gluesql_core::error::Error) -> DbError {
@@ -92,6 +102,7 @@ impl SyncState {
             catching_up_to: None,
             connected: false,
             events: Vec::new(),
+            max_frame_bytes: None,
         }
     }
 
@@ -148,9 +159,26 @@ impl SyncState {
         }
         // Take the commits off and put them back through the inverse-recording path.
         engine.store_mut().revert_unpersisted();
+        let encoded = change_sets
+            .iter()
+            .map(encode_change_set)
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(limit) = self.max_frame_bytes {
+            if let Some(bytes) = encoded.iter().find(|bytes| !push_fits(bytes.len(), limit)) {
+                // It could never reach the server (the frame would close the connection on
+                // every retry), so it is refused here, already undone, like a failed write.
+                return Err(DbError::new(
+                    ErrorCode::TooLarge,
+                    format!(
+                        "the change is {} bytes encoded but the sync server takes at most {limit} \
+                         per change; it was undone — commit it in smaller transactions",
+                        bytes.len()
+                    ),
+                ));
+            }
+        }
         let mut added = Vec::with_capacity(change_sets.len());
-        for change_set in change_sets {
-            let bytes = encode_change_set(&change_set)?;
+        for (change_set, bytes) in change_sets.into_iter().zip(encoded) {
             let inverse = engine
                 .store_mut()
                 .apply_change_set_with_inverse(change_set.clone())
@@ -220,10 +248,11 @@ impl SyncState {
             return Vec::new();
         }
         let pushed_up_to = self.pushed_up_to;
+        let limit = self.max_frame_bytes.unwrap_or(u64::MAX);
         let pushes: Vec<ClientMessage> = self
             .pending
             .iter()
-            .filter(|p| p.client_seq > pushed_up_to)
+            .filter(|p| p.client_seq > pushed_up_to && push_fits(p.bytes.len(), limit))
             .map(|p| ClientMessage::Push {
                 client_seq: p.client_seq,
                 change_set: p.bytes.clone(),
@@ -243,9 +272,21 @@ impl SyncState {
         let mut effects = SyncEffects::default();
         match message {
             ServerMessage::Welcome {
-                acked_client_seq, ..
+                acked_client_seq,
+                max_frame_bytes,
+                ..
             } => {
                 self.connected = true;
+                self.max_frame_bytes = Some(max_frame_bytes);
+                // Committed offline before the limit was known: these can never be pushed.
+                self.drop_pending(
+                    engine,
+                    |p| !push_fits(p.bytes.len(), max_frame_bytes),
+                    &format!(
+                        "too large to sync: the server takes at most {max_frame_bytes} bytes per change"
+                    ),
+                    &mut effects,
+                )?;
                 // Pending ones the server already processed arrive through catch-up (or were
                 // rejected while we were away); only later ones are pushed.
                 self.pushed_up_to = acked_client_seq;
