@@ -57,11 +57,12 @@ export async function openPage(context, baseUrl) {
  * Starts the real `idbsql-server` binary (built by `cargo build -p idbsql-server`) on
  * 127.0.0.1; `port` 0 picks a free one. Resolves once it prints its address.
  */
-export async function startSyncServer({ dataDir, port = 0, staticDir } = {}) {
+export async function startSyncServer({ dataDir, port = 0, staticDir, extraArgs = [] } = {}) {
   const { spawn } = await import("node:child_process");
   const binary = process.env.IDBSQL_SERVER_BIN || path.join(ROOT, "target/debug/idbsql-server");
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir];
   if (staticDir) args.push("--static", staticDir);
+  args.push(...extraArgs);
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (chunk) => {

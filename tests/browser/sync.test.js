@@ -99,3 +99,35 @@ test("a write in A shows in B, and offline writes on both converge after a resta
     await server.stop();
   }
 });
+
+test("a commit larger than the server's frame limit fails with too_large and sync goes on", async () => {
+  const server = await startSyncServer({
+    dataDir: path.join(dataDir, "small-frames"),
+    extraArgs: ["--max-frame-bytes", "16384"],
+  });
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    const out = await page.evaluate(async (syncUrl) => {
+      const db = await window.idbsql.connect("small-frames", { sync: { url: syncUrl } });
+      await db.exec("CREATE TABLE blob (id INTEGER PRIMARY KEY, body TEXT)");
+      await db.sync.flush();
+      const big = await db
+        .query("INSERT INTO blob VALUES (1, $1)", ["x".repeat(40_000)])
+        .then(() => null, (error) => ({ code: error.code, message: error.message }));
+      await db.query("INSERT INTO blob VALUES (2, 'small')");
+      await db.sync.flush();
+      const rows = (await db.query("SELECT id FROM blob")).rows;
+      const status = db.sync.status;
+      await db.disconnect();
+      return { big, rows, status };
+    }, server.url);
+    assert.equal(out.big?.code, "too_large");
+    assert.match(out.big.message, /smaller transactions/);
+    assert.deepEqual(out.rows, [{ id: 2 }]);
+    assert.equal(out.status, "synced");
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
