@@ -60,12 +60,20 @@ test("console: run a query, see rows with types, errors inline, history kept", a
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await openDemo(context);
 
+  // The statements the editor opens with work, and again (the first thing a visitor does).
+  for (const run of [1, 2]) {
+    await page.click("#run");
+    await idle(page);
+    assert.equal(await page.$(".error"), null, await page.textContent("#output"));
+    assert.equal((await gridRows(page)).length, run);
+  }
+
   await runSql(page, "CREATE TABLE city (name TEXT PRIMARY KEY, people INTEGER); INSERT INTO city VALUES ('Oslo', 709000), ('Lyon', 522000);");
   await runSql(page, "SELECT name, people FROM city ORDER BY people DESC");
   assert.deepEqual(await gridRows(page), [["Oslo", "709000"], ["Lyon", "522000"]]);
   assert.deepEqual(await page.$$eval(".result th .column-type", (cells) => cells.map((c) => c.textContent)), ["TEXT", "INT"]);
   assert.match(await page.textContent("#status"), /1 statement · 2 rows · [\d.]+ ms/);
-  assert.deepEqual(await sidebarTables(page), [["city", "2"]]);
+  assert.deepEqual(await sidebarTables(page), [["city", "2"], ["note", "2"]]);
 
   // An invalid statement shows its error and changes nothing.
   await runSql(page, "INSERT INTO city VALUES ('Bad', 'not a number')");
