@@ -100,8 +100,12 @@ async function runSql(sql) {
     const results = await db.exec(sql);
     const elapsed = performance.now() - started;
     ui.output.replaceChildren(...results.map(renderResult));
-    const rows = results.reduce((sum, r) => sum + r.rowCount, 0);
-    setStatus(`${results.length} statement${results.length === 1 ? "" : "s"} · ${rows.toLocaleString("en")} rows · ${elapsed.toFixed(1)} ms`);
+    // Each result shows its own row count; the status line only sums up the run.
+    const summary =
+      results.length === 1
+        ? `1 statement · ${results[0].rowCount.toLocaleString("en")} rows`
+        : `${results.length} statements`;
+    setStatus(`${summary} · ${elapsed.toFixed(1)} ms`);
   } catch (error) {
     ok = false;
     ui.output.replaceChildren(renderError(error));
