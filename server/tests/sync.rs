@@ -82,6 +82,16 @@ impl Client {
         (client, welcome)
     }
 
+    /// Pushes a change set and returns the server's answer to it (Ack or Reject).
+    async fn push(&mut self, client_seq: u64, change_set: Vec<u8>) -> ServerMessage {
+        self.send(&ClientMessage::Push {
+            client_seq,
+            change_set,
+        })
+        .await;
+        self.expect(is_ack).await
+    }
+
     async fn send(&mut self, message: &ClientMessage) {
         self.ws
             .send(Message::Binary(encode_message(message).into()))
@@ -153,26 +163,16 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
         &mut engine,
         "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)",
     );
-    a.send(&ClientMessage::Push {
-        client_seq: 1,
-        change_set: create.clone(),
-    })
-    .await;
     assert_eq!(
-        a.expect(is_ack).await,
+        a.push(1, create.clone()).await,
         ServerMessage::Ack {
             client_seq: 1,
             server_seq: 1
         }
     );
     let insert = change_set(&mut engine, "INSERT INTO note VALUES (1, 'hi')");
-    a.send(&ClientMessage::Push {
-        client_seq: 2,
-        change_set: insert.clone(),
-    })
-    .await;
     assert_eq!(
-        a.expect(is_ack).await,
+        a.push(2, insert.clone()).await,
         ServerMessage::Ack {
             client_seq: 2,
             server_seq: 2
@@ -217,13 +217,8 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
             max_frame_bytes: 1 << 20,
         }
     );
-    a.send(&ClientMessage::Push {
-        client_seq: 2,
-        change_set: insert,
-    })
-    .await;
     assert_eq!(
-        a.expect(is_ack).await,
+        a.push(2, insert).await,
         ServerMessage::Ack {
             client_seq: 2,
             server_seq: 2
@@ -252,19 +247,9 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
         &mut engine,
         "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE, n INT NOT NULL)",
     );
-    a.send(&ClientMessage::Push {
-        client_seq: 1,
-        change_set: create,
-    })
-    .await;
-    assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+    assert!(matches!(a.push(1, create).await, ServerMessage::Ack { .. }));
     let first = change_set(&mut engine, "INSERT INTO t VALUES (1, 'a@x', 1)");
-    a.send(&ClientMessage::Push {
-        client_seq: 2,
-        change_set: first,
-    })
-    .await;
-    assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+    assert!(matches!(a.push(2, first).await, ServerMessage::Ack { .. }));
 
     // Another replica, unaware of row 1, inserts the same unique email under another key.
     let mut other = Engine::default();
@@ -294,12 +279,7 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
         (6, wrong_type, "column n"),
         (7, vec![1, 255, 255, 255], "corrupt"),
     ] {
-        a.send(&ClientMessage::Push {
-            client_seq,
-            change_set: bytes,
-        })
-        .await;
-        match a.expect(is_ack).await {
+        match a.push(client_seq, bytes).await {
             ServerMessage::Reject {
                 client_seq: seq,
                 reason: got,
@@ -311,13 +291,8 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
         }
     }
     // A valid push after the rejections still works; the log holds only valid entries.
-    a.send(&ClientMessage::Push {
-        client_seq: 8,
-        change_set: unknown,
-    })
-    .await;
     assert_eq!(
-        a.expect(is_ack).await,
+        a.push(8, unknown).await,
         ServerMessage::Ack {
             client_seq: 8,
             server_seq: 3
@@ -341,12 +316,10 @@ async fn a_restarted_server_loses_no_acknowledged_change() {
         change_set(&mut engine, "INSERT INTO t VALUES (2, 'two')"),
     ];
     for (i, bytes) in pushes.iter().enumerate() {
-        a.send(&ClientMessage::Push {
-            client_seq: i as u64 + 1,
-            change_set: bytes.clone(),
-        })
-        .await;
-        assert!(matches!(a.expect(is_ack).await, ServerMessage::Ack { .. }));
+        assert!(matches!(
+            a.push(i as u64 + 1, bytes.clone()).await,
+            ServerMessage::Ack { .. }
+        ));
     }
     server.stop().await;
     // Its own entries come back in the stream (clients confirm by them); then the close.
@@ -385,13 +358,8 @@ async fn a_restarted_server_loses_no_acknowledged_change() {
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)",
     );
     let clash = change_set(&mut other, "INSERT INTO t VALUES (9, 'two')");
-    b.send(&ClientMessage::Push {
-        client_seq: 1,
-        change_set: clash,
-    })
-    .await;
     assert!(matches!(
-        b.expect(is_ack).await,
+        b.push(1, clash).await,
         ServerMessage::Reject { .. }
     ));
     // And client 7's progress survived: its retry of push 3 is a duplicate.
@@ -403,13 +371,8 @@ async fn a_restarted_server_loses_no_acknowledged_change() {
             ..
         }
     ));
-    a.send(&ClientMessage::Push {
-        client_seq: 3,
-        change_set: pushes[2].clone(),
-    })
-    .await;
     assert_eq!(
-        a.expect(is_ack).await,
+        a.push(3, pushes[2].clone()).await,
         ServerMessage::Ack {
             client_seq: 3,
             server_seq: 3
@@ -425,14 +388,13 @@ async fn every_token_failure_is_refused_before_any_data() {
     // Put one entry in so a leak would be visible.
     let (mut writer, _) =
         Client::hello(server.addr, "notes", 1, &token("notes", false, 60), 0).await;
-    writer
-        .send(&ClientMessage::Push {
-            client_seq: 1,
-            change_set: change_set(&mut Engine::default(), "CREATE TABLE secret (x INT)"),
-        })
-        .await;
     assert!(matches!(
-        writer.expect(is_ack).await,
+        writer
+            .push(
+                1,
+                change_set(&mut Engine::default(), "CREATE TABLE secret (x INT)")
+            )
+            .await,
         ServerMessage::Ack { .. }
     ));
 
