@@ -132,7 +132,7 @@ impl<P: Persistence> Database<P> {
                 Err(mut error) => {
                     self.persist().await?;
                     if statements.len() > 1 {
-                        error.message = format!("statement {}: {}", position + 1, error.message);
+                        error = at_statement(position, error);
                     }
                     return Err(error);
                 }
@@ -192,12 +192,7 @@ impl<P: Persistence> Database<P> {
     /// Writes the whole database as a new checkpoint and drops the log it covers.
     pub async fn checkpoint(&mut self) -> Result<(), DbError> {
         self.ensure_open()?;
-        if self.engine.in_transaction() {
-            return Err(DbError::new(
-                ErrorCode::Execute,
-                "cannot checkpoint inside a transaction",
-            ));
-        }
+        self.refuse_inside_transaction("checkpoint")?;
         let rows_per_chunk = self.policy.rows_per_chunk;
         let snapshot = |engine: &Engine| engine.store().snapshot(rows_per_chunk);
         // A synced database checkpoints its confirmed state; the outbox stays as it is.
@@ -233,12 +228,11 @@ impl<P: Persistence> Database<P> {
         self.refuse_inside_transaction("import")?;
         let statements = parse_script(sql)?;
         if let Some(position) = statements.iter().position(controls_transaction) {
-            return Err(DbError::new(
-                ErrorCode::Params,
-                format!(
-                    "statement {}: import runs the script in its own transaction; \
-                     remove BEGIN / COMMIT / ROLLBACK",
-                    position + 1
+            return Err(at_statement(
+                position,
+                DbError::new(
+                    ErrorCode::Params,
+                    "import runs the script in its own transaction; remove BEGIN / COMMIT / ROLLBACK",
                 ),
             ));
         }
@@ -248,10 +242,9 @@ impl<P: Persistence> Database<P> {
             match self.engine.execute(statement, &[]) {
                 Ok(output) if output.command == "INSERT" => rows += output.row_count,
                 Ok(_) => {}
-                Err(mut error) => {
+                Err(error) => {
                     self.engine.rollback_open_transaction();
-                    error.message = format!("statement {}: {}", position + 1, error.message);
-                    return Err(error);
+                    return Err(at_statement(position, error));
                 }
             }
         }
@@ -352,6 +345,12 @@ impl<P: Persistence> Database<P> {
 pub struct ImportSummary {
     pub statements: usize,
     pub rows: usize,
+}
+
+/// Names the failing statement of a script (1-based) in its error message.
+fn at_statement(position: usize, mut error: DbError) -> DbError {
+    error.message = format!("statement {}: {}", position + 1, error.message);
+    error
 }
 
 /// Parses a script without the statement cache: scripts are big and rarely run twice.

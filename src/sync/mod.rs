@@ -248,11 +248,12 @@ impl SyncState {
             return Vec::new();
         }
         let pushed_up_to = self.pushed_up_to;
-        let limit = self.max_frame_bytes.unwrap_or(u64::MAX);
+        // Nothing too large for a frame is pending here: capture_commits refuses it once the
+        // limit is known, and Welcome (which makes us connected) drops what came before.
         let pushes: Vec<ClientMessage> = self
             .pending
             .iter()
-            .filter(|p| p.client_seq > pushed_up_to && push_fits(p.bytes.len(), limit))
+            .filter(|p| p.client_seq > pushed_up_to)
             .map(|p| ClientMessage::Push {
                 client_seq: p.client_seq,
                 change_set: p.bytes.clone(),
