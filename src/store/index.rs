@@ -5,7 +5,7 @@ use {
     super::MemoryStore,
     gluesql_core::{
         ast::{IndexOperator, OrderByExpr},
-        data::{Key, SchemaIndex, SchemaIndexOrd, Value},
+        data::{SchemaIndex, SchemaIndexOrd, Value},
         error::Result,
         store::{Index, IndexError, IndexMut, RowIter},
     },
@@ -23,12 +23,8 @@ impl Index for MemoryStore {
             .tables
             .get(table_name)
             .ok_or_else(|| IndexError::TableNotFound(table_name.to_owned()))?;
-        let cmp = match cmp_value {
-            Some((op, value)) => Some((op, Key::try_from(value)?)),
-            None => None,
-        };
         let keys = table
-            .index_lookup(index_name, asc.unwrap_or(true), cmp)?
+            .index_lookup(index_name, asc.unwrap_or(true), cmp_value)?
             .ok_or_else(|| IndexError::IndexNameDoesNotExist(index_name.to_owned()))?;
         Ok(Box::new(keys.into_iter().filter_map(move |key| {
             table.rows.get(&key).map(|row| Ok((key, row.clone())))

@@ -90,7 +90,7 @@ impl Table {
         &self,
         index_name: &str,
         asc: bool,
-        cmp: Option<(&IndexOperator, Key)>,
+        cmp: Option<(&IndexOperator, Value)>,
     ) -> Result<Option<Vec<Key>>> {
         self.ensure_indexes()?;
         Ok(self
@@ -588,6 +588,10 @@ impl MemoryStore {
     /// Every function made with CREATE FUNCTION, by name.
     pub fn functions(&self) -> impl Iterator<Item = &StructCustomFunction> {
         self.functions.values()
+    }
+
+    pub fn table_exists(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
     }
 
     pub fn row_count(&self) -> usize {
