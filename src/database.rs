@@ -355,7 +355,7 @@ fn at_statement(position: usize, mut error: DbError) -> DbError {
 
 /// Parses a script without the statement cache: scripts are big and rarely run twice.
 fn parse_script(sql: &str) -> Result<Vec<SqlStatement>, DbError> {
-    gluesql_core::parse_sql::parse(sql).map_err(DbError::from)
+    crate::engine::parse_sql(sql)
 }
 
 fn controls_transaction(statement: &SqlStatement) -> bool {

@@ -1,10 +1,20 @@
 //! The SQL engine: GlueSQL's Glue over our store, a cache of parsed statements, parameter
 //! binding, statement-level atomicity, and results as plain rows. Synchronous; no I/O.
 
+mod compat;
+mod logic;
+mod numeric;
+mod objects;
 mod params;
 mod result;
+mod scope;
+mod setops;
+mod subquery;
+mod views;
+mod walk;
 
 pub use {
+    objects::{is_reserved, OBJECTS_TABLE},
     params::{bind_params, inline_text_params},
     result::{output_of, QueryOutput},
 };
@@ -18,12 +28,22 @@ use {
         data::Value,
         parse_sql::parse,
         prelude::Glue,
-        sqlparser::ast::Statement as SqlStatement,
+        sqlparser::ast::{ObjectType, Statement as SqlStatement},
         store::{Planner, Transaction},
         translate::translate_with_params,
     },
-    std::{collections::HashMap, rc::Rc},
+    std::{borrow::Cow, collections::HashMap, rc::Rc},
 };
+
+/// Parses SQL text into statements, with the syntax other databases accept and GlueSQL does
+/// not (comma joins, type names, …) already rewritten into what GlueSQL runs.
+pub fn parse_sql(sql: &str) -> Result<Vec<SqlStatement>, DbError> {
+    let mut statements = parse(sql).map_err(DbError::from)?;
+    for statement in &mut statements {
+        compat::rewrite_statement(statement);
+    }
+    Ok(statements)
+}
 
 /// Parsed SQL texts kept for reuse; point queries spend most of their time parsing otherwise.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
@@ -60,7 +80,7 @@ impl Engine {
         if let Some(statements) = self.parsed.get(sql) {
             return Ok(Rc::clone(statements));
         }
-        let statements = Rc::new(parse(sql).map_err(DbError::from)?);
+        let statements = Rc::new(parse_sql(sql)?);
         if self.parsed.len() >= STATEMENT_CACHE_CAPACITY {
             self.parsed.clear();
         }
@@ -75,11 +95,70 @@ impl Engine {
         statement: &SqlStatement,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
-        let inlined = inline_text_params(statement, params);
-        let statement = inlined.as_ref().unwrap_or(statement);
-        let params = bind_params(params)?;
+        self.check_names(statement)?;
+        match statement {
+            SqlStatement::CreateView { .. } => self.create_view(statement),
+            SqlStatement::Drop {
+                object_type: ObjectType::View,
+                names,
+                if_exists,
+                ..
+            } => self.drop_views(names, *if_exists),
+            _ => self.run(statement, params),
+        }
+    }
+
+    /// Runs idbsql's own SQL (the hidden objects table), which user statements may not touch.
+    fn execute_internal(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput, DbError> {
+        let statements = self.parse(sql)?;
+        match statements.as_slice() {
+            [statement] => self.run(statement, params),
+            _ => Err(DbError::new(
+                ErrorCode::Execute,
+                "internal statement expected",
+            )),
+        }
+    }
+
+    /// The statement with everything GlueSQL runs differently from SQL taken care of: views
+    /// expanded, uncorrelated subqueries answered, three-valued logic and integer arithmetic
+    /// spelled out. Each pass copies the statement only when it has something to change.
+    fn prepare<'s>(
+        &mut self,
+        statement: &'s SqlStatement,
+        params: &'s [Value],
+    ) -> Result<(Cow<'s, SqlStatement>, Cow<'s, [Value]>), DbError> {
+        let mut statement = Cow::Borrowed(statement);
+        if let Some(inlined) = inline_text_params(&statement, params) {
+            statement = Cow::Owned(inlined);
+        }
+        if self.has_objects() {
+            self.expand_views(statement.to_mut())?;
+        }
+        Ok((statement, Cow::Borrowed(params)))
+    }
+
+    fn run(&mut self, statement: &SqlStatement, params: &[Value]) -> Result<QueryOutput, DbError> {
+        let (mut statement, mut params) = self.prepare(statement, params)?;
+        if let SqlStatement::Query(query) = statement.as_ref() {
+            if setops::is_set_operation(query) {
+                return self.run_set_query(query, &params);
+            }
+        }
+        if subquery::has_subquery(&statement) {
+            self.materialize_subqueries(statement.to_mut(), params.to_mut());
+        }
+        if logic::needs_rewrite(&statement) {
+            logic::rewrite_statement(statement.to_mut(), &params);
+        }
+        if numeric::needs_rewrite(&statement, &params) {
+            let mut owned = statement.into_owned();
+            numeric::rewrite_statement(self, &mut owned, &params);
+            statement = Cow::Owned(owned);
+        }
+        let params = bind_params(&params)?;
         let savepoint = self.glue.storage.savepoint();
-        let result = translate_with_params(statement, &params)
+        let result = translate_with_params(&statement, &params)
             .and_then(|translated| self.glue.storage.plan(translated.into()))
             .and_then(|plan| self.glue.execute_stmt(&plan));
         match result {
@@ -91,6 +170,21 @@ impl Engine {
                 Err(DbError::from(error))
             }
         }
+    }
+
+    /// Translates and plans a statement without running it: its tables and columns exist.
+    fn plan_only(&mut self, statement: &SqlStatement) -> Result<(), DbError> {
+        let (statement, params) = self.prepare(statement, &[])?;
+        if let SqlStatement::Query(query) = statement.as_ref() {
+            if setops::is_set_operation(query) {
+                return Ok(());
+            }
+        }
+        let params = bind_params(&params)?;
+        translate_with_params(&statement, &params)
+            .and_then(|translated| self.glue.storage.plan(translated.into()))
+            .map(|_| ())
+            .map_err(DbError::from)
     }
 
     /// Parses and runs exactly one statement.

@@ -15,7 +15,7 @@ pub struct QueryOutput {
 }
 
 impl QueryOutput {
-    fn command(command: &'static str, row_count: usize) -> Self {
+    pub(crate) fn command(command: &'static str, row_count: usize) -> Self {
         Self {
             command,
             columns: Vec::new(),

@@ -1,0 +1,284 @@
+//! SQL that SQLite and PostgreSQL users write and GlueSQL 0.20 refuses, rewritten into what it
+//! runs with the same meaning: comma joins, CROSS JOIN, parenthesised joins, and the usual type
+//! names. Pure syntax, done once per parsed statement; never looks at data or schemas.
+
+use gluesql_core::sqlparser::ast::{
+    visit_expressions_mut, AlterTableOperation, BinaryOperator, ColumnDef, DataType,
+    ExactNumberInfo, Expr, Join, JoinConstraint, JoinOperator, Query, SetExpr, Statement,
+    TableFactor, TableWithJoins, TimezoneInfo,
+};
+use std::ops::ControlFlow;
+
+/// Rewrites `statement` in place; a statement that needs nothing is left untouched.
+pub fn rewrite_statement(statement: &mut Statement) {
+    match statement {
+        Statement::CreateTable(create) => {
+            for column in &mut create.columns {
+                column_type(column);
+            }
+            if let Some(query) = create.query.as_mut() {
+                query_joins(query);
+            }
+        }
+        Statement::AlterTable { operations, .. } => {
+            for operation in operations {
+                if let AlterTableOperation::AddColumn { column_def, .. } = operation {
+                    column_type(column_def);
+                }
+            }
+        }
+        Statement::Query(query) => query_joins(query),
+        Statement::Insert(insert) => {
+            if let Some(source) = insert.source.as_mut() {
+                query_joins(source);
+            }
+        }
+        Statement::CreateView { query, .. } => query_joins(query),
+        _ => {}
+    }
+    // Casts, and subqueries anywhere in expressions.
+    let _ = visit_expressions_mut(statement, |expr| {
+        match expr {
+            Expr::Cast { data_type, .. } => {
+                if let Some(supported) = supported_type(data_type) {
+                    *data_type = supported;
+                }
+            }
+            Expr::Subquery(query)
+            | Expr::Exists {
+                subquery: query, ..
+            }
+            | Expr::InSubquery {
+                subquery: query, ..
+            } => query_joins(query),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn column_type(column: &mut ColumnDef) {
+    if let Some(supported) = supported_type(&column.data_type) {
+        column.data_type = supported;
+    }
+}
+
+/// The GlueSQL type another database's type name means, when GlueSQL does not take the name.
+/// Lengths, precisions and scales are accepted and not enforced (README, "SQL dialect").
+pub fn supported_type(data_type: &DataType) -> Option<DataType> {
+    Some(match data_type {
+        DataType::Real
+        | DataType::Double
+        | DataType::DoublePrecision
+        | DataType::Float8
+        | DataType::Float(Some(_)) => DataType::Float64,
+        DataType::Float4 => DataType::Float32,
+        DataType::Int(Some(_)) | DataType::Integer(Some(_)) | DataType::Int4(_) => {
+            DataType::Int(None)
+        }
+        DataType::BigInt(_) => DataType::Int(None),
+        DataType::SmallInt(_) | DataType::Int2(_) => DataType::Int16,
+        DataType::TinyInt(_) => DataType::Int8(None),
+        DataType::MediumInt(_) => DataType::Int32,
+        DataType::Character(_)
+        | DataType::Char(_)
+        | DataType::CharacterVarying(_)
+        | DataType::CharVarying(_)
+        | DataType::Varchar(_)
+        | DataType::Nvarchar(_)
+        | DataType::CharacterLargeObject(_)
+        | DataType::CharLargeObject(_)
+        | DataType::Clob(_)
+        | DataType::String(_) => DataType::Text,
+        DataType::Numeric(_)
+        | DataType::Dec(_)
+        | DataType::Decimal(ExactNumberInfo::Precision(_))
+        | DataType::Decimal(ExactNumberInfo::PrecisionAndScale(_, _)) => {
+            DataType::Decimal(ExactNumberInfo::None)
+        }
+        DataType::Blob(_) | DataType::Binary(_) | DataType::Varbinary(_) => DataType::Bytea,
+        DataType::Bool => DataType::Boolean,
+        DataType::Datetime(_) | DataType::Timestamp(Some(_), TimezoneInfo::None) => {
+            DataType::Timestamp(None, TimezoneInfo::None)
+        }
+        _ => return None,
+    })
+}
+
+/// Joins in every SELECT of `query`, including derived tables and set operation branches.
+fn query_joins(query: &mut Query) {
+    set_expr_joins(&mut query.body);
+}
+
+fn set_expr_joins(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            if let Some(from) = combine_from(std::mem::take(&mut select.from)) {
+                select.from = vec![from];
+            }
+            for table in &mut select.from {
+                factor_joins(&mut table.relation);
+                for join in &mut table.joins {
+                    factor_joins(&mut join.relation);
+                }
+            }
+        }
+        SetExpr::Query(query) => query_joins(query),
+        SetExpr::SetOperation { left, right, .. } => {
+            set_expr_joins(left);
+            set_expr_joins(right);
+        }
+        _ => {}
+    }
+}
+
+fn factor_joins(factor: &mut TableFactor) {
+    match factor {
+        TableFactor::Derived { subquery, .. } => query_joins(subquery),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
+            factor_joins(&mut table_with_joins.relation);
+            for join in &mut table_with_joins.joins {
+                factor_joins(&mut join.relation);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn inner(relation: TableFactor, constraint: JoinConstraint) -> Join {
+    Join {
+        relation,
+        global: false,
+        join_operator: JoinOperator::Inner(constraint),
+    }
+}
+
+/// `FROM a, b` and `a CROSS JOIN b` are inner joins without a condition, and a parenthesised
+/// run of inner joins without an alias joins the same rows unparenthesised. Anything else
+/// (outer joins inside parentheses) is left for GlueSQL to accept or refuse.
+fn combine_from(from: Vec<TableWithJoins>) -> Option<TableWithJoins> {
+    let mut tables = from.into_iter();
+    let first = tables.next()?;
+    let mut combined = flatten(first);
+    for table in tables {
+        let table = flatten(table);
+        combined
+            .joins
+            .push(inner(table.relation, JoinConstraint::None));
+        combined.joins.extend(table.joins);
+    }
+    Some(combined)
+}
+
+/// One FROM item with CROSS JOINs made inner and unaliased parenthesised inner joins spliced in.
+fn flatten(table: TableWithJoins) -> TableWithJoins {
+    let TableWithJoins { relation, joins } = table;
+    let mut out = match splice(relation) {
+        Ok(nested) => nested,
+        Err(relation) => TableWithJoins {
+            relation: *relation,
+            joins: Vec::new(),
+        },
+    };
+    for join in joins {
+        let constraint = match join.join_operator {
+            JoinOperator::CrossJoin => JoinConstraint::None,
+            JoinOperator::Inner(constraint) => constraint,
+            other => {
+                out.joins.push(Join {
+                    join_operator: other,
+                    ..join
+                });
+                continue;
+            }
+        };
+        match splice(join.relation) {
+            Ok(nested) => {
+                // `x JOIN (b JOIN c ON p1) ON p2` joins the rows `x JOIN b JOIN c ON p1 AND p2` does.
+                out.joins.push(inner(nested.relation, JoinConstraint::None));
+                let last = nested.joins.len();
+                for (i, mut inner_join) in nested.joins.into_iter().enumerate() {
+                    if i + 1 == last {
+                        if let (JoinOperator::Inner(c), JoinConstraint::On(p2)) =
+                            (&mut inner_join.join_operator, &constraint)
+                        {
+                            *c = and(std::mem::replace(c, JoinConstraint::None), p2.clone());
+                        }
+                    }
+                    out.joins.push(inner_join);
+                }
+                if last == 0 {
+                    if let Some(join) = out.joins.last_mut() {
+                        join.join_operator = JoinOperator::Inner(constraint);
+                    }
+                }
+            }
+            Err(relation) => out.joins.push(inner(*relation, constraint)),
+        }
+    }
+    out
+}
+
+fn and(constraint: JoinConstraint, extra: Expr) -> JoinConstraint {
+    match constraint {
+        JoinConstraint::On(existing) => JoinConstraint::On(Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(existing))),
+            op: BinaryOperator::And,
+            right: Box::new(Expr::Nested(Box::new(extra))),
+        }),
+        _ => JoinConstraint::On(extra),
+    }
+}
+
+/// A parenthesised join without an alias whose joins are all inner, flattened; anything else
+/// comes back unchanged as `Err`.
+fn splice(relation: TableFactor) -> Result<TableWithJoins, Box<TableFactor>> {
+    match relation {
+        TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } if table_with_joins.joins.iter().all(|join| {
+            matches!(
+                join.join_operator,
+                JoinOperator::CrossJoin | JoinOperator::Inner(_)
+            )
+        }) =>
+        {
+            Ok(flatten(*table_with_joins))
+        }
+        other => Err(Box::new(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use {super::*, gluesql_core::parse_sql::parse};
+
+    fn rewritten(sql: &str) -> String {
+        let mut statement = parse(sql).unwrap().remove(0);
+        rewrite_statement(&mut statement);
+        statement.to_string()
+    }
+
+    #[test]
+    fn comma_and_cross_joins_become_inner_joins() {
+        assert_eq!(
+            rewritten("SELECT * FROM a, b CROSS JOIN c WHERE a.x = c.x"),
+            "SELECT * FROM a JOIN b JOIN c WHERE a.x = c.x"
+        );
+        assert_eq!(
+            rewritten("SELECT * FROM (a AS x CROSS JOIN b AS y) JOIN c ON c.k = y.k"),
+            "SELECT * FROM a AS x JOIN b AS y JOIN c ON c.k = y.k"
+        );
+    }
+
+    #[test]
+    fn type_names_map_to_glue_types() {
+        assert_eq!(
+            rewritten("CREATE TABLE t (a REAL, b VARCHAR(8), c NUMERIC(10,2), d BIGINT)"),
+            "CREATE TABLE t (a FLOAT64, b TEXT, c DECIMAL, d INT)"
+        );
+    }
+}

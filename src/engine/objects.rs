@@ -1,0 +1,177 @@
+//! Schema objects GlueSQL has no place for (views, and index options it lacks) kept as rows of
+//! one hidden table, so transactions, persistence, export and sync carry them like any data.
+//! Reads and writes those rows; knows nothing of what a definition means.
+
+use {
+    super::Engine,
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        data::{Key, Value},
+        store::Store,
+    },
+};
+
+/// The hidden table. Its name starts with `__idbsql_`, which user tables may not use.
+pub const OBJECTS_TABLE: &str = "__idbsql_objects";
+
+/// Names reserved for idbsql's own tables.
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with("__idbsql_")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    View,
+    Index,
+}
+
+impl ObjectKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::View => "view",
+            ObjectKind::Index => "index",
+        }
+    }
+}
+
+/// One stored object: its name, the table it belongs to (an index's), and the SQL that
+/// defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub kind: ObjectKind,
+    pub name: String,
+    pub table: Option<String>,
+    pub definition: String,
+}
+
+fn id(kind: ObjectKind, name: &str) -> String {
+    format!("{}:{name}", kind.as_str())
+}
+
+impl Engine {
+    /// Every stored object of `kind`, in name order.
+    pub fn objects(&self, kind: ObjectKind) -> Vec<Object> {
+        let Ok(rows) = self.glue.storage.scan_data(OBJECTS_TABLE) else {
+            return Vec::new();
+        };
+        rows.filter_map(|row| {
+            let (_, values) = row.ok()?;
+            match values.as_slice() {
+                [Value::Str(_), Value::Str(k), table, Value::Str(name), Value::Str(definition)]
+                    if k == kind.as_str() =>
+                {
+                    Some(Object {
+                        kind,
+                        name: name.clone(),
+                        table: match table {
+                            Value::Str(t) => Some(t.clone()),
+                            _ => None,
+                        },
+                        definition: definition.clone(),
+                    })
+                }
+                _ => None,
+            }
+        })
+        .collect()
+    }
+
+    pub fn object(&self, kind: ObjectKind, name: &str) -> Option<Object> {
+        let key = Key::Str(id(kind, name));
+        let values = self.glue.storage.fetch_data(OBJECTS_TABLE, &key).ok()??;
+        match values.as_slice() {
+            [_, _, table, _, Value::Str(definition)] => Some(Object {
+                kind,
+                name: name.to_owned(),
+                table: match table {
+                    Value::Str(t) => Some(t.clone()),
+                    _ => None,
+                },
+                definition: definition.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether any object is stored at all: most databases have none, and then nothing
+    /// needs looking up.
+    pub fn has_objects(&self) -> bool {
+        self.glue.storage.table_exists(OBJECTS_TABLE)
+    }
+
+    /// Stores `object`, creating the hidden table on first use. Runs inside the caller's
+    /// transaction (see `Engine::atomically`).
+    pub(super) fn put_object(&mut self, object: &Object) -> Result<(), DbError> {
+        if !self.has_objects() {
+            self.execute_internal(
+                &format!(
+                    "CREATE TABLE {OBJECTS_TABLE} (id TEXT PRIMARY KEY, kind TEXT NOT NULL, \
+                     target TEXT NULL, name TEXT NOT NULL, definition TEXT NOT NULL)"
+                ),
+                &[],
+            )?;
+        }
+        self.execute_internal(
+            &format!("INSERT INTO {OBJECTS_TABLE} VALUES ($1, $2, $3, $4, $5)"),
+            &[
+                Value::Str(id(object.kind, &object.name)),
+                Value::Str(object.kind.as_str().to_owned()),
+                object.table.clone().map_or(Value::Null, Value::Str),
+                Value::Str(object.name.clone()),
+                Value::Str(object.definition.clone()),
+            ],
+        )
+        .map(|_| ())
+    }
+
+    pub(super) fn delete_object(&mut self, kind: ObjectKind, name: &str) -> Result<(), DbError> {
+        if !self.has_objects() {
+            return Ok(());
+        }
+        self.execute_internal(
+            &format!("DELETE FROM {OBJECTS_TABLE} WHERE id = $1"),
+            &[Value::Str(id(kind, name))],
+        )
+        .map(|_| ())
+    }
+
+    /// Runs `work` as one transaction: joined to the caller's explicit transaction if one is
+    /// open, else its own, committed if `work` succeeds and rolled back if it fails.
+    pub(super) fn atomically<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        if self.in_transaction() {
+            let savepoint = self.glue.storage.savepoint();
+            let result = work(self);
+            if result.is_err() {
+                if let Some(savepoint) = savepoint {
+                    self.glue.storage.rollback_to(savepoint);
+                }
+            }
+            return result;
+        }
+        self.execute_internal("BEGIN", &[])?;
+        match work(self) {
+            Ok(value) => {
+                self.execute_internal("COMMIT", &[])?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.rollback_open_transaction();
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A statement naming an idbsql table is refused: those tables are not the user's.
+pub fn refuse_reserved(name: &str) -> Result<(), DbError> {
+    if is_reserved(name) {
+        return Err(DbError::new(
+            ErrorCode::Execute,
+            format!("table names starting with __idbsql_ are reserved: {name}"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! What a name inside a SELECT can refer to: its FROM items (by name or alias) with their
+//! columns and declared types, and its output labels. Read from the store's schemas; changes nothing.
+
+use {
+    super::Engine,
+    gluesql_core::{
+        ast::DataType,
+        sqlparser::ast::{Expr, Query, SelectItem, SetExpr, TableFactor, TableWithJoins},
+        store::Store,
+    },
+};
+
+/// One FROM item: the name it is visible by, and its columns with their declared types when
+/// known (`None`: the columns themselves are unknown, e.g. a schemaless table).
+pub struct ScopeTable {
+    pub name: String,
+    pub columns: Option<Vec<(String, Option<DataType>)>>,
+}
+
+#[derive(Default)]
+pub struct Scope {
+    pub tables: Vec<ScopeTable>,
+    pub labels: Vec<String>,
+}
+
+impl Scope {
+    /// Whether an unqualified name is surely one of this scope's columns or labels.
+    pub fn names(&self, ident: &str) -> bool {
+        self.labels.iter().any(|l| l == ident)
+            || self.tables.iter().any(|table| {
+                table
+                    .columns
+                    .as_ref()
+                    .is_some_and(|c| c.iter().any(|(name, _)| name == ident))
+            })
+    }
+
+    pub fn has_table(&self, name: &str) -> bool {
+        self.tables.iter().any(|table| table.name == name)
+    }
+
+    /// The declared type of `column` (of `table` when qualified), if this scope has it.
+    /// `Some(None)`: the name is here but its type is not known.
+    pub fn column_type(&self, table: Option<&str>, column: &str) -> Option<Option<DataType>> {
+        self.tables
+            .iter()
+            .filter(|t| table.is_none_or(|name| t.name == name))
+            .find_map(|t| {
+                t.columns
+                    .as_ref()?
+                    .iter()
+                    .find(|(name, _)| name == column)
+                    .map(|(_, data_type)| data_type.clone())
+            })
+    }
+}
+
+/// The name an output column gets: its alias, or the column it names.
+pub fn label_of(item: &SelectItem) -> Option<String> {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+        SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(ident.value.clone()),
+        SelectItem::UnnamedExpr(Expr::CompoundIdentifier(idents)) => {
+            idents.last().map(|i| i.value.clone())
+        }
+        _ => None,
+    }
+}
+
+impl Engine {
+    fn columns_of_table(&self, name: &str) -> Option<Vec<(String, Option<DataType>)>> {
+        let schema = self.glue.storage.fetch_schema(name).ok()??;
+        schema.column_defs.map(|defs| {
+            defs.into_iter()
+                .map(|d| (d.name, Some(d.data_type)))
+                .collect()
+        })
+    }
+
+    /// The output columns of a derived table's query, when they can be known (types are not).
+    fn columns_of_query(&self, query: &Query) -> Option<Vec<(String, Option<DataType>)>> {
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return None;
+        };
+        let mut columns = Vec::new();
+        for item in &select.projection {
+            match item {
+                SelectItem::Wildcard(_) => {
+                    let scope = self.scope_of_from(&select.from);
+                    for table in scope.tables {
+                        columns.extend(table.columns?.into_iter().map(|(n, _)| (n, None)));
+                    }
+                }
+                other => columns.push((label_of(other)?, None)),
+            }
+        }
+        Some(columns)
+    }
+
+    fn scope_of_factor(&self, factor: &TableFactor, scope: &mut Scope) {
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
+                let visible = alias
+                    .as_ref()
+                    .map_or_else(|| table.clone(), |a| a.name.value.clone());
+                scope.tables.push(ScopeTable {
+                    name: visible,
+                    columns: self.columns_of_table(&table),
+                });
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let columns = match alias {
+                    Some(alias) if !alias.columns.is_empty() => Some(
+                        alias
+                            .columns
+                            .iter()
+                            .map(|c| (c.value.clone(), None))
+                            .collect(),
+                    ),
+                    _ => self.columns_of_query(subquery),
+                };
+                scope.tables.push(ScopeTable {
+                    name: alias
+                        .as_ref()
+                        .map_or_else(String::new, |a| a.name.value.clone()),
+                    columns,
+                });
+            }
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
+                self.scope_of_factor(&table_with_joins.relation, scope);
+                for join in &table_with_joins.joins {
+                    self.scope_of_factor(&join.relation, scope);
+                }
+            }
+            _ => scope.tables.push(ScopeTable {
+                name: String::new(),
+                columns: None,
+            }),
+        }
+    }
+
+    /// The scope of one SELECT's FROM list.
+    pub(super) fn scope_of_from(&self, from: &[TableWithJoins]) -> Scope {
+        let mut scope = Scope::default();
+        for table in from {
+            self.scope_of_factor(&table.relation, &mut scope);
+            for join in &table.joins {
+                self.scope_of_factor(&join.relation, &mut scope);
+            }
+        }
+        scope
+    }
+}

@@ -1,0 +1,304 @@
+//! UNION / INTERSECT / EXCEPT [ALL], which GlueSQL 0.20 does not run: each branch runs as its
+//! own query through the engine, and the rows are combined here with SQL's duplicate rules
+//! (NULLs are not distinct), then ordered and limited over the whole.
+
+use {
+    super::{Engine, QueryOutput},
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        data::{Key, Value},
+        sqlparser::ast::{
+            Expr, OrderByExpr, Query, SetExpr, SetOperator, SetQuantifier, Statement,
+            Value as SqlValue,
+        },
+    },
+    rust_decimal::Decimal,
+    std::{cmp::Ordering, collections::HashMap},
+};
+
+/// Whether `query`'s body is a set operation (possibly in parentheses).
+pub fn is_set_operation(query: &Query) -> bool {
+    match query.body.as_ref() {
+        SetExpr::SetOperation { .. } => true,
+        SetExpr::Query(inner) => {
+            inner.order_by.is_none()
+                && inner.limit.is_none()
+                && inner.offset.is_none()
+                && is_set_operation(inner)
+        }
+        _ => false,
+    }
+}
+
+/// A row's identity for duplicate elimination: numbers by value (1 = 1.0), NULL equal to NULL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Canon {
+    Null,
+    Integer(i128),
+    Float(u64),
+    Decimal(Decimal),
+    Key(Key),
+    Other(String),
+}
+
+fn canon(value: &Value) -> Canon {
+    let float = |f: f64| {
+        if f.fract() == 0.0 && f.abs() < 1e30 {
+            Canon::Integer(f as i128)
+        } else {
+            // -0.0 and 0.0 are the same value.
+            Canon::Float(if f == 0.0 { 0 } else { f.to_bits() })
+        }
+    };
+    match value {
+        Value::Null => Canon::Null,
+        Value::I8(v) => Canon::Integer((*v).into()),
+        Value::I16(v) => Canon::Integer((*v).into()),
+        Value::I32(v) => Canon::Integer((*v).into()),
+        Value::I64(v) => Canon::Integer((*v).into()),
+        Value::I128(v) => Canon::Integer(*v),
+        Value::U8(v) => Canon::Integer((*v).into()),
+        Value::U16(v) => Canon::Integer((*v).into()),
+        Value::U32(v) => Canon::Integer((*v).into()),
+        Value::U64(v) => Canon::Integer((*v).into()),
+        Value::U128(v) => i128::try_from(*v).map_or(Canon::Other(v.to_string()), Canon::Integer),
+        Value::F32(v) => float(f64::from(*v)),
+        Value::F64(v) => float(*v),
+        Value::Decimal(d) if d.fract().is_zero() => rust_decimal::prelude::ToPrimitive::to_i128(d)
+            .map_or(Canon::Decimal(d.normalize()), Canon::Integer),
+        Value::Decimal(d) => Canon::Decimal(d.normalize()),
+        other => Key::try_from(other.clone())
+            .map_or_else(|_| Canon::Other(format!("{other:?}")), Canon::Key),
+    }
+}
+
+fn row_canon(row: &[Value]) -> Vec<Canon> {
+    row.iter().map(canon).collect()
+}
+
+fn distinct(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|row| seen.insert(row_canon(row)))
+        .collect()
+}
+
+fn counts(rows: &[Vec<Value>]) -> HashMap<Vec<Canon>, usize> {
+    let mut counts = HashMap::new();
+    for row in rows {
+        *counts.entry(row_canon(row)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn combine(
+    op: SetOperator,
+    all: bool,
+    left: Vec<Vec<Value>>,
+    right: Vec<Vec<Value>>,
+) -> Vec<Vec<Value>> {
+    match (op, all) {
+        (SetOperator::Union, true) => left.into_iter().chain(right).collect(),
+        (SetOperator::Union, false) => distinct(left.into_iter().chain(right).collect()),
+        (SetOperator::Intersect, _) => {
+            let mut available = counts(&right);
+            let rows = left
+                .into_iter()
+                .filter(|row| match available.get_mut(&row_canon(row)) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
+                });
+            let rows: Vec<_> = rows.collect();
+            if all {
+                rows
+            } else {
+                distinct(rows)
+            }
+        }
+        (SetOperator::Except, _) => {
+            let mut removable = counts(&right);
+            let rows: Vec<_> = left
+                .into_iter()
+                .filter(|row| {
+                    let canon = row_canon(row);
+                    match removable.get_mut(&canon) {
+                        Some(n) if *n > 0 && all => {
+                            *n -= 1;
+                            false
+                        }
+                        Some(_) if !all => false,
+                        _ => true,
+                    }
+                })
+                .collect();
+            if all {
+                rows
+            } else {
+                distinct(rows)
+            }
+        }
+    }
+}
+
+/// Orders like GlueSQL's ORDER BY: NULL last when ascending.
+fn compare(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (a, b) => a.evaluate_cmp(b).unwrap_or(Ordering::Equal),
+    }
+}
+
+fn error(message: impl Into<String>) -> DbError {
+    DbError::new(ErrorCode::Plan, message)
+}
+
+impl Engine {
+    /// Runs a query whose body is a set operation.
+    pub(super) fn run_set_query(
+        &mut self,
+        query: &Query,
+        params: &[Value],
+    ) -> Result<QueryOutput, DbError> {
+        let (columns, mut rows) = self.run_set_expr(&query.body, params)?;
+        if let Some(order_by) = &query.order_by {
+            let keys = order_by
+                .exprs
+                .iter()
+                .map(|item| self.sort_column(item, &columns, params))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.sort_by(|a, b| {
+                keys.iter()
+                    .map(|(column, asc)| {
+                        let ordering = compare(&a[*column], &b[*column]);
+                        if *asc {
+                            ordering
+                        } else {
+                            ordering.reverse()
+                        }
+                    })
+                    .find(|o| *o != Ordering::Equal)
+                    .unwrap_or(Ordering::Equal)
+            });
+        }
+        if let Some(offset) = &query.offset {
+            let skip = count(&offset.value, params)?;
+            rows.drain(..skip.min(rows.len()));
+        }
+        if let Some(limit) = &query.limit {
+            rows.truncate(count(limit, params)?);
+        }
+        Ok(QueryOutput {
+            command: "SELECT",
+            row_count: rows.len(),
+            columns,
+            rows,
+        })
+    }
+
+    fn run_set_expr(
+        &mut self,
+        body: &SetExpr,
+        params: &[Value],
+    ) -> Result<(Vec<String>, Vec<Vec<Value>>), DbError> {
+        match body {
+            SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => {
+                let (columns, left) = self.run_set_expr(left, params)?;
+                let (right_columns, right) = self.run_set_expr(right, params)?;
+                if columns.len() != right_columns.len() {
+                    return Err(error(format!(
+                        "each side of {op} must have the same number of columns ({} and {})",
+                        columns.len(),
+                        right_columns.len()
+                    )));
+                }
+                let all = match set_quantifier {
+                    SetQuantifier::All => true,
+                    SetQuantifier::Distinct | SetQuantifier::None => false,
+                    other => return Err(error(format!("{op} {other} is not supported"))),
+                };
+                Ok((columns, combine(*op, all, left, right)))
+            }
+            other => {
+                let query = match other {
+                    SetExpr::Query(query) => (**query).clone(),
+                    body => Query {
+                        with: None,
+                        body: Box::new(body.clone()),
+                        order_by: None,
+                        limit: None,
+                        limit_by: Vec::new(),
+                        offset: None,
+                        fetch: None,
+                        locks: Vec::new(),
+                        for_clause: None,
+                        settings: None,
+                        format_clause: None,
+                    },
+                };
+                let output = self.run(&Statement::Query(Box::new(query)), params)?;
+                Ok((output.columns, output.rows))
+            }
+        }
+    }
+
+    /// ORDER BY over a set operation names an output column, by position or by name.
+    fn sort_column(
+        &self,
+        item: &OrderByExpr,
+        columns: &[String],
+        params: &[Value],
+    ) -> Result<(usize, bool), DbError> {
+        if item.nulls_first.is_some() {
+            return Err(error("NULLS FIRST / LAST is not supported"));
+        }
+        let asc = item.asc.unwrap_or(true);
+        let column = match &item.expr {
+            Expr::Identifier(ident) => columns.iter().position(|c| *c == ident.value),
+            Expr::CompoundIdentifier(idents) => idents
+                .last()
+                .and_then(|ident| columns.iter().position(|c| *c == ident.value)),
+            expr @ (Expr::Value(_) | Expr::UnaryOp { .. }) => {
+                let n = count(expr, params)?;
+                (1..=columns.len()).contains(&n).then(|| n - 1)
+            }
+            _ => None,
+        };
+        column.map(|c| (c, asc)).ok_or_else(|| {
+            error(format!(
+                "ORDER BY of a UNION / INTERSECT / EXCEPT must name an output column or its position: {}",
+                item.expr
+            ))
+        })
+    }
+}
+
+/// A LIMIT / OFFSET / position: a non-negative integer literal or parameter.
+fn count(expr: &Expr, params: &[Value]) -> Result<usize, DbError> {
+    let value = match expr {
+        Expr::Value(SqlValue::Number(n, _)) => n.to_string().parse::<i64>().ok(),
+        Expr::Value(SqlValue::Placeholder(p)) => p
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| params.get(n.checked_sub(1)?))
+            .and_then(|v| match v {
+                Value::I64(n) => Some(*n),
+                Value::I32(n) => Some((*n).into()),
+                _ => None,
+            }),
+        Expr::Nested(inner) => return count(inner, params),
+        _ => None,
+    };
+    value
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| error(format!("expected a non-negative integer, got {expr}")))
+}

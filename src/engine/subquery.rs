@@ -1,0 +1,321 @@
+//! Uncorrelated subqueries run once per statement, before it runs, and their answers are bound
+//! as parameters: GlueSQL 0.20 re-runs a subquery for every outer row. A subquery that names
+//! anything outside itself, or whose answer cannot be taken now, is left to GlueSQL.
+
+use {
+    super::{
+        scope::{label_of, Scope},
+        walk::operands_mut,
+        Engine,
+    },
+    gluesql_core::{
+        data::{Key, Value},
+        sqlparser::ast::{
+            Expr, Query, Select, SelectItem, SetExpr, Statement, TableFactor, Value as SqlValue,
+        },
+    },
+    std::collections::HashSet,
+};
+
+/// Whether `statement` holds a subquery at all (then it is worth a walk).
+pub fn has_subquery(statement: &Statement) -> bool {
+    let mut found = false;
+    let _ = gluesql_core::sqlparser::ast::visit_expressions(statement, |expr| {
+        found = matches!(
+            expr,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        );
+        if found {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    found
+}
+
+/// Calls `f` on every SELECT of a query body (each branch of a set operation is one) until it
+/// answers false; answers whether all answered true.
+pub(super) fn all_selects(body: &mut SetExpr, f: &mut impl FnMut(&mut Select) -> bool) -> bool {
+    match body {
+        SetExpr::Select(select) => f(select),
+        SetExpr::Query(query) => all_selects(&mut query.body, f),
+        SetExpr::SetOperation { left, right, .. } => all_selects(left, f) && all_selects(right, f),
+        _ => true,
+    }
+}
+
+impl Engine {
+    /// Whether every name inside `query` is its own (or its subqueries'): it can run alone.
+    fn is_closed(&self, query: &mut Query, inner: &mut Vec<Scope>) -> bool {
+        let mut labels = Vec::new();
+        let selects_closed = all_selects(&mut query.body, &mut |select| {
+            let mut scope = self.scope_of_from(&select.from);
+            scope.labels = select.projection.iter().filter_map(label_of).collect();
+            labels.extend(scope.labels.iter().cloned());
+            let sources_closed = select.from.iter_mut().all(|table| {
+                self.factor_is_closed(&mut table.relation, inner)
+                    && table
+                        .joins
+                        .iter_mut()
+                        .all(|join| self.factor_is_closed(&mut join.relation, inner))
+            });
+            if !sources_closed {
+                return false;
+            }
+            inner.push(scope);
+            let closed = select_exprs_mut(select)
+                .into_iter()
+                .all(|expr| self.expr_is_closed(expr, inner));
+            inner.pop();
+            closed
+        });
+        if !selects_closed {
+            return false;
+        }
+        // ORDER BY / LIMIT / OFFSET name output labels or the last SELECT's sources.
+        inner.push(Scope {
+            labels,
+            ..Scope::default()
+        });
+        let closed = query_tail_exprs_mut(query)
+            .into_iter()
+            .all(|expr| self.expr_is_closed(expr, inner));
+        inner.pop();
+        closed
+    }
+
+    fn factor_is_closed(&self, factor: &mut TableFactor, inner: &mut Vec<Scope>) -> bool {
+        match factor {
+            TableFactor::Derived { subquery, .. } => self.is_closed(subquery, inner),
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
+                self.factor_is_closed(&mut table_with_joins.relation, inner)
+                    && table_with_joins
+                        .joins
+                        .iter_mut()
+                        .all(|join| self.factor_is_closed(&mut join.relation, inner))
+            }
+            _ => true,
+        }
+    }
+
+    fn expr_is_closed(&self, expr: &mut Expr, inner: &mut Vec<Scope>) -> bool {
+        match expr {
+            Expr::Identifier(ident) => inner.iter().any(|scope| scope.names(&ident.value)),
+            Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+                inner.iter().any(|scope| scope.has_table(&idents[0].value))
+            }
+            Expr::CompoundIdentifier(_) => false,
+            Expr::Subquery(query)
+            | Expr::Exists {
+                subquery: query, ..
+            } => self.is_closed(query, inner),
+            Expr::InSubquery { expr, subquery, .. } => {
+                self.expr_is_closed(expr, inner) && self.is_closed(subquery, inner)
+            }
+            other => operands_mut(other)
+                .into_iter()
+                .all(|operand| self.expr_is_closed(operand, inner)),
+        }
+    }
+
+    /// Runs every uncorrelated subquery in `statement` once and binds its answer as new
+    /// parameters appended to `params`.
+    pub(super) fn materialize_subqueries(
+        &mut self,
+        statement: &mut Statement,
+        params: &mut Vec<Value>,
+    ) {
+        match statement {
+            Statement::Query(query) => self.walk_query(query, params),
+            Statement::Insert(insert) => {
+                if let Some(source) = insert.source.as_mut() {
+                    self.walk_query(source, params);
+                }
+            }
+            Statement::Update {
+                assignments,
+                selection,
+                ..
+            } => {
+                for assignment in assignments {
+                    self.walk_expr(&mut assignment.value, params);
+                }
+                if let Some(selection) = selection {
+                    self.walk_expr(selection, params);
+                }
+            }
+            Statement::Delete(delete) => {
+                if let Some(selection) = delete.selection.as_mut() {
+                    self.walk_expr(selection, params);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
+        all_selects(&mut query.body, &mut |select| {
+            for table in &mut select.from {
+                self.walk_factor(&mut table.relation, params);
+                for join in &mut table.joins {
+                    self.walk_factor(&mut join.relation, params);
+                }
+            }
+            for expr in select_exprs_mut(select) {
+                self.walk_expr(expr, params);
+            }
+            true
+        });
+        for expr in query_tail_exprs_mut(query) {
+            self.walk_expr(expr, params);
+        }
+    }
+
+    fn walk_factor(&mut self, factor: &mut TableFactor, params: &mut Vec<Value>) {
+        match factor {
+            TableFactor::Derived { subquery, .. } => self.walk_query(subquery, params),
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
+                self.walk_factor(&mut table_with_joins.relation, params);
+                for join in &mut table_with_joins.joins {
+                    self.walk_factor(&mut join.relation, params);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn walk_expr(&mut self, expr: &mut Expr, params: &mut Vec<Value>) {
+        let replacement = match expr {
+            Expr::Subquery(query) => self.scalar(query, params),
+            Expr::Exists { subquery, negated } => self
+                .answer(subquery, params)
+                .map(|rows| Expr::Value(SqlValue::Boolean(rows.is_empty() == *negated))),
+            Expr::InSubquery {
+                expr: target,
+                subquery,
+                negated,
+            } => {
+                self.walk_expr(target, params);
+                self.in_list(subquery, params).map(|list| Expr::InList {
+                    expr: target.clone(),
+                    list,
+                    negated: *negated,
+                })
+            }
+            other => {
+                for operand in operands_mut(other) {
+                    self.walk_expr(operand, params);
+                }
+                return;
+            }
+        };
+        match replacement {
+            Some(replacement) => *expr = replacement,
+            // Correlated, or its answer is an error GlueSQL must raise only if it gets there:
+            // look for uncorrelated subqueries inside it instead.
+            None => match expr {
+                Expr::Subquery(query)
+                | Expr::Exists {
+                    subquery: query, ..
+                }
+                | Expr::InSubquery {
+                    subquery: query, ..
+                } => self.walk_query(query, params),
+                _ => {}
+            },
+        }
+    }
+
+    /// The rows of an uncorrelated one-column subquery, or `None` to leave it in place.
+    fn answer(&mut self, query: &mut Query, params: &[Value]) -> Option<Vec<Value>> {
+        if !self.is_closed(query, &mut Vec::new()) {
+            return None;
+        }
+        let statement = Statement::Query(Box::new(query.clone()));
+        let output = self.execute(&statement, params).ok()?;
+        if output.command != "SELECT" || output.columns.len() != 1 {
+            return None;
+        }
+        Some(
+            output
+                .rows
+                .into_iter()
+                .filter_map(|row| row.into_iter().next())
+                .collect(),
+        )
+    }
+
+    fn scalar(&mut self, query: &mut Query, params: &mut Vec<Value>) -> Option<Expr> {
+        let mut rows = self.answer(query, params)?;
+        match rows.len() {
+            0 => Some(Expr::Value(SqlValue::Null)),
+            1 => rows.pop().map(|value| bind(params, value)),
+            // More than one row is an error, but only for a row that evaluates it.
+            _ => None,
+        }
+    }
+
+    fn in_list(&mut self, query: &mut Query, params: &mut Vec<Value>) -> Option<Vec<Expr>> {
+        let rows = self.answer(query, params)?;
+        let mut seen = HashSet::new();
+        let mut list = Vec::new();
+        for value in rows {
+            // Repeated values add nothing to IN; values without a key are kept as they are.
+            if let Ok(key) = Key::try_from(&value) {
+                if !seen.insert(key) {
+                    continue;
+                }
+            }
+            list.push(bind(params, value));
+        }
+        Some(list)
+    }
+}
+
+/// Appends `value` as the next parameter and returns its placeholder.
+fn bind(params: &mut Vec<Value>, value: Value) -> Expr {
+    params.push(value);
+    Expr::Value(SqlValue::Placeholder(format!("${}", params.len())))
+}
+
+/// The expressions of one SELECT: projection, join conditions, WHERE, GROUP BY, HAVING.
+pub(super) fn select_exprs_mut(select: &mut Select) -> Vec<&mut Expr> {
+    use gluesql_core::sqlparser::ast::{GroupByExpr, JoinConstraint, JoinOperator};
+    let mut exprs = Vec::new();
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            exprs.push(e);
+        }
+    }
+    for table in &mut select.from {
+        for join in &mut table.joins {
+            if let JoinOperator::Inner(JoinConstraint::On(e))
+            | JoinOperator::LeftOuter(JoinConstraint::On(e)) = &mut join.join_operator
+            {
+                exprs.push(e);
+            }
+        }
+    }
+    exprs.extend(select.selection.iter_mut());
+    if let GroupByExpr::Expressions(group_by, _) = &mut select.group_by {
+        exprs.extend(group_by.iter_mut());
+    }
+    exprs.extend(select.having.iter_mut());
+    exprs
+}
+
+/// ORDER BY, LIMIT and OFFSET of a query.
+pub(super) fn query_tail_exprs_mut(query: &mut Query) -> Vec<&mut Expr> {
+    let mut exprs: Vec<&mut Expr> = Vec::new();
+    if let Some(order_by) = query.order_by.as_mut() {
+        exprs.extend(order_by.exprs.iter_mut().map(|o| &mut o.expr));
+    }
+    exprs.extend(query.limit.iter_mut());
+    exprs.extend(query.offset.iter_mut().map(|o| &mut o.value));
+    exprs
+}
