@@ -1,0 +1,119 @@
+//! One table: schema, rows by key, and the secondary indexes its schema declares, kept in step
+//! with every row written. Knows nothing of transactions or change sets.
+
+use {
+    super::{index_data::IndexData, Row},
+    gluesql_core::{
+        ast::IndexOperator,
+        chrono::NaiveDateTime,
+        data::{Key, Schema, Value},
+        error::Result,
+    },
+    std::{
+        cell::{Cell, RefCell},
+        collections::BTreeMap,
+    },
+};
+
+/// One table: its schema, rows ordered by key, and the secondary indexes its schema declares.
+/// Indexes are rebuilt lazily after a schema change, because rows are rewritten to the new
+/// shape only after the new schema is in place.
+#[derive(Debug)]
+pub struct Table {
+    pub schema: Schema,
+    pub created: NaiveDateTime,
+    pub rows: BTreeMap<Key, Row>,
+    pub(super) indexes: RefCell<BTreeMap<String, IndexData>>,
+    pub(super) indexes_stale: Cell<bool>,
+}
+
+impl Table {
+    pub(super) fn new(schema: Schema, created: NaiveDateTime) -> Self {
+        Table {
+            schema,
+            created,
+            rows: BTreeMap::new(),
+            indexes: RefCell::new(BTreeMap::new()),
+            indexes_stale: Cell::new(true),
+        }
+    }
+
+    pub(super) fn column_names(&self) -> Vec<String> {
+        self.schema
+            .column_defs
+            .as_ref()
+            .map(|defs| defs.iter().map(|def| def.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn set_schema(&mut self, schema: Schema) -> Schema {
+        self.indexes_stale.set(true);
+        std::mem::replace(&mut self.schema, schema)
+    }
+
+    /// Recomputes every index from the rows if the schema changed since they were built.
+    pub(super) fn ensure_indexes(&self) -> Result<()> {
+        if !self.indexes_stale.get() {
+            return Ok(());
+        }
+        let columns = self.column_names();
+        let mut indexes = BTreeMap::new();
+        for schema_index in &self.schema.indexes {
+            let mut data = IndexData::new(&schema_index.expr);
+            for (key, row) in &self.rows {
+                data.insert(&columns, key, row)?;
+            }
+            indexes.insert(schema_index.name.clone(), data);
+        }
+        *self.indexes.borrow_mut() = indexes;
+        self.indexes_stale.set(false);
+        Ok(())
+    }
+
+    pub(super) fn index_lookup(
+        &self,
+        index_name: &str,
+        asc: bool,
+        cmp: Option<(&IndexOperator, Value)>,
+    ) -> Result<Option<Vec<Key>>> {
+        self.ensure_indexes()?;
+        Ok(self
+            .indexes
+            .borrow()
+            .get(index_name)
+            .map(|index| index.lookup(asc, cmp)))
+    }
+
+    /// Writes or deletes one row, keeping fresh indexes in step; returns the previous row.
+    /// A row whose index expression fails to evaluate is refused before anything changes.
+    pub(super) fn put_row(&mut self, key: Key, row: Option<Row>) -> Result<Option<Row>> {
+        let maintain = !self.indexes_stale.get() && !self.indexes.borrow().is_empty();
+        if !maintain {
+            return Ok(match row {
+                Some(row) => self.rows.insert(key, row),
+                None => self.rows.remove(&key),
+            });
+        }
+        let columns = self.column_names();
+        let indexes = self.indexes.get_mut();
+        if let Some(new_row) = &row {
+            for data in indexes.values() {
+                data.evaluate(&columns, new_row)?;
+            }
+        }
+        let previous = match row {
+            Some(row) => self.rows.insert(key.clone(), row),
+            None => self.rows.remove(&key),
+        };
+        let current = self.rows.get(&key);
+        for data in indexes.values_mut() {
+            if let Some(old) = &previous {
+                data.remove(&columns, &key, old)?;
+            }
+            if let Some(new_row) = current {
+                data.insert(&columns, &key, new_row)?;
+            }
+        }
+        Ok(previous)
+    }
+}
