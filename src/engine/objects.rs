@@ -11,8 +11,8 @@ use {
     },
 };
 
-/// The hidden table. Its name starts with `__idbsql_`, which user tables may not use.
-pub const OBJECTS_TABLE: &str = "__idbsql_objects";
+/// The hidden table (its name starts with `__idbsql_`, which user tables may not use).
+pub use crate::store::OBJECTS_TABLE;
 
 /// Names reserved for idbsql's own tables.
 pub fn is_reserved(name: &str) -> bool {
@@ -35,13 +35,37 @@ impl ObjectKind {
 }
 
 /// One stored object: its name, the table it belongs to (an index's), and the SQL that
-/// defines it.
+/// defines it; an index also lists its columns and whether it is UNIQUE (the store reads these).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
     pub kind: ObjectKind,
     pub name: String,
     pub table: Option<String>,
     pub definition: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+fn object_of(kind: ObjectKind, values: &[Value]) -> Option<Object> {
+    let [Value::Str(_), Value::Str(k), table, Value::Str(name), Value::Str(definition), columns, unique] =
+        values
+    else {
+        return None;
+    };
+    (k == kind.as_str()).then(|| Object {
+        kind,
+        name: name.clone(),
+        table: match table {
+            Value::Str(t) => Some(t.clone()),
+            _ => None,
+        },
+        definition: definition.clone(),
+        columns: match columns {
+            Value::List(items) => items.iter().map(String::from).collect(),
+            _ => Vec::new(),
+        },
+        unique: matches!(unique, Value::Bool(true)),
+    })
 }
 
 fn id(kind: ObjectKind, name: &str) -> String {
@@ -54,43 +78,14 @@ impl Engine {
         let Ok(rows) = self.glue.storage.scan_data(OBJECTS_TABLE) else {
             return Vec::new();
         };
-        rows.filter_map(|row| {
-            let (_, values) = row.ok()?;
-            match values.as_slice() {
-                [Value::Str(_), Value::Str(k), table, Value::Str(name), Value::Str(definition)]
-                    if k == kind.as_str() =>
-                {
-                    Some(Object {
-                        kind,
-                        name: name.clone(),
-                        table: match table {
-                            Value::Str(t) => Some(t.clone()),
-                            _ => None,
-                        },
-                        definition: definition.clone(),
-                    })
-                }
-                _ => None,
-            }
-        })
-        .collect()
+        rows.filter_map(|row| object_of(kind, &row.ok()?.1))
+            .collect()
     }
 
     pub fn object(&self, kind: ObjectKind, name: &str) -> Option<Object> {
         let key = Key::Str(id(kind, name));
         let values = self.glue.storage.fetch_data(OBJECTS_TABLE, &key).ok()??;
-        match values.as_slice() {
-            [_, _, table, _, Value::Str(definition)] => Some(Object {
-                kind,
-                name: name.to_owned(),
-                table: match table {
-                    Value::Str(t) => Some(t.clone()),
-                    _ => None,
-                },
-                definition: definition.clone(),
-            }),
-            _ => None,
-        }
+        object_of(kind, &values)
     }
 
     /// Whether any object is stored at all: most databases have none, and then nothing
@@ -106,19 +101,22 @@ impl Engine {
             self.execute_internal(
                 &format!(
                     "CREATE TABLE {OBJECTS_TABLE} (id TEXT PRIMARY KEY, kind TEXT NOT NULL, \
-                     target TEXT NULL, name TEXT NOT NULL, definition TEXT NOT NULL)"
+                     target TEXT NULL, name TEXT NOT NULL, definition TEXT NOT NULL, \
+                     columns LIST NULL, is_unique BOOLEAN NULL)"
                 ),
                 &[],
             )?;
         }
         self.execute_internal(
-            &format!("INSERT INTO {OBJECTS_TABLE} VALUES ($1, $2, $3, $4, $5)"),
+            &format!("INSERT INTO {OBJECTS_TABLE} VALUES ($1, $2, $3, $4, $5, $6, $7)"),
             &[
                 Value::Str(id(object.kind, &object.name)),
                 Value::Str(object.kind.as_str().to_owned()),
                 object.table.clone().map_or(Value::Null, Value::Str),
                 Value::Str(object.name.clone()),
                 Value::Str(object.definition.clone()),
+                Value::List(object.columns.iter().cloned().map(Value::Str).collect()),
+                Value::Bool(object.unique),
             ],
         )
         .map(|_| ())

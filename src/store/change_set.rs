@@ -190,6 +190,7 @@ impl MemoryStore {
     }
 
     pub(super) fn apply_table_change(&mut self, change: TableChange) -> Result<()> {
+        self.objects_changed(&change.name);
         match change.schema {
             SchemaChange::Drop => {
                 self.tables.remove(&change.name);
@@ -222,6 +223,7 @@ impl MemoryStore {
                 .filter_map(|(key, row)| row.map(|row| (key, row)))
                 .collect();
             table.rows.append(&mut rows);
+            table.uniques.get_mut().mark_stale();
         } else {
             for (key, row) in change.rows {
                 table.put_row(key, row)?;

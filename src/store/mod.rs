@@ -14,9 +14,13 @@ mod store_read;
 mod table;
 mod transaction;
 mod undo;
+mod unique;
 mod validate;
 
-pub use table::Table;
+pub use {
+    table::Table,
+    unique::{UniqueDef, OBJECTS_TABLE},
+};
 
 use {
     crate::protocol::ChangeSet,
@@ -26,7 +30,10 @@ use {
         error::Result,
     },
     row_key::RowKeyMinter,
-    std::collections::BTreeMap,
+    std::{
+        cell::{Cell, RefCell},
+        collections::BTreeMap,
+    },
     undo::{OpenTransaction, Undo, UnpersistedCommit},
 };
 
@@ -40,6 +47,11 @@ pub struct MemoryStore {
     unpersisted: Vec<UnpersistedCommit>,
     produced: Vec<ChangeSet>,
     minter: RowKeyMinter,
+    /// Unique indexes per table, read from the objects table; `None` until read again.
+    unique_defs: RefCell<Option<BTreeMap<String, Vec<UniqueDef>>>>,
+    /// Rows handed to GlueSQL by scans, key lookups and index reads: tests use it to show a
+    /// statement took the key or index path.
+    rows_read: Cell<u64>,
 }
 
 /// Marks a point inside an open transaction that a failed statement can be rolled back to.
@@ -92,11 +104,16 @@ impl MemoryStore {
     }
 
     fn write_row(&mut self, table_name: &str, key: Key, row: Option<Row>) -> Result<()> {
+        let defs = self.unique_defs(table_name);
         let table = self
             .tables
             .get_mut(table_name)
             .ok_or_else(|| table_not_found(table_name))?;
+        if let (false, Some(row)) = (defs.is_empty(), &row) {
+            table.check_unique(&defs, &key, row)?;
+        }
         let previous = table.put_row(key.clone(), row)?;
+        self.objects_changed(table_name);
         self.record(Undo::Row {
             table: table_name.to_owned(),
             key,
@@ -127,6 +144,15 @@ impl MemoryStore {
     /// Every function made with CREATE FUNCTION, by name.
     pub fn functions(&self) -> impl Iterator<Item = &StructCustomFunction> {
         self.functions.values()
+    }
+
+    /// Rows read so far (see the field).
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read.get()
+    }
+
+    fn count_read(&self) {
+        self.rows_read.set(self.rows_read.get() + 1);
     }
 
     pub fn table_exists(&self, name: &str) -> bool {

@@ -11,6 +11,7 @@ use {
 
 impl StoreMut for MemoryStore {
     fn insert_schema(&mut self, schema: &Schema) -> Result<()> {
+        self.objects_changed(&schema.table_name);
         if self.tables.contains_key(&schema.table_name) {
             return self.replace_schema(schema.clone());
         }
@@ -23,6 +24,7 @@ impl StoreMut for MemoryStore {
     }
 
     fn delete_schema(&mut self, table_name: &str) -> Result<()> {
+        self.objects_changed(table_name);
         if let Some(table) = self.tables.remove(table_name) {
             self.record(Undo::TableDropped {
                 table: Box::new(table),

@@ -2,7 +2,7 @@
 //! with every row written. Knows nothing of transactions or change sets.
 
 use {
-    super::{index_data::IndexData, Row},
+    super::{index_data::IndexData, unique::Uniques, Row},
     gluesql_core::{
         ast::IndexOperator,
         chrono::NaiveDateTime,
@@ -25,6 +25,7 @@ pub struct Table {
     pub rows: BTreeMap<Key, Row>,
     pub(super) indexes: RefCell<BTreeMap<String, IndexData>>,
     pub(super) indexes_stale: Cell<bool>,
+    pub(super) uniques: RefCell<Uniques>,
 }
 
 impl Table {
@@ -35,6 +36,7 @@ impl Table {
             rows: BTreeMap::new(),
             indexes: RefCell::new(BTreeMap::new()),
             indexes_stale: Cell::new(true),
+            uniques: RefCell::new(Uniques::default()),
         }
     }
 
@@ -48,6 +50,7 @@ impl Table {
 
     pub(super) fn set_schema(&mut self, schema: Schema) -> Schema {
         self.indexes_stale.set(true);
+        self.uniques.get_mut().mark_stale();
         std::mem::replace(&mut self.schema, schema)
     }
 
@@ -89,10 +92,14 @@ impl Table {
     pub(super) fn put_row(&mut self, key: Key, row: Option<Row>) -> Result<Option<Row>> {
         let maintain = !self.indexes_stale.get() && !self.indexes.borrow().is_empty();
         if !maintain {
-            return Ok(match row {
-                Some(row) => self.rows.insert(key, row),
+            let previous = match row {
+                Some(row) => self.rows.insert(key.clone(), row),
                 None => self.rows.remove(&key),
-            });
+            };
+            self.uniques
+                .get_mut()
+                .update(&key, previous.as_ref(), self.rows.get(&key));
+            return Ok(previous);
         }
         let columns = self.column_names();
         let indexes = self.indexes.get_mut();
@@ -114,6 +121,9 @@ impl Table {
                 data.insert(&columns, &key, new_row)?;
             }
         }
+        self.uniques
+            .get_mut()
+            .update(&key, previous.as_ref(), current);
         Ok(previous)
     }
 }

@@ -51,15 +51,18 @@ impl MemoryStore {
                     key,
                     previous,
                 } => {
+                    self.objects_changed(&table);
                     if let Some(table) = self.tables.get_mut(&table) {
                         // Restoring a row that was valid before cannot fail index evaluation.
                         let _ = table.put_row(key, previous);
                     }
                 }
                 Undo::TableCreated { table } => {
+                    self.objects_changed(&table);
                     self.tables.remove(&table);
                 }
                 Undo::TableDropped { table } => {
+                    self.objects_changed(&table.schema.table_name);
                     self.tables.insert(table.schema.table_name.clone(), *table);
                 }
                 Undo::SchemaReplaced { table, previous } => {

@@ -1,0 +1,218 @@
+//! Index statements GlueSQL 0.20 refuses: `CREATE UNIQUE INDEX`, indexes on several columns,
+//! `IF NOT EXISTS`, and SQLite's `DROP INDEX name` without its table. GlueSQL keeps an index on
+//! the first column (its planner uses it for that column); the full definition is a hidden
+//! object, and the store enforces UNIQUE from it.
+
+use {
+    super::{
+        objects::{Object, ObjectKind},
+        Engine, QueryOutput,
+    },
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        sqlparser::ast::{CreateIndex, Expr, Ident, ObjectName, ObjectType, Statement},
+        store::Store,
+    },
+};
+
+fn error(code: ErrorCode, message: impl Into<String>) -> DbError {
+    DbError::new(code, message)
+}
+
+fn object_name(table: &str, index: &str) -> String {
+    format!("{table}.{index}")
+}
+
+impl Engine {
+    fn index_exists(&self, table: &str, index: &str) -> bool {
+        matches!(
+            self.glue.storage.fetch_schema(table),
+            Ok(Some(schema)) if schema.indexes.iter().any(|i| i.name == index)
+        )
+    }
+
+    /// CREATE INDEX with what GlueSQL lacks; a plain one-column index goes straight to it.
+    pub(super) fn create_index(
+        &mut self,
+        create: &CreateIndex,
+        params: &[gluesql_core::data::Value],
+    ) -> Result<QueryOutput, DbError> {
+        let table = create
+            .table_name
+            .0
+            .last()
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
+        let name = create
+            .name
+            .as_ref()
+            .and_then(|n| n.0.last())
+            .map(|i| i.value.clone());
+        if let (true, Some(name)) = (create.if_not_exists, &name) {
+            if self.index_exists(&table, name) {
+                return Ok(QueryOutput::command("CREATE INDEX", 0));
+            }
+        }
+        let plain = CreateIndex {
+            unique: false,
+            if_not_exists: false,
+            columns: create.columns.iter().take(1).cloned().collect(),
+            ..create.clone()
+        };
+        if !create.unique && create.columns.len() == 1 {
+            return self.run(&Statement::CreateIndex(plain), params);
+        }
+        let Some(name) = name else {
+            return Err(error(ErrorCode::Plan, "an index needs a name"));
+        };
+        let columns = create
+            .columns
+            .iter()
+            .map(|column| match &column.expr {
+                Expr::Identifier(ident) => Ok(ident.value.clone()),
+                other => Err(error(
+                    ErrorCode::Plan,
+                    format!(
+                        "UNIQUE and multi-column indexes take column names, not expressions: {other}"
+                    ),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let definition = Statement::CreateIndex(CreateIndex {
+            if_not_exists: false,
+            ..create.clone()
+        })
+        .to_string();
+        self.atomically(|engine| {
+            engine.run(&Statement::CreateIndex(plain), params)?;
+            engine.put_object(&Object {
+                kind: ObjectKind::Index,
+                name: object_name(&table, &name),
+                table: Some(table.clone()),
+                definition,
+                columns,
+                unique: create.unique,
+            })?;
+            // Rows already there must be unique too.
+            engine
+                .glue
+                .storage
+                .verify_unique(&table)
+                .map_err(DbError::from)
+        })?;
+        Ok(QueryOutput::command("CREATE INDEX", 0))
+    }
+
+    /// DROP INDEX `table.name`, or SQLite's `DROP INDEX name` when one table has it.
+    pub(super) fn drop_index(
+        &mut self,
+        names: &[ObjectName],
+        if_exists: bool,
+        params: &[gluesql_core::data::Value],
+    ) -> Result<QueryOutput, DbError> {
+        let [name] = names else {
+            return Err(error(ErrorCode::Plan, "DROP INDEX takes one index"));
+        };
+        let (table, index) = match name.0.as_slice() {
+            [table, index] => (table.value.clone(), index.value.clone()),
+            [index] => {
+                let holders: Vec<String> = self
+                    .glue
+                    .storage
+                    .tables()
+                    .filter(|t| t.schema.indexes.iter().any(|i| i.name == index.value))
+                    .map(|t| t.schema.table_name.clone())
+                    .collect();
+                match holders.as_slice() {
+                    [table] => (table.clone(), index.value.clone()),
+                    [] if if_exists => return Ok(QueryOutput::command("DROP INDEX", 0)),
+                    [] => {
+                        return Err(error(
+                            ErrorCode::Execute,
+                            format!("index {} does not exist", index.value),
+                        ))
+                    }
+                    _ => {
+                        return Err(error(
+                            ErrorCode::Plan,
+                            format!(
+                            "index {} exists on several tables ({}); write DROP INDEX table.index",
+                            index.value,
+                            holders.join(", ")
+                        ),
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err(error(
+                    ErrorCode::Plan,
+                    "DROP INDEX takes table.index or index",
+                ))
+            }
+        };
+        if if_exists && !self.index_exists(&table, &index) {
+            return Ok(QueryOutput::command("DROP INDEX", 0));
+        }
+        let statement = Statement::Drop {
+            object_type: ObjectType::Index,
+            if_exists: false,
+            names: vec![ObjectName(vec![Ident::new(&table), Ident::new(&index)])],
+            cascade: false,
+            restrict: false,
+            purge: false,
+            temporary: false,
+        };
+        self.atomically(|engine| {
+            let output = engine.run(&statement, params)?;
+            engine.delete_object(ObjectKind::Index, &object_name(&table, &index))?;
+            Ok(output)
+        })
+    }
+
+    /// DROP TABLE, and the index objects of the tables it drops.
+    pub(super) fn drop_tables(
+        &mut self,
+        statement: &Statement,
+        params: &[gluesql_core::data::Value],
+    ) -> Result<QueryOutput, DbError> {
+        if !self.has_objects() {
+            return self.run(statement, params);
+        }
+        self.atomically(|engine| {
+            let output = engine.run(statement, params)?;
+            let stale: Vec<String> = engine
+                .objects(ObjectKind::Index)
+                .into_iter()
+                .filter(|o| o.table.as_deref().is_some_and(|t| !engine.table_exists(t)))
+                .map(|o| o.name)
+                .collect();
+            for name in stale {
+                engine.delete_object(ObjectKind::Index, &name)?;
+            }
+            Ok(output)
+        })
+    }
+
+    /// ALTER TABLE on a table with a UNIQUE or multi-column index would leave its definition
+    /// naming columns that moved; such a table is altered after dropping the index.
+    pub(super) fn refuse_alter_with_objects(&self, table: &str) -> Result<(), DbError> {
+        if !self.has_objects() {
+            return Ok(());
+        }
+        if let Some(index) = self
+            .objects(ObjectKind::Index)
+            .into_iter()
+            .find(|o| o.table.as_deref() == Some(table))
+        {
+            return Err(error(
+                ErrorCode::Execute,
+                format!(
+                    "ALTER TABLE {table} is refused while index {} (UNIQUE or multi-column) exists; drop it first",
+                    index.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

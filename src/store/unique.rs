@@ -1,0 +1,205 @@
+//! UNIQUE indexes GlueSQL has no constraint for (`CREATE UNIQUE INDEX`, on one column or
+//! several): their definitions are rows of the hidden objects table, and every row GlueSQL
+//! writes is checked against a hash of each index's values. Remote and replayed change sets
+//! are not checked: their producer validated them.
+
+use {
+    super::{MemoryStore, Row, Table},
+    gluesql_core::{
+        data::{Key, Value},
+        error::{Error, Result, ValidateError},
+    },
+    std::collections::{BTreeMap, HashMap},
+};
+
+/// The hidden table holding views and index definitions GlueSQL has no place for. The engine
+/// writes it with SQL; the store reads its unique-index rows.
+pub const OBJECTS_TABLE: &str = "__idbsql_objects";
+
+/// Columns of the objects table, in order.
+const KIND: usize = 1;
+const TARGET: usize = 2;
+const NAME: usize = 3;
+const COLUMNS: usize = 5;
+const UNIQUE: usize = 6;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueDef {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+/// One unique index's values: each non-NULL tuple and the row that holds it.
+#[derive(Debug, Clone)]
+pub(super) struct UniqueData {
+    def: UniqueDef,
+    positions: Vec<usize>,
+    entries: HashMap<Vec<Key>, Key>,
+}
+
+impl UniqueData {
+    fn tuple(&self, row: &[Value]) -> Option<Vec<Key>> {
+        self.positions
+            .iter()
+            .map(|&i| match row.get(i) {
+                None | Some(Value::Null) => None,
+                Some(value) => Key::try_from(value.clone()).ok(),
+            })
+            .collect()
+    }
+}
+
+/// The unique sets of one table, rebuilt from its rows when stale.
+#[derive(Debug, Default)]
+pub(super) struct Uniques {
+    sets: Vec<UniqueData>,
+    fresh: bool,
+}
+
+impl Uniques {
+    pub(super) fn mark_stale(&mut self) {
+        self.fresh = false;
+    }
+
+    /// Keeps fresh sets in step with a row write (after it passed `check`).
+    pub(super) fn update(&mut self, key: &Key, previous: Option<&Row>, current: Option<&Row>) {
+        if !self.fresh {
+            return;
+        }
+        for set in &mut self.sets {
+            if let Some(tuple) = previous.and_then(|row| set.tuple(row)) {
+                if set.entries.get(&tuple) == Some(key) {
+                    set.entries.remove(&tuple);
+                }
+            }
+            if let Some(tuple) = current.and_then(|row| set.tuple(row)) {
+                set.entries.insert(tuple, key.clone());
+            }
+        }
+    }
+}
+
+impl Table {
+    fn rebuild_uniques(&self, defs: &[UniqueDef]) -> Result<()> {
+        let columns = self.column_names();
+        let mut sets = Vec::new();
+        for def in defs {
+            let positions = def
+                .columns
+                .iter()
+                .map(|c| {
+                    columns.iter().position(|name| name == c).ok_or_else(|| {
+                        Error::StorageMsg(format!(
+                            "unique index {} names a column {} that {} does not have",
+                            def.name, c, self.schema.table_name
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut set = UniqueData {
+                def: def.clone(),
+                positions,
+                entries: HashMap::new(),
+            };
+            for (key, row) in &self.rows {
+                if let Some(tuple) = set.tuple(row) {
+                    if set.entries.insert(tuple, key.clone()).is_some() {
+                        return Err(duplicate(&set.def, row, &set.positions));
+                    }
+                }
+            }
+            sets.push(set);
+        }
+        let mut uniques = self.uniques.borrow_mut();
+        uniques.sets = sets;
+        uniques.fresh = true;
+        Ok(())
+    }
+
+    /// Refuses `row` at `key` if another row holds the same values of a unique index.
+    pub(super) fn check_unique(&self, defs: &[UniqueDef], key: &Key, row: &[Value]) -> Result<()> {
+        let current = {
+            let uniques = self.uniques.borrow();
+            uniques.fresh
+                && uniques.sets.len() == defs.len()
+                && uniques
+                    .sets
+                    .iter()
+                    .zip(defs)
+                    .all(|(set, def)| set.def == *def)
+        };
+        if !current {
+            self.rebuild_uniques(defs)?;
+        }
+        let uniques = self.uniques.borrow();
+        for set in &uniques.sets {
+            if let Some(tuple) = set.tuple(row) {
+                if set.entries.get(&tuple).is_some_and(|holder| holder != key) {
+                    return Err(duplicate(&set.def, row, &set.positions));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn duplicate(def: &UniqueDef, row: &[Value], positions: &[usize]) -> Error {
+    let value = match positions {
+        [one] => row.get(*one).cloned().unwrap_or(Value::Null),
+        many => Value::Str(
+            many.iter()
+                .map(|&i| row.get(i).map(String::from).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
+    ValidateError::DuplicateEntryOnUniqueField(value, def.columns.join(", ")).into()
+}
+
+impl MemoryStore {
+    /// Every unique index per table, read from the objects table (cached until it changes).
+    pub(super) fn unique_defs(&self, table: &str) -> Vec<UniqueDef> {
+        if self.unique_defs.borrow().is_none() {
+            let mut all: BTreeMap<String, Vec<UniqueDef>> = BTreeMap::new();
+            if let Some(objects) = self.tables.get(OBJECTS_TABLE) {
+                for row in objects.rows.values() {
+                    let is_unique_index = matches!(row.get(KIND), Some(Value::Str(k)) if k == "index")
+                        && matches!(row.get(UNIQUE), Some(Value::Bool(true)));
+                    let (Some(Value::Str(target)), Some(Value::Str(name)), Some(Value::List(cols))) =
+                        (row.get(TARGET), row.get(NAME), row.get(COLUMNS))
+                    else {
+                        continue;
+                    };
+                    if is_unique_index {
+                        all.entry(target.clone()).or_default().push(UniqueDef {
+                            name: name.clone(),
+                            columns: cols.iter().map(String::from).collect(),
+                        });
+                    }
+                }
+            }
+            *self.unique_defs.borrow_mut() = Some(all);
+        }
+        self.unique_defs
+            .borrow()
+            .as_ref()
+            .and_then(|all| all.get(table).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The objects table changed (or might have): unique definitions are read again.
+    pub(super) fn objects_changed(&self, table: &str) {
+        if table == OBJECTS_TABLE {
+            *self.unique_defs.borrow_mut() = None;
+        }
+    }
+
+    /// Checks every unique index of `table` over its current rows; for CREATE UNIQUE INDEX.
+    pub fn verify_unique(&self, table: &str) -> Result<()> {
+        let defs = self.unique_defs(table);
+        match self.tables.get(table) {
+            Some(table) if !defs.is_empty() => table.rebuild_uniques(&defs),
+            _ => Ok(()),
+        }
+    }
+}
