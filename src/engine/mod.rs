@@ -2,10 +2,12 @@
 //! binding, statement-level atomicity, and results as plain rows. Synchronous; no I/O.
 
 mod compat;
+mod indexes;
 mod logic;
 mod numeric;
 mod objects;
 mod params;
+mod parse;
 mod result;
 mod scope;
 mod setops;
@@ -14,8 +16,9 @@ mod views;
 mod walk;
 
 pub use {
-    objects::{is_reserved, OBJECTS_TABLE},
+    objects::{is_reserved, Object, ObjectKind, OBJECTS_TABLE},
     params::{bind_params, inline_text_params},
+    parse::{parse_sql, PARSER_RECURSION_LIMIT},
     result::{output_of, QueryOutput},
 };
 
@@ -26,7 +29,6 @@ use {
     },
     gluesql_core::{
         data::Value,
-        parse_sql::parse,
         prelude::Glue,
         sqlparser::ast::{ObjectType, Statement as SqlStatement},
         store::{Planner, Transaction},
@@ -34,16 +36,6 @@ use {
     },
     std::{borrow::Cow, collections::HashMap, rc::Rc},
 };
-
-/// Parses SQL text into statements, with the syntax other databases accept and GlueSQL does
-/// not (comma joins, type names, …) already rewritten into what GlueSQL runs.
-pub fn parse_sql(sql: &str) -> Result<Vec<SqlStatement>, DbError> {
-    let mut statements = parse(sql).map_err(DbError::from)?;
-    for statement in &mut statements {
-        compat::rewrite_statement(statement);
-    }
-    Ok(statements)
-}
 
 /// Parsed SQL texts kept for reuse; point queries spend most of their time parsing otherwise.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
@@ -95,7 +87,7 @@ impl Engine {
         statement: &SqlStatement,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
-        self.check_names(statement)?;
+        self.check_statement(statement)?;
         match statement {
             SqlStatement::CreateView { .. } => self.create_view(statement),
             SqlStatement::Drop {
@@ -104,6 +96,22 @@ impl Engine {
                 if_exists,
                 ..
             } => self.drop_views(names, *if_exists),
+            SqlStatement::CreateIndex(create) => self.create_index(create, params),
+            SqlStatement::Drop {
+                object_type: ObjectType::Index,
+                names,
+                if_exists,
+                ..
+            } => self.drop_index(names, *if_exists, params),
+            SqlStatement::Drop {
+                object_type: ObjectType::Table,
+                ..
+            } => self.drop_tables(statement, params),
+            SqlStatement::AlterTable { name, .. } => {
+                let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
+                self.refuse_alter_with_objects(table)?;
+                self.run(statement, params)
+            }
             _ => self.run(statement, params),
         }
     }

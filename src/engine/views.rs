@@ -110,6 +110,9 @@ impl Engine {
         // The query must plan now (its tables and columns exist), as it will every time it is used.
         let mut check = Statement::Query(query.clone());
         self.expand_views(&mut check)?;
+        if let Some(missing) = self.missing_table(&check) {
+            return Err(error(format!("table not found: {missing}")));
+        }
         self.plan_only(&check)?;
         let definition = Statement::CreateView {
             or_replace: false,
@@ -143,6 +146,8 @@ impl Engine {
                 name: view.clone(),
                 table: None,
                 definition,
+                columns: Vec::new(),
+                unique: false,
             })
         })?;
         Ok(QueryOutput::command("CREATE VIEW", 0))
@@ -176,18 +181,51 @@ impl Engine {
         Ok(QueryOutput::command("DROP VIEW", dropped))
     }
 
+    /// A table `statement` reads from that does not exist (views already expanded).
+    fn missing_table(&self, statement: &Statement) -> Option<String> {
+        let mut missing = None;
+        let _ = gluesql_core::sqlparser::ast::visit_relations(statement, |name| {
+            let table = last_name(name);
+            let dictionary =
+                table.to_uppercase().starts_with("GLUE_") || table.eq_ignore_ascii_case("SERIES");
+            if !dictionary && !self.table_exists(&table) {
+                missing = Some(table);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        missing
+    }
+
     pub(super) fn table_exists(&self, name: &str) -> bool {
         self.glue.storage.table_exists(name)
     }
 
-    /// Refuses writes to a view, and a table or view named like an existing view or table.
-    pub(super) fn check_names(&self, statement: &Statement) -> Result<(), DbError> {
+    /// Refuses writes to a view or to idbsql's own tables, a table or view named like an existing
+    /// view or table, and a column assigned twice by one UPDATE.
+    pub(super) fn check_statement(&self, statement: &Statement) -> Result<(), DbError> {
         let target = match statement {
             Statement::Insert(insert) => Some(last_name(&insert.table_name)),
-            Statement::Update { table, .. } => match &table.relation {
-                TableFactor::Table { name, .. } => Some(last_name(name)),
-                _ => None,
-            },
+            Statement::Update {
+                table, assignments, ..
+            } => {
+                // SQLite keeps the last of `SET x = 1, x = 2`, GlueSQL the first; PostgreSQL
+                // refuses it, and so do we rather than pick one silently.
+                let mut seen = std::collections::HashSet::new();
+                for assignment in assignments {
+                    let column = assignment.target.to_string();
+                    if !seen.insert(column.clone()) {
+                        return Err(DbError::new(
+                            ErrorCode::Plan,
+                            format!("column {column} is assigned more than once"),
+                        ));
+                    }
+                }
+                match &table.relation {
+                    TableFactor::Table { name, .. } => Some(last_name(name)),
+                    _ => None,
+                }
+            }
             Statement::Delete(delete) => match &delete.from {
                 gluesql_core::sqlparser::ast::FromTable::WithFromKeyword(tables)
                 | gluesql_core::sqlparser::ast::FromTable::WithoutKeyword(tables) => {
