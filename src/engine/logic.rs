@@ -132,8 +132,29 @@ fn case(operand: Option<Expr>, arms: Vec<(Expr, Expr)>, otherwise: Option<Expr>)
     })
 }
 
+/// Node count of an expression: the value forms repeat one operand, so they repeat the smaller.
+fn size(expr: &Expr) -> usize {
+    let mut count = 0;
+    let _ = ast::visit_expressions(expr, |_| {
+        count += 1;
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    count
+}
+
+/// The operands with the smaller one second (the one the value forms write twice). AND and OR
+/// are symmetric in SQL, and SQL does not promise an evaluation order.
+fn smaller_second(a: Expr, b: Expr) -> (Expr, Expr) {
+    if size(&b) > size(&a) {
+        (b, a)
+    } else {
+        (a, b)
+    }
+}
+
 /// SQL's AND over two values each TRUE, FALSE or NULL; each operand is evaluated once.
 fn and_value(a: Expr, b: Expr) -> Expr {
+    let (a, b) = smaller_second(a, b);
     case(
         Some(a),
         vec![(boolean(false), boolean(false)), (boolean(true), b.clone())],
@@ -147,6 +168,7 @@ fn and_value(a: Expr, b: Expr) -> Expr {
 
 /// SQL's OR over two values each TRUE, FALSE or NULL; each operand is evaluated once.
 fn or_value(a: Expr, b: Expr) -> Expr {
+    let (a, b) = smaller_second(a, b);
     case(
         Some(a),
         vec![(boolean(true), boolean(true)), (boolean(false), b.clone())],
@@ -311,6 +333,86 @@ fn arithmetic(expr: Expr) -> Expr {
         }
         other => other,
     }
+}
+
+/// The subquery's NULL answers: the same query keeping only rows whose one output is NULL.
+/// Only for a plain SELECT of one expression (no grouping, aggregate, DISTINCT or LIMIT).
+fn nulls_of(query: &Query) -> Option<Box<Query>> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let plain = query.limit.is_none()
+        && query.offset.is_none()
+        && select.distinct.is_none()
+        && select.having.is_none()
+        && matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    let [SelectItem::UnnamedExpr(output) | SelectItem::ExprWithAlias { expr: output, .. }] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    let mut aggregate = false;
+    let _ = ast::visit_expressions(output, |e| {
+        if let Expr::Function(f) = e {
+            let name = f.name.to_string().to_uppercase();
+            aggregate |= matches!(
+                name.as_str(),
+                "COUNT" | "SUM" | "AVG" | "MIN" | "MAX" | "STDEV" | "VARIANCE"
+            );
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if !plain || aggregate {
+        return None;
+    }
+    let mut nulls = query.clone();
+    if let SetExpr::Select(select) = nulls.body.as_mut() {
+        let is_null = Expr::IsNull(Box::new(nested(output.clone())));
+        select.selection = Some(match select.selection.take() {
+            Some(existing) => binary(nested(existing), BinaryOperator::And, is_null),
+            None => is_null,
+        });
+    }
+    nulls.order_by = None;
+    Some(Box::new(nulls))
+}
+
+/// `expr [NOT] IN (subquery)` with SQL's NULL rules, for a subquery that runs per row
+/// (correlated): no match is NULL when `expr` is NULL and the subquery has rows, or when the
+/// subquery answers a NULL; GlueSQL answers FALSE (NOT IN: TRUE).
+fn in_subquery_value(expr: Expr, subquery: Box<Query>, nulls: Box<Query>, negated: bool) -> Expr {
+    let (hit, miss) = if negated {
+        (boolean(false), boolean(true))
+    } else {
+        (boolean(true), boolean(false))
+    };
+    let exists = |query: Box<Query>| Expr::Exists {
+        subquery: query,
+        negated: false,
+    };
+    case(
+        None,
+        vec![
+            (
+                Expr::InSubquery {
+                    expr: Box::new(expr.clone()),
+                    subquery: subquery.clone(),
+                    negated: false,
+                },
+                hit,
+            ),
+            (
+                binary(
+                    Expr::IsNull(Box::new(expr)),
+                    BinaryOperator::And,
+                    exists(subquery),
+                ),
+                null(),
+            ),
+            (exists(nulls), null()),
+        ],
+        Some(miss),
+    )
 }
 
 /// What is known, before running, about whether an IN list element is NULL.
@@ -503,10 +605,14 @@ impl Rewriter<'_> {
                 negated,
             } => {
                 self.query(&mut subquery);
-                Expr::InSubquery {
-                    expr: Box::new(self.rewrite(*expr, Context::Value)),
-                    subquery,
-                    negated,
+                let expr = self.rewrite(*expr, Context::Value);
+                match (negated || context == Context::Value, nulls_of(&subquery)) {
+                    (true, Some(nulls)) => in_subquery_value(expr, subquery, nulls, negated),
+                    _ => Expr::InSubquery {
+                        expr: Box::new(expr),
+                        subquery,
+                        negated,
+                    },
                 }
             }
             Expr::Exists {

@@ -219,6 +219,24 @@ impl Typer<'_> {
             .map_or(Num::Unknown, |t| of_glue_type(&t))
     }
 
+    /// The range of an integer column's type, for a column reference.
+    fn int_range(&self, expr: &Expr, scopes: &[Scope]) -> Range {
+        let (table, column) = match expr {
+            Expr::Identifier(ident) => (None, &ident.value),
+            Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+                (Some(idents[0].value.as_str()), &idents[1].value)
+            }
+            Expr::Nested(inner) => return self.int_range(inner, scopes),
+            _ => return None,
+        };
+        scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.column_type(table, column))
+            .flatten()
+            .and_then(|t| range_of(&t))
+    }
+
     fn param(&self, placeholder: &str) -> Option<&Value> {
         placeholder
             .strip_prefix('$')
@@ -285,7 +303,8 @@ impl Typer<'_> {
                     | BinaryOperator::LtEq
                     | BinaryOperator::Gt
                     | BinaryOperator::GtEq => {
-                        self.comparison(expr, l, r);
+                        let ranges = (self.int_range(left, scopes), self.int_range(right, scopes));
+                        self.comparison(expr, l, r, ranges);
                         Num::Unknown
                     }
                     _ => Num::Unknown,
@@ -395,15 +414,18 @@ impl Typer<'_> {
 
     /// An integer compared with a fraction: against a constant, the equivalent integer bound;
     /// against anything else, both as FLOAT (or DECIMAL).
-    fn comparison(&self, expr: &mut Expr, l: Num, r: Num) {
+    fn comparison(&self, expr: &mut Expr, l: Num, r: Num, ranges: (Range, Range)) {
         let Expr::BinaryOp { left, op, right } = expr else {
             return;
         };
         // Put the integer on the left, mirroring the operator.
-        let (int_on_left, other) = match (l, r) {
-            (Num::Int, Num::Float | Num::FloatLiteral | Num::Decimal) => (true, r),
-            (Num::Float | Num::FloatLiteral | Num::Decimal, Num::Int) => (false, l),
-            (Num::IntLiteral, Num::FloatLiteral) | (Num::FloatLiteral, Num::IntLiteral) => return,
+        let (int_on_left, other, range) = match (l, r) {
+            (Num::Int, Num::Float | Num::FloatLiteral | Num::Decimal) => (true, r, ranges.0),
+            (Num::Float | Num::FloatLiteral | Num::Decimal, Num::Int) => (false, l, ranges.1),
+            // An integer literal outside a small integer column's range: GlueSQL cannot convert
+            // it to the column's type and calls every comparison false (`tiny < 300`).
+            (Num::Int, Num::IntLiteral) if ranges.0.is_some() => (true, r, ranges.0),
+            (Num::IntLiteral, Num::Int) if ranges.1.is_some() => (false, l, ranges.1),
             _ => return,
         };
         let (constant_side, op_for_int) = if int_on_left {
@@ -412,7 +434,7 @@ impl Typer<'_> {
             (left.as_ref(), mirror(op))
         };
         if let Some(c) = self.constant(constant_side) {
-            if let Some(bound) = integer_bound(&op_for_int, &c) {
+            if let Some(bound) = integer_bound(&op_for_int, &c, range) {
                 let new_op = bound.0;
                 let literal = number(bound.1);
                 if int_on_left {
@@ -446,22 +468,54 @@ impl Typer<'_> {
     }
 }
 
-/// `int op c` as an equivalent comparison with an integer, when `op` orders or `c` is whole.
-fn integer_bound(op: &BinaryOperator, c: &BigDecimal) -> Option<(BinaryOperator, BigDecimal)> {
+/// The values an integer column's type holds, when known.
+type Range = Option<(i128, i128)>;
+
+fn range_of(data_type: &GlueType) -> Range {
+    Some(match data_type {
+        GlueType::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        GlueType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        GlueType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        GlueType::Int => (i64::MIN.into(), i64::MAX.into()),
+        GlueType::Uint8 => (0, u8::MAX.into()),
+        GlueType::Uint16 => (0, u16::MAX.into()),
+        GlueType::Uint32 => (0, u32::MAX.into()),
+        GlueType::Uint64 => (0, u64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// `int op c` as an equivalent comparison with an integer the column's type holds, when `op`
+/// orders or `c` is whole: `< 4.5` is `< 5`, and on an INT8 column `< 300` is `<= 127`.
+fn integer_bound(
+    op: &BinaryOperator,
+    c: &BigDecimal,
+    range: Range,
+) -> Option<(BinaryOperator, BigDecimal)> {
+    use BinaryOperator::{Eq, Gt, GtEq, Lt, LtEq, NotEq};
     let floor = c.with_scale_round(0, RoundingMode::Floor);
     let ceil = c.with_scale_round(0, RoundingMode::Ceiling);
     let whole = floor == ceil;
-    // Bounds must stay in i64 for GlueSQL to compare them with an integer column.
-    floor.to_i64()?;
-    ceil.to_i64()?;
-    Some(match op {
-        BinaryOperator::Eq | BinaryOperator::NotEq if whole => (op.clone(), floor),
-        BinaryOperator::Lt => (BinaryOperator::Lt, ceil),
-        BinaryOperator::LtEq => (BinaryOperator::LtEq, floor),
-        BinaryOperator::Gt => (BinaryOperator::Gt, floor),
-        BinaryOperator::GtEq => (BinaryOperator::GtEq, ceil),
+    let (op, bound) = match op {
+        Eq | NotEq if whole => (op.clone(), floor),
+        Lt => (Lt, ceil),
+        LtEq => (LtEq, floor),
+        Gt => (Gt, floor),
+        GtEq => (GtEq, ceil),
         _ => return None,
-    })
+    };
+    let (op, bound) = match (range, &op, bound.to_i128()) {
+        (Some((_, max)), Lt | LtEq, Some(b)) if b > max => (LtEq, max.into()),
+        (Some((min, _)), Lt | LtEq, Some(b)) if b < min => (Lt, min.into()),
+        (Some((_, max)), Gt | GtEq, Some(b)) if b > max => (Gt, max.into()),
+        (Some((min, _)), Gt | GtEq, Some(b)) if b < min => (GtEq, min.into()),
+        // Equality with a value the type cannot hold is already FALSE (or NULL) in GlueSQL.
+        (Some((min, max)), Eq | NotEq, Some(b)) if b > max || b < min => return None,
+        _ => (op, bound),
+    };
+    // Bounds must stay in i64 for GlueSQL to compare them with an integer column.
+    bound.to_i64()?;
+    Some((op, bound))
 }
 
 /// Whether anything in `statement` can mix an integer with a fraction: arithmetic, a literal
@@ -480,6 +534,17 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value]) -> bool {
             .and_then(|n| params.get(n.checked_sub(1)?))
             .is_some_and(|v| matches!(v, Value::F32(_) | Value::F64(_) | Value::Decimal(_)))
     };
+    // A small integer column (INT8, UINT8, …) compared with a literal it cannot hold.
+    let outside_small_ints = |e: &Expr| match e {
+        Expr::Value(SqlValue::Number(n, _)) => {
+            n.fractional_digit_count() <= 0 && !(0..=127).contains(&n.to_i64().unwrap_or(-1))
+        }
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            ..
+        } => true,
+        _ => false,
+    };
     let mut found = false;
     let _ = gluesql_core::sqlparser::ast::visit_expressions(statement, |expr| {
         found = match expr {
@@ -494,7 +559,11 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value]) -> bool {
                 | BinaryOperator::Lt
                 | BinaryOperator::LtEq
                 | BinaryOperator::Gt
-                | BinaryOperator::GtEq => !constant(left) && !constant(right),
+                | BinaryOperator::GtEq => {
+                    (!constant(left) && !constant(right))
+                        || outside_small_ints(left)
+                        || outside_small_ints(right)
+                }
                 _ => false,
             },
             Expr::Value(SqlValue::Number(n, _)) => n.fractional_digit_count() > 0,
