@@ -101,14 +101,17 @@ export function renderTables(tables, { onPick }) {
       columns.append(h("li", { className: "reference" }, `${fk.column} → ${fk.referencesTable}.${fk.referencesColumn}`));
     }
     for (const index of table.indexes) {
-      columns.append(h("li", { className: "index" }, `index ${index.name} (${index.expr.replaceAll('"', "")})`));
+      const kind = index.unique ? "unique index" : "index";
+      columns.append(h("li", { className: "index" }, `${kind} ${index.name} (${index.expr.replaceAll('"', "")})`));
     }
+    if (table.kind === "view") columns.append(h("li", { className: "muted" }, table.definition));
     const pick = h("button", { type: "button", className: "link", title: `SELECT * FROM ${table.name}` }, table.name);
     pick.addEventListener("click", () => onPick(table));
     return h(
       "details",
       { className: "table-entry", "data-table": table.name },
-      h("summary", {}, pick, h("span", { className: "count" }, table.rowCount.toLocaleString("en"))),
+      h("summary", {}, pick, h("span", { className: "count" },
+        table.kind === "view" ? "view" : table.rowCount.toLocaleString("en"))),
       columns,
     );
   });

@@ -27,7 +27,7 @@ export interface QueryResult<Row = Record<string, SqlValue>> {
 
 export interface ColumnInfo {
   name: string;
-  /** "INT", "TEXT", "FLOAT", … */
+  /** "INT", "TEXT", "FLOAT", … ("" for a view's columns, whose types are not declared) */
   type: string;
   nullable: boolean;
   primaryKey: boolean;
@@ -39,9 +39,13 @@ export interface ColumnInfo {
 
 export interface TableInfo {
   name: string;
+  kind: "table" | "view";
+  /** A view's CREATE VIEW statement. */
+  definition?: string;
   /** Empty for a schemaless table, whose rows are maps. */
   columns: ColumnInfo[];
-  indexes: { name: string; expr: string }[];
+  /** `expr` is the indexed expression, or the columns of a multi-column index. */
+  indexes: { name: string; expr: string; unique: boolean }[];
   foreignKeys: { column: string; referencesTable: string; referencesColumn: string }[];
   rowCount: number;
 }

@@ -1,8 +1,11 @@
 //! The database described for tools and UIs: each table with its columns, keys, references,
-//! indexes and row count, read from the store's schemas (never from parsing SQL).
+//! indexes and row count, read from the store's schemas, and each view with its columns.
 
 use {
-    crate::store::{MemoryStore, Table},
+    crate::{
+        engine::{Engine, Object, ObjectKind, OBJECTS_TABLE},
+        store::Table,
+    },
     gluesql_core::ast::ToSql,
     serde::Serialize,
 };
@@ -11,6 +14,11 @@ use {
 #[serde(rename_all = "camelCase")]
 pub struct TableInfo {
     pub name: String,
+    /// "table" or "view".
+    pub kind: &'static str,
+    /// A view's `CREATE VIEW` statement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
     /// Empty for a schemaless table (`CREATE TABLE docs;`), whose rows are maps.
     pub columns: Vec<ColumnInfo>,
     pub indexes: Vec<IndexInfo>,
@@ -34,8 +42,10 @@ pub struct ColumnInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndexInfo {
     pub name: String,
-    /// The indexed expression as SQL (usually a column name).
+    /// The indexed expression as SQL (usually a column name; columns separated by commas for
+    /// an index on several).
     pub expr: String,
+    pub unique: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,12 +56,50 @@ pub struct ForeignKeyInfo {
     pub references_column: String,
 }
 
-/// Every table, in name order.
-pub fn describe_tables(store: &MemoryStore) -> Vec<TableInfo> {
-    store.tables().map(describe_table).collect()
+/// Every table and view, in name order. A view's columns are its query's; their types are
+/// not known before rows exist, so they are reported empty.
+pub fn describe_tables(engine: &mut Engine) -> Vec<TableInfo> {
+    let indexes = engine.objects(ObjectKind::Index);
+    let mut tables: Vec<TableInfo> = engine
+        .store()
+        .tables()
+        .filter(|table| table.schema.table_name != OBJECTS_TABLE)
+        .map(|table| describe_table(table, &indexes))
+        .collect();
+    for view in engine.objects(ObjectKind::View) {
+        let columns = engine
+            .query(&format!("SELECT * FROM \"{}\" LIMIT 0", view.name), &[])
+            .map(|output| output.columns)
+            .unwrap_or_default();
+        tables.push(describe_view(view, columns));
+    }
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    tables
 }
 
-fn describe_table(table: &Table) -> TableInfo {
+fn describe_view(view: Object, columns: Vec<String>) -> TableInfo {
+    TableInfo {
+        name: view.name,
+        kind: "view",
+        definition: Some(view.definition),
+        columns: columns
+            .into_iter()
+            .map(|name| ColumnInfo {
+                name,
+                data_type: String::new(),
+                nullable: true,
+                primary_key: false,
+                unique: false,
+                default: None,
+            })
+            .collect(),
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+        row_count: 0,
+    }
+}
+
+fn describe_table(table: &Table, objects: &[Object]) -> TableInfo {
     let schema = &table.schema;
     let columns = schema
         .column_defs
@@ -68,13 +116,29 @@ fn describe_table(table: &Table) -> TableInfo {
         .collect();
     TableInfo {
         name: schema.table_name.clone(),
+        kind: "table",
+        definition: None,
         columns,
         indexes: schema
             .indexes
             .iter()
-            .map(|index| IndexInfo {
-                name: index.name.clone(),
-                expr: index.expr.to_sql(),
+            .map(|index| {
+                let object = objects
+                    .iter()
+                    .find(|o| o.name == format!("{}.{}", schema.table_name, index.name));
+                IndexInfo {
+                    name: index.name.clone(),
+                    expr: match object {
+                        Some(object) => object
+                            .columns
+                            .iter()
+                            .map(|c| format!("\"{c}\""))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        None => index.expr.to_sql(),
+                    },
+                    unique: object.is_some_and(|o| o.unique),
+                }
             })
             .collect(),
         foreign_keys: schema
@@ -103,12 +167,30 @@ mod tests {
             "CREATE INDEX book_author ON book (author_id)",
             "CREATE TABLE notes",
             "INSERT INTO author VALUES (1, 'a@x', 'A'), (2, 'b@x', 'B')",
+            "CREATE UNIQUE INDEX author_name ON author (name, email)",
+            "CREATE VIEW named AS SELECT name AS who FROM author",
         ] {
             engine.query(sql, &[]).expect(sql);
         }
-        let tables = describe_tables(engine.store());
+        let tables = describe_tables(&mut engine);
         let names: Vec<_> = tables.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["author", "book", "notes"]);
+        assert_eq!(names, ["author", "book", "named", "notes"]);
+        assert_eq!(
+            tables[0].indexes,
+            [IndexInfo {
+                name: "author_name".into(),
+                expr: "\"name\", \"email\"".into(),
+                unique: true,
+            }]
+        );
+        let view = &tables[2];
+        assert_eq!(view.kind, "view");
+        assert_eq!(view.columns[0].name, "who");
+        assert!(view
+            .definition
+            .as_deref()
+            .unwrap()
+            .starts_with("CREATE VIEW named"));
         let author = &tables[0];
         assert_eq!(author.row_count, 2);
         assert_eq!(
@@ -130,10 +212,11 @@ mod tests {
             book.indexes,
             [IndexInfo {
                 name: "book_author".into(),
-                expr: "\"author_id\"".into()
+                expr: "\"author_id\"".into(),
+                unique: false,
             }]
         );
         assert_eq!(book.foreign_keys[0].references_table, "author");
-        assert!(tables[2].columns.is_empty());
+        assert!(tables[3].columns.is_empty());
     }
 }

@@ -208,9 +208,9 @@ impl<P: Persistence> Database<P> {
     }
 
     /// Every table with its columns, keys, indexes and row count.
-    pub fn tables(&self) -> Result<Vec<TableInfo>, DbError> {
+    pub fn tables(&mut self) -> Result<Vec<TableInfo>, DbError> {
         self.ensure_open()?;
-        Ok(describe_tables(self.engine.store()))
+        Ok(describe_tables(&mut self.engine))
     }
 
     /// The whole database as a SQL script (see `dump`). Refused inside a transaction, whose
@@ -218,7 +218,7 @@ impl<P: Persistence> Database<P> {
     pub fn export(&self) -> Result<String, DbError> {
         self.ensure_open()?;
         self.refuse_inside_transaction("export")?;
-        Ok(dump_sql(self.engine.store()))
+        Ok(dump_sql(&self.engine))
     }
 
     /// Runs a SQL script (e.g. an `export`) as one transaction: all of it is committed, or on

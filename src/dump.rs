@@ -2,12 +2,16 @@
 //! recreates it (schemas, indexes, functions, rows) when run on an empty database.
 
 use {
-    crate::store::{MemoryStore, Table},
+    crate::{
+        engine::{parse_sql, Engine, ObjectKind, OBJECTS_TABLE},
+        store::{MemoryStore, Table},
+    },
     gluesql_core::{
         ast::ToSql,
         data::{CustomFunction, Value},
+        sqlparser::ast::visit_relations,
     },
-    std::fmt::Write,
+    std::{collections::BTreeMap, fmt::Write, ops::ControlFlow},
 };
 
 /// Rows per INSERT statement: large enough to import fast, small enough to keep one
@@ -17,9 +21,17 @@ const ROWS_PER_INSERT: usize = 500;
 /// The first line of every dump; `import` does not require it, it tells a reader what the file is.
 pub const DUMP_HEADER: &str = "-- idbsql dump";
 
-/// Writes every function, table, index and row as SQL. Tables come after the tables their
-/// foreign keys reference, so the script runs top to bottom.
-pub fn dump_sql(store: &MemoryStore) -> String {
+/// Writes every function, table, index, row and view as SQL. Tables come after the tables
+/// their foreign keys reference, views after the views they read, so the script runs top to
+/// bottom. An index GlueSQL keeps on its first column only (UNIQUE, several columns) is written
+/// as it was created.
+pub fn dump_sql(engine: &Engine) -> String {
+    let store = engine.store();
+    let definitions: BTreeMap<String, String> = engine
+        .objects(ObjectKind::Index)
+        .into_iter()
+        .map(|o| (o.name, o.definition))
+        .collect();
     let mut out = String::new();
     let _ = writeln!(out, "{DUMP_HEADER}");
     for function in store.functions() {
@@ -27,15 +39,72 @@ pub fn dump_sql(store: &MemoryStore) -> String {
         out.push('\n');
     }
     for table in tables_in_dependency_order(store) {
-        out.push_str(&table.schema.to_ddl());
+        let mut schema = table.schema.clone();
+        let indexes = std::mem::take(&mut schema.indexes);
+        out.push_str(&schema.to_ddl());
         out.push('\n');
+        for index in indexes {
+            let key = format!("{}.{}", schema.table_name, index.name);
+            match definitions.get(&key) {
+                Some(definition) => {
+                    let _ = writeln!(out, "{definition};");
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        r#"CREATE INDEX "{}" ON "{}" ({});"#,
+                        index.name,
+                        schema.table_name,
+                        index.expr.to_sql()
+                    );
+                }
+            }
+        }
         write_inserts(&mut out, table);
+    }
+    for definition in views_in_dependency_order(engine) {
+        let _ = writeln!(out, "{definition};");
     }
     out
 }
 
+/// View definitions, each after the views it reads.
+fn views_in_dependency_order(engine: &Engine) -> Vec<String> {
+    let mut remaining: Vec<(String, String, Vec<String>)> = engine
+        .objects(ObjectKind::View)
+        .into_iter()
+        .map(|view| {
+            let mut reads = Vec::new();
+            if let Ok(statements) = parse_sql(&view.definition) {
+                let _ = visit_relations(&statements, |name| {
+                    reads.extend(name.0.last().map(|i| i.value.clone()));
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+            (view.name, view.definition, reads)
+        })
+        .collect();
+    let mut ordered: Vec<(String, String, Vec<String>)> = Vec::new();
+    while !remaining.is_empty() {
+        let ready = remaining.iter().position(|(_, _, reads)| {
+            reads.iter().all(|read| {
+                ordered.iter().any(|(done, _, _)| done == read)
+                    || !remaining.iter().any(|(name, _, _)| name == read)
+            })
+        });
+        ordered.push(remaining.remove(ready.unwrap_or(0)));
+    }
+    ordered
+        .into_iter()
+        .map(|(_, definition, _)| definition)
+        .collect()
+}
+
 fn tables_in_dependency_order(store: &MemoryStore) -> Vec<&Table> {
-    let mut remaining: Vec<&Table> = store.tables().collect();
+    let mut remaining: Vec<&Table> = store
+        .tables()
+        .filter(|table| table.schema.table_name != OBJECTS_TABLE)
+        .collect();
     let mut ordered: Vec<&Table> = Vec::with_capacity(remaining.len());
     while !remaining.is_empty() {
         let ready = remaining.iter().position(|table| {

@@ -274,3 +274,37 @@ fn js_style_numbers_fit_float_and_integer_columns() {
     let out = block_on(db.query("SELECT id FROM kv WHERE score < $1", &[Value::I64(0)])).unwrap();
     assert_eq!(out.rows, vec![vec![Value::I64(-2)]]);
 }
+
+#[test]
+fn views_and_unique_indexes_survive_reopen_and_rollback() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER); \
+         INSERT INTO t VALUES (1, 10), (2, 20); \
+         CREATE VIEW big AS SELECT id FROM t WHERE a > 15; \
+         CREATE UNIQUE INDEX t_a ON t (a);",
+    ))
+    .unwrap();
+    block_on(db.exec("BEGIN; CREATE VIEW small AS SELECT id FROM t; DROP VIEW big; ROLLBACK;"))
+        .unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(
+        rows(&mut db, "SELECT id FROM big"),
+        vec![vec![Value::I64(2)]]
+    );
+    assert!(block_on(db.query("SELECT * FROM small", &[])).is_err());
+    let error = block_on(db.query("INSERT INTO t VALUES (3, 10)", &[])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+    // Checkpointed and reopened, the same.
+    block_on(db.checkpoint()).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(
+        rows(&mut db, "SELECT id FROM big"),
+        vec![vec![Value::I64(2)]]
+    );
+    let error = block_on(db.query("UPDATE t SET a = 20 WHERE id = 1", &[])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+}

@@ -202,3 +202,33 @@ fn importing_into_a_database_that_has_the_table_fails_cleanly() {
     );
     assert_eq!(rows_text(&mut db, "SELECT * FROM t"), "[[I64(7)]]");
 }
+
+#[test]
+fn views_and_unique_and_multi_column_indexes_round_trip() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, sku TEXT, shelf INTEGER, bin INTEGER); \
+         CREATE UNIQUE INDEX item_sku ON item (sku); \
+         CREATE UNIQUE INDEX item_place ON item (shelf, bin); \
+         CREATE INDEX item_bin_shelf ON item (bin DESC, shelf); \
+         INSERT INTO item VALUES (1, 'a', 1, 1), (2, 'b', 1, 2), (3, 'c', 2, 1); \
+         CREATE VIEW zz_base AS SELECT id, shelf FROM item WHERE shelf = 1; \
+         CREATE VIEW aa_top (ident) AS SELECT id FROM zz_base WHERE id > 1;",
+    );
+    let dump = db.export().unwrap();
+    assert!(
+        !dump.contains("__idbsql"),
+        "the hidden table is not dumped:\n{dump}"
+    );
+    assert!(
+        dump.contains("CREATE UNIQUE INDEX item_place ON item(shelf,bin)"),
+        "{dump}"
+    );
+    // A view comes after the view it reads, whatever their names.
+    assert!(dump.find("CREATE VIEW zz_base").unwrap() < dump.find("CREATE VIEW aa_top").unwrap());
+    let mut copy = assert_round_trip(&mut db, &["SELECT * FROM aa_top", "SELECT * FROM item"]);
+    // UNIQUE is enforced in the copy too.
+    let error = block_on(copy.query("INSERT INTO item VALUES (4, 'd', 2, 1)", &[])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+}

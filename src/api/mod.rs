@@ -215,8 +215,8 @@ impl RawDatabase {
     /// The tables with their columns, keys, indexes and row counts, as JSON text.
     #[wasm_bindgen(js_name = tablesJson)]
     pub fn tables_json(&self) -> Promise {
-        self.run(move |backend| async move {
-            let result = with_backend!(&backend, db => db.tables()).and_then(|tables| {
+        self.run(move |mut backend| async move {
+            let result = with_backend!(&mut backend, db => db.tables()).and_then(|tables| {
                 serde_json::to_string(&tables)
                     .map(|json| JsValue::from_str(&json))
                     .map_err(|e| DbError::new(ErrorCode::Execute, e.to_string()))
