@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
-# codec, sync server and replicas), wasm-bindgen tests in headless Chromium, and the JS API,
+# codec, sync server and replicas), the sqllogictest corpus, wasm-bindgen tests in headless Chromium, and the JS API,
 # the packed npm package (plain ESM + Vite), demo and sync end to end in Chromium with the
 # real idbsql-server.
 set -euo pipefail
@@ -18,6 +18,8 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo test (native)"
 cargo test --quiet --workspace
+step "sqllogictest: tests/slt and SQLite's corpus, judged against tests/slt/known-failures.txt"
+bash scripts/slt.sh --quiet --check tests/slt/known-failures.txt
 step "build the package (cargo + wasm-bindgen, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"

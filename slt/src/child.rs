@@ -3,6 +3,7 @@
 
 use {
     crate::{
+        category::categorize,
         driver::{Driver, LabelAnswer, Outcome},
         script,
     },
@@ -19,6 +20,8 @@ pub struct Event {
     pub line: u32,
     pub status: Status,
     pub label: Option<(String, LabelAnswer)>,
+    /// For a failure: the category that claims it (see `category`).
+    pub category: String,
     pub message: String,
 }
 
@@ -64,19 +67,21 @@ impl Event {
             Some((label, LabelAnswer::Error)) => (flat(label), "error".to_owned()),
         };
         format!(
-            "{}\t{}\t{label}\t{answer}\t{}",
+            "{}\t{}\t{label}\t{answer}\t{}\t{}",
             self.line,
             self.status.as_str(),
+            self.category,
             flat(&self.message)
         )
     }
 
     pub fn decode(text: &str) -> Option<Self> {
-        let mut fields = text.splitn(5, '\t');
+        let mut fields = text.splitn(6, '\t');
         let line = fields.next()?.parse().ok()?;
         let status = Status::parse(fields.next()?)?;
         let label = fields.next()?;
         let answer = fields.next()?;
+        let category = fields.next()?.to_owned();
         let message = fields.next()?.to_owned();
         let label = match (label, answer) {
             ("", _) => None,
@@ -90,6 +95,7 @@ impl Event {
             line,
             status,
             label,
+            category,
             message,
         })
     }
@@ -127,10 +133,15 @@ pub fn run_file(path: &Path) -> io::Result<()> {
                     Outcome::Skip => (Status::Skip, String::new()),
                     Outcome::Fail { message } => (Status::Fail, message),
                 };
+                let category = match status {
+                    Status::Fail => categorize(&path.display().to_string(), &step.sql, &message),
+                    _ => "",
+                };
                 Event {
                     line: step.line,
                     status,
                     label: judged.label,
+                    category: category.to_owned(),
                     message,
                 }
             }
@@ -147,6 +158,7 @@ pub fn run_file(path: &Path) -> io::Result<()> {
                     line: step.line,
                     status: Status::Panic,
                     label: None,
+                    category: String::new(),
                     message: format!("panic: {message}"),
                 }
             }
@@ -168,6 +180,7 @@ mod tests {
             line: 12,
             status: Status::Fail,
             label: Some(("label-3".into(), LabelAnswer::Values("abc".into()))),
+            category: "triggers".into(),
             message: "mismatch:\texpected".into(),
         };
         let decoded = Event::decode(&event.encode()).unwrap();
@@ -175,5 +188,6 @@ mod tests {
         assert_eq!(decoded.status, Status::Fail);
         assert_eq!(decoded.label, event.label);
         assert_eq!(decoded.message, "mismatch: expected");
+        assert_eq!(decoded.category, "triggers");
     }
 }

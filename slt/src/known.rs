@@ -1,8 +1,11 @@
-//! The known-failures list: every record idbsql does not pass, keyed `file:line`, each with a
-//! category whose reason is written once in the file. The list may only shrink.
+//! The known-failures list: every record idbsql does not pass, keyed `file:line`, each with the
+//! category that explains it (`category.rs` says why each is acceptable). The list only shrinks.
 
 use {
-    crate::run::FileResult,
+    crate::{
+        category::{reason, UNCATEGORISED},
+        run::FileResult,
+    },
     std::{
         collections::{BTreeMap, BTreeSet},
         fmt::Write as _,
@@ -10,39 +13,17 @@ use {
     },
 };
 
-/// Categories, their reasons, and how a failure's message shows it belongs. A failure that no
-/// rule claims is `uncategorised`, which the check refuses: a wrong answer never hides here.
-const CATEGORIES: &[(&str, &str, &[&str])] = &[];
-
-const UNCATEGORISED: &str = "uncategorised";
-
-fn categorize(message: &str) -> &'static str {
-    CATEGORIES
-        .iter()
-        .find(|(_, _, needles)| needles.iter().any(|needle| message.contains(needle)))
-        .map_or(UNCATEGORISED, |(name, _, _)| name)
-}
-
 pub struct KnownFailures {
-    categories: BTreeMap<String, String>,
     records: BTreeMap<String, String>,
 }
 
 impl KnownFailures {
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-        let mut categories = BTreeMap::new();
         let mut records = BTreeMap::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim_end();
             if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix('[') {
-                let (name, reason) = rest
-                    .split_once("] ")
-                    .ok_or_else(|| format!("line {}: expected `[category] reason`", number + 1))?;
-                categories.insert(name.to_owned(), reason.trim().to_owned());
                 continue;
             }
             let (record, category) = line
@@ -50,25 +31,17 @@ impl KnownFailures {
                 .ok_or_else(|| format!("line {}: expected `file:line category`", number + 1))?;
             records.insert(record.to_owned(), category.to_owned());
         }
-        Ok(Self {
-            categories,
-            records,
-        })
+        Ok(Self { records })
     }
 
     /// Everything wrong with a run, judged against this list.
     pub fn judge(&self, results: &[FileResult]) -> Vec<String> {
         let mut problems = Vec::new();
-        for (name, reason) in &self.categories {
-            if name == UNCATEGORISED || name.contains("wrong") || reason.is_empty() {
-                problems.push(format!(
-                    "category `{name}` is not a reason a record may fail for"
-                ));
-            }
-        }
         for (record, category) in &self.records {
-            if !self.categories.contains_key(category) {
-                problems.push(format!("{record}: category `{category}` is not defined"));
+            if reason(category).is_none() {
+                problems.push(format!(
+                    "{record}: `{category}` is not a category a record may fail for"
+                ));
             }
         }
         let ran: BTreeSet<&str> = results.iter().map(|r| r.key.as_str()).collect();
@@ -83,13 +56,20 @@ impl KnownFailures {
                     result.key
                 ));
             }
-            for (line, message) in &result.failures {
+            for (line, message, category) in &result.failures {
                 let record = format!("{}:{line}", result.key);
                 let fatal = ["panic", "the runner died", "timeout"];
                 if fatal.iter().any(|start| message.starts_with(start)) {
                     problems.push(format!("{record}: {message}"));
                 } else if !self.records.contains_key(&record) {
-                    problems.push(format!("{record}: unlisted failure: {message}"));
+                    problems.push(format!(
+                        "{record}: unlisted failure [{category}]: {message}"
+                    ));
+                } else if self.records.get(&record) != Some(category) {
+                    problems.push(format!(
+                        "{record}: listed as {}, now fails as [{category}]: {message}",
+                        self.records[&record]
+                    ));
                 }
                 failing.insert(record);
             }
@@ -98,7 +78,7 @@ impl KnownFailures {
             let file = record.rsplit_once(':').map_or(record.as_str(), |(f, _)| f);
             if ran.contains(file) && !failing.contains(record) {
                 problems.push(format!(
-                    "{record}: listed as failing but no longer fails; remove it from the list"
+                    "{record}: listed as failing but passes now; remove it from the list"
                 ));
             }
         }
@@ -106,33 +86,36 @@ impl KnownFailures {
     }
 }
 
-/// Writes the run's failures as a known-failures file, each under the category its message
-/// shows (or `uncategorised`, which a check then refuses).
+/// Writes the run's failures as a known-failures file, each under its category (an
+/// `uncategorised` one is written too, and a check then refuses it).
 pub fn write(path: &Path, results: &[FileResult]) -> std::io::Result<()> {
     let mut text = String::from(
-        "# Records of the sqllogictest corpus and of tests/slt that idbsql does not pass, one per\n\
-         # line as `file:line category`; `[category] reason` lines say why. `npm test` fails on a\n\
-         # failure missing here and on a listed record that passes again: this list only shrinks.\n\
-         # Regenerate: npm run slt -- --write-known tests/slt/known-failures.txt\n\n",
+        "# Records of SQLite's sqllogictest corpus (corpus/...) and of tests/slt that idbsql does not\n\
+         # pass, one per line as `file:line category`. `npm test` fails on a failure missing here,\n\
+         # on a listed record that passes again (the list only shrinks) and on any category that\n\
+         # slt/src/category.rs does not define. Regenerate after a fix:\n\
+         #   npm run slt -- --write-known tests/slt/known-failures.txt\n#\n",
     );
-    let mut lines = Vec::new();
-    let mut used = BTreeSet::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for result in results {
-        for (line, message) in &result.failures {
-            let category = categorize(message);
-            used.insert(category);
-            lines.push(format!("{}:{line} {category}", result.key));
+        for (_, _, category) in &result.failures {
+            *counts.entry(category.as_str()).or_default() += 1;
         }
     }
-    for (name, reason, _) in CATEGORIES {
-        if used.contains(name) {
-            let _ = writeln!(text, "[{name}] {reason}");
-        }
+    for (category, count) in &counts {
+        let why = reason(category).unwrap_or("NOT A REASON: fix it or explain it in category.rs");
+        let _ = writeln!(text, "# {category} ({count}): {why}");
     }
     text.push('\n');
-    for line in lines {
-        text.push_str(&line);
-        text.push('\n');
+    for result in results {
+        for (line, _, category) in &result.failures {
+            let category = if category.is_empty() {
+                UNCATEGORISED
+            } else {
+                category
+            };
+            let _ = writeln!(text, "{}:{line} {category}", result.key);
+        }
     }
     std::fs::write(path, text)
 }

@@ -1,6 +1,7 @@
 //! `idbsql-slt`: runs sqllogictest files (SQLite's corpus, our own `.slt` files) through
 //! idbsql's real engine path and reports, or judges the run against the known-failures list.
 
+mod category;
 mod child;
 mod driver;
 mod known;
@@ -32,9 +33,12 @@ struct Args {
     /// Write the run's failures, categorised, to this known-failures file.
     #[arg(long)]
     write_known: Option<PathBuf>,
-    /// Print every failure as `file:line: what happened`.
+    /// Print every failure as `file:line: [category] what happened`.
     #[arg(long)]
     failures: bool,
+    /// Print only the totals (and, with --check, its verdict), not a line per file.
+    #[arg(long)]
+    quiet: bool,
     /// Files run at once (each in its own process).
     #[arg(long, default_value_t = default_jobs())]
     jobs: usize,
@@ -137,11 +141,15 @@ fn main() -> ExitCode {
         timeout: Duration::from_secs(args.timeout_secs.max(1)),
     };
     let print_failures = args.failures;
+    let quiet = args.quiet;
     let results = run::run_all(jobs, &options, |result| {
+        if quiet {
+            return;
+        }
         println!("{}", file_line(result));
         if print_failures {
-            for (line, message) in &result.failures {
-                println!("  {}:{line}: {message}", result.key);
+            for (line, message, category) in &result.failures {
+                println!("  {}:{line}: [{category}] {message}", result.key);
             }
             for label in &result.inconsistent {
                 println!("  {}: inconsistent label {label}", result.key);

@@ -32,8 +32,9 @@ pub struct FileResult {
     pub skipped: usize,
     pub panics: usize,
     pub timeouts: usize,
-    /// Every record that did not pass, with what happened (panics and timeouts included).
-    pub failures: Vec<(u32, String)>,
+    /// Every record that did not pass: line, what happened (panics and timeouts included), and
+    /// the category that claims it.
+    pub failures: Vec<(u32, String, String)>,
     /// Labels whose answers differ between the queries that share them.
     pub inconsistent: Vec<String>,
     /// The file could not be read or parsed.
@@ -47,12 +48,14 @@ impl FileResult {
             Status::Skip => self.skipped += 1,
             Status::Fail => {
                 self.failed += 1;
-                self.failures.push((event.line, event.message.clone()));
+                self.failures
+                    .push((event.line, event.message.clone(), event.category.clone()));
             }
             Status::Panic => {
                 self.failed += 1;
                 self.panics += 1;
-                self.failures.push((event.line, event.message.clone()));
+                self.failures
+                    .push((event.line, event.message.clone(), String::new()));
             }
         }
         if let Some((label, answer)) = &event.label {
@@ -182,6 +185,7 @@ fn run_file(exe: &Path, job: &FileJob, timeout: Duration) -> FileResult {
                         "timeout: the step after line {last_line} ran past {} s",
                         timeout.as_secs()
                     ),
+                    String::new(),
                 ));
                 // The rest of the file counts as failed.
                 let rest = runnable.unwrap_or(0).saturating_sub(ran + 1);
@@ -201,6 +205,7 @@ fn run_file(exe: &Path, job: &FileJob, timeout: Duration) -> FileResult {
         result.failures.push((
             last_line,
             format!("the runner died after line {last_line}: {status:?}"),
+            String::new(),
         ));
     }
     for (label, answers) in labels {

@@ -27,7 +27,9 @@ impl Index for MemoryStore {
             .index_lookup(index_name, asc.unwrap_or(true), cmp_value)?
             .ok_or_else(|| IndexError::IndexNameDoesNotExist(index_name.to_owned()))?;
         Ok(Box::new(keys.into_iter().filter_map(move |key| {
-            table.rows.get(&key).map(|row| Ok((key, row.clone())))
+            let row = table.rows.get(&key)?;
+            self.count_read();
+            Some(Ok((key, row.clone())))
         })))
     }
 }

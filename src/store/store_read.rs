@@ -27,21 +27,23 @@ impl Store for MemoryStore {
     }
 
     fn fetch_data(&self, table_name: &str, key: &Key) -> Result<Option<Vec<Value>>> {
-        Ok(self
+        let row = self
             .tables
             .get(table_name)
             .and_then(|table| table.rows.get(key))
-            .cloned())
+            .cloned();
+        if row.is_some() {
+            self.count_read();
+        }
+        Ok(row)
     }
 
     fn scan_data<'a>(&'a self, table_name: &str) -> Result<RowIter<'a>> {
         match self.tables.get(table_name) {
-            Some(table) => Ok(Box::new(
-                table
-                    .rows
-                    .iter()
-                    .map(|(key, row)| Ok((key.clone(), row.clone()))),
-            )),
+            Some(table) => Ok(Box::new(table.rows.iter().map(|(key, row)| {
+                self.count_read();
+                Ok((key.clone(), row.clone()))
+            }))),
             None => Ok(Box::new(std::iter::empty())),
         }
     }
