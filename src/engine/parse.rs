@@ -42,6 +42,8 @@ fn take_view_if_not_exists(tokens: &mut Vec<TokenWithLocation>) {
         match (&tokens[i].token, keyword(&tokens[i])) {
             (Token::SemiColon, _) => words.clear(),
             (Token::Whitespace(_), _) => {}
+            // Only a statement's first words can open CREATE [OR REPLACE] VIEW IF NOT EXISTS.
+            (_, _) if words.len() >= 7 => {}
             (_, k) => {
                 words.push((i, k.unwrap_or(Keyword::NoKeyword)));
                 let kinds: Vec<Keyword> = words.iter().map(|w| w.1).collect();
