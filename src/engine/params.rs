@@ -14,9 +14,19 @@ use {
 };
 
 /// A copy of `statement` with each text or number parameter's placeholder replaced by a
-/// literal, or `None` when there is none.
-pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<SqlStatement> {
-    if !params.iter().any(|value| literal_of(value).is_some()) {
+/// literal, or `None` when there is none. Parameters marked `typed` (already converted to the
+/// type of the column they meet) stay bound as typed values.
+pub fn inline_text_params(
+    statement: &SqlStatement,
+    params: &[Value],
+    typed: &[bool],
+) -> Option<SqlStatement> {
+    let inlined = |i: usize| !typed.get(i).copied().unwrap_or(false);
+    if !params
+        .iter()
+        .enumerate()
+        .any(|(i, value)| inlined(i) && literal_of(value).is_some())
+    {
         return None;
     }
     let mut statement = statement.clone();
@@ -26,6 +36,7 @@ pub fn inline_text_params(statement: &SqlStatement, params: &[Value]) -> Option<
                 .strip_prefix('$')
                 .and_then(|n| n.parse::<usize>().ok())
                 .and_then(|n| n.checked_sub(1))
+                .filter(|i| inlined(*i))
                 .and_then(|i| params.get(i));
             if let Some(literal) = text.and_then(literal_of) {
                 *expr = SqlExpr::Value(literal);
