@@ -41,6 +41,9 @@ pub struct Database<P: Persistence> {
     policy: CheckpointPolicy,
     closed: bool,
     sync: Option<SyncState>,
+    /// Server messages that arrived while a transaction was open: applied when it ends, so
+    /// a ROLLBACK never writes the rows from before the transaction over them.
+    held: Vec<ServerMessage>,
 }
 
 impl<P: Persistence> Database<P> {
@@ -86,6 +89,7 @@ impl<P: Persistence> Database<P> {
             policy,
             closed: false,
             sync,
+            held: Vec::new(),
         })
     }
 
@@ -116,21 +120,47 @@ impl<P: Persistence> Database<P> {
         self.ensure_open()?;
         let result = self.engine.query(sql, params);
         self.persist().await?;
+        self.release_held_frames().await;
         result
     }
 
     /// Runs every statement in `sql`, in order, each in its own autocommit transaction unless
-    /// the script opens one. On the first failure it stops: the statements before it are kept
-    /// (and durable), the failing one changed nothing, and the error names its position.
+    /// the script opens one. On the first failure it stops: the statements before it outside
+    /// any transaction are kept (and durable), the failing one changed nothing, a transaction
+    /// the script opened is rolled back whole, and in a transaction the caller had open before
+    /// the call the script's statements are undone (the transaction stays open, as it was). The
+    /// error names the failing statement's position.
     pub async fn exec(&mut self, sql: &str) -> Result<Vec<QueryOutput>, DbError> {
         self.ensure_open()?;
         let statements = self.engine.parse(sql)?;
         let mut outputs = Vec::with_capacity(statements.len());
+        // The caller's transaction, and where it stood when the script began.
+        let callers = self.engine.savepoint();
+        let mut opened_here = false;
+        let mut callers_open = callers.is_some();
         for (position, statement) in statements.iter().enumerate() {
             match self.engine.execute(statement, &[]) {
-                Ok(output) => outputs.push(output),
+                Ok(output) => {
+                    match statement {
+                        SqlStatement::StartTransaction { .. } => opened_here = true,
+                        SqlStatement::Commit { .. } | SqlStatement::Rollback { .. } => {
+                            opened_here = false;
+                            callers_open = false;
+                        }
+                        _ => {}
+                    }
+                    outputs.push(output);
+                }
                 Err(mut error) => {
+                    if self.engine.in_transaction() {
+                        match (opened_here, callers_open, callers) {
+                            (true, _, _) => self.engine.rollback_open_transaction(),
+                            (false, true, Some(savepoint)) => self.engine.rollback_to(savepoint),
+                            _ => {}
+                        }
+                    }
                     self.persist().await?;
+                    self.release_held_frames().await;
                     if statements.len() > 1 {
                         error = at_statement(position, error);
                     }
@@ -139,6 +169,7 @@ impl<P: Persistence> Database<P> {
             }
         }
         self.persist().await?;
+        self.release_held_frames().await;
         Ok(outputs)
     }
 
@@ -250,6 +281,7 @@ impl<P: Persistence> Database<P> {
         }
         self.engine.query("COMMIT", &[])?;
         self.persist().await?;
+        self.release_held_frames().await;
         Ok(ImportSummary {
             statements: statements.len(),
             rows,
@@ -270,6 +302,7 @@ impl<P: Persistence> Database<P> {
     pub fn close(&mut self) {
         if !self.closed {
             self.engine.rollback_open_transaction();
+            self.held.clear();
             self.engine.store_mut().take_change_sets();
             self.engine.store_mut().confirm_persisted();
             self.persistence.close();
@@ -315,6 +348,17 @@ impl<P: Persistence> Database<P> {
         self.ensure_open()?;
         let message: ServerMessage =
             decode_message(frame).map_err(|e| DbError::new(ErrorCode::Format, e.to_string()))?;
+        self.sync_mut()?;
+        if self.engine.in_transaction() {
+            self.held.push(message);
+            return Ok(Vec::new());
+        }
+        self.apply_message(message).await?;
+        self.sync_outgoing()
+    }
+
+    /// Handles one server message and persists what it settled.
+    async fn apply_message(&mut self, message: ServerMessage) -> Result<(), DbError> {
         let sync = self
             .sync
             .as_mut()
@@ -329,7 +373,27 @@ impl<P: Persistence> Database<P> {
                 .await?;
             self.checkpoint_if_log_is_long().await;
         }
-        self.sync_outgoing()
+        Ok(())
+    }
+
+    /// Applies server messages held during a transaction, once none is open. A failure is
+    /// reported as a sync error event: the caller's own statement succeeded.
+    async fn release_held_frames(&mut self) {
+        if self.held.is_empty() || self.engine.in_transaction() {
+            return;
+        }
+        for message in std::mem::take(&mut self.held) {
+            if let Err(error) = self.apply_message(message).await {
+                if let Some(sync) = self.sync.as_mut() {
+                    sync.report_error(error.message);
+                }
+            }
+        }
+    }
+
+    /// Whether server messages wait for the open transaction to end.
+    pub fn holds_sync_messages(&self) -> bool {
+        !self.held.is_empty()
     }
 
     pub fn sync_events(&mut self) -> Vec<SyncEvent> {

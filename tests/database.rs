@@ -308,3 +308,53 @@ fn views_and_unique_indexes_survive_reopen_and_rollback() {
     let error = block_on(db.query("UPDATE t SET a = 20 WHERE id = 1", &[])).unwrap_err();
     assert_eq!(error.code, ErrorCode::Constraint);
 }
+
+#[test]
+fn a_failed_script_rolls_back_the_transaction_it_opened() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE a (x INTEGER PRIMARY KEY)")).unwrap();
+    let error = block_on(db.exec(
+        "INSERT INTO a VALUES (0); BEGIN; INSERT INTO a VALUES (1); INSERT INTO missing VALUES (1); COMMIT;",
+    ))
+    .unwrap_err();
+    assert!(
+        error.message.starts_with("statement 4:"),
+        "{}",
+        error.message
+    );
+    assert!(
+        !db.engine().in_transaction(),
+        "the script's transaction is gone"
+    );
+    block_on(db.query("INSERT INTO a VALUES (2)", &[])).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(
+        rows(&mut db, "SELECT x FROM a ORDER BY x"),
+        vec![vec![Value::I64(0)], vec![Value::I64(2)]],
+        "the statement before BEGIN and the later write stay; the transaction's do not"
+    );
+}
+
+#[test]
+fn a_failed_script_leaves_the_callers_transaction_as_it_was() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE a (x INTEGER PRIMARY KEY)")).unwrap();
+    block_on(db.query("BEGIN", &[])).unwrap();
+    block_on(db.query("INSERT INTO a VALUES (10)", &[])).unwrap();
+    let error =
+        block_on(db.exec("INSERT INTO a VALUES (11); INSERT INTO a VALUES (10);")).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Constraint);
+    assert!(
+        db.engine().in_transaction(),
+        "the caller's transaction is still open"
+    );
+    assert_eq!(rows(&mut db, "SELECT x FROM a"), vec![vec![Value::I64(10)]]);
+    assert_eq!(disk.borrow().log.len(), 1, "nothing of it committed yet");
+    block_on(db.query("COMMIT", &[])).unwrap();
+    db.close();
+    let mut db = open(&disk);
+    assert_eq!(rows(&mut db, "SELECT x FROM a"), vec![vec![Value::I64(10)]]);
+}

@@ -376,3 +376,60 @@ async fn a_synced_database_keeps_its_outbox_across_a_reload() {
     );
     server.stop().await;
 }
+
+/// Remote changes that arrive while a transaction is open wait for it to end: a ROLLBACK does
+/// not write the rows from before the transaction over them, and both replicas converge.
+#[tokio::test]
+async fn remote_changes_wait_for_an_open_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let disk_a = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let disk_b = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut a = DbNode::open(&disk_a).await;
+    let mut b = DbNode::open(&disk_b).await;
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one');")
+        .await
+        .unwrap();
+    a.pump_until_synced().await;
+    b.pump_until_synced().await;
+
+    // A opens a transaction and changes row 1; B changes row 1 too, and A receives it.
+    a.db.exec("BEGIN; UPDATE t SET v = 'a-local' WHERE id = 1;")
+        .await
+        .unwrap();
+    b.db.query("UPDATE t SET v = 'from-b' WHERE id = 1", &[])
+        .await
+        .unwrap();
+    b.pump_until_synced().await;
+    let ws = a.ws.as_mut().unwrap();
+    while let Ok(Some(Ok(Message::Binary(bytes)))) =
+        timeout(Duration::from_millis(200), ws.next()).await
+    {
+        assert!(a.db.sync_receive(&bytes).await.unwrap().is_empty());
+    }
+    assert!(
+        a.db.holds_sync_messages(),
+        "held while the transaction is open"
+    );
+    assert_eq!(
+        a.rows("SELECT v FROM t").await,
+        vec![vec![Value::Str("a-local".into())]],
+        "the transaction sees its own write"
+    );
+    a.db.query("ROLLBACK", &[]).await.unwrap();
+    assert!(!a.db.holds_sync_messages());
+    assert_eq!(
+        a.rows("SELECT v FROM t").await,
+        vec![vec![Value::Str("from-b".into())]],
+        "the remote change applies after the rollback, not under it"
+    );
+    a.pump_until_synced().await;
+    b.pump_until_synced().await;
+    assert_eq!(
+        a.rows("SELECT * FROM t").await,
+        b.rows("SELECT * FROM t").await
+    );
+    server.stop().await;
+}

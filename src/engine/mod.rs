@@ -6,6 +6,7 @@ mod indexes;
 mod logic;
 mod numeric;
 mod objects;
+mod param_types;
 mod params;
 mod parse;
 mod result;
@@ -25,7 +26,7 @@ pub use {
 use {
     crate::{
         error::{DbError, ErrorCode},
-        store::MemoryStore,
+        store::{MemoryStore, Savepoint},
     },
     gluesql_core::{
         data::Value,
@@ -128,22 +129,26 @@ impl Engine {
         }
     }
 
-    /// The statement with everything GlueSQL runs differently from SQL taken care of: views
-    /// expanded, uncorrelated subqueries answered, three-valued logic and integer arithmetic
-    /// spelled out. Each pass copies the statement only when it has something to change.
+    /// The statement with views expanded and parameters converted to the columns they meet
+    /// (the rest are inlined as literals). Each pass copies only when it has something to change.
     fn prepare<'s>(
         &mut self,
         statement: &'s SqlStatement,
         params: &'s [Value],
     ) -> Result<(Cow<'s, SqlStatement>, Cow<'s, [Value]>), DbError> {
         let mut statement = Cow::Borrowed(statement);
-        if let Some(inlined) = inline_text_params(&statement, params) {
-            statement = Cow::Owned(inlined);
-        }
         if self.has_objects() {
             self.expand_views(statement.to_mut())?;
         }
-        Ok((statement, Cow::Borrowed(params)))
+        let mut params = Cow::Borrowed(params);
+        let mut typed = Vec::new();
+        if param_types::needs_conversion(&params) {
+            typed = self.type_parameters(&statement, params.to_mut())?;
+        }
+        if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
+            statement = Cow::Owned(inlined);
+        }
+        Ok((statement, params))
     }
 
     fn run(&mut self, statement: &SqlStatement, params: &[Value]) -> Result<QueryOutput, DbError> {
@@ -218,6 +223,16 @@ impl Engine {
     /// Abandons an open explicit transaction (e.g. when the connection closes).
     pub fn rollback_open_transaction(&mut self) {
         let _ = self.glue.storage.rollback();
+    }
+
+    /// A point inside the open transaction to roll back to (`None` outside one).
+    pub fn savepoint(&self) -> Option<Savepoint> {
+        self.glue.storage.savepoint()
+    }
+
+    /// Undoes what the open transaction did after `savepoint`; the transaction stays open.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        self.glue.storage.rollback_to(savepoint);
     }
 }
 

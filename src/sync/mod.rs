@@ -123,6 +123,11 @@ impl SyncState {
         self.connected && self.catching_up_to.is_none() && self.pending.is_empty()
     }
 
+    /// Reports a problem found outside a server message (e.g. applying a held one failed).
+    pub fn report_error(&mut self, message: String) {
+        self.events.push(SyncEvent::ServerError { message });
+    }
+
     pub fn take_events(&mut self) -> Vec<SyncEvent> {
         std::mem::take(&mut self.events)
     }
