@@ -61,7 +61,9 @@ export type ErrorCode =
   | "locked"
   | "multiple_statements"
   | "format"
-  | "too_large";
+  | "too_large"
+  | "unsupported"
+  | "internal";
 
 export class IdbsqlError extends Error {
   readonly code: ErrorCode;
@@ -92,8 +94,16 @@ export interface SyncController extends EventTarget {
   stop(): void;
 }
 
+export interface QueryOptions {
+  /** "object" (default): rows keyed by column name, a later duplicate name winning;
+   *  "array": rows as arrays in column order, duplicates kept. */
+  rowMode?: "object" | "array";
+}
+
 export interface Transaction {
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
+  query(sql: string, params: SqlParam[] | undefined, options: { rowMode: "array" }): Promise<QueryResult<SqlValue[]>>;
+  query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
 }
 
@@ -103,6 +113,8 @@ export interface Database {
   /** Present when connected with a `sync` option. */
   readonly sync: SyncController | null;
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[]): Promise<QueryResult<Row>>;
+  query(sql: string, params: SqlParam[] | undefined, options: { rowMode: "array" }): Promise<QueryResult<SqlValue[]>>;
+  query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** The database as a SQL script that recreates it exactly (schema, indexes, rows). */

@@ -1,6 +1,10 @@
 // The public JS API of idbsql: connect / query / exec / transaction / disconnect, errors with
 // codes, one call at a time per connection, and the Web Lock that keeps two connections apart.
-import init, { RawDatabase, deleteDatabase as deleteRawDatabase } from "../pkg/idbsql.js";
+import init, {
+  RawDatabase,
+  deleteDatabase as deleteRawDatabase,
+  setPanicHandler,
+} from "../pkg/idbsql.js";
 import { SyncController } from "./sync.js";
 
 let wasmReady;
@@ -11,9 +15,30 @@ function loadWasm() {
   wasmReady ??= init({ module_or_path: new URL("../pkg/idbsql_bg.wasm", import.meta.url) }).then(
     (exports) => {
       wasmExports = exports;
+      setPanicHandler(onPanic);
     },
   );
   return wasmReady;
+}
+
+/**
+ * Set once a Rust panic aborted the WebAssembly module: its memory can no longer be trusted,
+ * so every call on every connection of this page fails with `internal` from then on. What was
+ * committed before is on disk; a reload and a new `connect` find it.
+ */
+let brokenBy = null;
+let onBroken = [];
+
+function onPanic(message) {
+  brokenBy ??= String(message);
+  for (const reject of onBroken.splice(0)) reject(internalError());
+}
+
+function internalError() {
+  return new IdbsqlError(
+    "internal",
+    `idbsql stopped after an internal error (${brokenBy}); reload the page and connect again — every commit acknowledged before it is kept`,
+  );
 }
 
 /** An error from idbsql; `code` says what kind (see the README). */
@@ -36,11 +61,23 @@ function toIdbsqlError(error) {
   return new IdbsqlError(code, error?.message ?? String(error), { cause: error });
 }
 
-async function call(promise) {
+/** Awaits a call into the module; a panic during it rejects it with `internal`. */
+async function call(start) {
+  if (brokenBy !== null) throw internalError();
+  let cancel;
+  const broken = new Promise((_, reject) => {
+    cancel = () => {
+      onBroken = onBroken.filter((r) => r !== reject);
+    };
+    onBroken.push(reject);
+  });
   try {
-    return await promise;
+    return await Promise.race([start(), broken]);
   } catch (error) {
+    if (brokenBy !== null) throw internalError();
     throw toIdbsqlError(error);
+  } finally {
+    cancel();
   }
 }
 
@@ -56,13 +93,33 @@ function checkParams(params) {
   }
 }
 
+/** `{ rowMode }` of `query`: true for rows as arrays. */
+function arrayRows(options) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== "object") throw new IdbsqlError("params", "query options must be an object");
+  const { rowMode = "object" } = options;
+  if (rowMode !== "object" && rowMode !== "array") {
+    throw new IdbsqlError("params", `rowMode must be "object" or "array", not ${JSON.stringify(rowMode)}`);
+  }
+  return rowMode === "array";
+}
+
 /**
  * Holds the database's Web Lock until released, so a second connection (this tab or another)
  * is refused instead of silently diverging.
  */
 function acquireLock(name) {
   const locks = globalThis.navigator?.locks;
-  if (!locks) return Promise.resolve(() => {});
+  if (!locks) {
+    // Without Web Locks two tabs would write the same log positions: refuse rather than
+    // corrupt. Plain-http origins and old browsers lack them; memory storage needs none.
+    return Promise.reject(
+      new IdbsqlError(
+        "unsupported",
+        "this browser context has no Web Locks (navigator.locks: it needs https or localhost and a current browser), which persistent storage needs to keep two tabs from overwriting each other; use storage: \"memory\" or serve the page over https",
+      ),
+    );
+  }
   return new Promise((resolve, reject) => {
     locks
       .request(`idbsql:${name}`, { ifAvailable: true }, (lock) => {
@@ -94,19 +151,24 @@ class Transaction {
     if (this.#done) throw new IdbsqlError("closed", "this transaction has finished");
   }
 
-  /** @param {string} sql @param {unknown[]} [params] */
-  async query(sql, params = []) {
+  /**
+   * @param {string} sql
+   * @param {unknown[]} [params]
+   * @param {{ rowMode?: "object" | "array" }} [options]
+   */
+  async query(sql, params = [], options) {
     this.#check();
     checkSql(sql);
     checkParams(params);
-    return call(this.#raw.query(sql, params));
+    const arrays = arrayRows(options);
+    return call(() => this.#raw.query(sql, params, arrays));
   }
 
   /** @param {string} sql */
   async exec(sql) {
     this.#check();
     checkSql(sql);
-    return call(this.#raw.exec(sql));
+    return call(() => this.#raw.exec(sql));
   }
 
   finish() {
@@ -130,7 +192,7 @@ export class Database {
     this.sync = syncOptions
       ? new SyncController({
           raw,
-          enqueue: (task) => this.#enqueueInternal(task),
+          enqueue: (task) => this.#enqueueInternal(() => call(task)),
           database: name,
           url: syncOptions.url,
           token: syncOptions.token,
@@ -164,18 +226,22 @@ export class Database {
   }
 
   /**
-   * Runs exactly one SQL statement with `$1`, `$2`, … parameters.
+   * Runs exactly one SQL statement with `$1`, `$2`, … parameters. Rows are objects keyed by
+   * column name, or arrays in column order with `{ rowMode: "array" }` (duplicate names kept).
    * @param {string} sql
    * @param {unknown[]} [params]
+   * @param {{ rowMode?: "object" | "array" }} [options]
    */
-  query(sql, params = []) {
+  query(sql, params = [], options) {
+    let arrays;
     try {
       checkSql(sql);
       checkParams(params);
+      arrays = arrayRows(options);
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#write(() => call(this.#raw.query(sql, params)));
+    return this.#write(() => call(() => this.#raw.query(sql, params, arrays)));
   }
 
   /**
@@ -188,7 +254,7 @@ export class Database {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#write(() => call(this.#raw.exec(sql)));
+    return this.#write(() => call(() => this.#raw.exec(sql)));
   }
 
   /**
@@ -203,17 +269,17 @@ export class Database {
       return Promise.reject(new IdbsqlError("params", "transaction() takes a function"));
     }
     return this.#write(async () => {
-      await call(this.#raw.query("BEGIN", []));
+      await call(() => this.#raw.query("BEGIN", [], false));
       const tx = new Transaction(this.#raw);
       try {
         const result = await fn(tx);
         tx.finish();
-        await call(this.#raw.query("COMMIT", []));
+        await call(() => this.#raw.query("COMMIT", [], false));
         return result;
       } catch (error) {
         tx.finish();
         if (this.#raw.inTransaction()) {
-          await call(this.#raw.query("ROLLBACK", [])).catch(() => {});
+          await call(() => this.#raw.query("ROLLBACK", [], false)).catch(() => {});
         }
         throw error;
       }
@@ -226,7 +292,7 @@ export class Database {
    * @returns {Promise<string>}
    */
   export() {
-    return this.#enqueue(() => call(this.#raw.export()));
+    return this.#enqueue(() => call(() => this.#raw.export()));
   }
 
   /**
@@ -240,7 +306,7 @@ export class Database {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#write(() => call(this.#raw.import(sql)));
+    return this.#write(() => call(() => this.#raw.import(sql)));
   }
 
   /**
@@ -248,17 +314,22 @@ export class Database {
    * @returns {Promise<import("./index.d.ts").TableInfo[]>}
    */
   tables() {
-    return this.#enqueue(async () => JSON.parse(await call(this.#raw.tablesJson())));
+    return this.#enqueue(async () => JSON.parse(await call(() => this.#raw.tablesJson())));
   }
 
   /** Writes a checkpoint now; normally automatic. */
   checkpoint() {
-    return this.#enqueue(() => call(this.#raw.checkpoint()));
+    return this.#enqueue(() => call(() => this.#raw.checkpoint()));
   }
 
   /** Test hook: the next IndexedDB write aborts, as on a quota error. */
   _failNextWrite() {
     this.#raw.failNextWrite();
+  }
+
+  /** Test hook: a Rust panic inside a call, as a bug would cause. */
+  _panicForTest() {
+    return this.#enqueue(() => call(() => this.#raw.panicForTest()));
   }
 
   /** Waits for pending calls, rolls back an open transaction, closes. Later calls reject `closed`. */
@@ -300,9 +371,10 @@ export async function connect(name, options = {}) {
     throw new IdbsqlError("params", "sync must be { url, token }");
   }
   await loadWasm();
+  if (brokenBy !== null) throw internalError();
   const releaseLock = storage === "memory" ? () => {} : await acquireLock(name);
   try {
-    const raw = await call(RawDatabase.open(name, storage, durability, Boolean(sync)));
+    const raw = await call(() => RawDatabase.open(name, storage, durability, Boolean(sync)));
     const db = new Database(name, raw, releaseLock, sync);
     await db.sync?.start();
     return db;
@@ -320,7 +392,7 @@ export async function deleteDatabase(name) {
   await loadWasm();
   const releaseLock = await acquireLock(name);
   try {
-    await call(deleteRawDatabase(name));
+    await call(() => deleteRawDatabase(name));
   } finally {
     releaseLock();
   }

@@ -42,6 +42,11 @@ fn to_js_error(error: DbError) -> JsValue {
 }
 
 fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
+    output_to_js_as(output, false)
+}
+
+/// A result object; rows as arrays when `arrays`, else as objects keyed by column name.
+fn output_to_js_as(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
     let result = Object::new();
     let columns: Array = output
         .columns
@@ -49,7 +54,11 @@ fn output_to_js(output: QueryOutput) -> Result<JsValue, DbError> {
         .map(|c| JsValue::from_str(c))
         .collect();
     let types = column_types(&output);
-    let rows = values::rows_to_js(&output.columns, output.rows)?;
+    let rows = if arrays {
+        values::rows_to_arrays(output.rows)
+    } else {
+        values::rows_to_js(&output.columns, output.rows)?
+    };
     let set = |key: &str, value: &JsValue| {
         Reflect::set(&result, &key.into(), value)
             .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build result object"))
@@ -157,13 +166,14 @@ impl RawDatabase {
         })
     }
 
-    /// Runs exactly one statement with an array of parameters for `$1`, `$2`, ….
-    pub fn query(&self, sql: String, params: JsValue) -> Promise {
+    /// Runs exactly one statement with an array of parameters for `$1`, `$2`, …; rows come as
+    /// arrays when `arrays` is true.
+    pub fn query(&self, sql: String, params: JsValue, arrays: bool) -> Promise {
         self.run(move |mut backend| async move {
             let result = async {
                 let params = values::params_from_js(&params)?;
                 let output = with_backend!(&mut backend, db => db.query(&sql, &params).await)?;
-                output_to_js(output)
+                output_to_js_as(output, arrays)
             }
             .await;
             (backend, result)
@@ -352,6 +362,43 @@ fn event_to_js(event: &SyncEvent) -> JsValue {
         }
     }
     object.into()
+}
+
+thread_local! {
+    static PANIC_HANDLER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+}
+
+/// Registers the function told about a Rust panic (with its message) before the module
+/// aborts: the JS wrapper then fails every later call with `internal` instead of leaving the
+/// call that panicked pending forever.
+#[wasm_bindgen(js_name = setPanicHandler)]
+pub fn set_panic_handler(handler: js_sys::Function) {
+    PANIC_HANDLER.with(|slot| *slot.borrow_mut() = Some(handler));
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = info.to_string();
+            PANIC_HANDLER.with(|slot| {
+                if let Ok(slot) = slot.try_borrow() {
+                    if let Some(handler) = slot.as_ref() {
+                        let _ = handler.call1(&JsValue::NULL, &JsValue::from_str(&message));
+                    }
+                }
+            });
+        }));
+    });
+}
+
+#[wasm_bindgen]
+impl RawDatabase {
+    /// Test hook: panics inside a call, as a bug in idbsql or GlueSQL would.
+    #[wasm_bindgen(js_name = panicForTest)]
+    pub fn panic_for_test(&self) -> Promise {
+        future_to_promise(async move {
+            wasm_bindgen_futures::JsFuture::from(Promise::resolve(&JsValue::NULL)).await?;
+            panic!("test panic requested by panicForTest");
+        })
+    }
 }
 
 /// Deletes a database's stored data. Close its connections first.

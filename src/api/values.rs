@@ -106,19 +106,44 @@ pub fn value_to_js(value: &Value) -> JsValue {
     }
 }
 
-/// Rows as plain objects keyed by column name.
+/// Rows as plain objects keyed by column name (a later column of the same name wins).
 pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
     let keys: Vec<JsValue> = columns.iter().map(|c| JsValue::from_str(c)).collect();
+    // `row.__proto__ = v` would set the row's prototype, not a property: that column is
+    // defined as an own property instead.
+    let special: Vec<bool> = columns.iter().map(|c| c == "__proto__").collect();
     let array = Array::new_with_length(rows.len() as u32);
+    let failed = |_| DbError::new(ErrorCode::Execute, "cannot build a result row");
     for (i, row) in rows.iter().enumerate() {
         let object = Object::new();
-        for (key, value) in keys.iter().zip(row) {
-            Reflect::set(&object, key, &value_to_js(value))
-                .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build a result row"))?;
+        for ((key, value), special) in keys.iter().zip(row).zip(&special) {
+            let value = value_to_js(value);
+            if *special {
+                let descriptor = Object::new();
+                for (name, v) in [
+                    ("value", value),
+                    ("enumerable", JsValue::TRUE),
+                    ("writable", JsValue::TRUE),
+                    ("configurable", JsValue::TRUE),
+                ] {
+                    Reflect::set(&descriptor, &name.into(), &v).map_err(failed)?;
+                }
+                Object::define_property(&object, key, &descriptor);
+            } else {
+                Reflect::set(&object, key, &value).map_err(failed)?;
+            }
         }
         array.set(i as u32, object.into());
     }
     Ok(array.into())
+}
+
+/// Rows as arrays, columns in order, duplicates kept (`rowMode: "array"`).
+pub fn rows_to_arrays(rows: Vec<Vec<Value>>) -> JsValue {
+    rows.iter()
+        .map(|row| JsValue::from(row.iter().map(value_to_js).collect::<Array>()))
+        .collect::<Array>()
+        .into()
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {
@@ -151,13 +176,16 @@ fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
                 .to_string(10)
                 .map_err(|_| params_error(position, "unreadable BigInt"))?,
         );
-        return match text.parse::<i64>() {
-            Ok(v) => Ok(Value::I64(v)),
-            Err(_) => text
-                .parse::<i128>()
-                .map(Value::I128)
-                .map_err(|_| params_error(position, "BigInt out of the INT128 range")),
-        };
+        if let Ok(v) = text.parse::<i64>() {
+            return Ok(Value::I64(v));
+        }
+        if let Ok(v) = text.parse::<i128>() {
+            return Ok(Value::I128(v));
+        }
+        return text
+            .parse::<u128>()
+            .map(Value::U128)
+            .map_err(|_| params_error(position, "BigInt out of the INT128 / UINT128 range"));
     }
     if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
         return Ok(Value::Bytea(bytes.to_vec()));
@@ -181,6 +209,24 @@ fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
             .map(Value::List);
     }
     if value.is_object() && !value.is_function() {
+        // Only a plain object is a MAP (or a POINT): a Map, Set, ArrayBuffer or class instance
+        // would turn into an empty MAP without a word.
+        let prototype = Object::get_prototype_of(value);
+        let plain = prototype.is_null()
+            || Object::is(&prototype, &Object::get_prototype_of(&Object::new().into()));
+        if !plain {
+            let kind = Reflect::get(value, &"constructor".into())
+                .ok()
+                .and_then(|c| Reflect::get(&c, &"name".into()).ok())
+                .and_then(|n| n.as_string())
+                .unwrap_or_else(|| "object".to_owned());
+            return Err(params_error(
+                position,
+                format!(
+                    "a {kind} has no SQL counterpart; pass a plain object (MAP, POINT), an array (LIST), a Uint8Array (BYTEA), a Date, a string, a number, a BigInt, a boolean or null"
+                ),
+            ));
+        }
         let mut map = BTreeMap::new();
         for entry in Object::entries(value.unchecked_ref::<Object>()).iter() {
             let entry: Array = entry.unchecked_into();

@@ -83,7 +83,19 @@ impl IdbPersistence {
             .add_object_store(ObjectStoreBuilder::new(OUTBOX))
             .build()
             .await
-            .map_err(|e| storage_error("open", e))?;
+            .map_err(|e| {
+                // An IndexedDB version above ours was written by a newer idbsql.
+                if format!("{e:?}").contains("VersionError") {
+                    DbError::new(
+                        ErrorCode::Format,
+                        format!(
+                            "database \"{name}\" was stored by a newer idbsql (IndexedDB schema version above {SCHEMA_VERSION}); open it with that version"
+                        ),
+                    )
+                } else {
+                    storage_error("open", e)
+                }
+            })?;
         let raw: IdbDatabase = database.into();
         Ok(Self {
             database: Database::from(raw.clone()),
