@@ -203,7 +203,6 @@ function watchSync() {
   db.sync.addEventListener("status", renderSync);
   db.sync.addEventListener("change", (event) => {
     ui.syncLast.textContent = `${event.detail.tables.join(", ")} at ${new Date().toLocaleTimeString("en-GB")}`;
-    refreshTables().catch(() => {});
     renderSync();
   });
   db.sync.addEventListener("reject", (event) => {
@@ -236,16 +235,16 @@ async function open() {
   try {
     db = await connect(DB_NAME, syncUrl ? { sync: { url: syncUrl } } : {});
   } catch (error) {
-    if (error.code === "locked") {
-      showBanner("This database is open in another tab of this browser. Close it there, then reload.", "warning");
-    } else {
-      showBanner(`Cannot open the database: ${error.message}`, "error");
-    }
+    showBanner(`Cannot open the database: ${error.message}`, "error");
     setStatus("not open");
     throw error;
   }
   history ??= await History.open(DB_NAME);
   ui.dbName.textContent = `· ${DB_NAME}`;
+  // Tables change here, in another tab of this demo, or by sync: the sidebar follows.
+  db.on("change", () => {
+    refreshTables().catch(() => {});
+  });
   watchSync();
   renderSync();
   await Promise.all([refreshTables(), refreshHistory()]);
@@ -279,7 +278,6 @@ ui.clearHistory.addEventListener("click", async () => {
   await refreshHistory();
 });
 ui.syncToggle.addEventListener("click", () => toggleSync().catch((error) => showBanner(error.message, "error")));
-setInterval(renderSync, 500);
 
 try {
   await open();

@@ -63,7 +63,9 @@ export type ErrorCode =
   | "format"
   | "too_large"
   | "unsupported"
-  | "internal";
+  | "internal"
+  | "leader_changed"
+  | "unavailable";
 
 export class IdbsqlError extends Error {
   readonly code: ErrorCode;
@@ -76,6 +78,20 @@ export interface ConnectOptions {
   durability?: "relaxed" | "strict";
   /** Share the database through idbsql-server (`ws://host:port/sync`). */
   sync?: { url: string; token?: string };
+  /** Run the database in a dedicated Worker, so queries never block the page. */
+  worker?: boolean;
+}
+
+/** A change to the database: the tables a commit changed and where it came from — this tab
+ *  or worker ("local"), another ("tab"), or the sync server ("remote"). */
+export interface ChangeEvent {
+  tables: string[];
+  origin: "local" | "tab" | "remote";
+}
+
+export interface LiveQuery {
+  /** Ends the subscription; no callback runs after it resolves. */
+  stop(): Promise<void>;
 }
 
 export type SyncStatus = "offline" | "connecting" | "syncing" | "synced";
@@ -117,6 +133,15 @@ export interface Database {
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Calls `callback` with the query's result now and after every change to a table it reads. */
+  live<Row = Record<string, SqlValue>>(
+    sql: string,
+    params: SqlParam[] | undefined,
+    callback: (result: QueryResult<Row>) => void,
+    options?: QueryOptions,
+  ): Promise<LiveQuery>;
+  /** `fn` after every commit here, in another tab, or from sync; returns the unsubscribe. */
+  on(type: "change", fn: (event: ChangeEvent) => void): () => void;
   /** The database as a SQL script that recreates it exactly (schema, indexes, rows). */
   export(): Promise<string>;
   /** Runs a SQL script (e.g. from `export()`) as one transaction: all of it or none. */

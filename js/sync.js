@@ -1,16 +1,13 @@
-// The browser side of sync: one WebSocket to idbsql-server, reconnecting with backoff and
-// jitter; frames go through the connection's call queue to the wasm state machine.
+// The browser side of sync, run by the database's owner only: one WebSocket to idbsql-server,
+// reconnecting with backoff and jitter; frames go through the engine's queue to the wasm
+// state machine. Reports status, pending count and events through `emit`.
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
 
-/**
- * `db.sync`: status, pending count, flush() and events ("status", "change", "reject", "error").
- * Events are `CustomEvent`s whose `detail` holds the payload.
- */
-export class SyncController extends EventTarget {
-  #raw;
-  #enqueue;
+export class SyncController {
+  #engine;
+  #emit;
   #database;
   #url;
   #token;
@@ -22,28 +19,29 @@ export class SyncController extends EventTarget {
   #pending = 0;
   #waiters = [];
 
-  constructor({ raw, enqueue, database, url, token }) {
-    super();
-    this.#raw = raw;
-    this.#enqueue = enqueue;
+  constructor({ engine, database, url, token, emit }) {
+    this.#engine = engine;
+    this.#emit = emit;
     this.#database = database;
     this.#url = url;
     this.#token = token ?? "";
   }
 
-  /** "offline" | "connecting" | "syncing" | "synced" */
-  get status() {
-    return this.#status;
+  /** `{ status, pending }` now. */
+  state() {
+    return { status: this.#status, pending: this.#pending };
   }
 
-  /** Local change sets not yet confirmed by the server. */
-  get pending() {
-    return this.#pending;
+  /** Takes `{ pending }` read from the handle by the caller. */
+  note(info) {
+    if (info.pending !== this.#pending) {
+      this.#pending = info.pending;
+      this.#emitState();
+    }
   }
 
   /** Resolves when everything committed before the call is confirmed by the server. */
   async flush() {
-    // Through the call queue, so commits made before this call are counted.
     await this.#refresh();
     if (this.#status === "synced" && this.#pending === 0) return;
     await new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
@@ -58,10 +56,7 @@ export class SyncController extends EventTarget {
     return this.#refresh();
   }
 
-  /**
-   * Disconnects and stays offline until `start()`. Local writes go on and wait as `pending`;
-   * `flush()` calls still waiting reject with code "closed".
-   */
+  /** Disconnects and stays offline until `start()`; flushes still waiting reject `closed`. */
   stop() {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -69,7 +64,7 @@ export class SyncController extends EventTarget {
     this.#socket = null;
     if (socket) {
       socket.close();
-      this.#enqueue(() => this.#raw.syncDisconnected()).catch(() => {});
+      this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
     }
     this.#setStatus("offline");
     for (const waiter of this.#waiters.splice(0)) {
@@ -77,16 +72,29 @@ export class SyncController extends EventTarget {
     }
   }
 
-  /** Called after local calls that may have committed: push what is new. */
-  async afterLocalWrite() {
-    await this.#enqueue(() => this.#raw.syncOutgoing()).then((frames) => this.#send(frames));
-    await this.#refresh();
+  /** After local calls that committed: push what is new. */
+  afterLocalWrite() {
+    this.#engine
+      .system((raw) => raw.syncOutgoing())
+      .then((frames) => this.#send(frames))
+      .then(() => this.#refresh())
+      .catch(() => {});
+  }
+
+  /** A sync event from the database's event queue (rejections, server errors). */
+  onRawEvent(event) {
+    if (event.type === "reject") this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason });
+    if (event.type === "error") this.#emit({ type: "error", message: event.message });
   }
 
   #setStatus(status) {
     if (status === this.#status) return;
     this.#status = status;
-    this.dispatchEvent(new CustomEvent("status", { detail: { status } }));
+    this.#emitState();
+  }
+
+  #emitState() {
+    this.#emit({ type: "status", status: this.#status, pending: this.#pending });
   }
 
   #send(frames) {
@@ -102,33 +110,33 @@ export class SyncController extends EventTarget {
     try {
       socket = new WebSocket(this.#url);
     } catch (error) {
-      this.dispatchEvent(new CustomEvent("error", { detail: { message: String(error?.message ?? error) } }));
+      this.#emit({ type: "error", message: String(error?.message ?? error) });
       this.#scheduleReconnect();
       return;
     }
     socket.binaryType = "arraybuffer";
     this.#socket = socket;
     socket.onopen = () => {
-      this.#enqueue(() => this.#raw.syncHello(this.#database, this.#token))
+      this.#engine
+        .system((raw) => raw.syncHello(this.#database, this.#token))
         .then((hello) => socket.send(hello))
         .catch(() => socket.close());
     };
     socket.onmessage = (event) => {
       const frame = new Uint8Array(event.data);
-      this.#enqueue(() => this.#raw.syncReceive(frame))
+      this.#engine
+        .system((raw) => raw.syncReceive(frame))
         .then((frames) => {
           this.#attempt = 0;
           this.#send(frames);
           return this.#refresh();
         })
-        .catch((error) => {
-          this.dispatchEvent(new CustomEvent("error", { detail: { message: error.message } }));
-        });
+        .catch((error) => this.#emit({ type: "error", message: error.message }));
     };
     socket.onclose = () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.#enqueue(() => this.#raw.syncDisconnected()).catch(() => {});
+      this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
       this.#setStatus("offline");
       this.#scheduleReconnect();
     };
@@ -146,15 +154,14 @@ export class SyncController extends EventTarget {
   async #refresh() {
     let info;
     try {
-      info = await this.#enqueue(() => this.#raw.syncInfo());
+      info = await this.#engine.system((raw) => raw.syncInfo());
     } catch {
       return;
     }
+    const changed = info.pending !== this.#pending;
     this.#pending = info.pending;
-    for (const event of info.events) {
-      this.dispatchEvent(new CustomEvent(event.type, { detail: event }));
-    }
     if (this.#socket && info.connected) this.#setStatus(info.synced ? "synced" : "syncing");
+    if (changed) this.#emitState();
     if (info.synced && info.pending === 0) {
       for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     }

@@ -7,10 +7,11 @@ use crate::{
     dump::dump_sql,
     engine::{Engine, QueryOutput},
     error::{DbError, ErrorCode},
-    persist::Persistence,
+    persist::{Batch, Persistence},
     protocol::{
-        decode_change_set, encode_change_set,
+        decode_change_set, decode_results, encode_change_set, encode_results,
         messages::{decode_message, encode_message, ServerMessage},
+        ChangeSet, StoredResult,
     },
     store::MemoryStore,
     sync::{SyncEvent, SyncMeta, SyncState},
@@ -44,6 +45,16 @@ pub struct Database<P: Persistence> {
     /// Server messages that arrived while a transaction was open: applied when it ends, so
     /// a ROLLBACK never writes the rows from before the transaction over them.
     held: Vec<ServerMessage>,
+    /// What happened that the application (live queries, other tabs) is told about.
+    events: Vec<DbEvent>,
+}
+
+/// What the application is told about: local commits (by the tables they changed) and the
+/// sync client's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbEvent {
+    Committed { tables: Vec<String> },
+    Sync(SyncEvent),
 }
 
 impl<P: Persistence> Database<P> {
@@ -78,6 +89,7 @@ impl<P: Persistence> Database<P> {
         let sync = match (loaded.sync, sync) {
             (None, false) => None,
             (meta, _) => {
+                let meta = meta.as_deref().map(SyncMeta::decode).transpose()?;
                 let mut state = SyncState::new(meta.unwrap_or_else(SyncMeta::fresh));
                 state.restore_outbox(&mut engine, loaded.outbox)?;
                 Some(state)
@@ -90,6 +102,7 @@ impl<P: Persistence> Database<P> {
             closed: false,
             sync,
             held: Vec::new(),
+            events: Vec::new(),
         })
     }
 
@@ -117,11 +130,50 @@ impl<P: Persistence> Database<P> {
         sql: &str,
         params: &[gluesql_core::data::Value],
     ) -> Result<QueryOutput, DbError> {
+        self.query_call(sql, params, None).await
+    }
+
+    /// `query`, keeping its answer under `call` if it commits (see `call_result`).
+    pub async fn query_call(
+        &mut self,
+        sql: &str,
+        params: &[gluesql_core::data::Value],
+        call: Option<&str>,
+    ) -> Result<QueryOutput, DbError> {
         self.ensure_open()?;
         let result = self.engine.query(sql, params);
-        self.persist().await?;
+        let record = match (&result, call) {
+            (Ok(output), Some(id)) => Some((id, std::slice::from_ref(output))),
+            _ => None,
+        };
+        self.persist(record).await?;
         self.release_held_frames().await;
         result
+    }
+
+    /// The answer a committed call gave, kept for a retry of the same call (by id) after the
+    /// owner of the database changed; `None` if that call did not commit.
+    pub async fn call_result(&mut self, call: &str) -> Result<Option<Vec<QueryOutput>>, DbError> {
+        self.ensure_open()?;
+        let Some(bytes) = self.persistence.call_result(call).await? else {
+            return Ok(None);
+        };
+        let results = decode_results(&bytes)?;
+        Ok(Some(results.into_iter().map(output_of_stored).collect()))
+    }
+
+    /// Whether `take_events` has anything to give.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty() || self.sync.as_ref().is_some_and(SyncState::has_events)
+    }
+
+    /// Events since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<DbEvent> {
+        let mut events = std::mem::take(&mut self.events);
+        if let Some(sync) = self.sync.as_mut() {
+            events.extend(sync.take_events().into_iter().map(DbEvent::Sync));
+        }
+        events
     }
 
     /// Runs every statement in `sql`, in order, each in its own autocommit transaction unless
@@ -131,6 +183,15 @@ impl<P: Persistence> Database<P> {
     /// the call the script's statements are undone (the transaction stays open, as it was). The
     /// error names the failing statement's position.
     pub async fn exec(&mut self, sql: &str) -> Result<Vec<QueryOutput>, DbError> {
+        self.exec_call(sql, None).await
+    }
+
+    /// `exec`, keeping its answers under `call` if it commits (see `call_result`).
+    pub async fn exec_call(
+        &mut self,
+        sql: &str,
+        call: Option<&str>,
+    ) -> Result<Vec<QueryOutput>, DbError> {
         self.ensure_open()?;
         let statements = self.engine.parse(sql)?;
         let mut outputs = Vec::with_capacity(statements.len());
@@ -159,7 +220,7 @@ impl<P: Persistence> Database<P> {
                             _ => {}
                         }
                     }
-                    self.persist().await?;
+                    self.persist(None).await?;
                     self.release_held_frames().await;
                     if statements.len() > 1 {
                         error = at_statement(position, error);
@@ -168,25 +229,50 @@ impl<P: Persistence> Database<P> {
                 }
             }
         }
-        self.persist().await?;
+        self.persist(call.map(|id| (id, outputs.as_slice())))
+            .await?;
         self.release_held_frames().await;
         Ok(outputs)
     }
 
-    /// Makes the commits made since the last call durable, or reverts them from memory.
-    async fn persist(&mut self) -> Result<(), DbError> {
+    /// Makes the commits made since the last call durable, or reverts them from memory. With
+    /// `call`, its answer is kept in the same write, so a retried call finds it exactly when
+    /// the call committed.
+    async fn persist(&mut self, call: Option<(&str, &[QueryOutput])>) -> Result<(), DbError> {
+        // Encoded only when there is a commit to keep it with: most calls (reads, statements
+        // inside a transaction) commit nothing, and encoding their rows cost W3 a third.
+        let encode_call = || -> Result<_, DbError> {
+            match call {
+                Some((id, outputs)) => Ok(Some((id.to_owned(), encode_results(&stored(outputs))?))),
+                None => Ok(None),
+            }
+        };
         if let Some(sync) = self.sync.as_mut() {
             let added = sync.capture_commits(&mut self.engine)?;
             if added.is_empty() {
                 return Ok(());
             }
-            let meta = sync.meta();
-            if let Err(error) = self.persistence.write_outbox(&added, &meta).await {
+            let call = match encode_call() {
+                Ok(call) => call,
+                Err(error) => {
+                    sync.discard_newest(&mut self.engine, added.len())?;
+                    return Err(error);
+                }
+            };
+            let tables = changed_tables(sync.newest_pending(added.len()));
+            let batch = Batch {
+                outbox_add: added.clone(),
+                sync: Some(sync.meta().encode()),
+                call,
+                ..Batch::default()
+            };
+            if let Err(error) = self.persistence.commit(batch).await {
                 if let Some(sync) = self.sync.as_mut() {
                     sync.discard_newest(&mut self.engine, added.len())?;
                 }
                 return Err(not_saved(error));
             }
+            self.events.push(DbEvent::Committed { tables });
             return Ok(());
         }
         let change_sets = self.engine.store_mut().take_change_sets();
@@ -194,12 +280,28 @@ impl<P: Persistence> Database<P> {
             self.engine.store_mut().confirm_persisted();
             return Ok(());
         }
+        let tables = changed_tables(&change_sets);
+        let call = match encode_call() {
+            Ok(call) => call,
+            Err(error) => {
+                self.engine.store_mut().revert_unpersisted();
+                return Err(error);
+            }
+        };
         let written = match change_sets
             .iter()
             .map(encode_change_set)
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(entries) => self.persistence.append(&entries).await,
+            Ok(log) => {
+                self.persistence
+                    .commit(Batch {
+                        log,
+                        call,
+                        ..Batch::default()
+                    })
+                    .await
+            }
             Err(error) => Err(error.into()),
         };
         if let Err(error) = written {
@@ -207,6 +309,7 @@ impl<P: Persistence> Database<P> {
             return Err(not_saved(error));
         }
         self.engine.store_mut().confirm_persisted();
+        self.events.push(DbEvent::Committed { tables });
         self.checkpoint_if_log_is_long().await;
         Ok(())
     }
@@ -235,7 +338,12 @@ impl<P: Persistence> Database<P> {
             .iter()
             .map(encode_change_set)
             .collect::<Result<Vec<_>, _>>()?;
-        self.persistence.write_checkpoint(&chunks).await
+        self.persistence
+            .commit(Batch {
+                checkpoint: Some(chunks),
+                ..Batch::default()
+            })
+            .await
     }
 
     /// Every table with its columns, keys, indexes and row count.
@@ -255,6 +363,16 @@ impl<P: Persistence> Database<P> {
     /// Runs a SQL script (e.g. an `export`) as one transaction: all of it is committed, or on
     /// the first failing statement none of it is, and the error names that statement.
     pub async fn import(&mut self, sql: &str) -> Result<ImportSummary, DbError> {
+        self.import_call(sql, None).await
+    }
+
+    /// `import`, keeping its summary under `call` (see `call_result`: one result whose one
+    /// row is `statements, rows`).
+    pub async fn import_call(
+        &mut self,
+        sql: &str,
+        call: Option<&str>,
+    ) -> Result<ImportSummary, DbError> {
         self.ensure_open()?;
         self.refuse_inside_transaction("import")?;
         let statements = parse_script(sql)?;
@@ -280,12 +398,14 @@ impl<P: Persistence> Database<P> {
             }
         }
         self.engine.query("COMMIT", &[])?;
-        self.persist().await?;
-        self.release_held_frames().await;
-        Ok(ImportSummary {
+        let summary = ImportSummary {
             statements: statements.len(),
             rows,
-        })
+        };
+        let answer = [summary.as_output()];
+        self.persist(call.map(|id| (id, &answer[..]))).await?;
+        self.release_held_frames().await;
+        Ok(summary)
     }
 
     fn refuse_inside_transaction(&self, what: &str) -> Result<(), DbError> {
@@ -308,6 +428,17 @@ impl<P: Persistence> Database<P> {
             self.persistence.close();
             self.closed = true;
         }
+    }
+
+    /// Makes the database synced from now on (the owner learns a connection wants sync after
+    /// opening it). Rows already there are not uploaded; a synced database stays synced.
+    pub fn enable_sync(&mut self) -> Result<(), DbError> {
+        self.ensure_open()?;
+        self.refuse_inside_transaction("start sync")?;
+        if self.sync.is_none() {
+            self.sync = Some(SyncState::new(SyncMeta::fresh()));
+        }
+        Ok(())
     }
 
     fn sync_mut(&mut self) -> Result<&mut SyncState, DbError> {
@@ -369,7 +500,12 @@ impl<P: Persistence> Database<P> {
             // If this fails, memory is ahead of disk only by entries the server still has:
             // the next connection fetches them again from the persisted position.
             self.persistence
-                .write_confirmed(&effects.confirmed, &effects.removed, &meta)
+                .commit(Batch {
+                    log: effects.confirmed,
+                    outbox_remove: effects.removed,
+                    sync: Some(meta.encode()),
+                    ..Batch::default()
+                })
                 .await?;
             self.checkpoint_if_log_is_long().await;
         }
@@ -402,6 +538,44 @@ impl<P: Persistence> Database<P> {
             .map(SyncState::take_events)
             .unwrap_or_default()
     }
+
+    /// The tables `sql` reads (views counted with the tables they read): a live query re-runs
+    /// when one of them changes.
+    pub fn tables_read(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
+        self.ensure_open()?;
+        self.engine.tables_read(sql)
+    }
+}
+
+fn changed_tables<'a>(change_sets: impl IntoIterator<Item = &'a ChangeSet>) -> Vec<String> {
+    let mut tables: Vec<String> = change_sets
+        .into_iter()
+        .flat_map(|c| c.tables.iter().map(|t| t.name.clone()))
+        .collect();
+    tables.sort();
+    tables.dedup();
+    tables
+}
+
+fn stored(outputs: &[QueryOutput]) -> Vec<StoredResult> {
+    outputs
+        .iter()
+        .map(|o| StoredResult {
+            command: o.command.to_owned(),
+            columns: o.columns.clone(),
+            row_count: o.row_count as u64,
+            rows: o.rows.clone(),
+        })
+        .collect()
+}
+
+fn output_of_stored(result: StoredResult) -> QueryOutput {
+    QueryOutput {
+        command: crate::engine::command_name(&result.command),
+        columns: result.columns,
+        row_count: usize::try_from(result.row_count).unwrap_or(usize::MAX),
+        rows: result.rows,
+    }
 }
 
 /// What `import` did.
@@ -409,6 +583,20 @@ impl<P: Persistence> Database<P> {
 pub struct ImportSummary {
     pub statements: usize,
     pub rows: usize,
+}
+
+impl ImportSummary {
+    /// As a result with one row `statements, rows`, the form a kept call answer takes.
+    pub fn as_output(&self) -> QueryOutput {
+        use gluesql_core::data::Value;
+        let count = |n: usize| Value::I64(i64::try_from(n).unwrap_or(i64::MAX));
+        QueryOutput {
+            command: "IMPORT",
+            columns: vec!["statements".to_owned(), "rows".to_owned()],
+            rows: vec![vec![count(self.statements), count(self.rows)]],
+            row_count: 1,
+        }
+    }
 }
 
 /// Names the failing statement of a script (1-based) in its error message.

@@ -358,3 +358,59 @@ fn a_failed_script_leaves_the_callers_transaction_as_it_was() {
     let mut db = open(&disk);
     assert_eq!(rows(&mut db, "SELECT x FROM a"), vec![vec![Value::I64(10)]]);
 }
+
+#[test]
+fn a_committed_calls_answer_is_kept_for_its_retry() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")).unwrap();
+    let inserted = block_on(db.query_call(
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+        &[],
+        Some("000000001-x"),
+    ))
+    .unwrap();
+    let script = block_on(db.exec_call(
+        "UPDATE t SET v = 'z' WHERE id = 1; SELECT v FROM t ORDER BY id;",
+        Some("000000002-y"),
+    ))
+    .unwrap();
+    // A read commits nothing, a failed call changes nothing: neither is kept.
+    block_on(db.query_call("SELECT * FROM t", &[], Some("000000003-r"))).unwrap();
+    block_on(db.query_call("INSERT INTO t VALUES (1, 'dup')", &[], Some("000000004-f")))
+        .unwrap_err();
+    db.close();
+    // A new owner of the database (here: a reopen) answers the retries from what was kept.
+    let mut db = open(&disk);
+    assert_eq!(
+        block_on(db.call_result("000000001-x")).unwrap(),
+        Some(vec![inserted])
+    );
+    assert_eq!(
+        block_on(db.call_result("000000002-y")).unwrap(),
+        Some(script)
+    );
+    assert_eq!(block_on(db.call_result("000000003-r")).unwrap(), None);
+    assert_eq!(block_on(db.call_result("000000004-f")).unwrap(), None);
+}
+
+#[test]
+fn commits_are_reported_as_events_with_the_tables_they_changed() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER);")).unwrap();
+    db.take_events();
+    block_on(db.exec("INSERT INTO a VALUES (1); INSERT INTO b VALUES (2);")).unwrap();
+    block_on(db.query("SELECT * FROM a", &[])).unwrap();
+    assert_eq!(
+        db.take_events(),
+        vec![idbsql::database::DbEvent::Committed {
+            tables: vec!["a".into(), "b".into()]
+        }]
+    );
+    assert_eq!(
+        db.tables_read("SELECT * FROM a JOIN b ON a.x = b.y WHERE x IN (SELECT y FROM b)")
+            .unwrap(),
+        ["a", "b"]
+    );
+}

@@ -153,7 +153,16 @@ fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {
     )
 }
 
-fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
+/// How deep arrays and objects inside one parameter may nest (the walk recurses).
+pub const MAX_PARAM_DEPTH: usize = 64;
+
+fn value_from_js(position: usize, value: &JsValue, depth: usize) -> Result<Value, DbError> {
+    if depth > MAX_PARAM_DEPTH {
+        return Err(params_error(
+            position,
+            format!("arrays and objects nest deeper than {MAX_PARAM_DEPTH} levels"),
+        ));
+    }
     if value.is_null() || value.is_undefined() {
         return Ok(Value::Null);
     }
@@ -204,7 +213,7 @@ fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
     if let Some(array) = value.dyn_ref::<Array>() {
         return array
             .iter()
-            .map(|item| value_from_js(position, &item))
+            .map(|item| value_from_js(position, &item, depth + 1))
             .collect::<Result<_, _>>()
             .map(Value::List);
     }
@@ -234,7 +243,7 @@ fn value_from_js(position: usize, value: &JsValue) -> Result<Value, DbError> {
                 .get(0)
                 .as_string()
                 .ok_or_else(|| params_error(position, "object keys must be strings"))?;
-            map.insert(key, value_from_js(position, &entry.get(1))?);
+            map.insert(key, value_from_js(position, &entry.get(1), depth + 1)?);
         }
         return Ok(Value::Map(map));
     }
@@ -257,6 +266,6 @@ pub fn params_from_js(params: &JsValue) -> Result<Vec<Value>, DbError> {
     array
         .iter()
         .enumerate()
-        .map(|(i, value)| value_from_js(i, &value))
+        .map(|(i, value)| value_from_js(i, &value, 0))
         .collect()
 }

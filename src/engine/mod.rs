@@ -20,7 +20,7 @@ pub use {
     objects::{is_reserved, Object, ObjectKind, OBJECTS_TABLE},
     params::{bind_params, inline_text_params},
     parse::{parse_sql, PARSER_RECURSION_LIMIT},
-    result::{output_of, QueryOutput},
+    result::{command_name, output_of, QueryOutput},
 };
 
 use {
@@ -164,7 +164,11 @@ impl Engine {
         if logic::needs_rewrite(&statement) {
             logic::rewrite_statement(statement.to_mut(), &params);
         }
-        if numeric::needs_rewrite(&statement, &params) {
+        if numeric::needs_rewrite(
+            &statement,
+            &params,
+            self.glue.storage.has_narrow_int_columns(),
+        ) {
             let mut owned = statement.into_owned();
             numeric::rewrite_statement(self, &mut owned, &params);
             statement = Cow::Owned(owned);
@@ -223,6 +227,28 @@ impl Engine {
     /// Abandons an open explicit transaction (e.g. when the connection closes).
     pub fn rollback_open_transaction(&mut self) {
         let _ = self.glue.storage.rollback();
+    }
+
+    /// The tables one statement reads, views replaced by what they read: what a live query
+    /// of it depends on.
+    pub fn tables_read(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
+        let statements = self.parse(sql)?;
+        let mut tables = Vec::new();
+        for statement in statements.iter() {
+            let mut statement = statement.clone();
+            if self.has_objects() {
+                self.expand_views(&mut statement)?;
+            }
+            let _ = gluesql_core::sqlparser::ast::visit_relations(&statement, |name| {
+                if let Some(ident) = name.0.last() {
+                    tables.push(ident.value.clone());
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        tables.sort();
+        tables.dedup();
+        Ok(tables)
     }
 
     /// A point inside the open transaction to roll back to (`None` outside one).

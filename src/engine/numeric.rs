@@ -19,8 +19,8 @@ use {
         data::Value,
         sqlparser::ast::{
             BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg,
-            FunctionArgExpr, FunctionArguments, Query, Statement, TableFactor, UnaryOperator,
-            Value as SqlValue,
+            FunctionArgExpr, FunctionArguments, Query, SetExpr, Statement, TableFactor,
+            UnaryOperator, Value as SqlValue,
         },
     },
     std::str::FromStr,
@@ -520,8 +520,12 @@ fn integer_bound(
 
 /// Whether anything in `statement` can mix an integer with a fraction: arithmetic, a literal
 /// or parameter with a fraction, or two non-constant operands compared. Most point queries have
-/// none, and skip the schema lookups.
-pub fn needs_rewrite(statement: &Statement, params: &[Value]) -> bool {
+/// none, and skip the schema lookups. `narrow_ints`: some column is an integer type narrower
+/// than INT, so a whole literal outside 0..=127 may lie outside it.
+pub fn needs_rewrite(statement: &Statement, params: &[Value], narrow_ints: bool) -> bool {
+    if is_plain_insert(statement) {
+        return false;
+    }
     let constant = |e: &Expr| {
         matches!(
             e,
@@ -534,15 +538,23 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value]) -> bool {
             .and_then(|n| params.get(n.checked_sub(1)?))
             .is_some_and(|v| matches!(v, Value::F32(_) | Value::F64(_) | Value::Decimal(_)))
     };
-    // A small integer column (INT8, UINT8, …) compared with a literal it cannot hold.
+    // An integer column compared with a literal its type cannot hold: any literal outside
+    // i64, and where narrow integer columns exist (INT8, UINT8, …), any outside 0..=127.
     let outside_small_ints = |e: &Expr| match e {
         Expr::Value(SqlValue::Number(n, _)) => {
-            n.fractional_digit_count() <= 0 && !(0..=127).contains(&n.to_i64().unwrap_or(-1))
+            n.fractional_digit_count() <= 0
+                && match n.to_i64() {
+                    Some(v) => narrow_ints && !(0..=127).contains(&v),
+                    None => true,
+                }
         }
         Expr::UnaryOp {
             op: UnaryOperator::Minus,
-            ..
-        } => true,
+            expr,
+        } => {
+            narrow_ints
+                || !matches!(expr.as_ref(), Expr::Value(SqlValue::Number(n, _)) if n.to_i64().is_some())
+        }
         _ => false,
     };
     let mut found = false;
@@ -577,4 +589,27 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value]) -> bool {
         }
     });
     found
+}
+
+/// `INSERT … VALUES` of constants and parameters only: each value goes to its column's type
+/// (parameters were converted already), with no operator to mix numbers in. W1's bulk path.
+fn is_plain_insert(statement: &Statement) -> bool {
+    let Statement::Insert(insert) = statement else {
+        return false;
+    };
+    let Some(source) = insert.source.as_ref() else {
+        return false;
+    };
+    let SetExpr::Values(values) = source.body.as_ref() else {
+        return false;
+    };
+    let plain = |e: &Expr| match e {
+        Expr::Value(_) => true,
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus | UnaryOperator::Plus,
+            expr,
+        } => matches!(expr.as_ref(), Expr::Value(_)),
+        _ => false,
+    };
+    source.order_by.is_none() && source.limit.is_none() && values.rows.iter().flatten().all(plain)
 }

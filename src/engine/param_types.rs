@@ -15,7 +15,7 @@ use {
         ast::DataType,
         data::{Interval, Point, Value},
         sqlparser::ast::{
-            BinaryOperator, Expr, FromTable, Query, SetExpr, Statement, Value as SqlValue,
+            BinaryOperator, Expr, FromTable, Insert, Query, SetExpr, Statement, Value as SqlValue,
         },
         store::Store,
     },
@@ -140,6 +140,39 @@ impl Finder<'_> {
 }
 
 impl Engine {
+    /// The parameters of `INSERT … VALUES` with the types of the columns they are stored in;
+    /// `None` for an INSERT from a query. Needs no copy of the statement (W1's path).
+    fn insert_value_targets(&self, insert: &Insert) -> Option<Vec<(usize, DataType, Role)>> {
+        let SetExpr::Values(values) = insert.source.as_ref()?.body.as_ref() else {
+            return None;
+        };
+        let table = insert.table_name.0.last().map(|i| i.value.as_str());
+        let schema = table.and_then(|t| self.glue.storage.fetch_schema(t).ok().flatten());
+        let defs = schema.and_then(|s| s.column_defs).unwrap_or_default();
+        let targets: Vec<Option<&DataType>> = if insert.columns.is_empty() {
+            defs.iter().map(|d| Some(&d.data_type)).collect()
+        } else {
+            insert
+                .columns
+                .iter()
+                .map(|c| {
+                    defs.iter()
+                        .find(|d| d.name == c.value)
+                        .map(|d| &d.data_type)
+                })
+                .collect()
+        };
+        let mut found = Vec::new();
+        for row in &values.rows {
+            for (item, target) in row.iter().zip(&targets) {
+                if let (Some(index), Some(data_type)) = (placeholder_index(item), target) {
+                    found.push((index, (*data_type).clone(), Role::Store));
+                }
+            }
+        }
+        Some(found)
+    }
+
     /// Each parameter index that meets a column, with the column's type and how it meets it.
     fn parameter_targets(&self, statement: &mut Statement) -> Vec<(usize, DataType, Role)> {
         let mut finder = Finder {
@@ -150,36 +183,10 @@ impl Engine {
         match statement {
             Statement::Query(query) => finder.query(query, &mut scopes),
             Statement::Insert(insert) => {
-                let table = insert.table_name.0.last().map(|i| i.value.clone());
-                let schema = table.and_then(|t| self.glue.storage.fetch_schema(&t).ok().flatten());
-                let defs = schema.and_then(|s| s.column_defs).unwrap_or_default();
-                let targets: Vec<Option<DataType>> = if insert.columns.is_empty() {
-                    defs.iter().map(|d| Some(d.data_type.clone())).collect()
-                } else {
-                    insert
-                        .columns
-                        .iter()
-                        .map(|c| {
-                            defs.iter()
-                                .find(|d| d.name == c.value)
-                                .map(|d| d.data_type.clone())
-                        })
-                        .collect()
-                };
-                if let Some(source) = insert.source.as_mut() {
-                    if let SetExpr::Values(values) = source.body.as_ref() {
-                        for row in &values.rows {
-                            for (item, target) in row.iter().zip(&targets) {
-                                if let (Some(index), Some(data_type)) =
-                                    (placeholder_index(item), target)
-                                {
-                                    finder.found.push((index, data_type.clone(), Role::Store));
-                                }
-                            }
-                        }
-                    } else {
-                        finder.query(source, &mut scopes);
-                    }
+                if let Some(values) = self.insert_value_targets(insert) {
+                    finder.found = values;
+                } else if let Some(source) = insert.source.as_mut() {
+                    finder.query(source, &mut scopes);
                 }
             }
             Statement::Update {
@@ -228,10 +235,16 @@ impl Engine {
         params: &mut [Value],
     ) -> Result<Vec<bool>, DbError> {
         let mut typed = vec![false; params.len()];
-        // The walk borrows expressions mutably (it shares helpers with the rewriting passes);
-        // it changes nothing, so it walks a copy.
-        let mut statement = statement.clone();
-        for (index, data_type, role) in self.parameter_targets(&mut statement) {
+        let targets = match statement {
+            Statement::Insert(insert) => self.insert_value_targets(insert),
+            _ => None,
+        }
+        .unwrap_or_else(|| {
+            // The walk borrows expressions mutably (it shares helpers with the rewriting
+            // passes); it changes nothing, so it walks a copy.
+            self.parameter_targets(&mut statement.clone())
+        });
+        for (index, data_type, role) in targets {
             let Some(value) = params.get_mut(index) else {
                 continue;
             };

@@ -25,6 +25,35 @@ impl QueryOutput {
     }
 }
 
+/// The command name a stored result gives back as the `&'static str` results carry.
+pub fn command_name(command: &str) -> &'static str {
+    const COMMANDS: &[&str] = &[
+        "SELECT",
+        "SHOW COLUMNS",
+        "SHOW",
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "DROP TABLE",
+        "DROP FUNCTION",
+        "ALTER TABLE",
+        "CREATE INDEX",
+        "DROP INDEX",
+        "CREATE VIEW",
+        "DROP VIEW",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "IMPORT",
+    ];
+    COMMANDS
+        .iter()
+        .find(|c| **c == command)
+        .copied()
+        .unwrap_or("OK")
+}
+
 pub fn output_of(payload: Payload) -> QueryOutput {
     match payload {
         Payload::Select { labels, rows } => QueryOutput {

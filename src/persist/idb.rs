@@ -1,17 +1,17 @@
 //! IndexedDB persistence (browser only): object stores `meta` (format version, sync state),
-//! `checkpoint` (chunks by index), `log` (change sets by sequence number) and `outbox` (a
-//! synced database's unconfirmed change sets by client sequence). One IDB transaction per write.
+//! `checkpoint` (chunks by index), `log` (change sets by sequence number), `outbox` (a synced
+//! database's unconfirmed change sets by client sequence) and `calls` (answers of committed
+//! calls by call id). One IDB transaction per batch.
 
 use {
-    super::{Loaded, Persistence},
+    super::{Batch, Loaded, Persistence},
     crate::{
         error::{DbError, ErrorCode},
         protocol::FORMAT_VERSION,
-        sync::SyncMeta,
     },
     idb::{
         builder::{DatabaseBuilder, ObjectStoreBuilder},
-        Database, Factory, ObjectStore, Transaction, TransactionMode,
+        Database, Factory, KeyRange, ObjectStore, Query, Transaction, TransactionMode,
     },
     js_sys::{Array, Object, Reflect, Uint8Array},
     wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue},
@@ -22,8 +22,12 @@ const META: &str = "meta";
 const CHECKPOINT: &str = "checkpoint";
 const LOG: &str = "log";
 const OUTBOX: &str = "outbox";
-/// IndexedDB schema version: 2 added `outbox` (the upgrade only creates missing stores).
-const SCHEMA_VERSION: u32 = 2;
+const CALLS: &str = "calls";
+/// IndexedDB schema version: 2 added `outbox`, 3 `calls` (the upgrade only creates missing
+/// stores, so a database of any earlier version opens).
+const SCHEMA_VERSION: u32 = 3;
+/// How long a call's answer is kept for a retry: retries follow a hand-over within seconds.
+const CALL_RECORD_MILLIS: f64 = 3_600_000.0;
 
 #[wasm_bindgen]
 extern "C" {
@@ -81,6 +85,7 @@ impl IdbPersistence {
             .add_object_store(ObjectStoreBuilder::new(CHECKPOINT))
             .add_object_store(ObjectStoreBuilder::new(LOG))
             .add_object_store(ObjectStoreBuilder::new(OUTBOX))
+            .add_object_store(ObjectStoreBuilder::new(CALLS))
             .build()
             .await
             .map_err(|e| {
@@ -195,16 +200,18 @@ impl IdbPersistence {
     }
 }
 
-fn put_sync_meta(meta_store: &ObjectStore, meta: &SyncMeta) -> Result<(), DbError> {
-    let bytes = postcard::to_allocvec(meta)
-        .map_err(|e| DbError::new(ErrorCode::Format, format!("sync state: {e}")))?;
-    meta_store
-        .put(
-            &Uint8Array::from(bytes.as_slice()),
-            Some(&JsValue::from_str("sync")),
-        )
-        .map_err(|e| storage_error("write", e))?;
-    Ok(())
+/// Call ids start with the time they were made, in base 36 (see js/owner.js), so old answers
+/// are one key range.
+fn call_id_cutoff() -> String {
+    let mut millis = (js_sys::Date::now() - CALL_RECORD_MILLIS).max(0.0) as u64;
+    let mut digits = Vec::new();
+    while millis > 0 {
+        let digit = (millis % 36) as u32;
+        digits.push(char::from_digit(digit, 36).unwrap_or('0'));
+        millis /= 36;
+    }
+    let text: String = digits.iter().rev().collect();
+    format!("{text:0>9}")
 }
 
 fn read_error(error: impl std::fmt::Debug) -> DbError {
@@ -266,12 +273,7 @@ impl Persistence for IdbPersistence {
         let outbox = read_values(&store(OUTBOX)?).await?;
         let sync = read_one(&store(META)?, "sync")
             .await?
-            .map(|value| {
-                bytes_of(&value).and_then(|bytes| {
-                    postcard::from_bytes::<SyncMeta>(&bytes)
-                        .map_err(|e| DbError::new(ErrorCode::Format, format!("sync state: {e}")))
-                })
-            })
+            .map(|value| bytes_of(&value))
             .transpose()?;
         let loaded = Loaded {
             checkpoint: checkpoint.iter().map(bytes_of).collect::<Result<_, _>>()?,
@@ -292,98 +294,104 @@ impl Persistence for IdbPersistence {
         Ok(loaded)
     }
 
-    async fn append(&mut self, entries: &[Vec<u8>]) -> Result<(), DbError> {
-        let transaction = self.write_transaction(&[META, LOG])?;
-        let store = |name| {
-            transaction
-                .object_store(name)
-                .map_err(|e| storage_error("write", e))
-        };
-        self.stamp_format(&store(META)?)?;
-        let next_seq = self.put_log_entries(&store(LOG)?, entries)?;
-        self.finish(transaction, "write").await?;
-        self.logged(next_seq, entries);
-        Ok(())
-    }
-
-    async fn write_checkpoint(&mut self, chunks: &[Vec<u8>]) -> Result<(), DbError> {
-        let transaction = self.write_transaction(&[META, CHECKPOINT, LOG])?;
-        let store = |name| {
-            transaction
-                .object_store(name)
-                .map_err(|e| storage_error("checkpoint", e))
-        };
-        self.stamp_format(&store(META)?)?;
-        let checkpoint = store(CHECKPOINT)?;
-        checkpoint
-            .clear()
-            .map_err(|e| storage_error("checkpoint", e))?;
-        for (index, chunk) in chunks.iter().enumerate() {
-            checkpoint
-                .put(
-                    &Uint8Array::from(chunk.as_slice()),
-                    Some(&JsValue::from(index as f64)),
-                )
-                .map_err(|e| storage_error("checkpoint", e))?;
+    async fn commit(&mut self, batch: Batch) -> Result<(), DbError> {
+        if batch.is_empty() {
+            return Ok(());
         }
-        store(LOG)?
-            .clear()
-            .map_err(|e| storage_error("checkpoint", e))?;
-        self.finish(transaction, "checkpoint").await?;
-        self.log_entries = 0;
-        self.log_bytes = 0;
-        Ok(())
-    }
-
-    async fn write_outbox(
-        &mut self,
-        added: &[(u64, Vec<u8>)],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError> {
-        let transaction = self.write_transaction(&[META, OUTBOX])?;
-        let store = |name| {
-            transaction
-                .object_store(name)
-                .map_err(|e| storage_error("write", e))
-        };
-        self.stamp_format(&store(META)?)?;
-        put_sync_meta(&store(META)?, meta)?;
-        let outbox = store(OUTBOX)?;
-        for (client_seq, bytes) in added {
-            outbox
-                .put(
-                    &Uint8Array::from(bytes.as_slice()),
-                    Some(&JsValue::from(*client_seq as f64)),
-                )
-                .map_err(|e| storage_error("write", e))?;
+        let mut stores = vec![META];
+        if !batch.log.is_empty() || batch.checkpoint.is_some() {
+            stores.push(LOG);
         }
-        self.finish(transaction, "write").await
-    }
-
-    async fn write_confirmed(
-        &mut self,
-        confirmed: &[Vec<u8>],
-        removed: &[u64],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError> {
-        let transaction = self.write_transaction(&[META, LOG, OUTBOX])?;
+        if batch.checkpoint.is_some() {
+            stores.push(CHECKPOINT);
+        }
+        if !batch.outbox_add.is_empty() || !batch.outbox_remove.is_empty() {
+            stores.push(OUTBOX);
+        }
+        if batch.call.is_some() {
+            stores.push(CALLS);
+        }
+        let transaction = self.write_transaction(&stores)?;
         let store = |name| {
             transaction
                 .object_store(name)
                 .map_err(|e| storage_error("write", e))
         };
+        let write = |e| storage_error("write", e);
         self.stamp_format(&store(META)?)?;
-        put_sync_meta(&store(META)?, meta)?;
-        let next_seq = self.put_log_entries(&store(LOG)?, confirmed)?;
-        let outbox = store(OUTBOX)?;
-        for client_seq in removed {
-            outbox
-                .delete(JsValue::from(*client_seq as f64))
-                .map_err(|e| storage_error("write", e))?;
+        if let Some(chunks) = &batch.checkpoint {
+            let checkpoint = store(CHECKPOINT)?;
+            checkpoint.clear().map_err(write)?;
+            for (index, chunk) in chunks.iter().enumerate() {
+                checkpoint
+                    .put(
+                        &Uint8Array::from(chunk.as_slice()),
+                        Some(&JsValue::from(index as f64)),
+                    )
+                    .map_err(write)?;
+            }
+            store(LOG)?.clear().map_err(write)?;
+        }
+        let next_seq = if batch.log.is_empty() {
+            self.next_seq
+        } else {
+            self.put_log_entries(&store(LOG)?, &batch.log)?
+        };
+        if !batch.outbox_add.is_empty() || !batch.outbox_remove.is_empty() {
+            let outbox = store(OUTBOX)?;
+            for (client_seq, bytes) in &batch.outbox_add {
+                outbox
+                    .put(
+                        &Uint8Array::from(bytes.as_slice()),
+                        Some(&JsValue::from(*client_seq as f64)),
+                    )
+                    .map_err(write)?;
+            }
+            for client_seq in &batch.outbox_remove {
+                outbox
+                    .delete(JsValue::from(*client_seq as f64))
+                    .map_err(write)?;
+            }
+        }
+        if let Some(sync) = &batch.sync {
+            store(META)?
+                .put(
+                    &Uint8Array::from(sync.as_slice()),
+                    Some(&JsValue::from_str("sync")),
+                )
+                .map_err(write)?;
+        }
+        if let Some((id, result)) = &batch.call {
+            let calls = store(CALLS)?;
+            let old = KeyRange::upper_bound(&JsValue::from_str(&call_id_cutoff()), Some(true))
+                .map_err(write)?;
+            calls.delete(Query::KeyRange(old)).map_err(write)?;
+            calls
+                .put(
+                    &Uint8Array::from(result.as_slice()),
+                    Some(&JsValue::from_str(id)),
+                )
+                .map_err(write)?;
         }
         self.finish(transaction, "write").await?;
-        self.logged(next_seq, confirmed);
+        if batch.checkpoint.is_some() {
+            self.log_entries = 0;
+            self.log_bytes = 0;
+        }
+        self.logged(next_seq, &batch.log);
         Ok(())
+    }
+
+    async fn call_result(&mut self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        let transaction = self
+            .database
+            .transaction(&[CALLS], TransactionMode::ReadOnly)
+            .map_err(read_error)?;
+        let calls = transaction.object_store(CALLS).map_err(read_error)?;
+        read_one(&calls, id)
+            .await?
+            .map(|value| bytes_of(&value))
+            .transpose()
     }
 
     fn log_size(&self) -> (usize, usize) {

@@ -2,11 +2,8 @@
 //! `shared` for native tests, which reopen the same "disk" and can make a write fail.
 
 use {
-    super::{Loaded, Persistence},
-    crate::{
-        error::{DbError, ErrorCode},
-        sync::SyncMeta,
-    },
+    super::{Batch, Loaded, Persistence},
+    crate::error::{DbError, ErrorCode},
     std::{cell::RefCell, collections::BTreeMap, rc::Rc},
 };
 
@@ -15,7 +12,10 @@ pub struct MemoryDisk {
     pub checkpoint: Vec<Vec<u8>>,
     pub log: Vec<Vec<u8>>,
     pub outbox: BTreeMap<u64, Vec<u8>>,
-    pub sync: Option<SyncMeta>,
+    /// The sync state, as `sync` encoded it.
+    pub sync: Option<Vec<u8>>,
+    /// Answers of committed calls, by call id.
+    pub calls: BTreeMap<String, Vec<u8>>,
     /// The next write fails as IndexedDB would on quota or abort.
     pub fail_next_write: bool,
     pub checkpoints_written: usize,
@@ -35,6 +35,13 @@ impl MemoryPersistence {
         Self { disk: Some(disk) }
     }
 
+    /// Test hook: the next write fails.
+    pub fn fail_next_write(&mut self) {
+        if let Some(disk) = &self.disk {
+            disk.borrow_mut().fail_next_write = true;
+        }
+    }
+
     fn fail_if_asked(disk: &mut MemoryDisk) -> Result<(), DbError> {
         if std::mem::take(&mut disk.fail_next_write) {
             return Err(DbError::new(ErrorCode::Storage, "simulated write failure"));
@@ -52,63 +59,43 @@ impl Persistence for MemoryPersistence {
                     checkpoint: disk.checkpoint.clone(),
                     log: disk.log.clone(),
                     outbox: disk.outbox.iter().map(|(k, v)| (*k, v.clone())).collect(),
-                    sync: disk.sync,
+                    sync: disk.sync.clone(),
                 }
             }
             None => Loaded::default(),
         })
     }
 
-    async fn append(&mut self, entries: &[Vec<u8>]) -> Result<(), DbError> {
-        if let Some(disk) = &self.disk {
-            let mut disk = disk.borrow_mut();
-            Self::fail_if_asked(&mut disk)?;
-            disk.log.extend(entries.iter().cloned());
-        }
-        Ok(())
-    }
-
-    async fn write_checkpoint(&mut self, chunks: &[Vec<u8>]) -> Result<(), DbError> {
-        if let Some(disk) = &self.disk {
-            let mut disk = disk.borrow_mut();
-            Self::fail_if_asked(&mut disk)?;
-            disk.checkpoint = chunks.to_vec();
+    async fn commit(&mut self, batch: Batch) -> Result<(), DbError> {
+        let Some(disk) = &self.disk else {
+            return Ok(());
+        };
+        let mut disk = disk.borrow_mut();
+        Self::fail_if_asked(&mut disk)?;
+        if let Some(chunks) = batch.checkpoint {
+            disk.checkpoint = chunks;
             disk.log.clear();
             disk.checkpoints_written += 1;
         }
-        Ok(())
-    }
-
-    async fn write_outbox(
-        &mut self,
-        added: &[(u64, Vec<u8>)],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError> {
-        if let Some(disk) = &self.disk {
-            let mut disk = disk.borrow_mut();
-            Self::fail_if_asked(&mut disk)?;
-            disk.outbox.extend(added.iter().cloned());
-            disk.sync = Some(*meta);
+        disk.log.extend(batch.log);
+        disk.outbox.extend(batch.outbox_add);
+        for client_seq in &batch.outbox_remove {
+            disk.outbox.remove(client_seq);
+        }
+        if let Some(sync) = batch.sync {
+            disk.sync = Some(sync);
+        }
+        if let Some((id, result)) = batch.call {
+            disk.calls.insert(id, result);
         }
         Ok(())
     }
 
-    async fn write_confirmed(
-        &mut self,
-        confirmed: &[Vec<u8>],
-        removed: &[u64],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError> {
-        if let Some(disk) = &self.disk {
-            let mut disk = disk.borrow_mut();
-            Self::fail_if_asked(&mut disk)?;
-            disk.log.extend(confirmed.iter().cloned());
-            for client_seq in removed {
-                disk.outbox.remove(client_seq);
-            }
-            disk.sync = Some(*meta);
-        }
-        Ok(())
+    async fn call_result(&mut self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(self
+            .disk
+            .as_ref()
+            .and_then(|disk| disk.borrow().calls.get(id).cloned()))
     }
 
     fn log_size(&self) -> (usize, usize) {

@@ -1,52 +1,111 @@
 //! Where change sets go: an append-only log plus a chunked checkpoint, in IndexedDB in the
 //! browser (`idb`) or in memory (`memory`). Stores encoded bytes; never decodes them.
+//! Every write is one `Batch`, atomic: all of it lands or none does.
 
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
 
-use crate::{error::DbError, sync::SyncMeta};
+use crate::error::DbError;
 
 /// Everything needed to rebuild the database, in replay order: checkpoint chunks, then log;
-/// for a synced database also its outbox (local change sets not yet confirmed) and sync state.
+/// for a synced database also its outbox (local change sets not yet confirmed) and its sync
+/// state (opaque bytes, encoded by `sync`).
 #[derive(Debug, Default, Clone)]
 pub struct Loaded {
     pub checkpoint: Vec<Vec<u8>>,
     pub log: Vec<Vec<u8>>,
     pub outbox: Vec<(u64, Vec<u8>)>,
-    pub sync: Option<SyncMeta>,
+    pub sync: Option<Vec<u8>>,
+}
+
+/// One atomic write. Every part is optional; an empty batch writes nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Batch {
+    /// Appended to the log, in order.
+    pub log: Vec<Vec<u8>>,
+    /// A new checkpoint: replaces the old one, and the log it covers is dropped (before `log`
+    /// is appended, so entries in the same batch follow the checkpoint).
+    pub checkpoint: Option<Vec<Vec<u8>>>,
+    /// Outbox entries added (by client sequence) and removed.
+    pub outbox_add: Vec<(u64, Vec<u8>)>,
+    pub outbox_remove: Vec<u64>,
+    /// The sync state, replaced.
+    pub sync: Option<Vec<u8>>,
+    /// A call's answer kept under its id, so a retried call is answered, not run again.
+    pub call: Option<(String, Vec<u8>)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty()
+            && self.checkpoint.is_none()
+            && self.outbox_add.is_empty()
+            && self.outbox_remove.is_empty()
+            && self.sync.is_none()
+            && self.call.is_none()
+    }
 }
 
 #[allow(async_fn_in_trait)]
 pub trait Persistence {
     async fn load(&mut self) -> Result<Loaded, DbError>;
 
-    /// Appends change sets to the log in one atomic write: all land, or none does.
-    async fn append(&mut self, entries: &[Vec<u8>]) -> Result<(), DbError>;
+    /// Writes `batch` atomically.
+    async fn commit(&mut self, batch: Batch) -> Result<(), DbError>;
 
-    /// Replaces the checkpoint with `chunks` and drops the whole log, atomically.
-    async fn write_checkpoint(&mut self, chunks: &[Vec<u8>]) -> Result<(), DbError>;
-
-    /// A synced database's local commits: added to the outbox, not the log, atomically with
-    /// the sync state.
-    async fn write_outbox(
-        &mut self,
-        added: &[(u64, Vec<u8>)],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError>;
-
-    /// Remote entries confirmed in server order join the log, outbox entries they settled
-    /// leave it, and the sync state moves on — in one atomic write.
-    async fn write_confirmed(
-        &mut self,
-        confirmed: &[Vec<u8>],
-        removed: &[u64],
-        meta: &SyncMeta,
-    ) -> Result<(), DbError>;
+    /// The answer kept for call `id`, if that call committed.
+    async fn call_result(&mut self, id: &str) -> Result<Option<Vec<u8>>, DbError>;
 
     /// Entries and bytes in the log since the last checkpoint.
     fn log_size(&self) -> (usize, usize);
 
     fn close(&mut self) {}
+}
+
+/// The storage a database was opened with: the one place that knows there are several.
+pub enum Storage {
+    #[cfg(target_arch = "wasm32")]
+    IndexedDb(idb::IdbPersistence),
+    Memory(memory::MemoryPersistence),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            #[cfg(target_arch = "wasm32")]
+            Storage::IndexedDb($p) => $body,
+            Storage::Memory($p) => $body,
+        }
+    };
+}
+
+impl Persistence for Storage {
+    async fn load(&mut self) -> Result<Loaded, DbError> {
+        each!(self, p => p.load().await)
+    }
+
+    async fn commit(&mut self, batch: Batch) -> Result<(), DbError> {
+        each!(self, p => p.commit(batch).await)
+    }
+
+    async fn call_result(&mut self, id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        each!(self, p => p.call_result(id).await)
+    }
+
+    fn log_size(&self) -> (usize, usize) {
+        each!(self, p => p.log_size())
+    }
+
+    fn close(&mut self) {
+        each!(self, p => p.close())
+    }
+}
+
+impl Storage {
+    /// Test hook: the next write fails, as on a quota error or an aborted transaction.
+    pub fn fail_next_write(&mut self) {
+        each!(self, p => p.fail_next_write())
+    }
 }

@@ -2,7 +2,7 @@
 //! Values get a representation of our own, so GlueSQL upgrades cannot silently change it.
 
 use {
-    super::{ChangeSet, FunctionChange, SchemaChange, TableChange},
+    super::{ChangeSet, FunctionChange, SchemaChange, StoredResult, TableChange},
     gluesql_core::{
         chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike},
         data::{CustomFunction, Interval, Key, Point, Schema, Value},
@@ -47,7 +47,47 @@ pub fn decode_change_set(bytes: &[u8]) -> Result<ChangeSet, CodecError> {
     wire.try_into()
 }
 
+/// Encodes call results (the answer a committed call gave), kept so a retried call is answered
+/// without running it again. Same version byte and value layout as change sets.
+pub fn encode_results(results: &[StoredResult]) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![FORMAT_VERSION];
+    let body = postcard::to_allocvec(&SeqOf(results, StoredResultRef))
+        .map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+pub fn decode_results(bytes: &[u8]) -> Result<Vec<StoredResult>, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version > FORMAT_VERSION {
+        return Err(CodecError::NewerFormat { found: version });
+    }
+    let wire: Vec<WireResult> =
+        postcard::from_bytes(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    Ok(wire
+        .into_iter()
+        .map(|w| StoredResult {
+            command: w.command,
+            columns: w.columns,
+            row_count: w.row_count,
+            rows: w
+                .rows
+                .into_iter()
+                .map(|r| r.into_iter().map(|v| v.0).collect())
+                .collect(),
+        })
+        .collect())
+}
+
 // ---- decoding side: owned wire types whose derived layout the encoders below mirror ----
+
+#[derive(Deserialize)]
+struct WireResult {
+    command: String,
+    columns: Vec<String>,
+    row_count: u64,
+    rows: Vec<Vec<DecodedValue>>,
+}
 
 #[derive(Deserialize)]
 struct WireChangeSet {
@@ -261,6 +301,7 @@ struct ChangeSetRef<'a>(&'a ChangeSet);
 struct TableChangeRef<'a>(&'a TableChange);
 struct SchemaChangeRef<'a>(&'a SchemaChange);
 struct RowRef<'a>(&'a [Value]);
+struct StoredResultRef<'a>(&'a StoredResult);
 struct KeyedRowRef<'a>(&'a Key, &'a Option<Vec<Value>>);
 struct ValueRef<'a>(&'a Value);
 struct KeyRef<'a>(&'a Key);
@@ -329,6 +370,17 @@ impl Serialize for SchemaChangeRef<'_> {
             ),
             SchemaChange::Drop => serializer.serialize_unit_variant(NAME, 3, "Drop"),
         }
+    }
+}
+
+impl Serialize for StoredResultRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("WireResult", 4)?;
+        s.serialize_field("command", &self.0.command)?;
+        s.serialize_field("columns", &self.0.columns)?;
+        s.serialize_field("row_count", &self.0.row_count)?;
+        s.serialize_field("rows", &SeqOf(&self.0.rows, |row| RowRef(row)))?;
+        s.end()
     }
 }
 
@@ -411,6 +463,27 @@ mod tests {
         super::*,
         std::{net::IpAddr, str::FromStr},
     };
+
+    #[test]
+    fn stored_results_round_trip() {
+        let results = vec![
+            StoredResult {
+                command: "SELECT".into(),
+                columns: vec!["a".into(), "b".into()],
+                row_count: 1,
+                rows: vec![vec![Value::I64(1), Value::Str("x".into())]],
+            },
+            StoredResult {
+                command: "INSERT".into(),
+                columns: Vec::new(),
+                row_count: 3,
+                rows: Vec::new(),
+            },
+        ];
+        let bytes = encode_results(&results).unwrap();
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode_results(&bytes).unwrap(), results);
+    }
 
     /// A small deterministic generator, so failures reproduce without a property-test crate.
     struct Lcg(u64);

@@ -4,7 +4,10 @@
 mod codec;
 pub mod messages;
 
-pub use codec::{decode_change_set, encode_change_set, CodecError, FORMAT_VERSION};
+pub use codec::{
+    decode_change_set, decode_results, encode_change_set, encode_results, CodecError,
+    FORMAT_VERSION,
+};
 
 use gluesql_core::{
     chrono::NaiveDateTime,
@@ -47,6 +50,15 @@ pub enum SchemaChange {
     /// The schema (columns or indexes) changed; existing rows stay, rewritten ones follow.
     Alter(Box<Schema>),
     Drop,
+}
+
+/// The answer one statement of a call gave, as kept for answering a retried call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResult {
+    pub command: String,
+    pub columns: Vec<String>,
+    pub row_count: u64,
+    pub rows: Vec<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -159,6 +159,26 @@ impl MemoryStore {
         self.tables.contains_key(name)
     }
 
+    /// Whether any column is an integer type narrower than INT (INT8 … INT32, UINT8 … UINT64),
+    /// whose range a whole literal can miss (see engine::numeric).
+    pub fn has_narrow_int_columns(&self) -> bool {
+        use gluesql_core::ast::DataType;
+        self.tables.values().any(|table| {
+            table.schema.column_defs.iter().flatten().any(|column| {
+                matches!(
+                    column.data_type,
+                    DataType::Int8
+                        | DataType::Int16
+                        | DataType::Int32
+                        | DataType::Uint8
+                        | DataType::Uint16
+                        | DataType::Uint32
+                        | DataType::Uint64
+                )
+            })
+        })
+    }
+
     pub fn row_count(&self) -> usize {
         self.tables.values().map(|table| table.rows.len()).sum()
     }

@@ -29,6 +29,17 @@ pub struct SyncMeta {
 }
 
 impl SyncMeta {
+    /// The bytes persistence keeps (postcard; the store's format record versions them).
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, crate::error::DbError> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            crate::error::DbError::new(crate::error::ErrorCode::Format, format!("sync state: {e}"))
+        })
+    }
+
     pub fn fresh() -> Self {
         Self {
             client_id: uuid::Uuid::new_v4().as_u128(),
@@ -132,6 +143,10 @@ impl SyncState {
         std::mem::take(&mut self.events)
     }
 
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Puts stored outbox entries (in client_seq order) back on top of the confirmed state.
     pub fn restore_outbox(
         &mut self,
@@ -156,6 +171,14 @@ impl SyncState {
     }
 
     /// Turns the engine's new commits into pending change sets; returns them for the outbox.
+    /// The change sets of the newest `count` pending commits (what `capture_commits` added).
+    pub fn newest_pending(&self, count: usize) -> impl Iterator<Item = &ChangeSet> {
+        self.pending
+            .iter()
+            .skip(self.pending.len().saturating_sub(count))
+            .map(|p| &p.change_set)
+    }
+
     pub fn capture_commits(&mut self, engine: &mut Engine) -> Result<Vec<(u64, Vec<u8>)>, DbError> {
         let change_sets = engine.store_mut().take_change_sets();
         if change_sets.is_empty() {

@@ -1,9 +1,9 @@
 // The JS API in real headless Chromium with real IndexedDB: the calls a user makes, values,
 // error codes, ordering, reload persistence, the Web Lock and a failed IndexedDB write.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { serveStatic, launchBrowser, openPage } from "./harness.js";
+import { serveStatic, launchBrowser, openPage, reloadPage } from "./harness.js";
 
 let server;
 let browser;
@@ -20,8 +20,15 @@ after(async () => {
   await server?.close();
 });
 
+/** Every test runs twice: engine on the page's main thread, and in a Worker. */
+const MODES = [
+  { worker: false, name: "" },
+  { worker: true, name: " [worker mode]" },
+];
+let mode = MODES[0];
+
 async function withPage(fn) {
-  const page = await openPage(context, server.url);
+  const page = await openPage(context, server.url, { worker: mode.worker });
   try {
     return await fn(page);
   } finally {
@@ -29,326 +36,339 @@ async function withPage(fn) {
   }
 }
 
-test("connect, query with parameters, exec, disconnect", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("api-basic");
-      const db = await connect("api-basic");
-      const created = await db.exec(
-        "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (7, 'seven'), (8, 'eight');",
-      );
-      const selected = await db.query("SELECT id, body FROM note WHERE id = $1", [7]);
-      const updated = await db.query("UPDATE note SET body = $1 WHERE id > $2", ["big", 7]);
-      await db.disconnect();
-      let closedCode;
-      try {
-        await db.query("SELECT 1");
-      } catch (error) {
-        closedCode = error.code;
-      }
-      return { created, selected, updated, closedCode, closed: db.closed };
-    });
-    assert.deepEqual(out.created.map((r) => [r.command, r.rowCount]), [["CREATE", 0], ["INSERT", 2]]);
-    assert.deepEqual(out.selected, {
-      command: "SELECT",
-      columns: ["id", "body"],
-      types: ["INT", "TEXT"],
-      rows: [{ id: 7, body: "seven" }],
-      rowCount: 1,
-    });
-    assert.equal(out.updated.command, "UPDATE");
-    assert.equal(out.updated.rowCount, 1);
-    assert.equal(out.closedCode, "closed");
-    assert.equal(out.closed, true);
-  }));
+for (const current of MODES) {
+  describe(current.worker ? "engine in a Worker" : "engine on the main thread", () => {
+  before(() => {
+    mode = current;
+  });
 
-test("data survives a page reload", async () => {
-  await withPage((page) =>
-    page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("api-reload");
-      const db = await connect("api-reload");
-      await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'persisted');");
-      // No disconnect: the page goes away as a closed tab would.
-    }),
-  );
-  const rows = await withPage((page) =>
-    page.evaluate(async () => {
-      const db = await window.idbsql.connect("api-reload");
-      const { rows } = await db.query("SELECT * FROM t");
-      await db.disconnect();
-      return rows;
-    }),
-  );
-  assert.deepEqual(rows, [{ id: 1, v: "persisted" }]);
-});
-
-test("values map to JS types and parameters accept them back", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const db = await window.idbsql.connect("api-values", { storage: "memory" });
-      await db.exec(`CREATE TABLE v (
-        id INTEGER PRIMARY KEY, big INTEGER, f FLOAT, d DECIMAL, s TEXT, b BOOLEAN, n TEXT NULL,
-        by BYTEA, dt DATE, ts TIMESTAMP, tm TIME, iv INTERVAL, u UUID, m MAP, l LIST)`);
-      await db.query(
-        "INSERT INTO v VALUES ($1, $2, $3, 12.50, $4, $5, $6, $7, $8, $9, $10, INTERVAL '1 02:03:04' DAY TO SECOND, $11, $12, $13)",
-        [
-          1, 9007199254740993n, 1.25, "text", true, null, new Uint8Array([0, 255]), "2024-02-29",
-          "2024-02-29T10:11:12.5", "10:11:12", "936da01f-9abd-4d9d-80c7-02af85c822a8",
-          { a: 1, nested: { b: [true, null] } }, [1, "two", [3]],
-        ],
-      );
-      const { rows } = await db.query("SELECT * FROM v");
-      const row = rows[0];
-      // Every value read comes back through a parameter to the same row.
-      const again = await db.query(
-        "SELECT COUNT(*) AS c FROM v WHERE big = $1 AND f = $2 AND s = $3 AND b = $4 AND dt = $5 AND ts = $6 AND tm = $7 AND u = $8",
-        [row.big, row.f, row.s, row.b, row.dt, row.ts, row.tm, row.u],
-      );
-      await db.disconnect();
-      return {
-        row: { ...row, by: Array.from(row.by), bigType: typeof row.big, big: String(row.big), byIsU8: row.by instanceof Uint8Array },
-        again: again.rows[0].c,
-      };
-    });
-    assert.deepEqual(out.row, {
-      id: 1,
-      big: "9007199254740993",
-      bigType: "bigint",
-      f: 1.25,
-      d: "12.50",
-      s: "text",
-      b: true,
-      n: null,
-      by: [0, 255],
-      byIsU8: true,
-      dt: "2024-02-29",
-      ts: "2024-02-29T10:11:12.500",
-      tm: "10:11:12",
-      iv: "P1DT2H3M4S",
-      u: "936da01f-9abd-4d9d-80c7-02af85c822a8",
-      m: { a: 1, nested: { b: [true, null] } },
-      l: [1, "two", [3]],
-    });
-    assert.equal(out.again, 1);
-  }));
-
-test("errors carry codes and a failed statement changes nothing", () =>
-  withPage(async (page) => {
-    const codes = await page.evaluate(async () => {
-      const { connect, IdbsqlError } = window.idbsql;
-      const db = await connect("api-errors", { storage: "memory" });
-      await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); INSERT INTO t VALUES (1, 'a');");
-      const codeOf = async (promise) => {
+  test(`connect, query with parameters, exec, disconnect${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-basic");
+        const db = await connect("api-basic");
+        const created = await db.exec(
+          "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (7, 'seven'), (8, 'eight');",
+        );
+        const selected = await db.query("SELECT id, body FROM note WHERE id = $1", [7]);
+        const updated = await db.query("UPDATE note SET body = $1 WHERE id > $2", ["big", 7]);
+        await db.disconnect();
+        let closedCode;
         try {
-          await promise;
-          return "resolved";
+          await db.query("SELECT 1");
         } catch (error) {
-          return `${error instanceof IdbsqlError && error instanceof Error}:${error.code}`;
+          closedCode = error.code;
         }
-      };
-      const result = {
-        parse: await codeOf(db.query("SELEC * FROM t")),
-        multiple: await codeOf(db.query("SELECT 1; SELECT 2")),
-        constraint: await codeOf(db.query("INSERT INTO t VALUES (2, 'b'), (1, 'dup')")),
-        notNull: await codeOf(db.query("INSERT INTO t VALUES (3, NULL)")),
-        execute: await codeOf(db.query("SELECT * FROM missing")),
-        params: await codeOf(db.query("SELECT * FROM t WHERE id = $1", "not an array")),
-        badParam: await codeOf(db.query("SELECT * FROM t WHERE id = $1", [Symbol("x")])),
-        plan: await codeOf(db.query("SELECT * FROM t WHERE id = $2", [1])),
-      };
-      result.rows = (await db.query("SELECT id FROM t")).rows;
-      await db.disconnect();
-      return result;
-    });
-    assert.deepEqual(codes, {
-      parse: "true:parse",
-      multiple: "true:multiple_statements",
-      constraint: "true:constraint",
-      notNull: "true:constraint",
-      execute: "true:execute",
-      params: "true:params",
-      badParam: "true:params",
-      plan: "true:plan",
-      rows: [{ id: 1 }],
-    });
-  }));
-
-test("calls run in the order made, even when not awaited", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const db = await window.idbsql.connect("api-order", { storage: "memory" });
-      const pending = [db.query("CREATE TABLE t (n INT)")];
-      for (let i = 0; i < 50; i += 1) pending.push(db.query("INSERT INTO t VALUES ($1)", [i]));
-      pending.push(db.query("SELECT n FROM t"));
-      const results = await Promise.all(pending);
-      await db.disconnect();
-      return results.at(-1).rows.map((r) => r.n);
-    });
-    assert.deepEqual(out, Array.from({ length: 50 }, (_, i) => i));
-  }));
-
-test("transaction commits, or rolls back when the function throws", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("api-tx");
-      const db = await connect("api-tx");
-      await db.query("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER)");
-      const value = await db.transaction(async (tx) => {
-        await tx.query("INSERT INTO acct VALUES (1, 100)");
-        await tx.query("INSERT INTO acct VALUES (2, 0)");
-        return "committed";
+        return { created, selected, updated, closedCode, closed: db.closed };
       });
-      let thrown;
-      try {
-        await db.transaction(async (tx) => {
-          await tx.query("UPDATE acct SET balance = balance - 50 WHERE id = 1");
-          throw new Error("boom");
+      assert.deepEqual(out.created.map((r) => [r.command, r.rowCount]), [["CREATE", 0], ["INSERT", 2]]);
+      assert.deepEqual(out.selected, {
+        command: "SELECT",
+        columns: ["id", "body"],
+        types: ["INT", "TEXT"],
+        rows: [{ id: 7, body: "seven" }],
+        rowCount: 1,
+      });
+      assert.equal(out.updated.command, "UPDATE");
+      assert.equal(out.updated.rowCount, 1);
+      assert.equal(out.closedCode, "closed");
+      assert.equal(out.closed, true);
+    }));
+
+  test(`data survives a page reload${current.name}`, async () => {
+    await withPage((page) =>
+      page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-reload");
+        const db = await connect("api-reload");
+        await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'persisted');");
+        // No disconnect: the page goes away as a closed tab would.
+      }),
+    );
+    const rows = await withPage((page) =>
+      page.evaluate(async () => {
+        const db = await window.idbsql.connect("api-reload");
+        const { rows } = await db.query("SELECT * FROM t");
+        await db.disconnect();
+        return rows;
+      }),
+    );
+    assert.deepEqual(rows, [{ id: 1, v: "persisted" }]);
+  });
+
+  test(`values map to JS types and parameters accept them back${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const db = await window.idbsql.connect("api-values", { storage: "memory" });
+        await db.exec(`CREATE TABLE v (
+          id INTEGER PRIMARY KEY, big INTEGER, f FLOAT, d DECIMAL, s TEXT, b BOOLEAN, n TEXT NULL,
+          by BYTEA, dt DATE, ts TIMESTAMP, tm TIME, iv INTERVAL, u UUID, m MAP, l LIST)`);
+        await db.query(
+          "INSERT INTO v VALUES ($1, $2, $3, 12.50, $4, $5, $6, $7, $8, $9, $10, INTERVAL '1 02:03:04' DAY TO SECOND, $11, $12, $13)",
+          [
+            1, 9007199254740993n, 1.25, "text", true, null, new Uint8Array([0, 255]), "2024-02-29",
+            "2024-02-29T10:11:12.5", "10:11:12", "936da01f-9abd-4d9d-80c7-02af85c822a8",
+            { a: 1, nested: { b: [true, null] } }, [1, "two", [3]],
+          ],
+        );
+        const { rows } = await db.query("SELECT * FROM v");
+        const row = rows[0];
+        // Every value read comes back through a parameter to the same row.
+        const again = await db.query(
+          "SELECT COUNT(*) AS c FROM v WHERE big = $1 AND f = $2 AND s = $3 AND b = $4 AND dt = $5 AND ts = $6 AND tm = $7 AND u = $8",
+          [row.big, row.f, row.s, row.b, row.dt, row.ts, row.tm, row.u],
+        );
+        await db.disconnect();
+        return {
+          row: { ...row, by: Array.from(row.by), bigType: typeof row.big, big: String(row.big), byIsU8: row.by instanceof Uint8Array },
+          again: again.rows[0].c,
+        };
+      });
+      assert.deepEqual(out.row, {
+        id: 1,
+        big: "9007199254740993",
+        bigType: "bigint",
+        f: 1.25,
+        d: "12.50",
+        s: "text",
+        b: true,
+        n: null,
+        by: [0, 255],
+        byIsU8: true,
+        dt: "2024-02-29",
+        ts: "2024-02-29T10:11:12.500",
+        tm: "10:11:12",
+        iv: "P1DT2H3M4S",
+        u: "936da01f-9abd-4d9d-80c7-02af85c822a8",
+        m: { a: 1, nested: { b: [true, null] } },
+        l: [1, "two", [3]],
+      });
+      assert.equal(out.again, 1);
+    }));
+
+  test(`errors carry codes and a failed statement changes nothing${current.name}`, () =>
+    withPage(async (page) => {
+      const codes = await page.evaluate(async () => {
+        const { connect, IdbsqlError } = window.idbsql;
+        const db = await connect("api-errors", { storage: "memory" });
+        await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL); INSERT INTO t VALUES (1, 'a');");
+        const codeOf = async (promise) => {
+          try {
+            await promise;
+            return "resolved";
+          } catch (error) {
+            return `${error instanceof IdbsqlError && error instanceof Error}:${error.code}`;
+          }
+        };
+        const result = {
+          parse: await codeOf(db.query("SELEC * FROM t")),
+          multiple: await codeOf(db.query("SELECT 1; SELECT 2")),
+          constraint: await codeOf(db.query("INSERT INTO t VALUES (2, 'b'), (1, 'dup')")),
+          notNull: await codeOf(db.query("INSERT INTO t VALUES (3, NULL)")),
+          execute: await codeOf(db.query("SELECT * FROM missing")),
+          params: await codeOf(db.query("SELECT * FROM t WHERE id = $1", "not an array")),
+          badParam: await codeOf(db.query("SELECT * FROM t WHERE id = $1", [Symbol("x")])),
+          plan: await codeOf(db.query("SELECT * FROM t WHERE id = $2", [1])),
+        };
+        result.rows = (await db.query("SELECT id FROM t")).rows;
+        await db.disconnect();
+        return result;
+      });
+      assert.deepEqual(codes, {
+        parse: "true:parse",
+        multiple: "true:multiple_statements",
+        constraint: "true:constraint",
+        notNull: "true:constraint",
+        execute: "true:execute",
+        params: "true:params",
+        badParam: "true:params",
+        plan: "true:plan",
+        rows: [{ id: 1 }],
+      });
+    }));
+
+  test(`calls run in the order made, even when not awaited${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const db = await window.idbsql.connect("api-order", { storage: "memory" });
+        const pending = [db.query("CREATE TABLE t (n INT)")];
+        for (let i = 0; i < 50; i += 1) pending.push(db.query("INSERT INTO t VALUES ($1)", [i]));
+        pending.push(db.query("SELECT n FROM t"));
+        const results = await Promise.all(pending);
+        await db.disconnect();
+        return results.at(-1).rows.map((r) => r.n);
+      });
+      assert.deepEqual(out, Array.from({ length: 50 }, (_, i) => i));
+    }));
+
+  test(`transaction commits, or rolls back when the function throws${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-tx");
+        const db = await connect("api-tx");
+        await db.query("CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER)");
+        const value = await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO acct VALUES (1, 100)");
+          await tx.query("INSERT INTO acct VALUES (2, 0)");
+          return "committed";
         });
-      } catch (error) {
-        thrown = error.message;
-      }
-      const afterRollback = (await db.query("SELECT balance FROM acct WHERE id = 1")).rows[0].balance;
-      await db.disconnect();
-      const again = await connect("api-tx");
-      const persisted = (await again.query("SELECT id, balance FROM acct ORDER BY id")).rows;
-      await again.disconnect();
-      return { value, thrown, afterRollback, persisted };
-    });
-    assert.deepEqual(out, {
-      value: "committed",
-      thrown: "boom",
-      afterRollback: 100,
-      persisted: [{ id: 1, balance: 100 }, { id: 2, balance: 0 }],
-    });
-  }));
+        let thrown;
+        try {
+          await db.transaction(async (tx) => {
+            await tx.query("UPDATE acct SET balance = balance - 50 WHERE id = 1");
+            throw new Error("boom");
+          });
+        } catch (error) {
+          thrown = error.message;
+        }
+        const afterRollback = (await db.query("SELECT balance FROM acct WHERE id = 1")).rows[0].balance;
+        await db.disconnect();
+        const again = await connect("api-tx");
+        const persisted = (await again.query("SELECT id, balance FROM acct ORDER BY id")).rows;
+        await again.disconnect();
+        return { value, thrown, afterRollback, persisted };
+      });
+      assert.deepEqual(out, {
+        value: "committed",
+        thrown: "boom",
+        afterRollback: 100,
+        persisted: [{ id: 1, balance: 100 }, { id: 2, balance: 0 }],
+      });
+    }));
 
-test("a second connection to an open database is refused with code locked", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect } = window.idbsql;
-      const first = await connect("api-lock");
-      let code;
-      try {
-        await connect("api-lock");
-      } catch (error) {
-        code = error.code;
-      }
-      let deleteCode;
-      try {
-        await window.idbsql.deleteDatabase("api-lock");
-      } catch (error) {
-        deleteCode = error.code;
-      }
-      await first.disconnect();
-      const second = await connect("api-lock");
-      await second.disconnect();
-      return { code, deleteCode, reopened: true };
-    });
-    assert.deepEqual(out, { code: "locked", deleteCode: "locked", reopened: true });
-  }));
+  test(`a second connection in the same tab shares the database; deleteDatabase waits for both${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-share");
+        const first = await connect("api-share");
+        const second = await connect("api-share");
+        await first.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);");
+        await second.query("INSERT INTO t VALUES (2)");
+        const seenByFirst = (await first.query("SELECT x FROM t ORDER BY x")).rows;
+        let deleteCode;
+        try {
+          await deleteDatabase("api-share");
+        } catch (error) {
+          deleteCode = error.code;
+        }
+        await first.disconnect();
+        const afterFirstLeft = (await second.query("SELECT COUNT(*) AS n FROM t")).rows[0].n;
+        await second.disconnect();
+        await deleteDatabase("api-share");
+        const fresh = await connect("api-share");
+        const tables = (await fresh.tables()).length;
+        await fresh.disconnect();
+        return { seenByFirst, deleteCode, afterFirstLeft, tables };
+      });
+      assert.deepEqual(out, { seenByFirst: [{ x: 1 }, { x: 2 }], deleteCode: "locked", afterFirstLeft: 2, tables: 0 });
+    }));
 
-test("another tab is refused too", async () => {
-  const pageA = await openPage(context, server.url);
-  const pageB = await openPage(context, server.url);
-  try {
-    await pageA.evaluate(async () => {
-      window.held = await window.idbsql.connect("api-lock-tabs");
-    });
-    const code = await pageB.evaluate(async () => {
-      try {
-        await window.idbsql.connect("api-lock-tabs");
-        return "connected";
-      } catch (error) {
-        return error.code;
-      }
-    });
-    assert.equal(code, "locked");
-  } finally {
-    await pageA.close();
-    await pageB.close();
-  }
-});
+  test(`another tab shares it too${current.name}`, async () => {
+    const pageA = await openPage(context, server.url, { worker: mode.worker });
+    const pageB = await openPage(context, server.url, { worker: mode.worker });
+    try {
+      await pageA.evaluate(async () => {
+        await window.idbsql.deleteDatabase("api-share-tabs").catch(() => {});
+        window.held = await window.idbsql.connect("api-share-tabs");
+        await window.held.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);");
+      });
+      const rows = await pageB.evaluate(async () => {
+        const db = await window.idbsql.connect("api-share-tabs");
+        await db.query("INSERT INTO t VALUES (2)");
+        const { rows } = await db.query("SELECT x FROM t ORDER BY x");
+        await db.disconnect();
+        return rows;
+      });
+      assert.deepEqual(rows, [{ x: 1 }, { x: 2 }]);
+    } finally {
+      await pageA.close();
+      await pageB.close();
+    }
+  });
 
-test("a failed IndexedDB write rejects with storage and leaves the data as it was", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("api-abort");
-      const db = await connect("api-abort");
-      await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'kept');");
-      db._failNextWrite();
-      let code;
-      try {
-        await db.query("UPDATE t SET v = 'lost'");
-      } catch (error) {
-        code = error.code;
-      }
-      const inMemory = (await db.query("SELECT v FROM t")).rows;
-      await db.disconnect();
-      const again = await connect("api-abort");
-      const onDisk = (await again.query("SELECT v FROM t")).rows;
-      await again.disconnect();
-      return { code, inMemory, onDisk };
-    });
-    assert.deepEqual(out, { code: "storage", inMemory: [{ v: "kept" }], onDisk: [{ v: "kept" }] });
-  }));
+  test(`a failed IndexedDB write rejects with storage and leaves the data as it was${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-abort");
+        const db = await connect("api-abort");
+        await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'kept');");
+        db._failNextWrite();
+        let code;
+        try {
+          await db.query("UPDATE t SET v = 'lost'");
+        } catch (error) {
+          code = error.code;
+        }
+        const inMemory = (await db.query("SELECT v FROM t")).rows;
+        await db.disconnect();
+        const again = await connect("api-abort");
+        const onDisk = (await again.query("SELECT v FROM t")).rows;
+        await again.disconnect();
+        return { code, inMemory, onDisk };
+      });
+      assert.deepEqual(out, { code: "storage", inMemory: [{ v: "kept" }], onDisk: [{ v: "kept" }] });
+    }));
 
-test("export writes SQL that import turns back into the same database", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async (every) => {
-      const { connect, deleteDatabase } = window.idbsql;
-      for (const name of ["api-export-a", "api-export-b"]) await deleteDatabase(name);
-      const source = await connect("api-export-a");
-      await source.exec(every);
-      await source.exec(
-        "CREATE TABLE author (id INT PRIMARY KEY, name TEXT NOT NULL UNIQUE);" +
-          "CREATE TABLE book (id INT PRIMARY KEY, author_id INT, FOREIGN KEY (author_id) REFERENCES author (id));" +
-          "CREATE INDEX book_author ON book (author_id);" +
-          "INSERT INTO author VALUES (1, 'Le Guin'); INSERT INTO book VALUES (1, 1), (2, 1);",
-      );
-      const dump = await source.export();
-      const before = await source.query("SELECT * FROM v");
-      const tables = await source.tables();
-      await source.disconnect();
+  test(`export writes SQL that import turns back into the same database${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async (every) => {
+        const { connect, deleteDatabase } = window.idbsql;
+        for (const name of ["api-export-a", "api-export-b"]) await deleteDatabase(name);
+        const source = await connect("api-export-a");
+        await source.exec(every);
+        await source.exec(
+          "CREATE TABLE author (id INT PRIMARY KEY, name TEXT NOT NULL UNIQUE);" +
+            "CREATE TABLE book (id INT PRIMARY KEY, author_id INT, FOREIGN KEY (author_id) REFERENCES author (id));" +
+            "CREATE INDEX book_author ON book (author_id);" +
+            "INSERT INTO author VALUES (1, 'Le Guin'); INSERT INTO book VALUES (1, 1), (2, 1);",
+        );
+        const dump = await source.export();
+        const before = await source.query("SELECT * FROM v");
+        const tables = await source.tables();
+        await source.disconnect();
 
-      const copy = await connect("api-export-b");
-      const summary = await copy.import(dump);
-      const after = await copy.query("SELECT * FROM v");
-      const again = await copy.export();
-      let failed;
-      try {
-        await copy.import("CREATE TABLE extra (x INT); INSERT INTO extra VALUES ('nope');");
-      } catch (error) {
-        failed = { code: error.code, message: error.message };
-      }
-      const tablesAfterFailure = (await copy.tables()).map((t) => t.name);
-      await copy.disconnect();
-      let closedCode;
-      try {
-        await copy.export();
-      } catch (error) {
-        closedCode = error.code;
-      }
-      const plain = (result) => JSON.stringify(result, (_, v) =>
-        typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
-      return { dump, same: plain(before) === plain(after), before: plain(before), after: plain(after),
-        again: again === dump, summary, tables, failed, tablesAfterFailure, closedCode };
-    }, readFileSync(new URL("../fixtures/every_value_type.sql", import.meta.url), "utf8"));
-    assert.match(out.dump, /^-- idbsql dump\n/);
-    assert.ok(out.same, `${out.before}\n!=\n${out.after}`);
-    assert.ok(out.again, "exporting the imported copy gives the same SQL");
-    assert.deepEqual(out.summary, { statements: 7, rows: 4 });
-    assert.deepEqual(out.tables.map((t) => [t.name, t.rowCount]), [["author", 1], ["book", 2], ["v", 1]]);
-    assert.deepEqual(out.tables[1].foreignKeys, [{ column: "author_id", referencesTable: "author", referencesColumn: "id" }]);
-    assert.deepEqual(out.tables[1].indexes.map((i) => i.name), ["book_author"]);
-    assert.deepEqual(out.tables[0].columns[1], {
-      name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null,
-    });
-    assert.equal(out.failed.code, "execute");
-    assert.match(out.failed.message, /^statement 2: /);
-    assert.deepEqual(out.tablesAfterFailure, ["author", "book", "v"]);
-    assert.equal(out.closedCode, "closed");
-  }));
+        const copy = await connect("api-export-b");
+        const summary = await copy.import(dump);
+        const after = await copy.query("SELECT * FROM v");
+        const again = await copy.export();
+        let failed;
+        try {
+          await copy.import("CREATE TABLE extra (x INT); INSERT INTO extra VALUES ('nope');");
+        } catch (error) {
+          failed = { code: error.code, message: error.message };
+        }
+        const tablesAfterFailure = (await copy.tables()).map((t) => t.name);
+        await copy.disconnect();
+        let closedCode;
+        try {
+          await copy.export();
+        } catch (error) {
+          closedCode = error.code;
+        }
+        const plain = (result) => JSON.stringify(result, (_, v) =>
+          typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+        return { dump, same: plain(before) === plain(after), before: plain(before), after: plain(after),
+          again: again === dump, summary, tables, failed, tablesAfterFailure, closedCode };
+      }, readFileSync(new URL("../fixtures/every_value_type.sql", import.meta.url), "utf8"));
+      assert.match(out.dump, /^-- idbsql dump\n/);
+      assert.ok(out.same, `${out.before}\n!=\n${out.after}`);
+      assert.ok(out.again, "exporting the imported copy gives the same SQL");
+      assert.deepEqual(out.summary, { statements: 7, rows: 4 });
+      assert.deepEqual(out.tables.map((t) => [t.name, t.rowCount]), [["author", 1], ["book", 2], ["v", 1]]);
+      assert.deepEqual(out.tables[1].foreignKeys, [{ column: "author_id", referencesTable: "author", referencesColumn: "id" }]);
+      assert.deepEqual(out.tables[1].indexes.map((i) => i.name), ["book_author"]);
+      assert.deepEqual(out.tables[0].columns[1], {
+        name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null,
+      });
+      assert.equal(out.failed.code, "execute");
+      assert.match(out.failed.message, /^statement 2: /);
+      assert.deepEqual(out.tablesAfterFailure, ["author", "book", "v"]);
+      assert.equal(out.closedCode, "closed");
+    }));
+
+  });
+}

@@ -1,9 +1,9 @@
 // The API's edges in real headless Chromium: a failing script with BEGIN, values returned and
 // passed back as parameters, rows as arrays and odd column names, no Web Locks, a Rust panic,
 // and a database stored by a newer idbsql.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serveStatic, launchBrowser, openPage } from "./harness.js";
+import { serveStatic, launchBrowser, openPage, reloadPage } from "./harness.js";
 
 let server;
 let browser;
@@ -20,8 +20,15 @@ after(async () => {
   await server?.close();
 });
 
+/** Every test runs twice: engine on the page's main thread, and in a Worker. */
+const MODES = [
+  { worker: false, name: "" },
+  { worker: true, name: " [worker mode]" },
+];
+let mode = MODES[0];
+
 async function withPage(fn) {
-  const page = await openPage(context, server.url);
+  const page = await openPage(context, server.url, { worker: mode.worker });
   try {
     return await fn(page);
   } finally {
@@ -29,202 +36,209 @@ async function withPage(fn) {
   }
 }
 
-test("a failed script rolls back the transaction it opened; later writes survive a reload", () =>
-  withPage(async (page) => {
-    const failed = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("edges-exec");
-      const db = await connect("edges-exec");
-      await db.exec("CREATE TABLE a (x INTEGER PRIMARY KEY)");
-      let error;
-      try {
-        await db.exec("BEGIN; INSERT INTO a VALUES (1); INSERT INTO missing VALUES (1); COMMIT;");
-      } catch (e) {
-        error = { code: e.code, message: e.message };
-      }
-      await db.query("INSERT INTO a VALUES (2)");
-      await db.disconnect();
-      return error;
-    });
-    assert.equal(failed.code, "execute");
-    assert.match(failed.message, /^statement 3: /);
-    await page.reload();
-    await page.waitForFunction(() => window.idbsqlReady === true);
-    const rows = await page.evaluate(async () => {
-      const db = await window.idbsql.connect("edges-exec");
-      const { rows } = await db.query("SELECT x FROM a ORDER BY x");
-      await db.disconnect();
-      return rows;
-    });
-    assert.deepEqual(rows, [{ x: 2 }]);
-  }));
+for (const current of MODES) {
+  describe(current.worker ? "engine in a Worker" : "engine on the main thread", () => {
+  before(() => {
+    mode = current;
+  });
 
-test("every value a query returns is accepted back as a parameter; other objects are refused", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect } = window.idbsql;
-      const db = await connect("edges-params", { storage: "memory" });
-      await db.exec(
-        "CREATE TABLE v (id INTEGER PRIMARY KEY, d DECIMAL, dt DATE, ts TIMESTAMP, tm TIME, " +
-          "iv INTERVAL, u UUID, ip INET, m MAP, l LIST, p POINT, b BYTEA, big INT128, u64 UINT64);" +
-          "INSERT INTO v VALUES (1, 12.50, '2024-02-29', '2024-02-29T10:11:12.5', '10:11:12', " +
-          "INTERVAL '1' DAY, '936da01f-9abd-4d9d-80c7-02af85c822a8', '::1', '{\"k\": [1, 2]}', " +
-          "'[1, \"two\"]', POINT(1.5, -2), X'00ff', 170141183460469231731687303715884105727, 18446744073709551615)",
-      );
-      const [first] = (await db.query("SELECT * FROM v")).rows;
-      const copy = { ...first, id: 2 };
-      const columns = Object.keys(copy);
-      await db.query(
-        `INSERT INTO v (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
-        columns.map((c) => copy[c]),
-      );
-      const [second] = (await db.query("SELECT * FROM v WHERE id = 2")).rows;
-      const found = {};
-      for (const column of ["d", "dt", "ts", "tm", "iv", "u", "ip", "big", "u64"]) {
-        found[column] = (await db.query(`SELECT id FROM v WHERE ${column} = $1 ORDER BY id`, [first[column]])).rows.map((r) => r.id);
-      }
-      await db.query("INSERT INTO v (id, d) VALUES (3, $1)", [0.5]);
-      const decimal = (await db.query("SELECT d FROM v WHERE id = 3")).rows[0].d;
-      const refused = [];
-      for (const value of [new Map([["a", 1]]), new Set([1]), new ArrayBuffer(4), new (class Money {})()]) {
+  test(`a failed script rolls back the transaction it opened; later writes survive a reload${current.name}`, () =>
+    withPage(async (page) => {
+      const failed = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("edges-exec");
+        const db = await connect("edges-exec");
+        await db.exec("CREATE TABLE a (x INTEGER PRIMARY KEY)");
+        let error;
         try {
-          await db.query("INSERT INTO v (id, m) VALUES (9, $1)", [value]);
-          refused.push("accepted");
-        } catch (error) {
-          refused.push(`${error.code}: ${error.message}`);
+          await db.exec("BEGIN; INSERT INTO a VALUES (1); INSERT INTO missing VALUES (1); COMMIT;");
+        } catch (e) {
+          error = { code: e.code, message: e.message };
         }
-      }
-      const plain = (row) => JSON.stringify(row, (_, v) =>
-        typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
-      await db.disconnect();
-      return { first: plain({ ...first, id: 0 }), second: plain({ ...second, id: 0 }), found, decimal, refused };
-    });
-    assert.equal(out.second, out.first);
-    for (const [column, ids] of Object.entries(out.found)) assert.deepEqual(ids, [1, 2], column);
-    assert.equal(out.decimal, "0.5");
-    assert.equal(out.refused.length, 4);
-    for (const [i, kind] of ["Map", "Set", "ArrayBuffer", "Money"].entries()) {
-      assert.match(out.refused[i], new RegExp(`^params: parameter \\$1: a ${kind} has no SQL counterpart`));
-    }
-  }));
-
-test("rowMode array keeps duplicate column names; a column named __proto__ is a plain property", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect } = window.idbsql;
-      const db = await connect("edges-rows", { storage: "memory" });
-      await db.exec(
-        "CREATE TABLE a (id INTEGER, v TEXT); CREATE TABLE b (id INTEGER, v TEXT);" +
-          "INSERT INTO a VALUES (1, 'left'); INSERT INTO b VALUES (1, 'right');",
-      );
-      const objects = await db.query("SELECT * FROM a JOIN b ON a.id = b.id");
-      const arrays = await db.query("SELECT * FROM a JOIN b ON a.id = b.id", [], { rowMode: "array" });
-      const inTx = await db.transaction((tx) => tx.query("SELECT v FROM a", [], { rowMode: "array" }));
-      const proto = await db.query('SELECT v AS "__proto__", id FROM a');
-      const row = proto.rows[0];
-      let badMode;
-      try {
-        await db.query("SELECT 1", [], { rowMode: "table" });
-      } catch (error) {
-        badMode = error.code;
-      }
-      await db.disconnect();
-      return {
-        objects: objects.rows,
-        arrays: arrays.rows,
-        columns: arrays.columns,
-        inTx: inTx.rows,
-        protoOwn: Object.prototype.hasOwnProperty.call(row, "__proto__"),
-        protoValue: Object.getOwnPropertyDescriptor(row, "__proto__")?.value,
-        prototypeIntact: Object.getPrototypeOf(row) === Object.prototype,
-        badMode,
-      };
-    });
-    assert.deepEqual(out.arrays, [[1, "left", 1, "right"]]);
-    assert.deepEqual(out.columns, ["id", "v", "id", "v"]);
-    assert.deepEqual(out.objects, [{ id: 1, v: "right" }]);
-    assert.deepEqual(out.inTx, [["left"]]);
-    assert.ok(out.protoOwn && out.prototypeIntact);
-    assert.equal(out.protoValue, "left");
-    assert.equal(out.badMode, "params");
-  }));
-
-test("without Web Locks persistent storage is refused with unsupported; memory storage works", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      Object.defineProperty(navigator, "locks", { value: undefined, configurable: true });
-      const { connect } = window.idbsql;
-      let persistent;
-      try {
-        await connect("edges-nolocks");
-      } catch (error) {
-        persistent = { code: error.code, message: error.message };
-      }
-      const memory = await connect("edges-nolocks", { storage: "memory" });
-      const { rows } = await memory.query("SELECT 1 AS one");
-      await memory.disconnect();
-      return { persistent, rows };
-    });
-    assert.equal(out.persistent.code, "unsupported");
-    assert.match(out.persistent.message, /Web Locks/);
-    assert.deepEqual(out.rows, [{ one: 1 }]);
-  }));
-
-test("after a Rust panic every call fails with internal; a reload finds every acknowledged commit", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("edges-panic");
-      const db = await connect("edges-panic");
-      await db.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2);");
-      const codes = [];
-      for (const attempt of [
-        () => db._panicForTest(),
-        () => db.query("SELECT * FROM t"),
-        () => db.exec("INSERT INTO t VALUES (3)"),
-        () => connect("edges-panic-other", { storage: "memory" }),
-      ]) {
-        try {
-          await attempt();
-          codes.push("ok");
-        } catch (error) {
-          codes.push(error.code);
-        }
-      }
-      return codes;
-    });
-    assert.deepEqual(out, ["internal", "internal", "internal", "internal"]);
-    await page.reload();
-    await page.waitForFunction(() => window.idbsqlReady === true);
-    const rows = await page.evaluate(async () => {
-      const db = await window.idbsql.connect("edges-panic");
-      const { rows } = await db.query("SELECT x FROM t ORDER BY x");
-      await db.disconnect();
-      return rows;
-    });
-    assert.deepEqual(rows, [{ x: 1 }, { x: 2 }]);
-  }));
-
-test("a database stored by a newer idbsql is refused with format", () =>
-  withPage(async (page) => {
-    const out = await page.evaluate(async () => {
-      const { connect, deleteDatabase } = window.idbsql;
-      await deleteDatabase("edges-newer");
-      await new Promise((resolve, reject) => {
-        const request = indexedDB.open("idbsql/edges-newer", 99);
-        request.onsuccess = () => {
-          request.result.close();
-          resolve();
-        };
-        request.onerror = () => reject(request.error);
+        await db.query("INSERT INTO a VALUES (2)");
+        await db.disconnect();
+        return error;
       });
-      try {
-        await connect("edges-newer");
-        return { code: "connected" };
-      } catch (error) {
-        return { code: error.code, message: error.message };
+      assert.equal(failed.code, "execute");
+      assert.match(failed.message, /^statement 3: /);
+      await reloadPage(page);
+      const rows = await page.evaluate(async () => {
+        const db = await window.idbsql.connect("edges-exec");
+        const { rows } = await db.query("SELECT x FROM a ORDER BY x");
+        await db.disconnect();
+        return rows;
+      });
+      assert.deepEqual(rows, [{ x: 2 }]);
+    }));
+
+  test(`every value a query returns is accepted back as a parameter; other objects are refused${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect } = window.idbsql;
+        const db = await connect("edges-params", { storage: "memory" });
+        await db.exec(
+          "CREATE TABLE v (id INTEGER PRIMARY KEY, d DECIMAL, dt DATE, ts TIMESTAMP, tm TIME, " +
+            "iv INTERVAL, u UUID, ip INET, m MAP, l LIST, p POINT, b BYTEA, big INT128, u64 UINT64);" +
+            "INSERT INTO v VALUES (1, 12.50, '2024-02-29', '2024-02-29T10:11:12.5', '10:11:12', " +
+            "INTERVAL '1' DAY, '936da01f-9abd-4d9d-80c7-02af85c822a8', '::1', '{\"k\": [1, 2]}', " +
+            "'[1, \"two\"]', POINT(1.5, -2), X'00ff', 170141183460469231731687303715884105727, 18446744073709551615)",
+        );
+        const [first] = (await db.query("SELECT * FROM v")).rows;
+        const copy = { ...first, id: 2 };
+        const columns = Object.keys(copy);
+        await db.query(
+          `INSERT INTO v (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+          columns.map((c) => copy[c]),
+        );
+        const [second] = (await db.query("SELECT * FROM v WHERE id = 2")).rows;
+        const found = {};
+        for (const column of ["d", "dt", "ts", "tm", "iv", "u", "ip", "big", "u64"]) {
+          found[column] = (await db.query(`SELECT id FROM v WHERE ${column} = $1 ORDER BY id`, [first[column]])).rows.map((r) => r.id);
+        }
+        await db.query("INSERT INTO v (id, d) VALUES (3, $1)", [0.5]);
+        const decimal = (await db.query("SELECT d FROM v WHERE id = 3")).rows[0].d;
+        const refused = [];
+        for (const value of [new Map([["a", 1]]), new Set([1]), new ArrayBuffer(4), new (class Money {})()]) {
+          try {
+            await db.query("INSERT INTO v (id, m) VALUES (9, $1)", [value]);
+            refused.push("accepted");
+          } catch (error) {
+            refused.push(`${error.code}: ${error.message}`);
+          }
+        }
+        const plain = (row) => JSON.stringify(row, (_, v) =>
+          typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+        await db.disconnect();
+        return { first: plain({ ...first, id: 0 }), second: plain({ ...second, id: 0 }), found, decimal, refused };
+      });
+      assert.equal(out.second, out.first);
+      for (const [column, ids] of Object.entries(out.found)) assert.deepEqual(ids, [1, 2], column);
+      assert.equal(out.decimal, "0.5");
+      assert.equal(out.refused.length, 4);
+      for (const [i, kind] of ["Map", "Set", "ArrayBuffer", "Money"].entries()) {
+        assert.match(out.refused[i], new RegExp(`^params: parameter \\$1: a ${kind} has no SQL counterpart`));
       }
-    });
-    assert.equal(out.code, "format");
-    assert.match(out.message, /newer idbsql/);
-  }));
+    }));
+
+  test(`rowMode array keeps duplicate column names; a column named __proto__ is a plain property${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect } = window.idbsql;
+        const db = await connect("edges-rows", { storage: "memory" });
+        await db.exec(
+          "CREATE TABLE a (id INTEGER, v TEXT); CREATE TABLE b (id INTEGER, v TEXT);" +
+            "INSERT INTO a VALUES (1, 'left'); INSERT INTO b VALUES (1, 'right');",
+        );
+        const objects = await db.query("SELECT * FROM a JOIN b ON a.id = b.id");
+        const arrays = await db.query("SELECT * FROM a JOIN b ON a.id = b.id", [], { rowMode: "array" });
+        const inTx = await db.transaction((tx) => tx.query("SELECT v FROM a", [], { rowMode: "array" }));
+        const proto = await db.query('SELECT v AS "__proto__", id FROM a');
+        const row = proto.rows[0];
+        let badMode;
+        try {
+          await db.query("SELECT 1", [], { rowMode: "table" });
+        } catch (error) {
+          badMode = error.code;
+        }
+        await db.disconnect();
+        return {
+          objects: objects.rows,
+          arrays: arrays.rows,
+          columns: arrays.columns,
+          inTx: inTx.rows,
+          protoOwn: Object.prototype.hasOwnProperty.call(row, "__proto__"),
+          protoValue: Object.getOwnPropertyDescriptor(row, "__proto__")?.value,
+          prototypeIntact: Object.getPrototypeOf(row) === Object.prototype,
+          badMode,
+        };
+      });
+      assert.deepEqual(out.arrays, [[1, "left", 1, "right"]]);
+      assert.deepEqual(out.columns, ["id", "v", "id", "v"]);
+      assert.deepEqual(out.objects, [{ id: 1, v: "right" }]);
+      assert.deepEqual(out.inTx, [["left"]]);
+      assert.ok(out.protoOwn && out.prototypeIntact);
+      assert.equal(out.protoValue, "left");
+      assert.equal(out.badMode, "params");
+    }));
+
+  test(`without Web Locks persistent storage is refused with unsupported; memory storage works${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        Object.defineProperty(navigator, "locks", { value: undefined, configurable: true });
+        const { connect } = window.idbsql;
+        let persistent;
+        try {
+          await connect("edges-nolocks");
+        } catch (error) {
+          persistent = { code: error.code, message: error.message };
+        }
+        const memory = await connect("edges-nolocks", { storage: "memory" });
+        const { rows } = await memory.query("SELECT 1 AS one");
+        await memory.disconnect();
+        return { persistent, rows };
+      });
+      assert.equal(out.persistent.code, "unsupported");
+      assert.match(out.persistent.message, /Web Locks/);
+      assert.deepEqual(out.rows, [{ one: 1 }]);
+    }));
+
+  test(`after a Rust panic every call fails with internal; a reload finds every acknowledged commit${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("edges-panic");
+        const db = await connect("edges-panic");
+        await db.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2);");
+        const codes = [];
+        for (const attempt of [
+          () => db._panicForTest(),
+          () => db.query("SELECT * FROM t"),
+          () => db.exec("INSERT INTO t VALUES (3)"),
+          () => connect("edges-panic"),
+        ]) {
+          try {
+            await attempt();
+            codes.push("ok");
+          } catch (error) {
+            codes.push(error.code);
+          }
+        }
+        return codes;
+      });
+      assert.deepEqual(out, ["internal", "internal", "internal", "internal"]);
+      await reloadPage(page);
+      const rows = await page.evaluate(async () => {
+        const db = await window.idbsql.connect("edges-panic");
+        const { rows } = await db.query("SELECT x FROM t ORDER BY x");
+        await db.disconnect();
+        return rows;
+      });
+      assert.deepEqual(rows, [{ x: 1 }, { x: 2 }]);
+    }));
+
+  test(`a database stored by a newer idbsql is refused with format${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("edges-newer");
+        await new Promise((resolve, reject) => {
+          const request = indexedDB.open("idbsql/edges-newer", 99);
+          request.onsuccess = () => {
+            request.result.close();
+            resolve();
+          };
+          request.onerror = () => reject(request.error);
+        });
+        try {
+          await connect("edges-newer");
+          return { code: "connected" };
+        } catch (error) {
+          return { code: error.code, message: error.message };
+        }
+      });
+      assert.equal(out.code, "format");
+      assert.match(out.message, /newer idbsql/);
+    }));
+
+  });
+}

@@ -41,15 +41,36 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the test page, which imports the package as `idbsql` through an import map. */
-export async function openPage(context, baseUrl) {
+/**
+ * Opens the test page, which imports the package as `idbsql` through an import map. With
+ * `worker`, every `connect` of the page asks for worker mode, so a suite written for the main
+ * thread runs the engine in a Worker.
+ */
+export async function openPage(context, baseUrl, { worker = false } = {}) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (error) => errors.push(error));
+  page.workerMode = worker;
   await page.goto(`${baseUrl}/tests/browser/page.html`);
-  await page.waitForFunction(() => window.idbsqlReady === true);
+  await ready(page);
   page.pageErrors = errors;
   return page;
+}
+
+async function ready(page) {
+  await page.waitForFunction(() => window.idbsqlReady === true);
+  if (page.workerMode) {
+    await page.evaluate(() => {
+      const real = window.idbsql;
+      window.idbsql = { ...real, connect: (name, options = {}) => real.connect(name, { worker: true, ...options }) };
+    });
+  }
+}
+
+/** Reloads the test page, keeping its mode. */
+export async function reloadPage(page) {
+  await page.reload();
+  await ready(page);
 }
 
 // The real server as the tests start it: the same helper `npm run demo` uses.

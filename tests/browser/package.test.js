@@ -11,9 +11,17 @@ import { ROOT, serveStatic, launchBrowser } from "./harness.js";
 const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
+  "js/database.js",
+  "js/engine.js",
+  "js/errors.js",
+  "js/hub.js",
   "js/index.d.ts",
   "js/index.js",
+  "js/local.js",
+  "js/params.js",
   "js/sync.js",
+  "js/wasm.js",
+  "js/worker.js",
   "package.json",
   "pkg/idbsql.d.ts",
   "pkg/idbsql.js",
@@ -41,7 +49,11 @@ async function main() {
   const parseError = await db.query("SELEC nothing").catch((error) => error);
   await db.disconnect();
   const closed = await db.query("SELECT 1").catch((error) => error.code);
-  return { rows, rolledBack, parseIsIdbsqlError: parseError instanceof IdbsqlError, parseCode: parseError.code, closed };
+  // The engine in a Worker, found by the bundler (or the browser) next to the module.
+  const inWorker = await connect("package-app", { worker: true });
+  const fromWorker = (await inWorker.query("SELECT COUNT(*) AS n FROM item")).rows[0].n;
+  await inWorker.disconnect();
+  return { rows, rolledBack, parseIsIdbsqlError: parseError instanceof IdbsqlError, parseCode: parseError.code, closed, fromWorker };
 }
 
 main().then(
@@ -59,6 +71,7 @@ const EXPECTED_RESULT = {
   parseIsIdbsqlError: true,
   parseCode: "parse",
   closed: "closed",
+  fromWorker: 2,
 };
 
 let workDir;

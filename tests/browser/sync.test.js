@@ -131,3 +131,75 @@ test("a commit larger than the server's frame limit fails with too_large and syn
     await server.stop();
   }
 });
+
+test("a live query follows a remote change arriving by sync, with origin remote", async () => {
+  const server = await startSyncServer({ dataDir: path.join(dataDir, "live") });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const a = await openSynced(contextA, server.url);
+    const b = await openSynced(contextB, server.url);
+    await a.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.changes >= 1);
+    await b.evaluate(async () => {
+      window.counts = [];
+      window.origins = [];
+      window.db.on("change", (event) => window.origins.push(event.origin));
+      window.live = await window.db.live("SELECT COUNT(*) AS n FROM note", [], (r) => window.counts.push(r.rows[0].n));
+    });
+    await a.evaluate(async () => {
+      await window.db.query("INSERT INTO note VALUES (1, 'remote')");
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.counts.at(-1) === 1);
+    assert.deepEqual(await b.evaluate(() => window.counts), [0, 1]);
+    assert.deepEqual(await b.evaluate(() => window.origins), ["remote"]);
+    await b.evaluate(() => window.live.stop());
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
+
+test("the owner tab closing hands sync over: the next owner pushes and receives", async () => {
+  const server = await startSyncServer({ dataDir: path.join(dataDir, "handover") });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    // Two tabs of one browser share the database; the first is its owner and runs sync.
+    const owner = await openSynced(contextA, server.url);
+    const other = await openSynced(contextA, server.url);
+    const elsewhere = await openSynced(contextB, server.url);
+    await owner.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
+      await window.db.sync.flush();
+    });
+    await waitFor(elsewhere, () => window.changes >= 1);
+    await owner.close();
+    // The remaining tab becomes the owner; its writes reach the other browser, and back.
+    await other.evaluate(async () => {
+      await window.db.query("INSERT INTO note VALUES (1, 'after the hand-over')");
+      await window.db.sync.flush();
+    });
+    await waitFor(elsewhere, () => window.changes >= 2);
+    assert.deepEqual(await rowsOf(elsewhere), [{ id: 1, body: "after the hand-over" }]);
+    await elsewhere.evaluate(async () => {
+      await window.db.query("INSERT INTO note VALUES (2, 'from elsewhere')");
+      await window.db.sync.flush();
+    });
+    await waitFor(other, () => window.changes >= 1);
+    assert.deepEqual(await rowsOf(other), [
+      { id: 1, body: "after the hand-over" },
+      { id: 2, body: "from elsewhere" },
+    ]);
+    assert.equal(await other.evaluate(() => window.db.sync.status), "synced");
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});

@@ -1,0 +1,27 @@
+// The dedicated Worker of `connect(name, { worker: true })`: for a shared database it stands for
+// its page in the election of the owner and runs the database here when elected; for a private
+// one (storage: "memory") it runs that page's engine. Either way queries never block the page.
+import { Hub } from "./hub.js";
+import { Engine } from "./engine.js";
+import { serveLocal } from "./local.js";
+
+let serve = null;
+
+self.onmessage = (event) => {
+  const message = event.data ?? {};
+  if (message.kind === "call") {
+    serve?.(message);
+  } else if (message.kind === "private") {
+    const { name, durability, context } = message;
+    serve = serveLocal(self, () => Engine.open(name, { storage: "memory", durability }), { context });
+  } else if (message.kind === "shared") {
+    // A shared database: the page's connections reach it like any other context, by BroadcastChannel.
+    Hub.get(message.name).join({ durability: message.durability });
+  } else if (message.kind === "leave") {
+    // The page's last connection went: let go of the database before the page terminates us,
+    // so the page's `disconnect()` resolves with the database free.
+    Hub.get(message.name)
+      .leave()
+      .finally(() => self.postMessage({ kind: "left" }));
+  }
+};
