@@ -1,6 +1,6 @@
 // `npm run bench`: runs the workloads in headless Chromium against the built package and
 // prints a table of medians (also written to bench-results/latest.json). Numbers, not asserts.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { ROOT, serveStatic, launchBrowser } from "../tests/browser/harness.js";
@@ -33,6 +33,19 @@ async function main() {
     await run("W2 ms (relaxed)", "w2", "relaxed");
     await run("W2 ms (strict)", "w2", "strict");
     await run("W3 µs", "w3");
+    {
+      // The same point queries from a page that is not the owner: each call crosses to the
+      // owner page by BroadcastChannel and back.
+      const owner = await openBenchPage(context, server.url);
+      await owner.evaluate(() => window.workloads.w3OwnerOpen());
+      const other = await openBenchPage(context, server.url);
+      const samples = [];
+      for (let i = 0; i < REPEAT; i += 1) samples.push(await other.evaluate(() => window.workloads.w3Forwarded()));
+      results["W3 µs, forwarded from a non-owner tab"] = { median: median(samples), samples };
+      console.error(`W3 forwarded: ${median(samples).toFixed(3)}`);
+      await other.close();
+      await owner.close();
+    }
     const w4 = await page.evaluate(() => window.workloads.w4());
     results["W4 ms"] = { median: median(w4.samples), samples: w4.samples };
     results["wasm memory after inserting 100k rows, high-water (MiB)"] = { median: w4.memoryAfter / 2 ** 20 };
@@ -54,11 +67,28 @@ async function main() {
     results["W5 ms (connect → first COUNT)"] = { median: median(w5), samples: w5 };
     results["W5 ms incl. module load + wasm init"] = { median: median(w5WithLoad), samples: w5WithLoad };
     results["wasm memory with the 100k-row database open (MiB)"] = { median: median(w5Memory), samples: w5Memory };
+    // The page's longest main-thread task (long tasks are those over 50 ms; 0 = none) while W4
+    // (load 100k rows + aggregate) and W5 (cold open + COUNT) run, main thread vs worker mode.
+    for (const worker of [false, true]) {
+      const mode = worker ? "worker mode" : "main thread";
+      for (const [label, fn] of [["W4", "w4Watched"], ["W5", "w5Watched"]]) {
+        const longest = [];
+        for (let i = 0; i < REPEAT; i += 1) {
+          const fresh = await openBenchPage(context, server.url);
+          longest.push((await fresh.evaluate(([f, w]) => window.workloads[f](w), [fn, worker])).longestTaskMs);
+          await fresh.close();
+        }
+        results[`${label} longest main-thread task, ${mode} (ms)`] = { median: median(longest), samples: longest };
+        console.error(`${label} longest task (${mode}): ${median(longest).toFixed(1)}`);
+      }
+    }
   } finally {
     await browser.close();
     await server.close();
   }
-  const files = ["pkg/idbsql_bg.wasm", "pkg/idbsql.js", "js/index.js"];
+  // What a page downloads: the wasm, its glue and every module of js/ (the package's files).
+  const jsFiles = (await readdir(path.join(ROOT, "js"))).filter((f) => f.endsWith(".js")).map((f) => `js/${f}`);
+  const files = ["pkg/idbsql_bg.wasm", "pkg/idbsql.js", ...jsFiles];
   let raw = 0;
   let gz = 0;
   for (const file of files) {

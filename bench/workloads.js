@@ -117,3 +117,68 @@ export async function w5Open() {
   await db.disconnect();
   return { ms, memoryBytes };
 }
+
+/** W3 forwarded, part 1 (owner page): a 10,000-row IndexedDB database this page keeps open. */
+export async function w3OwnerOpen() {
+  const db = await fresh("bench-w3f");
+  await db.query(rowsSql(0, 10_000));
+  window.w3Owner = db;
+}
+
+/** W3 forwarded, part 2 (another page): the same point queries, each forwarded to the owner. */
+export async function w3Forwarded() {
+  const db = await connect("bench-w3f");
+  let seed = 12345;
+  const ids = Array.from({ length: 1000 }, () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % 10_000;
+  });
+  for (const id of ids.slice(0, 50)) await db.query("SELECT name FROM kv WHERE id = $1", [id]);
+  const t0 = performance.now();
+  for (const id of ids) {
+    const { rows } = await db.query("SELECT name FROM kv WHERE id = $1", [id]);
+    if (rows[0].name !== `name-${id}`) throw new Error(`wrong row for ${id}`);
+  }
+  const us = ((performance.now() - t0) * 1000) / ids.length;
+  await db.disconnect();
+  return us;
+}
+
+/** Runs `work` while watching the page's main thread; returns the longest task seen (ms, 0 if
+ * none reached the browser's 50 ms long-task threshold) and the work's own duration. */
+async function longestTask(work) {
+  let longest = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) longest = Math.max(longest, entry.duration);
+  });
+  observer.observe({ type: "longtask", buffered: false });
+  const t0 = performance.now();
+  await work();
+  const ms = performance.now() - t0;
+  // Long-task entries are delivered after the task ends; let the observer drain.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  observer.disconnect();
+  return { longestTaskMs: longest, ms };
+}
+
+/** W4 with the main thread watched: load 100,000 rows and aggregate them, `worker` or not. */
+export async function w4Watched(worker) {
+  return longestTask(async () => {
+    const db = await connect(`bench-w4w-${worker}`, { storage: "memory", worker });
+    await db.query(KV);
+    await load100k(db);
+    const { rows } = await db.query("SELECT COUNT(*), SUM(score) FROM kv");
+    if (rows[0]["COUNT(*)"] !== 100_000) throw new Error("wrong count");
+    await db.disconnect();
+  });
+}
+
+/** W5 with the main thread watched: cold open of the persisted 100,000-row database. */
+export async function w5Watched(worker) {
+  return longestTask(async () => {
+    const db = await connect("bench-w5", { worker });
+    const { rows } = await db.query("SELECT COUNT(*) FROM kv");
+    if (rows[0]["COUNT(*)"] !== 100_000) throw new Error("wrong count");
+    await db.disconnect();
+  });
+}
