@@ -178,6 +178,7 @@ impl Engine {
         let result = translate_with_params(&statement, &params)
             .and_then(|translated| self.glue.storage.plan(translated.into()))
             .and_then(|plan| self.glue.execute_stmt(&plan));
+        self.glue.storage.clear_scan_hint();
         match result {
             Ok(payload) => Ok(output_of(payload)),
             Err(error) => {
@@ -198,10 +199,12 @@ impl Engine {
             }
         }
         let params = bind_params(&params)?;
-        translate_with_params(&statement, &params)
+        let planned = translate_with_params(&statement, &params)
             .and_then(|translated| self.glue.storage.plan(translated.into()))
             .map(|_| ())
-            .map_err(DbError::from)
+            .map_err(DbError::from);
+        self.glue.storage.clear_scan_hint();
+        planned
     }
 
     /// Parses and runs exactly one statement.

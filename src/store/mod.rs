@@ -9,6 +9,7 @@ mod index_data;
 mod metadata;
 mod planner;
 mod row_key;
+mod scan_hint;
 mod store_mut;
 mod store_read;
 mod table;
@@ -52,6 +53,8 @@ pub struct MemoryStore {
     /// Rows handed to GlueSQL by scans, key lookups and index reads: tests use it to show a
     /// statement took the key or index path.
     rows_read: Cell<u64>,
+    /// The rows the next scan of one table may be limited to (see scan_hint).
+    scan_hint: RefCell<Option<scan_hint::ScanHint>>,
 }
 
 /// Marks a point inside an open transaction that a failed statement can be rolled back to.

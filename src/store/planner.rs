@@ -1,5 +1,6 @@
 //! `Planner`: GlueSQL's planning passes plus the index pass, so WHERE and ORDER BY on an
-//! indexed expression read the index instead of scanning the table.
+//! indexed expression read the index instead of scanning the table; UPDATE and DELETE get a
+//! scan hint (scan_hint.rs) for the same reason.
 
 use {
     super::MemoryStore,
@@ -23,6 +24,9 @@ impl Planner for MemoryStore {
         let statement = plan_primary_key(&schema_map, statement);
         let statement = plan_index(&schema_map, statement);
         let statement = plan_hash_join(&schema_map, statement);
+        // GlueSQL plans key and index reads for SELECT only; its UPDATE and DELETE scan.
+        self.clear_scan_hint();
+        self.hint_scan(&statement);
         Ok(plan_aggregate(statement))
     }
 }

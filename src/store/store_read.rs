@@ -39,6 +39,17 @@ impl Store for MemoryStore {
     }
 
     fn scan_data<'a>(&'a self, table_name: &str) -> Result<RowIter<'a>> {
+        // An UPDATE or DELETE narrowed by key or index (see scan_hint): only those rows.
+        if let Some(keys) = self.take_scan_hint(table_name) {
+            let Some(table) = self.tables.get(table_name) else {
+                return Ok(Box::new(std::iter::empty()));
+            };
+            return Ok(Box::new(keys.into_iter().filter_map(move |key| {
+                let row = table.rows.get(&key)?.clone();
+                self.count_read();
+                Some(Ok((key, row)))
+            })));
+        }
         match self.tables.get(table_name) {
             Some(table) => Ok(Box::new(table.rows.iter().map(|(key, row)| {
                 self.count_read();
