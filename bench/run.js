@@ -15,6 +15,32 @@ async function openBenchPage(context, url) {
   return page;
 }
 
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
+
+/** Cost against size: the same edits and the cold open at 100k, 300k and 1M rows (issue 13).
+ * `BENCH_SCALE=0` skips it; `BENCH_SCALE_SIZES=100000,300000` picks sizes. */
+async function scale(context, url) {
+  const sizes = (process.env.BENCH_SCALE_SIZES || "100000,300000,1000000").split(",").map(Number);
+  const table = [];
+  for (const rows of sizes) {
+    const loader = await openBenchPage(context, url);
+    const loaded = await loader.evaluate((n) => window.workloads.scaleLoadAndUpdate(n), rows);
+    await loader.close();
+    const opener = await openBenchPage(context, url);
+    const opened = await opener.evaluate((n) => window.workloads.scaleOpen(n), rows);
+    await opener.close();
+    const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
+    const u = loaded.updates;
+    table.push(
+      `| ${rows.toLocaleString("en")} | ${percentile(u, 50).toFixed(1)} / ${percentile(u, 99).toFixed(1)} / ${Math.max(...u).toFixed(1)} ms | ${(loaded.loadMs / 1000).toFixed(1)} s | ${opened.ms.toFixed(0)} ms | ${mib(loaded.memoryAfterLoad)} / ${mib(opened.memory)} MiB |`,
+    );
+    console.error(table.at(-1));
+  }
+  scaleTable = table;
+}
+
+let scaleTable = [];
+
 async function main() {
   const server = await serveStatic();
   const browser = await launchBrowser();
@@ -82,6 +108,7 @@ async function main() {
         console.error(`${label} longest task (${mode}): ${median(longest).toFixed(1)}`);
       }
     }
+    if (process.env.BENCH_SCALE !== "0") await scale(context, server.url);
   } finally {
     await browser.close();
     await server.close();
@@ -99,6 +126,11 @@ async function main() {
   results["W6 MB raw (wasm + JS)"] = { median: raw / 1e6 };
   results["W6 MB gzipped"] = { median: gz / 1e6 };
 
+  if (scaleTable.length) {
+    console.log("\n| rows | UPDATE by primary key p50 / p99 / max | load (10k-row INSERTs) | cold open (connect + COUNT) | wasm memory after load / after reopen |");
+    console.log("|---:|---:|---:|---:|---:|");
+    for (const line of scaleTable) console.log(line);
+  }
   console.log("\n| workload | median |\n|---|---:|");
   for (const [name, { median: m }] of Object.entries(results)) console.log(`| ${name} | ${m.toFixed(3)} |`);
   await mkdir(path.join(ROOT, "bench-results"), { recursive: true });
