@@ -7,23 +7,26 @@ use crate::{
     dump::dump_sql,
     engine::{Engine, QueryOutput},
     error::{DbError, ErrorCode},
-    persist::{Batch, Persistence},
+    persist::{Batch, CheckpointWrite, Persistence},
     protocol::{
         decode_change_set, decode_results, encode_change_set, encode_results,
         messages::{decode_message, encode_message, ServerMessage},
         ChangeSet, StoredResult,
     },
-    store::MemoryStore,
+    store::{MemoryStore, CATALOG_PAGE},
     sync::{SyncEvent, SyncMeta, SyncState},
 };
 use gluesql_core::sqlparser::ast::Statement as SqlStatement;
 
-/// When the log outgrows either bound, the next commit also writes a checkpoint.
+/// When the log outgrows a bound, or the rows waiting to be folded into the checkpoint
+/// exceed `max_fold_rows`, the next commit folds them: it rewrites only the changed pages of
+/// about `rows_per_page` rows each (see store::pages), so no commit pays for the database.
 #[derive(Debug, Clone, Copy)]
 pub struct CheckpointPolicy {
     pub max_log_entries: usize,
     pub max_log_bytes: usize,
-    pub rows_per_chunk: usize,
+    pub max_fold_rows: usize,
+    pub rows_per_page: usize,
 }
 
 impl Default for CheckpointPolicy {
@@ -31,7 +34,8 @@ impl Default for CheckpointPolicy {
         Self {
             max_log_entries: 1000,
             max_log_bytes: 8 << 20,
-            rows_per_chunk: 25_000,
+            max_fold_rows: 4_096,
+            rows_per_page: 256,
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct Database<P: Persistence> {
     held: Vec<ServerMessage>,
     /// What happened that the application (live queries, other tabs) is told about.
     events: Vec<DbEvent>,
+    /// The catalog page as last written: a fold rewrites it only when it differs.
+    catalog_written: Option<Vec<u8>>,
 }
 
 /// What the application is told about: local commits (by the tables they changed) and the
@@ -79,11 +85,24 @@ impl<P: Persistence> Database<P> {
     ) -> Result<Self, DbError> {
         let loaded = persistence.load().await?;
         let mut store = MemoryStore::new();
-        for bytes in loaded.checkpoint.iter().chain(loaded.log.iter()) {
-            let change_set = decode_change_set(bytes)?;
-            store.apply_change_set(change_set).map_err(|e| {
-                DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"))
-            })?;
+        let unreadable =
+            |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
+        let mut catalog_written = None;
+        // Page by page, each decoded and dropped before the next: the bytes and the rows of
+        // the whole database are never in memory twice.
+        for (id, bytes) in loaded.checkpoint {
+            store
+                .load_page(id, decode_change_set(&bytes)?)
+                .map_err(unreadable)?;
+            if id == CATALOG_PAGE {
+                catalog_written = Some(bytes);
+            }
+        }
+        store.finish_loading();
+        for bytes in &loaded.log {
+            store
+                .apply_change_set(decode_change_set(bytes)?)
+                .map_err(unreadable)?;
         }
         let mut engine = Engine::new(store);
         let sync = match (loaded.sync, sync) {
@@ -103,6 +122,7 @@ impl<P: Persistence> Database<P> {
             sync,
             held: Vec::new(),
             events: Vec::new(),
+            catalog_written,
         })
     }
 
@@ -314,36 +334,57 @@ impl<P: Persistence> Database<P> {
         Ok(())
     }
 
-    /// Past the policy's bounds the log is folded into a new checkpoint. A failed checkpoint
-    /// loses nothing: the log still holds every change, and the next commit tries again.
+    /// Past the policy's bounds the changes since the last fold are folded into the
+    /// checkpoint. A failed fold loses nothing: the log still holds every change, and the next
+    /// commit tries again.
     async fn checkpoint_if_log_is_long(&mut self) {
+        if !self.persistence.keeps_data() || self.engine.in_transaction() {
+            return;
+        }
         let (entries, bytes) = self.persistence.log_size();
-        if entries >= self.policy.max_log_entries || bytes >= self.policy.max_log_bytes {
+        let waiting = self.engine.store().fold_estimate(self.policy.rows_per_page);
+        if entries >= self.policy.max_log_entries
+            || bytes >= self.policy.max_log_bytes
+            || waiting >= self.policy.max_fold_rows
+        {
             let _ = self.checkpoint().await;
         }
     }
 
-    /// Writes the whole database as a new checkpoint and drops the log it covers.
+    /// Folds every change since the last checkpoint into it: the changed pages are rewritten
+    /// (all of them if the stored checkpoint predates pages) and the log is dropped, in one
+    /// atomic write.
     pub async fn checkpoint(&mut self) -> Result<(), DbError> {
         self.ensure_open()?;
         self.refuse_inside_transaction("checkpoint")?;
-        let rows_per_chunk = self.policy.rows_per_chunk;
-        let snapshot = |engine: &Engine| engine.store().snapshot(rows_per_chunk);
+        let rows_per_page = self.policy.rows_per_page;
+        let plan = |engine: &Engine| engine.store().plan_fold(rows_per_page, false);
         // A synced database checkpoints its confirmed state; the outbox stays as it is.
-        let chunks = match self.sync.as_mut() {
-            Some(sync) => sync.with_confirmed_state(&mut self.engine, snapshot)?,
-            None => snapshot(&self.engine),
+        let fold = match self.sync.as_mut() {
+            Some(sync) => sync.with_confirmed_state(&mut self.engine, plan)?,
+            None => plan(&self.engine),
         };
-        let chunks = chunks
-            .iter()
-            .map(encode_change_set)
-            .collect::<Result<Vec<_>, _>>()?;
+        let catalog = encode_change_set(&fold.catalog)?;
+        let mut put = Vec::with_capacity(fold.put.len() + 1);
+        if fold.replace || self.catalog_written.as_ref() != Some(&catalog) {
+            put.push((CATALOG_PAGE, catalog.clone()));
+        }
+        for (id, page) in &fold.put {
+            put.push((*id, encode_change_set(page)?));
+        }
         self.persistence
             .commit(Batch {
-                checkpoint: Some(chunks),
+                checkpoint: Some(CheckpointWrite {
+                    replace: fold.replace,
+                    put,
+                    delete: fold.delete.clone(),
+                }),
                 ..Batch::default()
             })
-            .await
+            .await?;
+        self.catalog_written = Some(catalog);
+        self.engine.store_mut().confirm_fold(fold);
+        Ok(())
     }
 
     /// Every table with its columns, keys, indexes and row count.

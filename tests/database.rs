@@ -135,7 +135,8 @@ fn checkpoint_then_log_tail_reopens_to_the_same_state() {
     let policy = CheckpointPolicy {
         max_log_entries: 10,
         max_log_bytes: usize::MAX,
-        rows_per_chunk: 7,
+        max_fold_rows: usize::MAX,
+        rows_per_page: 7,
     };
     let mut db = block_on(Database::open_with_policy(
         MemoryPersistence::shared(Rc::clone(&disk)),

@@ -68,7 +68,8 @@ async fn reopen_after_checkpoint_and_log_tail() {
     let policy = CheckpointPolicy {
         max_log_entries: 5,
         max_log_bytes: usize::MAX,
-        rows_per_chunk: 4,
+        max_fold_rows: usize::MAX,
+        rows_per_page: 4,
     };
     let persistence = IdbPersistence::open(name, Durability::Relaxed)
         .await

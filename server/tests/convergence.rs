@@ -433,3 +433,41 @@ async fn remote_changes_wait_for_an_open_transaction() {
     );
     server.stop().await;
 }
+
+/// A checkpoint fold while a local change is still pending writes the confirmed state; once
+/// the server confirms the change, the next fold writes it too, and a reload finds it (the
+/// log that held it is gone by then).
+#[tokio::test]
+async fn a_fold_around_a_pending_change_keeps_it_after_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let disk = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut a = DbNode::open(&disk).await;
+    a.connect(server.addr).await;
+    a.db.exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'online');",
+    )
+    .await
+    .unwrap();
+    a.pump_until_synced().await;
+    a.db.checkpoint().await.unwrap();
+
+    a.ws = None;
+    a.db.sync_disconnected();
+    a.db.query("UPDATE t SET v = 'pending' WHERE id = 1", &[])
+        .await
+        .unwrap();
+    a.db.checkpoint().await.unwrap();
+    a.connect(server.addr).await;
+    a.pump_until_synced().await;
+    assert!(disk.borrow().outbox.is_empty(), "confirmed by the server");
+    a.db.checkpoint().await.unwrap();
+    assert!(disk.borrow().log.is_empty(), "folded");
+    a.db.close();
+    let mut a = DbNode::open(&disk).await;
+    assert_eq!(
+        a.rows("SELECT v FROM t").await,
+        vec![vec![Value::Str("pending".into())]]
+    );
+    server.stop().await;
+}

@@ -40,6 +40,8 @@ use {
 
 /// Parsed SQL texts kept for reuse; point queries spend most of their time parsing otherwise.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
+/// Longer SQL text is parsed each time, never cached (see `parse`).
+const CACHED_SQL_MAX_BYTES: usize = 16 * 1024;
 
 pub struct Engine {
     glue: Glue<MemoryStore>,
@@ -74,6 +76,10 @@ impl Engine {
             return Ok(Rc::clone(statements));
         }
         let statements = Rc::new(parse_sql(sql)?);
+        if sql.len() > CACHED_SQL_MAX_BYTES {
+            // A bulk INSERT is run once; kept, 512 of them held gigabytes of syntax trees.
+            return Ok(statements);
+        }
         if self.parsed.len() >= STATEMENT_CACHE_CAPACITY {
             self.parsed.clear();
         }

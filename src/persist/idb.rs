@@ -1,5 +1,5 @@
 //! IndexedDB persistence (browser only): object stores `meta` (format version, sync state),
-//! `checkpoint` (chunks by index), `log` (change sets by sequence number), `outbox` (a synced
+//! `checkpoint` (pages by id, see store::pages), `log` (change sets by sequence number), `outbox` (a synced
 //! database's unconfirmed change sets by client sequence) and `calls` (answers of committed
 //! calls by call id). One IDB transaction per batch.
 
@@ -28,6 +28,19 @@ const CALLS: &str = "calls";
 const SCHEMA_VERSION: u32 = 3;
 /// How long a call's answer is kept for a retry: retries follow a hand-over within seconds.
 const CALL_RECORD_MILLIS: f64 = 3_600_000.0;
+
+/// A checkpoint page's key: a whole number (0.1.0 wrote chunk indexes, which are the same).
+fn page_id(key: &JsValue) -> Result<u64, DbError> {
+    key.as_f64()
+        .filter(|k| k.fract() == 0.0 && *k >= 0.0)
+        .map(|k| k as u64)
+        .ok_or_else(|| {
+            DbError::new(
+                ErrorCode::Format,
+                "a checkpoint page has a key that is not a page id",
+            )
+        })
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -266,6 +279,7 @@ impl Persistence for IdbPersistence {
             }
             self.format_stamped = version == f64::from(FORMAT_VERSION);
         }
+        let checkpoint_keys = read_keys(&store(CHECKPOINT)?).await?;
         let checkpoint = read_values(&store(CHECKPOINT)?).await?;
         let log_keys = read_keys(&store(LOG)?).await?;
         let log = read_values(&store(LOG)?).await?;
@@ -276,7 +290,11 @@ impl Persistence for IdbPersistence {
             .map(|value| bytes_of(&value))
             .transpose()?;
         let loaded = Loaded {
-            checkpoint: checkpoint.iter().map(bytes_of).collect::<Result<_, _>>()?,
+            checkpoint: checkpoint_keys
+                .iter()
+                .zip(checkpoint.iter())
+                .map(|(key, value)| Ok((page_id(key)?, bytes_of(value)?)))
+                .collect::<Result<_, DbError>>()?,
             log: log.iter().map(bytes_of).collect::<Result<_, _>>()?,
             outbox: outbox_keys
                 .iter()
@@ -319,14 +337,21 @@ impl Persistence for IdbPersistence {
         };
         let write = |e| storage_error("write", e);
         self.stamp_format(&store(META)?)?;
-        if let Some(chunks) = &batch.checkpoint {
+        if let Some(pages) = &batch.checkpoint {
             let checkpoint = store(CHECKPOINT)?;
-            checkpoint.clear().map_err(write)?;
-            for (index, chunk) in chunks.iter().enumerate() {
+            if pages.replace {
+                checkpoint.clear().map_err(write)?;
+            }
+            for id in &pages.delete {
+                checkpoint
+                    .delete(JsValue::from(*id as f64))
+                    .map_err(write)?;
+            }
+            for (id, page) in &pages.put {
                 checkpoint
                     .put(
-                        &Uint8Array::from(chunk.as_slice()),
-                        Some(&JsValue::from(index as f64)),
+                        &Uint8Array::from(page.as_slice()),
+                        Some(&JsValue::from(*id as f64)),
                     )
                     .map_err(write)?;
             }

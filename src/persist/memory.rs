@@ -9,7 +9,8 @@ use {
 
 #[derive(Debug, Default)]
 pub struct MemoryDisk {
-    pub checkpoint: Vec<Vec<u8>>,
+    /// Checkpoint pages by id.
+    pub checkpoint: BTreeMap<u64, Vec<u8>>,
     pub log: Vec<Vec<u8>>,
     pub outbox: BTreeMap<u64, Vec<u8>>,
     /// The sync state, as `sync` encoded it.
@@ -19,6 +20,8 @@ pub struct MemoryDisk {
     /// The next write fails as IndexedDB would on quota or abort.
     pub fail_next_write: bool,
     pub checkpoints_written: usize,
+    /// Checkpoint pages written, over all checkpoints (tests show a fold's size with it).
+    pub pages_written: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,7 +59,11 @@ impl Persistence for MemoryPersistence {
             Some(disk) => {
                 let disk = disk.borrow();
                 Loaded {
-                    checkpoint: disk.checkpoint.clone(),
+                    checkpoint: disk
+                        .checkpoint
+                        .iter()
+                        .map(|(k, v)| (*k, v.clone()))
+                        .collect(),
                     log: disk.log.clone(),
                     outbox: disk.outbox.iter().map(|(k, v)| (*k, v.clone())).collect(),
                     sync: disk.sync.clone(),
@@ -72,8 +79,15 @@ impl Persistence for MemoryPersistence {
         };
         let mut disk = disk.borrow_mut();
         Self::fail_if_asked(&mut disk)?;
-        if let Some(chunks) = batch.checkpoint {
-            disk.checkpoint = chunks;
+        if let Some(write) = batch.checkpoint {
+            if write.replace {
+                disk.checkpoint.clear();
+            }
+            for id in write.delete {
+                disk.checkpoint.remove(&id);
+            }
+            disk.pages_written += write.put.len();
+            disk.checkpoint.extend(write.put);
             disk.log.clear();
             disk.checkpoints_written += 1;
         }
@@ -96,6 +110,10 @@ impl Persistence for MemoryPersistence {
             .disk
             .as_ref()
             .and_then(|disk| disk.borrow().calls.get(id).cloned()))
+    }
+
+    fn keeps_data(&self) -> bool {
+        self.disk.is_some()
     }
 
     fn log_size(&self) -> (usize, usize) {

@@ -9,12 +9,13 @@ pub mod idb;
 
 use crate::error::DbError;
 
-/// Everything needed to rebuild the database, in replay order: checkpoint chunks, then log;
+/// Everything needed to rebuild the database, in replay order: checkpoint pages (by id; page
+/// 0 is the catalog, see store::pages), then log;
 /// for a synced database also its outbox (local change sets not yet confirmed) and its sync
 /// state (opaque bytes, encoded by `sync`).
 #[derive(Debug, Default, Clone)]
 pub struct Loaded {
-    pub checkpoint: Vec<Vec<u8>>,
+    pub checkpoint: Vec<(u64, Vec<u8>)>,
     pub log: Vec<Vec<u8>>,
     pub outbox: Vec<(u64, Vec<u8>)>,
     pub sync: Option<Vec<u8>>,
@@ -25,9 +26,9 @@ pub struct Loaded {
 pub struct Batch {
     /// Appended to the log, in order.
     pub log: Vec<Vec<u8>>,
-    /// A new checkpoint: replaces the old one, and the log it covers is dropped (before `log`
-    /// is appended, so entries in the same batch follow the checkpoint).
-    pub checkpoint: Option<Vec<Vec<u8>>>,
+    /// Checkpoint pages written: with it the whole log is dropped (before `log` is appended,
+    /// so entries in the same batch follow the checkpoint).
+    pub checkpoint: Option<CheckpointWrite>,
     /// Outbox entries added (by client sequence) and removed.
     pub outbox_add: Vec<(u64, Vec<u8>)>,
     pub outbox_remove: Vec<u64>,
@@ -35,6 +36,17 @@ pub struct Batch {
     pub sync: Option<Vec<u8>>,
     /// A call's answer kept under its id, so a retried call is answered, not run again.
     pub call: Option<(String, Vec<u8>)>,
+}
+
+/// The pages of a checkpoint fold (see store::pages).
+#[derive(Debug, Default, Clone)]
+pub struct CheckpointWrite {
+    /// Clear every stored page first (the checkpoint is rewritten whole).
+    pub replace: bool,
+    /// Pages written, by id.
+    pub put: Vec<(u64, Vec<u8>)>,
+    /// Pages no table refers to any more.
+    pub delete: Vec<u64>,
 }
 
 impl Batch {
@@ -60,6 +72,12 @@ pub trait Persistence {
 
     /// Entries and bytes in the log since the last checkpoint.
     fn log_size(&self) -> (usize, usize);
+
+    /// Whether anything written is kept (a `storage: "memory"` database keeps nothing, so it
+    /// never folds a checkpoint).
+    fn keeps_data(&self) -> bool {
+        true
+    }
 
     fn close(&mut self) {}
 }
@@ -96,6 +114,10 @@ impl Persistence for Storage {
 
     fn log_size(&self) -> (usize, usize) {
         each!(self, p => p.log_size())
+    }
+
+    fn keeps_data(&self) -> bool {
+        each!(self, p => p.keeps_data())
     }
 
     fn close(&mut self) {

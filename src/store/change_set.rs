@@ -222,6 +222,10 @@ impl MemoryStore {
                 .into_iter()
                 .filter_map(|(key, row)| row.map(|row| (key, row)))
                 .collect();
+            for key in rows.keys() {
+                let added = !table.rows.contains_key(key);
+                table.pages.mark(key, added);
+            }
             table.rows.append(&mut rows);
             table.uniques.get_mut().mark_stale();
         } else {

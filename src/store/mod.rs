@@ -7,6 +7,7 @@ mod function;
 mod index;
 mod index_data;
 mod metadata;
+mod pages;
 mod planner;
 mod row_key;
 mod scan_hint;
@@ -19,6 +20,7 @@ mod unique;
 mod validate;
 
 pub use {
+    pages::{PageFold, CATALOG_PAGE},
     table::Table,
     unique::{UniqueDef, OBJECTS_TABLE},
 };
@@ -55,6 +57,13 @@ pub struct MemoryStore {
     rows_read: Cell<u64>,
     /// The rows the next scan of one table may be limited to (see scan_hint).
     scan_hint: RefCell<Option<scan_hint::ScanHint>>,
+    /// Checkpoint pages on disk (the catalog aside), and the next id to give one.
+    written_pages: std::collections::BTreeSet<u64>,
+    next_page_id: u64,
+    /// The stored checkpoint is not in pages (written by 0.1.0): the next fold rewrites it.
+    pages_unknown: bool,
+    /// Rows of checkpoint pages read but not yet built into their table (see pages.rs).
+    loading: BTreeMap<String, Vec<(Key, Row)>>,
 }
 
 /// Marks a point inside an open transaction that a failed statement can be rolled back to.

@@ -2,7 +2,7 @@
 //! with every row written. Knows nothing of transactions or change sets.
 
 use {
-    super::{index_data::IndexData, unique::Uniques, Row},
+    super::{index_data::IndexData, pages::TablePages, unique::Uniques, Row},
     gluesql_core::{
         ast::IndexOperator,
         chrono::NaiveDateTime,
@@ -26,6 +26,8 @@ pub struct Table {
     pub(super) indexes: RefCell<BTreeMap<String, IndexData>>,
     pub(super) indexes_stale: Cell<bool>,
     pub(super) uniques: RefCell<Uniques>,
+    /// Which checkpoint page holds each row, and which changed (see pages.rs).
+    pub(super) pages: TablePages,
 }
 
 impl Table {
@@ -37,6 +39,7 @@ impl Table {
             indexes: RefCell::new(BTreeMap::new()),
             indexes_stale: Cell::new(true),
             uniques: RefCell::new(Uniques::default()),
+            pages: TablePages::default(),
         }
     }
 
@@ -92,10 +95,12 @@ impl Table {
     pub(super) fn put_row(&mut self, key: Key, row: Option<Row>) -> Result<Option<Row>> {
         let maintain = !self.indexes_stale.get() && !self.indexes.borrow().is_empty();
         if !maintain {
+            let added = row.is_some();
             let previous = match row {
                 Some(row) => self.rows.insert(key.clone(), row),
                 None => self.rows.remove(&key),
             };
+            self.pages.mark(&key, added && previous.is_none());
             self.uniques
                 .get_mut()
                 .update(&key, previous.as_ref(), self.rows.get(&key));
@@ -108,10 +113,12 @@ impl Table {
                 data.evaluate(&columns, new_row)?;
             }
         }
+        let added = row.is_some();
         let previous = match row {
             Some(row) => self.rows.insert(key.clone(), row),
             None => self.rows.remove(&key),
         };
+        self.pages.mark(&key, added && previous.is_none());
         let current = self.rows.get(&key);
         for data in indexes.values_mut() {
             if let Some(old) = &previous {
