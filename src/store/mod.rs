@@ -17,6 +17,7 @@ mod table;
 mod transaction;
 mod undo;
 mod unique;
+mod unique_check;
 mod validate;
 
 pub use {
@@ -57,6 +58,8 @@ pub struct MemoryStore {
     rows_read: Cell<u64>,
     /// The rows the next scan of one table may be limited to (see scan_hint).
     scan_hint: RefCell<Option<scan_hint::ScanHint>>,
+    /// The running INSERT/UPDATE whose UNIQUE validation scan the sets answer (see unique_check).
+    unique_check: RefCell<Option<unique_check::UniqueCheck>>,
     /// Checkpoint pages on disk (the catalog aside), and the next id to give one.
     written_pages: std::collections::BTreeSet<u64>,
     next_page_id: u64,
@@ -116,7 +119,7 @@ impl MemoryStore {
     }
 
     fn write_row(&mut self, table_name: &str, key: Key, row: Option<Row>) -> Result<()> {
-        let defs = self.unique_defs(table_name);
+        let defs = self.check_defs(table_name);
         let table = self
             .tables
             .get_mut(table_name)

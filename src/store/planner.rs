@@ -1,6 +1,7 @@
 //! `Planner`: GlueSQL's planning passes plus the index pass, so WHERE and ORDER BY on an
 //! indexed expression read the index instead of scanning the table; UPDATE and DELETE get a
-//! scan hint (scan_hint.rs) for the same reason.
+//! scan hint (scan_hint.rs) for the same reason, and INSERT/UPDATE their UNIQUE check by
+//! lookup (unique_check.rs).
 
 use {
     super::MemoryStore,
@@ -27,6 +28,7 @@ impl Planner for MemoryStore {
         // GlueSQL plans key and index reads for SELECT only; its UPDATE and DELETE scan.
         self.clear_scan_hint();
         self.hint_scan(&statement);
+        self.arm_unique_check(&statement);
         Ok(plan_aggregate(statement))
     }
 }

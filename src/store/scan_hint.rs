@@ -295,9 +295,11 @@ impl MemoryStore {
         }
     }
 
-    /// Forgets a hint the statement did not use (it failed first, or only planned).
+    /// Forgets a hint the statement did not use (it failed first, or only planned), and the
+    /// statement's unique check (see unique_check): called after every statement.
     pub fn clear_scan_hint(&self) {
         self.scan_hint.borrow_mut().take();
+        self.clear_unique_check();
     }
 
     /// The hint for a scan of `table_name`, taken (it serves one scan).

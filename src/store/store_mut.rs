@@ -42,6 +42,7 @@ impl StoreMut for MemoryStore {
     }
 
     fn insert_data(&mut self, table_name: &str, rows: Vec<(Key, Vec<Value>)>) -> Result<()> {
+        self.refuse_stored_keys(table_name, &rows)?;
         for (key, row) in rows {
             self.write_row(table_name, key, Some(row))?;
         }

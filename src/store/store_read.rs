@@ -2,7 +2,10 @@
 //! never the whole table.
 
 use {
-    super::MemoryStore,
+    super::{
+        unique_check::{Finishing, ScanRole},
+        MemoryStore,
+    },
     gluesql_core::{
         data::{Key, Schema, Value},
         error::Result,
@@ -39,23 +42,33 @@ impl Store for MemoryStore {
     }
 
     fn scan_data<'a>(&'a self, table_name: &str) -> Result<RowIter<'a>> {
+        let fetch = match self.scan_role(table_name) {
+            // GlueSQL's UNIQUE validation, answered by the unique sets (see unique_check).
+            ScanRole::Validation => return Ok(Box::new(std::iter::empty())),
+            ScanRole::Fetch => true,
+            ScanRole::Other => false,
+        };
+        let Some(table) = self.tables.get(table_name) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
         // An UPDATE or DELETE narrowed by key or index (see scan_hint): only those rows.
-        if let Some(keys) = self.take_scan_hint(table_name) {
-            let Some(table) = self.tables.get(table_name) else {
-                return Ok(Box::new(std::iter::empty()));
-            };
-            return Ok(Box::new(keys.into_iter().filter_map(move |key| {
+        let rows: RowIter<'a> = match self.take_scan_hint(table_name) {
+            Some(keys) => Box::new(keys.into_iter().filter_map(move |key| {
                 let row = table.rows.get(&key)?.clone();
                 self.count_read();
                 Some(Ok((key, row)))
-            })));
-        }
-        match self.tables.get(table_name) {
-            Some(table) => Ok(Box::new(table.rows.iter().map(|(key, row)| {
+            })),
+            None => Box::new(table.rows.iter().map(|(key, row)| {
                 self.count_read();
                 Ok((key.clone(), row.clone()))
-            }))),
-            None => Ok(Box::new(std::iter::empty())),
+            })),
+        };
+        if fetch {
+            return Ok(Box::new(Finishing {
+                inner: rows,
+                store: self,
+            }));
         }
+        Ok(rows)
     }
 }

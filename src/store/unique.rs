@@ -1,7 +1,8 @@
-//! UNIQUE indexes GlueSQL has no constraint for (`CREATE UNIQUE INDEX`, on one column or
-//! several): their definitions are rows of the hidden objects table, and every row GlueSQL
-//! writes is checked against a hash of each index's values. Remote and replayed change sets
-//! are not checked: their producer validated them.
+//! Unique sets: a hash of each unique index's values per table, checked for every row GlueSQL
+//! writes. `CREATE UNIQUE INDEX` (one column or several; GlueSQL has no such constraint) keeps
+//! its definition in the hidden objects table; a column's UNIQUE constraint gets a set too, so
+//! GlueSQL's validation scan can be answered by lookup (unique_check.rs). Remote and replayed
+//! change sets are not checked: their producer validated them.
 
 use {
     super::{MemoryStore, Row, Table},
@@ -27,6 +28,8 @@ const UNIQUE: usize = 6;
 pub struct UniqueDef {
     pub name: String,
     pub columns: Vec<String>,
+    /// A column's own UNIQUE constraint rather than a `CREATE UNIQUE INDEX`.
+    pub column: bool,
 }
 
 /// One unique index's values: each non-NULL tuple and the row that holds it.
@@ -35,6 +38,9 @@ pub(super) struct UniqueData {
     def: UniqueDef,
     positions: Vec<usize>,
     entries: HashMap<Vec<Key>, Key>,
+    /// A column set found two rows with one value (a remote change set can bring them: it is
+    /// not checked). It checks nothing until rebuilt, and GlueSQL's own scan validates.
+    tainted: bool,
 }
 
 impl UniqueData {
@@ -73,7 +79,10 @@ impl Uniques {
                 }
             }
             if let Some(tuple) = current.and_then(|row| set.tuple(row)) {
-                set.entries.insert(tuple, key.clone());
+                let other = set.entries.insert(tuple, key.clone());
+                if set.def.column && other.is_some_and(|holder| holder != *key) {
+                    set.tainted = true;
+                }
             }
         }
     }
@@ -99,11 +108,16 @@ impl Table {
             let mut set = UniqueData {
                 def: def.clone(),
                 positions,
-                entries: HashMap::new(),
+                entries: HashMap::with_capacity(self.rows.len()),
+                tainted: false,
             };
             for (key, row) in &self.rows {
                 if let Some(tuple) = set.tuple(row) {
                     if set.entries.insert(tuple, key.clone()).is_some() {
+                        if def.column {
+                            set.tainted = true;
+                            continue;
+                        }
                         return Err(duplicate(&set.def, row, &set.positions));
                     }
                 }
@@ -116,8 +130,8 @@ impl Table {
         Ok(())
     }
 
-    /// Refuses `row` at `key` if another row holds the same values of a unique index.
-    pub(super) fn check_unique(&self, defs: &[UniqueDef], key: &Key, row: &[Value]) -> Result<()> {
+    /// Builds the sets anew if the definitions or the rows changed under them.
+    fn fresh_uniques(&self, defs: &[UniqueDef]) -> Result<()> {
         let current = {
             let uniques = self.uniques.borrow();
             uniques.fresh
@@ -131,8 +145,25 @@ impl Table {
         if !current {
             self.rebuild_uniques(defs)?;
         }
+        Ok(())
+    }
+
+    /// Whether every column set of `defs` can answer for its column (fresh, not tainted).
+    pub(super) fn column_sets_usable(&self, defs: &[UniqueDef]) -> bool {
+        self.fresh_uniques(defs).is_ok()
+            && self
+                .uniques
+                .borrow()
+                .sets
+                .iter()
+                .all(|set| !(set.def.column && set.tainted))
+    }
+
+    /// Refuses `row` at `key` if another row holds the same values of a unique index.
+    pub(super) fn check_unique(&self, defs: &[UniqueDef], key: &Key, row: &[Value]) -> Result<()> {
+        self.fresh_uniques(defs)?;
         let uniques = self.uniques.borrow();
-        for set in &uniques.sets {
+        for set in uniques.sets.iter().filter(|set| !set.tainted) {
             if let Some(tuple) = set.tuple(row) {
                 if set.entries.get(&tuple).is_some_and(|holder| holder != key) {
                     return Err(duplicate(&set.def, row, &set.positions));
@@ -174,6 +205,7 @@ impl MemoryStore {
                         all.entry(target.clone()).or_default().push(UniqueDef {
                             name: name.clone(),
                             columns: cols.iter().map(String::from).collect(),
+                            column: false,
                         });
                     }
                 }
@@ -187,6 +219,26 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
+    /// Every unique set `table` keeps: its unique indexes, then one per UNIQUE column (the
+    /// primary key is the row's key: it needs none).
+    pub(super) fn check_defs(&self, table: &str) -> Vec<UniqueDef> {
+        let mut defs = self.unique_defs(table);
+        let columns = self
+            .tables
+            .get(table)
+            .and_then(|t| t.schema.column_defs.as_ref());
+        for def in columns.into_iter().flatten() {
+            if def.unique.is_some_and(|u| !u.is_primary) {
+                defs.push(UniqueDef {
+                    name: def.name.clone(),
+                    columns: vec![def.name.clone()],
+                    column: true,
+                });
+            }
+        }
+        defs
+    }
+
     /// The objects table changed (or might have): unique definitions are read again.
     pub(super) fn objects_changed(&self, table: &str) {
         if table == OBJECTS_TABLE {
@@ -196,7 +248,7 @@ impl MemoryStore {
 
     /// Checks every unique index of `table` over its current rows; for CREATE UNIQUE INDEX.
     pub fn verify_unique(&self, table: &str) -> Result<()> {
-        let defs = self.unique_defs(table);
+        let defs = self.check_defs(table);
         match self.tables.get(table) {
             Some(table) if !defs.is_empty() => table.rebuild_uniques(&defs),
             _ => Ok(()),
