@@ -308,22 +308,33 @@ impl<P: Persistence> Database<P> {
                 return Err(error);
             }
         };
-        let written = match change_sets
+        let log = match change_sets
             .iter()
             .map(encode_change_set)
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(log) => {
-                self.persistence
-                    .commit(Batch {
-                        log,
-                        call,
-                        ..Batch::default()
-                    })
-                    .await
+            Ok(log) => log,
+            Err(error) => {
+                // A value that cannot be stored (nested past the bound): the change is refused.
+                self.engine.store_mut().revert_unpersisted();
+                let error = DbError::from(error);
+                return Err(DbError::new(
+                    error.code,
+                    format!(
+                        "the change was not saved and has been undone: {}",
+                        error.message
+                    ),
+                ));
             }
-            Err(error) => Err(error.into()),
         };
+        let written = self
+            .persistence
+            .commit(Batch {
+                log,
+                call,
+                ..Batch::default()
+            })
+            .await;
         if let Err(error) = written {
             self.engine.store_mut().revert_unpersisted();
             return Err(not_saved(error));

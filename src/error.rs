@@ -89,6 +89,11 @@ impl From<GlueError> for DbError {
 
 impl From<crate::protocol::CodecError> for DbError {
     fn from(error: crate::protocol::CodecError) -> Self {
-        DbError::new(ErrorCode::Format, error.to_string())
+        let code = match error {
+            // The value, not the stored data, is at fault.
+            crate::protocol::CodecError::TooDeep => ErrorCode::Execute,
+            _ => ErrorCode::Format,
+        };
+        DbError::new(code, error.to_string())
     }
 }

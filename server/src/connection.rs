@@ -30,18 +30,32 @@ pub struct SessionConfig {
     pub limits: Limits,
 }
 
-async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
-    socket
-        .send(Message::Binary(encode_message(message).into()))
-        .await
-        .is_ok()
+/// The client's socket and how long it may take to accept a frame.
+struct Peer {
+    socket: WebSocket,
+    /// Past this a client is a stalled reader and the session ends, releasing what it held.
+    wait: Duration,
 }
 
-async fn fail(socket: &mut WebSocket, code: ErrorKind, message: impl Into<String>) {
+/// Sends one frame; `false` when the connection is gone or the client did not take the frame
+/// within the send timeout.
+async fn send(peer: &mut Peer, message: &ServerMessage) -> bool {
+    let frame = Message::Binary(encode_message(message).into());
+    match timeout(peer.wait, peer.socket.send(frame)).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => {
+            tracing::info!("client did not take a frame in time; closing session");
+            false
+        }
+    }
+}
+
+async fn fail(peer: &mut Peer, code: ErrorKind, message: impl Into<String>) {
     let message = message.into();
     tracing::info!(?code, %message, "closing session");
-    let _ = send(socket, &ServerMessage::Error { code, message }).await;
-    let _ = socket.send(Message::Close(None)).await;
+    if send(peer, &ServerMessage::Error { code, message }).await {
+        let _ = timeout(peer.wait, peer.socket.send(Message::Close(None))).await;
+    }
 }
 
 /// The next binary frame as a client message; `Err` with the reason when it is not one.
@@ -97,29 +111,43 @@ impl RateLimit {
     }
 }
 
-async fn send_entries(socket: &mut WebSocket, entries: Vec<LogEntry>, more: bool) -> bool {
-    send(socket, &ServerMessage::Changes { entries, more }).await
+async fn send_entries(peer: &mut Peer, entries: Vec<LogEntry>, more: bool) -> bool {
+    send(peer, &ServerMessage::Changes { entries, more }).await
 }
 
 /// Sends every log entry after `after` in pages, the last with `more: false` (also when there
 /// is nothing to send: that is how a client knows it has caught up); returns the last seq sent.
+/// A page holds at most `CHANGES_PAGE` entries and about `max_frame_bytes` of change sets
+/// (always at least one entry, which a push of at most that size fits).
 async fn catch_up(
-    socket: &mut WebSocket,
+    peer: &mut Peer,
     config: &SessionConfig,
     database: &str,
     mut after: u64,
 ) -> Result<u64, ()> {
     loop {
-        let entries = config
+        let mut entries = config
             .hub
             .log
             .entries_after(database, after, CHANGES_PAGE)
             .map_err(|_| ())?;
-        let more = entries.len() == CHANGES_PAGE;
+        let mut more = entries.len() == CHANGES_PAGE;
+        let mut bytes = 0;
+        let fits = entries
+            .iter()
+            .position(|entry| {
+                bytes += entry.change_set.len() + 64;
+                bytes > config.limits.max_frame_bytes
+            })
+            .map(|cut| cut.max(1));
+        if let Some(cut) = fits.filter(|cut| *cut < entries.len()) {
+            entries.truncate(cut);
+            more = true;
+        }
         if let Some(last) = entries.last() {
             after = last.seq;
         }
-        if !send_entries(socket, entries, more).await {
+        if !send_entries(peer, entries, more).await {
             return Err(());
         }
         if !more {
@@ -128,12 +156,16 @@ async fn catch_up(
     }
 }
 
-pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
-    let hello = match timeout(HELLO_TIMEOUT, receive(&mut socket)).await {
+pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
+    let mut peer = Peer {
+        socket,
+        wait: config.limits.send_timeout,
+    };
+    let hello = match timeout(HELLO_TIMEOUT, receive(&mut peer.socket)).await {
         Ok(Some(Ok(hello))) => hello,
-        Ok(Some(Err(reason))) => return fail(&mut socket, ErrorKind::Protocol, reason).await,
+        Ok(Some(Err(reason))) => return fail(&mut peer, ErrorKind::Protocol, reason).await,
         Ok(None) => return,
-        Err(_) => return fail(&mut socket, ErrorKind::Protocol, "no Hello in time").await,
+        Err(_) => return fail(&mut peer, ErrorKind::Protocol, "no Hello in time").await,
     };
     let ClientMessage::Hello {
         protocol,
@@ -144,7 +176,7 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
     } = hello
     else {
         return fail(
-            &mut socket,
+            &mut peer,
             ErrorKind::Protocol,
             "the first message must be Hello",
         )
@@ -153,7 +185,7 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
     if protocol != PROTOCOL_VERSION {
         let message =
             format!("protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}");
-        return fail(&mut socket, ErrorKind::Protocol, message).await;
+        return fail(&mut peer, ErrorKind::Protocol, message).await;
     }
     let read_only = match &config.secret {
         None => false,
@@ -166,17 +198,17 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
                 | AuthError::Expired
                 | AuthError::WrongDatabase),
             ) => {
-                return fail(&mut socket, ErrorKind::Unauthorized, error.to_string()).await;
+                return fail(&mut peer, ErrorKind::Unauthorized, error.to_string()).await;
             }
         },
     };
     let hub = match config.hub.database(&database).await {
         Ok(hub) => hub,
-        Err(error) => return fail(&mut socket, ErrorKind::Internal, error.to_string()).await,
+        Err(error) => return fail(&mut peer, ErrorKind::Internal, error.to_string()).await,
     };
     let Some(_slot) = hub.try_connect(config.limits.max_connections_per_database) else {
         return fail(
-            &mut socket,
+            &mut peer,
             ErrorKind::TooManyConnections,
             "too many connections to this database",
         )
@@ -189,7 +221,7 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
         config.hub.log.client_progress(&database, client_id),
     ) {
         (Ok(seq), Ok(progress)) => (seq, progress),
-        _ => return fail(&mut socket, ErrorKind::Internal, "cannot read the log").await,
+        _ => return fail(&mut peer, ErrorKind::Internal, "cannot read the log").await,
     };
     let welcome = ServerMessage::Welcome {
         server_seq,
@@ -197,18 +229,19 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
         read_only,
         max_frame_bytes: config.limits.max_frame_bytes as u64,
     };
-    if !send(&mut socket, &welcome).await {
+    if !send(&mut peer, &welcome).await {
         return;
     }
-    let Ok(mut sent_seq) = catch_up(&mut socket, &config, &database, last_seen_seq).await else {
+    let Ok(mut sent_seq) = catch_up(&mut peer, &config, &database, last_seen_seq).await else {
         return;
     };
     let mut rate = RateLimit::new(config.limits.pushes_per_second);
+    let mut pulls = RateLimit::new(config.limits.pulls_per_second);
     let mut shutdown = config.shutdown.clone();
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
-                let _ = socket.send(Message::Close(None)).await;
+                let _ = timeout(peer.wait, peer.socket.send(Message::Close(None))).await;
                 return;
             }
             entry = live.recv() => match entry {
@@ -218,51 +251,54 @@ pub async fn run_session(mut socket: WebSocket, config: Arc<SessionConfig>) {
                     }
                     if entry.seq > sent_seq + 1 {
                         // Missed some (should not happen under the lock); read them from the log.
-                        let Ok(seq) = catch_up(&mut socket, &config, &database, sent_seq).await else { return };
+                        let Ok(seq) = catch_up(&mut peer, &config, &database, sent_seq).await else { return };
                         sent_seq = seq;
                         continue;
                     }
                     sent_seq = entry.seq;
-                    if !send_entries(&mut socket, vec![(*entry).clone()], false).await {
+                    if !send_entries(&mut peer, vec![(*entry).clone()], false).await {
                         return;
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    let Ok(seq) = catch_up(&mut socket, &config, &database, sent_seq).await else { return };
+                    let Ok(seq) = catch_up(&mut peer, &config, &database, sent_seq).await else { return };
                     sent_seq = seq;
                 }
                 Err(RecvError::Closed) => return,
             },
-            message = receive(&mut socket) => match message {
+            message = receive(&mut peer.socket) => match message {
                 None => return,
-                Some(Err(reason)) => return fail(&mut socket, ErrorKind::Protocol, reason).await,
+                Some(Err(reason)) => return fail(&mut peer, ErrorKind::Protocol, reason).await,
                 Some(Ok(ClientMessage::Ping { nonce })) => {
-                    if !send(&mut socket, &ServerMessage::Pong { nonce }).await {
+                    if !send(&mut peer, &ServerMessage::Pong { nonce }).await {
                         return;
                     }
                 }
                 Some(Ok(ClientMessage::Pull { after_seq })) => {
-                    let Ok(seq) = catch_up(&mut socket, &config, &database, after_seq).await else { return };
+                    if !pulls.allow() {
+                        return fail(&mut peer, ErrorKind::RateLimited, "too many Pull requests per second").await;
+                    }
+                    let Ok(seq) = catch_up(&mut peer, &config, &database, after_seq).await else { return };
                     sent_seq = sent_seq.max(seq);
                 }
                 Some(Ok(ClientMessage::Hello { .. })) => {
-                    return fail(&mut socket, ErrorKind::Protocol, "Hello was already sent").await;
+                    return fail(&mut peer, ErrorKind::Protocol, "Hello was already sent").await;
                 }
                 Some(Ok(ClientMessage::Push { client_seq, change_set })) => {
                     if read_only {
-                        return fail(&mut socket, ErrorKind::ReadOnly, "this token is read-only").await;
+                        return fail(&mut peer, ErrorKind::ReadOnly, "this token is read-only").await;
                     }
                     if !rate.allow() {
-                        return fail(&mut socket, ErrorKind::RateLimited, "too many change sets per second").await;
+                        return fail(&mut peer, ErrorKind::RateLimited, "too many change sets per second").await;
                     }
                     let reply = match hub.push(client_id, client_seq, change_set).await {
                         Ok(PushOutcome::Accepted { server_seq } | PushOutcome::Duplicate { server_seq }) => {
                             ServerMessage::Ack { client_seq, server_seq }
                         }
                         Ok(PushOutcome::Rejected { reason }) => ServerMessage::Reject { client_seq, reason },
-                        Err(error) => return fail(&mut socket, ErrorKind::Internal, error.to_string()).await,
+                        Err(error) => return fail(&mut peer, ErrorKind::Internal, error.to_string()).await,
                     };
-                    if !send(&mut socket, &reply).await {
+                    if !send(&mut peer, &reply).await {
                         return;
                     }
                 }

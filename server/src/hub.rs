@@ -14,6 +14,7 @@ use {
             atomic::{AtomicUsize, Ordering},
             Arc,
         },
+        time::{Duration, Instant},
     },
     tokio::{
         sync::{broadcast, mpsc, oneshot, Mutex},
@@ -50,6 +51,8 @@ pub struct DatabaseHub {
     queue: mpsc::UnboundedSender<PushRequest>,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
     connections: AtomicUsize,
+    /// When the last connection left (`None` while any is open).
+    idle_since: std::sync::Mutex<Option<Instant>>,
 }
 
 fn writer_stopped() -> LogError {
@@ -68,7 +71,23 @@ impl DatabaseHub {
             self.connections.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
+        self.set_idle(None);
         Some(ConnectionSlot(Arc::clone(self)))
+    }
+
+    fn set_idle(&self, since: Option<Instant>) {
+        if let Ok(mut idle) = self.idle_since.lock() {
+            *idle = since;
+        }
+    }
+
+    /// Nobody connected for at least `idle`, and no push waiting.
+    fn idle_for(&self, idle: Duration) -> bool {
+        self.connections.load(Ordering::SeqCst) == 0
+            && self
+                .idle_since
+                .lock()
+                .is_ok_and(|since| since.is_some_and(|since| since.elapsed() >= idle))
     }
 
     /// Queues a push for the writer; resolves once it is durable (or refused).
@@ -96,7 +115,9 @@ pub struct ConnectionSlot(Arc<DatabaseHub>);
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+        if self.0.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.set_idle(Some(Instant::now()));
+        }
     }
 }
 
@@ -287,9 +308,32 @@ impl Hub {
             queue,
             broadcast,
             connections: AtomicUsize::new(0),
+            idle_since: std::sync::Mutex::new(Some(Instant::now())),
         });
         databases.insert(name.to_owned(), Arc::clone(&hub));
         Ok(hub)
+    }
+
+    /// Databases with a replica in memory.
+    pub async fn open_databases(&self) -> usize {
+        self.databases.lock().await.len()
+    }
+
+    /// Every `idle / 4`, drops the replicas of databases nobody used for `idle`: their writer
+    /// ends once its queue is dropped, and the next connection rebuilds them from the log.
+    pub async fn sweep_idle(self: Arc<Self>, idle: Duration) {
+        let period = (idle / 4).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(period).await;
+            let mut databases = self.databases.lock().await;
+            // Only the map holds an idle hub: no session is between lookup and connect.
+            databases.retain(|_, hub| !(hub.idle_for(idle) && Arc::strong_count(hub) == 1));
+            drop(databases);
+            self.writers
+                .lock()
+                .await
+                .retain(|writer| !writer.is_finished());
+        }
     }
 
     /// Stops every database writer (after the sessions are gone) and waits for them, so the

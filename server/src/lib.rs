@@ -25,11 +25,19 @@ use {
     tower_http::services::ServeDir,
 };
 
+/// What one connection or database may cost the server (each a `serve` flag).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest frame taken, and the most bytes of change sets one catch-up page carries.
     pub max_frame_bytes: usize,
     pub pushes_per_second: u32,
+    pub pulls_per_second: u32,
     pub max_connections_per_database: usize,
+    /// A frame not taken by the client within this is a stalled reader: it is disconnected
+    /// (a session holds at most one frame, and the broadcast buffer is shared and bounded).
+    pub send_timeout: std::time::Duration,
+    /// A database nobody is connected to leaves memory (its replica and writer) after this.
+    pub idle_replica: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -37,7 +45,10 @@ impl Default for Limits {
         Self {
             max_frame_bytes: 1 << 20,
             pushes_per_second: 1000,
+            pulls_per_second: 20,
             max_connections_per_database: 256,
+            send_timeout: std::time::Duration::from_secs(10),
+            idle_replica: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -69,6 +80,7 @@ pub struct RunningServer {
     sessions_stop: watch::Sender<bool>,
     session: Arc<SessionConfig>,
     task: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -80,6 +92,7 @@ impl RunningServer {
         let _ = self.sessions_stop.send(true);
         self.task.abort();
         let _ = self.task.await;
+        self.sweeper.abort();
         for _ in 0..500 {
             if Arc::strong_count(&self.session) == 1 {
                 break;
@@ -91,6 +104,11 @@ impl RunningServer {
 
     pub async fn wait(self) {
         let _ = self.task.await;
+    }
+
+    /// Databases whose replica is in memory now (idle ones leave after `idle_replica`).
+    pub async fn open_databases(&self) -> usize {
+        self.session.hub.open_databases().await
     }
 }
 
@@ -110,8 +128,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
     let log: Arc<dyn SyncLog> = Arc::new(RedbLog::open(&config.data_dir.join("log.redb"))?);
     let (sessions_stop, shutdown_signal) = watch::channel(false);
+    let hub = Arc::new(Hub::new(log));
+    let sweeper = tokio::spawn(Arc::clone(&hub).sweep_idle(config.limits.idle_replica));
     let session = Arc::new(SessionConfig {
-        hub: Arc::new(Hub::new(log)),
+        hub,
         shutdown: shutdown_signal,
         secret: config.secret.map(Arc::new),
         limits: config.limits,
@@ -145,5 +165,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         sessions_stop,
         session,
         task,
+        sweeper,
     })
 }

@@ -39,12 +39,24 @@ enum Command {
         /// the server only listens on loopback.
         #[arg(long)]
         secret_file: Option<PathBuf>,
-        /// Largest WebSocket frame accepted, in bytes.
+        /// Largest WebSocket frame accepted, in bytes; also the most change-set bytes one
+        /// catch-up page carries.
         #[arg(long, default_value_t = 1 << 20)]
         max_frame_bytes: usize,
         /// Change sets a connection may push per second.
         #[arg(long, default_value_t = 1000)]
         max_pushes_per_second: u32,
+        /// Pull requests (catch-up from a position) a connection may make per second.
+        #[arg(long, default_value_t = 20)]
+        max_pulls_per_second: u32,
+        /// A client that does not take a frame within this is disconnected (a stalled
+        /// reader cannot pin the server's memory), e.g. 10s.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        send_timeout: Duration,
+        /// A database nobody is connected to leaves memory after this, e.g. 60s; the next
+        /// connection rebuilds it from the log.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        idle_replica_timeout: Duration,
         /// Connections allowed per database.
         #[arg(long, default_value_t = 256)]
         max_connections_per_database: usize,
@@ -103,6 +115,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             secret_file,
             max_frame_bytes,
             max_pushes_per_second,
+            max_pulls_per_second,
+            send_timeout,
+            idle_replica_timeout,
             max_connections_per_database,
         } => {
             let secret = secret_file.as_ref().map(read_secret).transpose()?;
@@ -119,7 +134,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 limits: Limits {
                     max_frame_bytes,
                     pushes_per_second: max_pushes_per_second,
+                    pulls_per_second: max_pulls_per_second,
                     max_connections_per_database,
+                    send_timeout,
+                    idle_replica: idle_replica_timeout,
                 },
             })
             .await

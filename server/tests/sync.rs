@@ -12,6 +12,7 @@ use {
                 decode_message, encode_message, ClientMessage, ErrorKind, ServerMessage,
                 PROTOCOL_VERSION,
             },
+            SchemaChange,
         },
     },
     idbsql_server::{auth, Limits, RunningServer, ServerConfig},
@@ -271,6 +272,30 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
     wrong_type.tables[0].rows[0].1.as_mut().unwrap()[2] =
         gluesql_core::data::Value::Str("three".into());
     let wrong_type = encode_change_set(&wrong_type).unwrap();
+    // A row filed under another key than its primary key would shadow row 99 on replicas.
+    let mut wrong_key = decode_change_set(&change_set(
+        &mut other,
+        "INSERT INTO t VALUES (4, 'd@x', 4)",
+    ))
+    .unwrap();
+    wrong_key.tables[0].rows[0].0 = gluesql_core::data::Key::I64(99);
+    let wrong_key = encode_change_set(&wrong_key).unwrap();
+    // A schema that names another table, and one with a column twice.
+    let mut misnamed = decode_change_set(&change_set(
+        &mut Engine::default(),
+        "CREATE TABLE fresh (id INTEGER PRIMARY KEY, v TEXT)",
+    ))
+    .unwrap();
+    let mut twice = misnamed.clone();
+    if let SchemaChange::Create { schema, .. } = &mut misnamed.tables[0].schema {
+        schema.table_name = "t".into();
+    }
+    if let SchemaChange::Create { schema, .. } = &mut twice.tables[0].schema {
+        let columns = schema.column_defs.as_mut().unwrap();
+        columns[1].name = "id".into();
+    }
+    let misnamed = encode_change_set(&misnamed).unwrap();
+    let twice = encode_change_set(&twice).unwrap();
 
     for (client_seq, bytes, reason) in [
         (3, clash, "unique"),
@@ -278,6 +303,9 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
         (5, conflicting_ddl, "DDL conflict"),
         (6, wrong_type, "column n"),
         (7, vec![1, 255, 255, 255], "corrupt"),
+        (8, wrong_key, "key does not match its primary key"),
+        (9, misnamed, "names another table"),
+        (10, twice, "empty or repeated"),
     ] {
         match a.push(client_seq, bytes).await {
             ServerMessage::Reject {
@@ -292,9 +320,9 @@ async fn invalid_change_sets_are_rejected_and_change_nothing() {
     }
     // A valid push after the rejections still works; the log holds only valid entries.
     assert_eq!(
-        a.push(8, unknown).await,
+        a.push(11, unknown).await,
         ServerMessage::Ack {
-            client_seq: 8,
+            client_seq: 11,
             server_seq: 3
         }
     );
@@ -529,6 +557,53 @@ async fn bad_frames_close_only_that_connection() {
     server.stop().await;
 }
 
+/// A megabyte of nested lists used to overflow the writer task's stack and abort the server
+/// with every database in it. Now it is refused; the server and other clients go on.
+#[tokio::test]
+async fn a_megabyte_of_nested_values_is_rejected_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None, Limits::default()).await;
+    let mut engine = Engine::default();
+    let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let (mut b, _) = Client::hello(server.addr, "db", 2, "", 0).await;
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, l LIST)",
+    );
+    assert!(matches!(a.push(1, create).await, ServerMessage::Ack { .. }));
+
+    // Table t, one row with key 1 whose only value opens a list in every byte pair.
+    let mut nested = vec![1, 1, 1, b't', 0, 1, 5, 2, 1, 1];
+    while nested.len() < (1 << 20) - 64 {
+        nested.extend_from_slice(&[25, 1]);
+    }
+    match a.push(2, nested).await {
+        ServerMessage::Reject { reason, .. } => {
+            assert!(reason.contains("nest deeper than 64"), "{reason}")
+        }
+        other => panic!("the nested push should be rejected, got {other:?}"),
+    }
+    // The server is up: both clients still push and see each other's changes.
+    let row = change_set(&mut engine, "INSERT INTO t VALUES (1, '[[1], [2]]')");
+    assert!(matches!(b.push(1, row).await, ServerMessage::Ack { .. }));
+    let seen = a
+        .expect(|m| {
+            matches!(m, ServerMessage::Changes { entries, .. } if entries.iter().any(|e| e.client_id == 2))
+        })
+        .await;
+    assert!(
+        matches!(seen, ServerMessage::Changes { .. }),
+        "a sees b's row"
+    );
+    let (mut c, _) = Client::hello(server.addr, "db", 3, "", 0).await;
+    c.send(&ClientMessage::Ping { nonce: 9 }).await;
+    assert_eq!(
+        c.expect(|m| matches!(m, ServerMessage::Pong { .. })).await,
+        ServerMessage::Pong { nonce: 9 }
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn pushes_beyond_the_rate_limit_close_the_connection() {
     let dir = tempfile::tempdir().unwrap();
@@ -611,5 +686,181 @@ async fn the_static_folder_is_served_beside_the_sync_endpoint() {
     // The WebSocket endpoint still answers.
     let (_client, welcome) = Client::hello(server.addr, "db", 1, "", 0).await;
     assert!(matches!(welcome, ServerMessage::Welcome { .. }));
+    server.stop().await;
+}
+
+/// Every entry a fresh client receives while catching up, page by page, and each page's bytes.
+async fn catch_up_pages(client: &mut Client) -> Vec<(usize, usize, bool)> {
+    let mut pages = Vec::new();
+    loop {
+        match client.recv().await.expect("catch-up") {
+            ServerMessage::Changes { entries, more } => {
+                let bytes = entries.iter().map(|e| e.change_set.len()).sum();
+                pages.push((entries.len(), bytes, more));
+                if !more {
+                    return pages;
+                }
+            }
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn catch_up_pages_are_bounded_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_frame_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let mut engine = Engine::default();
+    let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    );
+    assert!(matches!(a.push(1, create).await, ServerMessage::Ack { .. }));
+    for i in 0..10u64 {
+        let text = "x".repeat(20_000);
+        let insert = change_set(
+            &mut engine,
+            &format!("INSERT INTO t VALUES ({i}, '{text}')"),
+        );
+        assert!(matches!(
+            a.push(i + 2, insert).await,
+            ServerMessage::Ack { .. }
+        ));
+    }
+    let (mut fresh, _) = Client::hello(server.addr, "db", 2, "", 0).await;
+    let pages = catch_up_pages(&mut fresh).await;
+    assert_eq!(pages.iter().map(|p| p.0).sum::<usize>(), 11, "{pages:?}");
+    assert!(pages.len() >= 4, "20 KB entries, 64 KiB pages: {pages:?}");
+    for (_, bytes, _) in &pages {
+        assert!(*bytes <= 64 * 1024, "{pages:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pulls_beyond_the_rate_limit_close_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        pulls_per_second: 3,
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    for _ in 0..20 {
+        a.send(&ClientMessage::Pull { after_seq: 0 }).await;
+    }
+    loop {
+        match a.recv().await {
+            Some(ServerMessage::Error { code, .. }) => {
+                assert_eq!(code, ErrorKind::RateLimited);
+                break;
+            }
+            Some(_) => continue,
+            None => panic!("closed without saying why"),
+        }
+    }
+    assert!(a.recv().await.is_none(), "then the connection closes");
+    server.stop().await;
+}
+
+/// A client that stops reading is disconnected after the send timeout, so it frees its slot
+/// and cannot pin the server's memory with frames it never takes.
+#[tokio::test]
+async fn a_stalled_reader_is_disconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_connections_per_database: 2,
+        send_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let mut engine = Engine::default();
+    let (_stalled, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let (mut writer, _) = Client::hello(server.addr, "db", 2, "", 0).await;
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    );
+    assert!(matches!(
+        writer.push(1, create).await,
+        ServerMessage::Ack { .. }
+    ));
+    // Megabytes of broadcast the stalled client never reads fill its TCP buffers.
+    let text = "y".repeat(500_000);
+    for i in 0..60u64 {
+        let insert = change_set(
+            &mut engine,
+            &format!("INSERT INTO t VALUES ({i}, '{text}')"),
+        );
+        assert!(matches!(
+            writer.push(i + 2, insert).await,
+            ServerMessage::Ack { .. }
+        ));
+    }
+    // The stalled session ended: its slot is free for a third client.
+    let mut joined = false;
+    for _ in 0..50 {
+        let (mut third, welcome) = Client::hello(server.addr, "db", 3, "", u64::MAX / 2).await;
+        if matches!(welcome, ServerMessage::Welcome { .. }) {
+            third.send(&ClientMessage::Ping { nonce: 1 }).await;
+            third
+                .expect(|m| matches!(m, ServerMessage::Pong { .. }))
+                .await;
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(joined, "the stalled reader still holds its slot");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_database_leaves_memory_and_comes_back_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        idle_replica: Duration::from_millis(200),
+        ..Limits::default()
+    };
+    let server = start(dir.path(), None, limits).await;
+    let mut engine = Engine::default();
+    let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE)",
+    );
+    assert!(matches!(a.push(1, create).await, ServerMessage::Ack { .. }));
+    let insert = change_set(&mut engine, "INSERT INTO t VALUES (1, 'a@x')");
+    assert!(matches!(a.push(2, insert).await, ServerMessage::Ack { .. }));
+    assert_eq!(server.open_databases().await, 1);
+    drop(a);
+    let mut left = false;
+    for _ in 0..100 {
+        if server.open_databases().await == 0 {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left, "the idle replica stayed in memory");
+    // Rebuilt from the log: it knows the table and its unique values.
+    let (mut b, _) = Client::hello(server.addr, "db", 2, "", 0).await;
+    let mut other = Engine::default();
+    change_set(
+        &mut other,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE)",
+    );
+    let clash = change_set(&mut other, "INSERT INTO t VALUES (2, 'a@x')");
+    assert!(matches!(
+        b.push(1, clash).await,
+        ServerMessage::Reject { .. }
+    ));
+    let fine = change_set(&mut other, "INSERT INTO t VALUES (3, 'b@x')");
+    assert!(matches!(b.push(2, fine).await, ServerMessage::Ack { .. }));
     server.stop().await;
 }

@@ -12,12 +12,56 @@ use {
         ser::{SerializeStruct, SerializeTuple},
         Deserialize, Serialize, Serializer,
     },
-    std::collections::BTreeMap,
+    std::{cell::Cell, collections::BTreeMap},
     thiserror::Error,
 };
 
 /// Bumped whenever the encoding changes; data written by a newer version is refused.
 pub const FORMAT_VERSION: u8 = 1;
+
+/// Maps and lists nest at most this deep, on encode and on decode: a deeper value from the
+/// network would otherwise exhaust the decoder's stack (the server's and the browser's).
+pub const MAX_NESTING: usize = 64;
+
+const TOO_DEEP: &str = "values nest deeper than 64 levels of MAP/LIST";
+
+thread_local! {
+    /// Nesting of the value being encoded or decoded on this thread.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Set when an encode stopped at the nesting bound, so the error can say so.
+    static TOO_DEEP_SEEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One level of MAP/LIST nesting, released when dropped; `None` past `MAX_NESTING`.
+struct Nested;
+
+impl Nested {
+    fn enter() -> Option<Self> {
+        DEPTH.with(|depth| {
+            if depth.get() >= MAX_NESTING {
+                TOO_DEEP_SEEN.with(|seen| seen.set(true));
+                return None;
+            }
+            depth.set(depth.get() + 1);
+            Some(Nested)
+        })
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// The error of an encode or decode that failed: `TooDeep` if it stopped at the bound.
+fn codec_error(error: impl std::fmt::Display) -> CodecError {
+    if TOO_DEEP_SEEN.with(|seen| seen.replace(false)) {
+        CodecError::TooDeep
+    } else {
+        CodecError::Corrupt(error.to_string())
+    }
+}
 
 #[derive(Debug, Error, PartialEq)]
 pub enum CodecError {
@@ -27,12 +71,13 @@ pub enum CodecError {
     Empty,
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    #[error("{TOO_DEEP}")]
+    TooDeep,
 }
 
 pub fn encode_change_set(change_set: &ChangeSet) -> Result<Vec<u8>, CodecError> {
     let mut bytes = vec![FORMAT_VERSION];
-    let body = postcard::to_allocvec(&ChangeSetRef(change_set))
-        .map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    let body = postcard::to_allocvec(&ChangeSetRef(change_set)).map_err(codec_error)?;
     bytes.extend_from_slice(&body);
     Ok(bytes)
 }
@@ -42,8 +87,7 @@ pub fn decode_change_set(bytes: &[u8]) -> Result<ChangeSet, CodecError> {
     if version > FORMAT_VERSION {
         return Err(CodecError::NewerFormat { found: version });
     }
-    let wire: WireChangeSet =
-        postcard::from_bytes(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    let wire: WireChangeSet = postcard::from_bytes(body).map_err(codec_error)?;
     wire.try_into()
 }
 
@@ -51,8 +95,7 @@ pub fn decode_change_set(bytes: &[u8]) -> Result<ChangeSet, CodecError> {
 /// without running it again. Same version byte and value layout as change sets.
 pub fn encode_results(results: &[StoredResult]) -> Result<Vec<u8>, CodecError> {
     let mut bytes = vec![FORMAT_VERSION];
-    let body = postcard::to_allocvec(&SeqOf(results, StoredResultRef))
-        .map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    let body = postcard::to_allocvec(&SeqOf(results, StoredResultRef)).map_err(codec_error)?;
     bytes.extend_from_slice(&body);
     Ok(bytes)
 }
@@ -62,8 +105,7 @@ pub fn decode_results(bytes: &[u8]) -> Result<Vec<StoredResult>, CodecError> {
     if version > FORMAT_VERSION {
         return Err(CodecError::NewerFormat { found: version });
     }
-    let wire: Vec<WireResult> =
-        postcard::from_bytes(body).map_err(|e| CodecError::Corrupt(e.to_string()))?;
+    let wire: Vec<WireResult> = postcard::from_bytes(body).map_err(codec_error)?;
     Ok(wire
         .into_iter()
         .map(|w| StoredResult {
@@ -226,10 +268,12 @@ impl<'de> serde::de::Visitor<'de> for DecodedValueVisitor {
             22 => Value::Interval(Interval::Microsecond(variant.newtype_variant()?)),
             23 => Value::Uuid(variant.newtype_variant()?),
             24 => {
+                let _level = Nested::enter().ok_or_else(|| A::Error::custom(TOO_DEEP))?;
                 let entries: Vec<(String, DecodedValue)> = variant.newtype_variant()?;
                 Value::Map(entries.into_iter().map(|(k, v)| (k, v.0)).collect())
             }
             25 => {
+                let _level = Nested::enter().ok_or_else(|| A::Error::custom(TOO_DEEP))?;
                 let items: Vec<DecodedValue> = variant.newtype_variant()?;
                 Value::List(items.into_iter().map(|v| v.0).collect())
             }
@@ -440,8 +484,14 @@ impl Serialize for ValueRef<'_> {
             Value::Interval(Interval::Month(v)) => variant!(21, "IntervalMonth", v),
             Value::Interval(Interval::Microsecond(v)) => variant!(22, "IntervalMicrosecond", v),
             Value::Uuid(v) => variant!(23, "Uuid", v),
-            Value::Map(map) => variant!(24, "Map", &MapRef(map)),
-            Value::List(items) => variant!(25, "List", &RowRef(items)),
+            Value::Map(map) => {
+                let _level = Nested::enter().ok_or_else(|| serde::ser::Error::custom(TOO_DEEP))?;
+                variant!(24, "Map", &MapRef(map))
+            }
+            Value::List(items) => {
+                let _level = Nested::enter().ok_or_else(|| serde::ser::Error::custom(TOO_DEEP))?;
+                variant!(25, "List", &RowRef(items))
+            }
             Value::Point(p) => variant!(26, "Point", &(p.x, p.y)),
         }
     }
@@ -625,5 +675,63 @@ mod tests {
                 found: FORMAT_VERSION + 1
             })
         );
+    }
+
+    fn nested_list(levels: usize) -> Value {
+        (0..levels).fold(Value::I64(1), |inner, _| Value::List(vec![inner]))
+    }
+
+    fn one_row(value: Value) -> ChangeSet {
+        ChangeSet {
+            tables: vec![TableChange {
+                name: "t".into(),
+                schema: SchemaChange::Unchanged,
+                rows: vec![(Key::I64(1), Some(vec![value]))],
+            }],
+            functions: vec![],
+        }
+    }
+
+    #[test]
+    fn values_nest_at_most_64_levels_on_encode_and_decode() {
+        let deepest = one_row(nested_list(MAX_NESTING));
+        let bytes = encode_change_set(&deepest).unwrap();
+        assert_eq!(decode_change_set(&bytes).unwrap(), deepest);
+        assert_eq!(
+            encode_change_set(&one_row(nested_list(MAX_NESTING + 1))),
+            Err(CodecError::TooDeep)
+        );
+        // The same bound on maps, and on bytes another encoder made: one level more.
+        let mut map = BTreeMap::new();
+        map.insert("k".to_owned(), nested_list(MAX_NESTING));
+        assert_eq!(
+            encode_change_set(&one_row(Value::Map(map))),
+            Err(CodecError::TooDeep)
+        );
+        let mut deeper = bytes.clone();
+        let value_at = deeper.len() - (2 * MAX_NESTING + 3); // the value, then `functions: []`
+        deeper.splice(value_at..value_at, [25, 1]);
+        assert_eq!(decode_change_set(&deeper), Err(CodecError::TooDeep));
+        // Failing leaves nothing behind: the next value at the bound still passes.
+        assert_eq!(decode_change_set(&bytes).unwrap(), deepest);
+        assert_eq!(encode_change_set(&deepest).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_megabyte_of_nesting_or_garbage_is_an_error_not_a_crash() {
+        let mut bytes = vec![FORMAT_VERSION, 1, 1, b't', 0, 1, 5, 2, 1, 1];
+        while bytes.len() < 1 << 20 {
+            bytes.extend_from_slice(&[25, 1]);
+        }
+        assert_eq!(decode_change_set(&bytes), Err(CodecError::TooDeep));
+        let mut rng = Lcg(99);
+        for size in [4 << 10, 64 << 10, 1 << 20] {
+            for _ in 0..4 {
+                let mut framed = vec![FORMAT_VERSION];
+                framed.extend((0..size).map(|_| rng.next() as u8));
+                assert!(decode_change_set(&framed).is_err() || size < 8);
+                let _ = decode_results(&framed);
+            }
+        }
     }
 }

@@ -246,6 +246,45 @@ impl MemoryStore {
         }
     }
 
+    /// The server's check of a change set's UNIQUE columns by the sets, without a scan:
+    /// `None` when a set cannot answer (tainted, or not built), and the caller scans.
+    pub(super) fn check_unique_by_sets(
+        &self,
+        schema: &gluesql_core::data::Schema,
+        rows: &[(Key, Option<Row>)],
+    ) -> Option<std::result::Result<(), String>> {
+        let table = self.tables.get(&schema.table_name)?;
+        let defs = self.check_defs(&schema.table_name);
+        if !table.column_sets_usable(&defs) {
+            return None;
+        }
+        let uniques = table.uniques.borrow();
+        let changed: std::collections::HashSet<&Key> = rows.iter().map(|(key, _)| key).collect();
+        for set in uniques.sets.iter().filter(|set| set.def.column) {
+            let mut incoming: HashMap<Vec<Key>, &Key> = HashMap::new();
+            for (key, row) in rows {
+                let Some(tuple) = row.as_deref().and_then(|row| set.tuple(row)) else {
+                    continue;
+                };
+                let held_elsewhere = set
+                    .entries
+                    .get(&tuple)
+                    .is_some_and(|holder| holder != key && !changed.contains(holder));
+                let twice = incoming
+                    .insert(tuple, key)
+                    .is_some_and(|other| other != key);
+                if held_elsewhere || twice {
+                    return Some(Err(format!(
+                        "unique violation: table {}, column {}",
+                        schema.table_name,
+                        set.def.columns.join(", ")
+                    )));
+                }
+            }
+        }
+        Some(Ok(()))
+    }
+
     /// Checks every unique index of `table` over its current rows; for CREATE UNIQUE INDEX.
     pub fn verify_unique(&self, table: &str) -> Result<()> {
         let defs = self.check_defs(table);

@@ -1,6 +1,7 @@
 //! Checks a change set from another replica against this store before it is applied: the
-//! server's guard. Unknown tables, rows of the wrong shape or type, unique values that
-//! collide after the merge, and a CREATE TABLE that contradicts an existing table are refused.
+//! server's guard. Unknown tables, malformed schemas, rows of the wrong shape or type, keys that
+//! are not the row's primary key, unique values that collide after the merge, and a CREATE
+//! TABLE that contradicts an existing table are refused.
 
 use {
     super::{MemoryStore, Row},
@@ -21,6 +22,11 @@ impl MemoryStore {
                 Some(schema) => schema.clone(),
                 None => self.tables.get(&change.name).map(|t| t.schema.clone()),
             };
+            if let SchemaChange::Create { schema, .. } | SchemaChange::Alter(schema) =
+                &change.schema
+            {
+                check_schema(&change.name, schema)?;
+            }
             let after = match &change.schema {
                 SchemaChange::Drop => None,
                 SchemaChange::Create { schema, .. } => match &current {
@@ -54,22 +60,91 @@ impl MemoryStore {
                 }
                 None => {}
                 Some(schema) => {
-                    for (_, row) in change.rows.iter() {
+                    for (key, row) in change.rows.iter() {
                         if let Some(row) = row {
                             check_row(schema, row)?;
+                            check_key(schema, key, row)?;
                         }
                     }
                     let existing = if recreated.contains(&change.name) {
                         None
                     } else {
-                        self.tables.get(&change.name).map(|t| &t.rows)
+                        self.tables.get(&change.name)
                     };
-                    check_unique(schema, existing, &change.rows)?;
+                    let by_sets = existing
+                        .filter(|table| table.schema.column_defs == schema.column_defs)
+                        .and_then(|_| self.check_unique_by_sets(schema, &change.rows));
+                    match by_sets {
+                        Some(checked) => checked?,
+                        None => check_unique(schema, existing.map(|t| &t.rows), &change.rows)?,
+                    }
                 }
             }
             schemas.insert(change.name.clone(), after);
         }
         Ok(change_set)
+    }
+}
+
+/// A schema from another replica: named as its table, columns named once, one primary key.
+fn check_schema(name: &str, schema: &Schema) -> Result<(), String> {
+    if schema.table_name != name {
+        return Err(format!(
+            "table {name}: its schema names another table ({})",
+            schema.table_name
+        ));
+    }
+    let mut names = HashSet::new();
+    for column in schema.column_defs.iter().flatten() {
+        if column.name.is_empty() || !names.insert(column.name.as_str()) {
+            return Err(format!(
+                "table {name}: column name {:?} is empty or repeated",
+                column.name
+            ));
+        }
+    }
+    let primary_keys = schema
+        .column_defs
+        .iter()
+        .flatten()
+        .filter(|c| c.unique.is_some_and(|u| u.is_primary))
+        .count();
+    if primary_keys > 1 {
+        return Err(format!("table {name}: more than one primary key column"));
+    }
+    let mut indexes = HashSet::new();
+    for index in &schema.indexes {
+        if index.name.is_empty() || !indexes.insert(index.name.as_str()) {
+            return Err(format!(
+                "table {name}: index name {:?} is empty or repeated",
+                index.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A row's key is its primary key value; a table without one has keys minted as UUIDs.
+fn check_key(schema: &Schema, key: &Key, row: &Row) -> Result<(), String> {
+    let primary = schema
+        .column_defs
+        .iter()
+        .flatten()
+        .position(|c| c.unique.is_some_and(|u| u.is_primary));
+    let matches = match primary {
+        Some(i) => row
+            .get(i)
+            .and_then(|value| Key::try_from(value).ok())
+            .is_some_and(|own| own == *key),
+        None => matches!(key, Key::Uuid(_)),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "table {}: a row's key does not match its primary key",
+            schema.table_name
+        ))
     }
 }
 

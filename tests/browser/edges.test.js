@@ -161,6 +161,33 @@ for (const current of MODES) {
       assert.equal(out.badMode, "params");
     }));
 
+  test(`a value nested deeper than 64 levels is refused and nothing is stored${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("edges-deep");
+        const db = await connect("edges-deep");
+        await db.exec("CREATE TABLE d (id INTEGER PRIMARY KEY, l LIST)");
+        const nest = (levels) => "[".repeat(levels) + "1" + "]".repeat(levels);
+        await db.query(`INSERT INTO d VALUES (1, '${nest(64)}')`);
+        let refused;
+        try {
+          await db.query(`INSERT INTO d VALUES (2, '${nest(65)}')`);
+        } catch (error) {
+          refused = `${error.code}: ${error.message}`;
+        }
+        const ids = (await db.query("SELECT id FROM d ORDER BY id")).rows.map((r) => r.id);
+        await db.disconnect();
+        const again = await connect("edges-deep");
+        const stored = (await again.query("SELECT id FROM d ORDER BY id")).rows.map((r) => r.id);
+        await again.disconnect();
+        return { refused, ids, stored };
+      });
+      assert.match(out.refused, /^execute: .*nest deeper than 64 levels/);
+      assert.deepEqual(out.ids, [1]);
+      assert.deepEqual(out.stored, [1]);
+    }));
+
   test(`without Web Locks persistent storage is refused with unsupported; memory storage works${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
