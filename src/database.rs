@@ -108,8 +108,20 @@ impl<P: Persistence> Database<P> {
         let sync = match (loaded.sync, sync) {
             (None, false) => None,
             (meta, _) => {
-                let meta = meta.as_deref().map(SyncMeta::decode).transpose()?;
-                let mut state = SyncState::new(meta.unwrap_or_else(SyncMeta::fresh));
+                let (meta, rekeyed) = match meta.as_deref().map(SyncMeta::decode).transpose()? {
+                    Some((meta, rekeyed)) => (meta, rekeyed),
+                    None => (SyncMeta::fresh(), false),
+                };
+                if rekeyed {
+                    // Stored before the first Hello, so every connection proves one identity.
+                    persistence
+                        .commit(Batch {
+                            sync: Some(meta.encode()),
+                            ..Batch::default()
+                        })
+                        .await?;
+                }
+                let mut state = SyncState::new(meta);
                 state.restore_outbox(&mut engine, loaded.outbox)?;
                 Some(state)
             }

@@ -123,7 +123,7 @@ fn written() -> BTreeMap<String, Vec<u8>> {
     }
 
     let meta = SyncMeta {
-        client_id: 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        client_secret: 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
         next_client_seq: 42,
         last_seen_seq: 300,
     };
@@ -144,7 +144,7 @@ fn written() -> BTreeMap<String, Vec<u8>> {
         ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             database: "notes".into(),
-            client_id: 7,
+            client_secret: 7,
             token: "secret".into(),
             last_seen_seq: 300,
         },
@@ -164,6 +164,7 @@ fn written() -> BTreeMap<String, Vec<u8>> {
             acked_client_seq: 4,
             read_only: false,
             max_frame_bytes: 1 << 20,
+            client_id: 0xfeed,
         },
         ServerMessage::Error {
             code: ErrorKind::Unauthorized,
@@ -281,8 +282,9 @@ fn the_pinned_bytes_open() {
     assert!(unique.is_err(), "UNIQUE survives the catalog page");
     db.close();
 
-    let meta = SyncMeta::decode(&golden["sync-meta"]).expect("sync meta");
+    let (meta, rekeyed) = SyncMeta::decode(&golden["sync-meta"]).expect("sync meta");
     assert_eq!(meta.next_client_seq, 42);
+    assert!(!rekeyed);
     let results = decode_results(&golden["call-results"]).expect("results");
     assert_eq!(results[0].rows[0][1], Value::Str("a".into()));
     let hello: ClientMessage = decode_message(&golden["client-message-0"]).expect("hello");
@@ -297,4 +299,21 @@ fn the_pinned_bytes_open() {
     assert!(matches!(changes, ServerMessage::Changes { more: true, .. }));
     let row_page = decode_change_set(&golden["checkpoint-page-1"]).expect("row page");
     assert_eq!(row_page.tables[0].rows[0].0, Key::I64(1));
+}
+
+/// Sync state written by 0.1.0 (protocol 2) held a client id every broadcast showed: it opens
+/// with its positions and a fresh secret, so that id proves nothing any more.
+#[test]
+fn sync_state_of_0_1_0_opens_with_a_fresh_secret() {
+    let legacy = unhex("90e4d0b287d3aeeefedfb7de9af1d9a2a3022aac02");
+    let (meta, rekeyed) = SyncMeta::decode(&legacy).expect("0.1.0 sync state");
+    assert!(rekeyed);
+    assert_eq!((meta.next_client_seq, meta.last_seen_seq), (42, 300));
+    assert_ne!(
+        meta.client_secret,
+        0x0123_4567_89ab_cdef_fedc_ba98_7654_3210
+    );
+    let (again, rekeyed) = SyncMeta::decode(&meta.encode()).expect("re-encoded");
+    assert!(!rekeyed);
+    assert_eq!(again, meta);
 }

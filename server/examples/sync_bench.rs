@@ -25,12 +25,12 @@ use {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn client(addr: SocketAddr, database: &str, client_id: u128, last_seen_seq: u64) -> Ws {
+async fn client(addr: SocketAddr, database: &str, client_secret: u128, last_seen_seq: u64) -> Ws {
     let (mut ws, _) = connect_async(format!("ws://{addr}/sync")).await.unwrap();
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         database: database.into(),
-        client_id,
+        client_secret,
         token: String::new(),
         last_seen_seq,
     };

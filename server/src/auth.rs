@@ -54,6 +54,21 @@ pub fn mint(secret: &[u8], claims: &Claims) -> String {
     )
 }
 
+/// A client's public id in `database`: the first 16 bytes of SHA-256 over the secret it
+/// proved in Hello. Broadcasts reveal this id; the secret cannot be computed back from it.
+pub fn client_identity(database: &str, client_secret: u128) -> u128 {
+    use sha2::Digest;
+    let mut hash = Sha256::new();
+    hash.update(b"idbsql client id\0");
+    hash.update(database.as_bytes());
+    hash.update([0]);
+    hash.update(client_secret.to_le_bytes());
+    let digest = hash.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(id)
+}
+
 /// Checks signature, expiry (against `now`, Unix seconds) and database name.
 pub fn verify(secret: &[u8], token: &str, database: &str, now: u64) -> Result<Claims, AuthError> {
     if token.is_empty() {

@@ -170,7 +170,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
     let ClientMessage::Hello {
         protocol,
         database,
-        client_id,
+        client_secret,
         token,
         last_seen_seq,
     } = hello
@@ -202,6 +202,8 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
             }
         },
     };
+    // Identity is what the client proved: the id others see is derived from its secret.
+    let client_id = auth::client_identity(&database, client_secret);
     let hub = match config.hub.database(&database).await {
         Ok(hub) => hub,
         Err(error) => return fail(&mut peer, ErrorKind::Internal, error.to_string()).await,
@@ -228,6 +230,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
         acked_client_seq: progress.client_seq,
         read_only,
         max_frame_bytes: config.limits.max_frame_bytes as u64,
+        client_id,
     };
     if !send(&mut peer, &welcome).await {
         return;

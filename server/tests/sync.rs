@@ -23,6 +23,11 @@ use {
 
 const SECRET: &[u8] = b"a test secret of enough bytes";
 
+/// The public id the server gives the client with this secret.
+fn id(database: &str, client_secret: u128) -> u128 {
+    auth::client_identity(database, client_secret)
+}
+
 async fn start(dir: &Path, secret: Option<&[u8]>, limits: Limits) -> RunningServer {
     idbsql_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -65,7 +70,7 @@ impl Client {
     async fn hello(
         addr: SocketAddr,
         database: &str,
-        client_id: u128,
+        client_secret: u128,
         token: &str,
         last_seen_seq: u64,
     ) -> (Self, ServerMessage) {
@@ -74,7 +79,7 @@ impl Client {
             .send(&ClientMessage::Hello {
                 protocol: PROTOCOL_VERSION,
                 database: database.into(),
-                client_id,
+                client_secret,
                 token: token.into(),
                 last_seen_seq,
             })
@@ -155,6 +160,7 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
             acked_client_seq: 0,
             read_only: false,
             max_frame_bytes: 1 << 20,
+            client_id: id("notes", 1),
         }
     );
     let (mut b, _) = Client::hello(server.addr, "notes", 2, &t, 0).await;
@@ -191,7 +197,7 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
         seen.iter()
             .map(|e| (e.seq, e.client_id, e.client_seq))
             .collect::<Vec<_>>(),
-        vec![(1, 1, 1), (2, 1, 2)]
+        vec![(1, id("notes", 1), 1), (2, id("notes", 1), 2)]
     );
     assert_eq!(
         decode_change_set(&seen[1].change_set).unwrap(),
@@ -216,6 +222,7 @@ async fn push_is_acked_broadcast_and_retries_apply_once() {
             acked_client_seq: 2,
             read_only: false,
             max_frame_bytes: 1 << 20,
+            client_id: id("notes", 1),
         }
     );
     assert_eq!(
@@ -367,6 +374,7 @@ async fn a_restarted_server_loses_no_acknowledged_change() {
             acked_client_seq: 0,
             read_only: false,
             max_frame_bytes: 1 << 20,
+            client_id: id("db", 8),
         }
     );
     let mut entries = Vec::new();
@@ -495,7 +503,7 @@ async fn bad_frames_close_only_that_connection() {
     let hello = encode_message(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         database: "db".into(),
-        client_id: 2,
+        client_secret: 2,
         token: String::new(),
         last_seen_seq: 0,
     });
@@ -534,7 +542,7 @@ async fn bad_frames_close_only_that_connection() {
     old.send(&ClientMessage::Hello {
         protocol: 999,
         database: "db".into(),
-        client_id: 4,
+        client_secret: 4,
         token: String::new(),
         last_seen_seq: 0,
     })
@@ -588,7 +596,7 @@ async fn a_megabyte_of_nested_values_is_rejected_and_the_server_stays_up() {
     assert!(matches!(b.push(1, row).await, ServerMessage::Ack { .. }));
     let seen = a
         .expect(|m| {
-            matches!(m, ServerMessage::Changes { entries, .. } if entries.iter().any(|e| e.client_id == 2))
+            matches!(m, ServerMessage::Changes { entries, .. } if entries.iter().any(|e| e.client_id == id("db", 2)))
         })
         .await;
     assert!(
@@ -862,5 +870,56 @@ async fn an_idle_database_leaves_memory_and_comes_back_from_the_log() {
     ));
     let fine = change_set(&mut other, "INSERT INTO t VALUES (3, 'b@x')");
     assert!(matches!(b.push(2, fine).await, ServerMessage::Ack { .. }));
+    server.stop().await;
+}
+
+/// Broadcasts show a client's public id. Someone who sends that id as their secret gets
+/// another identity, so their `client_seq = u64::MAX` cannot turn the victim's later pushes
+/// into "duplicates" it would roll back.
+#[tokio::test]
+async fn a_client_id_seen_in_a_broadcast_cannot_be_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), None, Limits::default()).await;
+    let mut engine = Engine::default();
+    let (mut victim, welcome) = Client::hello(server.addr, "db", 0xabcdef, "", 0).await;
+    let ServerMessage::Welcome { client_id, .. } = welcome else {
+        panic!("{welcome:?}")
+    };
+    let create = change_set(&mut engine, "CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    assert!(matches!(
+        victim.push(1, create).await,
+        ServerMessage::Ack { .. }
+    ));
+
+    // The attacker reads the victim's public id from the log and claims it.
+    let (mut attacker, _) = Client::hello(server.addr, "db", 99, "", 0).await;
+    let seen = attacker
+        .expect(|m| matches!(m, ServerMessage::Changes { entries, .. } if !entries.is_empty()))
+        .await;
+    let ServerMessage::Changes { entries, .. } = seen else {
+        unreachable!()
+    };
+    assert_eq!(entries[0].client_id, client_id);
+    assert_ne!(client_id, 0xabcdef, "the secret itself is never shown");
+    drop(attacker);
+    let (mut attacker, welcome) = Client::hello(server.addr, "db", client_id, "", 0).await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { client_id: other, acked_client_seq: 0, .. } if other != client_id)
+    );
+    let spoof = change_set(&mut engine, "INSERT INTO t VALUES (666)");
+    assert!(matches!(
+        attacker.push(u64::MAX, spoof).await,
+        ServerMessage::Ack { .. }
+    ));
+
+    // The victim's next push is a new change, not a duplicate.
+    let insert = change_set(&mut engine, "INSERT INTO t VALUES (1)");
+    assert_eq!(
+        victim.push(2, insert).await,
+        ServerMessage::Ack {
+            client_seq: 2,
+            server_seq: 3
+        }
+    );
     server.stop().await;
 }

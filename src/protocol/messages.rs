@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Sent in `Hello`; the server refuses versions it does not speak.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Sent in `Hello`; the server refuses versions it does not speak. 3: a client proves its
+/// identity with a secret and learns its public id in `Welcome`.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// At most this many log entries in one `Changes` message; more follow with `more: true`.
 pub const CHANGES_PAGE: usize = 500;
@@ -15,7 +16,9 @@ pub enum ClientMessage {
     Hello {
         protocol: u16,
         database: String,
-        client_id: u128,
+        /// Known only to this client (and the server): the server derives the client's public
+        /// id from it, so no one who saw that id in a broadcast can act as this client.
+        client_secret: u128,
         token: String,
         /// The highest server sequence number this client has applied.
         last_seen_seq: u64,
@@ -45,6 +48,8 @@ pub enum ServerMessage {
         /// The largest frame the server takes; a bigger push would close the connection, so
         /// the client rejects such a change set itself.
         max_frame_bytes: u64,
+        /// This client's public id: its pushes carry it in `LogEntry::client_id`.
+        client_id: u128,
     },
     /// Fatal for the connection: the server closes it after sending this.
     Error {
@@ -82,6 +87,7 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub seq: u64,
+    /// The pushing client's public id (see `Hello::client_secret`).
     pub client_id: u128,
     pub client_seq: u64,
     pub change_set: Vec<u8>,
@@ -109,7 +115,7 @@ mod tests {
         let hello = ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             database: "notes".into(),
-            client_id: u128::MAX - 5,
+            client_secret: u128::MAX - 5,
             token: "t".into(),
             last_seen_seq: 42,
         };

@@ -23,26 +23,52 @@ use {
 /// What a sync client keeps on disk besides its outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncMeta {
-    pub client_id: u128,
+    /// Proves this client's identity in Hello; never sent elsewhere (see `Hello`).
+    pub client_secret: u128,
     pub next_client_seq: u64,
     pub last_seen_seq: u64,
 }
 
+/// First byte of the sync state's current layout. The layout before it (0.1.0, protocol 2)
+/// began with the client id's varint, whose first byte is 0x80 or more for any minted id.
+const SYNC_META_LAYOUT: u8 = 2;
+
+fn sync_state_error(error: postcard::Error) -> DbError {
+    DbError::new(ErrorCode::Format, format!("sync state: {error}"))
+}
+
 impl SyncMeta {
-    /// The bytes persistence keeps (postcard; the store's format record versions them).
+    /// The bytes persistence keeps: the layout byte, then postcard.
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+        let mut bytes = vec![SYNC_META_LAYOUT];
+        bytes.extend(postcard::to_allocvec(self).unwrap_or_default());
+        bytes
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, crate::error::DbError> {
-        postcard::from_bytes(bytes).map_err(|e| {
-            crate::error::DbError::new(crate::error::ErrorCode::Format, format!("sync state: {e}"))
-        })
+    /// The stored state, and whether it was re-keyed: state written before protocol 3 held a
+    /// client id every broadcast showed, so it is replaced by a fresh secret (the caller
+    /// stores it before connecting). Positions are kept.
+    pub fn decode(bytes: &[u8]) -> Result<(Self, bool), DbError> {
+        match bytes.split_first() {
+            Some((&SYNC_META_LAYOUT, body)) => {
+                Ok((postcard::from_bytes(body).map_err(sync_state_error)?, false))
+            }
+            _ => {
+                let (_public, next_client_seq, last_seen_seq): (u128, u64, u64) =
+                    postcard::from_bytes(bytes).map_err(sync_state_error)?;
+                let meta = Self {
+                    client_secret: uuid::Uuid::new_v4().as_u128(),
+                    next_client_seq,
+                    last_seen_seq,
+                };
+                Ok((meta, true))
+            }
+        }
     }
 
     pub fn fresh() -> Self {
         Self {
-            client_id: uuid::Uuid::new_v4().as_u128(),
+            client_secret: uuid::Uuid::new_v4().as_u128(),
             next_client_seq: 1,
             last_seen_seq: 0,
         }
@@ -87,6 +113,8 @@ pub struct SyncState {
     events: Vec<SyncEvent>,
     /// The server's frame limit, known after its Welcome (see `push_fits`).
     max_frame_bytes: Option<u64>,
+    /// Our public id, as the server's Welcome gave it: log entries carrying it are ours.
+    public_id: Option<u128>,
 }
 
 /// Bytes a Push frame adds around its change set: message tag, client_seq and length varints.
@@ -114,6 +142,7 @@ impl SyncState {
             connected: false,
             events: Vec::new(),
             max_frame_bytes: None,
+            public_id: None,
         }
     }
 
@@ -257,7 +286,7 @@ impl SyncState {
         ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             database: database.to_owned(),
-            client_id: self.meta.client_id,
+            client_secret: self.meta.client_secret,
             token: token.to_owned(),
             last_seen_seq: self.meta.last_seen_seq,
         }
@@ -303,9 +332,11 @@ impl SyncState {
             ServerMessage::Welcome {
                 acked_client_seq,
                 max_frame_bytes,
+                client_id,
                 ..
             } => {
                 self.connected = true;
+                self.public_id = Some(client_id);
                 self.max_frame_bytes = Some(max_frame_bytes);
                 // Committed offline before the limit was known: these can never be pushed.
                 self.drop_pending(
@@ -403,7 +434,7 @@ impl SyncState {
         self.undo_pending(engine)?;
         let mut tables = BTreeSet::new();
         for entry in entries {
-            let own = entry.client_id == self.meta.client_id;
+            let own = Some(entry.client_id) == self.public_id;
             if own {
                 self.pending.retain(|p| p.client_seq != entry.client_seq);
                 effects.removed.push(entry.client_seq);

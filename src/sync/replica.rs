@@ -16,11 +16,11 @@ pub struct SyncReplica {
 }
 
 impl SyncReplica {
-    pub fn new(client_id: u128) -> Self {
+    pub fn new(client_secret: u128) -> Self {
         Self {
             engine: Engine::default(),
             state: SyncState::new(SyncMeta {
-                client_id,
+                client_secret,
                 next_client_seq: 1,
                 last_seen_seq: 0,
             }),
