@@ -73,6 +73,9 @@ class SyncView extends EventTarget {
         case "error":
           this.dispatchEvent(new CustomEvent("error", { detail: event }));
           break;
+        case "reset":
+          this.dispatchEvent(new CustomEvent("reset", { detail: { serverSeq: event.serverSeq, hadSeen: event.hadSeen } }));
+          break;
         default:
           break;
       }

@@ -97,7 +97,9 @@ export interface LiveQuery {
 export type SyncStatus = "offline" | "connecting" | "syncing" | "synced";
 
 /** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason }),
- *  "error" ({ message }); each a CustomEvent with that `detail`. */
+ *  "error" ({ message }), "reset" ({ serverSeq, hadSeen }: the server's log was behind this
+ *  client's — restored from a backup — so the confirmed state was dropped and caught up again;
+ *  unconfirmed writes were kept and pushed again); each a CustomEvent with that `detail`. */
 export interface SyncController extends EventTarget {
   readonly status: SyncStatus;
   /** Local change sets not yet confirmed by the server. */

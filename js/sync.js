@@ -81,10 +81,16 @@ export class SyncController {
       .catch(() => {});
   }
 
-  /** A sync event from the database's event queue (rejections, server errors). */
+  /** A sync event from the database's event queue (rejections, server errors, resets). */
   onRawEvent(event) {
     if (event.type === "reject") this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason });
     if (event.type === "error") this.#emit({ type: "error", message: event.message });
+    if (event.type === "reset") {
+      this.#emit({ type: "reset", serverSeq: event.serverSeq, hadSeen: event.hadSeen });
+      // The server's log is behind ours: reconnect at once to catch up from its start.
+      this.#attempt = 0;
+      this.#socket?.close();
+    }
   }
 
   #setStatus(status) {

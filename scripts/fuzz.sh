@@ -8,4 +8,5 @@ source scripts/env.sh
 command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz --version =0.13.2
 cd fuzz
 # cargo-fuzz needs unstable sanitizer flags; RUSTC_BOOTSTRAP lets a stable compiler take them.
-RUSTC_BOOTSTRAP=1 cargo fuzz run decode_frame -- -max_total_time="${1:-60}"
+# Inputs up to a frame (1 MiB), not only the default 4 KiB: deep nesting needs room.
+RUSTC_BOOTSTRAP=1 cargo fuzz run decode_frame -- -max_total_time="${1:-60}" -max_len=1048576

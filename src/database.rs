@@ -410,6 +410,39 @@ impl<P: Persistence> Database<P> {
         Ok(())
     }
 
+    /// After a sync reset (the server's log is behind ours): the stored confirmed state is
+    /// replaced by the one now in memory (nothing, until the catch-up), the log dropped, the
+    /// pending changes that no longer apply leave the outbox — one atomic write. If it fails,
+    /// the stored state is the old one: the next open finds the server behind again.
+    async fn persist_reset(&mut self, removed: Vec<u64>, meta: Vec<u8>) -> Result<(), DbError> {
+        let rows_per_page = self.policy.rows_per_page;
+        let plan = |engine: &Engine| engine.store().plan_fold(rows_per_page, true);
+        let fold = match self.sync.as_mut() {
+            Some(sync) => sync.with_confirmed_state(&mut self.engine, plan)?,
+            None => plan(&self.engine),
+        };
+        let catalog = encode_change_set(&fold.catalog)?;
+        let mut put = vec![(CATALOG_PAGE, catalog.clone())];
+        for (id, page) in &fold.put {
+            put.push((*id, encode_change_set(page)?));
+        }
+        self.persistence
+            .commit(Batch {
+                checkpoint: Some(CheckpointWrite {
+                    replace: true,
+                    put,
+                    delete: fold.delete.clone(),
+                }),
+                outbox_remove: removed,
+                sync: Some(meta),
+                ..Batch::default()
+            })
+            .await?;
+        self.catalog_written = Some(catalog);
+        self.engine.store_mut().confirm_fold(fold);
+        Ok(())
+    }
+
     /// Every table with its columns, keys, indexes and row count.
     pub fn tables(&mut self) -> Result<Vec<TableInfo>, DbError> {
         self.ensure_open()?;
@@ -560,6 +593,9 @@ impl<P: Persistence> Database<P> {
             .ok_or_else(|| DbError::new(ErrorCode::Params, "this database is not synced"))?;
         let effects = sync.on_message(&mut self.engine, message)?;
         let meta = sync.meta();
+        if effects.reset {
+            return self.persist_reset(effects.removed, meta.encode()).await;
+        }
         if !effects.confirmed.is_empty() || !effects.removed.is_empty() {
             // If this fails, memory is ahead of disk only by entries the server still has:
             // the next connection fetches them again from the persisted position.

@@ -321,6 +321,10 @@ impl DbNode {
     async fn rows(&mut self, sql: &str) -> Vec<Vec<Value>> {
         self.db.query(sql, &[]).await.unwrap().rows
     }
+
+    fn take_events_now(&mut self) {
+        self.db.take_events();
+    }
 }
 
 #[tokio::test]
@@ -469,5 +473,91 @@ async fn a_fold_around_a_pending_change_keeps_it_after_confirmation() {
         a.rows("SELECT v FROM t").await,
         vec![vec![Value::Str("pending".into())]]
     );
+    server.stop().await;
+}
+
+/// A server restored from a backup (its log behind what a client had seen) is found at
+/// Welcome: the client drops its confirmed state, reconnects to catch up from the server's
+/// log, keeps its unconfirmed change on top and pushes it again — and stores the result, so
+/// a reload agrees. Without this it would go on silently believing in rows the server lost.
+#[tokio::test]
+async fn a_server_behind_the_client_resets_it_to_the_servers_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let disk = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut a = DbNode::open(&disk).await;
+    a.connect(server.addr).await;
+    a.db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await
+        .unwrap();
+    a.db.query("INSERT INTO t VALUES (1, 'kept')", &[])
+        .await
+        .unwrap();
+    a.pump_until_synced().await;
+    server.stop().await;
+    std::fs::copy(dir.path().join("log.redb"), backup.path().join("log.redb")).unwrap();
+
+    let server = start(dir.path()).await;
+    a.connect(server.addr).await;
+    a.db.query("INSERT INTO t VALUES (2, 'lost with the server')", &[])
+        .await
+        .unwrap();
+    a.pump_until_synced().await;
+    a.db.checkpoint().await.unwrap();
+    server.stop().await;
+
+    // The server comes back from the backup, without entry 3; A wrote offline meanwhile.
+    let server = start(backup.path()).await;
+    a.ws = None;
+    a.db.sync_disconnected();
+    a.db.query("INSERT INTO t VALUES (3, 'offline')", &[])
+        .await
+        .unwrap();
+    a.take_events_now();
+    a.connect(server.addr).await;
+    for _ in 0..100 {
+        let ws = a.ws.as_mut().unwrap();
+        if let Ok(Some(Ok(Message::Binary(bytes)))) =
+            timeout(Duration::from_millis(50), ws.next()).await
+        {
+            a.db.sync_receive(&bytes).await.unwrap();
+        }
+        if a.db.sync().is_some_and(|s| s.needs_reconnect()) {
+            break;
+        }
+    }
+    let events = a.db.sync_events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            SyncEvent::Reset {
+                server_seq: 2,
+                had_seen: 3
+            }
+        )),
+        "{events:?}"
+    );
+    a.connect(server.addr).await;
+    a.pump_until_synced().await;
+    let expected = vec![
+        vec![Value::I64(1), Value::Str("kept".into())],
+        vec![Value::I64(3), Value::Str("offline".into())],
+    ];
+    assert_eq!(a.rows("SELECT id, v FROM t ORDER BY id").await, expected);
+    assert!(
+        disk.borrow().outbox.is_empty(),
+        "the offline row was pushed again"
+    );
+
+    // The server agrees, and a reload from A's disk holds the same.
+    let disk_b = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut b = DbNode::open(&disk_b).await;
+    b.connect(server.addr).await;
+    b.pump_until_synced().await;
+    assert_eq!(b.rows("SELECT id, v FROM t ORDER BY id").await, expected);
+    a.db.close();
+    let mut a = DbNode::open(&disk).await;
+    assert_eq!(a.rows("SELECT id, v FROM t ORDER BY id").await, expected);
     server.stop().await;
 }

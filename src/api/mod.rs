@@ -93,7 +93,7 @@ fn column_types(output: &QueryOutput) -> Array {
         .collect()
 }
 
-/// An event as JS sees it: `{ type: "commit" | "remote" | "reject" | "error", … }`.
+/// An event as JS sees it: `{ type: "commit" | "remote" | "reject" | "error" | "reset", … }`.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 enum JsEvent<'a> {
@@ -111,6 +111,11 @@ enum JsEvent<'a> {
     Error {
         message: &'a str,
     },
+    #[serde(rename_all = "camelCase")]
+    Reset {
+        server_seq: u64,
+        had_seen: u64,
+    },
 }
 
 impl<'a> From<&'a DbEvent> for JsEvent<'a> {
@@ -123,6 +128,13 @@ impl<'a> From<&'a DbEvent> for JsEvent<'a> {
                 reason,
             },
             DbEvent::Sync(SyncEvent::ServerError { message }) => JsEvent::Error { message },
+            DbEvent::Sync(SyncEvent::Reset {
+                server_seq,
+                had_seen,
+            }) => JsEvent::Reset {
+                server_seq: *server_seq,
+                had_seen: *had_seen,
+            },
         }
     }
 }

@@ -151,6 +151,17 @@ impl MemoryStore {
         Ok(())
     }
 
+    /// Drops every table and function, outside any transaction and without a change set:
+    /// a synced replica whose server lost what it had confirmed starts again from the
+    /// server's log. The next fold rewrites the stored checkpoint whole.
+    pub fn clear_for_reset(&mut self) {
+        self.tables.clear();
+        self.functions.clear();
+        *self.unique_defs.borrow_mut() = None;
+        self.clear_scan_hint();
+        self.pages_unknown = true;
+    }
+
     /// Every table, by name.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
         self.tables.values()

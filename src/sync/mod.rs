@@ -81,6 +81,9 @@ struct Pending {
     bytes: Vec<u8>,
     /// Applied right after the change set, restores the state before it.
     inverse: ChangeSet,
+    /// Whether it is applied in memory now. After a reset a change set that needs the
+    /// confirmed state (its table) waits unapplied for the catch-up (see `redo_pending`).
+    applied: bool,
 }
 
 /// What the application is told about.
@@ -92,6 +95,10 @@ pub enum SyncEvent {
     Rejected { client_seq: u64, reason: String },
     /// The server ended the session with an error (bad token, read-only, …).
     ServerError { message: String },
+    /// The server's log is behind what this client had seen (wiped, or restored from a
+    /// backup): the confirmed state was dropped, unconfirmed changes kept on top, and the
+    /// client reconnects to catch up from the server's log and push them again.
+    Reset { server_seq: u64, had_seen: u64 },
 }
 
 /// What handling a server message changed, for persistence: remote entries now confirmed
@@ -100,6 +107,9 @@ pub enum SyncEvent {
 pub struct SyncEffects {
     pub confirmed: Vec<Vec<u8>>,
     pub removed: Vec<u64>,
+    /// The confirmed state was dropped (see `SyncEvent::Reset`): the stored checkpoint and
+    /// log are replaced by the state now in memory.
+    pub reset: bool,
 }
 
 pub struct SyncState {
@@ -115,6 +125,8 @@ pub struct SyncState {
     max_frame_bytes: Option<u64>,
     /// Our public id, as the server's Welcome gave it: log entries carrying it are ours.
     public_id: Option<u128>,
+    /// After a reset this connection is done: its frames are ignored until the next Hello.
+    needs_reconnect: bool,
 }
 
 /// Bytes a Push frame adds around its change set: message tag, client_seq and length varints.
@@ -143,6 +155,7 @@ impl SyncState {
             events: Vec::new(),
             max_frame_bytes: None,
             public_id: None,
+            needs_reconnect: false,
         }
     }
 
@@ -156,6 +169,11 @@ impl SyncState {
 
     pub fn is_connected(&self) -> bool {
         self.connected
+    }
+
+    /// The connection must be dropped and made again (after a reset).
+    pub fn needs_reconnect(&self) -> bool {
+        self.needs_reconnect
     }
 
     /// Connected, caught up with the server's log, and nothing local waiting.
@@ -184,15 +202,23 @@ impl SyncState {
     ) -> Result<(), DbError> {
         for (client_seq, bytes) in outbox {
             let change_set = decode_change_set(&bytes)?;
-            let inverse = engine
-                .store_mut()
-                .apply_change_set_with_inverse(change_set.clone())
-                .map_err(store_error)?;
+            // After a reset a change set may need a table the catch-up brings: it waits.
+            let (inverse, applied) = match engine.store().check_change_set(change_set.clone()) {
+                Ok(checked) => (
+                    engine
+                        .store_mut()
+                        .apply_change_set_with_inverse(checked)
+                        .map_err(store_error)?,
+                    true,
+                ),
+                Err(_) => (ChangeSet::default(), false),
+            };
             self.pending.push_back(Pending {
                 client_seq,
                 change_set,
                 bytes,
                 inverse,
+                applied,
             });
             self.meta.next_client_seq = self.meta.next_client_seq.max(client_seq + 1);
         }
@@ -248,6 +274,7 @@ impl SyncState {
                 change_set,
                 bytes,
                 inverse,
+                applied: true,
             });
         }
         Ok(added)
@@ -275,13 +302,14 @@ impl SyncState {
     ) -> Result<T, DbError> {
         self.undo_pending(engine)?;
         let result = f(engine);
-        self.redo_pending(engine)?;
+        self.redo_pending_with(engine, true)?;
         Ok(result)
     }
 
     /// The first message of a connection.
     pub fn hello(&mut self, database: &str, token: &str) -> ClientMessage {
         self.connected = false;
+        self.needs_reconnect = false;
         self.pushed_up_to = 0;
         ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
@@ -328,7 +356,13 @@ impl SyncState {
         message: ServerMessage,
     ) -> Result<SyncEffects, DbError> {
         let mut effects = SyncEffects::default();
+        if self.needs_reconnect {
+            return Ok(effects);
+        }
         match message {
+            ServerMessage::Welcome { server_seq, .. } if server_seq < self.meta.last_seen_seq => {
+                self.reset(engine, server_seq, &mut effects)?;
+            }
             ServerMessage::Welcome {
                 acked_client_seq,
                 max_frame_bytes,
@@ -382,8 +416,43 @@ impl SyncState {
         Ok(effects)
     }
 
+    /// The server has fewer entries than we saw: what we hold as confirmed may be gone from
+    /// it, so it is dropped. Unconfirmed changes stay on top (pushed again after the
+    /// reconnect the caller makes, with `last_seen_seq` 0 so the whole log comes back).
+    fn reset(
+        &mut self,
+        engine: &mut Engine,
+        server_seq: u64,
+        effects: &mut SyncEffects,
+    ) -> Result<(), DbError> {
+        self.undo_pending(engine)?;
+        let mut tables: BTreeSet<String> = engine
+            .store()
+            .tables()
+            .map(|t| t.schema.table_name.clone())
+            .collect();
+        engine.store_mut().clear_for_reset();
+        let had_seen = std::mem::take(&mut self.meta.last_seen_seq);
+        effects.removed = self.redo_pending_with(engine, true)?;
+        tables.extend(engine.store().tables().map(|t| t.schema.table_name.clone()));
+        effects.reset = true;
+        self.connected = false;
+        self.catching_up_to = None;
+        self.needs_reconnect = true;
+        self.events.push(SyncEvent::Reset {
+            server_seq,
+            had_seen,
+        });
+        if !tables.is_empty() {
+            self.events.push(SyncEvent::RemoteApplied {
+                tables: tables.into_iter().collect(),
+            });
+        }
+        Ok(())
+    }
+
     fn undo_pending(&mut self, engine: &mut Engine) -> Result<(), DbError> {
-        for pending in self.pending.iter().rev() {
+        for pending in self.pending.iter().rev().filter(|p| p.applied) {
             engine
                 .store_mut()
                 .apply_change_set(pending.inverse.clone())
@@ -394,6 +463,12 @@ impl SyncState {
 
     /// Puts the pending change sets back on top; one that no longer applies is dropped.
     fn redo_pending(&mut self, engine: &mut Engine) -> Result<Vec<u64>, DbError> {
+        self.redo_pending_with(engine, false)
+    }
+
+    /// `redo_pending`; with `wait`, one that does not apply stays unapplied instead (the
+    /// state it needs is still to come), and is tried again at the next redo.
+    fn redo_pending_with(&mut self, engine: &mut Engine, wait: bool) -> Result<Vec<u64>, DbError> {
         let mut dropped = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
         while let Some(mut pending) = self.pending.pop_front() {
@@ -401,6 +476,11 @@ impl SyncState {
             // already made becomes a row merge, here as there.
             let checked = match engine.store().check_change_set(pending.change_set.clone()) {
                 Ok(checked) => checked,
+                Err(_) if wait => {
+                    pending.applied = false;
+                    kept.push_back(pending);
+                    continue;
+                }
                 Err(reason) => {
                     self.events.push(SyncEvent::Rejected {
                         client_seq: pending.client_seq,
@@ -414,6 +494,7 @@ impl SyncState {
                 .store_mut()
                 .apply_change_set_with_inverse(checked)
                 .map_err(store_error)?;
+            pending.applied = true;
             kept.push_back(pending);
         }
         self.pending = kept;

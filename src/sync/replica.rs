@@ -35,6 +35,10 @@ impl SyncReplica {
         self.state.pending_count()
     }
 
+    pub fn needs_reconnect(&self) -> bool {
+        self.state.needs_reconnect()
+    }
+
     pub fn is_synced(&self) -> bool {
         self.state.is_synced()
     }

@@ -3,7 +3,7 @@
 // both converge and keep the result across a reload.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
@@ -201,5 +201,61 @@ test("the owner tab closing hands sync over: the next owner pushes and receives"
     await contextA.close();
     await contextB.close();
     await server.stop();
+  }
+});
+
+test("a server restored from a backup resets the client to its log; unconfirmed writes survive", async () => {
+  const liveDir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-live-"));
+  const backupDir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-backup-"));
+  let server = await startSyncServer({ dataDir: liveDir });
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    const connectTo = (url) =>
+      page.evaluate(async (syncUrl) => {
+        window.db = await window.idbsql.connect("reset-notes", { sync: { url: syncUrl } });
+        window.resets = [];
+        window.db.sync.addEventListener("reset", (event) => window.resets.push(event.detail));
+      }, url);
+    await connectTo(server.url);
+    await page.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
+      await window.db.query("INSERT INTO note VALUES (1, 'kept')");
+      await window.db.sync.flush();
+    });
+    await server.stop();
+    await cp(liveDir, backupDir, { recursive: true });
+    server = await startSyncServer({ dataDir: liveDir, port: server.port });
+    await page.evaluate(async () => {
+      await window.db.query("INSERT INTO note VALUES (2, 'lost with the server')");
+      await window.db.sync.flush();
+    });
+    await server.stop();
+    await waitFor(page, () => window.db.sync.status === "offline");
+    await page.evaluate(() => window.db.query("INSERT INTO note VALUES (3, 'offline')"));
+
+    // The server comes back from the backup: it never had row 2.
+    server = await startSyncServer({ dataDir: backupDir, port: server.port });
+    await waitFor(page, () => window.resets.length === 1);
+    await page.evaluate(() => window.db.sync.flush());
+    const expected = [
+      { id: 1, body: "kept" },
+      { id: 3, body: "offline" },
+    ];
+    const rows = () => page.evaluate(async () => (await window.db.query("SELECT id, body FROM note ORDER BY id")).rows);
+    assert.deepEqual(await rows(), expected);
+    assert.deepEqual(await page.evaluate(() => window.resets), [{ serverSeq: 2, hadSeen: 3 }]);
+    assert.equal(await page.evaluate(() => window.db.sync.pending), 0);
+
+    await page.evaluate(() => window.db.disconnect());
+    await page.reload();
+    await page.waitForFunction(() => window.idbsqlReady === true);
+    await connectTo(server.url);
+    assert.deepEqual(await rows(), expected);
+  } finally {
+    await context.close();
+    await server.stop();
+    await rm(liveDir, { recursive: true, force: true });
+    await rm(backupDir, { recursive: true, force: true });
   }
 });
