@@ -87,9 +87,6 @@ export class SyncController {
     if (event.type === "error") this.#emit({ type: "error", message: event.message });
     if (event.type === "reset") {
       this.#emit({ type: "reset", serverSeq: event.serverSeq, hadSeen: event.hadSeen });
-      // The server's log is behind ours: reconnect at once to catch up from its start.
-      this.#attempt = 0;
-      this.#socket?.close();
     }
   }
 
@@ -137,7 +134,10 @@ export class SyncController {
           this.#send(frames);
           return this.#refresh();
         })
-        .catch((error) => this.#emit({ type: "error", message: error.message }));
+        .catch((error) => {
+          this.#emit({ type: "error", message: error.message });
+          return this.#refresh();
+        });
     };
     socket.onclose = () => {
       if (this.#socket !== socket) return;
@@ -163,6 +163,11 @@ export class SyncController {
       info = await this.#engine.system((raw) => raw.syncInfo());
     } catch {
       return;
+    }
+    if (info.reconnect && this.#socket) {
+      // After a reset or a failed write this connection is done: catch up on a new one now.
+      this.#attempt = 0;
+      this.#socket.close();
     }
     const changed = info.pending !== this.#pending;
     this.#pending = info.pending;

@@ -83,49 +83,7 @@ impl<P: Persistence> Database<P> {
         policy: CheckpointPolicy,
         sync: bool,
     ) -> Result<Self, DbError> {
-        let loaded = persistence.load().await?;
-        let mut store = MemoryStore::new();
-        let unreadable =
-            |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
-        let mut catalog_written = None;
-        // Page by page, each decoded and dropped before the next: the bytes and the rows of
-        // the whole database are never in memory twice.
-        for (id, bytes) in loaded.checkpoint {
-            store
-                .load_page(id, decode_change_set(&bytes)?)
-                .map_err(unreadable)?;
-            if id == CATALOG_PAGE {
-                catalog_written = Some(bytes);
-            }
-        }
-        store.finish_loading();
-        for bytes in &loaded.log {
-            store
-                .apply_change_set(decode_change_set(bytes)?)
-                .map_err(unreadable)?;
-        }
-        let mut engine = Engine::new(store);
-        let sync = match (loaded.sync, sync) {
-            (None, false) => None,
-            (meta, _) => {
-                let (meta, rekeyed) = match meta.as_deref().map(SyncMeta::decode).transpose()? {
-                    Some((meta, rekeyed)) => (meta, rekeyed),
-                    None => (SyncMeta::fresh(), false),
-                };
-                if rekeyed {
-                    // Stored before the first Hello, so every connection proves one identity.
-                    persistence
-                        .commit(Batch {
-                            sync: Some(meta.encode()),
-                            ..Batch::default()
-                        })
-                        .await?;
-                }
-                let mut state = SyncState::new(meta);
-                state.restore_outbox(&mut engine, loaded.outbox)?;
-                Some(state)
-            }
-        };
+        let (engine, sync, catalog_written) = Self::load(&mut persistence, sync).await?;
         Ok(Self {
             engine,
             persistence,
@@ -410,6 +368,82 @@ impl<P: Persistence> Database<P> {
         Ok(())
     }
 
+    /// The stored database in memory: the engine, the sync state (with `sync`, or when the
+    /// database was synced once) and the catalog page's bytes as stored.
+    async fn load(
+        persistence: &mut P,
+        sync: bool,
+    ) -> Result<(Engine, Option<SyncState>, Option<Vec<u8>>), DbError> {
+        let loaded = persistence.load().await?;
+        let mut store = MemoryStore::new();
+        let unreadable =
+            |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
+        let mut catalog_written = None;
+        // Page by page, each decoded and dropped before the next: the bytes and the rows of
+        // the whole database are never in memory twice.
+        for (id, bytes) in loaded.checkpoint {
+            store
+                .load_page(id, decode_change_set(&bytes)?)
+                .map_err(unreadable)?;
+            if id == CATALOG_PAGE {
+                catalog_written = Some(bytes);
+            }
+        }
+        store.finish_loading();
+        for bytes in &loaded.log {
+            store
+                .apply_change_set(decode_change_set(bytes)?)
+                .map_err(unreadable)?;
+        }
+        let mut engine = Engine::new(store);
+        let sync = match (loaded.sync, sync) {
+            (None, false) => None,
+            (meta, _) => {
+                let (meta, rekeyed) = match meta.as_deref().map(SyncMeta::decode).transpose()? {
+                    Some((meta, rekeyed)) => (meta, rekeyed),
+                    None => (SyncMeta::fresh(), false),
+                };
+                if rekeyed {
+                    // Stored before the first Hello, so every connection proves one identity.
+                    persistence
+                        .commit(Batch {
+                            sync: Some(meta.encode()),
+                            ..Batch::default()
+                        })
+                        .await?;
+                }
+                let mut state = SyncState::new(meta);
+                state.restore_outbox(&mut engine, loaded.outbox)?;
+                Some(state)
+            }
+        };
+        Ok((engine, sync, catalog_written))
+    }
+
+    /// Storing what a server message settled failed: memory is put back as stored (the
+    /// entries come again, from the stored position, after the reconnect this asks for).
+    async fn restore_stored_state(&mut self) {
+        match Self::load(&mut self.persistence, true).await {
+            Ok((engine, mut sync, catalog_written)) => {
+                if let Some(sync) = sync.as_mut() {
+                    sync.require_reconnect();
+                }
+                self.engine = engine;
+                self.sync = sync;
+                self.catalog_written = catalog_written;
+            }
+            Err(error) => {
+                if let Some(sync) = self.sync.as_mut() {
+                    sync.require_reconnect();
+                    sync.report_error(format!(
+                        "reloading the stored state failed: {}",
+                        error.message
+                    ));
+                }
+            }
+        }
+    }
+
     /// After a sync reset (the server's log is behind ours): the stored confirmed state is
     /// replaced by the one now in memory (nothing, until the catch-up), the log dropped, the
     /// pending changes that no longer apply leave the outbox — one atomic write. If it fails,
@@ -597,16 +631,19 @@ impl<P: Persistence> Database<P> {
             return self.persist_reset(effects.removed, meta.encode()).await;
         }
         if !effects.confirmed.is_empty() || !effects.removed.is_empty() {
-            // If this fails, memory is ahead of disk only by entries the server still has:
-            // the next connection fetches them again from the persisted position.
-            self.persistence
+            let written = self
+                .persistence
                 .commit(Batch {
                     log: effects.confirmed,
                     outbox_remove: effects.removed,
                     sync: Some(meta.encode()),
                     ..Batch::default()
                 })
-                .await?;
+                .await;
+            if let Err(error) = written {
+                self.restore_stored_state().await;
+                return Err(not_saved(error));
+            }
             self.checkpoint_if_log_is_long().await;
         }
         Ok(())

@@ -561,3 +561,61 @@ async fn a_server_behind_the_client_resets_it_to_the_servers_log() {
     assert_eq!(a.rows("SELECT id, v FROM t ORDER BY id").await, expected);
     server.stop().await;
 }
+
+/// Storing a remote entry fails (quota, abort): memory is put back as stored, the client
+/// reconnects, the entry comes again and is stored — nothing applied in memory only.
+#[tokio::test]
+async fn a_failed_write_of_remote_entries_leaves_memory_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let disk_a = std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let disk_b: std::rc::Rc<std::cell::RefCell<idbsql::persist::memory::MemoryDisk>> =
+        std::rc::Rc::new(std::cell::RefCell::new(Default::default()));
+    let mut a = DbNode::open(&disk_a).await;
+    let mut b = DbNode::open(&disk_b).await;
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        .await
+        .unwrap();
+    a.db.query("INSERT INTO t VALUES (1, 'one')", &[])
+        .await
+        .unwrap();
+    a.pump_until_synced().await;
+    b.pump_until_synced().await;
+
+    disk_b.borrow_mut().fail_next_write = true;
+    a.db.query("INSERT INTO t VALUES (2, 'two')", &[])
+        .await
+        .unwrap();
+    a.pump_until_synced().await;
+    let mut failed = None;
+    for _ in 0..100 {
+        let ws = b.ws.as_mut().unwrap();
+        if let Ok(Some(Ok(Message::Binary(bytes)))) =
+            timeout(Duration::from_millis(50), ws.next()).await
+        {
+            if let Err(error) = b.db.sync_receive(&bytes).await {
+                failed = Some(error);
+                break;
+            }
+        }
+    }
+    let failed = failed.expect("the write failed");
+    assert_eq!(failed.code, ErrorCode::Storage);
+    assert_eq!(
+        b.rows("SELECT id FROM t ORDER BY id").await,
+        vec![vec![Value::I64(1)]],
+        "memory is as stored"
+    );
+    assert!(b.db.sync().is_some_and(|s| s.needs_reconnect()));
+
+    b.connect(server.addr).await;
+    b.pump_until_synced().await;
+    let both = vec![vec![Value::I64(1)], vec![Value::I64(2)]];
+    assert_eq!(b.rows("SELECT id FROM t ORDER BY id").await, both);
+    b.db.close();
+    let mut b = DbNode::open(&disk_b).await;
+    assert_eq!(b.rows("SELECT id FROM t ORDER BY id").await, both);
+    server.stop().await;
+}

@@ -145,6 +145,8 @@ struct SyncInfo {
     pending: usize,
     connected: bool,
     synced: bool,
+    /// Drop this connection and make a new one (after a reset or a failed write).
+    reconnect: bool,
 }
 
 fn frames_to_js(frames: Vec<Vec<u8>>) -> JsValue {
@@ -402,13 +404,20 @@ impl RawDatabase {
     #[wasm_bindgen(js_name = syncInfo)]
     pub fn sync_info(&self) -> Promise {
         self.run_now(|db| {
-            let (pending, connected, synced) = db.sync().map_or((0, false, false), |s| {
-                (s.pending_count(), s.is_connected(), s.is_synced())
-            });
+            let (pending, connected, synced, reconnect) =
+                db.sync().map_or((0, false, false, false), |s| {
+                    (
+                        s.pending_count(),
+                        s.is_connected(),
+                        s.is_synced(),
+                        s.needs_reconnect(),
+                    )
+                });
             to_plain(&SyncInfo {
                 pending,
                 connected,
                 synced,
+                reconnect,
             })
         })
     }

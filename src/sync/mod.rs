@@ -176,6 +176,13 @@ impl SyncState {
         self.needs_reconnect
     }
 
+    /// Ignores the current connection's frames from now on; the caller reconnects.
+    pub fn require_reconnect(&mut self) {
+        self.connected = false;
+        self.catching_up_to = None;
+        self.needs_reconnect = true;
+    }
+
     /// Connected, caught up with the server's log, and nothing local waiting.
     pub fn is_synced(&self) -> bool {
         self.connected && self.catching_up_to.is_none() && self.pending.is_empty()
