@@ -49,13 +49,23 @@ class SyncView extends EventTarget {
   #state = { status: "offline", pending: 0 };
   #off;
 
-  constructor(link, call) {
+  #direct;
+  #tokenFn;
+
+  /** `direct(verb, args)` reaches the sync client without waiting behind this connection's
+   * calls; `tokenFn` is the `sync.token` function this connection was given, if any. */
+  constructor(link, call, direct, tokenFn) {
     super();
     this.#link = link;
     this.#call = call;
+    this.#direct = direct;
+    this.#tokenFn = tokenFn;
     if (link.syncState) this.#state = link.syncState;
     this.#off = link.listen((event) => {
       switch (event.type) {
+        case "token-needed":
+          if (this.#tokenFn) this.#answerToken();
+          break;
         case "status": {
           const changed = event.status !== this.#state.status || event.pending !== this.#state.pending;
           this.#state = { status: event.status, pending: event.pending };
@@ -82,7 +92,8 @@ class SyncView extends EventTarget {
     });
   }
 
-  /** "offline" | "connecting" | "syncing" | "synced" */
+  /** "offline" | "connecting" | "syncing" | "synced" | "unauthorized" (the server refused
+   * the token: no retries until `setToken` or `start()`) */
   get status() {
     return this.#state.status;
   }
@@ -101,7 +112,28 @@ class SyncView extends EventTarget {
     await this.#call("syncFlush", {});
   }
 
-  /** Connects to the server (again, after `stop()`). */
+  /** Uses `token` from the next (re)connect on; after an `unauthorized`, connects again. */
+  async setToken(token) {
+    if (typeof token !== "string") throw new IdbsqlError("params", "the token must be a string");
+    await this.#direct("syncSetToken", { token });
+  }
+
+  #answerToken() {
+    Promise.resolve()
+      .then(() => this.#tokenFn())
+      .then(
+        (token) =>
+          typeof token === "string"
+            ? { token }
+            : { error: `it returned ${token === null ? "null" : typeof token}, not a string` },
+        (error) => ({ error: String(error?.message ?? error) }),
+      )
+      .then((answer) => this.#direct("syncSetToken", answer))
+      .catch(() => {});
+  }
+
+  /** Connects to the server (again, after `stop()`, or after `unauthorized`: a token
+   * function is asked again). */
   async start() {
     this.adopt(await this.#call("syncStart", {}));
   }
@@ -133,14 +165,21 @@ export class Database {
    * @param {{ call, listen, holdsTransaction, context, syncState }} link
    * @param {() => void} release
    */
-  constructor(name, link, release, hasSync, session = randomId()) {
+  constructor(name, link, release, hasSync, session = randomId(), tokenFn = null) {
     /** The database's name. */
     this.name = name;
     this.#link = link;
     this.#session = session;
     this.#release = release;
     /** Sync with idbsql-server (`null` unless `connect` got a `sync` option). */
-    this.sync = hasSync ? new SyncView(link, (verb, args) => this.#call(verb, args)) : null;
+    this.sync = hasSync
+      ? new SyncView(
+          link,
+          (verb, args) => this.#call(verb, args),
+          (verb, args) => this.#link.call(this.#session, verb, args),
+          tokenFn,
+        )
+      : null;
   }
 
   /** The first call: opens the database where it runs (and starts sync there if asked). */

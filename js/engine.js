@@ -200,8 +200,9 @@ export class Engine {
     this.#sync = new SyncController({
       engine: this,
       database: this.#name,
-      url: options.url,
+      urls: options.urls,
       token: options.token,
+      tokenFromPage: options.tokenFromPage,
       emit: (event) => this.#emit(event),
     });
     // Not awaited: starting refreshes through the queue, which the calling task occupies.

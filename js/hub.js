@@ -310,6 +310,11 @@ export class Hub {
       if (engine.sync) await engine.sync.flush();
       return { value: null, inTransaction: engine.transactionSession === session };
     }
+    if (verb === "syncSetToken") {
+      // Not queued behind the database's calls: a reconnect may be waiting for it.
+      engine.sync?.setToken(args);
+      return { value: null, inTransaction: engine.transactionSession === session };
+    }
     if (retry && args.callId) {
       const kept = await engine.retry(session, verb, args.callId, Boolean(args.arrays));
       if (kept) return kept;

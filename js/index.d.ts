@@ -76,8 +76,10 @@ export interface ConnectOptions {
   storage?: "indexeddb" | "memory";
   /** "relaxed" (default): survives a tab or browser crash; "strict": also power loss. */
   durability?: "relaxed" | "strict";
-  /** Share the database through idbsql-server (`ws://host:port/sync`). */
-  sync?: { url: string; token?: string };
+  /** Share the database through idbsql-server (`ws://host:port/sync`). `url` may list
+   *  several servers, tried in order on every (re)connect; `token` may be a function, called
+   *  (in this tab) on every (re)connect, so the app hands out fresh tokens. */
+  sync?: { url: string | string[]; token?: string | (() => string | Promise<string>) };
   /** Run the database in a dedicated Worker, so queries never block the page. */
   worker?: boolean;
 }
@@ -94,10 +96,10 @@ export interface LiveQuery {
   stop(): Promise<void>;
 }
 
-export type SyncStatus = "offline" | "connecting" | "syncing" | "synced";
+export type SyncStatus = "offline" | "connecting" | "syncing" | "synced" | "unauthorized";
 
 /** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason }),
- *  "error" ({ message }), "reset" ({ serverSeq, hadSeen }: the server's log was behind this
+ *  "error" ({ message, code? }: code "unauthorized" when the server refused the token), "reset" ({ serverSeq, hadSeen }: the server's log was behind this
  *  client's — restored from a backup — so the confirmed state was dropped and caught up again;
  *  unconfirmed writes were kept and pushed again); each a CustomEvent with that `detail`. */
 export interface SyncController extends EventTarget {
@@ -110,6 +112,8 @@ export interface SyncController extends EventTarget {
   start(): Promise<void>;
   /** Goes offline until `start()`; local writes continue and count as `pending`. */
   stop(): void;
+  /** Uses this token from the next (re)connect on; after "unauthorized", connects again. */
+  setToken(token: string): Promise<void>;
 }
 
 export interface QueryOptions {

@@ -80,12 +80,25 @@ function checkOptions(name, options) {
   if (durability !== "relaxed" && durability !== "strict") {
     throw new IdbsqlError("params", `durability must be "relaxed" or "strict", not ${JSON.stringify(durability)}`);
   }
-  if (sync !== undefined && (typeof sync !== "object" || sync === null || typeof sync.url !== "string")) {
-    throw new IdbsqlError("params", "sync must be { url, token }");
+  let syncOptions;
+  let tokenFn = null;
+  if (sync !== undefined) {
+    const urls = typeof sync?.url === "string" ? [sync.url] : sync?.url;
+    const validUrls = Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string");
+    const token = sync?.token ?? "";
+    if (typeof sync !== "object" || sync === null || !validUrls || !["string", "function"].includes(typeof token)) {
+      throw new IdbsqlError(
+        "params",
+        "sync must be { url, token }: url a string or a non-empty array of strings, token a string or a function returning one",
+      );
+    }
+    // A function cannot cross to the tab or worker that runs sync: that context asks for a
+    // token on every (re)connect, and a connection holding the function answers.
+    if (typeof token === "function") tokenFn = token;
+    syncOptions = { urls: [...urls], token: typeof token === "string" ? token : "", tokenFromPage: Boolean(tokenFn) };
   }
   if (typeof worker !== "boolean") throw new IdbsqlError("params", "worker must be true or false");
-  const syncOptions = sync ? { url: sync.url, token: sync.token ?? "" } : undefined;
-  return { storage, durability, sync: syncOptions, worker };
+  return { storage, durability, sync: syncOptions, worker, tokenFn };
 }
 
 /**
@@ -93,11 +106,12 @@ function checkOptions(name, options) {
  * tabs and workers, share one database.
  * @param {string} name
  * @param {{ storage?: "indexeddb" | "memory", durability?: "relaxed" | "strict",
- *   sync?: { url: string, token?: string }, worker?: boolean }} [options]
+ *   sync?: { url: string | string[], token?: string | (() => string | Promise<string>) },
+ *   worker?: boolean }} [options]
  * @returns {Promise<Database>}
  */
 export async function connect(name, options = {}) {
-  const { storage, durability, sync, worker } = checkOptions(name, options);
+  const { storage, durability, sync, worker, tokenFn } = checkOptions(name, options);
   if (storage === "memory") {
     let link;
     if (worker) {
@@ -106,7 +120,7 @@ export async function connect(name, options = {}) {
       if (isBroken()) throw internalError();
       link = new LocalLink(await Engine.open(name, { storage, durability }));
     }
-    const db = new Database(name, link, () => link.close(), Boolean(sync));
+    const db = new Database(name, link, () => link.close(), Boolean(sync), undefined, tokenFn);
     try {
       await db._open(sync);
     } catch (error) {
@@ -126,7 +140,7 @@ export async function connect(name, options = {}) {
     releaseSession();
     await (worker ? stopWorker(name) : hub.leave());
   };
-  const db = new Database(name, hub, release, Boolean(sync), session);
+  const db = new Database(name, hub, release, Boolean(sync), session, tokenFn);
   try {
     await db._open(sync);
   } catch (error) {

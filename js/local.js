@@ -23,6 +23,10 @@ export class LocalLink {
       await this.#engine.sync?.flush();
       return null;
     }
+    if (verb === "syncSetToken") {
+      this.#engine.sync?.setToken(args);
+      return null;
+    }
     let result;
     try {
       result = await this.#engine.run(session, verb, args, { context: this.context, session });

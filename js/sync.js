@@ -1,16 +1,27 @@
 // The browser side of sync, run by the database's owner only: one WebSocket to idbsql-server,
-// reconnecting with backoff and jitter; frames go through the engine's queue to the wasm
-// state machine. Reports status, pending count and events through `emit`.
+// reconnecting with backoff and jitter through the URLs in order; frames go through the
+// engine's queue to the wasm state machine. Reports status, pending count and events through
+// `emit`. A token from a function is asked of the connections ("token-needed").
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
+/** How long a (re)connect waits for a connection's token function to answer. */
+const TOKEN_WAIT_MS = 10_000;
 
 export class SyncController {
   #engine;
   #emit;
   #database;
-  #url;
+  #urls;
+  /** Which URL the next attempt uses: the first after a connection that opened. */
+  #urlIndex = 0;
   #token;
+  #tokenFromPage;
+  #tokenWaiter = null;
+  /** The server refused the token: no retries until a new token or `start()`. */
+  #unauthorized = false;
+  /** A connect is under way (maybe waiting for a token). */
+  #connecting = false;
   #socket = null;
   #attempt = 0;
   #timer = null;
@@ -19,12 +30,36 @@ export class SyncController {
   #pending = 0;
   #waiters = [];
 
-  constructor({ engine, database, url, token, emit }) {
+  constructor({ engine, database, urls, token, tokenFromPage, emit }) {
     this.#engine = engine;
     this.#emit = emit;
     this.#database = database;
-    this.#url = url;
+    this.#urls = urls;
     this.#token = token ?? "";
+    this.#tokenFromPage = Boolean(tokenFromPage);
+  }
+
+  /** A new token (from `db.sync.setToken`, or a connection's token function when asked);
+   * after the server refused the last one, connects again with it. `{ error }` when the
+   * function failed. */
+  setToken({ token, error }) {
+    if (typeof token === "string") this.#token = token;
+    const waiter = this.#tokenWaiter;
+    this.#tokenWaiter = null;
+    if (error !== undefined) this.#emit({ type: "error", message: `the token function failed: ${error}` });
+    if (waiter) {
+      waiter(typeof token === "string" ? token : null);
+      return;
+    }
+    if (typeof token === "string" && this.#unauthorized) this.#retryAuthorized();
+  }
+
+  #retryAuthorized() {
+    this.#unauthorized = false;
+    if (this.#stopped || this.#socket) return;
+    this.#attempt = 0;
+    this.#urlIndex = 0;
+    this.#connect();
   }
 
   /** `{ status, pending }` now. */
@@ -51,7 +86,9 @@ export class SyncController {
   start() {
     if (this.#socket) return this.#refresh();
     this.#stopped = false;
+    this.#unauthorized = false;
     this.#attempt = 0;
+    this.#urlIndex = 0;
     this.#connect();
     return this.#refresh();
   }
@@ -84,7 +121,15 @@ export class SyncController {
   /** A sync event from the database's event queue (rejections, server errors, resets). */
   onRawEvent(event) {
     if (event.type === "reject") this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason });
-    if (event.type === "error") this.#emit({ type: "error", message: event.message });
+    if (event.type === "error") {
+      this.#emit({ type: "error", message: event.message, ...(event.code ? { code: event.code } : {}) });
+      if (event.code === "unauthorized") {
+        // Retrying with the same token cannot succeed: wait for a new one.
+        this.#unauthorized = true;
+        clearTimeout(this.#timer);
+        this.#setStatus("unauthorized");
+      }
+    }
     if (event.type === "reset") {
       this.#emit({ type: "reset", serverSeq: event.serverSeq, hadSeen: event.hadSeen });
     }
@@ -106,12 +151,42 @@ export class SyncController {
     for (const frame of frames) socket.send(frame);
   }
 
-  #connect() {
-    if (this.#stopped) return;
+  /** The token for this attempt: asked of the connections when it comes from a function. */
+  async #currentToken() {
+    if (!this.#tokenFromPage) return this.#token;
+    const asked = new Promise((resolve) => {
+      this.#tokenWaiter = resolve;
+    });
+    const late = new Promise((resolve) => setTimeout(() => resolve(null), TOKEN_WAIT_MS));
+    this.#emit({ type: "token-needed" });
+    const token = await Promise.race([asked, late]);
+    this.#tokenWaiter = null;
+    return token;
+  }
+
+  async #connect() {
+    if (this.#stopped || this.#unauthorized || this.#connecting) return;
+    this.#connecting = true;
+    try {
+      await this.#open();
+    } finally {
+      this.#connecting = false;
+    }
+  }
+
+  async #open() {
     this.#setStatus("connecting");
+    const token = await this.#currentToken();
+    if (this.#stopped || this.#unauthorized || this.#socket) return;
+    if (token === null) {
+      this.#emit({ type: "error", message: "no connection answered with a sync token in time" });
+      this.#scheduleReconnect();
+      return;
+    }
+    const url = this.#urls[this.#urlIndex % this.#urls.length];
     let socket;
     try {
-      socket = new WebSocket(this.#url);
+      socket = new WebSocket(url);
     } catch (error) {
       this.#emit({ type: "error", message: String(error?.message ?? error) });
       this.#scheduleReconnect();
@@ -119,9 +194,11 @@ export class SyncController {
     }
     socket.binaryType = "arraybuffer";
     this.#socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.#engine
-        .system((raw) => raw.syncHello(this.#database, this.#token))
+        .system((raw) => raw.syncHello(this.#database, token))
         .then((hello) => socket.send(hello))
         .catch(() => socket.close());
     };
@@ -143,13 +220,21 @@ export class SyncController {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
+      if (this.#unauthorized) return;
       this.#setStatus("offline");
+      // A URL that never answered gives way to the next; after a connection, start over.
+      this.#urlIndex = opened ? 0 : this.#urlIndex + 1;
+      if (!opened && this.#urlIndex % this.#urls.length !== 0) {
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#connect(), 0);
+        return;
+      }
       this.#scheduleReconnect();
     };
   }
 
   #scheduleReconnect() {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#unauthorized) return;
     const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#attempt);
     this.#attempt += 1;
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);

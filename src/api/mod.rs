@@ -110,6 +110,8 @@ enum JsEvent<'a> {
     },
     Error {
         message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<&'static str>,
     },
     #[serde(rename_all = "camelCase")]
     Reset {
@@ -127,7 +129,10 @@ impl<'a> From<&'a DbEvent> for JsEvent<'a> {
                 client_seq: *client_seq,
                 reason,
             },
-            DbEvent::Sync(SyncEvent::ServerError { message }) => JsEvent::Error { message },
+            DbEvent::Sync(SyncEvent::ServerError { message, code }) => JsEvent::Error {
+                message,
+                code: *code,
+            },
             DbEvent::Sync(SyncEvent::Reset {
                 server_seq,
                 had_seen,

@@ -12,7 +12,7 @@ use {
         error::{DbError, ErrorCode},
         protocol::{
             decode_change_set, encode_change_set,
-            messages::{ClientMessage, LogEntry, ServerMessage, PROTOCOL_VERSION},
+            messages::{ClientMessage, ErrorKind, LogEntry, ServerMessage, PROTOCOL_VERSION},
             ChangeSet,
         },
     },
@@ -94,7 +94,13 @@ pub enum SyncEvent {
     /// The server refused one of our change sets; it has been rolled back here.
     Rejected { client_seq: u64, reason: String },
     /// The server ended the session with an error (bad token, read-only, …).
-    ServerError { message: String },
+    ServerError {
+        message: String,
+        /// The server's reason, when it sent one: "unauthorized" (a missing, expired or
+        /// forged token), "read_only", "protocol", "too_many_connections", "rate_limited",
+        /// "internal".
+        code: Option<&'static str>,
+    },
     /// The server's log is behind what this client had seen (wiped, or restored from a
     /// backup): the confirmed state was dropped, unconfirmed changes kept on top, and the
     /// client reconnects to catch up from the server's log and push them again.
@@ -190,7 +196,10 @@ impl SyncState {
 
     /// Reports a problem found outside a server message (e.g. applying a held one failed).
     pub fn report_error(&mut self, message: String) {
-        self.events.push(SyncEvent::ServerError { message });
+        self.events.push(SyncEvent::ServerError {
+            message,
+            code: None,
+        });
     }
 
     pub fn take_events(&mut self) -> Vec<SyncEvent> {
@@ -416,8 +425,19 @@ impl SyncState {
                 )?;
             }
             ServerMessage::Ack { .. } | ServerMessage::Pong { .. } => {}
-            ServerMessage::Error { message, .. } => {
-                self.events.push(SyncEvent::ServerError { message });
+            ServerMessage::Error { message, code } => {
+                let code = match code {
+                    ErrorKind::Protocol => "protocol",
+                    ErrorKind::Unauthorized => "unauthorized",
+                    ErrorKind::ReadOnly => "read_only",
+                    ErrorKind::TooManyConnections => "too_many_connections",
+                    ErrorKind::RateLimited => "rate_limited",
+                    ErrorKind::Internal => "internal",
+                };
+                self.events.push(SyncEvent::ServerError {
+                    message,
+                    code: Some(code),
+                });
             }
         }
         Ok(effects)

@@ -3,7 +3,8 @@
 // both converge and keep the result across a reload.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHmac } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
@@ -259,3 +260,94 @@ test("a server restored from a backup resets the client to its log; unconfirmed 
     await rm(backupDir, { recursive: true, force: true });
   }
 });
+
+const SECRET = "a sync test secret of enough bytes";
+
+/** A token as `idbsql-server token` mints it (HMAC-SHA256 over version, expiry, read-only, db). */
+function mintToken(database, expiresInSeconds) {
+  const payload = `v1\n${Math.floor(Date.now() / 1000) + expiresInSeconds}\n0\n${database}`;
+  const signature = createHmac("sha256", SECRET).update(payload).digest();
+  return `${Buffer.from(payload).toString("base64url")}.${signature.toString("base64url")}`;
+}
+
+async function startWithTokens() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-tokens-"));
+  const secretFile = path.join(dir, "secret");
+  await writeFile(secretFile, SECRET);
+  const server = await startSyncServer({ dataDir: dir, extraArgs: ["--secret-file", secretFile] });
+  return { server, dir };
+}
+
+test("an expired token: status unauthorized, one error, no retries until setToken; URLs tried in order", async () => {
+  const { server, dir } = await startWithTokens();
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    await page.evaluate(
+      async ({ urls, token }) => {
+        window.errors = [];
+        window.db = await window.idbsql.connect("token-notes", { sync: { url: urls, token } });
+        window.db.sync.addEventListener("error", (event) => window.errors.push(event.detail));
+      },
+      { urls: ["ws://127.0.0.1:9/sync", server.url], token: mintToken("token-notes", -60) },
+    );
+    await waitFor(page, () => window.db.sync.status === "unauthorized");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const refused = await page.evaluate(() => ({
+      status: window.db.sync.status,
+      unauthorized: window.errors.filter((e) => e.code === "unauthorized").length,
+    }));
+    assert.deepEqual(refused, { status: "unauthorized", unauthorized: 1 }, "one error, no retries");
+
+    await page.evaluate((token) => window.db.sync.setToken(token), mintToken("token-notes", 3600));
+    await waitFor(page, () => window.db.sync.status === "synced");
+    await page.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY)");
+      await window.db.sync.flush();
+    });
+    assert.equal(await page.evaluate(() => window.db.sync.pending), 0);
+  } finally {
+    await context.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+for (const worker of [false, true]) {
+  test(`a token function is called on every (re)connect${worker ? " [worker mode]" : ""}`, async () => {
+    let { server, dir } = await startWithTokens();
+    const context = await browser.newContext();
+    try {
+      const page = await openPage(context, pages.url);
+      await page.evaluate(
+        async ({ url, token, worker }) => {
+          window.calls = 0;
+          window.db = await window.idbsql.connect("fn-notes", {
+            worker,
+            sync: {
+              url,
+              token: async () => {
+                window.calls += 1;
+                return token;
+              },
+            },
+          });
+        },
+        { url: server.url, token: mintToken("fn-notes", 3600), worker },
+      );
+      await waitFor(page, () => window.db.sync.status === "synced");
+      const first = await page.evaluate(() => window.calls);
+      assert.ok(first >= 1);
+      await server.stop();
+      await waitFor(page, () => window.db.sync.status === "offline");
+      const port = server.port;
+      server = await startSyncServer({ dataDir: dir, port, extraArgs: ["--secret-file", path.join(dir, "secret")] });
+      await waitFor(page, () => window.db.sync.status === "synced");
+      assert.ok((await page.evaluate(() => window.calls)) > first, "asked again on reconnect");
+    } finally {
+      await context.close();
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
