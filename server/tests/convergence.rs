@@ -619,3 +619,67 @@ async fn a_failed_write_of_remote_entries_leaves_memory_as_stored() {
     assert_eq!(b.rows("SELECT id FROM t ORDER BY id").await, both);
     server.stop().await;
 }
+
+/// An ALTER TABLE on one client and rows inserted by another, offline at the same time, in
+/// either server order: after the merge every replica holds every row, each in the table's
+/// new shape (a column added gets its default; a dropped one goes).
+#[tokio::test]
+async fn a_concurrent_alter_table_and_inserts_leave_every_row_in_the_new_shape() {
+    for alter_first in [true, false] {
+        for alter in [
+            "ALTER TABLE t ADD COLUMN w INTEGER DEFAULT 7",
+            "ALTER TABLE t DROP COLUMN who",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let server = start(dir.path()).await;
+            let (mut a, mut b) = (Node::new(21), Node::new(22));
+            a.connect(server.addr).await;
+            b.connect(server.addr).await;
+            a.sql(TABLE);
+            a.sql("INSERT INTO t VALUES (1, 'one', 'a')");
+            settle(&mut [&mut a, &mut b]).await;
+
+            a.disconnect();
+            b.disconnect();
+            a.sql(alter);
+            b.sql("INSERT INTO t VALUES (2, 'two', 'b')");
+            let (first, second) = if alter_first {
+                (&mut a, &mut b)
+            } else {
+                (&mut b, &mut a)
+            };
+            first.connect(server.addr).await;
+            settle(&mut [&mut *first]).await;
+            second.connect(server.addr).await;
+            settle(&mut [&mut a, &mut b]).await;
+
+            let case = format!("{alter}, alter first: {alter_first}");
+            let rejected: Vec<_> = [a.replica.take_events(), b.replica.take_events()]
+                .concat()
+                .into_iter()
+                .filter(|e| matches!(e, SyncEvent::Rejected { .. }))
+                .collect();
+            assert!(rejected.is_empty(), "{case}: {rejected:?}");
+            let rows = a.rows("SELECT * FROM t ORDER BY id");
+            assert_eq!(b.rows("SELECT * FROM t ORDER BY id"), rows, "{case}");
+            let mut c = Node::new(23);
+            c.connect(server.addr).await;
+            settle(&mut [&mut c]).await;
+            assert_eq!(
+                c.rows("SELECT * FROM t ORDER BY id"),
+                rows,
+                "{case}: the log"
+            );
+            assert_eq!(rows.len(), 2, "{case}: {rows:?}");
+            let width = if alter.contains("ADD") { 4 } else { 2 };
+            assert!(
+                rows.iter().all(|row| row.len() == width),
+                "{case}: {rows:?}"
+            );
+            if alter.contains("ADD") {
+                assert_eq!(rows[1][3], Value::I64(7), "{case}: the default");
+            }
+            server.stop().await;
+        }
+    }
+}

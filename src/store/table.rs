@@ -4,7 +4,7 @@
 use {
     super::{index_data::IndexData, pages::TablePages, unique::Uniques, Row},
     gluesql_core::{
-        ast::IndexOperator,
+        ast::{ColumnDef, IndexOperator},
         chrono::NaiveDateTime,
         data::{Key, Schema, Value},
         error::Result,
@@ -28,7 +28,13 @@ pub struct Table {
     pub(super) uniques: RefCell<Uniques>,
     /// Which checkpoint page holds each row, and which changed (see pages.rs).
     pub(super) pages: TablePages,
+    /// The columns this table had before its latest ALTERs (newest last, a few kept): a row
+    /// made by a replica that had not seen an ALTER is reshaped from them (validate.rs).
+    pub(super) earlier_columns: Vec<Vec<ColumnDef>>,
 }
+
+/// Earlier column lists kept per table.
+const EARLIER_COLUMNS_KEPT: usize = 8;
 
 impl Table {
     pub(super) fn new(schema: Schema, created: NaiveDateTime) -> Self {
@@ -40,6 +46,7 @@ impl Table {
             indexes_stale: Cell::new(true),
             uniques: RefCell::new(Uniques::default()),
             pages: TablePages::default(),
+            earlier_columns: Vec::new(),
         }
     }
 
@@ -54,6 +61,14 @@ impl Table {
     pub(super) fn set_schema(&mut self, schema: Schema) -> Schema {
         self.indexes_stale.set(true);
         self.uniques.get_mut().mark_stale();
+        if let Some(columns) = &self.schema.column_defs {
+            if self.schema.column_defs != schema.column_defs {
+                self.earlier_columns.push(columns.clone());
+                if self.earlier_columns.len() > EARLIER_COLUMNS_KEPT {
+                    self.earlier_columns.remove(0);
+                }
+            }
+        }
         std::mem::replace(&mut self.schema, schema)
     }
 

@@ -6,7 +6,12 @@
 use {
     super::{MemoryStore, Row},
     crate::protocol::{ChangeSet, SchemaChange},
-    gluesql_core::data::{Key, Schema, Value},
+    gluesql_core::{
+        ast::ColumnDef,
+        data::{Key, Schema, Value},
+        executor::evaluate_stateless,
+        plan::ExprPlan,
+    },
     std::collections::{BTreeMap, HashSet},
 };
 
@@ -52,7 +57,7 @@ impl MemoryStore {
                     }
                     Some((**schema).clone())
                 }
-                SchemaChange::Unchanged => current,
+                SchemaChange::Unchanged => current.clone(),
             };
             match &after {
                 None if !change.rows.is_empty() => {
@@ -60,6 +65,28 @@ impl MemoryStore {
                 }
                 None => {}
                 Some(schema) => {
+                    // Rows made before an ALTER their replica had not seen take the new shape.
+                    let earlier: &[Vec<ColumnDef>] =
+                        match (&change.schema, self.tables.get(&change.name)) {
+                            (SchemaChange::Unchanged, Some(table))
+                                if !recreated.contains(&change.name) =>
+                            {
+                                &table.earlier_columns
+                            }
+                            _ => &[],
+                        };
+                    for (_, row) in change.rows.iter_mut() {
+                        if let Some(row) = row {
+                            if let Some(reshaped) = reshape_from_earlier(schema, earlier, row) {
+                                *row = reshaped;
+                            }
+                        }
+                    }
+                    if let (SchemaChange::Alter(_), Some(before), Some(table)) =
+                        (&change.schema, &current, self.tables.get(&change.name))
+                    {
+                        reshape_unlisted_rows(schema, before, table, &mut change.rows);
+                    }
                     for (key, row) in change.rows.iter() {
                         if let Some(row) = row {
                             check_row(schema, row)?;
@@ -83,6 +110,77 @@ impl MemoryStore {
             schemas.insert(change.name.clone(), after);
         }
         Ok(change_set)
+    }
+}
+
+/// A row whose width is not the schema's, made under an earlier column list (newest tried
+/// first): its values by column name, a new column's default (or NULL) for the rest.
+fn reshape_from_earlier(schema: &Schema, earlier: &[Vec<ColumnDef>], row: &Row) -> Option<Row> {
+    let width = schema.column_defs.as_ref()?.len();
+    if row.len() == width {
+        return None;
+    }
+    earlier
+        .iter()
+        .rev()
+        .filter(|columns| columns.len() == row.len())
+        .find_map(|columns| {
+            let reshaped = reshape(schema, columns, row)?;
+            check_row(schema, &reshaped).is_ok().then_some(reshaped)
+        })
+}
+
+/// An ALTER from a replica rewrites the rows it knew; rows others added meanwhile are
+/// rewritten here, and travel with it, so every replica has every row in the new shape.
+fn reshape_unlisted_rows(
+    schema: &Schema,
+    before: &Schema,
+    table: &super::Table,
+    rows: &mut Vec<(Key, Option<Row>)>,
+) {
+    let (Some(width), Some(columns)) = (
+        schema.column_defs.as_ref().map(Vec::len),
+        before.column_defs.as_ref(),
+    ) else {
+        return;
+    };
+    let listed: HashSet<Key> = rows.iter().map(|(key, _)| key.clone()).collect();
+    let mut added = Vec::new();
+    for (key, row) in &table.rows {
+        if row.len() != width && !listed.contains(key) {
+            if let Some(reshaped) = reshape(schema, columns, row) {
+                added.push((key.clone(), Some(reshaped)));
+            }
+        }
+    }
+    rows.extend(added);
+}
+
+/// `row`, laid out by `from`, in `schema`'s columns: by name, a missing one its default.
+fn reshape(schema: &Schema, from: &[ColumnDef], row: &Row) -> Option<Row> {
+    if from.len() != row.len() {
+        return None;
+    }
+    schema
+        .column_defs
+        .as_ref()?
+        .iter()
+        .map(
+            |column| match from.iter().position(|c| c.name == column.name) {
+                Some(i) => row.get(i).cloned(),
+                None => default_value(column),
+            },
+        )
+        .collect()
+}
+
+fn default_value(column: &ColumnDef) -> Option<Value> {
+    match &column.default {
+        None => column.nullable.then_some(Value::Null),
+        Some(expr) => evaluate_stateless(None, &ExprPlan::from(expr.clone()))
+            .ok()?
+            .try_into_value(&column.data_type, column.nullable)
+            .ok(),
     }
 }
 
