@@ -683,3 +683,45 @@ async fn a_concurrent_alter_table_and_inserts_leave_every_row_in_the_new_shape()
         }
     }
 }
+
+/// README's conflict model, as it behaves: whole rows, last writer in server order wins.
+#[tokio::test]
+async fn conflicts_resolve_by_whole_row_last_writer_in_server_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut a, mut b) = (Node::new(31), Node::new(32));
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT, y TEXT)");
+    a.sql("INSERT INTO t VALUES (1, 'x0', 'y0'), (2, 'x0', 'y0')");
+    settle(&mut [&mut a, &mut b]).await;
+
+    a.disconnect();
+    b.disconnect();
+    a.sql("INSERT INTO t VALUES (3, 'a', 'a')"); // same key, both offline
+    b.sql("INSERT INTO t VALUES (3, 'b', 'b')");
+    a.sql("UPDATE t SET x = 'x-by-a' WHERE id = 1"); // different columns of one row
+    b.sql("UPDATE t SET y = 'y-by-b' WHERE id = 1");
+    a.sql("DELETE FROM t WHERE id = 2"); // update racing delete: the update comes later
+    b.sql("UPDATE t SET x = 'kept' WHERE id = 2");
+    a.connect(server.addr).await;
+    settle(&mut [&mut a]).await;
+    b.connect(server.addr).await;
+    settle(&mut [&mut a, &mut b]).await;
+
+    let rows = a.rows("SELECT id, x, y FROM t ORDER BY id");
+    assert_eq!(b.rows("SELECT id, x, y FROM t ORDER BY id"), rows);
+    let text = |s: &str| Value::Str(s.into());
+    assert_eq!(
+        rows,
+        vec![
+            // B's whole row won: A's edit of x is gone.
+            vec![Value::I64(1), text("x0"), text("y-by-b")],
+            // B's update, ordered after A's delete, brought the row back whole.
+            vec![Value::I64(2), text("kept"), text("y0")],
+            // B's insert, ordered later, replaced A's.
+            vec![Value::I64(3), text("b"), text("b")],
+        ]
+    );
+    server.stop().await;
+}
