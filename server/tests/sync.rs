@@ -923,3 +923,73 @@ async fn a_client_id_seen_in_a_broadcast_cannot_be_claimed() {
     );
     server.stop().await;
 }
+
+/// A data folder written by the server before protocol 3 (tests/fixtures/log-protocol-2,
+/// made by commit 31163dd's server: two clients, three pushes) opens: a new client catches up
+/// on every entry and pushes after them; the UNIQUE column is still enforced.
+#[tokio::test]
+async fn a_data_folder_written_before_protocol_3_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/log-protocol-2/log.redb"
+        ),
+        dir.path().join("log.redb"),
+    )
+    .unwrap();
+    let server = start(dir.path(), None, Limits::default()).await;
+    let (mut client, welcome) = Client::hello(server.addr, "notes", 99, "", 0).await;
+    assert!(matches!(
+        welcome,
+        ServerMessage::Welcome { server_seq: 3, .. }
+    ));
+    let mut entries = Vec::new();
+    while entries.len() < 3 {
+        if let Some(ServerMessage::Changes { entries: page, .. }) = client.recv().await {
+            entries.extend(page);
+        }
+    }
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| (e.seq, e.client_id))
+            .collect::<Vec<_>>(),
+        vec![(1, 7), (2, 7), (3, 8)],
+        "entries keep the ids they were pushed with"
+    );
+    let mut engine = Engine::default();
+    for entry in &entries {
+        let change_set = decode_change_set(&entry.change_set).unwrap();
+        engine.store_mut().apply_change_set(change_set).unwrap();
+    }
+    let rows = engine
+        .query("SELECT id, body FROM note ORDER BY id", &[])
+        .unwrap()
+        .rows;
+    assert_eq!(rows.len(), 2);
+    let fresh = change_set(
+        &mut engine,
+        "INSERT INTO note VALUES (3, 'after the upgrade')",
+    );
+    assert_eq!(
+        client.push(1, fresh).await,
+        ServerMessage::Ack {
+            client_seq: 1,
+            server_seq: 4
+        }
+    );
+    // A replica that only saw the CREATE: its row clashes with the stored UNIQUE value.
+    let mut other = Engine::default();
+    let create = decode_change_set(&entries[0].change_set).unwrap();
+    other.store_mut().apply_change_set(create).unwrap();
+    let clash = change_set(
+        &mut other,
+        "INSERT INTO note VALUES (4, 'written by 0.1.0')",
+    );
+    assert!(matches!(
+        client.push(2, clash).await,
+        ServerMessage::Reject { .. }
+    ));
+    server.stop().await;
+}
