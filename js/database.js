@@ -83,6 +83,13 @@ class SyncView extends EventTarget {
         case "error":
           this.dispatchEvent(new CustomEvent("error", { detail: event }));
           break;
+        case "conflict":
+          this.dispatchEvent(
+            new CustomEvent("conflict", {
+              detail: { table: event.table, key: event.key, local: event.local, remote: event.remote },
+            }),
+          );
+          break;
         case "reset":
           this.dispatchEvent(new CustomEvent("reset", { detail: { serverSeq: event.serverSeq, hadSeen: event.hadSeen } }));
           break;

@@ -99,6 +99,8 @@ export interface LiveQuery {
 export type SyncStatus = "offline" | "connecting" | "syncing" | "synced" | "unauthorized";
 
 /** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason }),
+ *  "conflict" ({ table, key, local, remote }: a remote change replaced or deleted a row this
+ *  client wrote, and its writer had not seen that write; rows as objects, null when absent),
  *  "error" ({ message, code? }: code "unauthorized" when the server refused the token), "reset" ({ serverSeq, hadSeen }: the server's log was behind this
  *  client's — restored from a backup — so the confirmed state was dropped and caught up again;
  *  unconfirmed writes were kept and pushed again); each a CustomEvent with that `detail`. */

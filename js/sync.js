@@ -130,6 +130,9 @@ export class SyncController {
         this.#setStatus("unauthorized");
       }
     }
+    if (event.type === "conflict") {
+      this.#emit({ type: "conflict", table: event.table, key: event.key, local: event.local, remote: event.remote });
+    }
     if (event.type === "reset") {
       this.#emit({ type: "reset", serverSeq: event.serverSeq, hadSeen: event.hadSeen });
     }

@@ -57,7 +57,7 @@ pub struct Database<P: Persistence> {
 
 /// What the application is told about: local commits (by the tables they changed) and the
 /// sync client's events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DbEvent {
     Committed { tables: Vec<String> },
     Sync(SyncEvent),

@@ -151,6 +151,7 @@ fn written() -> BTreeMap<String, Vec<u8>> {
         ClientMessage::Push {
             client_seq: 5,
             change_set: change_set.clone(),
+            seen: 299,
         },
         ClientMessage::Pull { after_seq: 9 },
         ClientMessage::Ping { nonce: 11 },
@@ -184,6 +185,7 @@ fn written() -> BTreeMap<String, Vec<u8>> {
                 client_id: 7,
                 client_seq: 5,
                 change_set,
+                seen: 299,
             }],
             more: true,
         },

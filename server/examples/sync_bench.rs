@@ -110,6 +110,7 @@ async fn latency(addr: SocketAddr) {
             encode_message(&ClientMessage::Push {
                 client_seq: i as u64 + 1,
                 change_set: bytes,
+                seen: 0,
             })
             .into(),
         ))
@@ -147,6 +148,7 @@ async fn throughput(addr: SocketAddr) {
                 let push = ClientMessage::Push {
                     client_seq: i as u64 + 1,
                     change_set: bytes,
+                    seen: 0,
                 };
                 ws.send(Message::Binary(encode_message(&push).into()))
                     .await
@@ -180,6 +182,7 @@ async fn catch_up(addr: SocketAddr) {
         let push = ClientMessage::Push {
             client_seq: i as u64 + 1,
             change_set: bytes,
+            seen: 0,
         };
         writer
             .send(Message::Binary(encode_message(&push).into()))

@@ -287,14 +287,14 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
                 Some(Ok(ClientMessage::Hello { .. })) => {
                     return fail(&mut peer, ErrorKind::Protocol, "Hello was already sent").await;
                 }
-                Some(Ok(ClientMessage::Push { client_seq, change_set })) => {
+                Some(Ok(ClientMessage::Push { client_seq, change_set, seen })) => {
                     if read_only {
                         return fail(&mut peer, ErrorKind::ReadOnly, "this token is read-only").await;
                     }
                     if !rate.allow() {
                         return fail(&mut peer, ErrorKind::RateLimited, "too many change sets per second").await;
                     }
-                    let reply = match hub.push(client_id, client_seq, change_set).await {
+                    let reply = match hub.push(client_id, client_seq, seen.min(sent_seq), change_set).await {
                         Ok(PushOutcome::Accepted { server_seq } | PushOutcome::Duplicate { server_seq }) => {
                             ServerMessage::Ack { client_seq, server_seq }
                         }

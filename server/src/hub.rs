@@ -43,6 +43,7 @@ pub enum PushOutcome {
 struct PushRequest {
     client_id: u128,
     client_seq: u64,
+    seen: u64,
     bytes: Vec<u8>,
     reply: oneshot::Sender<Result<PushOutcome, LogError>>,
 }
@@ -95,6 +96,7 @@ impl DatabaseHub {
         &self,
         client_id: u128,
         client_seq: u64,
+        seen: u64,
         bytes: Vec<u8>,
     ) -> Result<PushOutcome, LogError> {
         let (reply, answer) = oneshot::channel();
@@ -102,6 +104,7 @@ impl DatabaseHub {
             .send(PushRequest {
                 client_id,
                 client_seq,
+                seen,
                 bytes,
                 reply,
             })
@@ -191,9 +194,12 @@ impl Writer {
         let mut rejected = Vec::new();
         for (request, decision) in batch.iter().zip(&decisions) {
             match decision {
-                Decision::Accept { bytes, .. } => {
-                    accepted.push((request.client_id, request.client_seq, bytes.as_slice()))
-                }
+                Decision::Accept { bytes, .. } => accepted.push((
+                    request.client_id,
+                    request.client_seq,
+                    request.seen,
+                    bytes.as_slice(),
+                )),
                 Decision::Reject { .. } => rejected.push((request.client_id, request.client_seq)),
                 Decision::Duplicate { .. } => {}
             }
@@ -216,6 +222,7 @@ impl Writer {
                         client_id: request.client_id,
                         client_seq: request.client_seq,
                         change_set: bytes,
+                        seen: request.seen,
                     }));
                     PushOutcome::Accepted { server_seq }
                 }

@@ -38,7 +38,7 @@ pub trait SyncLog: Send + Sync + 'static {
     fn commit_batch(
         &self,
         database: &str,
-        accepted: &[(u128, u64, &[u8])],
+        accepted: &[(u128, u64, u64, &[u8])],
         rejected: &[(u128, u64)],
     ) -> Result<Vec<u64>, LogError>;
 
@@ -87,10 +87,17 @@ fn last_seq_in(
         .map_or(0, |(key, _)| key.value().1))
 }
 
-fn encode_entry(client_id: u128, client_seq: u64, change_set: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(24 + change_set.len());
+/// Marks an entry that records `seen` after its client sequence. Entries written before it
+/// go straight on with the change set, whose first byte is its format version (1), never this.
+const SEEN_MARK: u8 = 0xfe;
+
+/// `client_id (16 LE) ++ client_seq (8 LE) ++ [SEEN_MARK] ++ seen (8 LE) ++ change set`.
+fn encode_entry(client_id: u128, client_seq: u64, seen: u64, change_set: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(33 + change_set.len());
     bytes.extend_from_slice(&client_id.to_le_bytes());
     bytes.extend_from_slice(&client_seq.to_le_bytes());
+    bytes.push(SEEN_MARK);
+    bytes.extend_from_slice(&seen.to_le_bytes());
     bytes.extend_from_slice(change_set);
     bytes
 }
@@ -100,12 +107,24 @@ fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
         return Err(LogError("truncated log entry".into()));
     }
     let (id, rest) = bytes.split_at(16);
-    let (client_seq, change_set) = rest.split_at(8);
+    let (client_seq, rest) = rest.split_at(8);
+    let (seen, change_set) = match rest.split_first() {
+        Some((&SEEN_MARK, marked)) if marked.len() >= 8 => {
+            let (seen, change_set) = marked.split_at(8);
+            (
+                u64::from_le_bytes(seen.try_into().map_err(log_error)?),
+                change_set,
+            )
+        }
+        // Logged before `seen` existed: assume its writer had seen everything.
+        _ => (u64::MAX, rest),
+    };
     Ok(LogEntry {
         seq,
         client_id: u128::from_le_bytes(id.try_into().map_err(log_error)?),
         client_seq: u64::from_le_bytes(client_seq.try_into().map_err(log_error)?),
         change_set: change_set.to_vec(),
+        seen,
     })
 }
 
@@ -113,7 +132,7 @@ impl SyncLog for RedbLog {
     fn commit_batch(
         &self,
         database: &str,
-        accepted: &[(u128, u64, &[u8])],
+        accepted: &[(u128, u64, u64, &[u8])],
         rejected: &[(u128, u64)],
     ) -> Result<Vec<u64>, LogError> {
         let write = self.db.begin_write().map_err(log_error)?;
@@ -127,11 +146,11 @@ impl SyncLog for RedbLog {
                     .insert((database, client_id), (client_seq, 0))
                     .map_err(log_error)?;
             }
-            for &(client_id, client_seq, change_set) in accepted {
+            for &(client_id, client_seq, seen, change_set) in accepted {
                 seq += 1;
                 log.insert(
                     (database, seq),
-                    encode_entry(client_id, client_seq, change_set).as_slice(),
+                    encode_entry(client_id, client_seq, seen, change_set).as_slice(),
                 )
                 .map_err(log_error)?;
                 let previous = clients

@@ -725,3 +725,57 @@ async fn conflicts_resolve_by_whole_row_last_writer_in_server_order() {
     );
     server.stop().await;
 }
+
+/// A remote change that overwrites a row this client wrote, made by a writer that had not
+/// seen that write, is reported as a conflict with both rows; one made after seeing it is not.
+#[tokio::test]
+async fn an_overwrite_by_a_writer_that_had_not_seen_ours_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let (mut a, mut b) = (Node::new(41), Node::new(42));
+    a.connect(server.addr).await;
+    b.connect(server.addr).await;
+    a.sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    a.sql("INSERT INTO t VALUES (1, 'start')");
+    settle(&mut [&mut a, &mut b]).await;
+
+    b.disconnect();
+    a.sql("UPDATE t SET v = 'by a' WHERE id = 1");
+    settle(&mut [&mut a]).await;
+    b.sql("UPDATE t SET v = 'by b, offline' WHERE id = 1");
+    b.connect(server.addr).await;
+    settle(&mut [&mut a, &mut b]).await;
+    let conflicts = |events: Vec<SyncEvent>| -> Vec<SyncEvent> {
+        events
+            .into_iter()
+            .filter(|e| matches!(e, SyncEvent::Conflict { .. }))
+            .collect()
+    };
+    let text = |s: &str| Value::Str(s.into());
+    assert_eq!(
+        conflicts(a.replica.take_events()),
+        vec![SyncEvent::Conflict {
+            table: "t".into(),
+            columns: vec!["id".into(), "v".into()],
+            key: Value::I64(1),
+            local: Some(vec![Value::I64(1), text("by a")]),
+            remote: Some(vec![Value::I64(1), text("by b, offline")]),
+        }]
+    );
+    assert!(
+        conflicts(b.replica.take_events()).is_empty(),
+        "b's write won"
+    );
+
+    // B writes again after seeing A's newer write: not a conflict.
+    a.sql("UPDATE t SET v = 'a again' WHERE id = 1");
+    settle(&mut [&mut a, &mut b]).await;
+    b.sql("UPDATE t SET v = 'b after seeing it' WHERE id = 1");
+    settle(&mut [&mut a, &mut b]).await;
+    assert!(conflicts(a.replica.take_events()).is_empty());
+    assert_eq!(
+        a.rows("SELECT v FROM t"),
+        vec![vec![text("b after seeing it")]]
+    );
+    server.stop().await;
+}

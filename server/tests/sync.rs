@@ -93,6 +93,7 @@ impl Client {
         self.send(&ClientMessage::Push {
             client_seq,
             change_set,
+            seen: 0,
         })
         .await;
         self.expect(is_ack).await
@@ -477,6 +478,7 @@ async fn every_token_failure_is_refused_before_any_data() {
         .send(&ClientMessage::Push {
             client_seq: 1,
             change_set: change_set(&mut Engine::default(), "CREATE TABLE x (y INT)"),
+            seen: 0,
         })
         .await;
     assert!(matches!(
@@ -629,6 +631,7 @@ async fn pushes_beyond_the_rate_limit_close_the_connection() {
             .send(&ClientMessage::Push {
                 client_seq: i + 1,
                 change_set: bytes,
+                seen: 0,
             })
             .await;
     }

@@ -17,6 +17,7 @@ use {
         },
         sync::SyncEvent,
     },
+    gluesql_core::data::Value,
     js_sys::{Array, Object, Promise, Reflect, Uint8Array},
     serde::Serialize,
     std::{
@@ -93,7 +94,8 @@ fn column_types(output: &QueryOutput) -> Array {
         .collect()
 }
 
-/// An event as JS sees it: `{ type: "commit" | "remote" | "reject" | "error" | "reset", … }`.
+/// An event as JS sees it: `{ type: "commit" | "remote" | "reject" | "error" | "reset", … }`
+/// (and "conflict", built by `event_to_js`).
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 enum JsEvent<'a> {
@@ -120,9 +122,10 @@ enum JsEvent<'a> {
     },
 }
 
-impl<'a> From<&'a DbEvent> for JsEvent<'a> {
-    fn from(event: &'a DbEvent) -> Self {
-        match event {
+impl<'a> JsEvent<'a> {
+    /// The event as plain data; `None` for a conflict, which carries rows (see `event_to_js`).
+    fn of(event: &'a DbEvent) -> Option<Self> {
+        Some(match event {
             DbEvent::Committed { tables } => JsEvent::Commit { tables },
             DbEvent::Sync(SyncEvent::RemoteApplied { tables }) => JsEvent::Remote { tables },
             DbEvent::Sync(SyncEvent::Rejected { client_seq, reason }) => JsEvent::Reject {
@@ -140,8 +143,44 @@ impl<'a> From<&'a DbEvent> for JsEvent<'a> {
                 server_seq: *server_seq,
                 had_seen: *had_seen,
             },
-        }
+            DbEvent::Sync(SyncEvent::Conflict { .. }) => return None,
+        })
     }
+}
+
+/// `{ type: "conflict", table, key, local, remote }`, rows as objects (or null).
+fn event_to_js(event: &DbEvent) -> Result<JsValue, DbError> {
+    if let Some(plain) = JsEvent::of(event) {
+        return to_plain(&plain);
+    }
+    let DbEvent::Sync(SyncEvent::Conflict {
+        table,
+        columns,
+        key,
+        local,
+        remote,
+    }) = event
+    else {
+        return Ok(JsValue::NULL);
+    };
+    let row = |row: &Option<Vec<Value>>| -> Result<JsValue, DbError> {
+        match row {
+            Some(row) => Ok(Array::from(&values::rows_to_js(columns, vec![row.clone()])?).get(0)),
+            None => Ok(JsValue::NULL),
+        }
+    };
+    let object = Object::new();
+    let failed = |_| DbError::new(ErrorCode::Execute, "cannot build a conflict event");
+    for (name, value) in [
+        ("type", JsValue::from_str("conflict")),
+        ("table", JsValue::from_str(table)),
+        ("key", values::value_to_js(key)),
+        ("local", row(local)?),
+        ("remote", row(remote)?),
+    ] {
+        Reflect::set(&object, &name.into(), &value).map_err(failed)?;
+    }
+    Ok(object.into())
 }
 
 #[derive(Serialize)]
@@ -353,8 +392,11 @@ impl RawDatabase {
     pub fn events(&self) -> Promise {
         self.run_now(|db| {
             let events = db.take_events();
-            let events: Vec<JsEvent> = events.iter().map(JsEvent::from).collect();
-            to_plain(&events)
+            let array = Array::new();
+            for event in &events {
+                array.push(&event_to_js(event)?);
+            }
+            Ok(array.into())
         })
     }
 

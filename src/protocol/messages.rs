@@ -27,6 +27,9 @@ pub enum ClientMessage {
     Push {
         client_seq: u64,
         change_set: Vec<u8>,
+        /// The newest server entry the client had seen when it committed the change set (at
+        /// most): a row it overwrites that was written later is a conflict to its writer.
+        seen: u64,
     },
     /// Asks for the log entries after `after_seq` (one page; more follow on their own).
     Pull {
@@ -91,6 +94,8 @@ pub struct LogEntry {
     pub client_id: u128,
     pub client_seq: u64,
     pub change_set: Vec<u8>,
+    /// The pushing client's `Push::seen`; `u64::MAX` for entries logged before it existed.
+    pub seen: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +132,7 @@ mod tests {
                 client_id: 2,
                 client_seq: 3,
                 change_set: vec![1, 2, 3],
+                seen: 0,
             }],
             more: false,
         };

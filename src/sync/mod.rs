@@ -16,8 +16,9 @@ use {
             ChangeSet,
         },
     },
+    gluesql_core::data::{Key, Value},
     serde::{Deserialize, Serialize},
-    std::collections::{BTreeSet, VecDeque},
+    std::collections::{BTreeSet, HashMap, VecDeque},
 };
 
 /// What a sync client keeps on disk besides its outbox.
@@ -84,10 +85,16 @@ struct Pending {
     /// Whether it is applied in memory now. After a reset a change set that needs the
     /// confirmed state (its table) waits unapplied for the catch-up (see `redo_pending`).
     applied: bool,
+    /// The newest server entry seen when it was committed (at most; see `Push::seen`).
+    seen: u64,
 }
 
+/// Rows our confirmed writes were last seen under, kept for conflict detection; past this
+/// many the oldest are forgotten (a conflict on them goes unreported).
+const OWN_WRITES_KEPT: usize = 100_000;
+
 /// What the application is told about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SyncEvent {
     /// Remote change sets were applied; these tables changed.
     RemoteApplied { tables: Vec<String> },
@@ -105,6 +112,17 @@ pub enum SyncEvent {
     /// backup): the confirmed state was dropped, unconfirmed changes kept on top, and the
     /// client reconnects to catch up from the server's log and push them again.
     Reset { server_seq: u64, had_seen: u64 },
+    /// A remote change overwrote (or deleted) a row this client had written, and its writer
+    /// had not seen that write: last writer wins, and this says what was lost.
+    Conflict {
+        table: String,
+        columns: Vec<String>,
+        key: Value,
+        /// Our row before the remote change (`None`: it was gone already).
+        local: Option<Vec<Value>>,
+        /// The remote row (`None`: a delete).
+        remote: Option<Vec<Value>>,
+    },
 }
 
 /// What handling a server message changed, for persistence: remote entries now confirmed
@@ -133,6 +151,9 @@ pub struct SyncState {
     public_id: Option<u128>,
     /// After a reset this connection is done: its frames are ignored until the next Hello.
     needs_reconnect: bool,
+    /// For each row our confirmed change sets wrote, the server seq of the latest one.
+    own_writes: HashMap<(String, Key), u64>,
+    own_writes_order: VecDeque<((String, Key), u64)>,
 }
 
 /// Bytes a Push frame adds around its change set: message tag, client_seq and length varints.
@@ -162,6 +183,8 @@ impl SyncState {
             max_frame_bytes: None,
             public_id: None,
             needs_reconnect: false,
+            own_writes: HashMap::new(),
+            own_writes_order: VecDeque::new(),
         }
     }
 
@@ -235,6 +258,8 @@ impl SyncState {
                 bytes,
                 inverse,
                 applied,
+                // Committed before this load, when at most this much had been seen.
+                seen: self.meta.last_seen_seq,
             });
             self.meta.next_client_seq = self.meta.next_client_seq.max(client_seq + 1);
         }
@@ -291,6 +316,7 @@ impl SyncState {
                 bytes,
                 inverse,
                 applied: true,
+                seen: self.meta.last_seen_seq,
             });
         }
         Ok(added)
@@ -358,6 +384,7 @@ impl SyncState {
             .map(|p| ClientMessage::Push {
                 client_seq: p.client_seq,
                 change_set: p.bytes.clone(),
+                seen: p.seen,
             })
             .collect();
         if let Some(last) = self.pending.back() {
@@ -548,8 +575,11 @@ impl SyncState {
                 effects.removed.push(entry.client_seq);
             }
             let change_set = decode_change_set(&entry.change_set)?;
-            if !own {
+            if own {
+                self.remember_own_writes(&change_set, entry.seq);
+            } else {
                 tables.extend(change_set.tables.iter().map(|t| t.name.clone()));
+                self.report_conflicts(engine, &change_set, entry.seen);
             }
             engine
                 .store_mut()
@@ -566,6 +596,65 @@ impl SyncState {
             });
         }
         Ok(())
+    }
+
+    fn remember_own_writes(&mut self, change_set: &ChangeSet, seq: u64) {
+        for table in &change_set.tables {
+            for (key, _) in &table.rows {
+                let row = (table.name.clone(), key.clone());
+                self.own_writes.insert(row.clone(), seq);
+                self.own_writes_order.push_back((row, seq));
+            }
+        }
+        while self.own_writes_order.len() > OWN_WRITES_KEPT {
+            if let Some((row, seq)) = self.own_writes_order.pop_front() {
+                if self.own_writes.get(&row) == Some(&seq) {
+                    self.own_writes.remove(&row);
+                }
+            }
+        }
+    }
+
+    /// A remote change set overwrites rows our confirmed writes made after the newest entry
+    /// its writer had seen: that writer did not know of ours, and ours is lost. Reported with
+    /// both rows (before the remote one is applied; pending changes are off at this point).
+    fn report_conflicts(&mut self, engine: &Engine, change_set: &ChangeSet, seen: u64) {
+        for table in &change_set.tables {
+            let Some(stored) = engine
+                .store()
+                .tables()
+                .find(|t| t.schema.table_name == table.name)
+            else {
+                continue;
+            };
+            for (key, remote) in &table.rows {
+                let row = (table.name.clone(), key.clone());
+                let Some(&written) = self.own_writes.get(&row) else {
+                    continue;
+                };
+                if written <= seen {
+                    continue;
+                }
+                self.own_writes.remove(&row);
+                let local = stored.rows.get(key).cloned();
+                if local.as_ref() == remote.as_ref() {
+                    continue;
+                }
+                self.events.push(SyncEvent::Conflict {
+                    table: table.name.clone(),
+                    columns: stored
+                        .schema
+                        .column_defs
+                        .iter()
+                        .flatten()
+                        .map(|c| c.name.clone())
+                        .collect(),
+                    key: Value::from(key.clone()),
+                    local,
+                    remote: remote.clone(),
+                });
+            }
+        }
     }
 
     fn drop_pending(

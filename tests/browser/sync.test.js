@@ -351,3 +351,48 @@ for (const worker of [false, true]) {
     }
   });
 }
+
+test("a remote overwrite of a row written here by a writer that had not seen it is a conflict event", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-conflict-"));
+  const server = await startSyncServer({ dataDir: dir });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const open = async (context) => {
+      const page = await openPage(context, pages.url);
+      await page.evaluate(async (url) => {
+        window.conflicts = [];
+        window.db = await window.idbsql.connect("conflict-notes", { sync: { url } });
+        window.db.sync.addEventListener("conflict", (event) => window.conflicts.push(event.detail));
+      }, server.url);
+      return page;
+    };
+    const a = await open(contextA);
+    const b = await open(contextB);
+    await a.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'start');");
+      await window.db.sync.flush();
+    });
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1);
+    await b.evaluate(() => window.db.sync.stop());
+    await a.evaluate(async () => {
+      await window.db.query("UPDATE note SET body = 'by A' WHERE id = 1");
+      await window.db.sync.flush();
+    });
+    await b.evaluate(async () => {
+      await window.db.query("UPDATE note SET body = 'by B, offline' WHERE id = 1");
+      await window.db.sync.start();
+      await window.db.sync.flush();
+    });
+    await waitFor(a, () => window.conflicts.length === 1);
+    assert.deepEqual(await a.evaluate(() => window.conflicts), [
+      { table: "note", key: 1, local: { id: 1, body: "by A" }, remote: { id: 1, body: "by B, offline" } },
+    ]);
+    assert.deepEqual(await b.evaluate(() => window.conflicts), []);
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
