@@ -13,10 +13,13 @@ use crate::{
         messages::{decode_message, encode_message, ServerMessage},
         ChangeSet, StoredResult,
     },
-    store::{MemoryStore, CATALOG_PAGE},
+    store::{MemoryStore, PageFold, CATALOG_PAGE},
     sync::{SyncEvent, SyncMeta, SyncState},
 };
 use gluesql_core::sqlparser::ast::Statement as SqlStatement;
+
+/// Checkpoint pages by id, encoded.
+type Pages = Vec<(u64, Vec<u8>)>;
 
 /// When the log outgrows a bound, or the rows waiting to be folded into the checkpoint
 /// exceed `max_fold_rows`, the next commit folds them: it rewrites only the changed pages of
@@ -338,21 +341,19 @@ impl<P: Persistence> Database<P> {
     pub async fn checkpoint(&mut self) -> Result<(), DbError> {
         self.ensure_open()?;
         self.refuse_inside_transaction("checkpoint")?;
+        self.fold(false, Batch::default()).await
+    }
+
+    /// Writes a fold (every page with `full`) with `with`'s other records, in one write.
+    async fn fold(&mut self, full: bool, with: Batch) -> Result<(), DbError> {
         let rows_per_page = self.policy.rows_per_page;
-        let plan = |engine: &Engine| engine.store().plan_fold(rows_per_page, false);
+        let plan = |engine: &Engine| engine.store().plan_fold(rows_per_page, full);
         // A synced database checkpoints its confirmed state; the outbox stays as it is.
         let fold = match self.sync.as_mut() {
             Some(sync) => sync.with_confirmed_state(&mut self.engine, plan)?,
             None => plan(&self.engine),
         };
-        let catalog = encode_change_set(&fold.catalog)?;
-        let mut put = Vec::with_capacity(fold.put.len() + 1);
-        if fold.replace || self.catalog_written.as_ref() != Some(&catalog) {
-            put.push((CATALOG_PAGE, catalog.clone()));
-        }
-        for (id, page) in &fold.put {
-            put.push((*id, encode_change_set(page)?));
-        }
+        let (catalog, put) = self.encode_fold(&fold)?;
         self.persistence
             .commit(Batch {
                 checkpoint: Some(CheckpointWrite {
@@ -360,7 +361,7 @@ impl<P: Persistence> Database<P> {
                     put,
                     delete: fold.delete.clone(),
                 }),
-                ..Batch::default()
+                ..with
             })
             .await?;
         self.catalog_written = Some(catalog);
@@ -449,32 +450,26 @@ impl<P: Persistence> Database<P> {
     /// pending changes that no longer apply leave the outbox — one atomic write. If it fails,
     /// the stored state is the old one: the next open finds the server behind again.
     async fn persist_reset(&mut self, removed: Vec<u64>, meta: Vec<u8>) -> Result<(), DbError> {
-        let rows_per_page = self.policy.rows_per_page;
-        let plan = |engine: &Engine| engine.store().plan_fold(rows_per_page, true);
-        let fold = match self.sync.as_mut() {
-            Some(sync) => sync.with_confirmed_state(&mut self.engine, plan)?,
-            None => plan(&self.engine),
+        let with = Batch {
+            outbox_remove: removed,
+            sync: Some(meta),
+            ..Batch::default()
         };
+        self.fold(true, with).await
+    }
+
+    /// The pages a fold writes, encoded, and the catalog's bytes: the catalog page goes with
+    /// them when the checkpoint is rewritten whole or the catalog changed.
+    fn encode_fold(&self, fold: &PageFold) -> Result<(Vec<u8>, Pages), DbError> {
         let catalog = encode_change_set(&fold.catalog)?;
-        let mut put = vec![(CATALOG_PAGE, catalog.clone())];
+        let mut put = Vec::with_capacity(fold.put.len() + 1);
+        if fold.replace || self.catalog_written.as_ref() != Some(&catalog) {
+            put.push((CATALOG_PAGE, catalog.clone()));
+        }
         for (id, page) in &fold.put {
             put.push((*id, encode_change_set(page)?));
         }
-        self.persistence
-            .commit(Batch {
-                checkpoint: Some(CheckpointWrite {
-                    replace: true,
-                    put,
-                    delete: fold.delete.clone(),
-                }),
-                outbox_remove: removed,
-                sync: Some(meta),
-                ..Batch::default()
-            })
-            .await?;
-        self.catalog_written = Some(catalog);
-        self.engine.store_mut().confirm_fold(fold);
-        Ok(())
+        Ok((catalog, put))
     }
 
     /// Every table with its columns, keys, indexes and row count.

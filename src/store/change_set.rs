@@ -237,31 +237,10 @@ impl MemoryStore {
     }
 
     /// The whole database as change sets that rebuild it from empty, each holding at most
-    /// about `rows_per_chunk` rows: the checkpoint format.
+    /// about `rows_per_chunk` rows: 0.1.0's checkpoint (tests make such checkpoints with it).
     pub fn snapshot(&self, rows_per_chunk: usize) -> Vec<ChangeSet> {
         let rows_per_chunk = rows_per_chunk.max(1);
-        let mut chunks = vec![ChangeSet {
-            tables: self
-                .tables
-                .values()
-                .map(|table| TableChange {
-                    name: table.schema.table_name.clone(),
-                    schema: SchemaChange::Create {
-                        schema: Box::new(table.schema.clone()),
-                        created: table.created,
-                    },
-                    rows: Vec::new(),
-                })
-                .collect(),
-            functions: self
-                .functions
-                .iter()
-                .map(|(name, function)| FunctionChange {
-                    name: name.clone(),
-                    function: Some(function.clone()),
-                })
-                .collect(),
-        }];
+        let mut chunks = vec![self.catalog_change_set()];
         let mut current = ChangeSet::default();
         let mut count = 0;
         for table in self.tables.values() {
