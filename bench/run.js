@@ -58,7 +58,8 @@ async function main() {
     await run("W1b ms (10k parameterised INSERTs)", "w1Params");
     await run("W2 ms (relaxed)", "w2", "relaxed");
     await run("W2 ms (strict)", "w2", "strict");
-    await run("W3 µs", "w3");
+    await run("W3 µs", "w3", "memory");
+    await run("W3 µs, IndexedDB storage (default options)", "w3", "indexeddb");
     {
       // The same point queries from a page that is not the owner: each call crosses to the
       // owner page by BroadcastChannel and back.

@@ -56,9 +56,10 @@ export async function w2(durability) {
   return ms;
 }
 
-/** W3: mean µs per point query by primary key, 1,000 random ids over 10,000 rows. */
-export async function w3() {
-  const db = await fresh("bench-w3", { storage: "memory" });
+/** W3: mean µs per point query by primary key, 1,000 random ids over 10,000 rows, each
+ * awaited before the next; `storage` "memory", or "indexeddb" (what `connect` gives by default). */
+export async function w3(storage = "memory") {
+  const db = await fresh(`bench-w3-${storage}`, storage === "memory" ? { storage } : {});
   await db.query(rowsSql(0, 10_000));
   let seed = 12345;
   const ids = Array.from({ length: 1000 }, () => {

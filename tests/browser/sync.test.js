@@ -373,8 +373,19 @@ test("a remote overwrite of a row written here by a writer that had not seen it 
       await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'start');");
       await window.db.sync.flush();
     });
-    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1);
-    await b.evaluate(() => window.db.sync.stop());
+    // Until A's changes arrive, B has no table: the query throws, and the wait goes on.
+    await waitFor(b, async () => {
+      try {
+        return (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1;
+      } catch {
+        return false;
+      }
+    });
+    // Calls on one connection run in order: once this query answers, B's sync has stopped.
+    await b.evaluate(async () => {
+      window.db.sync.stop();
+      await window.db.query("SELECT 1");
+    });
     await a.evaluate(async () => {
       await window.db.query("UPDATE note SET body = 'by A' WHERE id = 1");
       await window.db.sync.flush();
