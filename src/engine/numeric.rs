@@ -8,11 +8,12 @@
 
 use {
     super::{
-        scope::Scope,
+        scope::{column_type_named, column_type_of, Scope},
         subquery::{all_selects, query_tail_exprs_mut, select_exprs_mut},
         walk::operands_mut,
         Engine,
     },
+    crate::kinds::{is_float_type, is_float_value, is_integer_type, is_integer_value},
     bigdecimal::{BigDecimal, FromPrimitive, RoundingMode, ToPrimitive},
     gluesql_core::{
         ast::DataType as GlueType,
@@ -43,17 +44,8 @@ enum Num {
 
 fn of_glue_type(data_type: &GlueType) -> Num {
     match data_type {
-        GlueType::Int8
-        | GlueType::Int16
-        | GlueType::Int32
-        | GlueType::Int
-        | GlueType::Int128
-        | GlueType::Uint8
-        | GlueType::Uint16
-        | GlueType::Uint32
-        | GlueType::Uint64
-        | GlueType::Uint128 => Num::Int,
-        GlueType::Float32 | GlueType::Float => Num::Float,
+        t if is_integer_type(t) => Num::Int,
+        t if is_float_type(t) => Num::Float,
         GlueType::Decimal => Num::Decimal,
         _ => Num::Unknown,
     }
@@ -81,17 +73,8 @@ fn of_sql_type(data_type: &DataType) -> Num {
 
 fn of_value(value: &Value) -> Num {
     match value {
-        Value::I8(_)
-        | Value::I16(_)
-        | Value::I32(_)
-        | Value::I64(_)
-        | Value::I128(_)
-        | Value::U8(_)
-        | Value::U16(_)
-        | Value::U32(_)
-        | Value::U64(_)
-        | Value::U128(_) => Num::Int,
-        Value::F32(_) | Value::F64(_) => Num::Float,
+        v if is_integer_value(v) => Num::Int,
+        v if is_float_value(v) => Num::Float,
         Value::Decimal(_) => Num::Decimal,
         _ => Num::Unknown,
     }
@@ -211,30 +194,12 @@ impl Typer<'_> {
     }
 
     fn column(&self, table: Option<&str>, column: &str, scopes: &[Scope]) -> Num {
-        scopes
-            .iter()
-            .rev()
-            .find_map(|scope| scope.column_type(table, column))
-            .flatten()
-            .map_or(Num::Unknown, |t| of_glue_type(&t))
+        column_type_named(table, column, scopes).map_or(Num::Unknown, |t| of_glue_type(&t))
     }
 
     /// The range of an integer column's type, for a column reference.
     fn int_range(&self, expr: &Expr, scopes: &[Scope]) -> Range {
-        let (table, column) = match expr {
-            Expr::Identifier(ident) => (None, &ident.value),
-            Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
-                (Some(idents[0].value.as_str()), &idents[1].value)
-            }
-            Expr::Nested(inner) => return self.int_range(inner, scopes),
-            _ => return None,
-        };
-        scopes
-            .iter()
-            .rev()
-            .find_map(|scope| scope.column_type(table, column))
-            .flatten()
-            .and_then(|t| range_of(&t))
+        column_type_of(expr, scopes).and_then(|t| range_of(&t))
     }
 
     fn param(&self, placeholder: &str) -> Option<&Value> {

@@ -5,12 +5,13 @@
 
 use {
     super::{
-        scope::Scope,
+        scope::{column_type_of, Scope},
         subquery::{all_selects, select_exprs_mut},
         walk::operands_mut,
         Engine,
     },
     crate::error::{DbError, ErrorCode},
+    crate::kinds::{is_float_type, is_float_value, is_integer_type, is_integer_value},
     gluesql_core::{
         ast::DataType,
         data::{Interval, Point, Value},
@@ -62,26 +63,10 @@ struct Finder<'a> {
 }
 
 impl Finder<'_> {
-    fn column_type(&self, expr: &Expr, scopes: &[Scope]) -> Option<DataType> {
-        let (table, column) = match expr {
-            Expr::Identifier(ident) => (None, &ident.value),
-            Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
-                (Some(idents[0].value.as_str()), &idents[1].value)
-            }
-            Expr::Nested(inner) => return self.column_type(inner, scopes),
-            _ => return None,
-        };
-        scopes
-            .iter()
-            .rev()
-            .find_map(|scope| scope.column_type(table, column))
-            .flatten()
-    }
-
     fn note(&mut self, placeholder: &Expr, column: &Expr, scopes: &[Scope]) {
         if let (Some(index), Some(data_type)) = (
             placeholder_index(placeholder),
-            self.column_type(column, scopes),
+            column_type_of(column, scopes),
         ) {
             self.found.push((index, data_type, Role::Compare));
         }
@@ -202,7 +187,7 @@ impl Engine {
                     ));
                     if let (Some(index), Some(data_type)) = (
                         placeholder_index(&assignment.value),
-                        finder.column_type(&column, &scopes),
+                        column_type_of(&column, &scopes),
                     ) {
                         finder.found.push((index, data_type, Role::Store));
                     }
@@ -340,41 +325,11 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
 }
 
 fn is_number(value: &Value) -> bool {
-    matches!(
-        value,
-        Value::I8(_)
-            | Value::I16(_)
-            | Value::I32(_)
-            | Value::I64(_)
-            | Value::I128(_)
-            | Value::U8(_)
-            | Value::U16(_)
-            | Value::U32(_)
-            | Value::U64(_)
-            | Value::U128(_)
-            | Value::F32(_)
-            | Value::F64(_)
-    )
+    is_integer_value(value) || is_float_value(value)
 }
 
 fn is_numeric_type(data_type: &DataType) -> bool {
-    is_integer_type(data_type) || matches!(data_type, DataType::Float32 | DataType::Float)
-}
-
-fn is_integer_type(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int
-            | DataType::Int128
-            | DataType::Uint8
-            | DataType::Uint16
-            | DataType::Uint32
-            | DataType::Uint64
-            | DataType::Uint128
-    )
+    is_integer_type(data_type) || is_float_type(data_type)
 }
 
 /// An ISO 8601 duration as idbsql returns INTERVALs: `P1Y2M`, `P1DT2H3M4.5S`, `-P0DT1H0M0S`.

@@ -55,6 +55,29 @@ impl Scope {
     }
 }
 
+/// The declared type of the column `expr` names (`c`, `t.c`, `(c)`), the innermost scope
+/// first; `None` for anything else, an unknown column or one without a declared type.
+pub fn column_type_of(expr: &Expr, scopes: &[Scope]) -> Option<DataType> {
+    let (table, column) = match expr {
+        Expr::Identifier(ident) => (None, &ident.value),
+        Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+            (Some(idents[0].value.as_str()), &idents[1].value)
+        }
+        Expr::Nested(inner) => return column_type_of(inner, scopes),
+        _ => return None,
+    };
+    column_type_named(table, column, scopes)
+}
+
+/// The declared type of `table.column` (or `column` in any FROM item), innermost scope first.
+pub fn column_type_named(table: Option<&str>, column: &str, scopes: &[Scope]) -> Option<DataType> {
+    scopes
+        .iter()
+        .rev()
+        .find_map(|scope| scope.column_type(table, column))
+        .flatten()
+}
+
 /// The name an output column gets: its alias, or the column it names.
 pub fn label_of(item: &SelectItem) -> Option<String> {
     match item {

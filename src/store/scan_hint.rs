@@ -10,6 +10,7 @@
 
 use {
     super::MemoryStore,
+    crate::kinds::{is_integer_type, is_integer_value},
     gluesql_core::{
         ast::{
             BinaryOperator, DataType, Expr, IndexOperator, Literal as AstLiteral, UnaryOperator,
@@ -32,21 +33,7 @@ pub(super) struct ScanHint {
 /// or parameter converts to exactly one key) and text by its bytes. Floats (-0.0, NaN),
 /// decimals and the rest give no hint.
 fn key_type(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int
-            | DataType::Int128
-            | DataType::Uint8
-            | DataType::Uint16
-            | DataType::Uint32
-            | DataType::Uint64
-            | DataType::Uint128
-            | DataType::Text
-            | DataType::Uuid
-    )
+    is_integer_type(data_type) || matches!(data_type, DataType::Text | DataType::Uuid)
 }
 
 /// An expression with the same value for every row and every evaluation: literals and
@@ -75,17 +62,7 @@ fn same_kind(expr: &ExprPlan, data_type: &DataType) -> bool {
         ExprPlan::Value(value) => match value {
             Value::Str(_) => text,
             Value::Uuid(_) => data_type == &DataType::Uuid,
-            Value::I8(_)
-            | Value::I16(_)
-            | Value::I32(_)
-            | Value::I64(_)
-            | Value::I128(_)
-            | Value::U8(_)
-            | Value::U16(_)
-            | Value::U32(_)
-            | Value::U64(_)
-            | Value::U128(_) => !text,
-            _ => false,
+            v => is_integer_value(v) && !text,
         },
         _ => false,
     }
