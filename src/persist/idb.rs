@@ -29,6 +29,14 @@ const SCHEMA_VERSION: u32 = 3;
 /// How long a call's answer is kept for a retry: retries follow a hand-over within seconds.
 const CALL_RECORD_MILLIS: f64 = 3_600_000.0;
 
+/// Puts `bytes` under `key` (every record but the format number is bytes).
+fn put_bytes(store: &ObjectStore, key: &JsValue, bytes: &[u8]) -> Result<(), DbError> {
+    store
+        .put(&Uint8Array::from(bytes), Some(key))
+        .map_err(|e| storage_error("write", e))?;
+    Ok(())
+}
+
 /// A checkpoint page's key: a whole number (0.1.0 wrote chunk indexes, which are the same).
 fn page_id(key: &JsValue) -> Result<u64, DbError> {
     key.as_f64()
@@ -177,11 +185,7 @@ impl IdbPersistence {
     fn put_log_entries(&self, log: &ObjectStore, entries: &[Vec<u8>]) -> Result<f64, DbError> {
         let mut seq = self.next_seq;
         for entry in entries {
-            log.put(
-                &Uint8Array::from(entry.as_slice()),
-                Some(&JsValue::from(seq)),
-            )
-            .map_err(|e| storage_error("write", e))?;
+            put_bytes(log, &JsValue::from(seq), entry)?;
             seq += 1.0;
         }
         Ok(seq)
@@ -348,12 +352,7 @@ impl Persistence for IdbPersistence {
                     .map_err(write)?;
             }
             for (id, page) in &pages.put {
-                checkpoint
-                    .put(
-                        &Uint8Array::from(page.as_slice()),
-                        Some(&JsValue::from(*id as f64)),
-                    )
-                    .map_err(write)?;
+                put_bytes(&checkpoint, &JsValue::from(*id as f64), page)?;
             }
             store(LOG)?.clear().map_err(write)?;
         }
@@ -365,12 +364,7 @@ impl Persistence for IdbPersistence {
         if !batch.outbox_add.is_empty() || !batch.outbox_remove.is_empty() {
             let outbox = store(OUTBOX)?;
             for (client_seq, bytes) in &batch.outbox_add {
-                outbox
-                    .put(
-                        &Uint8Array::from(bytes.as_slice()),
-                        Some(&JsValue::from(*client_seq as f64)),
-                    )
-                    .map_err(write)?;
+                put_bytes(&outbox, &JsValue::from(*client_seq as f64), bytes)?;
             }
             for client_seq in &batch.outbox_remove {
                 outbox
@@ -379,24 +373,14 @@ impl Persistence for IdbPersistence {
             }
         }
         if let Some(sync) = &batch.sync {
-            store(META)?
-                .put(
-                    &Uint8Array::from(sync.as_slice()),
-                    Some(&JsValue::from_str("sync")),
-                )
-                .map_err(write)?;
+            put_bytes(&store(META)?, &JsValue::from_str("sync"), sync)?;
         }
         if let Some((id, result)) = &batch.call {
             let calls = store(CALLS)?;
             let old = KeyRange::upper_bound(&JsValue::from_str(&call_id_cutoff()), Some(true))
                 .map_err(write)?;
             calls.delete(Query::KeyRange(old)).map_err(write)?;
-            calls
-                .put(
-                    &Uint8Array::from(result.as_slice()),
-                    Some(&JsValue::from_str(id)),
-                )
-                .map_err(write)?;
+            put_bytes(&calls, &JsValue::from_str(id), result)?;
         }
         self.finish(transaction, "write").await?;
         if batch.checkpoint.is_some() {

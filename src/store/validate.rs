@@ -57,7 +57,7 @@ impl MemoryStore {
                     }
                     Some((**schema).clone())
                 }
-                SchemaChange::Unchanged => current.clone(),
+                SchemaChange::Unchanged => current,
             };
             match &after {
                 None if !change.rows.is_empty() => {
@@ -82,10 +82,10 @@ impl MemoryStore {
                             }
                         }
                     }
-                    if let (SchemaChange::Alter(_), Some(before), Some(table)) =
-                        (&change.schema, &current, self.tables.get(&change.name))
+                    if let (SchemaChange::Alter(_), Some(table)) =
+                        (&change.schema, self.tables.get(&change.name))
                     {
-                        reshape_unlisted_rows(schema, before, table, &mut change.rows);
+                        reshape_unlisted_rows(schema, table, &mut change.rows);
                     }
                     for (key, row) in change.rows.iter() {
                         if let Some(row) = row {
@@ -131,16 +131,16 @@ fn reshape_from_earlier(schema: &Schema, earlier: &[Vec<ColumnDef>], row: &Row) 
 }
 
 /// An ALTER from a replica rewrites the rows it knew; rows others added meanwhile are
-/// rewritten here, and travel with it, so every replica has every row in the new shape.
+/// rewritten here (from the columns the table has now), and travel with it, so every replica
+/// has every row in the new shape.
 fn reshape_unlisted_rows(
     schema: &Schema,
-    before: &Schema,
     table: &super::Table,
     rows: &mut Vec<(Key, Option<Row>)>,
 ) {
     let (Some(width), Some(columns)) = (
         schema.column_defs.as_ref().map(Vec::len),
-        before.column_defs.as_ref(),
+        table.schema.column_defs.as_ref(),
     ) else {
         return;
     };

@@ -490,9 +490,7 @@ impl SyncState {
         effects.removed = self.redo_pending_with(engine, true)?;
         tables.extend(engine.store().tables().map(|t| t.schema.table_name.clone()));
         effects.reset = true;
-        self.connected = false;
-        self.catching_up_to = None;
-        self.needs_reconnect = true;
+        self.require_reconnect();
         self.events.push(SyncEvent::Reset {
             server_seq,
             had_seen,
