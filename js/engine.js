@@ -4,6 +4,7 @@
 import { RawDatabase, guard, internalError, isBroken, loadWasm } from "./wasm.js";
 import { IdbsqlError, closedError } from "./errors.js";
 import { SyncController } from "./sync.js";
+import { Listeners } from "./listeners.js";
 
 /** The session of work that is not a user's (sync frames): it runs between any calls. */
 export const SYSTEM = "*";
@@ -20,7 +21,7 @@ export class Engine {
   #pending = [];
   #running = false;
   #txSession = null;
-  #listeners = new Set();
+  #listeners = new Listeners();
   #sync = null;
   #closed = false;
 
@@ -42,20 +43,11 @@ export class Engine {
   /** `fn(event)` for every event: `{ type: "commit" | "remote", tables, origin }`, and the sync
    * client's `{ type: "status" | "reject" | "error", … }`. Returns the unsubscribe function. */
   listen(fn) {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return this.#listeners.add(fn);
   }
 
   #emit(event) {
-    for (const fn of this.#listeners) {
-      try {
-        fn(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.#listeners.emit(event);
   }
 
   /** The session whose transaction is open, if any. */

@@ -3,6 +3,7 @@
 // connections routed to the owner — here or elsewhere — with hand-over and the reach bound.
 // Knows nothing of SQL; the owner's work is the Engine's.
 import { Engine } from "./engine.js";
+import { Listeners } from "./listeners.js";
 import { checkSendable } from "./params.js";
 import { IdbsqlError, errorFromWire, errorToWire, postOrParamsError, toIdbsqlError } from "./errors.js";
 
@@ -57,7 +58,7 @@ export class Hub {
   #stopServing = null;
   #durability = "relaxed";
   #pending = new Map();
-  #listeners = new Set();
+  #listeners = new Listeners();
   #inTransaction = new Set();
   #lost = new Set();
   #watched = new Set();
@@ -92,21 +93,12 @@ export class Hub {
 
   /** `fn(event)` for every event of the database (from any context). Returns `off`. */
   listen(fn) {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return this.#listeners.add(fn);
   }
 
   #deliver(event) {
     if (event.type === "status") this.#syncState = { status: event.status, pending: event.pending };
-    for (const fn of this.#listeners) {
-      try {
-        fn(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    this.#listeners.emit(event);
   }
 
   /** This context may run the database (a connection on the main thread, or a worker). */

@@ -2,6 +2,7 @@
 // interface the hub offers (call, listen, holdsTransaction), in this page or in its own Worker.
 import { randomId } from "./hub.js";
 import { checkSendable } from "./params.js";
+import { Listeners } from "./listeners.js";
 import { IdbsqlError, closedError, errorFromWire, errorToWire, postOrParamsError, toIdbsqlError } from "./errors.js";
 
 export class LocalLink {
@@ -57,7 +58,7 @@ export class WorkerLocalLink {
   context = randomId();
   #worker;
   #pending = new Map();
-  #listeners = new Set();
+  #listeners = new Listeners();
   #inTransaction = new Set();
   #syncState = null;
   #next = 0;
@@ -90,7 +91,7 @@ export class WorkerLocalLink {
     if (message?.kind === "event") {
       const { event } = message;
       if (event.type === "status") this.#syncState = { status: event.status, pending: event.pending };
-      for (const fn of this.#listeners) fn(event);
+      this.#listeners.emit(event);
       return;
     }
     const pending = this.#pending.get(message?.id);
@@ -112,8 +113,7 @@ export class WorkerLocalLink {
   }
 
   listen(fn) {
-    this.#listeners.add(fn);
-    return () => this.#listeners.delete(fn);
+    return this.#listeners.add(fn);
   }
 
   close() {

@@ -17,6 +17,7 @@ const EXPECTED_FILES = [
   "js/hub.js",
   "js/index.d.ts",
   "js/index.js",
+  "js/listeners.js",
   "js/local.js",
   "js/params.js",
   "js/sync.js",
