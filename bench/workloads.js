@@ -56,11 +56,9 @@ export async function w2(durability) {
   return ms;
 }
 
-/** W3: mean µs per point query by primary key, 1,000 random ids over 10,000 rows, each
- * awaited before the next; `storage` "memory", or "indexeddb" (what `connect` gives by default). */
-export async function w3(storage = "memory") {
-  const db = await fresh(`bench-w3-${storage}`, storage === "memory" ? { storage } : {});
-  await db.query(rowsSql(0, 10_000));
+/** Mean µs per `SELECT name FROM kv WHERE id = $1` over 1,000 random ids of 10,000 (the same
+ * ids every run), each awaited before the next, after 50 to warm up. */
+async function pointQueries(db) {
   let seed = 12345;
   const ids = Array.from({ length: 1000 }, () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -73,6 +71,15 @@ export async function w3(storage = "memory") {
     if (rows[0].name !== `name-${id}`) throw new Error(`wrong row for ${id}`);
   }
   const us = ((performance.now() - t0) * 1000) / ids.length;
+  return us;
+}
+
+/** W3: mean µs per point query by primary key, 1,000 random ids over 10,000 rows, each
+ * awaited before the next; `storage` "memory", or "indexeddb" (what `connect` gives by default). */
+export async function w3(storage = "memory") {
+  const db = await fresh(`bench-w3-${storage}`, storage === "memory" ? { storage } : {});
+  await db.query(rowsSql(0, 10_000));
+  const us = await pointQueries(db);
   await db.disconnect();
   return us;
 }
@@ -129,18 +136,7 @@ export async function w3OwnerOpen() {
 /** W3 forwarded, part 2 (another page): the same point queries, each forwarded to the owner. */
 export async function w3Forwarded() {
   const db = await connect("bench-w3f");
-  let seed = 12345;
-  const ids = Array.from({ length: 1000 }, () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % 10_000;
-  });
-  for (const id of ids.slice(0, 50)) await db.query("SELECT name FROM kv WHERE id = $1", [id]);
-  const t0 = performance.now();
-  for (const id of ids) {
-    const { rows } = await db.query("SELECT name FROM kv WHERE id = $1", [id]);
-    if (rows[0].name !== `name-${id}`) throw new Error(`wrong row for ${id}`);
-  }
-  const us = ((performance.now() - t0) * 1000) / ids.length;
+  const us = await pointQueries(db);
   await db.disconnect();
   return us;
 }

@@ -1,40 +1,16 @@
 // The JS API in real headless Chromium with real IndexedDB: the calls a user makes, values,
 // error codes, ordering, reload persistence, the Web Lock and a failed IndexedDB write.
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { serveStatic, launchBrowser, openPage, reloadPage } from "./harness.js";
+import { openPage, reloadPage } from "./harness.js";
+import { MODES, useBrowser, withPageOf } from "./suite.js";
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await serveStatic();
-  browser = await launchBrowser();
-  context = await browser.newContext();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /** Every test runs twice: engine on the page's main thread, and in a Worker. */
-const MODES = [
-  { worker: false, name: "" },
-  { worker: true, name: " [worker mode]" },
-];
 let mode = MODES[0];
-
-async function withPage(fn) {
-  const page = await openPage(context, server.url, { worker: mode.worker });
-  try {
-    return await fn(page);
-  } finally {
-    await page.close();
-  }
-}
+const withPage = (fn) => withPageOf(env, mode.worker, fn);
 
 for (const current of MODES) {
   describe(current.worker ? "engine in a Worker" : "engine on the main thread", () => {
@@ -267,8 +243,8 @@ for (const current of MODES) {
     }));
 
   test(`another tab shares it too${current.name}`, async () => {
-    const pageA = await openPage(context, server.url, { worker: mode.worker });
-    const pageB = await openPage(context, server.url, { worker: mode.worker });
+    const pageA = await openPage(env.context, env.server.url, { worker: mode.worker });
+    const pageB = await openPage(env.context, env.server.url, { worker: mode.worker });
     try {
       await pageA.evaluate(async () => {
         await window.idbsql.deleteDatabase("api-share-tabs").catch(() => {});

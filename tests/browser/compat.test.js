@@ -1,30 +1,18 @@
 // Data written by the last release opens: tests/fixtures/idb-0.1.0.json holds the IndexedDB
 // records idbsql 0.1.0 wrote (made by tests/fixtures/make-idb-fixture.js with that release).
 // They are put back into IndexedDB as they were, and today's code opens them.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { serveStatic, launchBrowser, openPage } from "./harness.js";
+import { openPage } from "./harness.js";
+import { useBrowser } from "./suite.js";
 
 const fixture = JSON.parse(readFileSync(new URL("../fixtures/idb-0.1.0.json", import.meta.url), "utf8"));
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await serveStatic();
-  browser = await launchBrowser();
-  context = await browser.newContext();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 test("databases written by idbsql 0.1.0 open with every row, index and pending sync change", async () => {
-  const page = await openPage(context, server.url);
+  const page = await openPage(env.context, env.server.url);
   try {
     const out = await page.evaluate(async (databases) => {
       const { connect, deleteDatabase } = window.idbsql;

@@ -1,40 +1,16 @@
 // The API's edges in real headless Chromium: a failing script with BEGIN, values returned and
 // passed back as parameters, rows as arrays and odd column names, no Web Locks, a Rust panic,
 // and a database stored by a newer idbsql.
-import { describe, test, before, after } from "node:test";
+import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { serveStatic, launchBrowser, openPage, reloadPage } from "./harness.js";
+import { reloadPage } from "./harness.js";
+import { MODES, useBrowser, withPageOf } from "./suite.js";
 
-let server;
-let browser;
-let context;
-
-before(async () => {
-  server = await serveStatic();
-  browser = await launchBrowser();
-  context = await browser.newContext();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useBrowser();
 
 /** Every test runs twice: engine on the page's main thread, and in a Worker. */
-const MODES = [
-  { worker: false, name: "" },
-  { worker: true, name: " [worker mode]" },
-];
 let mode = MODES[0];
-
-async function withPage(fn) {
-  const page = await openPage(context, server.url, { worker: mode.worker });
-  try {
-    return await fn(page);
-  } finally {
-    await page.close();
-  }
-}
+const withPage = (fn) => withPageOf(env, mode.worker, fn);
 
 for (const current of MODES) {
   describe(current.worker ? "engine in a Worker" : "engine on the main thread", () => {
