@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/build.sh
 node bench/run.js
-# Sync: latency, throughput with 50 clients and catch-up, through the real server on loopback.
+# Sync: latency, throughput with 50 clients and catch-up, through the real server on loopback,
+# on redb and on a throwaway PostgreSQL cluster with 1 and 3 instances.
+bash scripts/setup.sh --postgres
 source scripts/env.sh
 cargo run --quiet --release -p idbsql-server --example sync_bench

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and tests need, idempotently: quiet when nothing is missing.
 # Order: system packages, wasm32 std, wasm-bindgen-cli (Cargo.lock's version), wasm-pack, npm deps.
+# `--postgres` (tests, bench) also installs Debian's PostgreSQL; `npm run demo` does not need it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -19,6 +20,10 @@ apt_need() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 # 1. Browser for the tests; Debian packages when this is a Debian machine.
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_need chromium; apt_need chromium-driver
+fi
+# PostgreSQL server binaries (initdb, pg_ctl) for the multi-instance tests' throwaway clusters.
+if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_need postgresql
 fi
 # 2. wasm32 std: present already, or rustup can add it, or Debian's matched compiler + std source.
 if ! wasm_std_present rustc; then

@@ -1,6 +1,13 @@
 //! Sync benchmark (run by `npm run bench`): commit-to-visible latency between two clients,
-//! sustained change sets per second with 50 clients, and catch-up of 10,000 change sets.
-//! Real server in-process on 127.0.0.1, real WebSockets; prints numbers, asserts nothing.
+//! sustained change sets per second with 50 clients, and catch-up of 10,000 change sets — on
+//! redb, and on one throwaway PostgreSQL (fsync on) with 1 and with 3 server instances, the
+//! clients spread over them. Real servers in-process on 127.0.0.1, real WebSockets; prints
+//! numbers, asserts nothing.
+
+// Shared with the tests, which use more of it.
+#[allow(dead_code)]
+#[path = "../tests/common/pg_cluster.rs"]
+mod pg_cluster;
 
 use {
     futures_util::{SinkExt, StreamExt},
@@ -14,7 +21,7 @@ use {
         },
         sync::SyncReplica,
     },
-    idbsql_server::{Limits, ServerConfig},
+    idbsql_server::{Limits, RunningServer, ServerConfig},
     std::{
         net::SocketAddr,
         time::{Duration, Instant},
@@ -42,8 +49,11 @@ async fn client(addr: SocketAddr, database: &str, client_secret: u128, last_seen
 
 async fn next(ws: &mut Ws) -> ServerMessage {
     loop {
-        if let Some(Ok(Message::Binary(bytes))) = ws.next().await {
-            return decode_message(&bytes).unwrap();
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => return decode_message(&bytes).unwrap(),
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("the connection closed: {other:?}"),
+            Err(_) => panic!("no message in 30 s"),
         }
     }
 }
@@ -95,9 +105,11 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples[((samples.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn latency(addr: SocketAddr) {
-    let mut a = client(addr, "latency", 1, 0).await;
-    let mut b = client(addr, "latency", 2, 0).await;
+/// A pushes on the first instance, B listens on the last.
+async fn latency(addrs: &[SocketAddr]) -> String {
+    let (first, last) = (addrs[0], addrs[addrs.len() - 1]);
+    let mut a = client(first, "latency", 1, 0).await;
+    let mut b = client(last, "latency", 2, 0).await;
     for ws in [&mut a, &mut b] {
         next(ws).await; // Welcome
         until_caught_up(ws).await;
@@ -127,20 +139,22 @@ async fn latency(addr: SocketAddr) {
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    println!(
-        "| commit in A → visible in B, p50 / p99 (ms) | {:.2} / {:.2} |",
+    format!(
+        "{:.2} / {:.2}",
         percentile(&mut samples, 0.5),
         percentile(&mut samples, 0.99)
-    );
+    )
 }
 
-async fn throughput(addr: SocketAddr) {
+/// 50 clients, spread over the instances, pushing into one database.
+async fn throughput(addrs: &[SocketAddr]) -> String {
     const CLIENTS: usize = 50;
     const EACH: usize = 100;
     let mut tasks = Vec::new();
     let started = Instant::now();
     for c in 0..CLIENTS {
         let pushes = change_sets(EACH - 1, &format!("t{c}"));
+        let addr = addrs[c % addrs.len()];
         tasks.push(tokio::spawn(async move {
             let mut ws = client(addr, "throughput", 100 + c as u128, 0).await;
             next(&mut ws).await;
@@ -166,14 +180,12 @@ async fn throughput(addr: SocketAddr) {
         task.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!(
-        "| change sets per second, {CLIENTS} clients pushing ({} in all, durable) | {:.0} |",
-        CLIENTS * EACH,
-        (CLIENTS * EACH) as f64 / elapsed
-    );
+    format!("{:.0}", (CLIENTS * EACH) as f64 / elapsed)
 }
 
-async fn catch_up(addr: SocketAddr) {
+/// Written through the first instance, read by a newcomer on the last.
+async fn catch_up(addrs: &[SocketAddr]) -> String {
+    let addr = addrs[0];
     const ENTRIES: usize = 10_000;
     let mut writer = client(addr, "catchup", 1, 0).await;
     next(&mut writer).await;
@@ -196,6 +208,7 @@ async fn catch_up(addr: SocketAddr) {
         }
     }
     // A replica that missed all of it: connect, receive and apply every change set.
+    let addr = addrs[addrs.len() - 1];
     let started = Instant::now();
     let mut replica = SyncReplica::new(2);
     let (mut ws, _) = connect_async(format!("ws://{addr}/sync")).await.unwrap();
@@ -210,7 +223,6 @@ async fn catch_up(addr: SocketAddr) {
     }
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let count = replica.query("SELECT COUNT(*) FROM t", &[]).unwrap().rows;
-    println!("| catch-up of {ENTRIES} change sets, received and applied (ms) | {elapsed:.0} |");
     assert_eq!(
         format!("{count:?}"),
         format!(
@@ -218,27 +230,74 @@ async fn catch_up(addr: SocketAddr) {
             vec![vec![gluesql_core::data::Value::I64((ENTRIES - 1) as i64)]]
         )
     );
+    format!("{elapsed:.0}")
+}
+
+const LIMITS: Limits = Limits {
+    max_frame_bytes: 1 << 20,
+    pushes_per_second: 1_000_000,
+    pulls_per_second: 20,
+    max_connections_per_database: 256,
+    send_timeout: Duration::from_secs(10),
+    idle_replica: Duration::from_secs(60),
+};
+
+async fn start(dir: &std::path::Path, postgres: Option<String>) -> RunningServer {
+    idbsql_server::start(ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        postgres,
+        static_dir: None,
+        secret: None,
+        limits: LIMITS,
+    })
+    .await
+    .unwrap()
+}
+
+/// The three workloads against these instances, as table cells.
+async fn run(servers: Vec<RunningServer>) -> [String; 3] {
+    let addrs: Vec<SocketAddr> = servers.iter().map(|server| server.addr).collect();
+    let cells = [
+        latency(&addrs).await,
+        throughput(&addrs).await,
+        catch_up(&addrs).await,
+    ];
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    for server in servers {
+        server.stop().await;
+    }
+    cells
 }
 
 #[tokio::main]
 async fn main() {
+    // The servers' warnings and errors (a benchmark that fails should say why).
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .init();
     let dir = tempfile::tempdir().unwrap();
-    let server = idbsql_server::start(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        static_dir: None,
-        secret: None,
-        limits: Limits {
-            pushes_per_second: 1_000_000,
-            ..Limits::default()
-        },
-    })
-    .await
-    .unwrap();
-    println!("\n| sync workload (loopback, native clients) | measured |\n|---|---:|");
-    latency(server.addr).await;
-    throughput(server.addr).await;
-    catch_up(server.addr).await;
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    server.stop().await;
+    let redb = run(vec![start(dir.path(), None).await]).await;
+    let cluster = pg_cluster::PgCluster::start();
+    let one = run(vec![start(dir.path(), Some(cluster.url())).await]).await;
+    // A fresh database on the same cluster for the three instances.
+    let three_url = cluster.url().replace("/postgres?", "/three?");
+    cluster.create_database("three");
+    let mut three = Vec::new();
+    for _ in 0..3 {
+        three.push(start(dir.path(), Some(three_url.clone())).await);
+    }
+    let three = run(three).await;
+    println!(
+        "\n| sync workload (loopback, native clients) | redb | PostgreSQL, 1 instance | PostgreSQL, 3 instances |\n|---|---:|---:|---:|"
+    );
+    let names = [
+        "commit in A → visible in B (another instance when 3), p50 / p99 (ms)",
+        "change sets per second, 50 clients pushing into one database (5,000 in all, durable)",
+        "catch-up of 10,000 change sets, received and applied (ms)",
+    ];
+    for (row, name) in names.iter().enumerate() {
+        println!("| {name} | {} | {} | {} |", redb[row], one[row], three[row]);
+    }
 }

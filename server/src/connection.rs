@@ -130,6 +130,7 @@ async fn catch_up(
             .hub
             .log
             .entries_after(database, after, CHANGES_PAGE)
+            .await
             .map_err(|_| ())?;
         let mut more = entries.len() == CHANGES_PAGE;
         let mut bytes = 0;
@@ -219,8 +220,8 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
     // Subscribe before reading the log so no entry falls between catch-up and live.
     let mut live = hub.subscribe();
     let (server_seq, progress) = match (
-        config.hub.log.last_seq(&database),
-        config.hub.log.client_progress(&database, client_id),
+        config.hub.log.last_seq(&database).await,
+        config.hub.log.client_progress(&database, client_id).await,
     ) {
         (Ok(seq), Ok(progress)) => (seq, progress),
         _ => return fail(&mut peer, ErrorKind::Internal, "cannot read the log").await,

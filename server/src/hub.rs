@@ -1,9 +1,10 @@
 //! Per-database server state: one writer task owns the replica (our store, native) that
 //! validates pushes, commits them to the durable log in batches (one disk commit for all the
-//! pushes waiting), and broadcasts accepted entries to every client, in log order.
+//! pushes waiting), and broadcasts entries to every client, in log order — its own and, when
+//! the log is shared with other servers, theirs. Log storage itself lives in `log`.
 
 use {
-    crate::log::{ClientProgress, LogError, SyncLog},
+    crate::log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
     idbsql::{
         protocol::{decode_change_set, encode_change_set, messages::LogEntry, ChangeSet},
         store::MemoryStore,
@@ -26,6 +27,8 @@ use {
 const BROADCAST_CAPACITY: usize = 4096;
 /// Pushes committed together at most.
 const MAX_BATCH: usize = 512;
+/// Times a batch is decided again after another server appended first, before giving up.
+const MAX_REDECIDE: usize = 64;
 
 pub enum PushOutcome {
     Accepted {
@@ -48,8 +51,14 @@ struct PushRequest {
     reply: oneshot::Sender<Result<PushOutcome, LogError>>,
 }
 
+enum Work {
+    Push(PushRequest),
+    /// Another server appended to the log: read it, apply it, broadcast it.
+    CatchUp,
+}
+
 pub struct DatabaseHub {
-    queue: mpsc::UnboundedSender<PushRequest>,
+    queue: mpsc::UnboundedSender<Work>,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
     connections: AtomicUsize,
     /// When the last connection left (`None` while any is open).
@@ -101,15 +110,20 @@ impl DatabaseHub {
     ) -> Result<PushOutcome, LogError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(PushRequest {
+            .send(Work::Push(PushRequest {
                 client_id,
                 client_seq,
                 seen,
                 bytes,
                 reply,
-            })
+            }))
             .map_err(|_| writer_stopped())?;
         answer.await.map_err(|_| writer_stopped())?
+    }
+
+    /// Tells the writer the log may have grown elsewhere.
+    fn catch_up(&self) {
+        let _ = self.queue.send(Work::CatchUp);
     }
 }
 
@@ -134,37 +148,157 @@ struct Writer {
     name: String,
     log: Arc<dyn SyncLog>,
     replica: MemoryStore,
+    /// The last log entry applied to the replica (and broadcast).
+    position: u64,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
 }
 
 impl Writer {
-    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<PushRequest>) {
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Work>) {
         while let Some(first) = queue.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
+            let mut batch = Vec::new();
+            let mut catch_up = false;
+            let mut next = Some(first);
+            while let Some(work) = next.take() {
+                match work {
+                    Work::Push(request) => batch.push(request),
+                    Work::CatchUp => catch_up = true,
+                }
+                if batch.len() < MAX_BATCH {
+                    next = queue.try_recv().ok();
                 }
             }
-            self.process(batch);
+            if catch_up {
+                if let Err(error) = self.catch_up().await {
+                    tracing::error!(database = %self.name, %error, "cannot read the log");
+                }
+            }
+            if !batch.is_empty() {
+                self.process(batch).await;
+            }
         }
     }
 
-    /// Validates each push against the replica as updated by the ones before it, commits
-    /// the batch in one durable write, then broadcasts and answers — or undoes it all.
-    fn process(&mut self, batch: Vec<PushRequest>) {
-        let mut progress: HashMap<u128, ClientProgress> = HashMap::new();
-        let mut decisions = Vec::with_capacity(batch.len());
-        for request in &batch {
-            let known = match progress.get(&request.client_id) {
-                Some(known) => Ok(*known),
-                None => self.log.client_progress(&self.name, request.client_id),
+    /// Applies and broadcasts every entry other servers appended after `position`.
+    async fn catch_up(&mut self) -> Result<(), LogError> {
+        loop {
+            let entries = self
+                .log
+                .entries_after(&self.name, self.position, 1000)
+                .await?;
+            if entries.is_empty() {
+                return Ok(());
+            }
+            for entry in entries {
+                let applied = decode_change_set(&entry.change_set)
+                    .map_err(|e| e.to_string())
+                    .and_then(|change_set| {
+                        self.replica
+                            .apply_change_set(change_set)
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(error) = applied {
+                    // Another server validated it against the same history; this is a bug.
+                    tracing::error!(database = %self.name, seq = entry.seq, %error, "a logged entry does not apply");
+                }
+                self.position = entry.seq;
+                let _ = self.broadcast.send(Arc::new(entry));
+            }
+        }
+    }
+
+    /// Decides the batch against the replica, commits it in one durable write, then
+    /// broadcasts and answers.
+    async fn process(&mut self, batch: Vec<PushRequest>) {
+        // On a shared log, wait for this database's turn and catch up under it: the batch is
+        // then decided on the log's latest state and nobody appends before it commits.
+        let turn = match self.log.write_turn(&self.name).await {
+            Ok(turn) => turn,
+            Err(error) => return self.fail(batch, Vec::new(), error),
+        };
+        let caught_up = match &turn {
+            Some(_) => self.catch_up().await,
+            None => Ok(()),
+        };
+        match caught_up {
+            Ok(()) => self.decide_and_commit(batch).await,
+            Err(error) => self.fail(batch, Vec::new(), error),
+        }
+        if let Some(turn) = turn {
+            turn.release().await;
+        }
+    }
+
+    /// The head check in the commit is what keeps the order total; the turn only spares the
+    /// wasted work. When another writer appended first anyway, takes the decisions back off,
+    /// catches up and decides again (a lost race is never a rejection).
+    async fn decide_and_commit(&mut self, batch: Vec<PushRequest>) {
+        for _ in 0..MAX_REDECIDE {
+            let ids: Vec<u128> = batch.iter().map(|request| request.client_id).collect();
+            let stored = match self.log.clients_progress(&self.name, &ids).await {
+                Ok(stored) => stored,
+                Err(error) => return self.fail(batch, Vec::new(), error),
             };
-            let known = match known {
-                Ok(known) => known,
+            let (decisions, assumed) = self.decide(&batch, &stored);
+            let mut accepted = Vec::new();
+            let mut rejected = Vec::new();
+            for (request, decision) in batch.iter().zip(&decisions) {
+                match decision {
+                    Decision::Accept { bytes, .. } => accepted.push(Append {
+                        client_id: request.client_id,
+                        client_seq: request.client_seq,
+                        seen: request.seen,
+                        change_set: bytes,
+                    }),
+                    Decision::Reject { .. } => {
+                        rejected.push((request.client_id, request.client_seq))
+                    }
+                    Decision::Duplicate { .. } => {}
+                }
+            }
+            let commit = if accepted.is_empty() && rejected.is_empty() {
+                Ok(Commit::Appended(Vec::new()))
+            } else {
+                let batch = Batch {
+                    after: self.position,
+                    assumed: &assumed,
+                    accepted: &accepted,
+                    rejected: &rejected,
+                };
+                self.log.commit_batch(&self.name, &batch).await
+            };
+            match commit {
+                Ok(Commit::Appended(seqs)) => return self.answer(batch, decisions, seqs),
+                Ok(Commit::Behind) => {
+                    tracing::debug!(database = %self.name, "another server appended first; deciding again");
+                    self.undo(decisions);
+                    if let Err(error) = self.catch_up().await {
+                        return self.fail(batch, Vec::new(), error);
+                    }
+                }
                 Err(error) => return self.fail(batch, decisions, error),
-            };
+            }
+        }
+        let error = LogError::from_message("other servers kept appending first".into());
+        self.fail(batch, Vec::new(), error)
+    }
+
+    /// Each push's decision, validated against the replica as updated by the ones before it,
+    /// and the stored client progress the decisions relied on.
+    fn decide(
+        &mut self,
+        batch: &[PushRequest],
+        stored: &HashMap<u128, ClientProgress>,
+    ) -> (Vec<Decision>, Vec<(u128, ClientProgress)>) {
+        let mut progress: HashMap<u128, ClientProgress> = HashMap::new();
+        let mut assumed = Vec::new();
+        let mut decisions = Vec::with_capacity(batch.len());
+        for request in batch {
+            let known = *progress.entry(request.client_id).or_insert_with(|| {
+                let known = stored.get(&request.client_id).copied().unwrap_or_default();
+                assumed.push((request.client_id, known));
+                known
+            });
             let decision = if request.client_seq <= known.client_seq {
                 Decision::Duplicate {
                     server_seq: if request.client_seq == known.client_seq {
@@ -190,29 +324,15 @@ impl Writer {
             }
             decisions.push(decision);
         }
-        let mut accepted = Vec::new();
-        let mut rejected = Vec::new();
-        for (request, decision) in batch.iter().zip(&decisions) {
-            match decision {
-                Decision::Accept { bytes, .. } => accepted.push((
-                    request.client_id,
-                    request.client_seq,
-                    request.seen,
-                    bytes.as_slice(),
-                )),
-                Decision::Reject { .. } => rejected.push((request.client_id, request.client_seq)),
-                Decision::Duplicate { .. } => {}
-            }
+        (decisions, assumed)
+    }
+
+    /// The batch is durable: broadcast the accepted entries in order and answer everyone.
+    fn answer(&mut self, batch: Vec<PushRequest>, decisions: Vec<Decision>, seqs: Vec<u64>) {
+        if let Some(&last) = seqs.last() {
+            self.position = last;
         }
-        let seqs = if accepted.is_empty() && rejected.is_empty() {
-            Ok(Vec::new())
-        } else {
-            self.log.commit_batch(&self.name, &accepted, &rejected)
-        };
-        let mut seqs = match seqs {
-            Ok(seqs) => seqs.into_iter(),
-            Err(error) => return self.fail(batch, decisions, error),
-        };
+        let mut seqs = seqs.into_iter();
         for (request, decision) in batch.into_iter().zip(decisions) {
             let outcome = match decision {
                 Decision::Accept { bytes, .. } => {
@@ -246,8 +366,8 @@ impl Writer {
         Ok((bytes, inverse))
     }
 
-    /// The log could not be written: take the batch back off the replica and report.
-    fn fail(&mut self, batch: Vec<PushRequest>, decisions: Vec<Decision>, error: LogError) {
+    /// Takes accepted decisions back off the replica, newest first.
+    fn undo(&mut self, decisions: Vec<Decision>) {
         for decision in decisions.into_iter().rev() {
             if let Decision::Accept { inverse, .. } = decision {
                 if let Err(undo) = self.replica.apply_change_set(inverse) {
@@ -255,6 +375,11 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// The log could not be written: take the batch back off the replica and report.
+    fn fail(&mut self, batch: Vec<PushRequest>, decisions: Vec<Decision>, error: LogError) {
+        self.undo(decisions);
         tracing::error!(database = %self.name, %error, "log write failed");
         for request in batch {
             let _ = request
@@ -288,7 +413,7 @@ impl Hub {
         let mut replica = MemoryStore::new();
         let mut after = 0;
         loop {
-            let entries = self.log.entries_after(name, after, 1000)?;
+            let entries = self.log.entries_after(name, after, 1000).await?;
             let Some(last) = entries.last() else { break };
             after = last.seq;
             for entry in entries {
@@ -305,6 +430,7 @@ impl Hub {
             name: name.to_owned(),
             log: Arc::clone(&self.log),
             replica,
+            position: after,
             broadcast: broadcast.clone(),
         };
         self.writers
@@ -319,6 +445,24 @@ impl Hub {
         });
         databases.insert(name.to_owned(), Arc::clone(&hub));
         Ok(hub)
+    }
+
+    /// Forwards other servers' appends to the writers of the databases open here; the hub
+    /// lock orders this after a replica's rebuild, so no append falls between the two.
+    pub async fn follow(self: Arc<Self>, mut appends: broadcast::Receiver<String>) {
+        loop {
+            let database = match appends.recv().await {
+                Ok(database) => database,
+                Err(broadcast::error::RecvError::Lagged(_)) => String::new(),
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let databases = self.databases.lock().await;
+            if database.is_empty() {
+                databases.values().for_each(|hub| hub.catch_up());
+            } else if let Some(hub) = databases.get(&database) {
+                hub.catch_up();
+            }
+        }
     }
 
     /// Databases with a replica in memory.

@@ -15,7 +15,7 @@ use {
     },
     connection::{run_session, SessionConfig},
     hub::Hub,
-    log::{RedbLog, SyncLog},
+    log::{PostgresLog, RedbLog, SyncLog},
     std::{net::SocketAddr, path::PathBuf, sync::Arc},
     tokio::{
         net::TcpListener,
@@ -55,7 +55,10 @@ impl Default for Limits {
 
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Folder of the embedded log (redb); unused with `postgres`.
     pub data_dir: PathBuf,
+    /// A PostgreSQL connection URL: the log lives there, shared with every server given it.
+    pub postgres: Option<String>,
     pub static_dir: Option<PathBuf>,
     /// `None` disables token checks; the server then refuses non-loopback addresses.
     pub secret: Option<Vec<u8>>,
@@ -81,6 +84,8 @@ pub struct RunningServer {
     session: Arc<SessionConfig>,
     task: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    /// Forwards other servers' appends (a shared log only).
+    follower: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -93,6 +98,9 @@ impl RunningServer {
         self.task.abort();
         let _ = self.task.await;
         self.sweeper.abort();
+        if let Some(follower) = &self.follower {
+            follower.abort();
+        }
         for _ in 0..500 {
             if Arc::strong_count(&self.session) == 1 {
                 break;
@@ -124,12 +132,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     if config.secret.is_none() && !config.listen.ip().is_loopback() {
         return Err(StartError::NotLoopback(config.listen));
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-    let log: Arc<dyn SyncLog> = Arc::new(RedbLog::open(&config.data_dir.join("log.redb"))?);
+    let log: Arc<dyn SyncLog> = match &config.postgres {
+        Some(url) => Arc::new(PostgresLog::connect(url).await?),
+        None => {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+            Arc::new(RedbLog::open(&config.data_dir.join("log.redb"))?)
+        }
+    };
     let (sessions_stop, shutdown_signal) = watch::channel(false);
+    let appends = log.appends_elsewhere();
     let hub = Arc::new(Hub::new(log));
     let sweeper = tokio::spawn(Arc::clone(&hub).sweep_idle(config.limits.idle_replica));
+    let follower = appends.map(|appends| tokio::spawn(Arc::clone(&hub).follow(appends)));
     let session = Arc::new(SessionConfig {
         hub,
         shutdown: shutdown_signal,
@@ -166,5 +181,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         session,
         task,
         sweeper,
+        follower,
     })
 }

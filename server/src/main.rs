@@ -29,9 +29,14 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
-        /// Folder for the durable log.
+        /// Folder for the durable log (embedded; one server). Unused with --postgres.
         #[arg(long, default_value = "./idbsql-data")]
         data: PathBuf,
+        /// Keep the log in PostgreSQL instead, e.g. postgres://user@host:5432/idbsql, shared
+        /// by every server given the same database. Prefer the environment variable, which
+        /// keeps a password out of the process list.
+        #[arg(long, env = "IDBSQL_POSTGRES_URL", hide_env_values = true)]
+        postgres: Option<String>,
         /// Folder served over HTTP besides /sync (e.g. the demo page).
         #[arg(long = "static")]
         static_dir: Option<PathBuf>,
@@ -111,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve {
             listen,
             data,
+            postgres,
             static_dir,
             secret_file,
             max_frame_bytes,
@@ -129,6 +135,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let server = idbsql_server::start(ServerConfig {
                 listen,
                 data_dir: data,
+                postgres,
                 static_dir,
                 secret,
                 limits: Limits {

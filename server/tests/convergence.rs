@@ -2,14 +2,13 @@
 //! real WebSockets: concurrent writes converge, offline edits converge after reconnecting,
 //! a rejected change set is rolled back on its client, a change too large to send is refused.
 
+mod common;
+
 use {
+    common::node::{settle, Node},
     futures_util::{SinkExt, StreamExt},
     gluesql_core::data::Value,
-    idbsql::{
-        protocol::messages::{decode_message, encode_message, ServerMessage},
-        sync::{SyncEvent, SyncReplica},
-        ErrorCode,
-    },
+    idbsql::{sync::SyncEvent, ErrorCode},
     idbsql_server::{Limits, RunningServer, ServerConfig},
     std::{net::SocketAddr, path::Path, time::Duration},
     tokio::{net::TcpStream, time::timeout},
@@ -24,96 +23,13 @@ async fn start_with_limits(dir: &Path, limits: Limits) -> RunningServer {
     idbsql_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
+        postgres: None,
         static_dir: None,
         secret: None,
         limits,
     })
     .await
     .unwrap()
-}
-
-struct Node {
-    replica: SyncReplica,
-    ws: Option<WebSocketStream<MaybeTlsStream<TcpStream>>>,
-}
-
-impl Node {
-    fn new(id: u128) -> Self {
-        Self {
-            replica: SyncReplica::new(id),
-            ws: None,
-        }
-    }
-
-    async fn connect(&mut self, addr: SocketAddr) {
-        let (mut ws, _) = connect_async(format!("ws://{addr}/sync")).await.unwrap();
-        let hello = self.replica.hello("shared", "");
-        ws.send(Message::Binary(encode_message(&hello).into()))
-            .await
-            .unwrap();
-        self.ws = Some(ws);
-    }
-
-    fn disconnect(&mut self) {
-        self.ws = None;
-        self.replica.disconnected();
-    }
-
-    fn sql(&mut self, sql: &str) {
-        self.replica
-            .query(sql, &[])
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    fn rows(&mut self, sql: &str) -> Vec<Vec<Value>> {
-        self.replica.query(sql, &[]).unwrap().rows
-    }
-
-    /// Sends what is pending and handles what arrived; true if anything happened.
-    async fn pump(&mut self) -> bool {
-        let Some(ws) = self.ws.as_mut() else {
-            return false;
-        };
-        let mut active = false;
-        for message in self.replica.outgoing() {
-            ws.send(Message::Binary(encode_message(&message).into()))
-                .await
-                .unwrap();
-            active = true;
-        }
-        while let Ok(Some(Ok(frame))) = timeout(Duration::from_millis(20), ws.next()).await {
-            if let Message::Binary(bytes) = frame {
-                let message: ServerMessage = decode_message(&bytes).unwrap();
-                self.replica.on_message(message).unwrap();
-                active = true;
-            }
-        }
-        active
-    }
-}
-
-/// Pumps every connected node until each is synced and nothing has moved for a while.
-async fn settle(nodes: &mut [&mut Node]) {
-    let mut quiet_rounds = 0;
-    for _ in 0..500 {
-        let mut active = false;
-        for node in nodes.iter_mut() {
-            active |= node.pump().await;
-        }
-        let synced = nodes
-            .iter()
-            .filter(|n| n.ws.is_some())
-            .all(|n| n.replica.is_synced());
-        quiet_rounds = if active || !synced {
-            0
-        } else {
-            quiet_rounds + 1
-        };
-        if quiet_rounds == 3 {
-            return;
-        }
-    }
-    panic!("replicas did not settle");
 }
 
 const TABLE: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, who TEXT)";

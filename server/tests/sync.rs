@@ -2,23 +2,23 @@
 //! broadcast, idempotent retries, rejected change sets, restart durability, every token
 //! failure, and malformed, truncated and oversized frames.
 
+mod common;
+
 use {
-    futures_util::{SinkExt, StreamExt},
+    common::client::{change_set, Client},
+    futures_util::SinkExt,
     idbsql::{
         engine::Engine,
         protocol::{
             decode_change_set, encode_change_set,
-            messages::{
-                decode_message, encode_message, ClientMessage, ErrorKind, ServerMessage,
-                PROTOCOL_VERSION,
-            },
+            messages::{encode_message, ClientMessage, ErrorKind, ServerMessage, PROTOCOL_VERSION},
             SchemaChange,
         },
     },
     idbsql_server::{auth, Limits, RunningServer, ServerConfig},
-    std::{net::SocketAddr, path::Path, time::Duration},
-    tokio::{net::TcpStream, time::timeout},
-    tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream},
+    std::{path::Path, time::Duration},
+    tokio::net::TcpStream,
+    tokio_tungstenite::tungstenite::Message,
 };
 
 const SECRET: &[u8] = b"a test secret of enough bytes";
@@ -32,6 +32,7 @@ async fn start(dir: &Path, secret: Option<&[u8]>, limits: Limits) -> RunningServ
     idbsql_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
+        postgres: None,
         static_dir: None,
         secret: secret.map(<[u8]>::to_vec),
         limits,
@@ -53,99 +54,6 @@ fn token(database: &str, read_only: bool, expires_in: i64) -> String {
             read_only,
         },
     )
-}
-
-struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Client {
-    async fn open(addr: SocketAddr) -> Self {
-        let (ws, _) = connect_async(format!("ws://{addr}/sync"))
-            .await
-            .expect("connect");
-        Self { ws }
-    }
-
-    async fn hello(
-        addr: SocketAddr,
-        database: &str,
-        client_secret: u128,
-        token: &str,
-        last_seen_seq: u64,
-    ) -> (Self, ServerMessage) {
-        let mut client = Self::open(addr).await;
-        client
-            .send(&ClientMessage::Hello {
-                protocol: PROTOCOL_VERSION,
-                database: database.into(),
-                client_secret,
-                token: token.into(),
-                last_seen_seq,
-            })
-            .await;
-        let welcome = client.recv().await.expect("a reply to Hello");
-        (client, welcome)
-    }
-
-    /// Pushes a change set and returns the server's answer to it (Ack or Reject).
-    async fn push(&mut self, client_seq: u64, change_set: Vec<u8>) -> ServerMessage {
-        self.send(&ClientMessage::Push {
-            client_seq,
-            change_set,
-            seen: 0,
-        })
-        .await;
-        self.expect(is_ack).await
-    }
-
-    async fn send(&mut self, message: &ClientMessage) {
-        self.ws
-            .send(Message::Binary(encode_message(message).into()))
-            .await
-            .expect("send");
-    }
-
-    /// The next server message, or `None` when the server closed the connection.
-    async fn recv(&mut self) -> Option<ServerMessage> {
-        loop {
-            match timeout(Duration::from_secs(5), self.ws.next())
-                .await
-                .expect("server answers in time")
-            {
-                Some(Ok(Message::Binary(bytes))) => {
-                    return Some(decode_message(&bytes).expect("valid server message"))
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(_)) => continue,
-            }
-        }
-    }
-
-    /// Skips catch-up pages and other messages until one matches.
-    async fn expect(&mut self, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
-        loop {
-            let message = self.recv().await.expect("connection stays open");
-            if wanted(&message) {
-                return message;
-            }
-        }
-    }
-}
-
-/// A change set as a client produces it: run SQL on a local engine, take what it committed.
-fn change_set(engine: &mut Engine, sql: &str) -> Vec<u8> {
-    for statement in engine.parse(sql).unwrap().iter() {
-        engine.execute(statement, &[]).unwrap();
-    }
-    let change_sets = engine.store_mut().take_change_sets();
-    engine.store_mut().confirm_persisted();
-    assert_eq!(change_sets.len(), 1, "{sql}");
-    encode_change_set(&change_sets[0]).unwrap()
-}
-
-fn is_ack(m: &ServerMessage) -> bool {
-    matches!(m, ServerMessage::Ack { .. } | ServerMessage::Reject { .. })
 }
 
 #[tokio::test]
@@ -679,6 +587,7 @@ async fn the_static_folder_is_served_beside_the_sync_endpoint() {
     let server = idbsql_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data.path().to_path_buf(),
+        postgres: None,
         static_dir: Some(site.path().to_path_buf()),
         secret: None,
         limits: Limits::default(),

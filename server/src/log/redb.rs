@@ -1,58 +1,16 @@
-//! The durable, totally ordered log of change sets per database, behind `SyncLog` so another
-//! backend (e.g. PostgreSQL shared by several servers) can replace redb without touching sync.
+//! The log in one redb file: an embedded, crash-safe B-tree store with ACID commits, written
+//! by this process alone. Entry and key layouts are in docs/format.md; sync logic is not here.
 
 use {
+    super::{
+        assumptions_hold, log_error, progress_after, Batch, ClientProgress, Commit, LogError,
+        SyncLog,
+    },
+    async_trait::async_trait,
     idbsql::protocol::messages::LogEntry,
     redb::{Database, ReadableDatabase, ReadableTable, TableDefinition},
-    std::path::Path,
-    thiserror::Error,
+    std::{collections::HashMap, path::Path},
 };
-
-#[derive(Debug, Error)]
-#[error("log storage: {0}")]
-pub struct LogError(String);
-
-impl LogError {
-    pub fn from_message(message: String) -> Self {
-        LogError(message)
-    }
-}
-
-fn log_error(error: impl std::fmt::Display) -> LogError {
-    LogError(error.to_string())
-}
-
-/// What the server remembers of one client, so retried pushes apply once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClientProgress {
-    /// The highest client sequence number processed (accepted or rejected).
-    pub client_seq: u64,
-    /// The server sequence number it was given (0 when rejected).
-    pub server_seq: u64,
-}
-
-pub trait SyncLog: Send + Sync + 'static {
-    /// Durably, in one commit: appends accepted change sets (in order) and records each
-    /// client's progress, rejections included so a retry of a rejected push is not applied
-    /// later. Returns the accepted entries' sequence numbers.
-    fn commit_batch(
-        &self,
-        database: &str,
-        accepted: &[(u128, u64, u64, &[u8])],
-        rejected: &[(u128, u64)],
-    ) -> Result<Vec<u64>, LogError>;
-
-    fn entries_after(
-        &self,
-        database: &str,
-        after_seq: u64,
-        limit: usize,
-    ) -> Result<Vec<LogEntry>, LogError>;
-
-    fn last_seq(&self, database: &str) -> Result<u64, LogError>;
-
-    fn client_progress(&self, database: &str, client_id: u128) -> Result<ClientProgress, LogError>;
-}
 
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
 const CLIENTS: TableDefinition<(&str, u128), (u64, u64)> = TableDefinition::new("clients");
@@ -104,7 +62,7 @@ fn encode_entry(client_id: u128, client_seq: u64, seen: u64, change_set: &[u8]) 
 
 fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
     if bytes.len() < 24 {
-        return Err(LogError("truncated log entry".into()));
+        return Err(LogError::from_message("truncated log entry".into()));
     }
     let (id, rest) = bytes.split_at(16);
     let (client_seq, rest) = rest.split_at(8);
@@ -128,50 +86,58 @@ fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
     })
 }
 
+#[async_trait]
 impl SyncLog for RedbLog {
-    fn commit_batch(
-        &self,
-        database: &str,
-        accepted: &[(u128, u64, u64, &[u8])],
-        rejected: &[(u128, u64)],
-    ) -> Result<Vec<u64>, LogError> {
+    async fn commit_batch(&self, database: &str, batch: &Batch<'_>) -> Result<Commit, LogError> {
         let write = self.db.begin_write().map_err(log_error)?;
         let seqs = {
             let mut log = write.open_table(LOG).map_err(log_error)?;
             let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
-            let mut seq = last_seq_in(&log, database)?;
-            let mut seqs = Vec::with_capacity(accepted.len());
-            for &(client_id, client_seq) in rejected {
-                clients
-                    .insert((database, client_id), (client_seq, 0))
+            let mut stored = HashMap::new();
+            for client_id in batch.client_ids() {
+                if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
+                    let (client_seq, server_seq) = value.value();
+                    stored.insert(
+                        client_id,
+                        ClientProgress {
+                            client_seq,
+                            server_seq,
+                        },
+                    );
+                }
+            }
+            let stored = |client_id| stored.get(&client_id).copied().unwrap_or_default();
+            // One process writes this file, so this holds unless the file changed under us.
+            if last_seq_in(&log, database)? != batch.after || !assumptions_hold(batch, stored) {
+                return Ok(Commit::Behind);
+            }
+            let seqs: Vec<u64> = (batch.after + 1..).take(batch.accepted.len()).collect();
+            let progress = progress_after(batch, &seqs, stored);
+            for (append, &seq) in batch.accepted.iter().zip(&seqs) {
+                let entry = encode_entry(
+                    append.client_id,
+                    append.client_seq,
+                    append.seen,
+                    append.change_set,
+                );
+                log.insert((database, seq), entry.as_slice())
                     .map_err(log_error)?;
             }
-            for &(client_id, client_seq, seen, change_set) in accepted {
-                seq += 1;
-                log.insert(
-                    (database, seq),
-                    encode_entry(client_id, client_seq, seen, change_set).as_slice(),
-                )
-                .map_err(log_error)?;
-                let previous = clients
-                    .get((database, client_id))
-                    .map_err(log_error)?
-                    .map(|v| v.value().0)
-                    .unwrap_or(0);
-                if client_seq >= previous {
-                    clients
-                        .insert((database, client_id), (client_seq, seq))
-                        .map_err(log_error)?;
-                }
-                seqs.push(seq);
+            for (client_id, progress) in progress {
+                clients
+                    .insert(
+                        (database, client_id),
+                        (progress.client_seq, progress.server_seq),
+                    )
+                    .map_err(log_error)?;
             }
             seqs
         };
         write.commit().map_err(log_error)?;
-        Ok(seqs)
+        Ok(Commit::Appended(seqs))
     }
 
-    fn entries_after(
+    async fn entries_after(
         &self,
         database: &str,
         after_seq: u64,
@@ -190,25 +156,32 @@ impl SyncLog for RedbLog {
             .collect()
     }
 
-    fn last_seq(&self, database: &str) -> Result<u64, LogError> {
+    async fn last_seq(&self, database: &str) -> Result<u64, LogError> {
         let read = self.db.begin_read().map_err(log_error)?;
         let log = read.open_table(LOG).map_err(log_error)?;
         last_seq_in(&log, database)
     }
 
-    fn client_progress(&self, database: &str, client_id: u128) -> Result<ClientProgress, LogError> {
+    async fn clients_progress(
+        &self,
+        database: &str,
+        client_ids: &[u128],
+    ) -> Result<HashMap<u128, ClientProgress>, LogError> {
         let read = self.db.begin_read().map_err(log_error)?;
         let clients = read.open_table(CLIENTS).map_err(log_error)?;
-        Ok(clients
-            .get((database, client_id))
-            .map_err(log_error)?
-            .map(|value| {
+        let mut found = HashMap::with_capacity(client_ids.len());
+        for &client_id in client_ids {
+            if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
                 let (client_seq, server_seq) = value.value();
-                ClientProgress {
-                    client_seq,
-                    server_seq,
-                }
-            })
-            .unwrap_or_default())
+                found.insert(
+                    client_id,
+                    ClientProgress {
+                        client_seq,
+                        server_seq,
+                    },
+                );
+            }
+        }
+        Ok(found)
     }
 }

@@ -1,0 +1,147 @@
+//! A raw protocol client over a real WebSocket (Hello, Push, frames as sent) and a change set
+//! made the way a client makes one, shared by the server's test crates.
+
+use {
+    futures_util::{SinkExt, StreamExt},
+    idbsql::{
+        engine::Engine,
+        protocol::{
+            encode_change_set,
+            messages::{
+                decode_message, encode_message, ClientMessage, LogEntry, ServerMessage,
+                PROTOCOL_VERSION,
+            },
+        },
+    },
+    std::{net::SocketAddr, time::Duration},
+    tokio::{net::TcpStream, time::timeout},
+    tokio_tungstenite::{connect_async, tungstenite::Message, MaybeTlsStream, WebSocketStream},
+};
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn open(addr: SocketAddr) -> Self {
+        let (ws, _) = connect_async(format!("ws://{addr}/sync"))
+            .await
+            .expect("connect");
+        Self { ws }
+    }
+
+    pub async fn hello(
+        addr: SocketAddr,
+        database: &str,
+        client_secret: u128,
+        token: &str,
+        last_seen_seq: u64,
+    ) -> (Self, ServerMessage) {
+        let mut client = Self::open(addr).await;
+        client
+            .send(&ClientMessage::Hello {
+                protocol: PROTOCOL_VERSION,
+                database: database.into(),
+                client_secret,
+                token: token.into(),
+                last_seen_seq,
+            })
+            .await;
+        let welcome = client.recv().await.expect("a reply to Hello");
+        (client, welcome)
+    }
+
+    /// Pushes a change set and returns the server's answer to it (Ack or Reject).
+    pub async fn push(&mut self, client_seq: u64, change_set: Vec<u8>) -> ServerMessage {
+        self.send(&ClientMessage::Push {
+            client_seq,
+            change_set,
+            seen: 0,
+        })
+        .await;
+        self.expect(is_ack).await
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.ws
+            .send(Message::Binary(encode_message(message).into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next server message, or `None` when the server closed the connection.
+    pub async fn recv(&mut self) -> Option<ServerMessage> {
+        loop {
+            match timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("server answers in time")
+            {
+                Some(Ok(Message::Binary(bytes))) => {
+                    return Some(decode_message(&bytes).expect("valid server message"))
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Skips messages until one matches; `None` when the connection closes first.
+    pub async fn recv_until(
+        &mut self,
+        wanted: impl Fn(&ServerMessage) -> bool,
+    ) -> Option<ServerMessage> {
+        loop {
+            let message = self.recv().await?;
+            if wanted(&message) {
+                return Some(message);
+            }
+        }
+    }
+
+    /// Skips catch-up pages and other messages until one matches.
+    pub async fn expect(&mut self, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        loop {
+            let message = self.recv().await.expect("connection stays open");
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+}
+
+/// A change set as a client produces it: run SQL on a local engine, take what it committed.
+pub fn change_set(engine: &mut Engine, sql: &str) -> Vec<u8> {
+    for statement in engine.parse(sql).unwrap().iter() {
+        engine.execute(statement, &[]).unwrap();
+    }
+    let change_sets = engine.store_mut().take_change_sets();
+    engine.store_mut().confirm_persisted();
+    assert_eq!(change_sets.len(), 1, "{sql}");
+    encode_change_set(&change_sets[0]).unwrap()
+}
+
+pub fn is_ack(m: &ServerMessage) -> bool {
+    matches!(m, ServerMessage::Ack { .. } | ServerMessage::Reject { .. })
+}
+
+/// Every entry of `database`'s log as a newcomer receives it (catch-up from the start).
+pub async fn read_log(addr: SocketAddr, database: &str) -> Vec<LogEntry> {
+    let secret = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes());
+    let (mut reader, welcome) = Client::hello(addr, database, secret, "", 0).await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { .. }),
+        "{welcome:?}"
+    );
+    let mut log = Vec::new();
+    loop {
+        match reader.recv().await.expect("catch-up pages") {
+            ServerMessage::Changes { entries, more } => {
+                log.extend(entries);
+                if !more {
+                    return log;
+                }
+            }
+            other => panic!("unexpected during catch-up: {other:?}"),
+        }
+    }
+}
