@@ -146,8 +146,8 @@ async fn latency(addrs: &[SocketAddr]) -> String {
     )
 }
 
-/// 50 clients, spread over the instances, pushing into one database.
-async fn throughput(addrs: &[SocketAddr]) -> String {
+/// 50 clients, spread over the instances, pushing into `databases` databases.
+async fn throughput(addrs: &[SocketAddr], databases: usize) -> String {
     const CLIENTS: usize = 50;
     const EACH: usize = 100;
     let mut tasks = Vec::new();
@@ -156,7 +156,8 @@ async fn throughput(addrs: &[SocketAddr]) -> String {
         let pushes = change_sets(EACH - 1, &format!("t{c}"));
         let addr = addrs[c % addrs.len()];
         tasks.push(tokio::spawn(async move {
-            let mut ws = client(addr, "throughput", 100 + c as u128, 0).await;
+            let database = format!("throughput-{databases}-{}", c % databases);
+            let mut ws = client(addr, &database, 100 + c as u128, 0).await;
             next(&mut ws).await;
             for (i, bytes) in pushes.into_iter().enumerate() {
                 let push = ClientMessage::Push {
@@ -256,11 +257,12 @@ async fn start(dir: &std::path::Path, postgres: Option<String>) -> RunningServer
 }
 
 /// The three workloads against these instances, as table cells.
-async fn run(servers: Vec<RunningServer>) -> [String; 3] {
+async fn run(servers: Vec<RunningServer>) -> [String; 4] {
     let addrs: Vec<SocketAddr> = servers.iter().map(|server| server.addr).collect();
     let cells = [
         latency(&addrs).await,
-        throughput(&addrs).await,
+        throughput(&addrs, 1).await,
+        throughput(&addrs, 10).await,
         catch_up(&addrs).await,
     ];
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -295,6 +297,7 @@ async fn main() {
     let names = [
         "commit in A → visible in B (another instance when 3), p50 / p99 (ms)",
         "change sets per second, 50 clients pushing into one database (5,000 in all, durable)",
+        "change sets per second, 50 clients pushing into 10 databases",
         "catch-up of 10,000 change sets, received and applied (ms)",
     ];
     for (row, name) in names.iter().enumerate() {

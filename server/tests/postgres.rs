@@ -579,3 +579,99 @@ async fn more_busy_databases_than_connections_all_make_progress() {
     }
     server.stop().await;
 }
+
+/// Pins the PostgreSQL layout docs/format.md describes: tables, columns, types, and how an
+/// entry's unsigned numbers and client id are stored.
+#[tokio::test]
+async fn the_tables_are_as_documented() {
+    use idbsql_server::log::{Append, Batch, Commit, PostgresLog, SyncLog};
+    let cluster = PgCluster::start();
+    let log = PostgresLog::connect(&cluster.url()).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    let columns: Vec<String> = client
+        .query(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_name LIKE 'idbsql\\_%' ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            format!(
+                "{}.{} {}",
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, String>(2)
+            )
+        })
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "idbsql_clients.db text",
+            "idbsql_clients.client_id bytea",
+            "idbsql_clients.client_seq bigint",
+            "idbsql_clients.server_seq bigint",
+            "idbsql_heads.db text",
+            "idbsql_heads.last_seq bigint",
+            "idbsql_log.db text",
+            "idbsql_log.seq bigint",
+            "idbsql_log.client_id bytea",
+            "idbsql_log.client_seq bigint",
+            "idbsql_log.seen bigint",
+            "idbsql_log.change_set bytea",
+            "idbsql_schema.version integer",
+        ]
+    );
+    let client_id = 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10_u128;
+    let appended = log
+        .commit_batch(
+            "notes",
+            &Batch {
+                after: 0,
+                assumed: &[],
+                accepted: &[Append {
+                    client_id,
+                    client_seq: u64::MAX,
+                    seen: 5,
+                    change_set: &[1, 2, 3],
+                }],
+                rejected: &[],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(appended, Commit::Appended(vec![1]));
+    let row = client
+        .query_one(
+            "SELECT db, seq, client_id, client_seq, seen, change_set FROM idbsql_log",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "notes");
+    assert_eq!(row.get::<_, i64>(1), 1);
+    assert_eq!(row.get::<_, Vec<u8>>(2), client_id.to_le_bytes());
+    assert_eq!(row.get::<_, i64>(3), -1, "u64::MAX, same bits");
+    assert_eq!(row.get::<_, i64>(4), 5);
+    assert_eq!(row.get::<_, Vec<u8>>(5), [1, 2, 3]);
+    let head: i64 = client
+        .query_one("SELECT last_seq FROM idbsql_heads WHERE db = 'notes'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(head, 1);
+    let progress = client
+        .query_one("SELECT client_seq, server_seq FROM idbsql_clients", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (progress.get::<_, i64>(0), progress.get::<_, i64>(1)),
+        (-1, 1)
+    );
+    driver.abort();
+}
