@@ -13,7 +13,7 @@ use {
     gluesql_core::data::Value,
     idbsql::{
         engine::Engine,
-        protocol::messages::{ClientMessage, LogEntry, ServerMessage},
+        protocol::messages::{LogEntry, ServerMessage},
     },
     idbsql_server::{auth, Limits, RunningServer, ServerConfig},
     std::{
@@ -313,13 +313,7 @@ async fn an_instance_killed_mid_burst_loses_no_acknowledged_change() {
     // All in flight at once; the instance dies after 100 acknowledgements, with the rest
     // queued, being validated or being committed.
     for (seq, bytes) in (1..).zip(pushes.iter().cloned()) {
-        client
-            .send(&ClientMessage::Push {
-                client_seq: seq,
-                change_set: bytes,
-                seen: 0,
-            })
-            .await;
+        client.send_push(seq, bytes).await;
     }
     let mut acked: HashMap<u64, u64> = HashMap::new();
     while let Some(answer) = client.recv_until(is_ack).await {
@@ -432,13 +426,7 @@ async fn postgres_going_away_fails_pushes_cleanly_and_sync_resumes_after() {
     ));
     cluster.stop();
     let bytes = change_set(&mut engine, "INSERT INTO t VALUES (1, 'during', 'x')");
-    client
-        .send(&ClientMessage::Push {
-            client_seq: 2,
-            change_set: bytes.clone(),
-            seen: 0,
-        })
-        .await;
+    client.send_push(2, bytes.clone()).await;
     let answer = client
         .recv_until(|m| !matches!(m, ServerMessage::Changes { .. }))
         .await;
@@ -451,13 +439,7 @@ async fn postgres_going_away_fails_pushes_cleanly_and_sync_resumes_after() {
     let mut landed = None;
     for _ in 0..50 {
         let (mut retry, _) = Client::hello(server.addr, "outage", 5, "", 0).await;
-        retry
-            .send(&ClientMessage::Push {
-                client_seq: 2,
-                change_set: bytes.clone(),
-                seen: 0,
-            })
-            .await;
+        retry.send_push(2, bytes.clone()).await;
         if let Some(ServerMessage::Ack { server_seq, .. }) = retry.recv_until(is_ack_or_error).await
         {
             landed = Some(server_seq);

@@ -8,7 +8,7 @@ use {
         WriteTurn,
     },
     async_trait::async_trait,
-    deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod},
+    deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod},
     futures_util::{future::try_join4, stream::poll_fn, StreamExt},
     idbsql::protocol::messages::LogEntry,
     sha2::{Digest, Sha256},
@@ -271,6 +271,38 @@ fn turn_key(database: &str) -> i32 {
     i32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
+/// The stored progress of these clients (absent: never seen), inside a transaction or not.
+async fn read_progress(
+    client: &impl GenericClient,
+    database: &str,
+    client_ids: impl Iterator<Item = u128>,
+) -> Result<HashMap<u128, ClientProgress>, LogError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT client_id, client_seq, server_seq FROM idbsql_clients \
+             WHERE db = $1 AND client_id = ANY($2)",
+        )
+        .await
+        .map_err(db_error)?;
+    let ids: Vec<[u8; 16]> = client_ids.map(id_bytes).collect();
+    let ids: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
+    let mut found = HashMap::with_capacity(ids.len());
+    for row in client
+        .query(&statement, &[&database, &ids])
+        .await
+        .map_err(db_error)?
+    {
+        found.insert(
+            id_from(row.try_get(0).map_err(db_error)?)?,
+            ClientProgress {
+                client_seq: from_sql(row.try_get(1).map_err(db_error)?),
+                server_seq: from_sql(row.try_get(2).map_err(db_error)?),
+            },
+        );
+    }
+    Ok(found)
+}
+
 fn entry_from(row: &tokio_postgres::Row) -> Result<LogEntry, LogError> {
     Ok(LogEntry {
         seq: from_sql(row.try_get(0).map_err(db_error)?),
@@ -317,29 +349,7 @@ impl SyncLog for PostgresLog {
         if from_sql(head) != batch.after {
             return Ok(Commit::Behind);
         }
-        let ids: Vec<[u8; 16]> = batch.client_ids().map(id_bytes).collect();
-        let ids: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
-        let read = transaction
-            .prepare_cached(
-                "SELECT client_id, client_seq, server_seq FROM idbsql_clients \
-                 WHERE db = $1 AND client_id = ANY($2)",
-            )
-            .await
-            .map_err(db_error)?;
-        let mut stored = HashMap::new();
-        for row in transaction
-            .query(&read, &[&database, &ids])
-            .await
-            .map_err(db_error)?
-        {
-            stored.insert(
-                id_from(row.try_get(0).map_err(db_error)?)?,
-                ClientProgress {
-                    client_seq: from_sql(row.try_get(1).map_err(db_error)?),
-                    server_seq: from_sql(row.try_get(2).map_err(db_error)?),
-                },
-            );
-        }
+        let stored = read_progress(&transaction, database, batch.client_ids()).await?;
         let stored = |client_id| stored.get(&client_id).copied().unwrap_or_default();
         if !assumptions_hold(batch, stored) {
             return Ok(Commit::Behind);
@@ -463,30 +473,7 @@ impl SyncLog for PostgresLog {
         client_ids: &[u128],
     ) -> Result<HashMap<u128, ClientProgress>, LogError> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT client_id, client_seq, server_seq FROM idbsql_clients \
-                 WHERE db = $1 AND client_id = ANY($2)",
-            )
-            .await
-            .map_err(db_error)?;
-        let ids: Vec<[u8; 16]> = client_ids.iter().map(|&id| id_bytes(id)).collect();
-        let ids: Vec<&[u8]> = ids.iter().map(<[u8; 16]>::as_slice).collect();
-        let mut found = HashMap::with_capacity(client_ids.len());
-        for row in client
-            .query(&statement, &[&database, &ids])
-            .await
-            .map_err(db_error)?
-        {
-            found.insert(
-                id_from(row.try_get(0).map_err(db_error)?)?,
-                ClientProgress {
-                    client_seq: from_sql(row.try_get(1).map_err(db_error)?),
-                    server_seq: from_sql(row.try_get(2).map_err(db_error)?),
-                },
-            );
-        }
-        Ok(found)
+        read_progress(&client, database, client_ids.iter().copied()).await
     }
 
     fn appends_elsewhere(&self) -> Option<broadcast::Receiver<String>> {

@@ -62,6 +62,16 @@ impl Client {
         self.expect(is_ack).await
     }
 
+    /// Sends a push without waiting for its answer.
+    pub async fn send_push(&mut self, client_seq: u64, change_set: Vec<u8>) {
+        self.send(&ClientMessage::Push {
+            client_seq,
+            change_set,
+            seen: 0,
+        })
+        .await;
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.ws
             .send(Message::Binary(encode_message(message).into()))
