@@ -6,6 +6,9 @@ import path from "node:path";
 import { ROOT, serveStatic, launchBrowser } from "../tests/browser/harness.js";
 
 const REPEAT = Number(process.env.BENCH_REPEAT || 5);
+// `BENCH_ONLY=W1,W3` runs only the workloads whose names start so (for iterating on one).
+const ONLY = process.env.BENCH_ONLY?.split(",");
+const wanted = (name) => !ONLY || ONLY.some((prefix) => name.startsWith(prefix));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function openBenchPage(context, url) {
@@ -49,18 +52,20 @@ async function main() {
   try {
     const page = await openBenchPage(context, server.url);
     const run = async (name, fn, arg) => {
+      if (!wanted(name)) return;
       const samples = [];
       for (let i = 0; i < REPEAT; i += 1) samples.push(await page.evaluate(([f, a]) => window.workloads[f](a), [fn, arg]));
       results[name] = { median: median(samples), samples };
       console.error(`${name}: ${median(samples).toFixed(3)}`);
     };
+    await run("W1 ms (20 parameterised 500-row INSERTs in transaction(fn))", "w1Batched");
     await run("W1a ms (one 10k-row INSERT)", "w1Statement");
     await run("W1b ms (10k parameterised INSERTs)", "w1Params");
     await run("W2 ms (relaxed)", "w2", "relaxed");
     await run("W2 ms (strict)", "w2", "strict");
     await run("W3 µs", "w3", "memory");
     await run("W3 µs, IndexedDB storage (default options)", "w3", "indexeddb");
-    {
+    if (wanted("W3 forwarded")) {
       // The same point queries from a page that is not the owner: each call crosses to the
       // owner page by BroadcastChannel and back.
       const owner = await openBenchPage(context, server.url);
@@ -73,16 +78,18 @@ async function main() {
       await other.close();
       await owner.close();
     }
-    const w4 = await page.evaluate(() => window.workloads.w4());
-    results["W4 ms"] = { median: median(w4.samples), samples: w4.samples };
-    results["wasm memory after inserting 100k rows, high-water (MiB)"] = { median: w4.memoryAfter / 2 ** 20 };
-    console.error(`W4: ${median(w4.samples).toFixed(3)}`);
-    await page.evaluate(() => window.workloads.w5Prepare());
+    if (wanted("W4")) {
+      const w4 = await page.evaluate(() => window.workloads.w4());
+      results["W4 ms"] = { median: median(w4.samples), samples: w4.samples };
+      results["wasm memory after inserting 100k rows, high-water (MiB)"] = { median: w4.memoryAfter / 2 ** 20 };
+      console.error(`W4: ${median(w4.samples).toFixed(3)}`);
+    }
+    if (wanted("W5")) await page.evaluate(() => window.workloads.w5Prepare());
     await page.close();
     const w5 = [];
     const w5WithLoad = [];
     const w5Memory = [];
-    for (let i = 0; i < REPEAT; i += 1) {
+    for (let i = 0; i < (wanted("W5") ? REPEAT : 0); i += 1) {
       // A new page each time: module load, wasm compile and IndexedDB read are all cold.
       const cold = await openBenchPage(context, server.url);
       const { ms, memoryBytes } = await cold.evaluate(() => window.workloads.w5Open());
@@ -91,12 +98,14 @@ async function main() {
       w5WithLoad.push(ms + (await cold.evaluate(() => window.loadMs)));
       await cold.close();
     }
-    results["W5 ms (connect → first COUNT)"] = { median: median(w5), samples: w5 };
-    results["W5 ms incl. module load + wasm init"] = { median: median(w5WithLoad), samples: w5WithLoad };
-    results["wasm memory with the 100k-row database open (MiB)"] = { median: median(w5Memory), samples: w5Memory };
+    if (w5.length) {
+      results["W5 ms (connect → first COUNT)"] = { median: median(w5), samples: w5 };
+      results["W5 ms incl. module load + wasm init"] = { median: median(w5WithLoad), samples: w5WithLoad };
+      results["wasm memory with the 100k-row database open (MiB)"] = { median: median(w5Memory), samples: w5Memory };
+    }
     // The page's longest main-thread task (long tasks are those over 50 ms; 0 = none) while W4
     // (load 100k rows + aggregate) and W5 (cold open + COUNT) run, main thread vs worker mode.
-    for (const worker of [false, true]) {
+    for (const worker of wanted("long") ? [false, true] : []) {
       const mode = worker ? "worker mode" : "main thread";
       for (const [label, fn] of [["W4", "w4Watched"], ["W5", "w5Watched"]]) {
         const longest = [];

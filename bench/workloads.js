@@ -28,6 +28,28 @@ export async function w1Statement() {
   return ms;
 }
 
+/** W1: 10,000 rows in `transaction(fn)` as 20 parameterised 500-row INSERTs (one SQL text,
+ * so one parsed statement serves every call), until durable — the issue's W1. */
+export async function w1Batched() {
+  const db = await fresh("bench-w1");
+  const placeholders = [];
+  for (let i = 0; i < 500; i += 1) placeholders.push(`($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`);
+  const sql = `INSERT INTO kv VALUES ${placeholders.join(", ")}`;
+  const batches = [];
+  for (let b = 0; b < 20; b += 1) {
+    const params = [];
+    for (let i = b * 500; i < (b + 1) * 500; i += 1) params.push(i, `name-${i}`, (i % 1000) / 10);
+    batches.push(params);
+  }
+  const t0 = performance.now();
+  await db.transaction(async (tx) => {
+    for (const params of batches) await tx.query(sql, params);
+  });
+  const ms = performance.now() - t0;
+  await db.disconnect();
+  return ms;
+}
+
 /** W1b: 10,000 single-row parameterised INSERTs in one transaction, until durable. */
 export async function w1Params() {
   const db = await fresh("bench-w1b");

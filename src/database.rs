@@ -281,6 +281,32 @@ impl<P: Persistence> Database<P> {
                 return Err(error);
             }
         };
+        if self.fold_due(change_sets.len()) {
+            // The commit goes straight into the checkpoint's pages, in one write: a bulk load
+            // is not written twice (log, then fold) nor encoded as a change set first.
+            if let Err(error) = self
+                .fold(
+                    false,
+                    Batch {
+                        call,
+                        ..Batch::default()
+                    },
+                )
+                .await
+            {
+                self.engine.store_mut().revert_unpersisted();
+                return Err(DbError::new(
+                    error.code,
+                    format!(
+                        "the change was not saved and has been undone: {}",
+                        error.message
+                    ),
+                ));
+            }
+            self.engine.store_mut().confirm_persisted();
+            self.events.push(DbEvent::Committed { tables });
+            return Ok(());
+        }
         let log = match change_sets
             .iter()
             .map(encode_change_set)
@@ -322,17 +348,22 @@ impl<P: Persistence> Database<P> {
     /// checkpoint. A failed fold loses nothing: the log still holds every change, and the next
     /// commit tries again.
     async fn checkpoint_if_log_is_long(&mut self) {
+        if self.fold_due(0) {
+            let _ = self.checkpoint().await;
+        }
+    }
+
+    /// Whether the changes since the last fold (with `committing` log entries about to be
+    /// added) are past the policy's bounds.
+    fn fold_due(&self, committing: usize) -> bool {
         if !self.persistence.keeps_data() || self.engine.in_transaction() {
-            return;
+            return false;
         }
         let (entries, bytes) = self.persistence.log_size();
         let waiting = self.engine.store().fold_estimate(self.policy.rows_per_page);
-        if entries >= self.policy.max_log_entries
+        entries + committing >= self.policy.max_log_entries
             || bytes >= self.policy.max_log_bytes
             || waiting >= self.policy.max_fold_rows
-        {
-            let _ = self.checkpoint().await;
-        }
     }
 
     /// Folds every change since the last checkpoint into it: the changed pages are rewritten

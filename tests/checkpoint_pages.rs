@@ -119,6 +119,38 @@ fn commits_fold_by_themselves_when_enough_rows_wait() {
     assert_eq!(state(&mut db), expected);
 }
 
+/// A commit that alone passes the fold bound (a bulk load) is written as checkpoint pages in
+/// one write, never as a log entry too; if that write fails, the commit is undone whole.
+#[test]
+fn a_bulk_commit_past_the_fold_bound_goes_straight_to_pages() {
+    let disk = Rc::new(RefCell::new(MemoryDisk::default()));
+    let mut db = open(&disk, policy(50, 500));
+    run(&mut db, "CREATE TABLE kv (id INTEGER PRIMARY KEY, v INT)");
+    let values: Vec<String> = (0..1_000).map(|i| format!("({i}, {i})")).collect();
+    let bulk = format!("INSERT INTO kv VALUES {}", values.join(", "));
+    let (folds, writes) = (disk.borrow().checkpoints_written, disk.borrow().writes);
+    run(&mut db, &bulk);
+    assert_eq!(disk.borrow().writes, writes + 1, "one write");
+    assert_eq!(
+        disk.borrow().checkpoints_written,
+        folds + 1,
+        "that write is the fold"
+    );
+    assert!(disk.borrow().log.is_empty());
+
+    let more: Vec<String> = (1_000..2_000).map(|i| format!("({i}, {i})")).collect();
+    db.persistence_mut().fail_next_write();
+    assert!(block_on(db.exec(&format!("INSERT INTO kv VALUES {}", more.join(", ")))).is_err());
+    assert_eq!(
+        rows(&mut db, "SELECT COUNT(*) FROM kv"),
+        [[Value::I64(1_000)]]
+    );
+    let expected = state(&mut db);
+    db.close();
+    let mut db = open(&disk, policy(50, 500));
+    assert_eq!(state(&mut db), expected);
+}
+
 /// A deterministic random walk of writes, schema changes, folds, failed writes and reopens:
 /// after each reopen the database is exactly what it was.
 #[test]

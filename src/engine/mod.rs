@@ -149,7 +149,7 @@ impl Engine {
         let mut params = Cow::Borrowed(params);
         let mut typed = Vec::new();
         if param_types::needs_conversion(&params) {
-            typed = self.type_parameters(&statement, params.to_mut())?;
+            typed = self.type_parameters(&statement, &mut params)?;
         }
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);

@@ -217,7 +217,7 @@ impl Engine {
     pub(super) fn type_parameters(
         &self,
         statement: &Statement,
-        params: &mut [Value],
+        params: &mut std::borrow::Cow<'_, [Value]>,
     ) -> Result<Vec<bool>, DbError> {
         let mut typed = vec![false; params.len()];
         let targets = match statement {
@@ -230,13 +230,20 @@ impl Engine {
             self.parameter_targets(&mut statement.clone())
         });
         for (index, data_type, role) in targets {
-            let Some(value) = params.get_mut(index) else {
+            let Some(value) = params.get(index) else {
                 continue;
             };
-            if let Some(converted) = convert(value, &data_type, role)
+            // (Not maps and lists: GlueSQL stores a bound one as its JSON text; inlined, the
+            // text converts to the column's MAP or LIST.)
+            let bound_as_is = !matches!(data_type, DataType::Map | DataType::List);
+            if bound_as_is && value.get_type().as_ref() == Some(&data_type) {
+                // Already the column's type: bound as it is. (Left untyped, it would be inlined
+                // as a literal: a copy of the statement per call, a 500-row INSERT's whole tree.)
+                typed[index] = true;
+            } else if let Some(converted) = convert(value, &data_type, role)
                 .map_err(|message| parameter_error(index, message))?
             {
-                *value = converted;
+                params.to_mut()[index] = converted;
                 typed[index] = true;
             }
         }

@@ -22,6 +22,8 @@ pub struct MemoryDisk {
     pub checkpoints_written: usize,
     /// Checkpoint pages written, over all checkpoints (tests show a fold's size with it).
     pub pages_written: usize,
+    /// Atomic writes made (tests count a commit's writes with it).
+    pub writes: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,6 +81,7 @@ impl Persistence for MemoryPersistence {
         };
         let mut disk = disk.borrow_mut();
         Self::fail_if_asked(&mut disk)?;
+        disk.writes += 1;
         if let Some(write) = batch.checkpoint {
             if write.replace {
                 disk.checkpoint.clear();

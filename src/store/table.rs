@@ -11,7 +11,7 @@ use {
     },
     std::{
         cell::{Cell, RefCell},
-        collections::BTreeMap,
+        collections::{btree_map::Entry, BTreeMap},
     },
 };
 
@@ -110,15 +110,23 @@ impl Table {
     pub(super) fn put_row(&mut self, key: Key, row: Option<Row>) -> Result<Option<Row>> {
         let maintain = !self.indexes_stale.get() && !self.indexes.borrow().is_empty();
         if !maintain {
-            let added = row.is_some();
-            let previous = match row {
-                Some(row) => self.rows.insert(key.clone(), row),
-                None => self.rows.remove(&key),
+            // One search of the rows per write: the entry gives the previous row and the new
+            // one's place (a bulk INSERT spends much of its time comparing keys).
+            let (previous, current) = match row {
+                Some(row) => match self.rows.entry(key.clone()) {
+                    Entry::Occupied(mut entry) => {
+                        let previous = entry.insert(row);
+                        (Some(previous), Some(&*entry.into_mut()))
+                    }
+                    Entry::Vacant(entry) => (None, Some(&*entry.insert(row))),
+                },
+                None => (self.rows.remove(&key), None),
             };
-            self.pages.mark(&key, added && previous.is_none());
+            self.pages
+                .mark(&key, previous.is_none() && current.is_some());
             self.uniques
                 .get_mut()
-                .update(&key, previous.as_ref(), self.rows.get(&key));
+                .update(&key, previous.as_ref(), current);
             return Ok(previous);
         }
         let columns = self.column_names();

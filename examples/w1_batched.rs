@@ -1,0 +1,39 @@
+//! Profiling aid: W1's batched parameterised INSERTs natively, 20 × 500 rows per round
+//! (`cargo run --profile slt --example w1_batched`).
+use gluesql_core::data::Value;
+use idbsql::engine::Engine;
+use std::time::Instant;
+
+fn main() {
+    let placeholders: Vec<String> = (0..500)
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    let sql = format!("INSERT INTO kv VALUES {}", placeholders.join(", "));
+    let rounds = 20;
+    let t0 = Instant::now();
+    for _ in 0..rounds {
+        let mut engine = Engine::default();
+        engine
+            .query(
+                "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)",
+                &[],
+            )
+            .expect("create");
+        for batch in 0..20 {
+            let params: Vec<Value> = (batch * 500..(batch + 1) * 500)
+                .flat_map(|i| {
+                    [
+                        Value::I64(i),
+                        Value::Str(format!("name-{i}")),
+                        Value::F64((i % 1000) as f64 / 10.0),
+                    ]
+                })
+                .collect();
+            engine.query(&sql, &params).expect("insert");
+        }
+    }
+    println!(
+        "{:.2} ms per 10,000 rows",
+        t0.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+    );
+}
