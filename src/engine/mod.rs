@@ -1,6 +1,7 @@
 //! The SQL engine: GlueSQL's Glue over our store, a cache of parsed statements, parameter
 //! binding, statement-level atomicity, and results as plain rows. Synchronous; no I/O.
 
+mod aggregate;
 mod compat;
 mod indexes;
 mod logic;
@@ -9,6 +10,7 @@ mod objects;
 mod param_types;
 mod params;
 mod parse;
+mod read_columns;
 mod result;
 mod scope;
 mod setops;
@@ -179,12 +181,19 @@ impl Engine {
             numeric::rewrite_statement(self, &mut owned, &params);
             statement = Cow::Owned(owned);
         }
+        if let Some(payload) = self.whole_table_aggregate(&statement) {
+            return Ok(output_of(payload));
+        }
         let params = bind_params(&params)?;
+        if let Some((table, names)) = read_columns::columns_read(&statement) {
+            self.glue.storage.set_read_columns(table, names);
+        }
         let savepoint = self.glue.storage.savepoint();
         let result = translate_with_params(&statement, &params)
             .and_then(|translated| self.glue.storage.plan(translated.into()))
             .and_then(|plan| self.glue.execute_stmt(&plan));
         self.glue.storage.clear_scan_hint();
+        self.glue.storage.clear_read_columns();
         match result {
             Ok(payload) => Ok(output_of(payload)),
             Err(error) => {

@@ -9,6 +9,7 @@ mod index_data;
 mod metadata;
 mod pages;
 mod planner;
+mod read_columns;
 mod row_key;
 mod scan_hint;
 mod store_mut;
@@ -58,6 +59,8 @@ pub struct MemoryStore {
     rows_read: Cell<u64>,
     /// The rows the next scan of one table may be limited to (see scan_hint).
     scan_hint: RefCell<Option<scan_hint::ScanHint>>,
+    /// The columns the running SELECT reads of its one table (see read_columns).
+    read_columns: RefCell<Option<read_columns::ReadColumns>>,
     /// The running INSERT/UPDATE whose UNIQUE validation scan the sets answer (see unique_check).
     unique_check: RefCell<Option<unique_check::UniqueCheck>>,
     /// Checkpoint pages on disk (the catalog aside), and the next id to give one.
@@ -159,7 +162,13 @@ impl MemoryStore {
         self.functions.clear();
         *self.unique_defs.borrow_mut() = None;
         self.clear_scan_hint();
+        self.clear_read_columns();
         self.pages_unknown = true;
+    }
+
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
     }
 
     /// Every table, by name.

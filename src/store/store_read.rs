@@ -3,6 +3,7 @@
 
 use {
     super::{
+        read_columns::masked,
         unique_check::{Finishing, ScanRole},
         MemoryStore,
     },
@@ -58,10 +59,19 @@ impl Store for MemoryStore {
                 self.count_read();
                 Some(Ok((key, row)))
             })),
-            None => Box::new(table.rows.iter().map(|(key, row)| {
-                self.count_read();
-                Ok((key.clone(), row.clone()))
-            })),
+            None => match (
+                fetch,
+                self.read_mask(table_name, table.schema.column_defs.as_deref()),
+            ) {
+                (false, Some(mask)) => Box::new(table.rows.iter().map(move |(key, row)| {
+                    self.count_read();
+                    Ok((key.clone(), masked(row, &mask)))
+                })),
+                _ => Box::new(table.rows.iter().map(|(key, row)| {
+                    self.count_read();
+                    Ok((key.clone(), row.clone()))
+                })),
+            },
         };
         if fetch {
             return Ok(Box::new(Finishing {
