@@ -1,5 +1,5 @@
-//! The wasm-bindgen surface (browser only): a `RawDatabase` handle the JS owner drives. Every
-//! method answers a Promise; calls are serialised by the JS side, and one that overlaps another
+//! The wasm-bindgen surface (browser only): a `RawDatabase` handle the JS owner drives. A call
+//! answers its result, or a Promise of it when it had to wait; calls are serialised by the JS side, and one that overlaps another
 //! is refused, never raced. Rows cross by hand (values.rs, the hot path); other structured
 //! objects (tables, events, sync state) through serde-wasm-bindgen.
 
@@ -22,7 +22,9 @@ use {
     serde::Serialize,
     std::{
         cell::{Cell, RefCell},
+        future::Future,
         rc::Rc,
+        task::{Context, Poll, Waker},
     },
     wasm_bindgen::prelude::*,
     wasm_bindgen_futures::future_to_promise,
@@ -47,11 +49,7 @@ fn to_plain<T: Serialize>(value: &T) -> Result<JsValue, DbError> {
 /// A result object; rows as arrays when `arrays`, else as objects keyed by column name.
 fn output_to_js(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
     let result = Object::new();
-    let columns: Array = output
-        .columns
-        .iter()
-        .map(|c| JsValue::from_str(c))
-        .collect();
+    let columns: Array = output.columns.iter().map(|c| values::js_str(c)).collect();
     let types = column_types(&output);
     let rows = if arrays {
         values::rows_to_arrays(output.rows)
@@ -59,10 +57,10 @@ fn output_to_js(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
         values::rows_to_js(&output.columns, output.rows)?
     };
     let set = |key: &str, value: &JsValue| {
-        Reflect::set(&result, &key.into(), value)
+        Reflect::set(&result, &values::js_str(key), value)
             .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build result object"))
     };
-    set("command", &output.command.into())?;
+    set("command", &values::js_str(output.command))?;
     set("columns", &columns)?;
     set("types", &types)?;
     set("rows", &rows)?;
@@ -88,7 +86,7 @@ fn column_types(output: &QueryOutput) -> Array {
                 .iter()
                 .find_map(|row| row.get(column).and_then(|value| value.get_type()))
                 .map_or(JsValue::NULL, |data_type| {
-                    JsValue::from_str(&data_type.to_string())
+                    values::js_str(&data_type.to_string())
                 })
         })
         .collect()
@@ -226,7 +224,7 @@ fn state_of(db: &Db) -> u32 {
 
 impl RawDatabase {
     /// Runs `work` with the database taken out of its cell for the duration of the call.
-    fn run<F, Fut>(&self, work: F) -> Promise
+    fn run<F, Fut>(&self, work: F) -> JsValue
     where
         F: FnOnce(Db) -> Fut + 'static,
         Fut: std::future::Future<Output = (Db, Result<JsValue, DbError>)> + 'static,
@@ -234,7 +232,7 @@ impl RawDatabase {
         // A closed database answers `closed` itself (Database::ensure_open).
         let cell = Rc::clone(&self.db);
         let state = Rc::clone(&self.state);
-        future_to_promise(async move {
+        let mut call = Box::pin(async move {
             let Some(db) = cell.borrow_mut().take() else {
                 return Err(to_js_error(DbError::new(
                     ErrorCode::Execute,
@@ -245,11 +243,21 @@ impl RawDatabase {
             state.set(state_of(&db));
             *cell.borrow_mut() = Some(db);
             result.map_err(to_js_error)
-        })
+        });
+        // Most calls never wait (reads, statements inside a transaction, memory storage): run
+        // to their end now and hand the answer back as it is, without a Promise and a
+        // microtask of wasm-bindgen's executor (W3 is a few microseconds). A call that waits
+        // (an IndexedDB write) goes on as a Promise; its next poll registers the real waker.
+        let mut context = Context::from_waker(Waker::noop());
+        match call.as_mut().poll(&mut context) {
+            Poll::Ready(Ok(value)) => value,
+            Poll::Ready(Err(error)) => Promise::reject(&error).into(),
+            Poll::Pending => future_to_promise(call).into(),
+        }
     }
 
     /// `run` for work that needs no await.
-    fn run_now(&self, work: impl FnOnce(&mut Db) -> Result<JsValue, DbError> + 'static) -> Promise {
+    fn run_now(&self, work: impl FnOnce(&mut Db) -> Result<JsValue, DbError> + 'static) -> JsValue {
         self.run(move |mut db| async move {
             let result = work(&mut db);
             (db, result)
@@ -308,7 +316,7 @@ impl RawDatabase {
         params: JsValue,
         arrays: bool,
         call: Option<String>,
-    ) -> Promise {
+    ) -> JsValue {
         self.run(move |mut db| async move {
             let result = async {
                 let params = values::params_from_js(&params)?;
@@ -321,7 +329,7 @@ impl RawDatabase {
     }
 
     /// Runs every statement in `sql`; resolves to one result per statement.
-    pub fn exec(&self, sql: String, call: Option<String>) -> Promise {
+    pub fn exec(&self, sql: String, call: Option<String>) -> JsValue {
         self.run(move |mut db| async move {
             let result = async {
                 let outputs = db.exec_call(&sql, call.as_deref()).await?;
@@ -334,7 +342,7 @@ impl RawDatabase {
 
     /// The answers kept for call `call` if it committed (an array of results), else `null`.
     #[wasm_bindgen(js_name = callResult)]
-    pub fn call_result(&self, call: String, arrays: bool) -> Promise {
+    pub fn call_result(&self, call: String, arrays: bool) -> JsValue {
         self.run(move |mut db| async move {
             let result = match db.call_result(&call).await {
                 Ok(Some(outputs)) => outputs_to_js(outputs, arrays),
@@ -352,12 +360,12 @@ impl RawDatabase {
     }
 
     /// The whole database as a SQL script that recreates it.
-    pub fn export(&self) -> Promise {
+    pub fn export(&self) -> JsValue {
         self.run_now(|db| db.export().map(|sql| JsValue::from_str(&sql)))
     }
 
     /// Runs a SQL script as one transaction; resolves to `{ statements, rows }`.
-    pub fn import(&self, sql: String, call: Option<String>) -> Promise {
+    pub fn import(&self, sql: String, call: Option<String>) -> JsValue {
         self.run(move |mut db| async move {
             let result = db
                 .import_call(&sql, call.as_deref())
@@ -378,18 +386,18 @@ impl RawDatabase {
     }
 
     /// The tables and views with their columns, keys, indexes and row counts.
-    pub fn tables(&self) -> Promise {
+    pub fn tables(&self) -> JsValue {
         self.run_now(|db| db.tables().and_then(|tables| to_plain(&tables)))
     }
 
     /// The tables `sql` reads, for live queries.
     #[wasm_bindgen(js_name = tablesRead)]
-    pub fn tables_read(&self, sql: String) -> Promise {
+    pub fn tables_read(&self, sql: String) -> JsValue {
         self.run_now(move |db| db.tables_read(&sql).and_then(|tables| to_plain(&tables)))
     }
 
     /// Events since the last call (commits, remote changes, rejections, sync errors).
-    pub fn events(&self) -> Promise {
+    pub fn events(&self) -> JsValue {
         self.run_now(|db| {
             let events = db.take_events();
             let array = Array::new();
@@ -401,7 +409,7 @@ impl RawDatabase {
     }
 
     /// Writes a checkpoint now (normally done when the log grows past its threshold).
-    pub fn checkpoint(&self) -> Promise {
+    pub fn checkpoint(&self) -> JsValue {
         self.run(move |mut db| async move {
             let result = db.checkpoint().await;
             (db, result.map(|()| JsValue::UNDEFINED))
@@ -410,13 +418,13 @@ impl RawDatabase {
 
     /// Makes the database synced from now on (see `Database::enable_sync`).
     #[wasm_bindgen(js_name = enableSync)]
-    pub fn enable_sync(&self) -> Promise {
+    pub fn enable_sync(&self) -> JsValue {
         self.run_now(|db| db.enable_sync().map(|()| JsValue::UNDEFINED))
     }
 
     /// The Hello frame that opens a sync connection.
     #[wasm_bindgen(js_name = syncHello)]
-    pub fn sync_hello(&self, database: String, token: String) -> Promise {
+    pub fn sync_hello(&self, database: String, token: String) -> JsValue {
         self.run_now(move |db| {
             db.sync_hello(&database, &token)
                 .map(|frame| Uint8Array::from(frame.as_slice()).into())
@@ -425,7 +433,7 @@ impl RawDatabase {
 
     /// Handles one frame from the server; resolves to the frames to send back.
     #[wasm_bindgen(js_name = syncReceive)]
-    pub fn sync_receive(&self, frame: Vec<u8>) -> Promise {
+    pub fn sync_receive(&self, frame: Vec<u8>) -> JsValue {
         self.run(move |mut db| async move {
             let result = db.sync_receive(&frame).await;
             (db, result.map(frames_to_js))
@@ -434,13 +442,13 @@ impl RawDatabase {
 
     /// Frames to send now (local change sets not yet pushed on this connection).
     #[wasm_bindgen(js_name = syncOutgoing)]
-    pub fn sync_outgoing(&self) -> Promise {
+    pub fn sync_outgoing(&self) -> JsValue {
         self.run_now(|db| db.sync_outgoing().map(frames_to_js))
     }
 
     /// The sync connection dropped.
     #[wasm_bindgen(js_name = syncDisconnected)]
-    pub fn sync_disconnected(&self) -> Promise {
+    pub fn sync_disconnected(&self) -> JsValue {
         self.run_now(|db| {
             db.sync_disconnected();
             Ok(JsValue::UNDEFINED)
@@ -449,7 +457,7 @@ impl RawDatabase {
 
     /// `{ pending, connected, synced }` of the sync client.
     #[wasm_bindgen(js_name = syncInfo)]
-    pub fn sync_info(&self) -> Promise {
+    pub fn sync_info(&self) -> JsValue {
         self.run_now(|db| {
             let (pending, connected, synced, reconnect) =
                 db.sync().map_or((0, false, false, false), |s| {

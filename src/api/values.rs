@@ -107,8 +107,30 @@ pub fn value_to_js(value: &Value) -> JsValue {
 }
 
 /// Rows as plain objects keyed by column name (a later column of the same name wins).
+/// A JS string for `text`, made once and kept: result keys, column names and type names repeat
+/// call after call, and each fresh one is a UTF-8 decode and a string in the JS heap.
+pub fn js_str(text: &str) -> JsValue {
+    thread_local! {
+        static MADE: std::cell::RefCell<std::collections::HashMap<String, JsValue>> =
+            std::cell::RefCell::default();
+    }
+    MADE.with(|made| {
+        let mut made = made.borrow_mut();
+        if let Some(value) = made.get(text) {
+            return value.clone();
+        }
+        // Names are few in an app; a flood of distinct ones (generated aliases) starts over.
+        if made.len() >= 4096 {
+            made.clear();
+        }
+        let value = JsValue::from_str(text);
+        made.insert(text.to_owned(), value.clone());
+        value
+    })
+}
+
 pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
-    let keys: Vec<JsValue> = columns.iter().map(|c| JsValue::from_str(c)).collect();
+    let keys: Vec<JsValue> = columns.iter().map(|c| js_str(c)).collect();
     // `row.__proto__ = v` would set the row's prototype, not a property: that column is
     // defined as an own property instead.
     let special: Vec<bool> = columns.iter().map(|c| c == "__proto__").collect();
