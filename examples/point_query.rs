@@ -1,22 +1,12 @@
 //! Profiling aid: W3's point query natively (`cargo run --profile slt --example point_query`).
 use gluesql_core::data::Value;
-use idbsql::engine::Engine;
 use std::time::Instant;
 
+#[path = "common/kv.rs"]
+mod kv;
+
 fn main() {
-    let mut engine = Engine::default();
-    engine
-        .query(
-            "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)",
-            &[],
-        )
-        .expect("create");
-    let rows: Vec<String> = (0..10_000)
-        .map(|i| format!("({i}, 'name-{i}', {})", i as f64 / 10.0))
-        .collect();
-    engine
-        .query(&format!("INSERT INTO kv VALUES {}", rows.join(",")), &[])
-        .expect("insert");
+    let mut engine = kv::loaded(10_000);
     let n = 200_000;
     let t0 = Instant::now();
     for i in 0..n {

@@ -4,6 +4,10 @@ use gluesql_core::data::Value;
 use idbsql::engine::Engine;
 use std::time::Instant;
 
+#[path = "common/kv.rs"]
+#[allow(dead_code)] // `loaded` serves the other examples
+mod kv;
+
 fn main() {
     let placeholders: Vec<String> = (0..500)
         .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
@@ -13,12 +17,7 @@ fn main() {
     let t0 = Instant::now();
     for _ in 0..rounds {
         let mut engine = Engine::default();
-        engine
-            .query(
-                "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)",
-                &[],
-            )
-            .expect("create");
+        engine.query(kv::CREATE_KV, &[]).expect("create");
         for batch in 0..20 {
             let params: Vec<Value> = (batch * 500..(batch + 1) * 500)
                 .flat_map(|i| {

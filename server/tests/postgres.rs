@@ -25,17 +25,21 @@ use {
     },
 };
 
-async fn start_on(cluster: &PgCluster) -> RunningServer {
-    idbsql_server::start(ServerConfig {
+fn on(cluster: &PgCluster) -> ServerConfig {
+    ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: cluster.path().join("unused"),
         postgres: Some(cluster.url()),
         static_dir: None,
         secret: None,
         limits: Limits::default(),
-    })
-    .await
-    .expect("server starts on PostgreSQL")
+    }
+}
+
+async fn start_on(cluster: &PgCluster) -> RunningServer {
+    idbsql_server::start(on(cluster))
+        .await
+        .expect("server starts on PostgreSQL")
 }
 
 /// The log is one total order: sequence numbers 1..=n, each (client, client seq) once.
@@ -396,15 +400,7 @@ async fn the_schema_is_created_once_and_a_newer_one_is_refused() {
         .execute("UPDATE idbsql_schema SET version = 2", &[])
         .await
         .unwrap();
-    let refused = idbsql_server::start(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: cluster.path().join("unused"),
-        postgres: Some(cluster.url()),
-        static_dir: None,
-        secret: None,
-        limits: Limits::default(),
-    })
-    .await;
+    let refused = idbsql_server::start(on(&cluster)).await;
     let Err(error) = refused else {
         panic!("a newer schema must be refused")
     };

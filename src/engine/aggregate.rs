@@ -4,13 +4,13 @@
 //! nothing is cloned per row. Any other shape, or any error, is left to GlueSQL.
 
 use {
-    super::Engine,
+    super::{read_columns::only_table, Engine},
     gluesql_core::{
         data::Value,
         prelude::Payload,
         sqlparser::ast::{
             Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, SelectItem,
-            SetExpr, Statement, TableFactor,
+            SetExpr, Statement,
         },
     },
     std::cmp::Ordering,
@@ -60,18 +60,10 @@ fn plan(engine: &Engine, statement: &Statement) -> Option<(String, Vec<(String, 
         && select.qualify.is_none()
         && select.value_table_mode.is_none()
         && select.connect_by.is_none();
-    let [from] = select.from.as_slice() else {
-        return None;
-    };
-    if !plain_query || !plain_select || !from.joins.is_empty() {
+    if !plain_query || !plain_select {
         return None;
     }
-    let TableFactor::Table {
-        name, args: None, ..
-    } = &from.relation
-    else {
-        return None;
-    };
+    let name = only_table(select)?;
     let [table_name] = name.0.as_slice() else {
         return None;
     };

@@ -3,10 +3,26 @@
 
 use {
     gluesql_core::sqlparser::ast::{
-        visit_expressions, Expr, SelectItem, SetExpr, Statement, TableFactor,
+        visit_expressions, Expr, ObjectName, Select, SelectItem, SetExpr, Statement, TableFactor,
     },
     std::ops::ControlFlow,
 };
+
+/// The one table a SELECT reads, when its FROM is a single named table without joins.
+pub(super) fn only_table(select: &Select) -> Option<&ObjectName> {
+    let [from] = select.from.as_slice() else {
+        return None;
+    };
+    if !from.joins.is_empty() {
+        return None;
+    }
+    match &from.relation {
+        TableFactor::Table {
+            name, args: None, ..
+        } => Some(name),
+        _ => None,
+    }
+}
 
 /// `(table, names)` for `SELECT … FROM one_table …` with no join, wildcard, subquery or CTE:
 /// every identifier anywhere in it (column, alias or other — a superset is safe).
@@ -20,18 +36,7 @@ pub fn columns_read(statement: &Statement) -> Option<(String, Vec<String>)> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
-    let [from] = select.from.as_slice() else {
-        return None;
-    };
-    if !from.joins.is_empty() {
-        return None;
-    }
-    let TableFactor::Table {
-        name, args: None, ..
-    } = &from.relation
-    else {
-        return None;
-    };
+    let name = only_table(select)?;
     if select.projection.iter().any(|item| {
         matches!(
             item,
