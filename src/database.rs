@@ -295,13 +295,7 @@ impl<P: Persistence> Database<P> {
                 .await
             {
                 self.engine.store_mut().revert_unpersisted();
-                return Err(DbError::new(
-                    error.code,
-                    format!(
-                        "the change was not saved and has been undone: {}",
-                        error.message
-                    ),
-                ));
+                return Err(undone(error));
             }
             self.engine.store_mut().confirm_persisted();
             self.events.push(DbEvent::Committed { tables });
@@ -316,14 +310,7 @@ impl<P: Persistence> Database<P> {
             Err(error) => {
                 // A value that cannot be stored (nested past the bound): the change is refused.
                 self.engine.store_mut().revert_unpersisted();
-                let error = DbError::from(error);
-                return Err(DbError::new(
-                    error.code,
-                    format!(
-                        "the change was not saved and has been undone: {}",
-                        error.message
-                    ),
-                ));
+                return Err(undone(DbError::from(error)));
             }
         };
         let written = self
@@ -783,12 +770,18 @@ fn controls_transaction(statement: &SqlStatement) -> bool {
 }
 
 /// A failed write: memory has already been returned to its state before the change.
-fn not_saved(error: DbError) -> DbError {
+/// A commit that was reverted from memory because `error` kept it from being stored.
+fn undone(error: DbError) -> DbError {
     DbError::new(
-        ErrorCode::Storage,
+        error.code,
         format!(
             "the change was not saved and has been undone: {}",
             error.message
         ),
     )
+}
+
+/// `undone` for a failed write: always a `storage` error.
+fn not_saved(error: DbError) -> DbError {
+    DbError::new(ErrorCode::Storage, undone(error).message)
 }

@@ -234,7 +234,10 @@ impl Writer {
     /// catches up and decides again (a lost race is never a rejection).
     async fn decide_and_commit(&mut self, batch: Vec<PushRequest>) {
         for _ in 0..MAX_REDECIDE {
-            let ids: Vec<u128> = batch.iter().map(|request| request.client_id).collect();
+            // Once per client: a batch holds many pushes of few clients.
+            let mut ids: Vec<u128> = batch.iter().map(|request| request.client_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
             let stored = match self.log.clients_progress(&self.name, &ids).await {
                 Ok(stored) => stored,
                 Err(error) => return self.fail(batch, Vec::new(), error),

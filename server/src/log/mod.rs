@@ -57,13 +57,15 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Every client the batch reads or writes the progress of (may repeat).
-    pub fn client_ids(&self) -> impl Iterator<Item = u128> + '_ {
+    /// Every client the batch reads or writes the progress of, once each.
+    pub fn client_ids(&self) -> impl Iterator<Item = u128> {
         self.assumed
             .iter()
             .map(|(client_id, _)| *client_id)
             .chain(self.accepted.iter().map(|append| append.client_id))
             .chain(self.rejected.iter().map(|(client_id, _)| *client_id))
+            .collect::<std::collections::BTreeSet<u128>>()
+            .into_iter()
     }
 }
 

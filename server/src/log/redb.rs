@@ -45,6 +45,28 @@ fn last_seq_in(
         .map_or(0, |(key, _)| key.value().1))
 }
 
+/// The stored progress of these clients (absent: never seen), in a read or write transaction.
+fn read_progress(
+    clients: &impl ReadableTable<(&'static str, u128), (u64, u64)>,
+    database: &str,
+    client_ids: impl Iterator<Item = u128>,
+) -> Result<HashMap<u128, ClientProgress>, LogError> {
+    let mut found = HashMap::new();
+    for client_id in client_ids {
+        if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
+            let (client_seq, server_seq) = value.value();
+            found.insert(
+                client_id,
+                ClientProgress {
+                    client_seq,
+                    server_seq,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 /// Marks an entry that records `seen` after its client sequence. Entries written before it
 /// go straight on with the change set, whose first byte is its format version (1), never this.
 const SEEN_MARK: u8 = 0xfe;
@@ -93,19 +115,7 @@ impl SyncLog for RedbLog {
         let seqs = {
             let mut log = write.open_table(LOG).map_err(log_error)?;
             let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
-            let mut stored = HashMap::new();
-            for client_id in batch.client_ids() {
-                if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
-                    let (client_seq, server_seq) = value.value();
-                    stored.insert(
-                        client_id,
-                        ClientProgress {
-                            client_seq,
-                            server_seq,
-                        },
-                    );
-                }
-            }
+            let stored = read_progress(&clients, database, batch.client_ids())?;
             let stored = |client_id| stored.get(&client_id).copied().unwrap_or_default();
             // One process writes this file, so this holds unless the file changed under us.
             if last_seq_in(&log, database)? != batch.after || !assumptions_hold(batch, stored) {
@@ -169,19 +179,6 @@ impl SyncLog for RedbLog {
     ) -> Result<HashMap<u128, ClientProgress>, LogError> {
         let read = self.db.begin_read().map_err(log_error)?;
         let clients = read.open_table(CLIENTS).map_err(log_error)?;
-        let mut found = HashMap::with_capacity(client_ids.len());
-        for &client_id in client_ids {
-            if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
-                let (client_seq, server_seq) = value.value();
-                found.insert(
-                    client_id,
-                    ClientProgress {
-                        client_seq,
-                        server_seq,
-                    },
-                );
-            }
-        }
-        Ok(found)
+        read_progress(&clients, database, client_ids.iter().copied())
     }
 }
