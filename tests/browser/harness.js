@@ -67,6 +67,29 @@ async function ready(page) {
   }
 }
 
+/**
+ * Resolves once `predicate(arg)`, run in the page, answers truthy; a throw counts as "not yet".
+ * Playwright's `waitForFunction` cannot wait on an async predicate: it takes the Promise it
+ * gets back as a truthy answer and returns at once, so a check that queries the database
+ * (always async) must poll from here, awaiting each answer.
+ */
+export async function eventually(page, predicate, arg, { timeout = 15_000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await page.evaluate(predicate, arg);
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`still not true after ${timeout} ms (last answer: ${last?.message ?? JSON.stringify(last)})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
 /** Reloads the test page, keeping its mode. */
 export async function reloadPage(page) {
   await page.reload();

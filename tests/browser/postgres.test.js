@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
+import { eventually, serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
 import { startPgCluster } from "./pg-cluster.js";
 
 let pages;
@@ -40,16 +40,11 @@ async function openSynced(context, urls) {
 
 /** Rows of `note` once the table exists (before a remote CREATE arrives, the query throws). */
 async function waitForRows(page, count) {
-  await page.waitForFunction(
-    async (n) => {
-      try {
-        return (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === n;
-      } catch {
-        return false;
-      }
-    },
+  await eventually(
+    page,
+    async (n) => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === n,
     count,
-    { timeout: 20_000, polling: 50 },
+    { timeout: 20_000 },
   );
   return page.evaluate(async () => (await window.db.query("SELECT id, body FROM note ORDER BY id")).rows);
 }

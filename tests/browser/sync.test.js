@@ -7,7 +7,7 @@ import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createHmac } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
+import { eventually, serveStatic, launchBrowser, openPage, startSyncServer } from "./harness.js";
 
 let pages;
 let browser;
@@ -41,7 +41,7 @@ const rowsOf = (page) =>
   page.evaluate(async () => (await window.db.query("SELECT id, body FROM note ORDER BY id")).rows);
 
 async function waitFor(page, predicate, arg) {
-  await page.waitForFunction(predicate, arg, { timeout: 15_000, polling: 50 });
+  await eventually(page, predicate, arg);
 }
 
 test("a write in A shows in B, and offline writes on both converge after a restart", async () => {
@@ -374,13 +374,7 @@ test("a remote overwrite of a row written here by a writer that had not seen it 
       await window.db.sync.flush();
     });
     // Until A's changes arrive, B has no table: the query throws, and the wait goes on.
-    await waitFor(b, async () => {
-      try {
-        return (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1;
-      } catch {
-        return false;
-      }
-    });
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 1);
     // Calls on one connection run in order: once this query answers, B's sync has stopped.
     await b.evaluate(async () => {
       window.db.sync.stop();
