@@ -393,21 +393,23 @@ impl<P: Persistence> Database<P> {
         persistence: &mut P,
         sync: bool,
     ) -> Result<(Engine, Option<SyncState>, Option<Vec<u8>>), DbError> {
-        let loaded = persistence.load().await?;
         let mut store = MemoryStore::new();
         let unreadable =
             |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
         let mut catalog_written = None;
-        // Page by page, each decoded and dropped before the next: the bytes and the rows of
-        // the whole database are never in memory twice.
-        for (id, bytes) in loaded.checkpoint {
-            store
-                .load_page(id, decode_change_set(&bytes)?)
-                .map_err(unreadable)?;
-            if id == CATALOG_PAGE {
-                catalog_written = Some(bytes);
-            }
-        }
+        // Page by page as they are read, each decoded and dropped before the next: the bytes
+        // and the rows of the whole database are never in memory twice.
+        let loaded = persistence
+            .load(&mut |id, bytes| {
+                store
+                    .load_page(id, decode_change_set(&bytes)?)
+                    .map_err(unreadable)?;
+                if id == CATALOG_PAGE {
+                    catalog_written = Some(bytes);
+                }
+                Ok(())
+            })
+            .await?;
         store.finish_loading();
         for bytes in &loaded.log {
             store

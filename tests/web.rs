@@ -7,7 +7,7 @@ use {
     idbsql::{
         database::CheckpointPolicy,
         persist::{
-            idb::{Durability, IdbPersistence},
+            idb::{Durability, IdbPersistence, PAGES_PER_READ},
             Persistence,
         },
         Database, ErrorCode,
@@ -34,9 +34,16 @@ async fn on_disk(name: &str) -> (usize, usize) {
     let mut persistence = IdbPersistence::open(name, Durability::Relaxed)
         .await
         .unwrap();
-    let loaded = persistence.load().await.unwrap();
+    let mut pages = 0;
+    let loaded = persistence
+        .load(&mut |_, _| {
+            pages += 1;
+            Ok(())
+        })
+        .await
+        .unwrap();
     persistence.close();
-    (loaded.checkpoint.len(), loaded.log.len())
+    (pages, loaded.log.len())
 }
 
 async fn rows(db: &mut Database<IdbPersistence>, sql: &str) -> Vec<Vec<Value>> {
@@ -150,6 +157,8 @@ async fn ten_thousand_rows_survive_reopen() {
         .await
         .unwrap();
     db.close();
+    // More pages than one read fetches: the load reads and decodes them chunk by chunk.
+    assert!(on_disk(name).await.0 > 2 * PAGES_PER_READ);
     let mut db = reopen(name).await;
     assert_eq!(
         rows(&mut db, "SELECT COUNT(*), SUM(id) FROM kv").await,

@@ -4,16 +4,18 @@
 //! calls by call id). One IDB transaction per batch.
 
 use {
-    super::{Batch, Loaded, Persistence},
+    super::{Batch, Loaded, PageSink, Persistence},
     crate::{
         error::{DbError, ErrorCode},
         protocol::FORMAT_VERSION,
     },
     idb::{
         builder::{DatabaseBuilder, ObjectStoreBuilder},
+        request::futures::{GetAllKeysStoreRequestFuture, GetAllStoreRequestFuture},
         Database, Factory, KeyRange, ObjectStore, Query, Transaction, TransactionMode,
     },
     js_sys::{Array, Object, Reflect, Uint8Array},
+    std::future::IntoFuture,
     wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue},
     web_sys::IdbDatabase,
 };
@@ -26,6 +28,9 @@ const CALLS: &str = "calls";
 /// IndexedDB schema version: 2 added `outbox`, 3 `calls` (the upgrade only creates missing
 /// stores, so a database of any earlier version opens).
 const SCHEMA_VERSION: u32 = 3;
+/// Checkpoint pages per read while loading (a page holds a few hundred rows): small enough
+/// that decoding starts early, large enough that requests stay few.
+pub const PAGES_PER_READ: usize = 16;
 /// How long a call's answer is kept for a retry: retries follow a hand-over within seconds.
 const CALL_RECORD_MILLIS: f64 = 3_600_000.0;
 
@@ -243,20 +248,23 @@ async fn read_one(store: &ObjectStore, key: &str) -> Result<Option<JsValue>, DbE
         .map_err(read_error)
 }
 
-async fn read_values(store: &ObjectStore) -> Result<Vec<JsValue>, DbError> {
-    store
-        .get_all(None, None)
+/// A getAll request, sent now; its answer is awaited later.
+fn values_request(
+    store: &ObjectStore,
+    query: Option<Query>,
+) -> Result<GetAllStoreRequestFuture, DbError> {
+    Ok(store
+        .get_all(query, None)
         .map_err(read_error)?
-        .await
-        .map_err(read_error)
+        .into_future())
 }
 
-async fn read_keys(store: &ObjectStore) -> Result<Vec<JsValue>, DbError> {
-    store
+/// A getAllKeys request, sent now; its answer is awaited later.
+fn keys_request(store: &ObjectStore) -> Result<GetAllKeysStoreRequestFuture, DbError> {
+    Ok(store
         .get_all_keys(None, None)
         .map_err(read_error)?
-        .await
-        .map_err(read_error)
+        .into_future())
 }
 
 fn bytes_of(value: &JsValue) -> Result<Vec<u8>, DbError> {
@@ -267,14 +275,28 @@ fn bytes_of(value: &JsValue) -> Result<Vec<u8>, DbError> {
 }
 
 impl Persistence for IdbPersistence {
-    async fn load(&mut self) -> Result<Loaded, DbError> {
+    async fn load(&mut self, page: &mut PageSink<'_>) -> Result<Loaded, DbError> {
         let transaction = self
             .database
             .transaction(&[META, CHECKPOINT, LOG, OUTBOX], TransactionMode::ReadOnly)
             .map_err(|e| storage_error("read", e))?;
         let store = |name| transaction.object_store(name).map_err(read_error);
-        let format = read_one(&store(META)?, "format").await?;
-        if let Some(version) = format.and_then(|v| v.as_f64()) {
+        // Every request goes out before the first answer is awaited: IndexedDB answers them
+        // in order, one round trip for all instead of one each.
+        let format = store(META)?
+            .get(JsValue::from_str("format"))
+            .map_err(read_error)?
+            .into_future();
+        let checkpoint_keys = keys_request(&store(CHECKPOINT)?)?;
+        let log_keys = keys_request(&store(LOG)?)?;
+        let log = values_request(&store(LOG)?, None)?;
+        let outbox_keys = keys_request(&store(OUTBOX)?)?;
+        let outbox = values_request(&store(OUTBOX)?, None)?;
+        let sync = store(META)?
+            .get(JsValue::from_str("sync"))
+            .map_err(read_error)?
+            .into_future();
+        if let Some(version) = format.await.map_err(read_error)?.and_then(|v| v.as_f64()) {
             if version > f64::from(FORMAT_VERSION) {
                 return Err(DbError::new(
                     ErrorCode::Format,
@@ -283,29 +305,53 @@ impl Persistence for IdbPersistence {
             }
             self.format_stamped = version == f64::from(FORMAT_VERSION);
         }
-        let checkpoint_keys = read_keys(&store(CHECKPOINT)?).await?;
-        let checkpoint = read_values(&store(CHECKPOINT)?).await?;
-        let log_keys = read_keys(&store(LOG)?).await?;
-        let log = read_values(&store(LOG)?).await?;
-        let outbox_keys = read_keys(&store(OUTBOX)?).await?;
-        let outbox = read_values(&store(OUTBOX)?).await?;
-        let sync = read_one(&store(META)?, "sync")
-            .await?
-            .map(|value| bytes_of(&value))
-            .transpose()?;
+        // The pages in chunks, all asked for now: while `page` decodes one chunk, IndexedDB
+        // reads the next (one getAll of the whole store would make decoding wait for all).
+        let checkpoint_keys = checkpoint_keys.await.map_err(read_error)?;
+        let chunks = checkpoint_keys
+            .chunks(PAGES_PER_READ)
+            .map(|keys| {
+                let range = KeyRange::bound(&keys[0], &keys[keys.len() - 1], None, None)
+                    .map_err(read_error)?;
+                Ok((
+                    keys,
+                    values_request(&store(CHECKPOINT)?, Some(Query::KeyRange(range)))?,
+                ))
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        for (keys, values) in chunks {
+            let values = values.await.map_err(read_error)?;
+            if values.len() != keys.len() {
+                return Err(DbError::new(
+                    ErrorCode::Storage,
+                    "the checkpoint changed while it was read",
+                ));
+            }
+            for (key, value) in keys.iter().zip(&values) {
+                page(page_id(key)?, bytes_of(value)?)?;
+            }
+        }
+        let log_keys = log_keys.await.map_err(read_error)?;
+        let log = log
+            .await
+            .map_err(read_error)?
+            .iter()
+            .map(bytes_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let outbox_keys = outbox_keys.await.map_err(read_error)?;
+        let outbox = outbox.await.map_err(read_error)?;
         let loaded = Loaded {
-            checkpoint: checkpoint_keys
-                .iter()
-                .zip(checkpoint.iter())
-                .map(|(key, value)| Ok((page_id(key)?, bytes_of(value)?)))
-                .collect::<Result<_, DbError>>()?,
-            log: log.iter().map(bytes_of).collect::<Result<_, _>>()?,
+            log,
             outbox: outbox_keys
                 .iter()
                 .zip(outbox.iter())
                 .map(|(key, value)| Ok((key.as_f64().unwrap_or(0.0) as u64, bytes_of(value)?)))
                 .collect::<Result<_, DbError>>()?,
-            sync,
+            sync: sync
+                .await
+                .map_err(read_error)?
+                .map(|value| bytes_of(&value))
+                .transpose()?,
         };
         self.next_seq = log_keys
             .last()

@@ -2,7 +2,7 @@
 //! `shared` for native tests, which reopen the same "disk" and can make a write fail.
 
 use {
-    super::{Batch, Loaded, Persistence},
+    super::{Batch, Loaded, PageSink, Persistence},
     crate::error::{DbError, ErrorCode},
     std::{cell::RefCell, collections::BTreeMap, rc::Rc},
 };
@@ -56,16 +56,14 @@ impl MemoryPersistence {
 }
 
 impl Persistence for MemoryPersistence {
-    async fn load(&mut self) -> Result<Loaded, DbError> {
+    async fn load(&mut self, page: &mut PageSink<'_>) -> Result<Loaded, DbError> {
         Ok(match &self.disk {
             Some(disk) => {
                 let disk = disk.borrow();
+                for (id, bytes) in &disk.checkpoint {
+                    page(*id, bytes.clone())?;
+                }
                 Loaded {
-                    checkpoint: disk
-                        .checkpoint
-                        .iter()
-                        .map(|(k, v)| (*k, v.clone()))
-                        .collect(),
                     log: disk.log.clone(),
                     outbox: disk.outbox.iter().map(|(k, v)| (*k, v.clone())).collect(),
                     sync: disk.sync.clone(),

@@ -9,13 +9,11 @@ pub mod idb;
 
 use crate::error::DbError;
 
-/// Everything needed to rebuild the database, in replay order: checkpoint pages (by id; page
-/// 0 is the catalog, see store::pages), then log;
-/// for a synced database also its outbox (local change sets not yet confirmed) and its sync
-/// state (opaque bytes, encoded by `sync`).
+/// What rebuilds the database after the checkpoint pages (which `Persistence::load` hands over
+/// one by one): the log, in replay order; for a synced database also its outbox (local change
+/// sets not yet confirmed) and its sync state (opaque bytes, encoded by `sync`).
 #[derive(Debug, Default, Clone)]
 pub struct Loaded {
-    pub checkpoint: Vec<(u64, Vec<u8>)>,
     pub log: Vec<Vec<u8>>,
     pub outbox: Vec<(u64, Vec<u8>)>,
     pub sync: Option<Vec<u8>>,
@@ -60,9 +58,15 @@ impl Batch {
     }
 }
 
+/// Receives the checkpoint pages during `Persistence::load`: (page id, its bytes).
+pub type PageSink<'a> = dyn FnMut(u64, Vec<u8>) -> Result<(), DbError> + 'a;
+
 #[allow(async_fn_in_trait)]
 pub trait Persistence {
-    async fn load(&mut self) -> Result<Loaded, DbError>;
+    /// Reads what is stored: every checkpoint page goes to `page` in id order (page 0, the
+    /// catalog, first) as it arrives, so decoding one overlaps reading the next; then the rest.
+    /// An error from `page` ends the load with that error.
+    async fn load(&mut self, page: &mut PageSink<'_>) -> Result<Loaded, DbError>;
 
     /// Writes `batch` atomically.
     async fn commit(&mut self, batch: Batch) -> Result<(), DbError>;
@@ -100,8 +104,8 @@ macro_rules! each {
 }
 
 impl Persistence for Storage {
-    async fn load(&mut self) -> Result<Loaded, DbError> {
-        each!(self, p => p.load().await)
+    async fn load(&mut self, page: &mut PageSink<'_>) -> Result<Loaded, DbError> {
+        each!(self, p => p.load(page).await)
     }
 
     async fn commit(&mut self, batch: Batch) -> Result<(), DbError> {
