@@ -123,9 +123,10 @@ async function main() {
     await browser.close();
     await server.close();
   }
-  // What a page downloads: the wasm, its glue and every module of js/ (the package's files).
-  const jsFiles = (await readdir(path.join(ROOT, "js"))).filter((f) => f.endsWith(".js")).map((f) => `js/${f}`);
-  const files = ["pkg/idbsql_bg.wasm", "pkg/idbsql.js", ...jsFiles];
+  // What the package ships to run: the wasm and both bundles of dist/ (the page's and the
+  // Worker's, though a page without worker mode never loads the second).
+  const jsFiles = (await readdir(path.join(ROOT, "dist"))).filter((f) => f.endsWith(".js")).map((f) => `dist/${f}`);
+  const files = ["pkg/idbsql_bg.wasm", ...jsFiles];
   let raw = 0;
   let gz = 0;
   for (const file of files) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the wasm crate into pkg/ (ES module glue + .wasm + .d.ts) for the npm package:
-# a size-optimised release build, then wasm-bindgen without the debugging name section.
+# Builds the npm package's files: the wasm crate into pkg/ (a size-optimised release build,
+# then wasm-bindgen without the debugging name section), then js/ bundled into dist/ — one
+# module for pages and one for the Worker, each a single request instead of three rounds of
+# imports (W5, issue 14). dist/ sits beside pkg/, so `../pkg/idbsql_bg.wasm` still resolves.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,5 +11,9 @@ source scripts/env.sh
 cargo build --release --target wasm32-unknown-unknown --lib --quiet
 rm -rf pkg
 wasm-bindgen --target web --out-dir pkg --out-name idbsql \
-  --remove-name-section --remove-producers-section \
+  --remove-name-section --remove-producers-section --omit-default-module-path \
   target/wasm32-unknown-unknown/release/idbsql.wasm
+rm -rf dist
+node_modules/.bin/esbuild idbsql=js/index.js worker=js/worker.js \
+  --bundle --format=esm --outdir=dist --log-level=warning
+cp js/index.d.ts dist/idbsql.d.ts

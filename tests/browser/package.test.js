@@ -11,23 +11,11 @@ import { ROOT, serveStatic, launchBrowser } from "./harness.js";
 const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
-  "js/database.js",
-  "js/engine.js",
-  "js/errors.js",
-  "js/hub.js",
-  "js/index.d.ts",
-  "js/index.js",
-  "js/listeners.js",
-  "js/local.js",
-  "js/params.js",
-  "js/sync.js",
-  "js/wasm.js",
-  "js/worker.js",
+  "dist/idbsql.d.ts",
+  "dist/idbsql.js",
+  "dist/worker.js",
   "package.json",
-  "pkg/idbsql.d.ts",
-  "pkg/idbsql.js",
   "pkg/idbsql_bg.wasm",
-  "pkg/idbsql_bg.wasm.d.ts",
 ];
 
 // What a user's app does with the package: every call of the core API once.
@@ -101,7 +89,7 @@ before(async () => {
   fs.writeFileSync(
     path.join(appDir, "plain.html"),
     `<!doctype html><meta charset="utf-8"><title>plain</title>
-<script type="importmap">{ "imports": { "idbsql": "./node_modules/idbsql/js/index.js" } }</script>
+<script type="importmap">{ "imports": { "idbsql": "./node_modules/idbsql/dist/idbsql.js" } }</script>
 <script type="module" src="./main.js"></script>\n`,
   );
   // Vite: the same app bundled; the wasm is emitted as an asset found through import.meta.url.
@@ -138,8 +126,8 @@ async function runApp(dir, page) {
 test("npm pack ships only what users need", () => {
   assert.deepEqual(packedFiles, EXPECTED_FILES);
   const manifest = JSON.parse(fs.readFileSync(path.join(appDir, "node_modules/idbsql/package.json"), "utf8"));
-  assert.equal(manifest.exports["."].default, "./js/index.js");
-  assert.equal(manifest.exports["."].types, "./js/index.d.ts");
+  assert.equal(manifest.exports["."].default, "./dist/idbsql.js");
+  assert.equal(manifest.exports["."].types, "./dist/idbsql.d.ts");
   assert.equal(manifest.sideEffects, false);
   assert.equal(manifest.dependencies, undefined, "the package has no runtime dependencies");
 });
