@@ -47,3 +47,29 @@ fn results_carry_command_columns_and_counts() {
     assert_eq!(selected.columns, vec!["b", "a"]);
     assert_eq!(selected.row_count, 1);
 }
+
+#[test]
+fn one_insert_naming_a_primary_key_twice_is_refused_and_writes_nothing() {
+    // GlueSQL alone answered `row_count: 2` and kept one row (the second overwrote the first).
+    let mut engine = Engine::default();
+    engine
+        .query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[])
+        .unwrap();
+    // Distinct keys in any order go in.
+    engine
+        .query("INSERT INTO t VALUES (1, 'a'), (3, 'c'), (2, 'b')", &[])
+        .unwrap();
+    for sql in [
+        "INSERT INTO t VALUES (10, 'j'), (10, 'k')",
+        "INSERT INTO t VALUES (12, 'l'), (11, 'm'), (12, 'n')",
+        "INSERT INTO t SELECT 30, v FROM t",
+    ] {
+        let error = engine.query(sql, &[]).expect_err(sql);
+        assert_eq!(error.code, ErrorCode::Constraint, "{sql}: {error:?}");
+    }
+    let ids = engine.query("SELECT id FROM t", &[]).unwrap().rows;
+    assert_eq!(ids, [1, 2, 3].map(|id| vec![Value::I64(id)]));
+    // An UPDATE writes every row by key: not a repeat.
+    let updated = engine.query("UPDATE t SET v = 'x'", &[]).unwrap();
+    assert_eq!(updated.row_count, 3);
+}

@@ -17,6 +17,7 @@ use {
         error::{Result, ValidateError},
         plan::{ExprPlan, QueryPlan, StatementPlan, ValuesPlan},
     },
+    std::cmp::Ordering,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +186,26 @@ impl MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+/// GlueSQL checks an INSERT's primary keys against the stored rows only (an upstream bug):
+/// `INSERT INTO t VALUES (1, 'a'), (1, 'b')` answered 2 rows and kept one, the second
+/// overwriting the first. No batch of keyed rows may name a key twice — an INSERT's are new,
+/// an UPDATE's are distinct stored rows — so a repeat is refused before anything is written.
+pub(super) fn refuse_repeated_keys(rows: &[(Key, Vec<Value>)]) -> Result<()> {
+    // Rows usually come in ascending key order: then one comparison per row settles it.
+    if rows.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+        return Ok(());
+    }
+    let mut keys: Vec<&Key> = rows.iter().map(|(key, _)| key).collect();
+    keys.sort_unstable();
+    match keys
+        .windows(2)
+        .find(|pair| pair[0].cmp(pair[1]) == Ordering::Equal)
+    {
+        Some(pair) => Err(ValidateError::DuplicateEntryOnPrimaryKeyField(pair[0].clone()).into()),
+        None => Ok(()),
     }
 }
 
