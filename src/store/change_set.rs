@@ -15,7 +15,9 @@ impl MemoryStore {
         let mut order: Vec<String> = Vec::new();
         let mut recreated = BTreeSet::new();
         let mut altered = BTreeSet::new();
-        let mut touched: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
+        // Keys per table as written, sorted and deduplicated once at the end: a commit of
+        // 10k rows paid for 10k sorted-set insertions here (W1).
+        let mut touched: BTreeMap<String, Vec<Key>> = BTreeMap::new();
         let mut functions = BTreeSet::new();
         let note = |order: &mut Vec<String>, name: &str| {
             if !order.iter().any(|seen| seen == name) {
@@ -26,10 +28,7 @@ impl MemoryStore {
             match step {
                 Undo::Row { table, key, .. } => {
                     note(&mut order, table);
-                    touched
-                        .entry(table.clone())
-                        .or_default()
-                        .insert(key.clone());
+                    touched.entry(table.clone()).or_default().push(key.clone());
                 }
                 Undo::TableCreated { table } => {
                     note(&mut order, table);
@@ -72,9 +71,7 @@ impl MemoryStore {
                         .iter()
                         .map(|(key, row)| (key.clone(), Some(row.clone())))
                         .collect(),
-                    Some(table) => touched
-                        .remove(&name)
-                        .unwrap_or_default()
+                    Some(table) => sorted_unique(touched.remove(&name).unwrap_or_default())
                         .into_iter()
                         .map(|key| {
                             let row = table.rows.get(&key).cloned();
@@ -275,4 +272,11 @@ impl MemoryStore {
         }
         chunks
     }
+}
+
+/// `keys` in order, each once (an unstable sort: equal keys are interchangeable).
+fn sorted_unique(mut keys: Vec<Key>) -> Vec<Key> {
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }

@@ -204,3 +204,49 @@ fn inverse_change_sets_restore_the_state_before() {
         "indexes follow"
     );
 }
+
+#[test]
+fn primary_key_checks_hold_past_and_below_the_last_key() {
+    // fetch_data answers keys above the last one without a search: the last key itself and
+    // keys below it must still be found.
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    run(&mut glue, "INSERT INTO t VALUES (1, 'a'), (5, 'e')");
+    for duplicate in [
+        "INSERT INTO t VALUES (5, 'again')",
+        "INSERT INTO t VALUES (1, 'again')",
+    ] {
+        assert!(glue.execute(duplicate).is_err(), "{duplicate} was accepted");
+    }
+    run(&mut glue, "INSERT INTO t VALUES (3, 'c'), (9, 'i')");
+    assert!(glue
+        .execute("INSERT INTO t VALUES (10, 'j'), (10, 'k')")
+        .is_err());
+    let keys: Vec<Key> = glue.storage.tables["t"].rows.keys().cloned().collect();
+    assert_eq!(keys, [1, 3, 5, 9].map(Key::I64));
+}
+
+#[test]
+fn a_commit_lists_each_written_key_once_in_key_order() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    glue.storage.take_change_sets();
+    glue.storage.confirm_persisted();
+    run(&mut glue, "BEGIN");
+    run(
+        &mut glue,
+        "INSERT INTO t VALUES (3, 'c'), (1, 'a'), (2, 'b')",
+    );
+    run(&mut glue, "UPDATE t SET v = 'x' WHERE id = 3");
+    run(&mut glue, "DELETE FROM t WHERE id = 1");
+    run(&mut glue, "COMMIT");
+    let change_sets = glue.storage.take_change_sets();
+    let rows = &change_sets[0].tables[0].rows;
+    let keys: Vec<&Key> = rows.iter().map(|(key, _)| key).collect();
+    assert_eq!(keys, [&Key::I64(1), &Key::I64(2), &Key::I64(3)]);
+    assert_eq!(rows[0].1, None, "the deleted row");
+    assert_eq!(
+        rows[2].1.as_ref().map(|row| row[1].clone()),
+        Some(Value::Str("x".into()))
+    );
+}
