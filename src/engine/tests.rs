@@ -66,6 +66,10 @@ fn one_insert_naming_a_primary_key_twice_is_refused_and_writes_nothing() {
     ] {
         let error = engine.query(sql, &[]).expect_err(sql);
         assert_eq!(error.code, ErrorCode::Constraint, "{sql}: {error:?}");
+        assert!(
+            error.message.contains("for unique column 'id'"),
+            "{sql}: {error:?}"
+        );
     }
     let ids = engine.query("SELECT id FROM t", &[]).unwrap().rows;
     assert_eq!(ids, [1, 2, 3].map(|id| vec![Value::I64(id)]));

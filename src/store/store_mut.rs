@@ -1,7 +1,7 @@
 //! `StoreMut`: schema and row writes, each recorded in the open transaction's undo log.
 
 use {
-    super::{unique_check, MemoryStore, Table, Undo},
+    super::{MemoryStore, Table, Undo},
     gluesql_core::{
         data::{Key, Schema, Value},
         error::Result,
@@ -42,7 +42,7 @@ impl StoreMut for MemoryStore {
     }
 
     fn insert_data(&mut self, table_name: &str, rows: Vec<(Key, Vec<Value>)>) -> Result<()> {
-        unique_check::refuse_repeated_keys(&rows)?;
+        self.refuse_repeated_keys(table_name, &rows)?;
         self.refuse_stored_keys(table_name, &rows)?;
         for (key, row) in rows {
             self.write_row(table_name, key, Some(row))?;

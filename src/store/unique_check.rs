@@ -14,7 +14,7 @@ use {
     super::MemoryStore,
     gluesql_core::{
         data::{Key, Value},
-        error::{Result, ValidateError},
+        error::{Error, Result, ValidateError},
         plan::{ExprPlan, QueryPlan, StatementPlan, ValuesPlan},
     },
     std::cmp::Ordering,
@@ -171,41 +171,52 @@ impl MemoryStore {
         let Some(stored) = self.tables.get(table).filter(|_| answered_insert) else {
             return Ok(());
         };
-        let primary = stored.schema.column_defs.as_ref().and_then(|defs| {
-            defs.iter()
-                .position(|d| d.unique.is_some_and(|u| u.is_primary))
-                .map(|i| (i, defs[i].name.clone()))
-        });
-        for (key, row) in rows {
-            if stored.rows.contains_key(key) {
-                let (value, name) = match &primary {
-                    Some((i, name)) => (row.get(*i).cloned().unwrap_or(Value::Null), name.clone()),
-                    None => (Value::Null, String::new()),
-                };
-                return Err(ValidateError::DuplicateEntryOnUniqueField(value, name).into());
-            }
+        match rows.iter().find(|(key, _)| stored.rows.contains_key(key)) {
+            Some((_, row)) => Err(self.duplicate_key(table, row)),
+            None => Ok(()),
         }
-        Ok(())
     }
-}
 
-/// GlueSQL checks an INSERT's primary keys against the stored rows only (an upstream bug):
-/// `INSERT INTO t VALUES (1, 'a'), (1, 'b')` answered 2 rows and kept one, the second
-/// overwriting the first. No batch of keyed rows may name a key twice — an INSERT's are new,
-/// an UPDATE's are distinct stored rows — so a repeat is refused before anything is written.
-pub(super) fn refuse_repeated_keys(rows: &[(Key, Vec<Value>)]) -> Result<()> {
-    // Rows usually come in ascending key order: then one comparison per row settles it.
-    if rows.windows(2).all(|pair| pair[0].0 < pair[1].0) {
-        return Ok(());
+    /// GlueSQL checks an INSERT's primary keys against the stored rows only (an upstream
+    /// bug): `INSERT INTO t VALUES (1, 'a'), (1, 'b')` answered 2 rows and kept one, the second
+    /// overwriting the first. No batch of keyed rows may name a key twice — an INSERT's are
+    /// new, an UPDATE's are distinct stored rows — so a repeat is refused before any write.
+    pub(super) fn refuse_repeated_keys(
+        &self,
+        table: &str,
+        rows: &[(Key, Vec<Value>)],
+    ) -> Result<()> {
+        // Rows usually come in ascending key order: then one comparison per row settles it.
+        if rows.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return Ok(());
+        }
+        let mut sorted: Vec<&(Key, Vec<Value>)> = rows.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        match sorted
+            .windows(2)
+            .find(|pair| pair[0].0.cmp(&pair[1].0) == Ordering::Equal)
+        {
+            Some(pair) => Err(self.duplicate_key(table, &pair[1].1)),
+            None => Ok(()),
+        }
     }
-    let mut keys: Vec<&Key> = rows.iter().map(|(key, _)| key).collect();
-    keys.sort_unstable();
-    match keys
-        .windows(2)
-        .find(|pair| pair[0].cmp(pair[1]) == Ordering::Equal)
-    {
-        Some(pair) => Err(ValidateError::DuplicateEntryOnPrimaryKeyField(pair[0].clone()).into()),
-        None => Ok(()),
+
+    /// The duplicate-key error for `row` of `table`, naming its primary key column and value.
+    fn duplicate_key(&self, table: &str, row: &[Value]) -> Error {
+        let primary = self
+            .tables
+            .get(table)
+            .and_then(|t| t.schema.column_defs.as_ref())
+            .and_then(|defs| {
+                defs.iter()
+                    .position(|d| d.unique.is_some_and(|u| u.is_primary))
+                    .map(|i| (i, defs[i].name.clone()))
+            });
+        let (value, name) = match primary {
+            Some((i, name)) => (row.get(i).cloned().unwrap_or(Value::Null), name),
+            None => (Value::Null, String::new()),
+        };
+        ValidateError::DuplicateEntryOnUniqueField(value, name).into()
     }
 }
 
