@@ -9,7 +9,6 @@ use {
     gluesql_core::{
         ast::ToSql,
         data::{CustomFunction, Value},
-        sqlparser::ast::visit_relations,
     },
     std::{collections::BTreeMap, fmt::Write, ops::ControlFlow},
 };
@@ -76,7 +75,7 @@ fn views_in_dependency_order(engine: &Engine) -> Vec<String> {
         .map(|view| {
             let mut reads = Vec::new();
             if let Ok(statements) = parse_sql(&view.definition) {
-                let _ = visit_relations(&statements, |name| {
+                let _ = crate::engine::visit::relations(&statements, |name| {
                     reads.extend(name.0.last().map(|i| i.value.clone()));
                     ControlFlow::<()>::Continue(())
                 });

@@ -3,9 +3,9 @@
 //! names. Pure syntax, done once per parsed statement; never looks at data or schemas.
 
 use gluesql_core::sqlparser::ast::{
-    visit_expressions_mut, AlterTableOperation, BinaryOperator, ColumnDef, DataType,
-    ExactNumberInfo, Expr, Join, JoinConstraint, JoinOperator, Query, SetExpr, Statement,
-    TableFactor, TableWithJoins, TimezoneInfo,
+    AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, Join,
+    JoinConstraint, JoinOperator, Query, SetExpr, Statement, TableFactor, TableWithJoins,
+    TimezoneInfo,
 };
 use std::ops::ControlFlow;
 
@@ -37,7 +37,7 @@ pub fn rewrite_statement(statement: &mut Statement) {
         _ => {}
     }
     // Casts, and subqueries anywhere in expressions.
-    let _ = visit_expressions_mut(statement, |expr| {
+    let _ = super::visit::exprs_mut(statement, |expr| {
         match expr {
             Expr::Cast { data_type, .. } => {
                 if let Some(supported) = supported_type(data_type) {

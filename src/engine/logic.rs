@@ -62,7 +62,7 @@ pub fn rewrite_statement(statement: &mut Statement, params: &[Value]) {
 /// and then skip the pass.
 pub fn needs_rewrite(statement: &Statement) -> bool {
     let mut found = false;
-    let _ = ast::visit_expressions(statement, |expr| {
+    let _ = super::visit::exprs(statement, |expr| {
         found = matches!(
             expr,
             Expr::BinaryOp {
@@ -135,7 +135,7 @@ fn case(operand: Option<Expr>, arms: Vec<(Expr, Expr)>, otherwise: Option<Expr>)
 /// Node count of an expression: the value forms repeat one operand, so they repeat the smaller.
 fn size(expr: &Expr) -> usize {
     let mut count = 0;
-    let _ = ast::visit_expressions(expr, |_| {
+    let _ = super::visit::exprs(expr, |_| {
         count += 1;
         std::ops::ControlFlow::<()>::Continue(())
     });
@@ -352,7 +352,7 @@ fn nulls_of(query: &Query) -> Option<Box<Query>> {
         return None;
     };
     let mut aggregate = false;
-    let _ = ast::visit_expressions(output, |e| {
+    let _ = super::visit::exprs(output, |e| {
         if let Expr::Function(f) = e {
             let name = f.name.to_string().to_uppercase();
             aggregate |= matches!(

@@ -16,6 +16,7 @@ mod scope;
 mod setops;
 mod subquery;
 mod views;
+pub(crate) mod visit;
 mod walk;
 
 pub use {
@@ -257,7 +258,7 @@ impl Engine {
             if self.has_objects() {
                 self.expand_views(&mut statement)?;
             }
-            let _ = gluesql_core::sqlparser::ast::visit_relations(&statement, |name| {
+            let _ = visit::relations(&statement, |name| {
                 if let Some(ident) = name.0.last() {
                     tables.push(ident.value.clone());
                 }

@@ -523,7 +523,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], narrow_ints: bool)
         _ => false,
     };
     let mut found = false;
-    let _ = gluesql_core::sqlparser::ast::visit_expressions(statement, |expr| {
+    let _ = super::visit::exprs(statement, |expr| {
         found = match expr {
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::Plus

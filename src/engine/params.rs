@@ -3,9 +3,7 @@
 
 use {
     crate::error::{DbError, ErrorCode},
-    gluesql_core::sqlparser::ast::{
-        visit_expressions_mut, Expr as SqlExpr, Statement as SqlStatement, Value as SqlValue,
-    },
+    gluesql_core::sqlparser::ast::{Expr as SqlExpr, Statement as SqlStatement, Value as SqlValue},
     gluesql_core::{
         data::Value,
         translate::{IntoParamLiteral, ParamLiteral},
@@ -30,7 +28,7 @@ pub fn inline_text_params(
         return None;
     }
     let mut statement = statement.clone();
-    let _ = visit_expressions_mut(&mut statement, |expr| {
+    let _ = super::visit::exprs_mut(&mut statement, |expr| {
         if let SqlExpr::Value(SqlValue::Placeholder(placeholder)) = expr {
             let text = placeholder
                 .strip_prefix('$')

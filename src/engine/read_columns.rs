@@ -3,7 +3,7 @@
 
 use {
     gluesql_core::sqlparser::ast::{
-        visit_expressions, Expr, ObjectName, Select, SelectItem, SetExpr, Statement, TableFactor,
+        Expr, ObjectName, Select, SelectItem, SetExpr, Statement, TableFactor,
     },
     std::ops::ControlFlow,
 };
@@ -46,7 +46,7 @@ pub fn columns_read(statement: &Statement) -> Option<(String, Vec<String>)> {
         return None;
     }
     let mut names = Vec::new();
-    let doubt = visit_expressions(statement, |expr| match expr {
+    let doubt = super::visit::exprs(statement, |expr| match expr {
         Expr::Identifier(ident) => {
             names.push(ident.value.clone());
             ControlFlow::Continue(())

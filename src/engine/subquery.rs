@@ -20,7 +20,7 @@ use {
 /// Whether `statement` holds a subquery at all (then it is worth a walk).
 pub fn has_subquery(statement: &Statement) -> bool {
     let mut found = false;
-    let _ = gluesql_core::sqlparser::ast::visit_expressions(statement, |expr| {
+    let _ = super::visit::exprs(statement, |expr| {
         found = matches!(
             expr,
             Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }

@@ -9,7 +9,7 @@ use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::sqlparser::ast::{
         CreateTableOptions, Ident, ObjectName, Query, Statement, TableAlias, TableFactor,
-        ViewColumnDef, VisitMut, VisitorMut,
+        ViewColumnDef,
     },
     std::{collections::HashMap, ops::ControlFlow},
 };
@@ -66,7 +66,7 @@ impl Engine {
             views: &views,
             expansions: 0,
         };
-        match statement.visit(&mut expander) {
+        match super::visit::table_factors_mut(statement, |factor| expander.expand(factor)) {
             ControlFlow::Continue(()) => Ok(()),
             ControlFlow::Break(()) => Err(error(format!(
                 "views refer to each other in a cycle, or nest more than {MAX_EXPANSIONS} deep"
@@ -184,7 +184,7 @@ impl Engine {
     /// A table `statement` reads from that does not exist (views already expanded).
     fn missing_table(&self, statement: &Statement) -> Option<String> {
         let mut missing = None;
-        let _ = gluesql_core::sqlparser::ast::visit_relations(statement, |name| {
+        let _ = super::visit::relations(statement, |name| {
             let table = last_name(name);
             let dictionary =
                 table.to_uppercase().starts_with("GLUE_") || table.eq_ignore_ascii_case("SERIES");
@@ -274,10 +274,9 @@ struct Expander<'a> {
     expansions: usize,
 }
 
-impl VisitorMut for Expander<'_> {
-    type Break = ();
-
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+impl Expander<'_> {
+    /// Replaces `factor` by the query of the view it names (its own FROM is walked next).
+    fn expand(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         let TableFactor::Table {
             name,
             alias,

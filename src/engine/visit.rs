@@ -1,0 +1,107 @@
+//! Walks of parsed SQL through sqlparser's visitor, every pass through the same two visitor
+//! types: sqlparser's traversal is generic over the visitor, so each closure-typed visitor
+//! compiled a copy of it for the whole AST (~190 KB of the wasm for a dozen passes; issue 14,
+//! W6). Knows nothing of what a pass looks for: callers hand in closures.
+
+use {
+    gluesql_core::sqlparser::ast::{
+        Expr, ObjectName, TableFactor, Visit, VisitMut, Visitor, VisitorMut,
+    },
+    std::ops::ControlFlow,
+};
+
+type ExprFn<'a> = &'a mut dyn FnMut(&Expr) -> ControlFlow<()>;
+type RelationFn<'a> = &'a mut dyn FnMut(&ObjectName) -> ControlFlow<()>;
+type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
+type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
+
+/// The one read-only visitor: an expression hook and a relation hook, each optional.
+#[derive(Default)]
+struct Reader<'a> {
+    expr: Option<ExprFn<'a>>,
+    relation: Option<RelationFn<'a>>,
+}
+
+impl Visitor for Reader<'_> {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        self.expr
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(expr))
+    }
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+        self.relation
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(relation))
+    }
+}
+
+/// The one rewriting visitor: expressions after their operands (as sqlparser's
+/// `visit_expressions_mut`), table factors before what they hold.
+#[derive(Default)]
+struct Rewriter<'a> {
+    expr: Option<ExprMutFn<'a>>,
+    factor: Option<FactorMutFn<'a>>,
+}
+
+impl VisitorMut for Rewriter<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        self.expr
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(expr))
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        self.factor
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(factor))
+    }
+}
+
+/// `f` on every expression in `node`, outer before inner, until it breaks.
+pub fn exprs<N: Visit + ?Sized>(
+    node: &N,
+    mut f: impl FnMut(&Expr) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Reader {
+        expr: Some(&mut f),
+        ..Reader::default()
+    })
+}
+
+/// `f` on every table or view name `node` reads, until it breaks.
+pub fn relations<N: Visit + ?Sized>(
+    node: &N,
+    mut f: impl FnMut(&ObjectName) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Reader {
+        relation: Some(&mut f),
+        ..Reader::default()
+    })
+}
+
+/// `f` on every expression in `node`, inner before outer, each free to rewrite it.
+pub fn exprs_mut<N: VisitMut + ?Sized>(
+    node: &mut N,
+    mut f: impl FnMut(&mut Expr) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Rewriter {
+        expr: Some(&mut f),
+        ..Rewriter::default()
+    })
+}
+
+/// `f` on every table factor in `node` before what it holds (a replacement is walked too).
+pub fn table_factors_mut<N: VisitMut + ?Sized>(
+    node: &mut N,
+    mut f: impl FnMut(&mut TableFactor) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Rewriter {
+        factor: Some(&mut f),
+        ..Rewriter::default()
+    })
+}
