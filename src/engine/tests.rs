@@ -77,3 +77,32 @@ fn one_insert_naming_a_primary_key_twice_is_refused_and_writes_nothing() {
     let updated = engine.query("UPDATE t SET v = 'x'", &[]).unwrap();
     assert_eq!(updated.row_count, 3);
 }
+
+#[test]
+fn an_update_naming_a_key_twice_changes_the_row_once() {
+    // The store refuses a batch that repeats a key (above): an UPDATE's batch must not.
+    let mut engine = Engine::default();
+    engine
+        .query("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", &[])
+        .unwrap();
+    engine
+        .query("INSERT INTO t VALUES (1, 'a'), (2, 'b')", &[])
+        .unwrap();
+    for (sql, changed) in [
+        ("UPDATE t SET v = 'x' WHERE id IN (1, 1)", 1),
+        ("UPDATE t SET v = 'y' WHERE id = 1 OR id = 1", 1),
+        (
+            "UPDATE t SET v = 'z' WHERE id IN (SELECT id FROM t UNION ALL SELECT id FROM t)",
+            2,
+        ),
+        ("DELETE FROM t WHERE id IN (2, 2)", 1),
+    ] {
+        assert_eq!(
+            engine.query(sql, &[]).expect(sql).row_count,
+            changed,
+            "{sql}"
+        );
+    }
+    let rows = engine.query("SELECT id, v FROM t", &[]).unwrap().rows;
+    assert_eq!(rows, vec![vec![Value::I64(1), Value::Str("z".into())]]);
+}
