@@ -11,7 +11,9 @@ use {
     },
     idb::{
         builder::{DatabaseBuilder, ObjectStoreBuilder},
-        request::futures::{GetAllKeysStoreRequestFuture, GetAllStoreRequestFuture},
+        request::futures::{
+            GetAllKeysStoreRequestFuture, GetAllStoreRequestFuture, GetStoreRequestFuture,
+        },
         Database, Factory, KeyRange, ObjectStore, Query, Transaction, TransactionMode,
     },
     js_sys::{Array, Object, Reflect, Uint8Array},
@@ -240,12 +242,16 @@ fn read_error(error: impl std::fmt::Debug) -> DbError {
     storage_error("read", error)
 }
 
-async fn read_one(store: &ObjectStore, key: &str) -> Result<Option<JsValue>, DbError> {
-    store
+/// A get of `key`, sent now; its answer is awaited later.
+fn one_request(store: &ObjectStore, key: &str) -> Result<GetStoreRequestFuture, DbError> {
+    Ok(store
         .get(JsValue::from_str(key))
         .map_err(read_error)?
-        .await
-        .map_err(read_error)
+        .into_future())
+}
+
+async fn read_one(store: &ObjectStore, key: &str) -> Result<Option<JsValue>, DbError> {
+    one_request(store, key)?.await.map_err(read_error)
 }
 
 /// A getAll request, sent now; its answer is awaited later.
@@ -283,19 +289,13 @@ impl Persistence for IdbPersistence {
         let store = |name| transaction.object_store(name).map_err(read_error);
         // Every request goes out before the first answer is awaited: IndexedDB answers them
         // in order, one round trip for all instead of one each.
-        let format = store(META)?
-            .get(JsValue::from_str("format"))
-            .map_err(read_error)?
-            .into_future();
+        let format = one_request(&store(META)?, "format")?;
         let checkpoint_keys = keys_request(&store(CHECKPOINT)?)?;
         let log_keys = keys_request(&store(LOG)?)?;
         let log = values_request(&store(LOG)?, None)?;
         let outbox_keys = keys_request(&store(OUTBOX)?)?;
         let outbox = values_request(&store(OUTBOX)?, None)?;
-        let sync = store(META)?
-            .get(JsValue::from_str("sync"))
-            .map_err(read_error)?
-            .into_future();
+        let sync = one_request(&store(META)?, "sync")?;
         if let Some(version) = format.await.map_err(read_error)?.and_then(|v| v.as_f64()) {
             if version > f64::from(FORMAT_VERSION) {
                 return Err(DbError::new(
