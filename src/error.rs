@@ -59,6 +59,9 @@ impl DbError {
 
 impl From<GlueError> for DbError {
     fn from(error: GlueError) -> Self {
+        if let Some(message) = crate::guard::guard_message(&error) {
+            return DbError::new(ErrorCode::Execute, message);
+        }
         let code = match &error {
             GlueError::Parser(_) => ErrorCode::Parse,
             GlueError::Translate(_) | GlueError::Planner(_) => ErrorCode::Plan,

@@ -6,6 +6,7 @@ pub mod database;
 pub mod dump;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod kinds;
 pub mod persist;
 pub mod protocol;

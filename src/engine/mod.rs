@@ -41,6 +41,16 @@ use {
     std::{borrow::Cow, collections::HashMap, rc::Rc},
 };
 
+/// GlueSQL's translation of a statement, its calls behind the guards (see `crate::guard`).
+fn translate_guarded(
+    statement: &SqlStatement,
+    params: &[gluesql_core::translate::ParamLiteral],
+) -> Result<gluesql_core::ast::Statement, DbError> {
+    let mut translated = translate_with_params(statement, params)?;
+    crate::guard::guard_statement(&mut translated)?;
+    Ok(translated)
+}
+
 /// Parsed SQL texts kept for reuse; point queries spend most of their time parsing otherwise.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 /// Longer SQL text is parsed each time, never cached (see `parse`).
@@ -190,9 +200,9 @@ impl Engine {
             self.glue.storage.set_read_columns(table, names);
         }
         let savepoint = self.glue.storage.savepoint();
-        let result = translate_with_params(&statement, &params)
-            .and_then(|translated| self.glue.storage.plan(translated.into()))
-            .and_then(|plan| self.glue.execute_stmt(&plan));
+        let result = translate_guarded(&statement, &params)
+            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
+            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
         self.glue.storage.clear_scan_hint();
         self.glue.storage.clear_read_columns();
         match result {
@@ -201,7 +211,7 @@ impl Engine {
                 if let Some(savepoint) = savepoint {
                     self.glue.storage.rollback_to(savepoint);
                 }
-                Err(DbError::from(error))
+                Err(error)
             }
         }
     }
@@ -215,10 +225,9 @@ impl Engine {
             }
         }
         let params = bind_params(&params)?;
-        let planned = translate_with_params(&statement, &params)
-            .and_then(|translated| self.glue.storage.plan(translated.into()))
-            .map(|_| ())
-            .map_err(DbError::from);
+        let planned = translate_guarded(&statement, &params)
+            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
+            .map(|_| ());
         self.glue.storage.clear_scan_hint();
         planned
     }

@@ -12,12 +12,7 @@ use {
 };
 
 /// The hidden table (its name starts with `__idbsql_`, which user tables may not use).
-pub use crate::store::OBJECTS_TABLE;
-
-/// Names reserved for idbsql's own tables.
-pub fn is_reserved(name: &str) -> bool {
-    name.starts_with("__idbsql_")
-}
+pub use crate::store::{is_reserved, OBJECTS_TABLE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectKind {

@@ -107,7 +107,8 @@ impl MemoryStore {
 
     /// Applies a change set and returns its inverse: the change set that, applied right after,
     /// restores the state before. Sync uses it to take pending local changes off and put them
-    /// back on top of remote ones.
+    /// back on top of remote ones. All or nothing: when a part fails, what was applied of it is
+    /// taken back off before the error returns.
     pub fn apply_change_set_with_inverse(&mut self, change_set: ChangeSet) -> Result<ChangeSet> {
         let mut inverse_tables = Vec::with_capacity(change_set.tables.len());
         for change in change_set.tables {
@@ -153,11 +154,18 @@ impl MemoryStore {
                         .collect(),
                 },
                 (SchemaChange::Alter(_) | SchemaChange::Unchanged, None) => {
-                    return Err(table_not_found(&change.name));
+                    let error = table_not_found(&change.name);
+                    self.take_back(inverse_tables);
+                    return Err(error);
                 }
             };
-            self.apply_table_change(change)?;
+            let applied = self.apply_table_change(change);
+            // Pushed even on failure: the change may have written part of its rows.
             inverse_tables.push(inverse);
+            if let Err(error) = applied {
+                self.take_back(inverse_tables);
+                return Err(error);
+            }
         }
         inverse_tables.reverse();
         let mut inverse_functions = Vec::with_capacity(change_set.functions.len());
@@ -173,6 +181,14 @@ impl MemoryStore {
             tables: inverse_tables,
             functions: inverse_functions,
         })
+    }
+
+    /// All or nothing: the inverses of the table changes applied so far, newest first.
+    fn take_back(&mut self, inverses: Vec<TableChange>) {
+        for inverse in inverses.into_iter().rev() {
+            // Each restores rows and schemas that held before; it cannot meet a new conflict.
+            let _ = self.apply_table_change(inverse);
+        }
     }
 
     pub(super) fn apply_function_change(&mut self, change: FunctionChange) {

@@ -4,6 +4,7 @@
 mod alter_table;
 mod change_set;
 mod function;
+mod functions;
 mod index;
 mod index_data;
 mod metadata;
@@ -24,7 +25,8 @@ mod validate;
 pub use {
     pages::{PageFold, CATALOG_PAGE},
     table::Table,
-    unique::{UniqueDef, OBJECTS_TABLE},
+    unique::{is_reserved, UniqueDef, OBJECTS_TABLE},
+    validate::check_definitions,
 };
 
 use {
@@ -47,7 +49,7 @@ pub type Row = Vec<Value>;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tables: BTreeMap<String, Table>,
-    functions: BTreeMap<String, StructCustomFunction>,
+    functions: functions::Functions,
     tx: Option<OpenTransaction>,
     unpersisted: Vec<UnpersistedCommit>,
     produced: Vec<ChangeSet>,
@@ -122,6 +124,11 @@ impl MemoryStore {
     }
 
     fn write_row(&mut self, table_name: &str, key: Key, row: Option<Row>) -> Result<()> {
+        if let Some(row) = &row {
+            for value in row {
+                crate::guard::check_value(value).map_err(gluesql_core::error::Error::StorageMsg)?;
+            }
+        }
         let defs = self.check_defs(table_name);
         let table = self
             .tables

@@ -17,6 +17,11 @@ use {
 /// writes it with SQL; the store reads its unique-index rows.
 pub const OBJECTS_TABLE: &str = "__idbsql_objects";
 
+/// Names reserved for idbsql's own tables.
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with("__idbsql_")
+}
+
 /// Columns of the objects table, in order.
 const KIND: usize = 1;
 const TARGET: usize = 2;

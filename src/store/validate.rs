@@ -4,10 +4,13 @@
 //! TABLE that contradicts an existing table are refused.
 
 use {
-    super::{MemoryStore, Row},
-    crate::protocol::{ChangeSet, SchemaChange},
+    super::{is_reserved, MemoryStore, Row, OBJECTS_TABLE},
+    crate::{
+        guard,
+        protocol::{ChangeSet, FunctionChange, SchemaChange},
+    },
     gluesql_core::{
-        ast::ColumnDef,
+        ast::{ColumnDef, Expr},
         data::{Key, Schema, Value},
         executor::evaluate_stateless,
         plan::ExprPlan,
@@ -57,7 +60,13 @@ impl MemoryStore {
                     }
                     Some((**schema).clone())
                 }
-                SchemaChange::Unchanged => current,
+                SchemaChange::Unchanged => {
+                    if current.is_none() {
+                        // Applying it would fail after the changes before it took effect.
+                        return Err(format!("unknown table: {}", change.name));
+                    }
+                    current
+                }
             };
             match &after {
                 None if !change.rows.is_empty() => {
@@ -109,6 +118,7 @@ impl MemoryStore {
             }
             schemas.insert(change.name.clone(), after);
         }
+        change_set.functions.iter().try_for_each(check_function)?;
         Ok(change_set)
     }
 }
@@ -177,10 +187,14 @@ fn reshape(schema: &Schema, from: &[ColumnDef], row: &Row) -> Option<Row> {
 fn default_value(column: &ColumnDef) -> Option<Value> {
     match &column.default {
         None => column.nullable.then_some(Value::Null),
-        Some(expr) => evaluate_stateless(None, &ExprPlan::from(expr.clone()))
-            .ok()?
-            .try_into_value(&column.data_type, column.nullable)
-            .ok(),
+        // Evaluated as written only once the checks found that safe.
+        Some(expr) => match guard::check_default(expr).ok()? {
+            Some(value) => value.cast(&column.data_type).ok(),
+            None => evaluate_stateless(None, &ExprPlan::from(expr.clone()))
+                .ok()?
+                .try_into_value(&column.data_type, column.nullable)
+                .ok(),
+        },
     }
 }
 
@@ -218,8 +232,114 @@ fn check_schema(name: &str, schema: &Schema) -> Result<(), String> {
                 index.name
             ));
         }
+        // What CREATE INDEX makes: one of the table's columns. Any other expression would be
+        // evaluated on every replica for every row it writes.
+        let names_a_column = match &index.expr {
+            Expr::Identifier(column) => {
+                schema.column_defs.is_none() || names.contains(column.as_str())
+            }
+            _ => false,
+        };
+        if !names_a_column {
+            return Err(format!(
+                "table {name}: index {:?} is not on one of its columns",
+                index.name
+            ));
+        }
+    }
+    if is_reserved(name) && name != OBJECTS_TABLE {
+        return Err(format!(
+            "table {name}: names starting with __idbsql_ are reserved"
+        ));
+    }
+    if let Some(engine) = &schema.engine {
+        if engine.is_empty()
+            || !engine
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "table {name}: ENGINE {engine:?} is not a plain name"
+            ));
+        }
+    }
+    for foreign_key in &schema.foreign_keys {
+        if !names.contains(foreign_key.referencing_column_name.as_str())
+            || foreign_key.name.is_empty()
+            || foreign_key.referenced_table_name.is_empty()
+            || foreign_key.referenced_column_name.is_empty()
+        {
+            return Err(format!(
+                "table {name}: foreign key {:?} does not name its columns",
+                foreign_key.name
+            ));
+        }
+    }
+    for column in schema.column_defs.iter().flatten() {
+        check_column_default(name, column)?;
     }
     Ok(())
+}
+
+/// A default that passes the guards' checks and converts to its column's type.
+fn check_column_default(table: &str, column: &ColumnDef) -> Result<(), String> {
+    let Some(expr) = &column.default else {
+        return Ok(());
+    };
+    let refused = |reason: String| format!("table {table}, column {}: {reason}", column.name);
+    if let Some(value) = guard::check_default(expr).map_err(|e| refused(e.to_string()))? {
+        value
+            .validate_null(column.nullable)
+            .and_then(|()| match value {
+                Value::Null => Ok(()),
+                value => value.cast(&column.data_type).map(|_| ()),
+            })
+            .map_err(|e| refused(format!("DEFAULT does not fit the column: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A function from another replica: stored under its own name, arguments named once.
+fn check_function(change: &FunctionChange) -> Result<(), String> {
+    let Some(function) = &change.function else {
+        return Ok(());
+    };
+    if change.name.is_empty() || change.name != function.func_name.to_uppercase() {
+        return Err(format!(
+            "function {:?}: stored under another name ({:?})",
+            function.func_name, change.name
+        ));
+    }
+    let mut names = HashSet::new();
+    for arg in &function.args {
+        if arg.name.is_empty() || !names.insert(arg.name.as_str()) {
+            return Err(format!(
+                "function {}: argument name {:?} is empty or repeated",
+                function.func_name, arg.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The checks of `check_change_set` that need no state: every schema and function a change set
+/// defines, and the range of every date and interval it stores. A replica runs them on what the server sends before applying it, so a server that
+/// let a bad definition through cannot make it evaluate one.
+pub fn check_definitions(change_set: &ChangeSet) -> Result<(), String> {
+    for change in &change_set.tables {
+        if let SchemaChange::Create { schema, .. } | SchemaChange::Alter(schema) = &change.schema {
+            check_schema(&change.name, schema)?;
+        }
+        for value in change
+            .rows
+            .iter()
+            .filter_map(|(_, row)| row.as_ref())
+            .flatten()
+        {
+            guard::check_value(value).map_err(|error| format!("table {}: {error}", change.name))?;
+        }
+    }
+    change_set.functions.iter().try_for_each(check_function)
 }
 
 /// A row's key is its primary key value; a table without one has keys minted as UUIDs.
@@ -265,6 +385,12 @@ fn check_row(schema: &Schema, row: &Row) -> Result<(), String> {
         ));
     }
     for (column, value) in columns.iter().zip(row) {
+        guard::check_value(value).map_err(|error| {
+            format!(
+                "table {}, column {}: {error}",
+                schema.table_name, column.name
+            )
+        })?;
         let result = value
             .validate_null(column.nullable)
             .and_then(|()| match value {

@@ -1,0 +1,151 @@
+//! Argument checks in front of GlueSQL's evaluator: GlueSQL 0.20 panics on some function
+//! arguments (an empty LPAD fill, a negative REPEAT, a byte index inside a character, a bad
+//! FORMAT pattern), and the browser build cannot catch a panic. Every statement (after
+//! translation), every stored function body and every column DEFAULT passes through here, so
+//! such arguments become an `execute` error instead. It evaluates nothing itself, except a
+//! DEFAULT's constant parts (see `constant`).
+
+mod calls;
+mod constant;
+mod values;
+mod walk;
+
+pub use {
+    constant::{check_default, DefaultError},
+    values::check_value,
+};
+
+use {
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        ast::{AlterTableOperation, DataType, Expr, Function, Literal, Statement},
+        data::CustomFunction,
+        error::{Error as GlueError, ValueError},
+    },
+};
+
+/// Longest text LPAD, RPAD or REPEAT may make: past it the browser's memory is at stake.
+pub const MAX_TEXT_CHARS: i64 = 10_000_000;
+
+/// Expression nodes the guards may add to one statement: each guard repeats the arguments it
+/// checks, so nested guarded calls multiply.
+const MAX_ADDED_NODES: usize = 100_000;
+
+/// Starts the text of the error a failed check raises (see `raise`).
+const MARKER: &str = "idbsql-guard: ";
+
+/// An expression that fails with `message` when evaluated, and only then: the one runtime
+/// error GlueSQL lets an expression carry a text of ours in (a UUID that does not parse).
+pub(crate) fn raise(message: &str) -> Expr {
+    Expr::Function(Box::new(Function::Cast {
+        expr: Expr::Literal(Literal::QuotedString(format!("{MARKER}{message}"))),
+        data_type: DataType::Uuid,
+    }))
+}
+
+/// The message of an error a guard raised, if `error` is one.
+pub fn guard_message(error: &GlueError) -> Option<&str> {
+    match error {
+        GlueError::Value(value) => match value.as_ref() {
+            ValueError::FailedToParseUUID(text) => text.strip_prefix(MARKER),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Too many checks would be added: the statement is refused rather than made huge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the statement nests too many checked function calls to run")]
+pub struct TooComplex;
+
+/// Readies a translated statement for GlueSQL: every call that needs one behind its guard,
+/// and every DEFAULT it defines checked (GlueSQL evaluates those as written, see `constant`).
+pub fn guard_statement(statement: &mut Statement) -> Result<(), DbError> {
+    let defaults: Vec<&Expr> = match &*statement {
+        Statement::CreateTable {
+            columns: Some(columns),
+            ..
+        } => columns.iter().filter_map(|c| c.default.as_ref()).collect(),
+        Statement::AlterTable {
+            operation: AlterTableOperation::AddColumn { column_def },
+            ..
+        } => column_def.default.iter().collect(),
+        Statement::CreateFunction { args, .. } => {
+            args.iter().filter_map(|a| a.default.as_ref()).collect()
+        }
+        _ => Vec::new(),
+    };
+    for default in defaults {
+        check_default(default).map_err(|error| match error {
+            DefaultError::Fails(_) => DbError::new(ErrorCode::Execute, error.to_string()),
+            DefaultError::Unsupported(_) => DbError::new(ErrorCode::Plan, error.to_string()),
+        })?;
+    }
+    let mut budget = Budget::default();
+    walk::statement_exprs(statement, &mut |expr| budget.guard(expr));
+    budget
+        .result()
+        .map_err(|too_complex| DbError::new(ErrorCode::Plan, too_complex.to_string()))
+}
+
+/// `expr` with every call that needs one behind its guard.
+pub fn guard_expr(expr: &mut Expr) -> Result<(), TooComplex> {
+    let mut budget = Budget::default();
+    walk::expr(expr, &mut |e| budget.guard(e));
+    budget.result()
+}
+
+/// A stored function as it is evaluated: its body and argument defaults guarded. The
+/// function as written (exported, synced, listed) is kept apart by the store.
+pub fn guarded_function(function: &CustomFunction) -> Result<CustomFunction, TooComplex> {
+    let mut guarded = function.clone();
+    guard_expr(&mut guarded.body)?;
+    for arg in &mut guarded.args {
+        if let Some(default) = &mut arg.default {
+            guard_expr(default)?;
+        }
+    }
+    Ok(guarded)
+}
+
+#[derive(Default)]
+struct Budget {
+    added: usize,
+}
+
+impl Budget {
+    fn guard(&mut self, expr: &mut Expr) {
+        if self.added > MAX_ADDED_NODES {
+            return;
+        }
+        let guarded = match expr {
+            Expr::Function(function) => calls::guarded(function),
+            Expr::BinaryOp { left, op, right } => calls::guarded_arithmetic(left, op, right),
+            _ => None,
+        };
+        if let Some(guarded) = guarded {
+            self.added += size(&guarded);
+            *expr = guarded;
+        }
+    }
+
+    fn result(self) -> Result<(), TooComplex> {
+        if self.added > MAX_ADDED_NODES {
+            Err(TooComplex)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Nodes in an expression, subqueries included.
+fn size(expr: &Expr) -> usize {
+    let mut count = 0;
+    let mut copy = expr.clone();
+    walk::expr(&mut copy, &mut |_| count += 1);
+    count
+}
+
+#[cfg(test)]
+mod tests;
