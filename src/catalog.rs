@@ -190,7 +190,7 @@ mod tests {
             .definition
             .as_deref()
             .unwrap()
-            .starts_with("CREATE VIEW named"));
+            .starts_with("CREATE VIEW \"named\""));
         let author = &tables[0];
         assert_eq!(author.row_count, 2);
         assert_eq!(

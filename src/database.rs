@@ -503,7 +503,7 @@ impl<P: Persistence> Database<P> {
     pub fn export(&self) -> Result<String, DbError> {
         self.ensure_open()?;
         self.refuse_inside_transaction("export")?;
-        Ok(dump_sql(&self.engine))
+        dump_sql(&self.engine)
     }
 
     /// Runs a SQL script (e.g. an `export`) as one transaction: all of it is committed, or on

@@ -4,11 +4,13 @@
 use {
     crate::{
         engine::{parse_sql, Engine, ObjectKind, OBJECTS_TABLE},
+        error::{DbError, ErrorCode},
+        sql_text,
         store::{MemoryStore, Table},
     },
     gluesql_core::{
-        ast::ToSql,
-        data::{CustomFunction, Value},
+        ast::{Expr, ToSql},
+        data::{CustomFunction, Schema, Value},
     },
     std::{collections::BTreeMap, fmt::Write, ops::ControlFlow},
 };
@@ -23,66 +25,142 @@ pub const DUMP_HEADER: &str = "-- idbsql dump";
 /// Writes every function, table, index, row and view as SQL. Tables come after the tables
 /// their foreign keys reference, views after the views they read, so the script runs top to
 /// bottom. An index GlueSQL keeps on its first column only (UNIQUE, several columns) is written
-/// as it was created.
-pub fn dump_sql(engine: &Engine) -> String {
+/// as it was created. Every name is quoted and every stored statement re-read (see sql_text), so
+/// nothing a synced writer named can add a statement; what cannot be written so is refused.
+pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
     let store = engine.store();
-    let definitions: BTreeMap<String, String> = engine
-        .objects(ObjectKind::Index)
-        .into_iter()
-        .map(|o| (o.name, o.definition))
-        .collect();
+    let mut definitions: BTreeMap<String, String> = BTreeMap::new();
+    for object in engine.objects(ObjectKind::Index) {
+        let definition = sql_text::object_definition(
+            "index",
+            &object.name,
+            object.table.as_deref(),
+            &object.definition,
+        )
+        .map_err(refused)?;
+        definitions.insert(object.name, definition);
+    }
     let mut out = String::new();
     let _ = writeln!(out, "{DUMP_HEADER}");
     for function in store.functions() {
-        out.push_str(&create_function_sql(function));
+        out.push_str(&create_function_sql(function)?);
         out.push('\n');
     }
     for table in tables_in_dependency_order(store) {
-        let mut schema = table.schema.clone();
-        let indexes = std::mem::take(&mut schema.indexes);
-        out.push_str(&schema.to_ddl());
+        let schema = &table.schema;
+        out.push_str(&create_table_sql(schema)?);
         out.push('\n');
-        for index in indexes {
+        for index in &schema.indexes {
             let key = format!("{}.{}", schema.table_name, index.name);
             match definitions.get(&key) {
                 Some(definition) => {
                     let _ = writeln!(out, "{definition};");
                 }
                 None => {
+                    let expr = match &index.expr {
+                        Expr::Identifier(column) => sql_text::ident(column),
+                        other => sql_text::expr(other).map_err(|e| {
+                            refused(format!(
+                                "index {} of {}: {e}",
+                                index.name, schema.table_name
+                            ))
+                        })?,
+                    };
                     let _ = writeln!(
                         out,
-                        r#"CREATE INDEX "{}" ON "{}" ({});"#,
-                        index.name,
-                        schema.table_name,
-                        index.expr.to_sql()
+                        "CREATE INDEX {} ON {} ({expr});",
+                        sql_text::ident(&index.name),
+                        sql_text::ident(&schema.table_name),
                     );
                 }
             }
         }
         write_inserts(&mut out, table);
     }
-    for definition in views_in_dependency_order(engine) {
+    for definition in views_in_dependency_order(engine)? {
         let _ = writeln!(out, "{definition};");
     }
-    out
+    Ok(out)
 }
 
-/// View definitions, each after the views it reads.
-fn views_in_dependency_order(engine: &Engine) -> Vec<String> {
-    let mut remaining: Vec<(String, String, Vec<String>)> = engine
-        .objects(ObjectKind::View)
-        .into_iter()
-        .map(|view| {
-            let mut reads = Vec::new();
-            if let Ok(statements) = parse_sql(&view.definition) {
-                let _ = crate::engine::visit::relations(&statements, |name| {
-                    reads.extend(name.0.last().map(|i| i.value.clone()));
-                    ControlFlow::<()>::Continue(())
-                });
+fn refused(reason: String) -> DbError {
+    DbError::new(ErrorCode::Execute, format!("cannot export: {reason}"))
+}
+
+/// `CREATE TABLE` with every name and comment quoted (GlueSQL's own DDL text quotes names
+/// without doubling their quotes).
+fn create_table_sql(schema: &Schema) -> Result<String, DbError> {
+    let mut out = format!("CREATE TABLE {}", sql_text::ident(&schema.table_name));
+    if let Some(columns) = &schema.column_defs {
+        let mut parts = Vec::with_capacity(columns.len() + schema.foreign_keys.len());
+        for column in columns {
+            let mut part = format!(
+                "{} {} {}",
+                sql_text::ident(&column.name),
+                column.data_type,
+                if column.nullable { "NULL" } else { "NOT NULL" }
+            );
+            if let Some(default) = &column.default {
+                let default = sql_text::expr(default).map_err(|e| {
+                    refused(format!(
+                        "the DEFAULT of {}.{}: {e}",
+                        schema.table_name, column.name
+                    ))
+                })?;
+                let _ = write!(part, " DEFAULT {default}");
             }
-            (view.name, view.definition, reads)
-        })
-        .collect();
+            if let Some(unique) = &column.unique {
+                let _ = write!(part, " {}", unique.to_sql());
+            }
+            if let Some(comment) = &column.comment {
+                let _ = write!(part, " COMMENT {}", sql_text::literal(comment));
+            }
+            parts.push(part);
+        }
+        for key in &schema.foreign_keys {
+            parts.push(format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+                sql_text::ident(&key.name),
+                sql_text::ident(&key.referencing_column_name),
+                sql_text::ident(&key.referenced_table_name),
+                sql_text::ident(&key.referenced_column_name),
+                key.on_delete,
+                key.on_update,
+            ));
+        }
+        let _ = write!(out, " ({})", parts.join(", "));
+    }
+    if let Some(engine) = &schema.engine {
+        // Checked to be a plain name wherever it came from (see store/validate.rs).
+        if engine
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            let _ = write!(out, " ENGINE = {engine}");
+        }
+    }
+    if let Some(comment) = &schema.comment {
+        let _ = write!(out, " COMMENT = {}", sql_text::literal(comment));
+    }
+    out.push(';');
+    Ok(out)
+}
+
+/// View definitions, re-read, each after the views it reads.
+fn views_in_dependency_order(engine: &Engine) -> Result<Vec<String>, DbError> {
+    let mut remaining: Vec<(String, String, Vec<String>)> = Vec::new();
+    for view in engine.objects(ObjectKind::View) {
+        let definition = sql_text::object_definition("view", &view.name, None, &view.definition)
+            .map_err(refused)?;
+        let mut reads = Vec::new();
+        if let Ok(statements) = parse_sql(&definition) {
+            let _ = crate::engine::visit::relations(&statements, |name| {
+                reads.extend(name.0.last().map(|i| i.value.clone()));
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        remaining.push((view.name, definition, reads));
+    }
     let mut ordered: Vec<(String, String, Vec<String>)> = Vec::new();
     while !remaining.is_empty() {
         let ready = remaining.iter().position(|(_, _, reads)| {
@@ -93,10 +171,10 @@ fn views_in_dependency_order(engine: &Engine) -> Vec<String> {
         });
         ordered.push(remaining.remove(ready.unwrap_or(0)));
     }
-    ordered
+    Ok(ordered
         .into_iter()
         .map(|(_, definition, _)| definition)
-        .collect()
+        .collect())
 }
 
 fn tables_in_dependency_order(store: &MemoryStore) -> Vec<&Table> {
@@ -124,31 +202,32 @@ fn tables_in_dependency_order(store: &MemoryStore) -> Vec<&Table> {
     ordered
 }
 
-fn create_function_sql(function: &CustomFunction) -> String {
-    let args = function
-        .args
-        .iter()
-        .map(|arg| {
-            let default = arg
-                .default
-                .as_ref()
-                .map(|expr| format!(" DEFAULT {}", expr.to_sql()))
-                .unwrap_or_default();
-            format!("{} {}{default}", arg.name, arg.data_type)
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "CREATE FUNCTION {}({args}) RETURN {};",
-        function.func_name,
-        function.body.to_sql()
-    )
+fn create_function_sql(function: &CustomFunction) -> Result<String, DbError> {
+    let what = |e: String| refused(format!("function {}: {e}", function.func_name));
+    let mut args = Vec::with_capacity(function.args.len());
+    for arg in &function.args {
+        let mut part = format!("{} {}", sql_text::ident(&arg.name), arg.data_type);
+        if let Some(default) = &arg.default {
+            let _ = write!(part, " DEFAULT {}", sql_text::expr(default).map_err(what)?);
+        }
+        args.push(part);
+    }
+    Ok(format!(
+        "CREATE FUNCTION {}({}) RETURN {};",
+        sql_text::ident(&function.func_name),
+        args.join(", "),
+        sql_text::expr(&function.body).map_err(what)?
+    ))
 }
 
 fn write_inserts(out: &mut String, table: &Table) {
     let rows: Vec<_> = table.rows.values().collect();
     for batch in rows.chunks(ROWS_PER_INSERT) {
-        let _ = write!(out, "INSERT INTO \"{}\" VALUES", table.schema.table_name);
+        let _ = write!(
+            out,
+            "INSERT INTO {} VALUES",
+            sql_text::ident(&table.schema.table_name)
+        );
         for (position, row) in batch.iter().enumerate() {
             out.push_str(if position == 0 { "\n(" } else { ",\n(" });
             for (column, value) in row.iter().enumerate() {

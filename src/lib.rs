@@ -10,6 +10,7 @@ pub mod guard;
 pub mod kinds;
 pub mod persist;
 pub mod protocol;
+pub mod sql_text;
 pub mod store;
 pub mod sync;
 

@@ -226,9 +226,112 @@ fn views_and_unique_and_multi_column_indexes_round_trip() {
         "{dump}"
     );
     // A view comes after the view it reads, whatever their names.
-    assert!(dump.find("CREATE VIEW zz_base").unwrap() < dump.find("CREATE VIEW aa_top").unwrap());
+    assert!(
+        dump.find("CREATE VIEW \"zz_base\"").unwrap()
+            < dump.find("CREATE VIEW \"aa_top\"").unwrap()
+    );
     let mut copy = assert_round_trip(&mut db, &["SELECT * FROM aa_top", "SELECT * FROM item"]);
     // UNIQUE is enforced in the copy too.
     let error = block_on(copy.query("INSERT INTO item VALUES (4, 'd', 2, 1)", &[])).unwrap_err();
     assert_eq!(error.code, ErrorCode::Constraint);
+}
+
+/// What a synced writer can name, as its change set arrives (names GlueSQL's own DDL text
+/// wrote without doubling their quotes).
+fn hostile_schema(name: &str) -> gluesql_core::data::Schema {
+    use gluesql_core::ast::{ColumnDef, ColumnUniqueOption, DataType};
+    let column = |name: &str, primary: bool| ColumnDef {
+        name: name.into(),
+        data_type: DataType::Int,
+        nullable: !primary,
+        default: None,
+        unique: primary.then_some(ColumnUniqueOption { is_primary: true }),
+        comment: Some("it's'); DROP TABLE victim; --".into()),
+    };
+    gluesql_core::data::Schema {
+        table_name: name.into(),
+        column_defs: Some(vec![
+            column("id", true),
+            column("v\"); DROP TABLE victim; --", false),
+        ]),
+        indexes: Vec::new(),
+        engine: None,
+        foreign_keys: Vec::new(),
+        comment: Some("'; DROP TABLE victim; --".into()),
+    }
+}
+
+#[test]
+fn names_from_a_synced_writer_cannot_add_statements_to_a_dump() {
+    use gluesql_core::data::{Key, Value};
+    use idbsql::protocol::{ChangeSet, SchemaChange, TableChange};
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE victim (id INT PRIMARY KEY); INSERT INTO victim VALUES (1);",
+    );
+    let name = "t\" (id INT); DROP TABLE victim; --";
+    let mut engine = idbsql::engine::Engine::default();
+    for statement in db.export().unwrap().split_inclusive(";\n") {
+        engine.query(statement, &[]).unwrap();
+    }
+    engine
+        .store_mut()
+        .apply_change_set(ChangeSet {
+            tables: vec![TableChange {
+                name: name.into(),
+                schema: SchemaChange::Create {
+                    schema: Box::new(hostile_schema(name)),
+                    created: gluesql_core::chrono::NaiveDateTime::default(),
+                },
+                rows: vec![(Key::I64(1), Some(vec![Value::I64(1), Value::I64(2)]))],
+            }],
+            functions: Vec::new(),
+        })
+        .unwrap();
+    let dump = idbsql::dump::dump_sql(&engine).unwrap();
+    let mut copy = fresh();
+    block_on(copy.import(&dump)).unwrap_or_else(|e| panic!("{e}\n{dump}"));
+    assert_eq!(rows_text(&mut copy, "SELECT * FROM victim"), "[[I64(1)]]");
+    let tables: Vec<String> = copy.tables().unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(tables, vec![name.to_owned(), "victim".to_owned()], "{dump}");
+    assert_eq!(copy.export().unwrap(), dump);
+}
+
+#[test]
+fn a_stored_view_that_is_not_one_create_view_is_refused_by_export() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE victim (id INT PRIMARY KEY); CREATE VIEW v AS SELECT id FROM victim;",
+    );
+    // As a synced writer could rewrite the hidden row that holds the definition.
+    block_on(db.query(
+        "UPDATE __idbsql_objects SET definition = 'CREATE VIEW v AS SELECT 1; DROP TABLE victim' WHERE name = 'v'",
+        &[],
+    ))
+    .unwrap_err();
+    let mut engine = idbsql::engine::Engine::default();
+    engine
+        .query("CREATE TABLE victim (id INT PRIMARY KEY)", &[])
+        .unwrap();
+    engine
+        .query("CREATE VIEW v AS SELECT id FROM victim", &[])
+        .unwrap();
+    let mut change = engine.store().snapshot(1000).remove(1);
+    for table in &mut change.tables {
+        if table.name == "__idbsql_objects" {
+            for (_, row) in &mut table.rows {
+                if let Some(row) = row {
+                    row[4] = gluesql_core::data::Value::Str(
+                        "CREATE VIEW v AS SELECT 1; DROP TABLE victim".into(),
+                    );
+                }
+            }
+        }
+    }
+    engine.store_mut().apply_change_set(change).unwrap();
+    let error = idbsql::dump::dump_sql(&engine).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Execute);
+    assert!(error.message.contains("view v"), "{}", error.message);
 }

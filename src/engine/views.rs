@@ -117,7 +117,7 @@ impl Engine {
         let definition = Statement::CreateView {
             or_replace: false,
             materialized: false,
-            name: ObjectName(vec![Ident::new(view.clone())]),
+            name: ObjectName(vec![Ident::with_quote('"', view.clone())]),
             columns: columns
                 .iter()
                 .map(|c| ViewColumnDef {

@@ -8,6 +8,7 @@ use {
     crate::{
         guard,
         protocol::{ChangeSet, FunctionChange, SchemaChange},
+        sql_text,
     },
     gluesql_core::{
         ast::{ColumnDef, Expr},
@@ -100,6 +101,9 @@ impl MemoryStore {
                         if let Some(row) = row {
                             check_row(schema, row)?;
                             check_key(schema, key, row)?;
+                            if change.name == OBJECTS_TABLE {
+                                check_object_row(row)?;
+                            }
                         }
                     }
                     let existing = if recreated.contains(&change.name) {
@@ -287,6 +291,8 @@ fn check_column_default(table: &str, column: &ColumnDef) -> Result<(), String> {
         return Ok(());
     };
     let refused = |reason: String| format!("table {table}, column {}: {reason}", column.name);
+    // What export() cannot write back, or would write as something else, is not accepted.
+    sql_text::expr(expr).map_err(|e| refused(format!("DEFAULT: {e}")))?;
     if let Some(value) = guard::check_default(expr).map_err(|e| refused(e.to_string()))? {
         value
             .validate_null(column.nullable)
@@ -310,16 +316,45 @@ fn check_function(change: &FunctionChange) -> Result<(), String> {
             function.func_name, change.name
         ));
     }
+    let refused = |reason: String| format!("function {}: {reason}", function.func_name);
     let mut names = HashSet::new();
     for arg in &function.args {
         if arg.name.is_empty() || !names.insert(arg.name.as_str()) {
-            return Err(format!(
-                "function {}: argument name {:?} is empty or repeated",
-                function.func_name, arg.name
-            ));
+            return Err(refused(format!(
+                "argument name {:?} is empty or repeated",
+                arg.name
+            )));
+        }
+        if let Some(default) = &arg.default {
+            sql_text::expr(default).map_err(refused)?;
+            guard::check_default(default).map_err(|e| refused(e.to_string()))?;
         }
     }
+    sql_text::expr(&function.body).map_err(refused)?;
     Ok(())
+}
+
+/// A row of the objects table: a view or an index, its id made of its kind and name, and a
+/// definition that is one CREATE statement of it (export() writes it; views run from it).
+fn check_object_row(row: &Row) -> Result<(), String> {
+    let text = |i: usize| match row.get(i) {
+        Some(Value::Str(text)) => Some(text.as_str()),
+        _ => None,
+    };
+    let (Some(id), Some(kind), Some(name), Some(definition)) = (text(0), text(1), text(3), text(4))
+    else {
+        return Err(format!(
+            "{OBJECTS_TABLE}: a row without its id, kind, name or definition"
+        ));
+    };
+    if !matches!(kind, "view" | "index") || id != format!("{kind}:{name}") {
+        return Err(format!(
+            "{OBJECTS_TABLE}: row {id:?} is not a view or an index under its own id"
+        ));
+    }
+    sql_text::object_definition(kind, name, text(2), definition)
+        .map(|_| ())
+        .map_err(|e| format!("{OBJECTS_TABLE}: {e}"))
 }
 
 /// The checks of `check_change_set` that need no state: every schema and function a change set
@@ -330,13 +365,14 @@ pub fn check_definitions(change_set: &ChangeSet) -> Result<(), String> {
         if let SchemaChange::Create { schema, .. } | SchemaChange::Alter(schema) = &change.schema {
             check_schema(&change.name, schema)?;
         }
-        for value in change
-            .rows
-            .iter()
-            .filter_map(|(_, row)| row.as_ref())
-            .flatten()
-        {
-            guard::check_value(value).map_err(|error| format!("table {}: {error}", change.name))?;
+        for row in change.rows.iter().filter_map(|(_, row)| row.as_ref()) {
+            for value in row {
+                guard::check_value(value)
+                    .map_err(|error| format!("table {}: {error}", change.name))?;
+            }
+            if change.name == OBJECTS_TABLE {
+                check_object_row(row)?;
+            }
         }
     }
     change_set.functions.iter().try_for_each(check_function)

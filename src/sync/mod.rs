@@ -15,6 +15,7 @@ use {
             messages::{ClientMessage, ErrorKind, LogEntry, ServerMessage, PROTOCOL_VERSION},
             ChangeSet,
         },
+        store::check_definitions,
     },
     gluesql_core::data::{Key, Value},
     serde::{Deserialize, Serialize},
@@ -564,15 +565,33 @@ impl SyncState {
         if entries.is_empty() {
             return Ok(());
         }
+        // Checked before anything changes: a definition GlueSQL would panic on (the browser
+        // cannot catch that) is refused even if a server let it through.
+        let mut decoded = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let change_set = decode_change_set(&entry.change_set)?;
+            if let Err(reason) = check_definitions(&change_set) {
+                // Never skipped: nothing after it applies until a new connection brings it
+                // again (a server that let it through keeps this replica where it was).
+                self.require_reconnect();
+                return Err(DbError::new(
+                    ErrorCode::Format,
+                    format!(
+                        "the server sent change {} that this replica refuses: {reason}",
+                        entry.seq
+                    ),
+                ));
+            }
+            decoded.push(change_set);
+        }
         self.undo_pending(engine)?;
         let mut tables = BTreeSet::new();
-        for entry in entries {
+        for (entry, change_set) in entries.into_iter().zip(decoded) {
             let own = Some(entry.client_id) == self.public_id;
             if own {
                 self.pending.retain(|p| p.client_seq != entry.client_seq);
                 effects.removed.push(entry.client_seq);
             }
-            let change_set = decode_change_set(&entry.change_set)?;
             if own {
                 self.remember_own_writes(&change_set, entry.seq);
             } else {
