@@ -9,4 +9,4 @@ node bench/run.js
 # on redb and on a throwaway PostgreSQL cluster with 1 and 3 instances.
 bash scripts/setup.sh --postgres
 source scripts/env.sh
-cargo run --quiet --release -p idbsql-server --example sync_bench
+cargo run --quiet --profile server -p idbsql-server --example sync_bench

@@ -241,6 +241,8 @@ async fn start(dir: &std::path::Path, postgres: Option<String>) -> RunningServer
         postgres,
         static_dir: None,
         secret: None,
+        secret_file: None,
+        allow_origins: Vec::new(),
         // Pushes are not rate limited here: the bench measures the server, not the limit.
         limits: Limits {
             pushes_per_second: 1_000_000,

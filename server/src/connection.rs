@@ -27,6 +27,8 @@ pub struct SessionConfig {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// `None`: tokens are not checked (loopback-only development mode).
     pub secret: Option<Arc<Vec<u8>>>,
+    /// Which pages may connect (checked before the upgrade).
+    pub origins: crate::origin::OriginPolicy,
     pub limits: Limits,
 }
 
@@ -56,6 +58,13 @@ async fn fail(peer: &mut Peer, code: ErrorKind, message: impl Into<String>) {
     if send(peer, &ServerMessage::Error { code, message }).await {
         let _ = timeout(peer.wait, peer.socket.send(Message::Close(None))).await;
     }
+}
+
+/// What a client is told of a failure inside the server; the detail (log storage errors,
+/// internal state) goes to the server's log only.
+async fn internal(peer: &mut Peer, database: &str, error: impl std::fmt::Display) {
+    tracing::error!(%database, %error, "internal error; closing session");
+    fail(peer, ErrorKind::Internal, "internal server error").await
 }
 
 /// The next binary frame as a client message; `Err` with the reason when it is not one.
@@ -207,7 +216,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
     let client_id = auth::client_identity(&database, client_secret);
     let hub = match config.hub.database(&database).await {
         Ok(hub) => hub,
-        Err(error) => return fail(&mut peer, ErrorKind::Internal, error.to_string()).await,
+        Err(error) => return internal(&mut peer, &database, error).await,
     };
     let Some(_slot) = hub.try_connect(config.limits.max_connections_per_database) else {
         return fail(
@@ -224,7 +233,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
         config.hub.log.client_progress(&database, client_id).await,
     ) {
         (Ok(seq), Ok(progress)) => (seq, progress),
-        _ => return fail(&mut peer, ErrorKind::Internal, "cannot read the log").await,
+        (Err(error), _) | (_, Err(error)) => return internal(&mut peer, &database, error).await,
     };
     let welcome = ServerMessage::Welcome {
         server_seq,
@@ -236,6 +245,9 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
     if !send(&mut peer, &welcome).await {
         return;
     }
+    // A client cannot have seen more than the log holds: its claim bounds the `seen` of its
+    // pushes, which decides whether other clients hear of a conflict.
+    let last_seen_seq = last_seen_seq.min(server_seq);
     let Ok(mut sent_seq) = catch_up(&mut peer, &config, &database, last_seen_seq).await else {
         return;
     };
@@ -282,6 +294,8 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
                     if !pulls.allow() {
                         return fail(&mut peer, ErrorKind::RateLimited, "too many Pull requests per second").await;
                     }
+                    // Re-reading what was sent is allowed; claiming more than was sent is not.
+                    let after_seq = after_seq.min(sent_seq);
                     let Ok(seq) = catch_up(&mut peer, &config, &database, after_seq).await else { return };
                     sent_seq = sent_seq.max(seq);
                 }
@@ -300,7 +314,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
                             ServerMessage::Ack { client_seq, server_seq }
                         }
                         Ok(PushOutcome::Rejected { reason }) => ServerMessage::Reject { client_seq, reason },
-                        Err(error) => return fail(&mut peer, ErrorKind::Internal, error.to_string()).await,
+                        Err(error) => return internal(&mut peer, &database, error).await,
                     };
                     if !send(&mut peer, &reply).await {
                         return;

@@ -139,10 +139,24 @@ impl Drop for ConnectionSlot {
 }
 
 enum Decision {
-    Accept { bytes: Vec<u8>, inverse: ChangeSet },
-    Duplicate { server_seq: u64 },
-    Reject { reason: String },
+    Accept {
+        bytes: Vec<u8>,
+        inverse: ChangeSet,
+    },
+    Duplicate {
+        server_seq: u64,
+    },
+    Reject {
+        reason: String,
+    },
+    /// Not decided: an earlier push of the batch panicked, and the replica is rebuilt before
+    /// this one is decided (in the next round).
+    Retry,
 }
+
+/// What a client is told when its push made the server fail inside: the detail is in the
+/// server's log, not sent (it may hold internal state).
+const INTERNAL_REJECT: &str = "the server failed while applying this change; it was not applied";
 
 struct Writer {
     name: String,
@@ -151,6 +165,9 @@ struct Writer {
     /// The last log entry applied to the replica (and broadcast).
     position: u64,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
+    /// A panic left the replica in an unknown state: it is rebuilt from the log before the
+    /// next decision.
+    poisoned: bool,
 }
 
 impl Writer {
@@ -173,8 +190,29 @@ impl Writer {
                     tracing::error!(database = %self.name, %error, "cannot read the log");
                 }
             }
-            if !batch.is_empty() {
-                self.process(batch).await;
+            while !batch.is_empty() {
+                self.heal().await;
+                batch = self.process(batch).await;
+            }
+            self.heal().await;
+        }
+    }
+
+    /// Rebuilds a poisoned replica from the log, up to the position it had reached: what it
+    /// held is exactly what the log holds.
+    async fn heal(&mut self) {
+        if !self.poisoned {
+            return;
+        }
+        match replay(&*self.log, &self.name, Some(self.position)).await {
+            Ok((replica, position)) => {
+                tracing::warn!(database = %self.name, position, "replica rebuilt from the log");
+                self.replica = replica;
+                self.position = position;
+                self.poisoned = false;
+            }
+            Err(error) => {
+                tracing::error!(database = %self.name, %error, "cannot rebuild the replica");
             }
         }
     }
@@ -190,16 +228,16 @@ impl Writer {
                 return Ok(());
             }
             for entry in entries {
-                let applied = decode_change_set(&entry.change_set)
-                    .map_err(|e| e.to_string())
-                    .and_then(|change_set| {
-                        self.replica
-                            .apply_change_set(change_set)
-                            .map_err(|e| e.to_string())
-                    });
-                if let Err(error) = applied {
+                match contained(|| apply_entry(&mut self.replica, &entry)) {
+                    Ok(Ok(())) => {}
                     // Another server validated it against the same history; this is a bug.
-                    tracing::error!(database = %self.name, seq = entry.seq, %error, "a logged entry does not apply");
+                    Ok(Err(error)) => {
+                        tracing::error!(database = %self.name, seq = entry.seq, %error, "a logged entry does not apply")
+                    }
+                    Err(panic) => {
+                        tracing::error!(database = %self.name, seq = entry.seq, %panic, "applying a logged entry panicked");
+                        self.poisoned = true;
+                    }
                 }
                 self.position = entry.seq;
                 let _ = self.broadcast.send(Arc::new(entry));
@@ -209,30 +247,39 @@ impl Writer {
 
     /// Decides the batch against the replica, commits it in one durable write, then
     /// broadcasts and answers.
-    async fn process(&mut self, batch: Vec<PushRequest>) {
+    /// Returns the pushes left undecided (after a panic), to process again once healed.
+    async fn process(&mut self, batch: Vec<PushRequest>) -> Vec<PushRequest> {
         // On a shared log, wait for this database's turn and catch up under it: the batch is
         // then decided on the log's latest state and nobody appends before it commits.
         let turn = match self.log.write_turn(&self.name).await {
             Ok(turn) => turn,
-            Err(error) => return self.fail(batch, Vec::new(), error),
+            Err(error) => {
+                self.fail(batch, Vec::new(), error);
+                return Vec::new();
+            }
         };
         let caught_up = match &turn {
             Some(_) => self.catch_up().await,
             None => Ok(()),
         };
-        match caught_up {
+        let retry = match caught_up {
+            Ok(()) if self.poisoned => batch,
             Ok(()) => self.decide_and_commit(batch).await,
-            Err(error) => self.fail(batch, Vec::new(), error),
-        }
+            Err(error) => {
+                self.fail(batch, Vec::new(), error);
+                Vec::new()
+            }
+        };
         if let Some(turn) = turn {
             turn.release().await;
         }
+        retry
     }
 
     /// The head check in the commit is what keeps the order total; the turn only spares the
     /// wasted work. When another writer appended first anyway, takes the decisions back off,
     /// catches up and decides again (a lost race is never a rejection).
-    async fn decide_and_commit(&mut self, batch: Vec<PushRequest>) {
+    async fn decide_and_commit(&mut self, batch: Vec<PushRequest>) -> Vec<PushRequest> {
         for _ in 0..MAX_REDECIDE {
             // Once per client: a batch holds many pushes of few clients.
             let mut ids: Vec<u128> = batch.iter().map(|request| request.client_id).collect();
@@ -240,7 +287,10 @@ impl Writer {
             ids.dedup();
             let stored = match self.log.clients_progress(&self.name, &ids).await {
                 Ok(stored) => stored,
-                Err(error) => return self.fail(batch, Vec::new(), error),
+                Err(error) => {
+                    self.fail(batch, Vec::new(), error);
+                    return Vec::new();
+                }
             };
             let (decisions, assumed) = self.decide(&batch, &stored);
             let mut accepted = Vec::new();
@@ -256,7 +306,7 @@ impl Writer {
                     Decision::Reject { .. } => {
                         rejected.push((request.client_id, request.client_seq))
                     }
-                    Decision::Duplicate { .. } => {}
+                    Decision::Duplicate { .. } | Decision::Retry => {}
                 }
             }
             let commit = if accepted.is_empty() && rejected.is_empty() {
@@ -272,18 +322,28 @@ impl Writer {
             };
             match commit {
                 Ok(Commit::Appended(seqs)) => return self.answer(batch, decisions, seqs),
+                Ok(Commit::Behind) if self.poisoned => {
+                    // Decided on a replica a panic spoiled: nothing of it is committed, and
+                    // the whole batch is decided again once the replica is rebuilt.
+                    return batch;
+                }
                 Ok(Commit::Behind) => {
                     tracing::debug!(database = %self.name, "another server appended first; deciding again");
                     self.undo(decisions);
                     if let Err(error) = self.catch_up().await {
-                        return self.fail(batch, Vec::new(), error);
+                        self.fail(batch, Vec::new(), error);
+                        return Vec::new();
                     }
                 }
-                Err(error) => return self.fail(batch, decisions, error),
+                Err(error) => {
+                    self.fail(batch, decisions, error);
+                    return Vec::new();
+                }
             }
         }
         let error = LogError::from_message("other servers kept appending first".into());
-        self.fail(batch, Vec::new(), error)
+        self.fail(batch, Vec::new(), error);
+        Vec::new()
     }
 
     /// Each push's decision, validated against the replica as updated by the ones before it,
@@ -302,7 +362,9 @@ impl Writer {
                 assumed.push((request.client_id, known));
                 known
             });
-            let decision = if request.client_seq <= known.client_seq {
+            let decision = if self.poisoned {
+                Decision::Retry
+            } else if request.client_seq <= known.client_seq {
                 Decision::Duplicate {
                     server_seq: if request.client_seq == known.client_seq {
                         known.server_seq
@@ -311,12 +373,19 @@ impl Writer {
                     },
                 }
             } else {
-                match self.validate(&request.bytes) {
-                    Ok((bytes, inverse)) => Decision::Accept { bytes, inverse },
-                    Err(reason) => Decision::Reject { reason },
+                match contained(|| self.validate(&request.bytes)) {
+                    Ok(Ok((bytes, inverse))) => Decision::Accept { bytes, inverse },
+                    Ok(Err(reason)) => Decision::Reject { reason },
+                    Err(panic) => {
+                        tracing::error!(database = %self.name, client_seq = request.client_seq, %panic, "a push panicked the writer; rebuilding the replica");
+                        self.poisoned = true;
+                        Decision::Reject {
+                            reason: INTERNAL_REJECT.to_owned(),
+                        }
+                    }
                 }
             };
-            if !matches!(decision, Decision::Duplicate { .. }) {
+            if !matches!(decision, Decision::Duplicate { .. } | Decision::Retry) {
                 progress.insert(
                     request.client_id,
                     ClientProgress {
@@ -331,13 +400,24 @@ impl Writer {
     }
 
     /// The batch is durable: broadcast the accepted entries in order and answer everyone.
-    fn answer(&mut self, batch: Vec<PushRequest>, decisions: Vec<Decision>, seqs: Vec<u64>) {
+    /// Returns the pushes not decided (after a panic), to be decided again.
+    fn answer(
+        &mut self,
+        batch: Vec<PushRequest>,
+        decisions: Vec<Decision>,
+        seqs: Vec<u64>,
+    ) -> Vec<PushRequest> {
         if let Some(&last) = seqs.last() {
             self.position = last;
         }
+        let mut retry = Vec::new();
         let mut seqs = seqs.into_iter();
         for (request, decision) in batch.into_iter().zip(decisions) {
             let outcome = match decision {
+                Decision::Retry => {
+                    retry.push(request);
+                    continue;
+                }
                 Decision::Accept { bytes, .. } => {
                     let server_seq = seqs.next().unwrap_or_default();
                     let _ = self.broadcast.send(Arc::new(LogEntry {
@@ -354,18 +434,24 @@ impl Writer {
             };
             let _ = request.reply.send(Ok(outcome));
         }
+        retry
     }
 
     /// Checks a pushed change set and applies it to the replica, returning the bytes to log
     /// (the server's version of it) and the inverse that takes it back off.
     fn validate(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, ChangeSet), String> {
         let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
+        test_panic::maybe(&change_set);
         let change_set = self.replica.check_change_set(change_set)?;
         let bytes = encode_change_set(&change_set).map_err(|e| e.to_string())?;
         let inverse = self
             .replica
             .apply_change_set_with_inverse(change_set)
-            .map_err(|e| e.to_string())?;
+            .map_err(|error| {
+                // All or nothing, so the replica is as it was; the check should have caught it.
+                tracing::error!(database = %self.name, %error, "a checked change set did not apply");
+                INTERNAL_REJECT.to_owned()
+            })?;
         Ok((bytes, inverse))
     }
 
@@ -375,6 +461,7 @@ impl Writer {
             if let Decision::Accept { inverse, .. } = decision {
                 if let Err(undo) = self.replica.apply_change_set(inverse) {
                     tracing::error!(database = %self.name, %undo, "replica could not be rolled back");
+                    self.poisoned = true;
                 }
             }
         }
@@ -390,6 +477,70 @@ impl Writer {
                 .send(Err(LogError::from_message(error.to_string())));
         }
     }
+}
+
+/// Runs `work`, turning a panic into an error with its message. A server built with
+/// `panic = "unwind"` (the `server` profile) keeps a panic inside the one database whose work
+/// raised it; built to abort, the process stops (main warns about that at start).
+fn contained<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "a panic".to_owned())
+    })
+}
+
+fn apply_entry(replica: &mut MemoryStore, entry: &LogEntry) -> Result<(), String> {
+    let change_set = decode_change_set(&entry.change_set).map_err(|e| e.to_string())?;
+    replica
+        .apply_change_set(change_set)
+        .map_err(|e| e.to_string())
+}
+
+/// A database's replica rebuilt from its log, up to `until` (the whole log without it), and
+/// the position it reached. A panic while applying is an error here, not a crash.
+async fn replay(
+    log: &dyn SyncLog,
+    name: &str,
+    until: Option<u64>,
+) -> Result<(MemoryStore, u64), LogError> {
+    let mut replica = MemoryStore::new();
+    let mut after = 0;
+    loop {
+        let entries = log.entries_after(name, after, 1000).await?;
+        let Some(last) = entries.last() else { break };
+        let last = last.seq;
+        for entry in entries {
+            if until.is_some_and(|until| entry.seq > until) {
+                return Ok((replica, after));
+            }
+            contained(|| apply_entry(&mut replica, &entry))
+                .and_then(|applied| applied)
+                .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
+            after = entry.seq;
+        }
+        debug_assert_eq!(after, last);
+    }
+    Ok((replica, after))
+}
+
+/// Debug builds only: with `IDBSQL_TEST_PANIC_TABLE` set, a push touching that table panics
+/// the writer, so the tests can show a panic stays inside its database. Release builds have
+/// no such switch.
+mod test_panic {
+    #[cfg(debug_assertions)]
+    pub fn maybe(change_set: &idbsql::protocol::ChangeSet) {
+        if let Ok(table) = std::env::var("IDBSQL_TEST_PANIC_TABLE") {
+            if change_set.tables.iter().any(|t| t.name == table) {
+                panic!("IDBSQL_TEST_PANIC_TABLE: a push touched {table}");
+            }
+        }
+    }
+
+    #[cfg(not(debug_assertions))]
+    pub fn maybe(_: &idbsql::protocol::ChangeSet) {}
 }
 
 pub struct Hub {
@@ -413,20 +564,7 @@ impl Hub {
         if let Some(hub) = databases.get(name) {
             return Ok(Arc::clone(hub));
         }
-        let mut replica = MemoryStore::new();
-        let mut after = 0;
-        loop {
-            let entries = self.log.entries_after(name, after, 1000).await?;
-            let Some(last) = entries.last() else { break };
-            after = last.seq;
-            for entry in entries {
-                let change_set = decode_change_set(&entry.change_set)
-                    .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
-                replica
-                    .apply_change_set(change_set)
-                    .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
-            }
-        }
+        let (replica, after) = replay(&*self.log, name, None).await?;
         let (queue, requests) = mpsc::unbounded_channel();
         let broadcast = broadcast::channel(BROADCAST_CAPACITY).0;
         let writer = Writer {
@@ -435,6 +573,7 @@ impl Hub {
             replica,
             position: after,
             broadcast: broadcast.clone(),
+            poisoned: false,
         };
         self.writers
             .lock()

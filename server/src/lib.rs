@@ -5,18 +5,26 @@ pub mod auth;
 pub mod connection;
 pub mod hub;
 pub mod log;
+pub mod origin;
 
 use {
     axum::{
-        extract::{State, WebSocketUpgrade},
-        response::Response,
+        extract::{Request, State, WebSocketUpgrade},
+        http::{HeaderMap, StatusCode},
+        middleware::{self, Next},
+        response::{IntoResponse, Response},
         routing::get,
         Router,
     },
     connection::{run_session, SessionConfig},
     hub::Hub,
     log::{PostgresLog, RedbLog, SyncLog},
-    std::{net::SocketAddr, path::PathBuf, sync::Arc},
+    origin::OriginPolicy,
+    std::{
+        net::SocketAddr,
+        path::{Path, PathBuf},
+        sync::Arc,
+    },
     tokio::{
         net::TcpListener,
         sync::{oneshot, watch},
@@ -62,6 +70,10 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// `None` disables token checks; the server then refuses non-loopback addresses.
     pub secret: Option<Vec<u8>>,
+    /// Where `secret` was read from: the static folder may not hold it.
+    pub secret_file: Option<PathBuf>,
+    /// Pages of other origins allowed to open `/sync` (`*`: any); see `origin`.
+    pub allow_origins: Vec<String>,
     pub limits: Limits,
 }
 
@@ -75,6 +87,12 @@ pub enum StartError {
     Log(#[from] log::LogError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
+    #[error(
+        "the static folder {0} holds {1}, which it would serve to anyone; serve another folder"
+    )]
+    StaticHoldsPrivate(PathBuf, PathBuf),
+    #[error("static folder {0}: {1}")]
+    StaticDir(PathBuf, std::io::Error),
 }
 
 pub struct RunningServer {
@@ -120,7 +138,19 @@ impl RunningServer {
     }
 }
 
-async fn upgrade(State(config): State<Arc<SessionConfig>>, upgrade: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(config): State<Arc<SessionConfig>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !config.origins.allows(&headers) {
+        tracing::info!(origin = ?headers.get("origin"), "refused a sync connection from another site's page");
+        return (
+            StatusCode::FORBIDDEN,
+            "this page's origin may not sync with this server\n",
+        )
+            .into_response();
+    }
     let limit = config.limits.max_frame_bytes;
     upgrade
         .max_message_size(limit)
@@ -128,9 +158,73 @@ async fn upgrade(State(config): State<Arc<SessionConfig>>, upgrade: WebSocketUpg
         .on_upgrade(move |socket| run_session(socket, config))
 }
 
+/// Paths served under a dot-named segment (`.git`, `.env`, a percent-encoded `%2e…`) are
+/// not found, whatever the static folder holds.
+async fn no_dotfiles(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let hidden = [path.to_owned(), percent_decoded(path)].iter().any(|path| {
+        path.split(['/', '\\'])
+            .any(|segment| segment.starts_with('.'))
+    });
+    if hidden {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
+}
+
+fn percent_decoded(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A static folder may not hold the log or the secret: it would serve them.
+fn check_static_dir(
+    dir: &Path,
+    private: impl IntoIterator<Item = PathBuf>,
+) -> Result<(), StartError> {
+    let served = dir
+        .canonicalize()
+        .map_err(|e| StartError::StaticDir(dir.to_owned(), e))?;
+    for path in private {
+        if let Ok(path) = path.canonicalize() {
+            if path.starts_with(&served) {
+                return Err(StartError::StaticHoldsPrivate(dir.to_owned(), path));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     if config.secret.is_none() && !config.listen.ip().is_loopback() {
         return Err(StartError::NotLoopback(config.listen));
+    }
+    if let Some(dir) = &config.static_dir {
+        let data = config.postgres.is_none().then(|| config.data_dir.clone());
+        if let Some(data) = &data {
+            // Made now (the log needs it anyway) so that where it lies can be compared.
+            std::fs::create_dir_all(data).map_err(|e| StartError::DataDir(data.clone(), e))?;
+        }
+        check_static_dir(dir, data.into_iter().chain(config.secret_file.clone()))?;
     }
     let log: Arc<dyn SyncLog> = match &config.postgres {
         Some(url) => Arc::new(PostgresLog::connect(url).await?),
@@ -148,6 +242,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
     let session = Arc::new(SessionConfig {
         hub,
         shutdown: shutdown_signal,
+        origins: OriginPolicy::new(&config.allow_origins, config.secret.is_some()),
         secret: config.secret.map(Arc::new),
         limits: config.limits,
     });
@@ -155,7 +250,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .route("/sync", get(upgrade))
         .with_state(Arc::clone(&session));
     if let Some(dir) = config.static_dir {
-        router = router.fallback_service(ServeDir::new(dir));
+        router = router
+            .fallback_service(ServeDir::new(dir))
+            .layer(middleware::from_fn(no_dotfiles));
     }
     let listener = TcpListener::bind(config.listen)
         .await

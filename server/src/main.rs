@@ -65,6 +65,12 @@ enum Command {
         /// Connections allowed per database.
         #[arg(long, default_value_t = 256)]
         max_connections_per_database: usize,
+        /// A web page origin (e.g. https://app.example) whose pages may sync; repeatable, `*`
+        /// for any. Pages of the server's own origin may always; without --secret-file, so may
+        /// pages served from loopback. Clients that send no Origin (native, Node) are not
+        /// affected: their token decides.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origins: Vec<String>,
     },
     /// Print an access token for one database.
     Token {
@@ -125,7 +131,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             send_timeout,
             idle_replica_timeout,
             max_connections_per_database,
+            allow_origins,
         } => {
+            if cfg!(panic = "abort") {
+                tracing::warn!(
+                    "built with panic = \"abort\": a panic in one database's work stops the whole \
+                     server; build with `cargo build --profile server -p idbsql-server`"
+                );
+            }
             let secret = secret_file.as_ref().map(read_secret).transpose()?;
             if secret.is_none() {
                 tracing::warn!(
@@ -138,6 +151,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 postgres,
                 static_dir,
                 secret,
+                secret_file,
+                allow_origins,
                 limits: Limits {
                     max_frame_bytes,
                     pushes_per_second: max_pushes_per_second,

@@ -26,6 +26,8 @@ async fn start_with_limits(dir: &Path, limits: Limits) -> RunningServer {
         postgres: None,
         static_dir: None,
         secret: None,
+        secret_file: None,
+        allow_origins: Vec::new(),
         limits,
     })
     .await

@@ -32,6 +32,8 @@ fn on(cluster: &PgCluster) -> ServerConfig {
         postgres: Some(cluster.url()),
         static_dir: None,
         secret: None,
+        secret_file: None,
+        allow_origins: Vec::new(),
         limits: Limits::default(),
     }
 }

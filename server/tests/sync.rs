@@ -35,6 +35,8 @@ async fn start(dir: &Path, secret: Option<&[u8]>, limits: Limits) -> RunningServ
         postgres: None,
         static_dir: None,
         secret: secret.map(<[u8]>::to_vec),
+        secret_file: None,
+        allow_origins: Vec::new(),
         limits,
     })
     .await
@@ -590,6 +592,8 @@ async fn the_static_folder_is_served_beside_the_sync_endpoint() {
         postgres: None,
         static_dir: Some(site.path().to_path_buf()),
         secret: None,
+        secret_file: None,
+        allow_origins: Vec::new(),
         limits: Limits::default(),
     })
     .await

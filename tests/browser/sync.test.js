@@ -274,7 +274,11 @@ async function startWithTokens() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-tokens-"));
   const secretFile = path.join(dir, "secret");
   await writeFile(secretFile, SECRET);
-  const server = await startSyncServer({ dataDir: dir, extraArgs: ["--secret-file", secretFile] });
+  // With a secret the server trusts only its own origin's pages, and those listed.
+  const server = await startSyncServer({
+    dataDir: dir,
+    extraArgs: ["--secret-file", secretFile, "--allow-origin", pages.url],
+  });
   return { server, dir };
 }
 
@@ -341,7 +345,11 @@ for (const worker of [false, true]) {
       await server.stop();
       await waitFor(page, () => window.db.sync.status === "offline");
       const port = server.port;
-      server = await startSyncServer({ dataDir: dir, port, extraArgs: ["--secret-file", path.join(dir, "secret")] });
+      server = await startSyncServer({
+        dataDir: dir,
+        port,
+        extraArgs: ["--secret-file", path.join(dir, "secret"), "--allow-origin", pages.url],
+      });
       await waitFor(page, () => window.db.sync.status === "synced");
       assert.ok((await page.evaluate(() => window.calls)) > first, "asked again on reconnect");
     } finally {

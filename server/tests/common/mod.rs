@@ -3,6 +3,7 @@
 // Each test crate uses a part of what is here.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod client;
 pub mod node;
 pub mod pg_cluster;

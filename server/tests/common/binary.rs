@@ -1,0 +1,92 @@
+//! The real `idbsql-server` binary as a child process, for tests in the shape of an attack:
+//! whatever a hostile client does, the process must still be running afterwards.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    net::SocketAddr,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// `idbsql-server serve --listen 127.0.0.1:0 --data <data> <args…>`, once it listens.
+    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = command(data, args, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("idbsql-server listening on http://") {
+                        break addr.trim().parse().expect("an address");
+                    }
+                }
+                _ => panic!("the server exited before listening: {:?}", child.wait()),
+            }
+        };
+        Self { child, addr }
+    }
+
+    /// Runs `serve` expecting it to refuse to start: its exit status and what it printed.
+    pub fn refused(data: &Path, args: &[&str]) -> (bool, String) {
+        let mut child = command(data, args, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server binary starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the server did not refuse to start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status.success(), stderr)
+    }
+
+    /// The process has not exited (crashed, aborted).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("status").is_none()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idbsql-server"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
