@@ -7,7 +7,7 @@ use {
     crate::log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
     idbsql::{
         protocol::{decode_change_set, encode_change_set, messages::LogEntry, ChangeSet},
-        store::MemoryStore,
+        store::{MemoryStore, Refusal},
     },
     std::{
         collections::HashMap,
@@ -442,17 +442,26 @@ impl Writer {
     fn validate(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, ChangeSet), String> {
         let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
         test_panic::maybe(&change_set);
-        let change_set = self.replica.check_change_set(change_set)?;
-        let bytes = encode_change_set(&change_set).map_err(|e| e.to_string())?;
-        let inverse = self
-            .replica
-            .apply_change_set_with_inverse(change_set)
-            .map_err(|error| {
-                // All or nothing, so the replica is as it was; the check should have caught it.
-                tracing::error!(database = %self.name, %error, "a checked change set did not apply");
-                INTERNAL_REJECT.to_owned()
-            })?;
-        Ok((bytes, inverse))
+        let (accepted, inverse) = self.replica.accept_remote(change_set).map_err(|refusal| {
+            match refusal {
+                Refusal::Invalid(reason) => reason,
+                Refusal::Failed(error) => {
+                    // All or nothing, so the replica is as it was; the check should have caught it.
+                    tracing::error!(database = %self.name, %error, "a checked change set did not apply");
+                    INTERNAL_REJECT.to_owned()
+                }
+            }
+        })?;
+        match encode_change_set(&accepted) {
+            Ok(bytes) => Ok((bytes, inverse)),
+            Err(error) => {
+                if let Err(undo) = self.replica.apply_change_set(inverse) {
+                    tracing::error!(database = %self.name, %undo, "replica could not be rolled back");
+                    self.poisoned = true;
+                }
+                Err(error.to_string())
+            }
+        }
     }
 
     /// Takes accepted decisions back off the replica, newest first.

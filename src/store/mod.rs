@@ -26,7 +26,7 @@ pub use {
     pages::{PageFold, CATALOG_PAGE},
     table::Table,
     unique::{is_reserved, UniqueDef, OBJECTS_TABLE},
-    validate::check_definitions,
+    validate::{check_definitions, Refusal},
 };
 
 use {

@@ -19,7 +19,32 @@ use {
     std::collections::{BTreeMap, HashSet},
 };
 
+/// Why a change set from another replica was not taken (nothing of it was applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The check refused it: the reason is about the change set and may be shown its writer.
+    Invalid(String),
+    /// It passed the check and still failed to apply: a bug to log, not to show.
+    Failed(String),
+}
+
 impl MemoryStore {
+    /// What the server does with a pushed change set, as one step: checked against this
+    /// replica, then applied all or nothing, so what the check accepts is exactly what applies.
+    /// Returns the change set as accepted (what the log keeps) and its inverse.
+    pub fn accept_remote(
+        &mut self,
+        change_set: ChangeSet,
+    ) -> Result<(ChangeSet, ChangeSet), Refusal> {
+        let checked = self
+            .check_change_set(change_set)
+            .map_err(Refusal::Invalid)?;
+        let inverse = self
+            .apply_change_set_with_inverse(checked.clone())
+            .map_err(|error| Refusal::Failed(error.to_string()))?;
+        Ok((checked, inverse))
+    }
+
     /// Validates `change_set` and returns it ready to apply: a CREATE of a table that already
     /// exists with the same schema becomes a plain row merge (two replicas made it offline).
     pub fn check_change_set(&self, mut change_set: ChangeSet) -> Result<ChangeSet, String> {
