@@ -487,12 +487,24 @@ fn damage(rng: &mut Rng, change_set: &mut ChangeSet) -> &'static str {
         }
         12 => {
             if change.name == "__idbsql_objects" {
-                for (_, row) in change.rows.iter_mut() {
+                // A second statement, or a view whose dates leave chrono's range.
+                let definition = if rng.percent(50) {
+                    "CREATE VIEW v0 AS SELECT 1; DROP TABLE t0"
+                } else {
+                    "CREATE VIEW v0 AS SELECT DATE '2020-01-01' + INTERVAL '36000000' DAY \
+                     + INTERVAL '36000000' DAY + INTERVAL '36000000' DAY AS x"
+                };
+                for (key, row) in change.rows.iter_mut() {
                     if let Some(row) = row {
-                        row[4] = Value::Str("CREATE VIEW v0 AS SELECT 1; DROP TABLE t0".into());
+                        *key = Key::Str("view:v0".into());
+                        row[0] = Value::Str("view:v0".into());
+                        row[1] = Value::Str("view".into());
+                        row[2] = Value::Null;
+                        row[3] = Value::Str("v0".into());
+                        row[4] = Value::Str(definition.into());
                     }
                 }
-                "planted a statement in a view"
+                "planted a view"
             } else {
                 "none"
             }

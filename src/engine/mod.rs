@@ -43,11 +43,23 @@ use {
 
 /// GlueSQL's translation of a statement, its calls behind the guards (see `crate::guard`).
 fn translate_guarded(
+    store: &MemoryStore,
     statement: &SqlStatement,
     params: &[gluesql_core::translate::ParamLiteral],
 ) -> Result<gluesql_core::ast::Statement, DbError> {
     let mut translated = translate_with_params(statement, params)?;
-    crate::guard::guard_statement(&mut translated)?;
+    let columns_of = |table: &str| {
+        store.table(table).map(|table| {
+            table
+                .schema
+                .column_defs
+                .iter()
+                .flatten()
+                .map(|column| (column.name.clone(), column.data_type.clone()))
+                .collect()
+        })
+    };
+    crate::guard::guard_statement(&mut translated, &columns_of)?;
     Ok(translated)
 }
 
@@ -200,7 +212,7 @@ impl Engine {
             self.glue.storage.set_read_columns(table, names);
         }
         let savepoint = self.glue.storage.savepoint();
-        let result = translate_guarded(&statement, &params)
+        let result = translate_guarded(&self.glue.storage, &statement, &params)
             .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
             .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
         self.glue.storage.clear_scan_hint();
@@ -225,7 +237,7 @@ impl Engine {
             }
         }
         let params = bind_params(&params)?;
-        let planned = translate_guarded(&statement, &params)
+        let planned = translate_guarded(&self.glue.storage, &statement, &params)
             .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
             .map(|_| ());
         self.glue.storage.clear_scan_hint();

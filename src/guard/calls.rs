@@ -186,21 +186,12 @@ pub fn guarded(function: &Function) -> Option<Expr> {
     Some(case(Vec::new(), arms, original()))
 }
 
-/// A date plus or minus an interval, or an interval scaled, with a literal operand: GlueSQL
-/// adds a day-or-finer interval with chrono's panicking `+`. Stored values are kept within
-/// ±100,000 years (`super::values`); a literal beyond that is refused where it is used, and a
-/// literal interval may be scaled only as far.
+/// A literal interval scaled by a factor: refused when the product would pass the stored range
+/// (GlueSQL multiplies unchecked). Sums of dates are `super::dates`'s.
 pub fn guarded_arithmetic(left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<Expr> {
     use BinaryOperator as B;
     let (left_value, right_value) = (static_value(left), static_value(right));
     match op {
-        B::Plus | B::Minus => {
-            let refused = [&left_value, &right_value]
-                .into_iter()
-                .flatten()
-                .find_map(|value| super::check_value(value).err())?;
-            Some(raise(&refused))
-        }
         B::Multiply | B::Divide => {
             let (interval, factor) = match (&left_value, &right_value) {
                 (Some(Value::Interval(interval)), _) => (interval, right),
@@ -257,7 +248,7 @@ pub fn guarded_arithmetic(left: &Expr, op: &BinaryOperator, right: &Expr) -> Opt
 }
 
 /// The value of an operand written as a literal (a typed literal, an INTERVAL, a CAST of one).
-fn static_value(expr: &Expr) -> Option<Value> {
+pub(super) fn static_value(expr: &Expr) -> Option<Value> {
     let constant = match expr {
         Expr::Literal(_) | Expr::Value(_) | Expr::TypedString { .. } => true,
         Expr::Interval { expr: inner, .. } | Expr::Nested(inner) => {
@@ -431,10 +422,15 @@ fn format_arms(value: &Expr, format: &Expr) -> Option<Vec<(Expr, String)>> {
         expr: value.clone(),
         data_type: DataType::Text,
     });
-    let has = |mark: &str| Expr::Like {
-        expr: Box::new(shown.clone()),
-        negated: false,
-        pattern: Box::new(text(&format!("%{mark}%"))),
+    // (Only where `present`, i.e. not NULL: GlueSQL's NULL LIKE is an error.)
+    let has = |mark: &str| Expr::Case {
+        operand: None,
+        when_then: vec![(Expr::IsNull(Box::new(value.clone())), boolean(true))],
+        else_result: Some(Box::new(Expr::Like {
+            expr: Box::new(shown.clone()),
+            negated: false,
+            pattern: Box::new(text(&format!("%{mark}%"))),
+        })),
     };
     let mut arms = Vec::new();
     if needs_date {

@@ -7,6 +7,8 @@
 
 mod calls;
 mod constant;
+mod dates;
+mod types;
 mod values;
 mod walk;
 
@@ -22,6 +24,7 @@ use {
         data::CustomFunction,
         error::{Error as GlueError, ValueError},
     },
+    types::Scope,
 };
 
 /// Longest text LPAD, RPAD or REPEAT may make: past it the browser's memory is at stake.
@@ -59,9 +62,13 @@ pub fn guard_message(error: &GlueError) -> Option<&str> {
 #[error("the statement nests too many checked function calls to run")]
 pub struct TooComplex;
 
+/// The columns (name and type) of a table, or `None` when there is no such table.
+pub type ColumnsOf<'a> = &'a dyn Fn(&str) -> Option<Vec<(String, DataType)>>;
+
 /// Readies a translated statement for GlueSQL: every call that needs one behind its guard,
 /// and every DEFAULT it defines checked (GlueSQL evaluates those as written, see `constant`).
-pub fn guard_statement(statement: &mut Statement) -> Result<(), DbError> {
+/// `columns_of` tells which names may hold dates (their arithmetic is guarded too).
+pub fn guard_statement(statement: &mut Statement, columns_of: ColumnsOf) -> Result<(), DbError> {
     let defaults: Vec<&Expr> = match &*statement {
         Statement::CreateTable {
             columns: Some(columns),
@@ -82,17 +89,33 @@ pub fn guard_statement(statement: &mut Statement) -> Result<(), DbError> {
             DefaultError::Unsupported(_) => DbError::new(ErrorCode::Plan, error.to_string()),
         })?;
     }
-    let mut budget = Budget::default();
+    // Only sums need the names' types; most statements have none, and skip building them.
+    let mut sums = false;
+    walk::statement_exprs(statement, &mut |expr| sums |= dates::is_sum(expr));
+    let scope = if sums {
+        Scope::of_statement(statement, columns_of)
+    } else {
+        Scope::default()
+    };
+    let mut budget = Budget::new(scope);
     walk::statement_exprs(statement, &mut |expr| budget.guard(expr));
+    if sums {
+        walk::statement_top(statement, &mut |expr| budget.guard_dates(expr));
+    }
     budget
         .result()
         .map_err(|too_complex| DbError::new(ErrorCode::Plan, too_complex.to_string()))
 }
 
-/// `expr` with every call that needs one behind its guard.
+/// `expr`, naming no column, with every call that needs one behind its guard.
 pub fn guard_expr(expr: &mut Expr) -> Result<(), TooComplex> {
-    let mut budget = Budget::default();
+    guard_in(expr, Scope::default())
+}
+
+fn guard_in(expr: &mut Expr, scope: Scope) -> Result<(), TooComplex> {
+    let mut budget = Budget::new(scope);
     walk::expr(expr, &mut |e| budget.guard(e));
+    budget.guard_dates(expr);
     budget.result()
 }
 
@@ -100,7 +123,12 @@ pub fn guard_expr(expr: &mut Expr) -> Result<(), TooComplex> {
 /// function as written (exported, synced, listed) is kept apart by the store.
 pub fn guarded_function(function: &CustomFunction) -> Result<CustomFunction, TooComplex> {
     let mut guarded = function.clone();
-    guard_expr(&mut guarded.body)?;
+    let args: Vec<(String, DataType)> = function
+        .args
+        .iter()
+        .map(|arg| (arg.name.clone(), arg.data_type.clone()))
+        .collect();
+    guard_in(&mut guarded.body, Scope::of_arguments(&args))?;
     for arg in &mut guarded.args {
         if let Some(default) = &mut arg.default {
             guard_expr(default)?;
@@ -109,12 +137,16 @@ pub fn guarded_function(function: &CustomFunction) -> Result<CustomFunction, Too
     Ok(guarded)
 }
 
-#[derive(Default)]
 struct Budget {
     added: usize,
+    scope: Scope,
 }
 
 impl Budget {
+    fn new(scope: Scope) -> Self {
+        Self { added: 0, scope }
+    }
+
     fn guard(&mut self, expr: &mut Expr) {
         if self.added > MAX_ADDED_NODES {
             return;
@@ -127,6 +159,13 @@ impl Budget {
         if let Some(guarded) = guarded {
             self.added += size(&guarded);
             *expr = guarded;
+        }
+    }
+
+    /// Puts the chains of date arithmetic in `expr` behind their checks (see `dates`).
+    fn guard_dates(&mut self, expr: &mut Expr) {
+        if self.added <= MAX_ADDED_NODES {
+            self.added += dates::guard(expr, &self.scope);
         }
     }
 

@@ -9,94 +9,106 @@ use gluesql_core::ast::{
 
 /// Calls `visit` on every expression `statement` evaluates, innermost first.
 pub fn statement_exprs(statement: &mut Statement, visit: &mut dyn FnMut(&mut Expr)) {
+    statement_top(statement, &mut |e| expr(e, visit));
+}
+
+/// `e` and everything inside it, children first.
+pub fn expr(e: &mut Expr, visit: &mut dyn FnMut(&mut Expr)) {
+    children(e, &mut |child| expr(child, visit));
+    visit(e);
+}
+
+/// Calls `each` on the expressions `statement` holds directly (not those inside them).
+pub fn statement_top(statement: &mut Statement, each: &mut dyn FnMut(&mut Expr)) {
     match statement {
-        Statement::Query(query) => query_exprs(query, visit),
-        Statement::Insert { source, .. } => query_exprs(source, visit),
+        Statement::Query(query) => query_top(query, each),
+        Statement::Insert { source, .. } => query_top(source, each),
         Statement::Update {
             assignments,
             selection,
             ..
         } => {
             for assignment in assignments {
-                expr(&mut assignment.value, visit);
+                each(&mut assignment.value);
             }
             if let Some(selection) = selection {
-                expr(selection, visit);
+                each(selection);
             }
         }
         Statement::Delete {
             selection: Some(selection),
             ..
-        } => expr(selection, visit),
+        } => each(selection),
         Statement::CreateTable {
             source: Some(source),
             ..
-        } => query_exprs(source, visit),
+        } => query_top(source, each),
         _ => {}
     }
 }
 
-pub fn query_exprs(query: &mut Query, visit: &mut dyn FnMut(&mut Expr)) {
+/// Calls `each` on the expressions a query holds directly, its derived tables' included.
+pub fn query_top(query: &mut Query, each: &mut dyn FnMut(&mut Expr)) {
     match &mut query.body {
         SetExpr::Select(select) => {
             let Projection::SelectItems(items) = &mut select.projection;
             for item in items {
                 if let SelectItem::Expr { expr: e, .. } = item {
-                    expr(e, visit);
+                    each(e);
                 }
             }
-            table_exprs(&mut select.from, visit);
+            table_top(&mut select.from, each);
             if let Some(selection) = &mut select.selection {
-                expr(selection, visit);
+                each(selection);
             }
             for group in &mut select.group_by {
-                expr(group, visit);
+                each(group);
             }
             if let Some(having) = &mut select.having {
-                expr(having, visit);
+                each(having);
             }
         }
         SetExpr::Values(values) => {
             for row in &mut values.0 {
                 for e in row {
-                    expr(e, visit);
+                    each(e);
                 }
             }
         }
     }
     for order in &mut query.order_by {
-        expr(&mut order.expr, visit);
+        each(&mut order.expr);
     }
     if let Some(limit) = &mut query.limit {
-        expr(limit, visit);
+        each(limit);
     }
     if let Some(offset) = &mut query.offset {
-        expr(offset, visit);
+        each(offset);
     }
 }
 
-fn table_exprs(from: &mut TableWithJoins, visit: &mut dyn FnMut(&mut Expr)) {
-    factor_exprs(&mut from.relation, visit);
+fn table_top(from: &mut TableWithJoins, each: &mut dyn FnMut(&mut Expr)) {
+    factor_top(&mut from.relation, each);
     for join in &mut from.joins {
-        factor_exprs(&mut join.relation, visit);
+        factor_top(&mut join.relation, each);
         let (JoinOperator::Inner(constraint) | JoinOperator::LeftOuter(constraint)) =
             &mut join.join_operator;
         if let JoinConstraint::On(on) = constraint {
-            expr(on, visit);
+            each(on);
         }
     }
 }
 
-fn factor_exprs(factor: &mut TableFactor, visit: &mut dyn FnMut(&mut Expr)) {
+fn factor_top(factor: &mut TableFactor, each: &mut dyn FnMut(&mut Expr)) {
     match factor {
-        TableFactor::Derived { subquery, .. } => query_exprs(subquery, visit),
-        TableFactor::Series { size, .. } => expr(size, visit),
+        TableFactor::Derived { subquery, .. } => query_top(subquery, each),
+        TableFactor::Series { size, .. } => each(size),
         TableFactor::Table { .. } | TableFactor::Dictionary { .. } => {}
     }
 }
 
-/// `e` and everything inside it, children first.
-pub fn expr(e: &mut Expr, visit: &mut dyn FnMut(&mut Expr)) {
+/// Calls `each` on the expressions directly inside `e` (a subquery's top expressions too).
+pub fn children(e: &mut Expr, each: &mut dyn FnMut(&mut Expr)) {
     match e {
         Expr::Identifier(_)
         | Expr::CompoundIdentifier { .. }
@@ -107,23 +119,23 @@ pub fn expr(e: &mut Expr, visit: &mut dyn FnMut(&mut Expr)) {
         | Expr::IsNotNull(inner)
         | Expr::Nested(inner)
         | Expr::UnaryOp { expr: inner, .. }
-        | Expr::Interval { expr: inner, .. } => expr(inner, visit),
+        | Expr::Interval { expr: inner, .. } => each(inner),
         Expr::InList { expr: e, list, .. } => {
-            expr(e, visit);
-            list.iter_mut().for_each(|item| expr(item, visit));
+            each(e);
+            list.iter_mut().for_each(each);
         }
         Expr::InSubquery {
             expr: e, subquery, ..
         } => {
-            expr(e, visit);
-            query_exprs(subquery, visit);
+            each(e);
+            query_top(subquery, each);
         }
         Expr::Between {
             expr: e, low, high, ..
         } => {
-            expr(e, visit);
-            expr(low, visit);
-            expr(high, visit);
+            each(e);
+            each(low);
+            each(high);
         }
         Expr::Like {
             expr: e, pattern, ..
@@ -134,39 +146,38 @@ pub fn expr(e: &mut Expr, visit: &mut dyn FnMut(&mut Expr)) {
         | Expr::Regex {
             expr: e, pattern, ..
         } => {
-            expr(e, visit);
-            expr(pattern, visit);
+            each(e);
+            each(pattern);
         }
         Expr::BinaryOp { left, right, .. } => {
-            expr(left, visit);
-            expr(right, visit);
+            each(left);
+            each(right);
         }
-        Expr::Function(function) => function_args(function, &mut |arg| expr(arg, visit)),
-        Expr::Aggregate(aggregate) => aggregate_args(aggregate, &mut |arg| expr(arg, visit)),
-        Expr::Exists { subquery, .. } | Expr::Subquery(subquery) => query_exprs(subquery, visit),
+        Expr::Function(function) => function_args(function, each),
+        Expr::Aggregate(aggregate) => aggregate_args(aggregate, each),
+        Expr::Exists { subquery, .. } | Expr::Subquery(subquery) => query_top(subquery, each),
         Expr::Case {
             operand,
             when_then,
             else_result,
         } => {
             if let Some(operand) = operand {
-                expr(operand, visit);
+                each(operand);
             }
             for (when, then) in when_then {
-                expr(when, visit);
-                expr(then, visit);
+                each(when);
+                each(then);
             }
             if let Some(else_result) = else_result {
-                expr(else_result, visit);
+                each(else_result);
             }
         }
         Expr::ArrayIndex { obj, indexes } => {
-            expr(obj, visit);
-            indexes.iter_mut().for_each(|index| expr(index, visit));
+            each(obj);
+            indexes.iter_mut().for_each(each);
         }
-        Expr::Array { elem } => elem.iter_mut().for_each(|item| expr(item, visit)),
+        Expr::Array { elem } => elem.iter_mut().for_each(each),
     }
-    visit(e);
 }
 
 fn aggregate_args(aggregate: &mut Aggregate, each: &mut dyn FnMut(&mut Expr)) {
