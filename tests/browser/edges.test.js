@@ -185,6 +185,36 @@ for (const current of MODES) {
       assert.deepEqual(out.rows, [{ one: 1 }]);
     }));
 
+  test(`calls GlueSQL crashed the page on are execute errors, and the database goes on${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const db = await window.idbsql.connect("edges-guards", { storage: "memory" });
+        await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, d DATE, iv INTERVAL)");
+        await db.query("INSERT INTO t VALUES (1, 'é', '2024-01-01', INTERVAL '36000000' DAY)");
+        const codes = [];
+        for (const sql of [
+          "SELECT LPAD('x', 10, '')",
+          "SELECT LPAD(s, 1) FROM t",
+          "SELECT REPEAT('x', 99999999)",
+          "SELECT SUBSTR(s, 2) FROM t",
+          "SELECT FORMAT(d, '%H') FROM t",
+          "SELECT d + iv + iv + iv FROM t",
+        ]) {
+          try {
+            await db.query(sql);
+            codes.push("answered");
+          } catch (e) {
+            codes.push(e.code);
+          }
+        }
+        const { rows } = await db.query("SELECT REPEAT('ab', -1) AS r, SUBSTR('José', 1, 2) AS j");
+        await db.disconnect();
+        return { codes, rows };
+      });
+      assert.deepEqual(out.codes, ["execute", "execute", "execute", "execute", "execute", "execute"]);
+      assert.deepEqual(out.rows, [{ r: "", j: "Jo" }]);
+    }));
+
   test(`after a Rust panic every call fails with internal; a reload finds every acknowledged commit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

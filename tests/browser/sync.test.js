@@ -282,6 +282,35 @@ async function startWithTokens() {
   return { server, dir };
 }
 
+test("a page of an origin the server does not allow cannot sync, whatever its token", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-origin-"));
+  const secretFile = path.join(dir, "secret");
+  await writeFile(secretFile, SECRET);
+  // A secret, and no --allow-origin: only the server's own pages may sync.
+  const server = await startSyncServer({ dataDir: dir, extraArgs: ["--secret-file", secretFile] });
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    await page.evaluate(
+      async ({ url, token }) => {
+        window.errors = [];
+        window.db = await window.idbsql.connect("origin-notes", { sync: { url, token } });
+        window.db.sync.addEventListener("error", (event) => window.errors.push(event.detail));
+        await window.db.query("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+      },
+      { url: server.url, token: mintToken("origin-notes", 3600) },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const state = await page.evaluate(() => ({ status: window.db.sync.status, pending: window.db.sync.pending }));
+    assert.notEqual(state.status, "synced");
+    assert.equal(state.pending, 1, "the local change waits; nothing reached the server");
+  } finally {
+    await context.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("an expired token: status unauthorized, one error, no retries until setToken; URLs tried in order", async () => {
   const { server, dir } = await startWithTokens();
   const context = await browser.newContext();
