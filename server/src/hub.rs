@@ -442,26 +442,17 @@ impl Writer {
     fn validate(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, ChangeSet), String> {
         let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
         test_panic::maybe(&change_set);
-        let (accepted, inverse) = self.replica.accept_remote(change_set).map_err(|refusal| {
-            match refusal {
+        let encode = |accepted: &ChangeSet| encode_change_set(accepted).map_err(|e| e.to_string());
+        self.replica
+            .accept_remote_as(change_set, encode)
+            .map_err(|refusal| match refusal {
                 Refusal::Invalid(reason) => reason,
                 Refusal::Failed(error) => {
                     // All or nothing, so the replica is as it was; the check should have caught it.
                     tracing::error!(database = %self.name, %error, "a checked change set did not apply");
                     INTERNAL_REJECT.to_owned()
                 }
-            }
-        })?;
-        match encode_change_set(&accepted) {
-            Ok(bytes) => Ok((bytes, inverse)),
-            Err(error) => {
-                if let Err(undo) = self.replica.apply_change_set(inverse) {
-                    tracing::error!(database = %self.name, %undo, "replica could not be rolled back");
-                    self.poisoned = true;
-                }
-                Err(error.to_string())
-            }
-        }
+            })
     }
 
     /// Takes accepted decisions back off the replica, newest first.

@@ -36,13 +36,24 @@ impl MemoryStore {
         &mut self,
         change_set: ChangeSet,
     ) -> Result<(ChangeSet, ChangeSet), Refusal> {
+        self.accept_remote_as(change_set, |accepted| Ok(accepted.clone()))
+    }
+
+    /// `accept_remote`, keeping of the accepted change set what `keep` makes of it (the server
+    /// keeps its encoding, not a copy); a `keep` error refuses it before anything is applied.
+    pub fn accept_remote_as<T>(
+        &mut self,
+        change_set: ChangeSet,
+        keep: impl FnOnce(&ChangeSet) -> Result<T, String>,
+    ) -> Result<(T, ChangeSet), Refusal> {
         let checked = self
             .check_change_set(change_set)
             .map_err(Refusal::Invalid)?;
+        let kept = keep(&checked).map_err(Refusal::Invalid)?;
         let inverse = self
-            .apply_change_set_with_inverse(checked.clone())
+            .apply_change_set_with_inverse(checked)
             .map_err(|error| Refusal::Failed(error.to_string()))?;
-        Ok((checked, inverse))
+        Ok((kept, inverse))
     }
 
     /// Validates `change_set` and returns it ready to apply: a CREATE of a table that already
