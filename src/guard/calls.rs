@@ -190,9 +190,14 @@ pub fn guarded(function: &Function) -> Option<Expr> {
 /// (GlueSQL multiplies unchecked). Sums of dates are `super::dates`'s.
 pub fn guarded_arithmetic(left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<Expr> {
     use BinaryOperator as B;
-    let (left_value, right_value) = (static_value(left), static_value(right));
     match op {
         B::Multiply | B::Divide => {
+            // Only a written INTERVAL is scaled here: nothing else is evaluated to find one.
+            let is_interval = |e: &Expr| matches!(e, Expr::Interval { .. });
+            if !is_interval(left) && !is_interval(right) {
+                return None;
+            }
+            let (left_value, right_value) = (static_value(left), static_value(right));
             let (interval, factor) = match (&left_value, &right_value) {
                 (Some(Value::Interval(interval)), _) => (interval, right),
                 (_, Some(Value::Interval(interval))) if matches!(op, B::Multiply) => {

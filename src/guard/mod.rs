@@ -89,17 +89,11 @@ pub fn guard_statement(statement: &mut Statement, columns_of: ColumnsOf) -> Resu
             DefaultError::Unsupported(_) => DbError::new(ErrorCode::Plan, error.to_string()),
         })?;
     }
-    // Only sums need the names' types; most statements have none, and skip building them.
-    let mut sums = false;
-    walk::statement_exprs(statement, &mut |expr| sums |= dates::is_sum(expr));
-    let scope = if sums {
-        Scope::of_statement(statement, columns_of)
-    } else {
-        Scope::default()
-    };
-    let mut budget = Budget::new(scope);
+    let mut budget = Budget::new(None);
     walk::statement_exprs(statement, &mut |expr| budget.guard(expr));
-    if sums {
+    // Only sums need the names' types; most statements have none, and skip looking them up.
+    if budget.sums {
+        budget.scope = Some(Scope::of_statement(statement, columns_of));
         walk::statement_top(statement, &mut |expr| budget.guard_dates(expr));
     }
     budget
@@ -113,7 +107,7 @@ pub fn guard_expr(expr: &mut Expr) -> Result<(), TooComplex> {
 }
 
 fn guard_in(expr: &mut Expr, scope: Scope) -> Result<(), TooComplex> {
-    let mut budget = Budget::new(scope);
+    let mut budget = Budget::new(Some(scope));
     walk::expr(expr, &mut |e| budget.guard(e));
     budget.guard_dates(expr);
     budget.result()
@@ -139,18 +133,26 @@ pub fn guarded_function(function: &CustomFunction) -> Result<CustomFunction, Too
 
 struct Budget {
     added: usize,
-    scope: Scope,
+    /// Whether a `+` or `-` was met (date arithmetic is guarded in a second pass).
+    sums: bool,
+    /// The types names may have; looked up only once a sum is met.
+    scope: Option<Scope>,
 }
 
 impl Budget {
-    fn new(scope: Scope) -> Self {
-        Self { added: 0, scope }
+    fn new(scope: Option<Scope>) -> Self {
+        Self {
+            added: 0,
+            sums: false,
+            scope,
+        }
     }
 
     fn guard(&mut self, expr: &mut Expr) {
         if self.added > MAX_ADDED_NODES {
             return;
         }
+        self.sums |= dates::is_sum(expr);
         let guarded = match expr {
             Expr::Function(function) => calls::guarded(function),
             Expr::BinaryOp { left, op, right } => calls::guarded_arithmetic(left, op, right),
@@ -164,8 +166,8 @@ impl Budget {
 
     /// Puts the chains of date arithmetic in `expr` behind their checks (see `dates`).
     fn guard_dates(&mut self, expr: &mut Expr) {
-        if self.added <= MAX_ADDED_NODES {
-            self.added += dates::guard(expr, &self.scope);
+        if let (true, Some(scope)) = (self.added <= MAX_ADDED_NODES, &self.scope) {
+            self.added += dates::guard(expr, scope);
         }
     }
 
