@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
-# codec, sync server and replicas), the sqllogictest corpus, wasm-bindgen tests in headless Chromium, and the JS API,
+# codec, sync server and replicas), the sqllogictest corpus, the differential judge (difftest/),
+# wasm-bindgen tests in headless Chromium, and the JS API,
 # the packed npm package (plain ESM + Vite), demo and sync end to end in Chromium with the
 # real idbsql-server.
 set -euo pipefail
@@ -20,6 +21,9 @@ step "cargo test (native)"
 cargo test --quiet --workspace
 step "sqllogictest: tests/slt and SQLite's corpus, judged against tests/slt/known-failures.txt"
 bash scripts/slt.sh --quiet --check tests/slt/known-failures.txt
+step "difftest: random queries judged against SQLite and PostgreSQL (report mode: wrong answers are listed, panics and timeouts fail)"
+cargo build --quiet --profile slt -p idbsql-difftest
+target/slt/idbsql-difftest --seed 1 --queries 6000 --show 3 --min-kept 5000
 step "build the package (cargo + wasm-bindgen, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"

@@ -1,0 +1,505 @@
+//! The queries the judge makes, as a small syntax tree of its own, and their SQL text in each
+//! engine's dialect. Nothing here runs anything; `gen` builds these, `engines` runs the text.
+
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Int,
+    Float,
+    Dec,
+    Text,
+    Date,
+    Bool,
+}
+
+impl Ty {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Ty::Int | Ty::Float | Ty::Dec)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    Idbsql,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    Null,
+    Int(i64),
+    /// Written as its text, exact in every engine (quarters: 1.25, -0.5).
+    Float(String),
+    Dec(String),
+    Text(String),
+    Date(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Concat,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+}
+
+impl BinOp {
+    fn sql(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Concat => "||",
+            BinOp::Eq => "=",
+            BinOp::NotEq => "<>",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::And => "AND",
+            BinOp::Or => "OR",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    CountStar,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Col {
+        rel: String,
+        name: String,
+    },
+    Lit(Lit),
+    /// A literal idbsql receives as a `$n` parameter (the references see the literal).
+    Param(Lit),
+    Bin(Box<Expr>, BinOp, Box<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    InList(Box<Expr>, Vec<Expr>, bool),
+    Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
+    Like(Box<Expr>, String, bool),
+    Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
+    Func(&'static str, Vec<Expr>),
+    Agg(Agg, Option<Box<Expr>>, bool),
+    Subquery(Box<Query>),
+    InSub(Box<Expr>, Box<Query>, bool),
+    Exists(Box<Query>, bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum From {
+    Table { name: String, alias: String },
+    Derived { query: Box<Query>, alias: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    /// `FROM a, b WHERE …`: the condition joins the WHERE clause.
+    Comma,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub item: From,
+    pub on: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Select {
+    pub distinct: bool,
+    pub items: Vec<(Expr, String)>,
+    pub from: From,
+    pub joins: Vec<Join>,
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    UnionAll,
+    Intersect,
+    Except,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Select(Box<Select>),
+    Set(Box<Query>, SetOp, Box<Query>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub body: Body,
+    /// Output column positions, from 1; every one of them, so the order is total.
+    pub order_by: Vec<usize>,
+    pub limit: Option<u32>,
+}
+
+impl Query {
+    /// The query's output columns' names.
+    pub fn columns(&self) -> Vec<String> {
+        match &self.body {
+            Body::Select(select) => select.items.iter().map(|(_, a)| a.clone()).collect(),
+            Body::Set(left, _, _) => left.columns(),
+        }
+    }
+}
+
+/// A parameter's value as idbsql takes it.
+pub type Params = Vec<gluesql_core::data::Value>;
+
+pub struct Render {
+    dialect: Dialect,
+    /// Literals marked `Param` become `$n` (idbsql only).
+    params: Option<Params>,
+}
+
+impl Render {
+    pub fn new(dialect: Dialect, with_params: bool) -> Self {
+        Self {
+            dialect,
+            params: (with_params && dialect == Dialect::Idbsql).then(Vec::new),
+        }
+    }
+
+    pub fn query_text(mut self, query: &Query) -> (String, Params) {
+        let mut out = String::new();
+        self.query(&mut out, query);
+        (out, self.params.unwrap_or_default())
+    }
+
+    pub fn lit(&self, out: &mut String, lit: &Lit) {
+        match (lit, self.dialect) {
+            (Lit::Null, _) => out.push_str("NULL"),
+            (Lit::Int(n), _) if *n < 0 => {
+                let _ = write!(out, "({n})");
+            }
+            (Lit::Int(n), _) => {
+                let _ = write!(out, "{n}");
+            }
+            (Lit::Float(text), Dialect::Postgres) => {
+                let _ = write!(out, "CAST({text} AS DOUBLE PRECISION)");
+            }
+            (Lit::Float(text), Dialect::Idbsql) => {
+                let _ = write!(out, "CAST({text} AS FLOAT)");
+            }
+            (Lit::Float(text), Dialect::Sqlite) => {
+                let _ = write!(out, "CAST({text} AS REAL)");
+            }
+            (Lit::Dec(text), Dialect::Sqlite) => {
+                let _ = write!(out, "({text})");
+            }
+            (Lit::Dec(text), Dialect::Postgres) => {
+                let _ = write!(out, "CAST({text} AS NUMERIC)");
+            }
+            (Lit::Dec(text), Dialect::Idbsql) => {
+                let _ = write!(out, "CAST('{text}' AS DECIMAL)");
+            }
+            (Lit::Text(text), _) => {
+                let _ = write!(out, "'{}'", text.replace('\'', "''"));
+            }
+            (Lit::Date(text), Dialect::Sqlite) => {
+                let _ = write!(out, "'{text}'");
+            }
+            (Lit::Date(text), _) => {
+                let _ = write!(out, "DATE '{text}'");
+            }
+        }
+    }
+
+    fn param(&mut self, out: &mut String, lit: &Lit) {
+        use gluesql_core::data::Value;
+        let value = match lit {
+            Lit::Int(n) => Some(Value::I64(*n)),
+            Lit::Float(text) => text.parse().ok().map(Value::F64),
+            Lit::Text(text) => Some(Value::Str(text.clone())),
+            _ => None,
+        };
+        match (&mut self.params, value) {
+            (Some(params), Some(value)) => {
+                params.push(value);
+                let _ = write!(out, "${}", params.len());
+            }
+            _ => self.lit(out, lit),
+        }
+    }
+
+    fn query(&mut self, out: &mut String, query: &Query) {
+        match &query.body {
+            Body::Select(select) => self.select(out, select),
+            Body::Set(left, op, right) => {
+                self.operand(out, left);
+                out.push_str(match op {
+                    SetOp::Union => " UNION ",
+                    SetOp::UnionAll => " UNION ALL ",
+                    SetOp::Intersect => " INTERSECT ",
+                    SetOp::Except => " EXCEPT ",
+                });
+                self.operand(out, right);
+            }
+        }
+        if !query.order_by.is_empty() {
+            let keys: Vec<String> = query.order_by.iter().map(|k| k.to_string()).collect();
+            let _ = write!(out, " ORDER BY {}", keys.join(", "));
+        }
+        if let Some(limit) = query.limit {
+            let _ = write!(out, " LIMIT {limit}");
+        }
+    }
+
+    /// An arm of a set operation: SQLite takes no parentheses there, so arms are plain
+    /// selects (the generator makes them so).
+    fn operand(&mut self, out: &mut String, query: &Query) {
+        self.query(out, query);
+    }
+
+    fn select(&mut self, out: &mut String, select: &Select) {
+        out.push_str("SELECT ");
+        if select.distinct {
+            out.push_str("DISTINCT ");
+        }
+        for (i, (expr, alias)) in select.items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.expr(out, expr);
+            let _ = write!(out, " AS {alias}");
+        }
+        out.push_str(" FROM ");
+        self.from(out, &select.from);
+        let mut filter = select.filter.clone();
+        for join in &select.joins {
+            match join.kind {
+                JoinKind::Comma => {
+                    out.push_str(", ");
+                    self.from(out, &join.item);
+                    filter = Some(match filter {
+                        Some(f) => Expr::Bin(Box::new(join.on.clone()), BinOp::And, Box::new(f)),
+                        None => join.on.clone(),
+                    });
+                }
+                JoinKind::Inner | JoinKind::Left => {
+                    out.push_str(if join.kind == JoinKind::Inner {
+                        " JOIN "
+                    } else {
+                        " LEFT JOIN "
+                    });
+                    self.from(out, &join.item);
+                    out.push_str(" ON ");
+                    self.expr(out, &join.on);
+                }
+            }
+        }
+        if let Some(filter) = &filter {
+            out.push_str(" WHERE ");
+            self.expr(out, filter);
+        }
+        if !select.group_by.is_empty() {
+            out.push_str(" GROUP BY ");
+            for (i, group) in select.group_by.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                self.expr(out, group);
+            }
+        }
+        if let Some(having) = &select.having {
+            out.push_str(" HAVING ");
+            self.expr(out, having);
+        }
+    }
+
+    fn from(&mut self, out: &mut String, from: &From) {
+        match from {
+            From::Table { name, alias } => {
+                let _ = write!(out, "{name} AS {alias}");
+            }
+            From::Derived { query, alias } => {
+                out.push('(');
+                self.query(out, query);
+                let _ = write!(out, ") AS {alias}");
+            }
+        }
+    }
+
+    fn expr(&mut self, out: &mut String, expr: &Expr) {
+        match expr {
+            Expr::Col { rel, name } => {
+                let _ = write!(out, "{rel}.{name}");
+            }
+            Expr::Lit(lit) => self.lit(out, lit),
+            Expr::Param(lit) => self.param(out, lit),
+            Expr::Bin(left, op, right) => {
+                out.push('(');
+                self.expr(out, left);
+                let _ = write!(out, " {} ", op.sql());
+                self.expr(out, right);
+                out.push(')');
+            }
+            Expr::Not(inner) => {
+                out.push_str("(NOT ");
+                self.expr(out, inner);
+                out.push(')');
+            }
+            Expr::Neg(inner) => {
+                out.push_str("(- ");
+                self.expr(out, inner);
+                out.push(')');
+            }
+            Expr::IsNull(inner, negated) => {
+                out.push('(');
+                self.expr(out, inner);
+                out.push_str(if *negated {
+                    " IS NOT NULL)"
+                } else {
+                    " IS NULL)"
+                });
+            }
+            Expr::InList(inner, list, negated) => {
+                out.push('(');
+                self.expr(out, inner);
+                out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+                for (i, item) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(out, item);
+                }
+                out.push_str("))");
+            }
+            Expr::Between(inner, low, high, negated) => {
+                out.push('(');
+                self.expr(out, inner);
+                out.push_str(if *negated {
+                    " NOT BETWEEN "
+                } else {
+                    " BETWEEN "
+                });
+                self.expr(out, low);
+                out.push_str(" AND ");
+                self.expr(out, high);
+                out.push(')');
+            }
+            Expr::Like(inner, pattern, negated) => {
+                out.push('(');
+                self.expr(out, inner);
+                let _ = write!(
+                    out,
+                    "{} '{}')",
+                    if *negated { " NOT LIKE" } else { " LIKE" },
+                    pattern
+                );
+            }
+            Expr::Case(arms, otherwise) => {
+                out.push_str("(CASE");
+                for (when, then) in arms {
+                    out.push_str(" WHEN ");
+                    self.expr(out, when);
+                    out.push_str(" THEN ");
+                    self.expr(out, then);
+                }
+                if let Some(otherwise) = otherwise {
+                    out.push_str(" ELSE ");
+                    self.expr(out, otherwise);
+                }
+                out.push_str(" END)");
+            }
+            Expr::Func(name, args) => {
+                let _ = write!(out, "{name}(");
+                for (i, arg) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(out, arg);
+                }
+                out.push(')');
+            }
+            Expr::Agg(agg, arg, distinct) => {
+                let name = match agg {
+                    Agg::CountStar => return out.push_str("COUNT(*)"),
+                    Agg::Count => "COUNT",
+                    Agg::Sum => "SUM",
+                    Agg::Min => "MIN",
+                    Agg::Max => "MAX",
+                    Agg::Avg => "AVG",
+                };
+                let _ = write!(out, "{name}({}", if *distinct { "DISTINCT " } else { "" });
+                if let Some(arg) = arg {
+                    self.expr(out, arg);
+                }
+                out.push(')');
+            }
+            Expr::Subquery(query) => {
+                out.push('(');
+                self.query(out, query);
+                out.push(')');
+            }
+            Expr::InSub(inner, query, negated) => {
+                out.push('(');
+                self.expr(out, inner);
+                out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+                self.query(out, query);
+                out.push_str("))");
+            }
+            Expr::Exists(query, negated) => {
+                out.push_str(if *negated {
+                    "(NOT EXISTS ("
+                } else {
+                    "(EXISTS ("
+                });
+                self.query(out, query);
+                out.push_str("))");
+            }
+        }
+    }
+}
+
+/// A table's DDL in `dialect`.
+pub fn create_table(dialect: Dialect, name: &str, columns: &[(String, Ty)]) -> String {
+    let mut parts = Vec::new();
+    for (i, (column, ty)) in columns.iter().enumerate() {
+        let type_name = match (ty, dialect) {
+            (Ty::Int, Dialect::Postgres) => "BIGINT",
+            (Ty::Int, _) => "INTEGER",
+            (Ty::Float, Dialect::Postgres) => "DOUBLE PRECISION",
+            (Ty::Float, Dialect::Sqlite) => "REAL",
+            (Ty::Float, Dialect::Idbsql) => "FLOAT",
+            (Ty::Dec, Dialect::Postgres) => "NUMERIC(12,2)",
+            (Ty::Dec, Dialect::Sqlite) => "NUMERIC",
+            (Ty::Dec, Dialect::Idbsql) => "DECIMAL",
+            (Ty::Text, _) | (Ty::Bool, _) => "TEXT",
+            (Ty::Date, Dialect::Sqlite) => "TEXT",
+            (Ty::Date, _) => "DATE",
+        };
+        let key = if i == 0 { " PRIMARY KEY" } else { "" };
+        parts.push(format!("{column} {type_name}{key}"));
+    }
+    format!("CREATE TABLE {name} ({})", parts.join(", "))
+}

@@ -1,0 +1,291 @@
+//! The three engines behind one face: load a generated database, run one query, answer with
+//! rows of normalized cells (a number's kind — integer or fraction — kept). SQLite is the
+//! bundled library, PostgreSQL a throwaway cluster, idbsql its real engine (natively).
+
+use {
+    crate::{
+        ast::{create_table, Dialect, Params, Render},
+        gen::Db,
+    },
+    gluesql_core::data::Value,
+    idbsql::engine::Engine,
+    std::time::{Duration, Instant},
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i128),
+    /// A fraction: a float, or a decimal (exact in the engine, compared approximately here).
+    Num(f64),
+    Text(String),
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Cell::Null => f.write_str("NULL"),
+            Cell::Int(n) => write!(f, "{n}"),
+            Cell::Num(n) => write!(f, "{n:?}"),
+            Cell::Text(text) => write!(f, "{text:?}"),
+        }
+    }
+}
+
+pub type Rows = Vec<Vec<Cell>>;
+
+/// An answer and how long it took.
+pub struct Answer {
+    pub rows: Result<Rows, String>,
+    pub took: Duration,
+}
+
+fn numeric_text(text: &str) -> Cell {
+    if text.contains(['.', 'e', 'E', 'N', 'I']) {
+        match text {
+            "NaN" => Cell::Num(f64::NAN),
+            "Infinity" => Cell::Num(f64::INFINITY),
+            "-Infinity" => Cell::Num(f64::NEG_INFINITY),
+            _ => text
+                .parse()
+                .map(Cell::Num)
+                .unwrap_or(Cell::Text(text.into())),
+        }
+    } else {
+        text.parse()
+            .map(Cell::Int)
+            .unwrap_or(Cell::Text(text.into()))
+    }
+}
+
+// --- SQLite ---
+
+pub struct Sqlite(rusqlite::Connection);
+
+impl Sqlite {
+    pub fn load(db: &Db) -> Result<Self, String> {
+        let connection = rusqlite::Connection::open_in_memory().map_err(|e| e.to_string())?;
+        let sqlite = Sqlite(connection);
+        for statement in load_script(db, Dialect::Sqlite) {
+            sqlite
+                .0
+                .execute_batch(&statement)
+                .map_err(|e| format!("{statement}: {e}"))?;
+        }
+        Ok(sqlite)
+    }
+
+    pub fn run(&self, sql: &str) -> Answer {
+        let started = Instant::now();
+        let rows = (|| {
+            let mut statement = self.0.prepare(sql).map_err(|e| e.to_string())?;
+            let width = statement.column_count();
+            let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+                let mut cells = Vec::with_capacity(width);
+                for i in 0..width {
+                    use rusqlite::types::ValueRef;
+                    cells.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                        ValueRef::Null => Cell::Null,
+                        ValueRef::Integer(n) => Cell::Int(i128::from(n)),
+                        ValueRef::Real(x) => Cell::Num(x),
+                        ValueRef::Text(text) => Cell::Text(String::from_utf8_lossy(text).into()),
+                        ValueRef::Blob(bytes) => Cell::Text(format!("{bytes:?}")),
+                    });
+                }
+                out.push(cells);
+            }
+            Ok(out)
+        })();
+        Answer {
+            rows,
+            took: started.elapsed(),
+        }
+    }
+}
+
+// --- PostgreSQL ---
+
+pub struct Postgres {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl Postgres {
+    pub fn connect(url: &str) -> Result<Self, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            Ok::<_, String>(client)
+        })?;
+        Ok(Self { runtime, client })
+    }
+
+    /// Replaces whatever the last database left with `db`.
+    pub fn load(&mut self, db: &Db) -> Result<(), String> {
+        let mut script = vec![
+            "DROP SCHEMA IF EXISTS judge CASCADE".to_owned(),
+            "CREATE SCHEMA judge".to_owned(),
+            "SET search_path TO judge".to_owned(),
+        ];
+        script.extend(load_script(db, Dialect::Postgres));
+        self.runtime.block_on(async {
+            for statement in &script {
+                self.client
+                    .batch_execute(statement)
+                    .await
+                    .map_err(|e| format!("{statement}: {e}"))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn run(&mut self, sql: &str) -> Answer {
+        let started = Instant::now();
+        let rows = self.runtime.block_on(async {
+            let prepared = self.client.prepare(sql).await.map_err(|e| error_text(&e))?;
+            let types: Vec<tokio_postgres::types::Type> = prepared
+                .columns()
+                .iter()
+                .map(|c| c.type_().clone())
+                .collect();
+            let messages = self
+                .client
+                .simple_query(sql)
+                .await
+                .map_err(|e| error_text(&e))?;
+            let mut out = Vec::new();
+            for message in messages {
+                if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                    let mut cells = Vec::with_capacity(types.len());
+                    for (i, ty) in types.iter().enumerate() {
+                        use tokio_postgres::types::Type;
+                        cells.push(match row.get(i) {
+                            None => Cell::Null,
+                            Some(text) => match *ty {
+                                Type::INT2
+                                | Type::INT4
+                                | Type::INT8
+                                | Type::FLOAT4
+                                | Type::FLOAT8
+                                | Type::NUMERIC => numeric_text(text),
+                                _ => Cell::Text(text.into()),
+                            },
+                        });
+                    }
+                    out.push(cells);
+                }
+            }
+            Ok(out)
+        });
+        Answer {
+            rows,
+            took: started.elapsed(),
+        }
+    }
+}
+
+fn error_text(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => error.to_string(),
+    }
+}
+
+// --- idbsql ---
+
+pub struct Idbsql(pub Engine);
+
+impl Idbsql {
+    pub fn load(db: &Db) -> Result<Self, String> {
+        let mut engine = Engine::default();
+        for statement in load_script(db, Dialect::Idbsql) {
+            engine
+                .query(&statement, &[])
+                .map_err(|e| format!("{statement}: {}", e.message))?;
+        }
+        Ok(Idbsql(engine))
+    }
+
+    /// Runs a query; a panic is reported as `Err("panic: …")` (the judge is built to unwind).
+    pub fn run(&mut self, sql: &str, params: &Params) -> Answer {
+        let started = Instant::now();
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.query(sql, params)));
+        let rows = match outcome {
+            Err(panic) => Err(format!(
+                "panic: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default()
+            )),
+            Ok(Err(error)) => Err(format!("{}: {}", error.code.as_str(), error.message)),
+            Ok(Ok(out)) => Ok(out
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(cell).collect())
+                .collect()),
+        };
+        Answer {
+            rows,
+            took: started.elapsed(),
+        }
+    }
+}
+
+fn cell(value: Value) -> Cell {
+    match value {
+        Value::Null => Cell::Null,
+        Value::I8(n) => Cell::Int(n.into()),
+        Value::I16(n) => Cell::Int(n.into()),
+        Value::I32(n) => Cell::Int(n.into()),
+        Value::I64(n) => Cell::Int(n.into()),
+        Value::I128(n) => Cell::Int(n),
+        Value::U8(n) => Cell::Int(n.into()),
+        Value::U16(n) => Cell::Int(n.into()),
+        Value::U32(n) => Cell::Int(n.into()),
+        Value::U64(n) => Cell::Int(n.into()),
+        Value::U128(n) => i128::try_from(n)
+            .map(Cell::Int)
+            .unwrap_or(Cell::Num(n as f64)),
+        Value::F32(x) => Cell::Num(x.into()),
+        Value::F64(x) => Cell::Num(x),
+        Value::Decimal(d) => Cell::Num(d.to_string().parse().unwrap_or(f64::NAN)),
+        Value::Str(text) => Cell::Text(text),
+        Value::Date(date) => Cell::Text(date.to_string()),
+        Value::Timestamp(timestamp) => Cell::Text(timestamp.to_string()),
+        other => Cell::Text(format!("{other:?}")),
+    }
+}
+
+/// The DDL and INSERTs that load `db` in `dialect`, the view last.
+pub fn load_script(db: &Db, dialect: Dialect) -> Vec<String> {
+    let mut script = Vec::new();
+    for table in &db.tables {
+        script.push(create_table(dialect, &table.name, &table.columns));
+        for row in &table.rows {
+            let mut values = String::new();
+            for (i, lit) in row.iter().enumerate() {
+                if i > 0 {
+                    values.push_str(", ");
+                }
+                Render::new(dialect, false).lit(&mut values, lit);
+            }
+            script.push(format!("INSERT INTO {} VALUES ({values})", table.name));
+        }
+    }
+    for view in &db.views {
+        let (sql, _) = Render::new(dialect, false).query_text(&view.query);
+        script.push(format!("CREATE VIEW {} AS {sql}", view.name));
+    }
+    script
+}

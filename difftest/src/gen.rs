@@ -1,0 +1,845 @@
+//! Seeded random schemas, rows and queries over them. Expressions are built for a wanted type
+//! from the columns in scope, so both reference engines run most of them; every query records
+//! the shapes it holds, for the coverage report.
+
+use {crate::ast::*, std::collections::BTreeSet};
+
+/// SplitMix64: small, seeded, the same everywhere.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    pub fn percent(&mut self, p: usize) -> bool {
+        self.below(100) < p
+    }
+
+    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+}
+
+/// The shapes the coverage report counts (each kept query lists those it holds).
+pub const SHAPES: &[&str] = &[
+    "AND/OR/NOT",
+    "IN list",
+    "BETWEEN",
+    "LIKE",
+    "IS NULL",
+    "CASE",
+    "COALESCE",
+    "NULLIF",
+    "text function",
+    "math function",
+    "LENGTH",
+    "integer with float or decimal",
+    "join",
+    "LEFT JOIN",
+    "comma join",
+    "GROUP BY",
+    "HAVING",
+    "aggregate",
+    "DISTINCT",
+    "scalar subquery",
+    "IN subquery",
+    "EXISTS",
+    "correlated subquery",
+    "derived table",
+    "view",
+    "set operation",
+    "ORDER BY + LIMIT",
+    "parameters",
+];
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<(String, Ty)>,
+    pub rows: Vec<Vec<Lit>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct View {
+    pub name: String,
+    pub query: Query,
+    pub columns: Vec<(String, Ty)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub tables: Vec<Table>,
+    pub views: Vec<View>,
+}
+
+const COLUMN_TYPES: &[Ty] = &[
+    Ty::Int,
+    Ty::Int,
+    Ty::Float,
+    Ty::Dec,
+    Ty::Text,
+    Ty::Text,
+    Ty::Date,
+];
+const TEXTS: &[&str] = &["a", "ab", "abc", "b", "ba", "x y", "", "zz"];
+
+fn literal(rng: &mut Rng, ty: Ty) -> Lit {
+    match ty {
+        Ty::Int => Lit::Int(rng.below(25) as i64 - 5),
+        Ty::Float => {
+            let quarters = rng.below(100) as i64 - 20;
+            Lit::Float(format!("{}", quarters as f64 / 4.0))
+        }
+        Ty::Dec => {
+            let cents = rng.below(3000) as i64 - 500;
+            let sign = if cents < 0 { "-" } else { "" };
+            Lit::Dec(format!(
+                "{sign}{}.{:02}",
+                cents.abs() / 100,
+                cents.abs() % 100
+            ))
+        }
+        Ty::Text | Ty::Bool => Lit::Text(rng.pick(TEXTS).to_owned()),
+        Ty::Date => Lit::Date(format!(
+            "2024-{:02}-{:02}",
+            1 + rng.below(3),
+            1 + rng.below(28)
+        )),
+    }
+}
+
+/// Two or three tables of 3–5 columns and 0–12 rows each (a fifth of the values NULL), and a
+/// view over one of them.
+pub fn database(rng: &mut Rng) -> Db {
+    let mut tables = Vec::new();
+    for t in 0..2 + rng.below(2) {
+        let mut columns = vec![("id".to_owned(), Ty::Int)];
+        for c in 0..2 + rng.below(3) {
+            columns.push((format!("c{c}"), rng.pick(COLUMN_TYPES)));
+        }
+        let mut rows = Vec::new();
+        let mut ids: Vec<i64> = (1..=14).collect();
+        for _ in 0..rng.below(13) {
+            let id = ids.remove(rng.below(ids.len()));
+            let mut row = vec![Lit::Int(id)];
+            for (_, ty) in &columns[1..] {
+                row.push(if rng.percent(20) {
+                    Lit::Null
+                } else {
+                    literal(rng, *ty)
+                });
+            }
+            rows.push(row);
+        }
+        tables.push(Table {
+            name: format!("t{t}"),
+            columns,
+            rows,
+        });
+    }
+    let mut db = Db {
+        tables,
+        views: Vec::new(),
+    };
+    let base = rng.below(db.tables.len());
+    let table = db.tables[base].clone();
+    let mut shapes = BTreeSet::new();
+    let mut gen = Gen {
+        rng,
+        db: &db,
+        shapes: &mut shapes,
+        depth: 0,
+    };
+    let scope = vec![Rel::of_table(&table, "b")];
+    let mut items = Vec::new();
+    let mut columns = Vec::new();
+    for (i, (_, ty)) in table.columns.iter().enumerate() {
+        let expr = gen.expr(*ty, &scope, 1);
+        items.push((expr, format!("v{i}")));
+        columns.push((format!("v{i}"), *ty));
+    }
+    let filter = gen.rng.percent(50).then(|| gen.predicate(&scope, 1));
+    let query = Query {
+        body: Body::Select(Box::new(Select {
+            distinct: false,
+            items,
+            from: From::Table {
+                name: table.name.clone(),
+                alias: "b".into(),
+            },
+            joins: Vec::new(),
+            filter,
+            group_by: Vec::new(),
+            having: None,
+        })),
+        order_by: Vec::new(),
+        limit: None,
+    };
+    db.views.push(View {
+        name: "v0".into(),
+        query,
+        columns,
+    });
+    db
+}
+
+/// A relation in scope: its alias and its columns.
+#[derive(Debug, Clone)]
+pub struct Rel {
+    pub alias: String,
+    pub columns: Vec<(String, Ty)>,
+}
+
+impl Rel {
+    fn of_table(table: &Table, alias: &str) -> Self {
+        Rel {
+            alias: alias.into(),
+            columns: table.columns.clone(),
+        }
+    }
+}
+
+pub struct Gen<'a> {
+    pub rng: &'a mut Rng,
+    pub db: &'a Db,
+    pub shapes: &'a mut BTreeSet<&'static str>,
+    depth: usize,
+}
+
+/// A query and the shapes it holds.
+pub struct Generated {
+    pub query: Query,
+    pub shapes: BTreeSet<&'static str>,
+}
+
+pub fn query(rng: &mut Rng, db: &Db) -> Generated {
+    let mut shapes = BTreeSet::new();
+    let mut gen = Gen {
+        rng,
+        db,
+        shapes: &mut shapes,
+        depth: 0,
+    };
+    let query = if gen.rng.percent(12) {
+        gen.set_query()
+    } else {
+        let relations = 1 + gen.rng.below(3);
+        gen.select_query(&[], relations, true)
+    };
+    Generated { query, shapes }
+}
+
+impl Gen<'_> {
+    fn note(&mut self, shape: &'static str) {
+        self.shapes.insert(shape);
+    }
+
+    /// A table or the view, as a relation under `alias`.
+    fn relation(&mut self, alias: &str) -> (From, Rel) {
+        if self.rng.percent(15) {
+            if let Some(view) = self.db.views.first() {
+                self.note("view");
+                let rel = Rel {
+                    alias: alias.into(),
+                    columns: view.columns.clone(),
+                };
+                let from = From::Table {
+                    name: view.name.clone(),
+                    alias: alias.into(),
+                };
+                return (from, rel);
+            }
+        }
+        if self.depth < 2 && self.rng.percent(10) {
+            self.note("derived table");
+            self.depth += 1;
+            let inner = self.select_query(&[], 1, false);
+            self.depth -= 1;
+            let columns = self.output_types(&inner);
+            let rel = Rel {
+                alias: alias.into(),
+                columns,
+            };
+            let from = From::Derived {
+                query: Box::new(inner),
+                alias: alias.into(),
+            };
+            return (from, rel);
+        }
+        let table = self.rng.pick(&self.db.tables);
+        (
+            From::Table {
+                name: table.name.clone(),
+                alias: alias.into(),
+            },
+            Rel::of_table(&table, alias),
+        )
+    }
+
+    /// The type of each output column, as the generator built them (kept in the aliases).
+    fn output_types(&self, query: &Query) -> Vec<(String, Ty)> {
+        match &query.body {
+            Body::Select(select) => select
+                .items
+                .iter()
+                .map(|(_, alias)| (alias.clone(), type_of_alias(alias)))
+                .collect(),
+            Body::Set(left, _, _) => self.output_types(left),
+        }
+    }
+
+    /// A SELECT over 1–3 relations; `outer` is in scope for correlation. `order` allows an
+    /// ORDER BY … LIMIT.
+    pub fn select_query(&mut self, outer: &[Rel], relations: usize, order: bool) -> Query {
+        let prefix = format!("r{}_", self.depth);
+        let (from, first) = self.relation(&format!("{prefix}0"));
+        let mut scope: Vec<Rel> = outer.to_vec();
+        scope.push(first);
+        let mut joins = Vec::new();
+        for i in 1..relations {
+            let (item, rel) = self.relation(&format!("{prefix}{i}"));
+            scope.push(rel);
+            let kind = match self.rng.below(3) {
+                0 => JoinKind::Inner,
+                1 => JoinKind::Left,
+                _ => JoinKind::Comma,
+            };
+            self.note("join");
+            match kind {
+                JoinKind::Left => self.note("LEFT JOIN"),
+                JoinKind::Comma => self.note("comma join"),
+                JoinKind::Inner => {}
+            }
+            // Joined on a key where it can be, as applications do.
+            let on = self.join_condition(&scope);
+            joins.push(Join { kind, item, on });
+        }
+        let local = &scope[outer.len()..];
+        let grouped = self.rng.percent(20);
+        let mut items = Vec::new();
+        let mut group_by = Vec::new();
+        if grouped {
+            self.note("GROUP BY");
+            let key_type = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Date]);
+            let key = self
+                .column_of(local, key_type)
+                .unwrap_or_else(|| self.column_any(local));
+            let key_ty = self.type_in(&scope, &key);
+            group_by.push(key.clone());
+            items.push((key, alias(0, key_ty)));
+            for i in 1..1 + self.rng.below(3) {
+                let (agg, ty) = self.aggregate(&scope);
+                items.push((agg, alias(i, ty)));
+            }
+        } else {
+            for i in 0..1 + self.rng.below(3) {
+                let ty = self
+                    .rng
+                    .pick(&[Ty::Int, Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date]);
+                let expr = self.expr(ty, &scope, 2);
+                items.push((expr, alias(i, ty)));
+            }
+        }
+        let filter = self.rng.percent(70).then(|| self.predicate(&scope, 2));
+        let having = (grouped && self.rng.percent(40)).then(|| {
+            self.note("HAVING");
+            let (agg, ty) = self.aggregate(&scope);
+            let bound = self.literal_expr(ty);
+            Expr::Bin(
+                Box::new(agg),
+                self.rng.pick(&[BinOp::Gt, BinOp::LtEq, BinOp::Eq]),
+                Box::new(bound),
+            )
+        });
+        let distinct = !grouped && self.rng.percent(12);
+        if distinct {
+            self.note("DISTINCT");
+        }
+        let mut query = Query {
+            body: Body::Select(Box::new(Select {
+                distinct,
+                items,
+                from,
+                joins,
+                filter,
+                group_by,
+                having,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+        };
+        if order && self.rng.percent(30) {
+            self.note("ORDER BY + LIMIT");
+            query.order_by = (1..=query.columns().len()).collect();
+            query.limit = Some(1 + self.rng.below(5) as u32);
+        }
+        query
+    }
+
+    fn set_query(&mut self) -> Query {
+        self.note("set operation");
+        let left = self.select_query(&[], 1, false);
+        let types = self.output_types(&left);
+        // The right arm: the same number of columns of the same types.
+        let (from, rel) = self.relation("s0");
+        let scope = vec![rel];
+        let items = types
+            .iter()
+            .enumerate()
+            .map(|(i, (_, ty))| (self.expr(*ty, &scope, 1), alias(i, *ty)))
+            .collect();
+        let filter = self.rng.percent(60).then(|| self.predicate(&scope, 1));
+        let right = Query {
+            body: Body::Select(Box::new(Select {
+                distinct: false,
+                items,
+                from,
+                joins: Vec::new(),
+                filter,
+                group_by: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+        };
+        let op = self.rng.pick(&[
+            SetOp::Union,
+            SetOp::UnionAll,
+            SetOp::Intersect,
+            SetOp::Except,
+        ]);
+        Query {
+            body: Body::Set(Box::new(left), op, Box::new(right)),
+            order_by: Vec::new(),
+            limit: None,
+        }
+    }
+
+    fn join_condition(&mut self, scope: &[Rel]) -> Expr {
+        let last = scope.last().expect("a relation");
+        let others = &scope[..scope.len() - 1];
+        let other = self.rng.pick(others);
+        if self.rng.percent(75) {
+            // Key to a column of the same type, or key to key.
+            let right = Expr::Col {
+                rel: last.alias.clone(),
+                name: last.columns[0].0.clone(),
+            };
+            let candidates: Vec<&(String, Ty)> = other
+                .columns
+                .iter()
+                .filter(|(_, ty)| *ty == Ty::Int)
+                .collect();
+            if candidates.is_empty() {
+                return self.predicate(scope, 1);
+            }
+            let (name, _) = candidates[self.rng.below(candidates.len())];
+            let left = Expr::Col {
+                rel: other.alias.clone(),
+                name: name.clone(),
+            };
+            Expr::Bin(Box::new(left), BinOp::Eq, Box::new(right))
+        } else {
+            self.predicate(scope, 1)
+        }
+    }
+
+    fn column_of(&mut self, scope: &[Rel], ty: Ty) -> Option<Expr> {
+        let all: Vec<(String, String)> = scope
+            .iter()
+            .flat_map(|rel| {
+                rel.columns
+                    .iter()
+                    .filter(|(_, t)| *t == ty)
+                    .map(|(name, _)| (rel.alias.clone(), name.clone()))
+            })
+            .collect();
+        (!all.is_empty()).then(|| {
+            let (rel, name) = self.rng.pick(&all);
+            Expr::Col { rel, name }
+        })
+    }
+
+    fn column_any(&mut self, scope: &[Rel]) -> Expr {
+        let rel = self.rng.pick(scope);
+        let (name, _) = self.rng.pick(&rel.columns);
+        Expr::Col {
+            rel: rel.alias,
+            name,
+        }
+    }
+
+    fn type_in(&self, scope: &[Rel], expr: &Expr) -> Ty {
+        if let Expr::Col { rel, name } = expr {
+            for r in scope {
+                if &r.alias == rel {
+                    if let Some((_, ty)) = r.columns.iter().find(|(n, _)| n == name) {
+                        return *ty;
+                    }
+                }
+            }
+        }
+        Ty::Int
+    }
+
+    fn literal_expr(&mut self, ty: Ty) -> Expr {
+        let lit = literal(self.rng, ty);
+        if matches!(lit, Lit::Int(_) | Lit::Float(_) | Lit::Text(_)) && self.rng.percent(35) {
+            self.note("parameters");
+            Expr::Param(lit)
+        } else {
+            Expr::Lit(lit)
+        }
+    }
+
+    fn aggregate(&mut self, scope: &[Rel]) -> (Expr, Ty) {
+        self.note("aggregate");
+        let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Text]);
+        let arg = self.expr(ty, scope, 1);
+        let distinct = self.rng.percent(15);
+        match self.rng.below(6) {
+            0 => (Expr::Agg(Agg::CountStar, None, false), Ty::Int),
+            1 => (
+                Expr::Agg(Agg::Count, Some(Box::new(arg)), distinct),
+                Ty::Int,
+            ),
+            2 if ty.is_numeric() => (Expr::Agg(Agg::Sum, Some(Box::new(arg)), distinct), ty),
+            3 if ty.is_numeric() => (Expr::Agg(Agg::Avg, Some(Box::new(arg)), false), Ty::Float),
+            4 => (Expr::Agg(Agg::Min, Some(Box::new(arg)), false), ty),
+            _ => (Expr::Agg(Agg::Max, Some(Box::new(arg)), false), ty),
+        }
+    }
+
+    /// An expression of type `ty` over `scope`, nested at most `depth` more levels.
+    pub fn expr(&mut self, ty: Ty, scope: &[Rel], depth: usize) -> Expr {
+        if ty == Ty::Bool {
+            return self.predicate(scope, depth);
+        }
+        if depth == 0 || self.rng.percent(35) {
+            if self.rng.percent(75) {
+                if let Some(column) = self.column_of(scope, ty) {
+                    return column;
+                }
+            }
+            return self.literal_expr(ty);
+        }
+        let d = depth - 1;
+        match (ty, self.rng.below(10)) {
+            (Ty::Int, 0..=2) => {
+                let op = self.rng.pick(&[BinOp::Add, BinOp::Sub, BinOp::Mul]);
+                Expr::Bin(
+                    Box::new(self.expr(Ty::Int, scope, d)),
+                    op,
+                    Box::new(self.expr(Ty::Int, scope, d)),
+                )
+            }
+            (Ty::Int, 3) => {
+                // Integer division by a non-zero literal.
+                let divisor = Expr::Lit(Lit::Int(1 + self.rng.below(4) as i64));
+                Expr::Bin(
+                    Box::new(self.expr(Ty::Int, scope, d)),
+                    BinOp::Div,
+                    Box::new(divisor),
+                )
+            }
+            (Ty::Int, 4) => {
+                self.note("LENGTH");
+                Expr::Func("LENGTH", vec![self.expr(Ty::Text, scope, d)])
+            }
+            (Ty::Int, 5) => {
+                self.note("math function");
+                Expr::Func("ABS", vec![self.expr(Ty::Int, scope, d)])
+            }
+            (Ty::Float | Ty::Dec, 0..=3) => {
+                // An integer meeting a float or a decimal.
+                self.note("integer with float or decimal");
+                let op = self.rng.pick(&[BinOp::Add, BinOp::Sub, BinOp::Mul]);
+                let (left, right) = if self.rng.percent(50) {
+                    (self.expr(ty, scope, d), self.expr(Ty::Int, scope, d))
+                } else {
+                    (self.expr(Ty::Int, scope, d), self.expr(ty, scope, d))
+                };
+                Expr::Bin(Box::new(left), op, Box::new(right))
+            }
+            (Ty::Float | Ty::Dec, 4) => {
+                self.note("math function");
+                Expr::Func("ABS", vec![self.expr(ty, scope, d)])
+            }
+            (Ty::Float | Ty::Dec, 5) => Expr::Neg(Box::new(self.expr(ty, scope, d))),
+            (Ty::Text, 0..=1) => {
+                self.note("text function");
+                let f = self.rng.pick(&["UPPER", "LOWER"]);
+                Expr::Func(f, vec![self.expr(Ty::Text, scope, d)])
+            }
+            (Ty::Text, 2) => Expr::Bin(
+                Box::new(self.expr(Ty::Text, scope, d)),
+                BinOp::Concat,
+                Box::new(self.expr(Ty::Text, scope, d)),
+            ),
+            (Ty::Text, 3) => {
+                self.note("text function");
+                let start = Expr::Lit(Lit::Int(1 + self.rng.below(3) as i64));
+                let count = Expr::Lit(Lit::Int(self.rng.below(3) as i64));
+                Expr::Func("SUBSTR", vec![self.expr(Ty::Text, scope, d), start, count])
+            }
+            (_, 6) => {
+                self.note("CASE");
+                let when = self.predicate(scope, d);
+                // The shape: an integer branch beside a float or decimal one.
+                let then_ty = if ty.is_numeric() && self.rng.percent(50) {
+                    Ty::Int
+                } else {
+                    ty
+                };
+                let then = self.expr(then_ty, scope, d);
+                let otherwise = self
+                    .rng
+                    .percent(70)
+                    .then(|| Box::new(self.expr(ty, scope, d)));
+                Expr::Case(vec![(when, then)], otherwise)
+            }
+            (_, 7) => {
+                self.note("COALESCE");
+                let second_ty = if ty.is_numeric() && self.rng.percent(40) {
+                    Ty::Int
+                } else {
+                    ty
+                };
+                Expr::Func(
+                    "COALESCE",
+                    vec![self.expr(ty, scope, d), self.expr(second_ty, scope, d)],
+                )
+            }
+            (_, 8) => {
+                self.note("NULLIF");
+                Expr::Func(
+                    "NULLIF",
+                    vec![self.expr(ty, scope, d), self.expr(ty, scope, d)],
+                )
+            }
+            (_, 9) if self.depth < 2 && ty != Ty::Date => self.scalar_subquery(ty, scope),
+            _ => self.expr(ty, scope, 0),
+        }
+    }
+
+    fn scalar_subquery(&mut self, ty: Ty, outer: &[Rel]) -> Expr {
+        self.note("scalar subquery");
+        self.depth += 1;
+        let (from, rel) = self.relation(&format!("q{}", self.depth));
+        let scope: Vec<Rel> = outer
+            .iter()
+            .cloned()
+            .chain(std::iter::once(rel.clone()))
+            .collect();
+        // One value: an aggregate (maybe over a correlated filter).
+        let agg = if ty == Ty::Int && self.rng.percent(30) {
+            Expr::Agg(Agg::CountStar, None, false)
+        } else {
+            let arg = self.expr(ty, std::slice::from_ref(&rel), 1);
+            Expr::Agg(
+                self.rng.pick(&[Agg::Min, Agg::Max]),
+                Some(Box::new(arg)),
+                false,
+            )
+        };
+        let filter = self.rng.percent(60).then(|| {
+            if !outer.is_empty() && self.rng.percent(50) {
+                self.note("correlated subquery");
+                let inner = self.column_any(std::slice::from_ref(&rel));
+                let inner_ty = self.type_in(std::slice::from_ref(&rel), &inner);
+                let outer_col = self
+                    .column_of(outer, inner_ty)
+                    .unwrap_or_else(|| self.literal_expr(inner_ty));
+                Expr::Bin(Box::new(inner), BinOp::Eq, Box::new(outer_col))
+            } else {
+                self.predicate(&scope, 1)
+            }
+        });
+        self.depth -= 1;
+        Expr::Subquery(Box::new(Query {
+            body: Body::Select(Box::new(Select {
+                distinct: false,
+                items: vec![(agg, alias(0, ty))],
+                from,
+                joins: Vec::new(),
+                filter,
+                group_by: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+        }))
+    }
+
+    /// A one-column query of type `ty` for IN / EXISTS, correlated with `outer` sometimes.
+    fn column_query(&mut self, ty: Ty, outer: &[Rel]) -> Query {
+        self.depth += 1;
+        let (from, rel) = self.relation(&format!("q{}", self.depth));
+        let value = self
+            .column_of(std::slice::from_ref(&rel), ty)
+            .unwrap_or_else(|| self.expr(ty, std::slice::from_ref(&rel), 1));
+        let scope: Vec<Rel> = outer
+            .iter()
+            .cloned()
+            .chain(std::iter::once(rel.clone()))
+            .collect();
+        let filter = self.rng.percent(60).then(|| {
+            if self.rng.percent(50) {
+                self.note("correlated subquery");
+            }
+            self.predicate(&scope, 1)
+        });
+        let distinct = self.rng.percent(20);
+        self.depth -= 1;
+        Query {
+            body: Body::Select(Box::new(Select {
+                distinct,
+                items: vec![(value, alias(0, ty))],
+                from,
+                joins: Vec::new(),
+                filter,
+                group_by: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+        }
+    }
+
+    /// A predicate over `scope`.
+    pub fn predicate(&mut self, scope: &[Rel], depth: usize) -> Expr {
+        let d = depth.saturating_sub(1);
+        let choice = if depth == 0 {
+            self.rng.below(6)
+        } else {
+            self.rng.below(13)
+        };
+        match choice {
+            0..=2 => {
+                let ty = self
+                    .rng
+                    .pick(&[Ty::Int, Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date]);
+                let left = self.expr(ty, scope, d);
+                // Numbers meet numbers of any kind: an INT column against a FLOAT, a DECIMAL.
+                let right_ty = if ty.is_numeric() {
+                    self.rng.pick(&[ty, ty, Ty::Int, Ty::Float, Ty::Dec])
+                } else {
+                    ty
+                };
+                if right_ty != ty {
+                    self.note("integer with float or decimal");
+                }
+                let right = self.expr(right_ty, scope, d);
+                let op = self.rng.pick(&[
+                    BinOp::Eq,
+                    BinOp::NotEq,
+                    BinOp::Lt,
+                    BinOp::LtEq,
+                    BinOp::Gt,
+                    BinOp::GtEq,
+                ]);
+                Expr::Bin(Box::new(left), op, Box::new(right))
+            }
+            3 => {
+                self.note("IS NULL");
+                let ty = self.rng.pick(COLUMN_TYPES);
+                Expr::IsNull(Box::new(self.expr(ty, scope, d)), self.rng.percent(50))
+            }
+            4 => {
+                self.note("IN list");
+                let ty = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Dec]);
+                let list = (0..1 + self.rng.below(3))
+                    .map(|_| self.literal_expr(ty))
+                    .collect();
+                Expr::InList(
+                    Box::new(self.expr(ty, scope, d)),
+                    list,
+                    self.rng.percent(30),
+                )
+            }
+            5 => {
+                self.note("BETWEEN");
+                let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Date]);
+                Expr::Between(
+                    Box::new(self.expr(ty, scope, d)),
+                    Box::new(self.literal_expr(ty)),
+                    Box::new(self.literal_expr(ty)),
+                    self.rng.percent(25),
+                )
+            }
+            6 | 7 => {
+                self.note("AND/OR/NOT");
+                let op = self.rng.pick(&[BinOp::And, BinOp::Or]);
+                Expr::Bin(
+                    Box::new(self.predicate(scope, d)),
+                    op,
+                    Box::new(self.predicate(scope, d)),
+                )
+            }
+            8 => {
+                self.note("AND/OR/NOT");
+                Expr::Not(Box::new(self.predicate(scope, d)))
+            }
+            9 => {
+                self.note("LIKE");
+                let pattern = self.rng.pick(&["a%", "%b", "%a%", "_", "a_", "%"]);
+                Expr::Like(
+                    Box::new(self.expr(Ty::Text, scope, d)),
+                    pattern.into(),
+                    self.rng.percent(25),
+                )
+            }
+            10 if self.depth < 2 => {
+                self.note("IN subquery");
+                let ty = self.rng.pick(&[Ty::Int, Ty::Text]);
+                let left = self.expr(ty, scope, d);
+                let query = self.column_query(ty, scope);
+                Expr::InSub(Box::new(left), Box::new(query), self.rng.percent(35))
+            }
+            11 if self.depth < 2 => {
+                self.note("EXISTS");
+                let query = self.column_query(Ty::Int, scope);
+                Expr::Exists(Box::new(query), self.rng.percent(35))
+            }
+            _ => self.predicate(scope, 0),
+        }
+    }
+}
+
+/// Output columns are named for their type (`i0`, `f1`, …) so a derived table's columns keep
+/// their types without a type checker.
+fn alias(i: usize, ty: Ty) -> String {
+    let prefix = match ty {
+        Ty::Int => "i",
+        Ty::Float => "f",
+        Ty::Dec => "d",
+        Ty::Text => "t",
+        Ty::Date => "a",
+        Ty::Bool => "b",
+    };
+    format!("{prefix}{i}")
+}
+
+fn type_of_alias(alias: &str) -> Ty {
+    match alias.chars().next() {
+        Some('f') => Ty::Float,
+        Some('d') => Ty::Dec,
+        Some('t') => Ty::Text,
+        Some('a') => Ty::Date,
+        Some('b') => Ty::Bool,
+        _ => Ty::Int,
+    }
+}

@@ -1,0 +1,145 @@
+//! Whether answers agree: the two references with each other (else the query is not kept),
+//! then idbsql with them. Values compare by value and by kind — an integer where both
+//! references give a fraction (or the reverse) is wrong — and in order only where ORDER BY
+//! fixes the order.
+
+use crate::engines::{Cell, Rows};
+
+/// How two answers relate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Same,
+    /// Different rows or values.
+    Differs(String),
+}
+
+fn close(a: f64, b: f64) -> bool {
+    if a.is_nan() || b.is_nan() {
+        return a.is_nan() && b.is_nan();
+    }
+    a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// Whether two cells hold the same value, whatever their numeric kinds.
+fn same_value(a: &Cell, b: &Cell) -> bool {
+    match (a, b) {
+        (Cell::Null, Cell::Null) => true,
+        (Cell::Int(x), Cell::Int(y)) => x == y,
+        (Cell::Int(x), Cell::Num(y)) | (Cell::Num(y), Cell::Int(x)) => close(*x as f64, *y),
+        (Cell::Num(x), Cell::Num(y)) => close(*x, *y),
+        (Cell::Text(x), Cell::Text(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A row's sort key, fractions rounded so that nearly equal values sort together.
+fn key(row: &[Cell]) -> String {
+    row.iter()
+        .map(|cell| match cell {
+            Cell::Null => "\u{0}".to_owned(),
+            Cell::Int(n) => format!("n{:+.9e}", *n as f64),
+            Cell::Num(x) => format!("n{x:+.9e}"),
+            Cell::Text(t) => format!("t{t}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\u{1}")
+}
+
+fn arranged(rows: &Rows, ordered: bool) -> Vec<&Vec<Cell>> {
+    let mut rows: Vec<&Vec<Cell>> = rows.iter().collect();
+    if !ordered {
+        rows.sort_by_key(|row| key(row));
+    }
+    rows
+}
+
+/// The two references' answers, compared by value only (their numeric kinds may differ:
+/// SQLite has no DECIMAL).
+pub fn references_agree(a: &Rows, b: &Rows, ordered: bool) -> bool {
+    let (a, b) = (arranged(a, ordered), arranged(b, ordered));
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| same_value(p, q))
+        })
+}
+
+/// idbsql's answer against the references' (which agree).
+pub fn judge(idbsql: &Rows, sqlite: &Rows, postgres: &Rows, ordered: bool) -> Verdict {
+    let (ours, lite, pg) = (
+        arranged(idbsql, ordered),
+        arranged(sqlite, ordered),
+        arranged(postgres, ordered),
+    );
+    if ours.len() != pg.len() {
+        return Verdict::Differs(format!("{} rows, the references {}", ours.len(), pg.len()));
+    }
+    for (row, (ours, (lite, pg))) in ours.iter().zip(lite.iter().zip(&pg)).enumerate() {
+        if ours.len() != pg.len() {
+            return Verdict::Differs(format!("row {row}: {} columns", ours.len()));
+        }
+        for (column, (value, (l, p))) in ours.iter().zip(lite.iter().zip(pg.iter())).enumerate() {
+            if !same_value(value, p) {
+                return Verdict::Differs(format!(
+                    "row {row}, column {column}: {value}, the references {p}"
+                ));
+            }
+            let kind_of = |cell: &Cell| match cell {
+                Cell::Int(_) => Some("an integer"),
+                Cell::Num(_) => Some("a fraction"),
+                _ => None,
+            };
+            if let (Some(a), Some(b), Some(c)) = (kind_of(l), kind_of(p), kind_of(value)) {
+                if a == b && c != a {
+                    return Verdict::Differs(format!(
+                        "row {row}, column {column}: {c} ({value}) where both references give {a}"
+                    ));
+                }
+            }
+        }
+    }
+    Verdict::Same
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_integer_where_both_references_give_a_fraction_is_wrong() {
+        let ours = vec![vec![Cell::Int(2)]];
+        let fraction = vec![vec![Cell::Num(2.0)]];
+        assert!(matches!(
+            judge(&ours, &fraction, &fraction, false),
+            Verdict::Differs(_)
+        ));
+        assert_eq!(judge(&fraction, &fraction, &fraction, false), Verdict::Same);
+        // SQLite stores a whole DECIMAL as an integer: with the references apart, only the
+        // value counts.
+        let whole = vec![vec![Cell::Int(7)]];
+        let decimal = vec![vec![Cell::Num(7.0)]];
+        assert_eq!(judge(&decimal, &whole, &decimal, false), Verdict::Same);
+        assert_eq!(judge(&whole, &whole, &decimal, false), Verdict::Same);
+    }
+
+    #[test]
+    fn rows_compare_as_a_multiset_unless_ordered() {
+        let a = vec![vec![Cell::Int(1)], vec![Cell::Int(2)]];
+        let b = vec![vec![Cell::Int(2)], vec![Cell::Int(1)]];
+        assert!(references_agree(&a, &b, false));
+        assert!(!references_agree(&a, &b, true));
+        assert!(matches!(judge(&a, &b, &b, true), Verdict::Differs(_)));
+        let near = vec![vec![Cell::Num(0.1 + 0.2)], vec![Cell::Text("x".into())]];
+        let exact = vec![vec![Cell::Text("x".into())], vec![Cell::Num(0.3)]];
+        assert!(references_agree(&near, &exact, false));
+        assert_eq!(judge(&near, &exact, &exact, false), Verdict::Same);
+        assert!(matches!(
+            judge(
+                &vec![vec![Cell::Null]],
+                &vec![vec![Cell::Int(0)]],
+                &vec![vec![Cell::Int(0)]],
+                false
+            ),
+            Verdict::Differs(_)
+        ));
+    }
+}

@@ -1,0 +1,339 @@
+//! `npm run difftest -- --seed N --queries K`: random databases and queries, run on SQLite,
+//! PostgreSQL (a throwaway cluster) and idbsql. A query is kept where both references answer
+//! alike; idbsql must then answer the same. Prints each wrong answer minimized, how many kept
+//! queries hold each shape, the causes of idbsql's errors, and a one-line summary.
+
+mod ast;
+mod engines;
+mod gen;
+mod judge;
+mod minimize;
+// The same throwaway cluster the server's tests start.
+#[allow(dead_code)]
+#[path = "../../server/tests/common/pg_cluster.rs"]
+mod pg_cluster;
+
+use {
+    ast::{Dialect, Query, Render},
+    clap::Parser,
+    engines::{Answer, Idbsql, Postgres, Sqlite},
+    gen::{Db, Rng, SHAPES},
+    judge::{judge, references_agree, Verdict},
+    std::{
+        collections::BTreeMap,
+        process::ExitCode,
+        time::{Duration, Instant},
+    },
+};
+
+#[derive(Parser)]
+#[command(
+    name = "idbsql-difftest",
+    about = "Random queries judged against SQLite and PostgreSQL"
+)]
+struct Args {
+    /// The first seed; database i of the run uses seed + i.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Queries to generate in all (those the references disagree on are not kept).
+    #[arg(long, default_value_t = 2000)]
+    queries: usize,
+    /// Queries per generated database.
+    #[arg(long, default_value_t = 40)]
+    per_database: usize,
+    /// A PostgreSQL URL to use instead of starting a throwaway cluster.
+    #[arg(long, env = "IDBSQL_DIFFTEST_POSTGRES", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Exit non-zero on any wrong answer, not only on panics and timeouts.
+    #[arg(long)]
+    strict: bool,
+    /// Exit non-zero when fewer queries are kept, or a shape is in fewer than 2% of them.
+    #[arg(long)]
+    min_kept: Option<usize>,
+    /// Wrong answers printed in full (all are counted).
+    #[arg(long, default_value_t = 10)]
+    show: usize,
+}
+
+/// idbsql over this is a timeout, where both references took under `FAST`.
+const SLOW: Duration = Duration::from_secs(5);
+const FAST: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Tally {
+    generated: usize,
+    kept: usize,
+    wrong: usize,
+    errors: usize,
+    timeouts: usize,
+    panics: usize,
+    shapes: BTreeMap<&'static str, usize>,
+    error_causes: BTreeMap<String, usize>,
+    shown: usize,
+}
+
+struct Engines<'a> {
+    sqlite: Sqlite,
+    postgres: &'a mut Postgres,
+    idbsql: Idbsql,
+}
+
+impl Engines<'_> {
+    fn run(
+        &mut self,
+        query: &Query,
+        params: bool,
+    ) -> (Answer, Answer, Answer, String, ast::Params) {
+        let (lite_sql, _) = Render::new(Dialect::Sqlite, false).query_text(query);
+        let (pg_sql, _) = Render::new(Dialect::Postgres, false).query_text(query);
+        let (our_sql, our_params) = Render::new(Dialect::Idbsql, params).query_text(query);
+        let lite = self.sqlite.run(&lite_sql);
+        let pg = self.postgres.run(&pg_sql);
+        let ours = if lite.rows.is_ok() && pg.rows.is_ok() {
+            self.idbsql.run(&our_sql, &our_params)
+        } else {
+            Answer {
+                rows: Err("not run".into()),
+                took: Duration::ZERO,
+            }
+        };
+        (lite, pg, ours, our_sql, our_params)
+    }
+}
+
+/// An error message with its numbers and quoted parts blanked, to group errors by cause.
+fn cause(message: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = None;
+    for c in message.chars() {
+        match (quoted, c) {
+            (Some(q), c) if c == q => quoted = None,
+            (Some(_), _) => {}
+            // An apostrophe inside a word ("doesn't") opens nothing.
+            (None, '\'') if out.ends_with(|c: char| c.is_alphanumeric()) => out.push(c),
+            (None, '"' | '\'' | '`') => {
+                quoted = Some(c);
+                out.push('…');
+            }
+            (None, c) if c.is_ascii_digit() => {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out.chars().take(110).collect()
+}
+
+fn rows_text(answer: &Answer) -> String {
+    match &answer.rows {
+        Ok(rows) => rows
+            .iter()
+            .map(|row| {
+                let cells: Vec<String> = row.iter().map(|c| c.to_string()).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(error) => format!("error: {error}"),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    std::panic::set_hook(Box::new(|_| {}));
+    let cluster = args.postgres.is_none().then(pg_cluster::PgCluster::start);
+    let url = args
+        .postgres
+        .clone()
+        .unwrap_or_else(|| cluster.as_ref().map(|c| c.url()).unwrap_or_default());
+    let mut postgres = match Postgres::connect(&url) {
+        Ok(postgres) => postgres,
+        Err(error) => {
+            eprintln!("difftest: cannot reach PostgreSQL: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let mut database = 0u64;
+    while tally.generated < args.queries {
+        let seed = args.seed.wrapping_add(database);
+        database += 1;
+        let mut rng = Rng::new(seed);
+        let db = gen::database(&mut rng);
+        let mut engines = match load(&db, &mut postgres) {
+            Ok(engines) => engines,
+            Err(error) => {
+                eprintln!("difftest: seed {seed}: cannot load the database: {error}");
+                continue;
+            }
+        };
+        for index in 0..args.per_database {
+            if tally.generated >= args.queries {
+                break;
+            }
+            tally.generated += 1;
+            let generated = gen::query(&mut rng, &db);
+            let params = rng.percent(50);
+            let (lite, pg, ours, our_sql, our_params) = engines.run(&generated.query, params);
+            let ordered = !generated.query.order_by.is_empty();
+            let (Ok(lite_rows), Ok(pg_rows)) = (&lite.rows, &pg.rows) else {
+                continue;
+            };
+            if !references_agree(lite_rows, pg_rows, ordered) {
+                continue;
+            }
+            tally.kept += 1;
+            for shape in &generated.shapes {
+                if *shape != "parameters" || !our_params.is_empty() {
+                    *tally.shapes.entry(shape).or_default() += 1;
+                }
+            }
+            let slow = ours.took > SLOW && lite.took < FAST && pg.took < FAST;
+            match &ours.rows {
+                Err(error) if error.starts_with("panic: ") => {
+                    tally.panics += 1;
+                    println!("--- panic (seed {seed}, query {index}): {our_sql}\n{error}\n");
+                    // The engine's state is unknown after a panic: start it again.
+                    match Idbsql::load(&db) {
+                        Ok(fresh) => engines.idbsql = fresh,
+                        Err(_) => break,
+                    }
+                }
+                _ if slow => {
+                    tally.timeouts += 1;
+                    println!(
+                        "--- timeout (seed {seed}, query {index}): {our_sql} took {:?}\n",
+                        ours.took
+                    );
+                }
+                Err(error) => {
+                    tally.errors += 1;
+                    *tally.error_causes.entry(cause(error)).or_default() += 1;
+                }
+                Ok(our_rows) => {
+                    if let Verdict::Differs(why) = judge(our_rows, lite_rows, pg_rows, ordered) {
+                        tally.wrong += 1;
+                        if tally.shown < args.show {
+                            tally.shown += 1;
+                            report_wrong(
+                                &mut engines,
+                                &db,
+                                seed,
+                                index,
+                                &generated.query,
+                                params,
+                                &why,
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    report(&tally, started.elapsed());
+    let mut failed = tally.panics > 0 || tally.timeouts > 0 || (args.strict && tally.wrong > 0);
+    if let Some(min_kept) = args.min_kept {
+        let thin: Vec<&&str> = SHAPES
+            .iter()
+            .filter(|shape| tally.shapes.get(*shape).copied().unwrap_or(0) * 50 < tally.kept)
+            .collect();
+        if tally.kept < min_kept || !thin.is_empty() {
+            println!("difftest: the judge itself falls short: {} kept (at least {min_kept} wanted); shapes under 2%: {thin:?}", tally.kept);
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn load<'a>(db: &Db, postgres: &'a mut Postgres) -> Result<Engines<'a>, String> {
+    let sqlite = Sqlite::load(db)?;
+    postgres.load(db)?;
+    let idbsql = Idbsql::load(db).map_err(|error| format!("idbsql: {error}"))?;
+    Ok(Engines {
+        sqlite,
+        postgres,
+        idbsql,
+    })
+}
+
+fn report_wrong(
+    engines: &mut Engines,
+    db: &Db,
+    seed: u64,
+    index: usize,
+    query: &Query,
+    params: bool,
+    why: &str,
+) {
+    let mut still_fails = |candidate: &Query| {
+        let (lite, pg, ours, _, _) = engines.run(candidate, params);
+        let ordered = !candidate.order_by.is_empty();
+        match (&lite.rows, &pg.rows, &ours.rows) {
+            (Ok(l), Ok(p), Ok(o)) => {
+                references_agree(l, p, ordered) && judge(o, l, p, ordered) != Verdict::Same
+            }
+            _ => false,
+        }
+    };
+    let small = minimize::minimize(query, &mut still_fails);
+    let (lite, pg, ours, our_sql, our_params) = engines.run(&small, params);
+    let ordered = !small.order_by.is_empty();
+    let why = match (&lite.rows, &pg.rows, &ours.rows) {
+        (Ok(l), Ok(p), Ok(o)) => match judge(o, l, p, ordered) {
+            Verdict::Differs(why) => why,
+            Verdict::Same => why.to_owned(),
+        },
+        _ => why.to_owned(),
+    };
+    println!("--- wrong answer (seed {seed}, query {index}), minimized: {why}");
+    println!("  idbsql:     {our_sql}");
+    if !our_params.is_empty() {
+        println!("  parameters: {our_params:?}");
+    }
+    println!("  idbsql answers     {}", rows_text(&ours));
+    println!("  SQLite answers     {}", rows_text(&lite));
+    println!("  PostgreSQL answers {}", rows_text(&pg));
+    println!("  with:");
+    for statement in engines::load_script(db, Dialect::Idbsql) {
+        println!("    {statement};");
+    }
+    println!();
+}
+
+fn report(tally: &Tally, took: Duration) {
+    println!("kept queries holding each shape (of {}):", tally.kept);
+    for shape in SHAPES {
+        let count = tally.shapes.get(shape).copied().unwrap_or(0);
+        let share = if tally.kept == 0 {
+            0.0
+        } else {
+            count as f64 * 100.0 / tally.kept as f64
+        };
+        println!("  {shape:32} {count:6}  {share:5.1}%");
+    }
+    if !tally.error_causes.is_empty() {
+        println!("idbsql's errors on kept queries, by cause:");
+        let mut causes: Vec<(&String, &usize)> = tally.error_causes.iter().collect();
+        causes.sort_by(|a, b| b.1.cmp(a.1));
+        for (cause, count) in causes.iter().take(25) {
+            println!("  {count:6}  {cause}");
+        }
+    }
+    println!(
+        "difftest: {} kept, {} wrong, {} errors, {} timeouts, {} panics ({} generated, {:.1} s)",
+        tally.kept,
+        tally.wrong,
+        tally.errors,
+        tally.timeouts,
+        tally.panics,
+        tally.generated,
+        took.as_secs_f64()
+    );
+}
