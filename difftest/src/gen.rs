@@ -172,22 +172,11 @@ pub fn database(rng: &mut Rng) -> Db {
         columns.push((format!("v{i}"), *ty));
     }
     let filter = gen.rng.percent(50).then(|| gen.predicate(&scope, 1));
-    let query = Query {
-        body: Body::Select(Box::new(Select {
-            distinct: false,
-            items,
-            from: From::Table {
-                name: table.name.clone(),
-                alias: "b".into(),
-            },
-            joins: Vec::new(),
-            filter,
-            group_by: Vec::new(),
-            having: None,
-        })),
-        order_by: Vec::new(),
-        limit: None,
+    let from = From::Table {
+        name: table.name.clone(),
+        alias: "b".into(),
     };
+    let query = plain_select(false, items, from, filter);
     db.views.push(View {
         name: "v0".into(),
         query,
@@ -402,19 +391,7 @@ impl Gen<'_> {
             .map(|(i, (_, ty))| (self.expr(*ty, &scope, 1), alias(i, *ty)))
             .collect();
         let filter = self.rng.percent(60).then(|| self.predicate(&scope, 1));
-        let right = Query {
-            body: Body::Select(Box::new(Select {
-                distinct: false,
-                items,
-                from,
-                joins: Vec::new(),
-                filter,
-                group_by: Vec::new(),
-                having: None,
-            })),
-            order_by: Vec::new(),
-            limit: None,
-        };
+        let right = plain_select(false, items, from, filter);
         let op = self.rng.pick(&[
             SetOp::Union,
             SetOp::UnionAll,
@@ -669,19 +646,12 @@ impl Gen<'_> {
             }
         });
         self.depth -= 1;
-        Expr::Subquery(Box::new(Query {
-            body: Body::Select(Box::new(Select {
-                distinct: false,
-                items: vec![(agg, alias(0, ty))],
-                from,
-                joins: Vec::new(),
-                filter,
-                group_by: Vec::new(),
-                having: None,
-            })),
-            order_by: Vec::new(),
-            limit: None,
-        }))
+        Expr::Subquery(Box::new(plain_select(
+            false,
+            vec![(agg, alias(0, ty))],
+            from,
+            filter,
+        )))
     }
 
     /// A one-column query of type `ty` for IN / EXISTS, correlated with `outer` sometimes.
@@ -704,19 +674,7 @@ impl Gen<'_> {
         });
         let distinct = self.rng.percent(20);
         self.depth -= 1;
-        Query {
-            body: Body::Select(Box::new(Select {
-                distinct,
-                items: vec![(value, alias(0, ty))],
-                from,
-                joins: Vec::new(),
-                filter,
-                group_by: Vec::new(),
-                having: None,
-            })),
-            order_by: Vec::new(),
-            limit: None,
-        }
+        plain_select(distinct, vec![(value, alias(0, ty))], from, filter)
     }
 
     /// A predicate over `scope`.
@@ -816,6 +774,28 @@ impl Gen<'_> {
             }
             _ => self.predicate(scope, 0),
         }
+    }
+}
+
+/// `SELECT [DISTINCT] items FROM from [WHERE filter]`: no join, grouping or order.
+fn plain_select(
+    distinct: bool,
+    items: Vec<(Expr, String)>,
+    from: From,
+    filter: Option<Expr>,
+) -> Query {
+    Query {
+        body: Body::Select(Box::new(Select {
+            distinct,
+            items,
+            from,
+            joins: Vec::new(),
+            filter,
+            group_by: Vec::new(),
+            having: None,
+        })),
+        order_by: Vec::new(),
+        limit: None,
     }
 }
 

@@ -99,6 +99,13 @@ async fn acked(client: &mut Client, client_seq: u64, bytes: Vec<u8>) -> u64 {
     }
 }
 
+/// Pushes each statement's change set in turn (client_seq from `first`), all acknowledged.
+async fn acked_all(client: &mut Client, engine: &mut Engine, first: u64, statements: &[&str]) {
+    for (i, sql) in statements.iter().enumerate() {
+        acked(client, first + i as u64, change_set(engine, sql)).await;
+    }
+}
+
 /// Another database on the same server takes a push and serves it back.
 async fn other_database_works(addr: SocketAddr) {
     let (mut client, welcome) = Client::hello(addr, "bystander", 77, "", 0).await;
@@ -122,18 +129,11 @@ async fn a_rejected_change_set_leaves_nothing_behind_even_across_a_restart() {
     let mut server = ServerProcess::start(dir.path(), &[], &[]);
     let (mut a, _) = Client::hello(server.addr, "db", 1, "", 0).await;
     let mut engine = Engine::default();
-    acked(
-        &mut a,
-        1,
-        change_set(&mut engine, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)"),
-    )
-    .await;
-    acked(
-        &mut a,
-        2,
-        change_set(&mut engine, "INSERT INTO t VALUES (1, 'kept')"),
-    )
-    .await;
+    let setup = [
+        "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)",
+        "INSERT INTO t VALUES (1, 'kept')",
+    ];
+    acked_all(&mut a, &mut engine, 1, &setup).await;
 
     // [CREATE ghost, Unchanged no_such_table]: the second part cannot apply.
     let mut ghost = decode_change_set(&change_set(
@@ -582,18 +582,11 @@ async fn clients_get_no_internal_detail_and_names_cannot_plant_sql_in_a_dump() {
     let name = "t\" (id INT); DROP TABLE victim; --";
     let (mut a, _) = Client::hello(server.addr, "names", 1, "", 0).await;
     let mut engine = Engine::default();
-    acked(
-        &mut a,
-        1,
-        change_set(&mut engine, "CREATE TABLE victim (id INT PRIMARY KEY)"),
-    )
-    .await;
-    acked(
-        &mut a,
-        2,
-        change_set(&mut engine, "INSERT INTO victim VALUES (1)"),
-    )
-    .await;
+    let setup = [
+        "CREATE TABLE victim (id INT PRIMARY KEY)",
+        "INSERT INTO victim VALUES (1)",
+    ];
+    acked_all(&mut a, &mut engine, 1, &setup).await;
     let mut schema = table(name, vec![column("v\"; --", DataType::Int, None)]);
     schema.comment = Some("'; DROP TABLE victim; --".into());
     let mut hostile = create(schema);

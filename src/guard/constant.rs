@@ -123,7 +123,7 @@ fn eval(expr: &Expr) -> Result<Kind, DefaultError> {
             // Constant throughout, so evaluated whole (guarded) like a call.
             let mut case = expr.clone();
             let mut refused = None;
-            let mut each = |e: &mut Expr| match eval(e) {
+            super::walk::children(&mut case, &mut |e| match eval(e) {
                 Ok(Kind::Value(value)) => *e = Expr::Value(value),
                 Ok(_) => {
                     refused.get_or_insert(unsupported("CASE over a value that varies"));
@@ -131,24 +131,7 @@ fn eval(expr: &Expr) -> Result<Kind, DefaultError> {
                 Err(error) => {
                     refused.get_or_insert(error);
                 }
-            };
-            if let Expr::Case {
-                operand,
-                when_then,
-                else_result,
-            } = &mut case
-            {
-                if let Some(operand) = operand {
-                    each(operand);
-                }
-                for (when, then) in when_then {
-                    each(when);
-                    each(then);
-                }
-                if let Some(else_result) = else_result {
-                    each(else_result);
-                }
-            }
+            });
             match refused {
                 Some(error) => Err(error),
                 None => evaluate(case),
@@ -239,22 +222,9 @@ fn is_arithmetic(op: &BinaryOperator) -> bool {
 }
 
 fn is_number(value: &Value) -> bool {
-    matches!(
-        value,
-        Value::I8(_)
-            | Value::I16(_)
-            | Value::I32(_)
-            | Value::I64(_)
-            | Value::I128(_)
-            | Value::U8(_)
-            | Value::U16(_)
-            | Value::U32(_)
-            | Value::U64(_)
-            | Value::U128(_)
-            | Value::F32(_)
-            | Value::F64(_)
-            | Value::Decimal(_)
-    )
+    crate::kinds::is_integer_value(value)
+        || crate::kinds::is_float_value(value)
+        || matches!(value, Value::Decimal(_))
 }
 
 /// A date, time or timestamp plus or minus an interval stays inside chrono's range.
