@@ -58,6 +58,14 @@ fn numeric_text(text: &str) -> Cell {
     }
 }
 
+/// A value of a fractional type in PostgreSQL's text form.
+fn fraction_text(text: &str) -> Cell {
+    match numeric_text(text) {
+        Cell::Int(n) => Cell::Num(n as f64),
+        other => other,
+    }
+}
+
 // --- SQLite ---
 
 pub struct Sqlite(rusqlite::Connection);
@@ -170,12 +178,10 @@ impl Postgres {
                         cells.push(match row.get(i) {
                             None => Cell::Null,
                             Some(text) => match *ty {
-                                Type::INT2
-                                | Type::INT4
-                                | Type::INT8
-                                | Type::FLOAT4
-                                | Type::FLOAT8
-                                | Type::NUMERIC => numeric_text(text),
+                                Type::INT2 | Type::INT4 | Type::INT8 => numeric_text(text),
+                                // A FLOAT or NUMERIC column holds fractions even where a
+                                // value prints whole (`CASE … THEN id ELSE 0.5 END` is 12).
+                                Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => fraction_text(text),
                                 _ => Cell::Text(text.into()),
                             },
                         });

@@ -553,7 +553,26 @@ impl Gen<'_> {
             }
             (Ty::Float | Ty::Dec, 4) => {
                 self.note("math function");
-                Expr::Func("ABS", vec![self.expr(ty, scope, d)])
+                if ty == Ty::Float && self.rng.percent(40) {
+                    // A function whose result is a FLOAT whatever its argument's type.
+                    let of = if self.rng.percent(50) {
+                        Ty::Int
+                    } else {
+                        Ty::Float
+                    };
+                    let inner = Expr::Func("ABS", vec![self.expr(of, scope, d)]);
+                    Expr::Func("SQRT", vec![inner])
+                } else if self.rng.percent(30) {
+                    // Division of a fraction by a non-zero integer literal.
+                    let divisor = Expr::Lit(Lit::Int(1 + self.rng.below(4) as i64));
+                    Expr::Bin(
+                        Box::new(self.expr(ty, scope, d)),
+                        BinOp::Div,
+                        Box::new(divisor),
+                    )
+                } else {
+                    Expr::Func("ABS", vec![self.expr(ty, scope, d)])
+                }
             }
             (Ty::Float | Ty::Dec, 5) => Expr::Neg(Box::new(self.expr(ty, scope, d))),
             (Ty::Text, 0..=1) => {

@@ -38,6 +38,8 @@ fn key(row: &[Cell]) -> String {
         .map(|cell| match cell {
             Cell::Null => "\u{0}".to_owned(),
             Cell::Int(n) => format!("n{:+.9e}", *n as f64),
+            // -0.0 sorts with 0.0: the references print negative zero differently.
+            Cell::Num(x) if *x == 0.0 => format!("n{:+.9e}", 0.0),
             Cell::Num(x) => format!("n{x:+.9e}"),
             Cell::Text(t) => format!("t{t}"),
         })

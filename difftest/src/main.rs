@@ -211,7 +211,12 @@ fn main() -> ExitCode {
                 }
                 Err(error) => {
                     tally.errors += 1;
-                    *tally.error_causes.entry(cause(error)).or_default() += 1;
+                    let count = tally.error_causes.entry(cause(error)).or_default();
+                    *count += 1;
+                    // One example of each cause, so an error can be looked into.
+                    if *count == 1 && args.show > 0 {
+                        println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}\n");
+                    }
                 }
                 Ok(our_rows) => {
                     if let Verdict::Differs(why) = judge(our_rows, lite_rows, pg_rows, ordered) {
