@@ -21,9 +21,9 @@ step "cargo test (native)"
 cargo test --quiet --workspace
 step "sqllogictest: tests/slt and SQLite's corpus, judged against tests/slt/known-failures.txt"
 bash scripts/slt.sh --quiet --check tests/slt/known-failures.txt
-step "difftest: random queries judged against SQLite and PostgreSQL (report mode: wrong answers are listed, panics and timeouts fail)"
+step "difftest: random queries judged against SQLite and PostgreSQL (a wrong answer, panic or timeout fails)"
 cargo build --quiet --profile slt -p idbsql-difftest
-target/slt/idbsql-difftest --seed 1 --queries 6000 --show 3 --min-kept 5000
+target/slt/idbsql-difftest --seed 1 --queries 6000 --show 3 --min-kept 5000 --strict
 step "build the package (cargo + wasm-bindgen, release)"
 bash scripts/build.sh
 step "wasm-pack test --headless --chrome (real IndexedDB)"

@@ -5,7 +5,7 @@
 use gluesql_core::sqlparser::ast::{
     AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, Join,
     JoinConstraint, JoinOperator, Query, SetExpr, Statement, TableFactor, TableWithJoins,
-    TimezoneInfo,
+    TimezoneInfo, UnaryOperator, Value,
 };
 use std::ops::ControlFlow;
 
@@ -120,6 +120,12 @@ fn set_expr_joins(body: &mut SetExpr) {
                 factor_joins(&mut table.relation);
                 for join in &mut table.joins {
                     factor_joins(&mut join.relation);
+                    let joined = visible_name(&join.relation);
+                    if let JoinOperator::Inner(JoinConstraint::On(on))
+                    | JoinOperator::LeftOuter(JoinConstraint::On(on)) = &mut join.join_operator
+                    {
+                        join_condition(on, joined.as_deref());
+                    }
                 }
             }
         }
@@ -130,6 +136,88 @@ fn set_expr_joins(body: &mut SetExpr) {
         }
         _ => {}
     }
+}
+
+/// The name a FROM item's columns are qualified by.
+fn visible_name(factor: &TableFactor) -> Option<String> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => Some(alias.as_ref().map_or_else(
+            || name.0.last().map(|i| i.value.clone()).unwrap_or_default(),
+            |a| a.name.value.clone(),
+        )),
+        TableFactor::Derived { alias, .. } => alias.as_ref().map(|a| a.name.value.clone()),
+        _ => None,
+    }
+}
+
+/// GlueSQL 0.20 plans an equality in ON as a hash join whenever one side can be computed from
+/// the joined table, and then looks the other side up in the wrong row: `ON 1 = t2.x` and
+/// `ON t2.a = t2.b` fail with "identifier not found". A constant moves to the right
+/// (`t2.x = 1` works); an equality within the joined table becomes `NOT (a <> b)` (the same
+/// truth, NULL included), which is not a hash-join candidate.
+fn join_condition(on: &mut Expr, joined: Option<&str>) {
+    match on {
+        Expr::Nested(inner) => join_condition(inner, joined),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            join_condition(left, joined);
+            join_condition(right, joined);
+        }
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => {
+            let (l, r) = (qualifiers(left), qualifiers(right));
+            if l.as_ref().is_some_and(Vec::is_empty) && !r.as_ref().is_some_and(Vec::is_empty) {
+                std::mem::swap(left, right);
+            }
+            let within_joined = match (l, r, joined) {
+                (Some(l), Some(r), Some(joined)) => {
+                    !(l.is_empty() && r.is_empty()) && l.iter().chain(r.iter()).all(|q| q == joined)
+                }
+                _ => false,
+            };
+            if within_joined {
+                let (a, b) = (
+                    std::mem::replace(left.as_mut(), Expr::Value(Value::Null)),
+                    std::mem::replace(right.as_mut(), Expr::Value(Value::Null)),
+                );
+                *on = Expr::UnaryOp {
+                    op: UnaryOperator::Not,
+                    expr: Box::new(Expr::Nested(Box::new(Expr::BinaryOp {
+                        left: Box::new(a),
+                        op: BinaryOperator::NotEq,
+                        right: Box::new(b),
+                    }))),
+                };
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The table names `expr`'s columns are qualified by (empty: a constant); `None` when a
+/// column is unqualified or a subquery is inside, so where it reads from is not known here.
+fn qualifiers(expr: &Expr) -> Option<Vec<String>> {
+    let mut found = Vec::new();
+    super::visit::exprs(expr, |e| match e {
+        Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+            found.push(idents[0].value.clone());
+            ControlFlow::Continue(())
+        }
+        Expr::Identifier(_)
+        | Expr::CompoundIdentifier(_)
+        | Expr::Subquery(_)
+        | Expr::Exists { .. }
+        | Expr::InSubquery { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_continue()
+    .then_some(found)
 }
 
 fn factor_joins(factor: &mut TableFactor) {

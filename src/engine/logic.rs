@@ -80,6 +80,8 @@ pub fn needs_rewrite(statement: &Statement) -> bool {
             } | Expr::Between { .. }
                 | Expr::InList { .. }
                 | Expr::InSubquery { .. }
+                | Expr::Like { .. }
+                | Expr::ILike { .. }
         );
         if found {
             std::ops::ControlFlow::Break(())
@@ -150,6 +152,78 @@ fn smaller_second(a: Expr, b: Expr) -> (Expr, Expr) {
     } else {
         (a, b)
     }
+}
+
+/// Whether evaluating `expr` can fail where SQL would not need its value: a division or
+/// remainder by anything but a non-zero literal.
+fn may_fail(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = super::visit::exprs(expr, |e| {
+        if let Expr::BinaryOp {
+            op: BinaryOperator::Divide | BinaryOperator::Modulo,
+            right,
+            ..
+        } = e
+        {
+            found |= !matches!(right.as_ref(), Expr::Value(SqlValue::Number(n, _)) if n.sign() != bigdecimal::num_bigint::Sign::NoSign);
+        }
+        if found {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    found
+}
+
+/// AND where only TRUE matters. An operand that may fail (`a / b > 1`) is evaluated only when
+/// the other is TRUE, as SQL users rely on (`b <> 0 AND a / b > 1`); the other stays a plain
+/// conjunct the index planner sees.
+fn and_truth(a: Expr, b: Expr) -> Expr {
+    let guarded = |safe: Expr, risky: Expr| {
+        let risky = case(None, vec![(safe.clone(), risky)], Some(boolean(false)));
+        binary(safe, BinaryOperator::And, risky)
+    };
+    match (may_fail(&a), may_fail(&b)) {
+        (false, true) => guarded(a, b),
+        (true, false) => guarded(b, a),
+        _ => binary(a, BinaryOperator::And, b),
+    }
+}
+
+/// COALESCE (IFNULL) evaluates an argument only when every one before it is NULL, where a
+/// later argument may fail: `COALESCE(a, a / b)` with `a` set never divides.
+fn lazy_coalesce(function: Expr) -> Expr {
+    let Expr::Function(f) = &function else {
+        return function;
+    };
+    let name = f.name.to_string().to_uppercase();
+    let FunctionArguments::List(list) = &f.args else {
+        return function;
+    };
+    let args: Vec<&Expr> = list
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let lazy = matches!(name.as_str(), "COALESCE" | "IFNULL")
+        && args.len() == list.args.len()
+        && args.len() >= 2
+        && args[1..].iter().any(|e| may_fail(e));
+    if !lazy {
+        return function;
+    }
+    let Some((last, rest)) = args.split_last() else {
+        return function;
+    };
+    let arms = rest
+        .iter()
+        .map(|e| (Expr::IsNotNull(Box::new((*e).clone())), (*e).clone()))
+        .collect();
+    case(None, arms, Some((*last).clone()))
 }
 
 /// SQL's AND over two values each TRUE, FALSE or NULL; each operand is evaluated once.
@@ -335,17 +409,39 @@ fn arithmetic(expr: Expr) -> Expr {
     }
 }
 
+/// `x LIKE p` is NULL when `x` or `p` is (GlueSQL refuses to match a NULL): only a value
+/// that can be NULL is tested, and the match runs only when neither is.
+fn null_safe_like(like: Expr) -> Expr {
+    let (Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. }) = &like else {
+        return like;
+    };
+    let may_be_null = |e: &Expr| !matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
+    let conditions: Vec<Expr> = [expr.as_ref(), pattern.as_ref()]
+        .into_iter()
+        .filter(|e| may_be_null(e))
+        .map(|e| Expr::IsNull(Box::new(e.clone())))
+        .collect();
+    if conditions.is_empty() {
+        return like;
+    }
+    Expr::Case {
+        operand: None,
+        results: conditions.iter().map(|_| null()).collect(),
+        conditions,
+        else_result: Some(Box::new(like)),
+    }
+}
+
 /// The subquery's NULL answers: the same query keeping only rows whose one output is NULL.
-/// Only for a plain SELECT of one expression (no grouping, aggregate, DISTINCT or LIMIT).
+/// DISTINCT does not change whether a NULL is among them, so it is dropped; a grouped or
+/// aggregate output is tested in HAVING. Not for LIMIT or OFFSET, which count rows.
 fn nulls_of(query: &Query) -> Option<Box<Query>> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
-    let plain = query.limit.is_none()
-        && query.offset.is_none()
-        && select.distinct.is_none()
-        && select.having.is_none()
-        && matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if query.limit.is_some() || query.offset.is_some() {
+        return None;
+    }
     let [SelectItem::UnnamedExpr(output) | SelectItem::ExprWithAlias { expr: output, .. }] =
         select.projection.as_slice()
     else {
@@ -362,16 +458,22 @@ fn nulls_of(query: &Query) -> Option<Box<Query>> {
         }
         std::ops::ControlFlow::<()>::Continue(())
     });
-    if !plain || aggregate {
-        return None;
-    }
+    let grouped = aggregate
+        || select.having.is_some()
+        || !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
     let mut nulls = query.clone();
     if let SetExpr::Select(select) = nulls.body.as_mut() {
         let is_null = Expr::IsNull(Box::new(nested(output.clone())));
-        select.selection = Some(match select.selection.take() {
+        let filter = if grouped {
+            &mut select.having
+        } else {
+            &mut select.selection
+        };
+        *filter = Some(match filter.take() {
             Some(existing) => binary(nested(existing), BinaryOperator::And, is_null),
             None => is_null,
         });
+        select.distinct = None;
     }
     nulls.order_by = None;
     Some(Box::new(nulls))
@@ -554,7 +656,7 @@ impl Rewriter<'_> {
                 let left = self.rewrite(*left, context);
                 let right = self.rewrite(*right, context);
                 match context {
-                    Context::Truth => binary(left, BinaryOperator::And, right),
+                    Context::Truth => and_truth(left, right),
                     Context::Value => and_value(left, right),
                 }
             }
@@ -649,6 +751,14 @@ impl Rewriter<'_> {
                         .collect(),
                     else_result: else_result.map(|e| Box::new(self.rewrite(*e, Context::Value))),
                 }
+            }
+            mut other @ Expr::Function(_) => {
+                self.children(&mut other);
+                lazy_coalesce(other)
+            }
+            mut other @ (Expr::Like { .. } | Expr::ILike { .. }) => {
+                self.children(&mut other);
+                null_safe_like(other)
             }
             mut other => {
                 self.children(&mut other);

@@ -4,6 +4,7 @@
 mod aggregate;
 mod compat;
 mod indexes;
+mod labels;
 mod logic;
 mod numeric;
 mod objects;
@@ -189,20 +190,22 @@ impl Engine {
                 return self.run_set_query(query, &params);
             }
         }
+        let written = labels::written(&statement);
         if subquery::has_subquery(&statement) {
             self.materialize_subqueries(statement.to_mut(), params.to_mut());
         }
         if logic::needs_rewrite(&statement) {
             logic::rewrite_statement(statement.to_mut(), &params);
         }
-        if numeric::needs_rewrite(
-            &statement,
-            &params,
-            self.glue.storage.has_narrow_int_columns(),
-        ) {
+        if numeric::needs_rewrite(&statement, &params, self.glue.storage.number_columns()) {
             let mut owned = statement.into_owned();
             numeric::rewrite_statement(self, &mut owned, &params);
             statement = Cow::Owned(owned);
+        }
+        if let Some(written) = written {
+            if labels::changed(&statement, &written) {
+                labels::restore(statement.to_mut(), written);
+            }
         }
         if let Some(payload) = self.whole_table_aggregate(&statement) {
             return Ok(output_of(payload));

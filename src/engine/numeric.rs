@@ -1,27 +1,35 @@
 //! Numbers mixed the way SQL mixes them. GlueSQL 0.20 converts the right operand to the left
 //! one's type when the left is an integer: `int_col * 2.5` multiplies by 2, `int_col < 4.5` and
 //! `int_col = $1` (4.5) compare with 4, and an integer against `4.0` never matches. Column types
-//! come from the store's schemas; expressions are rewritten so GlueSQL computes the SQL answer.
+//! come from the store's schemas; a derived table's (or expanded view's) columns, function
+//! results and scalar subqueries are typed from what computes them. Expressions are rewritten
+//! (casts, operands swapped) so GlueSQL computes the SQL answer; never evaluates anything.
+//!
+//! CASE and COALESCE keep each row's branch kind (SQLite's rule): such a value is `Mixed`, and
+//! the comparisons, ORDER BY, DISTINCT and aggregates around it widen it to FLOAT.
 //!
 //! A comparison of an integer with a constant keeps the column untouched (the index planner
 //! still sees it): the constant becomes the equivalent integer bound (`< 4.5` is `< 5`).
 
 use {
     super::{
-        scope::{column_type_named, column_type_of, Scope},
+        scope::{column_type_of, Scope, ScopeTable},
         subquery::{all_selects, query_tail_exprs_mut, select_exprs_mut},
         walk::operands_mut,
         Engine,
     },
-    crate::kinds::{is_float_type, is_float_value, is_integer_type, is_integer_value},
+    crate::{
+        kinds::{is_float_type, is_float_value, is_integer_type, is_integer_value},
+        store::NumberColumns,
+    },
     bigdecimal::{BigDecimal, FromPrimitive, RoundingMode, ToPrimitive},
     gluesql_core::{
         ast::DataType as GlueType,
         data::Value,
         sqlparser::ast::{
             BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg,
-            FunctionArgExpr, FunctionArguments, Query, SetExpr, Statement, TableFactor,
-            UnaryOperator, Value as SqlValue,
+            FunctionArgExpr, FunctionArguments, Query, Select, SelectItem, SetExpr, Statement,
+            TableFactor, UnaryOperator, Value as SqlValue,
         },
     },
     std::str::FromStr,
@@ -38,6 +46,8 @@ enum Num {
     /// A literal with a decimal point: GlueSQL makes it a FLOAT next to a typed value.
     FloatLiteral,
     Decimal,
+    /// A number whose kind varies by row (a CASE with integer and fraction branches).
+    Mixed,
     /// Not a number, or not known.
     Unknown,
 }
@@ -78,6 +88,49 @@ fn of_value(value: &Value) -> Num {
         Value::Decimal(_) => Num::Decimal,
         _ => Num::Unknown,
     }
+}
+
+/// What a computed value of this kind is once it is a value: a literal stays a literal only
+/// where it is written.
+fn as_value(num: Num) -> Num {
+    match num {
+        Num::IntLiteral => Num::Int,
+        Num::FloatLiteral => Num::Float,
+        n => n,
+    }
+}
+
+/// The declared type a derived table's column of this kind behaves as.
+fn glue_type_of(num: Num) -> Option<GlueType> {
+    match as_value(num) {
+        Num::Int => Some(GlueType::Int),
+        Num::Float => Some(GlueType::Float),
+        Num::Decimal => Some(GlueType::Decimal),
+        _ => None,
+    }
+}
+
+/// The kinds of a FROM item's columns, in order (nothing when its columns are unknown).
+fn columns_num(table: &ScopeTable) -> Vec<Num> {
+    table.columns.as_ref().map_or_else(Vec::new, |columns| {
+        columns
+            .iter()
+            .map(|(_, t)| t.as_ref().map_or(Num::Unknown, of_glue_type))
+            .collect()
+    })
+}
+
+/// The kind a function's result has in GlueSQL, for the functions whose result kind does not
+/// follow their arguments'. LENGTH and ASCII give unsigned integers, which GlueSQL cannot mix
+/// with signed ones: they are cast to INTEGER where called.
+fn function_result(name: &str) -> Option<Num> {
+    Some(match name {
+        "COUNT" | "POSITION" | "FIND_IDX" | "LENGTH" | "ASCII" => Num::Int,
+        "AVG" | "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG2" | "LOG10" | "SIN" | "COS"
+        | "TAN" | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" | "ROUND" | "CEIL"
+        | "FLOOR" => Num::Float,
+        _ => return None,
+    })
 }
 
 fn is_integer(num: Num) -> bool {
@@ -125,7 +178,9 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
     let typer = Typer { engine, params };
     let mut scopes = Vec::new();
     match statement {
-        Statement::Query(query) => typer.query(query, &mut scopes),
+        Statement::Query(query) => {
+            typer.query(query, &mut scopes);
+        }
         Statement::Insert(insert) => {
             if let Some(source) = insert.source.as_mut() {
                 typer.query(source, &mut scopes);
@@ -158,43 +213,127 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
 }
 
 impl Typer<'_> {
-    fn query(&self, query: &mut Query, scopes: &mut Vec<Scope>) {
+    /// Types (and rewrites) every SELECT of `query`; answers the first one's output column
+    /// types, which a derived table or view over it gives its columns.
+    fn query(&self, query: &mut Query, scopes: &mut Vec<Scope>) -> Vec<Num> {
+        let mut output = None;
         all_selects(&mut query.body, &mut |select| {
-            for table in &mut select.from {
-                self.factor(&mut table.relation, scopes);
-                for join in &mut table.joins {
-                    self.factor(&mut join.relation, scopes);
-                }
-            }
-            scopes.push(self.engine.scope_of_from(&select.from));
-            for expr in select_exprs_mut(select) {
-                self.expr(expr, scopes);
-            }
-            scopes.pop();
+            let types = self.select(select, scopes);
+            output.get_or_insert(types);
             true
         });
+        let mut output = output.unwrap_or_default();
+        sort_varying_as_float(query, &mut output);
         for expr in query_tail_exprs_mut(query) {
             self.expr(expr, scopes);
         }
+        output
     }
 
-    fn factor(&self, factor: &mut TableFactor, scopes: &mut Vec<Scope>) {
+    fn select(&self, select: &mut Select, scopes: &mut Vec<Scope>) -> Vec<Num> {
+        // One entry per FROM item, in the order `scope_of_from` lists them: a derived
+        // table's (or expanded view's) column types, typed like any other expression.
+        let mut derived = Vec::new();
+        for table in &mut select.from {
+            self.factor(&mut table.relation, scopes, &mut derived);
+            for join in &mut table.joins {
+                self.factor(&mut join.relation, scopes, &mut derived);
+            }
+        }
+        let mut scope = self.engine.scope_of_from(&select.from);
+        for (table, types) in scope.tables.iter_mut().zip(derived) {
+            if let (Some(columns), Some(types)) = (table.columns.as_mut(), types) {
+                for ((name, data_type), num) in columns.iter_mut().zip(types) {
+                    if num == Num::Mixed {
+                        table.varying.push(name.clone());
+                    } else if data_type.is_none() {
+                        *data_type = glue_type_of(num);
+                    }
+                }
+            }
+        }
+        scopes.push(scope);
+        let mut output = Vec::new();
+        let mut projected = 0;
+        for item in &mut select.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    projected += 1;
+                    output.push(as_value(self.expr(e, scopes)));
+                }
+                SelectItem::Wildcard(_) => {
+                    let scope = scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
+                    output.extend(scope.iter().flat_map(columns_num));
+                }
+                SelectItem::QualifiedWildcard(name, _) => {
+                    let name = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
+                    let scope = scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
+                    output.extend(
+                        scope
+                            .iter()
+                            .filter(|t| t.name == name)
+                            .flat_map(columns_num),
+                    );
+                }
+            }
+        }
+        for expr in select_exprs_mut(select).into_iter().skip(projected) {
+            self.expr(expr, scopes);
+        }
+        scopes.pop();
+        // Without FROM there is one row and nothing for DISTINCT to remove: its kind stays.
+        if select.distinct.is_some() && !select.from.is_empty() && output.contains(&Num::Mixed) {
+            // DISTINCT compares the values: 16 and 16.0 are one.
+            for (position, item) in select.projection.iter_mut().enumerate() {
+                let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
+                else {
+                    // A wildcard's columns come from tables, never Mixed; positions after it
+                    // are not known here.
+                    break;
+                };
+                if output.get(position) == Some(&Num::Mixed) {
+                    let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
+                    *e = cast(taken, float());
+                    output[position] = Num::Float;
+                }
+            }
+        }
+        output
+    }
+
+    fn factor(
+        &self,
+        factor: &mut TableFactor,
+        scopes: &mut Vec<Scope>,
+        derived: &mut Vec<Option<Vec<Num>>>,
+    ) {
         match factor {
-            TableFactor::Derived { subquery, .. } => self.query(subquery, scopes),
+            TableFactor::Derived { subquery, .. } => {
+                derived.push(Some(self.query(subquery, scopes)));
+            }
             TableFactor::NestedJoin {
                 table_with_joins, ..
             } => {
-                self.factor(&mut table_with_joins.relation, scopes);
+                self.factor(&mut table_with_joins.relation, scopes, derived);
                 for join in &mut table_with_joins.joins {
-                    self.factor(&mut join.relation, scopes);
+                    self.factor(&mut join.relation, scopes, derived);
                 }
             }
-            _ => {}
+            _ => derived.push(None),
         }
     }
 
     fn column(&self, table: Option<&str>, column: &str, scopes: &[Scope]) -> Num {
-        column_type_named(table, column, scopes).map_or(Num::Unknown, |t| of_glue_type(&t))
+        // The innermost scope naming the column decides, as in `column_type_named`.
+        for scope in scopes.iter().rev() {
+            if let Some(data_type) = scope.column_type(table, column) {
+                if scope.varies(table, column) {
+                    return Num::Mixed;
+                }
+                return data_type.map_or(Num::Unknown, |t| of_glue_type(&t));
+            }
+        }
+        Num::Unknown
     }
 
     /// The range of an integer column's type, for a column reference.
@@ -207,6 +346,40 @@ impl Typer<'_> {
             .strip_prefix('$')
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|n| self.params.get(n.checked_sub(1)?))
+    }
+
+    /// Whether `expr` names a stored table's column that may hold NULL.
+    fn is_nullable_column(&self, expr: &Expr, scopes: &[Scope]) -> bool {
+        let (table, column) = match expr {
+            Expr::Identifier(ident) => (None, &ident.value),
+            Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+                (Some(idents[0].value.as_str()), &idents[1].value)
+            }
+            _ => return false,
+        };
+        let Some(scope) = scopes
+            .iter()
+            .rev()
+            .find(|scope| scope.column_type(table, column).is_some())
+        else {
+            return false;
+        };
+        scope
+            .source_of(table, column)
+            .and_then(|source| self.engine.store().table(source))
+            .and_then(|stored| stored.schema.column_defs.as_ref())
+            .and_then(|defs| defs.iter().find(|d| d.name == *column))
+            .is_some_and(|d| d.nullable)
+    }
+
+    /// Whether `expr` is NULL whatever the row: the literal, a NULL parameter, a CAST of them.
+    fn is_null(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Value(SqlValue::Null) => true,
+            Expr::Value(SqlValue::Placeholder(p)) => matches!(self.param(p), Some(Value::Null)),
+            Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => self.is_null(inner),
+            _ => false,
+        }
     }
 
     /// The exact value of a numeric constant: a literal (maybe negated) or a bound parameter.
@@ -261,7 +434,7 @@ impl Typer<'_> {
                     | BinaryOperator::Minus
                     | BinaryOperator::Multiply
                     | BinaryOperator::Divide
-                    | BinaryOperator::Modulo => self.arithmetic(left, l, r),
+                    | BinaryOperator::Modulo => self.arithmetic(left, op, right, l, r),
                     BinaryOperator::Eq
                     | BinaryOperator::NotEq
                     | BinaryOperator::Lt
@@ -269,13 +442,15 @@ impl Typer<'_> {
                     | BinaryOperator::Gt
                     | BinaryOperator::GtEq => {
                         let ranges = (self.int_range(left, scopes), self.int_range(right, scopes));
-                        self.comparison(expr, l, r, ranges);
+                        self.comparison(expr, l, r, ranges, scopes);
                         Num::Unknown
                     }
                     _ => Num::Unknown,
                 }
             }
             Expr::Function(function) => {
+                let name = function.name.to_string().to_uppercase();
+                let mut nullif_across = None;
                 let mut args = Vec::new();
                 if let FunctionArguments::List(list) = &mut function.args {
                     for arg in &mut list.args {
@@ -285,23 +460,63 @@ impl Typer<'_> {
                             ..
                         } = arg
                         {
-                            args.push(self.expr(e, scopes));
+                            let num = self.expr(e, scopes);
+                            args.push((e, num));
                         }
                     }
                 }
-                let first = args.first().copied().unwrap_or(Num::Unknown);
-                let as_value = |n: Num| match n {
-                    Num::IntLiteral => Num::Int,
-                    Num::FloatLiteral => Num::Float,
-                    n => n,
-                };
-                match function.name.to_string().to_uppercase().as_str() {
-                    "COUNT" => Num::Int,
-                    "AVG" => Num::Float,
-                    "SUM" | "MIN" | "MAX" => as_value(first),
-                    "ABS" | "NULLIF" | "COALESCE" | "IFNULL" => first,
-                    _ => Num::Unknown,
+                let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
+                // An aggregate compares or adds its values: a kind that varies by row is
+                // aggregated as FLOATs.
+                let aggregate = matches!(name.as_str(), "SUM" | "MIN" | "MAX" | "AVG");
+                if aggregate && first == Num::Mixed {
+                    if let Some((e, _)) = args.first_mut() {
+                        let taken = std::mem::replace(&mut **e, Expr::Value(SqlValue::Null));
+                        **e = cast(taken, float());
+                    }
                 }
+                let num = match name.as_str() {
+                    "SUM" | "MIN" | "MAX" if first == Num::Mixed => Num::Float,
+                    "SUM" | "MIN" | "MAX" => as_value(first),
+                    "ABS" => first,
+                    // PostgreSQL's rule: the arguments meet at their common type.
+                    "COALESCE" | "IFNULL" => unify(&mut args),
+                    // The first argument or NULL, its type kept (SQLite's answer; the corpus
+                    // relies on it), compared with the second as SQL compares numbers.
+                    "NULLIF" => {
+                        let second = args.get(1).map(|(_, n)| *n);
+                        if let (Num::Decimal, Some(Num::Int | Num::IntLiteral)) = (first, second) {
+                            if let Some((e, _)) = args.get_mut(1) {
+                                let taken =
+                                    std::mem::replace(&mut **e, Expr::Value(SqlValue::Null));
+                                **e = cast(taken, decimal());
+                            }
+                        }
+                        nullif_across = match (first, second) {
+                            (Num::Int, Some(Num::Decimal)) => Some(decimal()),
+                            (
+                                Num::Int | Num::Mixed,
+                                Some(Num::Float | Num::FloatLiteral | Num::Decimal | Num::Mixed),
+                            )
+                            | (Num::Mixed, Some(Num::Int | Num::IntLiteral)) => Some(float()),
+                            _ => None,
+                        };
+                        first
+                    }
+                    other => function_result(other).unwrap_or(Num::Unknown),
+                };
+                if let Some(to) = nullif_across {
+                    // `NULLIF(i, f)` as `CASE WHEN CAST(i AS FLOAT) = f THEN NULL ELSE i END`:
+                    // GlueSQL would convert `f` to an integer to compare.
+                    if let Some(case) = nullif_as_case(function, to) {
+                        *expr = case;
+                    }
+                }
+                if matches!(name.as_str(), "LENGTH" | "ASCII") {
+                    let taken = std::mem::replace(expr, Expr::Value(SqlValue::Null));
+                    *expr = cast(taken, DataType::Integer(None));
+                }
+                num
             }
             Expr::Case {
                 operand,
@@ -309,32 +524,76 @@ impl Typer<'_> {
                 results,
                 else_result,
             } => {
+                let mut compared = Vec::new();
                 if let Some(operand) = operand {
-                    self.expr(operand, scopes);
+                    let num = self.expr(operand, scopes);
+                    compared.push((operand.as_mut(), num));
                 }
                 for condition in conditions {
-                    self.expr(condition, scopes);
+                    let num = self.expr(condition, scopes);
+                    if compared.is_empty() {
+                        continue;
+                    }
+                    compared.push((condition, num));
                 }
-                let mut kinds: Vec<Num> =
-                    results.iter_mut().map(|r| self.expr(r, scopes)).collect();
+                coerce_together(&mut compared);
+                let mut branches = Vec::new();
+                for result in results {
+                    let num = self.expr(result, scopes);
+                    branches.push((result, num));
+                }
                 if let Some(e) = else_result {
-                    kinds.push(self.expr(e, scopes));
+                    let num = self.expr(e, scopes);
+                    branches.push((e.as_mut(), num));
                 }
-                match kinds.split_first() {
-                    Some((first, rest)) if rest.iter().all(|k| k == first) => *first,
-                    _ => Num::Unknown,
-                }
+                unify(&mut branches)
             }
-            Expr::Subquery(query)
-            | Expr::Exists {
+            Expr::Subquery(query) => self
+                .query(query, scopes)
+                .first()
+                .map_or(Num::Unknown, |n| as_value(*n)),
+            Expr::Exists {
                 subquery: query, ..
             } => {
                 self.query(query, scopes);
                 Num::Unknown
             }
             Expr::InSubquery { expr, subquery, .. } => {
-                self.expr(expr, scopes);
-                self.query(subquery, scopes);
+                let num = self.expr(expr, scopes);
+                let column = self.query(subquery, scopes).first().copied();
+                // The subquery's column cannot be cast from here; the tested value can.
+                let target = match (num, column.map(as_value)) {
+                    (Num::Int | Num::Decimal, Some(Num::Float)) => Some(float()),
+                    (Num::Int, Some(Num::Decimal)) => Some(decimal()),
+                    _ => None,
+                };
+                if let Some(target) = target {
+                    let taken = std::mem::replace(expr.as_mut(), Expr::Value(SqlValue::Null));
+                    **expr = cast(taken, target);
+                }
+                Num::Unknown
+            }
+            Expr::InList { expr, list, .. } => {
+                let num = self.expr(expr, scopes);
+                let mut compared = vec![(expr.as_mut(), num)];
+                for item in list {
+                    let num = self.expr(item, scopes);
+                    compared.push((item, num));
+                }
+                coerce_together(&mut compared);
+                Num::Unknown
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                let num = self.expr(expr, scopes);
+                let low_num = self.expr(low, scopes);
+                let high_num = self.expr(high, scopes);
+                coerce_together(&mut [
+                    (expr.as_mut(), num),
+                    (low.as_mut(), low_num),
+                    (high.as_mut(), high_num),
+                ]);
                 Num::Unknown
             }
             other => {
@@ -346,17 +605,92 @@ impl Typer<'_> {
         }
     }
 
-    /// An integer on the left of a FLOAT or DECIMAL operand is widened first.
-    fn arithmetic(&self, left: &mut Box<Expr>, l: Num, r: Num) -> Num {
+    /// An integer on the left of a FLOAT or DECIMAL operand is widened first; a DECIMAL meeting
+    /// a FLOAT becomes a FLOAT (PostgreSQL's rule); two literals, one with a fraction, compute
+    /// as FLOAT (GlueSQL makes `8.0 / 4.0` the integer 2).
+    fn arithmetic(
+        &self,
+        left: &mut Box<Expr>,
+        op: &mut BinaryOperator,
+        right: &mut Box<Expr>,
+        l: Num,
+        r: Num,
+    ) -> Num {
         let widen = |side: &mut Box<Expr>, to: DataType| {
             let taken = std::mem::replace(side.as_mut(), Expr::Value(SqlValue::Null));
             **side = cast(taken, to);
         };
+        let fraction = |n: Num| matches!(n, Num::Float | Num::FloatLiteral | Num::Decimal);
         match (l, r) {
+            (Num::Mixed, Num::Unknown) | (Num::Unknown, Num::Mixed) => return Num::Unknown,
+            (Num::Mixed, other) | (other, Num::Mixed) if fraction(other) => {
+                for (side, num) in [(&mut *left, l), (&mut *right, r)] {
+                    if matches!(num, Num::Mixed | Num::Decimal) {
+                        widen(side, float());
+                    }
+                }
+                return Num::Float;
+            }
+            // An integer on the left would make GlueSQL truncate a fraction on the right; a
+            // fraction on the left computes right with an integer on the right.
+            (Num::Mixed, Num::Int | Num::IntLiteral) => return Num::Mixed,
+            (Num::Int | Num::IntLiteral, Num::Mixed) => {
+                match op {
+                    BinaryOperator::Plus | BinaryOperator::Multiply => {
+                        std::mem::swap(left, right);
+                    }
+                    BinaryOperator::Minus => {
+                        // a - m = (-m) + a
+                        std::mem::swap(left, right);
+                        let taken = std::mem::replace(left.as_mut(), Expr::Value(SqlValue::Null));
+                        **left = Expr::UnaryOp {
+                            op: UnaryOperator::Minus,
+                            expr: Box::new(Expr::Nested(Box::new(taken))),
+                        };
+                        *op = BinaryOperator::Plus;
+                    }
+                    _ => {
+                        // a / m = (m * 0 + a) / m: the dividend takes m's kind on each row
+                        // (a FLOAT row divides as FLOATs, an integer row as integers).
+                        let taken = std::mem::replace(left.as_mut(), Expr::Value(SqlValue::Null));
+                        let zero = Expr::BinaryOp {
+                            left: Box::new(Expr::Nested(right.clone())),
+                            op: BinaryOperator::Multiply,
+                            right: Box::new(number(BigDecimal::from(0))),
+                        };
+                        **left = Expr::Nested(Box::new(Expr::BinaryOp {
+                            left: Box::new(zero),
+                            op: BinaryOperator::Plus,
+                            right: Box::new(taken),
+                        }));
+                    }
+                }
+                return Num::Mixed;
+            }
+            (Num::Mixed, Num::Mixed) => {
+                widen(left, float());
+                return Num::Float;
+            }
+            _ => {}
+        }
+        match (l, r) {
+            (Num::FloatLiteral, Num::FloatLiteral | Num::IntLiteral)
+            | (Num::IntLiteral, Num::FloatLiteral) => {
+                widen(left, float());
+                Num::Float
+            }
             (Num::Int | Num::IntLiteral | Num::Unknown, Num::Float | Num::FloatLiteral)
                 if l != Num::IntLiteral || r == Num::Float =>
             {
                 widen(left, float());
+                Num::Float
+            }
+            (Num::Decimal, Num::Float) => {
+                widen(left, float());
+                Num::Float
+            }
+            (Num::Float, Num::Decimal) => {
+                widen(right, float());
                 Num::Float
             }
             (Num::Int, Num::Decimal) => {
@@ -379,10 +713,50 @@ impl Typer<'_> {
 
     /// An integer compared with a fraction: against a constant, the equivalent integer bound;
     /// against anything else, both as FLOAT (or DECIMAL).
-    fn comparison(&self, expr: &mut Expr, l: Num, r: Num, ranges: (Range, Range)) {
+    fn comparison(
+        &self,
+        expr: &mut Expr,
+        l: Num,
+        r: Num,
+        ranges: (Range, Range),
+        scopes: &[Scope],
+    ) {
         let Expr::BinaryOp { left, op, right } = expr else {
             return;
         };
+        // A comparison with NULL is NULL. GlueSQL's lookup of a NOT NULL column (a primary key)
+        // refuses `id = NULL`; on a nullable column it is kept, an index probe reading nothing.
+        if self.is_null(left) || self.is_null(right) {
+            let other = if self.is_null(left) { right } else { left };
+            if !self.is_nullable_column(other, scopes) {
+                *expr = Expr::Value(SqlValue::Null);
+            }
+            return;
+        }
+        // GlueSQL never finds a DECIMAL equal to a literal, and compares it with a FLOAT as
+        // neither smaller, equal nor larger.
+        let recast = |side: &mut Box<Expr>, to: DataType| {
+            let taken = std::mem::replace(side.as_mut(), Expr::Value(SqlValue::Null));
+            **side = cast(taken, to);
+        };
+        if l == Num::Mixed || r == Num::Mixed {
+            // Compared as FLOATs: exact for the integers and fractions the sides hold.
+            let widened = |n: Num| matches!(n, Num::Mixed | Num::Int | Num::Decimal);
+            if widened(l) && !matches!(r, Num::Unknown) {
+                recast(left, float());
+            }
+            if widened(r) && !matches!(l, Num::Unknown) {
+                recast(right, float());
+            }
+            return;
+        }
+        match (l, r) {
+            (Num::Decimal, Num::IntLiteral | Num::FloatLiteral) => return recast(right, decimal()),
+            (Num::IntLiteral | Num::FloatLiteral, Num::Decimal) => return recast(left, decimal()),
+            (Num::Decimal, Num::Float) => return recast(left, float()),
+            (Num::Float, Num::Decimal) => return recast(right, float()),
+            _ => {}
+        }
         // Put the integer on the left, mirroring the operator.
         let (int_on_left, other, range) = match (l, r) {
             (Num::Int, Num::Float | Num::FloatLiteral | Num::Decimal) => (true, r, ranges.0),
@@ -409,14 +783,17 @@ impl Typer<'_> {
                     *op = mirror(&new_op);
                     **left = literal;
                 }
-            } else if !matches!(constant_side, Expr::Value(SqlValue::Number(..))) {
-                // A non-integral parameter: as a literal, GlueSQL compares it exactly.
-                let literal = number(c);
-                if int_on_left {
-                    **right = literal;
+            } else {
+                // An integer (dis)equal to a fraction: compared as DECIMALs. GlueSQL's key
+                // lookup would try to read `id = 2.5` as an integer and fail.
+                let (int_side, constant) = if int_on_left {
+                    (left, right)
                 } else {
-                    **left = literal;
-                }
+                    (right, left)
+                };
+                let taken = std::mem::replace(int_side.as_mut(), Expr::Value(SqlValue::Null));
+                **int_side = cast(taken, decimal());
+                **constant = cast(number(c), decimal());
             }
             return;
         }
@@ -430,6 +807,158 @@ impl Typer<'_> {
         let int_side = if int_on_left { left } else { right };
         let taken = std::mem::replace(int_side.as_mut(), Expr::Value(SqlValue::Null));
         **int_side = cast(taken, to);
+    }
+}
+
+/// `NULLIF(a, b)` as `CASE WHEN CAST(a AS to) = CAST(b AS to) THEN NULL ELSE a END`.
+fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataType) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(a)), FunctionArg::Unnamed(FunctionArgExpr::Expr(b))] =
+        list.args.as_slice()
+    else {
+        return None;
+    };
+    Some(Expr::Case {
+        operand: None,
+        conditions: vec![Expr::BinaryOp {
+            left: Box::new(cast(a.clone(), to.clone())),
+            op: BinaryOperator::Eq,
+            right: Box::new(cast(b.clone(), to)),
+        }],
+        results: vec![Expr::Value(SqlValue::Null)],
+        else_result: Some(Box::new(a.clone())),
+    })
+}
+
+/// GlueSQL cannot order integers among FLOATs: an output column whose kind varies by row
+/// (`Mixed`) that ORDER BY sorts on (by position, name or the same expression) is computed as
+/// a FLOAT.
+fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
+    let Some(order_by) = query.order_by.as_mut() else {
+        return;
+    };
+    if !output.contains(&Num::Mixed) {
+        return;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let mut sorted = Vec::new();
+    for item in &mut order_by.exprs {
+        let by_position = matches!(&item.expr, Expr::Value(SqlValue::Number(..)));
+        let position = match &item.expr {
+            Expr::Value(SqlValue::Number(n, _)) => n
+                .to_usize()
+                .and_then(|n| n.checked_sub(1))
+                .filter(|p| *p < select.projection.len()),
+            expr => select.projection.iter().position(|p| match p {
+                SelectItem::ExprWithAlias { expr: e, alias } => {
+                    e == expr || matches!(expr, Expr::Identifier(i) if i.value == alias.value)
+                }
+                SelectItem::UnnamedExpr(e) => e == expr,
+                _ => false,
+            }),
+        };
+        if let Some(p) = position {
+            // ORDER BY evaluates a written expression again; it is sorted as a FLOAT too.
+            let by_name = matches!(item.expr, Expr::Identifier(_));
+            if !by_position && !by_name && output.get(p) == Some(&Num::Mixed) {
+                let taken = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
+                item.expr = cast(taken, float());
+            }
+            sorted.push(p);
+        }
+    }
+    // Positions count projection items; a wildcard before them would shift the output.
+    if select.projection.iter().any(|p| {
+        matches!(
+            p,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    }) {
+        return;
+    }
+    for p in sorted {
+        if output.get(p) != Some(&Num::Mixed) {
+            continue;
+        }
+        if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+            select.projection.get_mut(p)
+        {
+            let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
+            *e = cast(taken, float());
+            output[p] = Num::Float;
+        }
+    }
+}
+
+fn is_null_literal(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(SqlValue::Null))
+}
+
+/// The kind of a CASE or COALESCE over `branches`. Each row keeps the kind of the branch it
+/// takes, as in SQLite (whose corpus relies on it; PostgreSQL's answers differ only in kind
+/// where both are defined): branches mixing integers and fractions are `Mixed`, which the
+/// operators around them widen where GlueSQL would otherwise truncate.
+fn unify(branches: &mut [(&mut Expr, Num)]) -> Num {
+    let known: Vec<Num> = branches
+        .iter()
+        .filter(|(e, _)| !is_null_literal(e))
+        .map(|(_, n)| *n)
+        .collect();
+    let integer = known.iter().any(|n| is_integer(*n));
+    let fraction = known.iter().any(|n| {
+        matches!(
+            n,
+            Num::Float | Num::FloatLiteral | Num::Decimal | Num::Mixed
+        )
+    });
+    match known.split_first() {
+        _ if known.contains(&Num::Unknown) => Num::Unknown,
+        _ if known.contains(&Num::Mixed) || (integer && fraction) => Num::Mixed,
+        Some((first, rest)) if rest.iter().all(|k| as_value(*k) == as_value(*first)) => {
+            if rest.iter().all(|k| k == first) {
+                *first
+            } else {
+                as_value(*first)
+            }
+        }
+        // FLOAT with DECIMAL branches: fractions either way.
+        Some(_) if !integer => Num::Mixed,
+        _ => Num::Unknown,
+    }
+}
+
+/// Values compared with each other (IN lists, BETWEEN, a CASE operand and its WHEN values) are
+/// cast to one type where GlueSQL would compare them wrongly: with a FLOAT, integers and
+/// DECIMALs become FLOATs; otherwise with a DECIMAL or a fraction next to an integer, every
+/// number becomes a DECIMAL (GlueSQL truncates a fraction to the integer's type and never
+/// finds a DECIMAL equal to a literal).
+fn coerce_together(values: &mut [(&mut Expr, Num)]) {
+    let has = |wanted: &[Num]| values.iter().any(|(_, n)| wanted.contains(n));
+    let to_float = (has(&[Num::Float]) && has(&[Num::Int, Num::Decimal, Num::Mixed]))
+        || (has(&[Num::Mixed]) && has(&[Num::Int, Num::Decimal, Num::Float, Num::Mixed]));
+    let to_decimal = !to_float
+        && ((has(&[Num::Decimal]) && has(&[Num::Int, Num::IntLiteral, Num::FloatLiteral]))
+            || (has(&[Num::FloatLiteral]) && has(&[Num::Int])));
+    if !to_float && !to_decimal {
+        return;
+    }
+    for (expr, num) in values.iter_mut() {
+        let (cast_it, data_type) = if to_float {
+            (matches!(num, Num::Int | Num::Decimal | Num::Mixed), float())
+        } else {
+            (
+                matches!(num, Num::Int | Num::IntLiteral | Num::FloatLiteral),
+                decimal(),
+            )
+        };
+        if cast_it && !is_null_literal(expr) {
+            let taken = std::mem::replace(&mut **expr, Expr::Value(SqlValue::Null));
+            **expr = cast(taken, data_type);
+        }
     }
 }
 
@@ -484,10 +1013,16 @@ fn integer_bound(
 }
 
 /// Whether anything in `statement` can mix an integer with a fraction: arithmetic, a literal
-/// or parameter with a fraction, or two non-constant operands compared. Most point queries have
-/// none, and skip the schema lookups. `narrow_ints`: some column is an integer type narrower
-/// than INT, so a whole literal outside 0..=127 may lie outside it.
-pub fn needs_rewrite(statement: &Statement, params: &[Value], narrow_ints: bool) -> bool {
+/// or parameter with a fraction, two non-constant operands compared, values that meet at one
+/// type (CASE, COALESCE, NULLIF), an unsigned function result. Most point queries have none,
+/// and skip the schema lookups. `columns.narrow_ints`: some column is an integer type narrower
+/// than INT, so a whole literal outside 0..=127 may lie outside it; `columns.decimals`: some
+/// column is a DECIMAL, which a literal may meet.
+pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: NumberColumns) -> bool {
+    let NumberColumns {
+        narrow_ints,
+        decimals,
+    } = columns;
     if is_plain_insert(statement) {
         return false;
     }
@@ -522,6 +1057,15 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], narrow_ints: bool)
         }
         _ => false,
     };
+    let null_side = |e: &Expr| match e {
+        Expr::Value(SqlValue::Null) => true,
+        Expr::Value(SqlValue::Placeholder(p)) => p
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| params.get(n.checked_sub(1)?))
+            .is_some_and(|v| matches!(v, Value::Null)),
+        _ => false,
+    };
     let mut found = false;
     let _ = super::visit::exprs(statement, |expr| {
         found = match expr {
@@ -540,11 +1084,18 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], narrow_ints: bool)
                     (!constant(left) && !constant(right))
                         || outside_small_ints(left)
                         || outside_small_ints(right)
+                        || null_side(left)
+                        || null_side(right)
                 }
                 _ => false,
             },
-            Expr::Value(SqlValue::Number(n, _)) => n.fractional_digit_count() > 0,
+            Expr::Value(SqlValue::Number(n, _)) => decimals || n.fractional_digit_count() > 0,
             Expr::Value(SqlValue::Placeholder(p)) => fractional_param(p),
+            Expr::Case { .. } | Expr::Subquery(_) | Expr::InSubquery { .. } => true,
+            Expr::Function(function) => matches!(
+                function.name.to_string().to_uppercase().as_str(),
+                "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF"
+            ),
             _ => false,
         };
         if found {

@@ -15,6 +15,11 @@ use {
 pub struct ScopeTable {
     pub name: String,
     pub columns: Option<Vec<(String, Option<DataType>)>>,
+    /// Columns of a derived table whose numeric kind varies by row (a CASE with integer and
+    /// fraction branches), set by the numeric pass.
+    pub varying: Vec<String>,
+    /// The stored table a base-table FROM item reads.
+    pub source: Option<String>,
 }
 
 #[derive(Default)]
@@ -37,6 +42,29 @@ impl Scope {
 
     pub fn has_table(&self, name: &str) -> bool {
         self.tables.iter().any(|table| table.name == name)
+    }
+
+    /// Whether `column` (of `table` when qualified) is a derived column whose numeric kind
+    /// varies by row.
+    pub fn varies(&self, table: Option<&str>, column: &str) -> bool {
+        self.tables
+            .iter()
+            .filter(|t| table.is_none_or(|name| t.name == name))
+            .any(|t| t.varying.iter().any(|c| c == column))
+    }
+
+    /// The stored table `column` (of `table` when qualified) is read from, if a base table of
+    /// this scope has it.
+    pub fn source_of(&self, table: Option<&str>, column: &str) -> Option<&str> {
+        self.tables
+            .iter()
+            .filter(|t| table.is_none_or(|name| t.name == name))
+            .find(|t| {
+                t.columns
+                    .as_ref()
+                    .is_some_and(|c| c.iter().any(|(name, _)| name == column))
+            })
+            .and_then(|t| t.source.as_deref())
     }
 
     /// The declared type of `column` (of `table` when qualified), if this scope has it.
@@ -130,6 +158,8 @@ impl Engine {
                 scope.tables.push(ScopeTable {
                     name: visible,
                     columns: self.columns_of_table(&table),
+                    varying: Vec::new(),
+                    source: Some(table),
                 });
             }
             TableFactor::Derived {
@@ -150,6 +180,8 @@ impl Engine {
                         .as_ref()
                         .map_or_else(String::new, |a| a.name.value.clone()),
                     columns,
+                    varying: Vec::new(),
+                    source: None,
                 });
             }
             TableFactor::NestedJoin {
@@ -163,6 +195,8 @@ impl Engine {
             _ => scope.tables.push(ScopeTable {
                 name: String::new(),
                 columns: None,
+                varying: Vec::new(),
+                source: None,
             }),
         }
     }

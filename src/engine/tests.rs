@@ -106,3 +106,46 @@ fn an_update_naming_a_key_twice_changes_the_row_once() {
     let rows = engine.query("SELECT id, v FROM t", &[]).unwrap().rows;
     assert_eq!(rows, vec![vec![Value::I64(1), Value::Str("z".into())]]);
 }
+
+#[test]
+fn rewritten_columns_keep_the_names_the_query_wrote() {
+    let mut engine = Engine::default();
+    engine
+        .query(
+            "CREATE TABLE t (i INTEGER, f FLOAT, d DECIMAL, s TEXT)",
+            &[],
+        )
+        .unwrap();
+    engine
+        .query("INSERT INTO t VALUES (1, 1.5, 2, 'ab')", &[])
+        .unwrap();
+    // Each of these is rewritten before GlueSQL sees it (a CAST, a CASE, an inlined value).
+    let out = engine
+        .query(
+            "SELECT i + f, d = 2, LENGTH(s) - i, s LIKE 'a%', i / 2, i AS named FROM t",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        out.columns,
+        vec![
+            "i + f",
+            "d = 2",
+            "LENGTH(s) - i",
+            "s LIKE 'a%'",
+            "i / 2",
+            "named"
+        ]
+    );
+    assert_eq!(
+        out.rows,
+        vec![vec![
+            Value::F64(2.5),
+            Value::Bool(true),
+            Value::I64(1),
+            Value::Bool(true),
+            Value::I64(0),
+            Value::I64(1),
+        ]]
+    );
+}

@@ -81,6 +81,23 @@ pub fn guarded(function: &Function) -> Option<Expr> {
                 );
                 arms.push((counted, positions("SUBSTR")));
             }
+            // GlueSQL's SUBSTR of a computed text it holds as a slice of another (an inner
+            // SUBSTR) reads past the slice's end: `SUBSTR(SUBSTR('ab', 1, 1), 2, 1)` was 'b'.
+            // A CAST makes the argument a text of its own.
+            if !matches!(
+                expr,
+                Expr::Identifier(_) | Expr::CompoundIdentifier { .. } | Expr::Literal(_)
+            ) {
+                let whole = call(F::Substr {
+                    expr: call(F::Cast {
+                        expr: expr.clone(),
+                        data_type: DataType::Text,
+                    }),
+                    start: start.clone(),
+                    count: count.clone(),
+                });
+                return Some(case(Vec::new(), arms, whole));
+            }
             arms
         }
         // GlueSQL negates the smallest integer of a type unchecked; SQL refuses it.

@@ -46,6 +46,13 @@ use {
 
 pub type Row = Vec<Value>;
 
+/// See `MemoryStore::number_columns`.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct NumberColumns {
+    pub narrow_ints: bool,
+    pub decimals: bool,
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tables: BTreeMap<String, Table>,
@@ -201,24 +208,31 @@ impl MemoryStore {
         self.tables.contains_key(name)
     }
 
-    /// Whether any column is an integer type narrower than INT (INT8 … INT32, UINT8 … UINT64),
-    /// whose range a whole literal can miss (see engine::numeric).
-    pub fn has_narrow_int_columns(&self) -> bool {
+    /// Which number types the tables' columns use that change how literals compare with
+    /// them (see engine::numeric): an integer type narrower than INT (INT8 … INT32, UINT8 …
+    /// UINT64), whose range a whole literal can miss, and DECIMAL, which GlueSQL never finds
+    /// equal to a literal.
+    pub fn number_columns(&self) -> NumberColumns {
         use gluesql_core::ast::DataType;
-        self.tables.values().any(|table| {
-            table.schema.column_defs.iter().flatten().any(|column| {
-                matches!(
-                    column.data_type,
-                    DataType::Int8
-                        | DataType::Int16
-                        | DataType::Int32
-                        | DataType::Uint8
-                        | DataType::Uint16
-                        | DataType::Uint32
-                        | DataType::Uint64
-                )
-            })
-        })
+        let mut found = NumberColumns::default();
+        for column in self
+            .tables
+            .values()
+            .flat_map(|table| table.schema.column_defs.iter().flatten())
+        {
+            match column.data_type {
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Uint8
+                | DataType::Uint16
+                | DataType::Uint32
+                | DataType::Uint64 => found.narrow_ints = true,
+                DataType::Decimal => found.decimals = true,
+                _ => {}
+            }
+        }
+        found
     }
 
     pub fn row_count(&self) -> usize {

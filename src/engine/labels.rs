@@ -1,0 +1,70 @@
+//! Output column names as the query wrote them: each projected expression's label is taken
+//! before the rewriting passes and given back as an alias where a pass changed the expression.
+//! Owns names only; must never change what a column computes.
+
+use gluesql_core::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
+
+/// Labels of a SELECT's unnamed, computed output columns, by position.
+pub struct Written(Vec<(usize, String)>);
+
+fn projection(statement: &Statement) -> Option<&[SelectItem]> {
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    match query.body.as_ref() {
+        SetExpr::Select(select) => Some(&select.projection),
+        _ => None,
+    }
+}
+
+/// The labels GlueSQL would give the unnamed computed columns of `statement` as it stands.
+pub fn written(statement: &Statement) -> Option<Written> {
+    let labels: Vec<(usize, String)> = projection(statement)?
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            SelectItem::UnnamedExpr(e)
+                if !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) =>
+            {
+                Some((i, e.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    (!labels.is_empty()).then_some(Written(labels))
+}
+
+/// Whether a pass changed a labelled expression, so `restore` has something to do.
+pub fn changed(statement: &Statement, written: &Written) -> bool {
+    let Some(items) = projection(statement) else {
+        return false;
+    };
+    written.0.iter().any(|(i, label)| {
+        matches!(items.get(*i), Some(SelectItem::UnnamedExpr(e)) if e.to_string() != *label)
+    })
+}
+
+/// Names each changed column by what the query wrote.
+pub fn restore(statement: &mut Statement, written: Written) {
+    let Statement::Query(query) = statement else {
+        return;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    for (i, label) in written.0 {
+        let Some(item) = select.projection.get_mut(i) else {
+            continue;
+        };
+        if let SelectItem::UnnamedExpr(expr) = item {
+            if expr.to_string() != label {
+                let expr =
+                    std::mem::replace(expr, Expr::Value(gluesql_core::sqlparser::ast::Value::Null));
+                *item = SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::new(label),
+                };
+            }
+        }
+    }
+}
