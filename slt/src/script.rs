@@ -17,7 +17,8 @@ pub const ENGINE: &str = "idbsql";
 pub enum Expect {
     StatementOk,
     StatementCount(u64),
-    Error,
+    /// An error; its message must match what the record names, if it names one.
+    Error(sqllogictest::ExpectedError),
     Rows {
         /// The record's column types: `I`, `R`, `T` (any other letter is kept as given).
         types: Vec<char>,
@@ -35,6 +36,8 @@ pub struct Step {
     /// Skipped by the file's own `skipif` / `onlyif`.
     pub skipped: bool,
     pub hash_threshold: usize,
+    /// One of idbsql's own files (tests/slt), held to naming the errors it expects.
+    pub own_file: bool,
 }
 
 /// The corpus writes `skipif mysql # reason`; the crate's parser takes no comment there.
@@ -67,6 +70,7 @@ fn skips(condition: &Condition) -> bool {
 pub fn load(path: &Path) -> Result<Vec<Step>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = path.display().to_string();
+    let own_file = path.parent().is_some_and(|dir| dir.ends_with("tests/slt"));
     let records =
         sqllogictest::parse_with_name::<DefaultColumnType>(&strip_condition_comments(&text), name)
             .map_err(|e| e.to_string())?;
@@ -103,7 +107,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                 let expect = match expected {
                     StatementExpect::Ok => Expect::StatementOk,
                     StatementExpect::Count(n) => Expect::StatementCount(n),
-                    StatementExpect::Error(_) => Expect::Error,
+                    StatementExpect::Error(expected) => Expect::Error(expected),
                 };
                 steps.push(Step {
                     line: loc.line(),
@@ -111,6 +115,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                     expect,
                     skipped: conditions.iter().any(skips),
                     hash_threshold,
+                    own_file,
                 });
                 owed_to_halt = 0;
                 pending.clear();
@@ -124,7 +129,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
             } => {
                 let conditions = &conditions[owed_to_halt.min(conditions.len())..];
                 let expect = match expected {
-                    QueryExpect::Error(_) => Expect::Error,
+                    QueryExpect::Error(expected) => Expect::Error(expected),
                     QueryExpect::Results {
                         types,
                         sort_mode,
@@ -144,6 +149,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                     expect,
                     skipped: conditions.iter().any(skips),
                     hash_threshold,
+                    own_file,
                 });
                 owed_to_halt = 0;
                 pending.clear();

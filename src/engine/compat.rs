@@ -1,11 +1,13 @@
-//! SQL that SQLite and PostgreSQL users write and GlueSQL 0.20 refuses, rewritten into what it
-//! runs with the same meaning: comma joins, CROSS JOIN, parenthesised joins, and the usual type
-//! names. Pure syntax, done once per parsed statement; never looks at data or schemas.
+//! SQL that SQLite and PostgreSQL users write and GlueSQL 0.20 refuses or misreads, rewritten
+//! into what it runs with the same meaning: comma joins, CROSS JOIN, parenthesised joins, ON
+//! equalities it mis-plans, GROUP BY positions, aggregate FILTER, and the usual type names.
+//! Pure syntax, done once per parsed statement; never looks at data or schemas.
 
 use gluesql_core::sqlparser::ast::{
-    AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, Join,
-    JoinConstraint, JoinOperator, Query, SetExpr, Statement, TableFactor, TableWithJoins,
-    TimezoneInfo, UnaryOperator, Value,
+    AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator,
+    Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, TimezoneInfo,
+    UnaryOperator, Value,
 };
 use std::ops::ControlFlow;
 
@@ -113,6 +115,8 @@ fn query_joins(query: &mut Query) {
 fn set_expr_joins(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
+            group_by_positions(select);
+            aggregate_filters(select);
             if let Some(from) = combine_from(std::mem::take(&mut select.from)) {
                 select.from = vec![from];
             }
@@ -136,6 +140,102 @@ fn set_expr_joins(body: &mut SetExpr) {
         }
         _ => {}
     }
+}
+
+/// `GROUP BY 1` groups by the first output column's expression, as in PostgreSQL and SQLite
+/// (GlueSQL grouped by the constant 1: one group). A position outside the select list is left
+/// for `unsupported` to refuse.
+fn group_by_positions(select: &mut Select) {
+    let GroupByExpr::Expressions(exprs, _) = &mut select.group_by else {
+        return;
+    };
+    for expr in exprs {
+        let Expr::Value(Value::Number(n, _)) = expr else {
+            continue;
+        };
+        let Some(item) = n
+            .to_string()
+            .parse::<usize>()
+            .ok()
+            .and_then(|p| p.checked_sub(1))
+            .and_then(|p| select.projection.get(p))
+        else {
+            continue;
+        };
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            *expr = e.clone();
+        }
+    }
+}
+
+/// `agg(x) FILTER (WHERE c)` as `agg(CASE WHEN c THEN x END)` and `COUNT(*) FILTER (WHERE c)`
+/// as `COUNT(CASE WHEN c THEN 1 END)`: aggregates skip NULLs, so only the rows where `c` holds
+/// count (GlueSQL ignored the FILTER and counted every row).
+fn aggregate_filters(select: &mut Select) {
+    for item in &mut select.projection {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            continue;
+        };
+        let filtered = super::visit::exprs(&*e, |e| match e {
+            Expr::Function(f) if f.filter.is_some() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break();
+        if !filtered {
+            continue;
+        }
+        // The column keeps the name the query wrote.
+        if let SelectItem::UnnamedExpr(e) = item {
+            let label = Ident::with_quote('"', e.to_string());
+            let expr = std::mem::replace(e, Expr::Value(Value::Null));
+            *item = SelectItem::ExprWithAlias { expr, alias: label };
+        }
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            let _ = super::visit::exprs_mut(e, |e| {
+                filtered_aggregate(e);
+                ControlFlow::Continue(())
+            });
+        }
+    }
+    if let Some(having) = select.having.as_mut() {
+        let _ = super::visit::exprs_mut(having, |e| {
+            filtered_aggregate(e);
+            ControlFlow::Continue(())
+        });
+    }
+}
+
+fn filtered_aggregate(expr: &mut Expr) {
+    let Expr::Function(function) = expr else {
+        return;
+    };
+    let Some(filter) = function.filter.take() else {
+        return;
+    };
+    let FunctionArguments::List(list) = &mut function.args else {
+        function.filter = Some(filter);
+        return;
+    };
+    let [arg] = list.args.as_mut_slice() else {
+        function.filter = Some(filter);
+        return;
+    };
+    let value = match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
+            Expr::Value(Value::Number(1.into(), false))
+        }
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e.clone(),
+        _ => {
+            function.filter = Some(filter);
+            return;
+        }
+    };
+    *arg = FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Case {
+        operand: None,
+        conditions: vec![*filter],
+        results: vec![value],
+        else_result: None,
+    }));
 }
 
 /// The name a FROM item's columns are qualified by.

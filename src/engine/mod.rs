@@ -16,6 +16,7 @@ mod result;
 mod scope;
 mod setops;
 mod subquery;
+mod unsupported;
 mod views;
 pub(crate) mod visit;
 mod walk;

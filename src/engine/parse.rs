@@ -118,6 +118,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
             }
         }
         compat::rewrite_statement(statement);
+        super::unsupported::check(statement)?;
     }
     Ok(statements)
 }

@@ -1,0 +1,97 @@
+//! Clauses idbsql cannot yet run exactly, refused with `plan` naming them, so that no query is
+//! answered as if they were not there. Reads the statement after `compat`; changes nothing.
+
+use {
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::sqlparser::ast::{
+        Expr, GroupByExpr, Query, SetExpr, Statement, TableFactor, Value,
+    },
+    std::ops::ControlFlow,
+};
+
+/// The first clause in `statement` GlueSQL would ignore: a window (`OVER`), an aggregate
+/// `FILTER` that `compat` could not rewrite, a GROUP BY position outside the select list.
+pub fn check(statement: &Statement) -> Result<(), DbError> {
+    let mut refused = None;
+    let _ = super::visit::exprs(statement, |expr| {
+        refused = match expr {
+            Expr::Function(f) if f.over.is_some() => Some("window functions (OVER …)"),
+            Expr::Function(f) if f.filter.is_some() => Some("FILTER on this aggregate"),
+            Expr::Subquery(query)
+            | Expr::Exists {
+                subquery: query, ..
+            }
+            | Expr::InSubquery {
+                subquery: query, ..
+            } if has_group_by_position(query) => Some(GROUP_BY_POSITION),
+            _ => None,
+        };
+        match refused {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    let top = match statement {
+        Statement::Query(query) | Statement::CreateView { query, .. } => Some(query.as_ref()),
+        Statement::Insert(insert) => insert.source.as_deref(),
+        _ => None,
+    };
+    if refused.is_none() && top.is_some_and(has_group_by_position) {
+        refused = Some(GROUP_BY_POSITION);
+    }
+    match refused {
+        Some(what) => Err(DbError::new(
+            ErrorCode::Plan,
+            format!("{what} is not supported"),
+        )),
+        None => Ok(()),
+    }
+}
+
+const GROUP_BY_POSITION: &str = "a GROUP BY position outside the select list";
+
+/// `compat` replaced each GROUP BY position inside the select list by its expression; a number
+/// left there (here or in a derived table) would group every row into one group.
+fn has_group_by_position(query: &Query) -> bool {
+    body_has_group_by_position(&query.body)
+}
+
+fn body_has_group_by_position(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Select(select) => {
+            let here = matches!(
+                &select.group_by,
+                GroupByExpr::Expressions(exprs, _)
+                    if exprs.iter().any(|e| matches!(e, Expr::Value(Value::Number(..))))
+            );
+            here || select.from.iter().any(|table| {
+                factor_has_group_by_position(&table.relation)
+                    || table
+                        .joins
+                        .iter()
+                        .any(|join| factor_has_group_by_position(&join.relation))
+            })
+        }
+        SetExpr::Query(query) => has_group_by_position(query),
+        SetExpr::SetOperation { left, right, .. } => {
+            body_has_group_by_position(left) || body_has_group_by_position(right)
+        }
+        _ => false,
+    }
+}
+
+fn factor_has_group_by_position(factor: &TableFactor) -> bool {
+    match factor {
+        TableFactor::Derived { subquery, .. } => has_group_by_position(subquery),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
+            factor_has_group_by_position(&table_with_joins.relation)
+                || table_with_joins
+                    .joins
+                    .iter()
+                    .any(|join| factor_has_group_by_position(&join.relation))
+        }
+        _ => false,
+    }
+}
