@@ -154,6 +154,22 @@ fn smaller_second(a: Expr, b: Expr) -> (Expr, Expr) {
     }
 }
 
+/// A call's upper-cased name and its arguments, when every argument is a plain expression.
+fn plain_args(function: &ast::Function) -> Option<(String, Vec<&Expr>)> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let args: Vec<&Expr> = list
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    (args.len() == list.args.len()).then(|| (function.name.to_string().to_uppercase(), args))
+}
+
 /// Whether evaluating `expr` can fail where SQL would not need its value: a division or
 /// remainder by anything but a non-zero literal.
 fn may_fail(expr: &Expr) -> bool {
@@ -197,20 +213,10 @@ fn lazy_coalesce(function: Expr) -> Expr {
     let Expr::Function(f) = &function else {
         return function;
     };
-    let name = f.name.to_string().to_uppercase();
-    let FunctionArguments::List(list) = &f.args else {
+    let Some((name, args)) = plain_args(f) else {
         return function;
     };
-    let args: Vec<&Expr> = list
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-            _ => None,
-        })
-        .collect();
     let lazy = matches!(name.as_str(), "COALESCE" | "IFNULL")
-        && args.len() == list.args.len()
         && args.len() >= 2
         && args[1..].iter().any(|e| may_fail(e));
     if !lazy {
@@ -345,19 +351,10 @@ fn is_integer_constant(expr: &Expr) -> bool {
                 && else_result.as_deref().is_none_or(is_integer_constant)
         }
         Expr::Function(function) => {
-            let name = function.name.to_string().to_uppercase();
-            let FunctionArguments::List(list) = &function.args else {
+            let Some((name, args)) = plain_args(function) else {
                 return false;
             };
-            let args: Vec<&Expr> = list
-                .args
-                .iter()
-                .filter_map(|arg| match arg {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect();
-            if args.len() != list.args.len() || args.is_empty() {
+            if args.is_empty() {
                 return false;
             }
             match name.as_str() {

@@ -146,6 +146,12 @@ fn cast(expr: Expr, data_type: DataType) -> Expr {
     }
 }
 
+/// Wraps `expr` in place as `CAST(expr AS to)`.
+fn cast_in_place(expr: &mut Expr, to: DataType) {
+    let taken = std::mem::replace(expr, Expr::Value(SqlValue::Null));
+    *expr = cast(taken, to);
+}
+
 fn float() -> DataType {
     DataType::Float64
 }
@@ -292,8 +298,7 @@ impl Typer<'_> {
                     break;
                 };
                 if output.get(position) == Some(&Num::Mixed) {
-                    let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
-                    *e = cast(taken, float());
+                    cast_in_place(e, float());
                     output[position] = Num::Float;
                 }
             }
@@ -471,8 +476,7 @@ impl Typer<'_> {
                 let aggregate = matches!(name.as_str(), "SUM" | "MIN" | "MAX" | "AVG");
                 if aggregate && first == Num::Mixed {
                     if let Some((e, _)) = args.first_mut() {
-                        let taken = std::mem::replace(&mut **e, Expr::Value(SqlValue::Null));
-                        **e = cast(taken, float());
+                        cast_in_place(e, float());
                     }
                 }
                 let num = match name.as_str() {
@@ -487,9 +491,7 @@ impl Typer<'_> {
                         let second = args.get(1).map(|(_, n)| *n);
                         if let (Num::Decimal, Some(Num::Int | Num::IntLiteral)) = (first, second) {
                             if let Some((e, _)) = args.get_mut(1) {
-                                let taken =
-                                    std::mem::replace(&mut **e, Expr::Value(SqlValue::Null));
-                                **e = cast(taken, decimal());
+                                cast_in_place(e, decimal());
                             }
                         }
                         nullif_across = match (first, second) {
@@ -513,8 +515,7 @@ impl Typer<'_> {
                     }
                 }
                 if matches!(name.as_str(), "LENGTH" | "ASCII") {
-                    let taken = std::mem::replace(expr, Expr::Value(SqlValue::Null));
-                    *expr = cast(taken, DataType::Integer(None));
+                    cast_in_place(expr, DataType::Integer(None));
                 }
                 num
             }
@@ -568,8 +569,7 @@ impl Typer<'_> {
                     _ => None,
                 };
                 if let Some(target) = target {
-                    let taken = std::mem::replace(expr.as_mut(), Expr::Value(SqlValue::Null));
-                    **expr = cast(taken, target);
+                    cast_in_place(expr, target);
                 }
                 Num::Unknown
             }
@@ -616,10 +616,7 @@ impl Typer<'_> {
         l: Num,
         r: Num,
     ) -> Num {
-        let widen = |side: &mut Box<Expr>, to: DataType| {
-            let taken = std::mem::replace(side.as_mut(), Expr::Value(SqlValue::Null));
-            **side = cast(taken, to);
-        };
+        let widen = |side: &mut Box<Expr>, to: DataType| cast_in_place(side, to);
         let fraction = |n: Num| matches!(n, Num::Float | Num::FloatLiteral | Num::Decimal);
         match (l, r) {
             (Num::Mixed, Num::Unknown) | (Num::Unknown, Num::Mixed) => return Num::Unknown,
@@ -735,10 +732,7 @@ impl Typer<'_> {
         }
         // GlueSQL never finds a DECIMAL equal to a literal, and compares it with a FLOAT as
         // neither smaller, equal nor larger.
-        let recast = |side: &mut Box<Expr>, to: DataType| {
-            let taken = std::mem::replace(side.as_mut(), Expr::Value(SqlValue::Null));
-            **side = cast(taken, to);
-        };
+        let recast = |side: &mut Box<Expr>, to: DataType| cast_in_place(side, to);
         if l == Num::Mixed || r == Num::Mixed {
             // Compared as FLOATs: exact for the integers and fractions the sides hold.
             let widened = |n: Num| matches!(n, Num::Mixed | Num::Int | Num::Decimal);
@@ -791,8 +785,7 @@ impl Typer<'_> {
                 } else {
                     (right, left)
                 };
-                let taken = std::mem::replace(int_side.as_mut(), Expr::Value(SqlValue::Null));
-                **int_side = cast(taken, decimal());
+                cast_in_place(int_side, decimal());
                 **constant = cast(number(c), decimal());
             }
             return;
@@ -805,8 +798,7 @@ impl Typer<'_> {
             float()
         };
         let int_side = if int_on_left { left } else { right };
-        let taken = std::mem::replace(int_side.as_mut(), Expr::Value(SqlValue::Null));
-        **int_side = cast(taken, to);
+        cast_in_place(int_side, to);
     }
 }
 
@@ -865,8 +857,7 @@ fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
             // ORDER BY evaluates a written expression again; it is sorted as a FLOAT too.
             let by_name = matches!(item.expr, Expr::Identifier(_));
             if !by_position && !by_name && output.get(p) == Some(&Num::Mixed) {
-                let taken = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
-                item.expr = cast(taken, float());
+                cast_in_place(&mut item.expr, float());
             }
             sorted.push(p);
         }
@@ -887,8 +878,7 @@ fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
         if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
             select.projection.get_mut(p)
         {
-            let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
-            *e = cast(taken, float());
+            cast_in_place(e, float());
             output[p] = Num::Float;
         }
     }
@@ -956,8 +946,7 @@ fn coerce_together(values: &mut [(&mut Expr, Num)]) {
             )
         };
         if cast_it && !is_null_literal(expr) {
-            let taken = std::mem::replace(&mut **expr, Expr::Value(SqlValue::Null));
-            **expr = cast(taken, data_type);
+            cast_in_place(expr, data_type);
         }
     }
 }
