@@ -3,7 +3,7 @@
 
 use {
     crate::{
-        category::categorize,
+        category::Categorizer,
         driver::{Driver, LabelAnswer, Outcome},
         script,
     },
@@ -125,6 +125,7 @@ pub fn run_file(path: &Path) -> io::Result<()> {
             return Ok(());
         }
     };
+    let mut categorizer = Categorizer::default();
     for step in &steps {
         let event = match panic::catch_unwind(AssertUnwindSafe(|| driver.run(step))) {
             Ok(judged) => {
@@ -134,7 +135,7 @@ pub fn run_file(path: &Path) -> io::Result<()> {
                     Outcome::Fail { message } => (Status::Fail, message),
                 };
                 let category = match status {
-                    Status::Fail => categorize(&path.display().to_string(), &step.sql, &message),
+                    Status::Fail => categorizer.categorize(&step.sql, &message),
                     _ => "",
                 };
                 Event {

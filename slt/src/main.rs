@@ -5,6 +5,7 @@ mod category;
 mod child;
 mod driver;
 mod known;
+mod postgres_check;
 mod run;
 mod script;
 
@@ -67,6 +68,14 @@ fn corpus_root() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("../shared/sqllogictest"))
 }
 
+/// The file a record key names (the inverse of `key_of`).
+fn corpus_file(key: &str) -> PathBuf {
+    match key.strip_prefix("corpus/") {
+        Some(rest) => corpus_root().join(rest),
+        None => repo_root().join(key),
+    }
+}
+
 /// `corpus/<path in the corpus>` for corpus files, the project-relative path for ours.
 fn key_of(path: &Path) -> String {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -113,6 +122,13 @@ fn main() -> ExitCode {
         let corpus = corpus_root();
         if corpus.is_dir() {
             roots.push(corpus);
+        } else if args.check.is_some() {
+            // A judge that quietly ran fewer records would pass what it never saw.
+            eprintln!(
+                "slt: the shared corpus is not at {} (set IDBSQL_SLT_CORPUS); --check needs it",
+                corpus.display()
+            );
+            return ExitCode::FAILURE;
         } else {
             println!(
                 "slt: the shared corpus is not at {} (set IDBSQL_SLT_CORPUS); running our own files only",
@@ -182,7 +198,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let problems = list.judge(&results);
+        let mut problems = list.judge(&results);
+        let claimed = list.in_category(postgres_check::CATEGORY);
+        match postgres_check::verify(&claimed, corpus_file) {
+            Ok(found) => problems.extend(found),
+            Err(error) => problems.push(format!("cannot replay on PostgreSQL: {error}")),
+        }
         if !problems.is_empty() {
             for problem in problems.iter().take(200) {
                 println!("slt check: {problem}");

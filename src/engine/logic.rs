@@ -192,6 +192,31 @@ fn may_fail(expr: &Expr) -> bool {
     found
 }
 
+/// Whether `expr` is the same for every row: literals and operators only (no column, call or
+/// subquery).
+fn reads_nothing(expr: &Expr) -> bool {
+    let mut reads = false;
+    let _ = super::visit::exprs(expr, |e| {
+        reads |= !matches!(
+            e,
+            Expr::Value(_)
+                | Expr::Nested(_)
+                | Expr::UnaryOp { .. }
+                | Expr::BinaryOp { .. }
+                | Expr::IsNull(_)
+                | Expr::IsNotNull(_)
+                | Expr::IsTrue(_)
+                | Expr::IsFalse(_)
+        );
+        if reads {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    });
+    !reads
+}
+
 /// AND where only TRUE matters. An operand that may fail (`a / b > 1`) is evaluated only when
 /// the other is TRUE, as SQL users rely on (`b <> 0 AND a / b > 1`); the other stays a plain
 /// conjunct the index planner sees.
@@ -574,6 +599,15 @@ impl Rewriter<'_> {
                     self.table_factor(&mut table.relation);
                     for join in &mut table.joins {
                         self.join(join);
+                    }
+                }
+                // A HAVING that reads no row (`HAVING NULL IS NOT NULL`) alone decides whether any
+                // group survives: when it says no, WHERE is never evaluated (PostgreSQL plans
+                // such a query to read nothing), so a division there cannot fail.
+                if let (Some(having), Some(selection)) = (&select.having, &mut select.selection) {
+                    if reads_nothing(having) && may_fail(selection) {
+                        let filter = std::mem::replace(selection, null());
+                        *selection = and_truth(nested(having.clone()), nested(filter));
                     }
                 }
                 if let Some(selection) = select.selection.as_mut() {
