@@ -205,7 +205,7 @@ mod tests {
         let a = file("a.test", 9, &[(3, "triggers")]);
         let b = file("b.test", 0, &[(4, "triggers")]);
         assert!(known.judge(&[a.clone(), b]).is_empty());
-        let problems = known.judge(&[a.clone()]);
+        let problems = known.judge(std::slice::from_ref(&a));
         assert!(problems
             .iter()
             .any(|p| p.contains("b.test: listed, but it did not run")));
