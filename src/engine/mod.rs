@@ -6,6 +6,7 @@ mod compat;
 mod indexes;
 mod labels;
 mod logic;
+mod names;
 mod numeric;
 mod objects;
 mod param_types;
@@ -121,6 +122,8 @@ impl Engine {
         statement: &SqlStatement,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
+        let respelled = self.resolve_relations(statement);
+        let statement = respelled.as_ref().unwrap_or(statement);
         self.check_statement(statement)?;
         match statement {
             SqlStatement::CreateView { .. } => self.create_view(statement),
@@ -172,6 +175,9 @@ impl Engine {
         let mut statement = Cow::Borrowed(statement);
         if self.has_objects() {
             self.expand_views(statement.to_mut())?;
+        }
+        if let Some(respelled) = self.resolve_columns(&statement) {
+            statement = Cow::Owned(respelled);
         }
         let mut params = Cow::Borrowed(params);
         let mut typed = Vec::new();
@@ -279,7 +285,9 @@ impl Engine {
         let statements = self.parse(sql)?;
         let mut tables = Vec::new();
         for statement in statements.iter() {
-            let mut statement = statement.clone();
+            let mut statement = self
+                .resolve_relations(statement)
+                .unwrap_or_else(|| statement.clone());
             if self.has_objects() {
                 self.expand_views(&mut statement)?;
             }

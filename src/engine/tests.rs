@@ -149,3 +149,30 @@ fn rewritten_columns_keep_the_names_the_query_wrote() {
         ]]
     );
 }
+
+#[test]
+fn names_match_ignoring_case_for_queries_live_dependencies_and_labels() {
+    let mut engine = Engine::default();
+    engine
+        .query(
+            "CREATE TABLE Users (id INTEGER PRIMARY KEY, Name TEXT)",
+            &[],
+        )
+        .unwrap();
+    engine
+        .query("INSERT INTO users (ID, NAME) VALUES (1, 'a')", &[])
+        .unwrap();
+    let out = engine
+        .query(
+            "SELECT name, USERS.id FROM users WHERE NAME = $1",
+            &[Value::Str("a".into())],
+        )
+        .unwrap();
+    assert_eq!(out.columns, vec!["name".to_owned(), "id".to_owned()]);
+    assert_eq!(out.rows, vec![vec![Value::Str("a".into()), Value::I64(1)]]);
+    // A live `FROM users` depends on the table as stored, so a commit to `Users` fires it.
+    assert_eq!(
+        engine.tables_read("SELECT * FROM USERS").unwrap(),
+        vec!["Users"]
+    );
+}

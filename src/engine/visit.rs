@@ -14,6 +14,7 @@ type ExprFn<'a> = &'a mut dyn FnMut(&Expr) -> ControlFlow<()>;
 type RelationFn<'a> = &'a mut dyn FnMut(&ObjectName) -> ControlFlow<()>;
 type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
 type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
+type RelationMutFn<'a> = &'a mut dyn FnMut(&mut ObjectName) -> ControlFlow<()>;
 
 /// The one read-only visitor: an expression hook and a relation hook, each optional.
 #[derive(Default)]
@@ -44,6 +45,7 @@ impl Visitor for Reader<'_> {
 struct Rewriter<'a> {
     expr: Option<ExprMutFn<'a>>,
     factor: Option<FactorMutFn<'a>>,
+    relation: Option<RelationMutFn<'a>>,
 }
 
 impl VisitorMut for Rewriter<'_> {
@@ -59,6 +61,12 @@ impl VisitorMut for Rewriter<'_> {
         self.factor
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(factor))
+    }
+
+    fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<()> {
+        self.relation
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(relation))
     }
 }
 
@@ -102,6 +110,17 @@ pub fn table_factors_mut<N: VisitMut + ?Sized>(
 ) -> ControlFlow<()> {
     node.visit(&mut Rewriter {
         factor: Some(&mut f),
+        ..Rewriter::default()
+    })
+}
+
+/// `f` on every table or view name `node` reads or writes, free to respell it.
+pub fn relations_mut<N: VisitMut + ?Sized>(
+    node: &mut N,
+    mut f: impl FnMut(&mut ObjectName) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Rewriter {
+        relation: Some(&mut f),
         ..Rewriter::default()
     })
 }

@@ -1,0 +1,314 @@
+//! How names match, as in PostgreSQL and SQLite: a table, view or column name written in any
+//! case finds the one catalog name equal to it ignoring case; an exact spelling always wins (a
+//! database may hold `Users` and `users` both). Owns spelling only: never changes which object
+//! an exactly written name means, and leaves a name matching none (or several) as written.
+
+use {
+    super::{visit, Engine},
+    gluesql_core::sqlparser::ast::{
+        AssignmentTarget, Expr, Ident, ObjectName, ObjectType, SelectItem, SetExpr, Statement,
+        TableFactor,
+    },
+    std::{collections::HashSet, ops::ControlFlow},
+};
+
+/// The one name among `names` equal to `written` ignoring case (none when `written` is one of
+/// them as written, or when several match).
+fn pick<'a>(written: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut found = None;
+    for name in names {
+        if name == written {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(written) {
+            if found.is_some_and(|f: &str| f != name) {
+                return None;
+            }
+            found = Some(name);
+        }
+    }
+    found
+}
+
+fn respell(ident: &mut Ident, names: &[String]) -> bool {
+    match pick(&ident.value, names.iter().map(String::as_str)) {
+        Some(name) => {
+            ident.value = name.to_owned();
+            true
+        }
+        None => false,
+    }
+}
+
+impl Engine {
+    /// Every table and view name, as stored.
+    fn relation_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .glue
+            .storage
+            .tables()
+            .map(|t| t.schema.table_name.clone())
+            .collect();
+        if self.has_objects() {
+            names.extend(
+                self.objects(super::ObjectKind::View)
+                    .into_iter()
+                    .map(|o| o.name),
+            );
+        }
+        names
+    }
+
+    fn relation_exists(&self, name: &str) -> bool {
+        self.table_exists(name) || self.is_view(name)
+    }
+
+    /// Respells the tables and views `statement` names (reads, writes, DDL targets) as stored.
+    /// `None` when every name is already written as stored (the usual case: nothing is copied).
+    pub(super) fn resolve_relations(&self, statement: &Statement) -> Option<Statement> {
+        let missing = |name: &ObjectName| {
+            name.0
+                .last()
+                .is_some_and(|last| !self.relation_exists(&last.value))
+        };
+        let mut unknown = ddl_targets(statement).into_iter().any(missing);
+        if !unknown {
+            let _ = visit::relations(statement, |name| {
+                unknown = missing(name);
+                if unknown {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            });
+        }
+        if !unknown {
+            return None;
+        }
+        let names = self.relation_names();
+        let mut statement = statement.clone();
+        let mut changed = false;
+        let _ = visit::relations_mut(&mut statement, |name| {
+            if let Some(last) = name.0.last_mut() {
+                changed |= respell(last, &names);
+            }
+            ControlFlow::Continue(())
+        });
+        for name in ddl_targets_mut(&mut statement) {
+            if let Some(last) = name.0.last_mut() {
+                changed |= respell(last, &names);
+            }
+        }
+        changed.then_some(statement)
+    }
+
+    /// Respells the column and alias names `statement` writes (views already expanded) as the
+    /// tables it reads and its own aliases spell them; an output column keeps its written label.
+    pub(super) fn resolve_columns(&self, statement: &Statement) -> Option<Statement> {
+        let names = self.unknown_columns(statement)?;
+        let mut statement = statement.clone();
+        respell_columns(&mut statement, &names);
+        Some(statement)
+    }
+
+    /// The names a statement may mean, when it writes one of them in another case.
+    fn unknown_columns(&self, statement: &Statement) -> Option<Vec<String>> {
+        // The names written, first: most statements name none (`INSERT … VALUES ($1, $2)`).
+        let mut written: Vec<String> = Vec::new();
+        let _ = visit::exprs(statement, |expr| {
+            match expr {
+                Expr::Identifier(ident) => written.push(ident.value.clone()),
+                Expr::CompoundIdentifier(idents) => {
+                    written.extend(idents.iter().map(|i| i.value.clone()))
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        });
+        match statement {
+            Statement::Insert(insert) => {
+                written.extend(insert.columns.iter().map(|c| c.value.clone()))
+            }
+            Statement::Update { assignments, .. } => {
+                for assignment in assignments {
+                    if let AssignmentTarget::ColumnName(name) = &assignment.target {
+                        written.extend(name.0.iter().map(|i| i.value.clone()));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if written.is_empty() {
+            return None;
+        }
+        let mut known: HashSet<String> = HashSet::new();
+        let mut add_table = |name: &str| {
+            if let Some(table) = self.glue.storage.table(name) {
+                known.insert(table.schema.table_name.clone());
+                for column in table.schema.column_defs.iter().flatten() {
+                    known.insert(column.name.clone());
+                }
+            }
+        };
+        let _ = visit::relations(statement, |name| {
+            if let Some(table) = name.0.last() {
+                add_table(&table.value);
+            }
+            ControlFlow::Continue(())
+        });
+        if let Statement::Insert(insert) = statement {
+            if let Some(table) = insert.table_name.0.last() {
+                add_table(&table.value);
+            }
+        }
+        aliases(statement, &mut known);
+        if written.iter().all(|name| known.contains(name)) {
+            return None;
+        }
+        let mut names: Vec<String> = known.into_iter().collect();
+        names.sort();
+        Some(names)
+    }
+}
+
+fn respell_columns(statement: &mut Statement, names: &[String]) {
+    keep_labels(statement);
+    let _ = visit::exprs_mut(statement, |expr| {
+        match expr {
+            Expr::Identifier(ident) => {
+                respell(ident, names);
+            }
+            Expr::CompoundIdentifier(idents) => {
+                for ident in idents {
+                    respell(ident, names);
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    match statement {
+        Statement::Insert(insert) => {
+            for column in &mut insert.columns {
+                respell(column, names);
+            }
+        }
+        Statement::Update { assignments, .. } => {
+            for assignment in assignments {
+                if let AssignmentTarget::ColumnName(name) = &mut assignment.target {
+                    for ident in &mut name.0 {
+                        respell(ident, names);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Names a statement gives (table aliases, derived-table column names, output aliases): a
+/// later reference may write them in another case.
+fn aliases(statement: &Statement, known: &mut HashSet<String>) {
+    use gluesql_core::sqlparser::ast::Visit;
+    struct Names<'a>(&'a mut HashSet<String>);
+    impl gluesql_core::sqlparser::ast::Visitor for Names<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            let alias = match factor {
+                TableFactor::Table { alias, .. } | TableFactor::Derived { alias, .. } => alias,
+                _ => &None,
+            };
+            if let Some(alias) = alias {
+                self.0.insert(alias.name.value.clone());
+                self.0.extend(alias.columns.iter().map(|c| c.value.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(
+            &mut self,
+            query: &gluesql_core::sqlparser::ast::Query,
+        ) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_ref() {
+                for item in &select.projection {
+                    match item {
+                        SelectItem::ExprWithAlias { alias, .. } => {
+                            self.0.insert(alias.value.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut Names(known));
+}
+
+/// Gives each unnamed output column of the outer SELECT the label it has as written, so a
+/// respelled `SELECT Name` is still called `Name` (GlueSQL labels a column by its last name).
+fn keep_labels(statement: &mut Statement) {
+    let Statement::Query(query) = statement else {
+        return;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(expr) = item {
+            let label = match &*expr {
+                Expr::Identifier(ident) => ident.value.clone(),
+                Expr::CompoundIdentifier(idents) => {
+                    idents.last().map(|i| i.value.clone()).unwrap_or_default()
+                }
+                other => other.to_string(),
+            };
+            let expr =
+                std::mem::replace(expr, Expr::Value(gluesql_core::sqlparser::ast::Value::Null));
+            *item = SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::new(label),
+            };
+        }
+    }
+}
+
+/// Table names a statement writes or defines that sqlparser does not visit as relations.
+fn ddl_targets(statement: &Statement) -> Vec<&ObjectName> {
+    match statement {
+        Statement::Drop {
+            object_type: ObjectType::Table | ObjectType::View,
+            names,
+            ..
+        } => names.iter().collect(),
+        Statement::CreateIndex(create) => vec![&create.table_name],
+        Statement::AlterTable { name, .. } => vec![name],
+        _ => Vec::new(),
+    }
+}
+
+fn ddl_targets_mut(statement: &mut Statement) -> Vec<&mut ObjectName> {
+    match statement {
+        Statement::Drop {
+            object_type: ObjectType::Table | ObjectType::View,
+            names,
+            ..
+        } => names.iter_mut().collect(),
+        Statement::CreateIndex(create) => vec![&mut create.table_name],
+        Statement::AlterTable { name, .. } => vec![name],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick;
+
+    #[test]
+    fn an_exact_name_wins_and_two_names_equal_ignoring_case_match_neither() {
+        let names = ["Users", "users", "Orders"];
+        assert_eq!(pick("users", names.into_iter()), None);
+        assert_eq!(pick("USERS", names.into_iter()), None);
+        assert_eq!(pick("ORDERS", names.into_iter()), Some("Orders"));
+        assert_eq!(pick("items", names.into_iter()), None);
+    }
+}
