@@ -103,6 +103,8 @@ pub enum Expr {
     Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
     Func(&'static str, Vec<Expr>),
     Agg(Agg, Option<Box<Expr>>, bool),
+    /// `aggregate FILTER (WHERE predicate)`.
+    Filtered(Box<Expr>, Box<Expr>),
     Subquery(Box<Query>),
     InSub(Box<Expr>, Box<Query>, bool),
     Exists(Box<Query>, bool),
@@ -454,6 +456,12 @@ impl Render {
                 if let Some(arg) = arg {
                     self.expr(out, arg);
                 }
+                out.push(')');
+            }
+            Expr::Filtered(aggregate, predicate) => {
+                self.expr(out, aggregate);
+                out.push_str(" FILTER (WHERE ");
+                self.expr(out, predicate);
                 out.push(')');
             }
             Expr::Subquery(query) => {

@@ -38,6 +38,9 @@ pub type Rows = Vec<Vec<Cell>>;
 pub struct Answer {
     pub rows: Result<Rows, String>,
     pub took: Duration,
+    /// The output columns' names (idbsql only: the references name computed columns their
+    /// own way, and every generated column has an alias idbsql must keep).
+    pub columns: Vec<String>,
 }
 
 fn numeric_text(text: &str) -> Cell {
@@ -109,6 +112,7 @@ impl Sqlite {
         Answer {
             rows,
             took: started.elapsed(),
+            columns: Vec::new(),
         }
     }
 }
@@ -194,6 +198,7 @@ impl Postgres {
         Answer {
             rows,
             took: started.elapsed(),
+            columns: Vec::new(),
         }
     }
 }
@@ -223,6 +228,7 @@ impl Idbsql {
     /// Runs a query; a panic is reported as `Err("panic: …")` (the judge is built to unwind).
     pub fn run(&mut self, sql: &str, params: &Params) -> Answer {
         let started = Instant::now();
+        let mut columns = Vec::new();
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.query(sql, params)));
         let rows = match outcome {
@@ -235,15 +241,18 @@ impl Idbsql {
                     .unwrap_or_default()
             )),
             Ok(Err(error)) => Err(format!("{}: {}", error.code.as_str(), error.message)),
-            Ok(Ok(out)) => Ok(out
-                .rows
-                .into_iter()
-                .map(|row| row.into_iter().map(cell).collect())
-                .collect()),
+            Ok(Ok(out)) => Ok({
+                columns = out.columns;
+                out.rows
+                    .into_iter()
+                    .map(|row| row.into_iter().map(cell).collect())
+                    .collect()
+            }),
         };
         Answer {
             rows,
             took: started.elapsed(),
+            columns,
         }
     }
 }

@@ -63,6 +63,10 @@ pub const SHAPES: &[&str] = &[
     "set operation",
     "ORDER BY + LIMIT",
     "parameters",
+    "lazy evaluation",
+    "GROUP BY position",
+    "aggregate FILTER",
+    "names in another case",
 ];
 
 #[derive(Debug, Clone)]
@@ -236,6 +240,25 @@ impl Gen<'_> {
         self.shapes.insert(shape);
     }
 
+    /// A table, alias or column name as a person may type it: now and then in upper case
+    /// (every engine matches unquoted names ignoring case).
+    fn spell(&mut self, name: &str) -> String {
+        if self.rng.percent(6) {
+            self.note("names in another case");
+            name.to_uppercase()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// A column reference, its names spelled as a person may type them.
+    fn col(&mut self, rel: &str, name: &str) -> Expr {
+        Expr::Col {
+            rel: self.spell(rel),
+            name: self.spell(name),
+        }
+    }
+
     /// A table or the view, as a relation under `alias`.
     fn relation(&mut self, alias: &str) -> (From, Rel) {
         if self.rng.percent(15) {
@@ -271,7 +294,7 @@ impl Gen<'_> {
         let table = self.rng.pick(&self.db.tables);
         (
             From::Table {
-                name: table.name.clone(),
+                name: self.spell(&table.name),
                 alias: alias.into(),
             },
             Rel::of_table(&table, alias),
@@ -327,7 +350,13 @@ impl Gen<'_> {
                 .column_of(local, key_type)
                 .unwrap_or_else(|| self.column_any(local));
             let key_ty = self.type_in(&scope, &key);
-            group_by.push(key.clone());
+            if self.rng.percent(25) {
+                // The key named by its place in the select list.
+                self.note("GROUP BY position");
+                group_by.push(Expr::Lit(Lit::Int(1)));
+            } else {
+                group_by.push(key.clone());
+            }
             items.push((key, alias(0, key_ty)));
             for i in 1..1 + self.rng.below(3) {
                 let (agg, ty) = self.aggregate(&scope);
@@ -446,24 +475,23 @@ impl Gen<'_> {
             .collect();
         (!all.is_empty()).then(|| {
             let (rel, name) = self.rng.pick(&all);
-            Expr::Col { rel, name }
+            self.col(&rel, &name)
         })
     }
 
     fn column_any(&mut self, scope: &[Rel]) -> Expr {
         let rel = self.rng.pick(scope);
         let (name, _) = self.rng.pick(&rel.columns);
-        Expr::Col {
-            rel: rel.alias,
-            name,
-        }
+        self.col(&rel.alias, &name)
     }
 
     fn type_in(&self, scope: &[Rel], expr: &Expr) -> Ty {
         if let Expr::Col { rel, name } = expr {
             for r in scope {
-                if &r.alias == rel {
-                    if let Some((_, ty)) = r.columns.iter().find(|(n, _)| n == name) {
+                if r.alias.eq_ignore_ascii_case(rel) {
+                    if let Some((_, ty)) =
+                        r.columns.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    {
                         return *ty;
                     }
                 }
@@ -487,6 +515,16 @@ impl Gen<'_> {
         let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Text]);
         let arg = self.expr(ty, scope, 1);
         let distinct = self.rng.percent(15);
+        let (aggregate, ty) = self.plain_aggregate(ty, arg, distinct);
+        if self.rng.percent(15) {
+            self.note("aggregate FILTER");
+            let predicate = self.predicate(scope, 1);
+            return (Expr::Filtered(Box::new(aggregate), Box::new(predicate)), ty);
+        }
+        (aggregate, ty)
+    }
+
+    fn plain_aggregate(&mut self, ty: Ty, arg: Expr, distinct: bool) -> (Expr, Ty) {
         match self.rng.below(6) {
             0 => (Expr::Agg(Agg::CountStar, None, false), Ty::Int),
             1 => (
@@ -522,6 +560,12 @@ impl Gen<'_> {
                     op,
                     Box::new(self.expr(Ty::Int, scope, d)),
                 )
+            }
+            (Ty::Int, 3) if self.rng.percent(40) => {
+                // A division by a column that may be zero, where SQL never evaluates it when
+                // the column is zero: COALESCE's later argument, CASE's guarded branch.
+                self.lazy_division(scope, d)
+                    .unwrap_or_else(|| self.expr(Ty::Int, scope, 0))
             }
             (Ty::Int, 3) => {
                 // Integer division by a non-zero literal.
@@ -629,6 +673,27 @@ impl Gen<'_> {
             (_, 9) if self.depth < 2 && ty != Ty::Date => self.scalar_subquery(ty, scope),
             _ => self.expr(ty, scope, 0),
         }
+    }
+
+    /// `COALESCE(x, a / b)` or `CASE WHEN b <> 0 THEN a / b END` over an INTEGER column `b`.
+    fn lazy_division(&mut self, scope: &[Rel], d: usize) -> Option<Expr> {
+        let divisor = self.column_of(scope, Ty::Int)?;
+        self.note("lazy evaluation");
+        let quotient = Expr::Bin(
+            Box::new(self.expr(Ty::Int, scope, d)),
+            BinOp::Div,
+            Box::new(divisor.clone()),
+        );
+        Some(if self.rng.percent(50) {
+            Expr::Func("COALESCE", vec![self.expr(Ty::Int, scope, d), quotient])
+        } else {
+            let guard = Expr::Bin(
+                Box::new(divisor),
+                BinOp::NotEq,
+                Box::new(Expr::Lit(Lit::Int(0))),
+            );
+            Expr::Case(vec![(guard, quotient)], None)
+        })
     }
 
     fn scalar_subquery(&mut self, ty: Ty, outer: &[Rel]) -> Expr {
@@ -756,6 +821,35 @@ impl Gen<'_> {
                     Box::new(self.literal_expr(ty)),
                     self.rng.percent(25),
                 )
+            }
+            6 if self.rng.percent(30) => {
+                // `b <> 0 AND a / b > x`, either way round: the division runs only where b is
+                // not zero.
+                let Some(divisor) = self.column_of(scope, Ty::Int) else {
+                    return self.predicate(scope, 0);
+                };
+                self.note("lazy evaluation");
+                let guard = Expr::Bin(
+                    Box::new(divisor.clone()),
+                    BinOp::NotEq,
+                    Box::new(Expr::Lit(Lit::Int(0))),
+                );
+                let quotient = Expr::Bin(
+                    Box::new(self.expr(Ty::Int, scope, d)),
+                    BinOp::Div,
+                    Box::new(divisor),
+                );
+                let test = Expr::Bin(
+                    Box::new(quotient),
+                    self.rng.pick(&[BinOp::Gt, BinOp::LtEq, BinOp::Eq]),
+                    Box::new(self.literal_expr(Ty::Int)),
+                );
+                let (first, second) = if self.rng.percent(50) {
+                    (guard, test)
+                } else {
+                    (test, guard)
+                };
+                Expr::Bin(Box::new(first), BinOp::And, Box::new(second))
             }
             6 | 7 => {
                 self.note("AND/OR/NOT");

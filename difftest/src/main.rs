@@ -95,6 +95,7 @@ impl Engines<'_> {
             Answer {
                 rows: Err("not run".into()),
                 took: Duration::ZERO,
+                columns: Vec::new(),
             }
         };
         (lite, pg, ours, our_sql, our_params)
@@ -219,7 +220,16 @@ fn main() -> ExitCode {
                     }
                 }
                 Ok(our_rows) => {
-                    if let Verdict::Differs(why) = judge(our_rows, lite_rows, pg_rows, ordered) {
+                    let verdict = if ours.columns != generated.query.columns() {
+                        Verdict::Differs(format!(
+                            "the output columns are named {:?}, the query named {:?}",
+                            ours.columns,
+                            generated.query.columns()
+                        ))
+                    } else {
+                        judge(our_rows, lite_rows, pg_rows, ordered)
+                    };
+                    if let Verdict::Differs(why) = verdict {
                         tally.wrong += 1;
                         if tally.shown < args.show {
                             tally.shown += 1;

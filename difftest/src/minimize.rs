@@ -135,6 +135,7 @@ fn direct(expr: &Expr) -> Vec<Expr> {
         }
         Expr::Func(_, args) => args.clone(),
         Expr::Agg(_, Some(arg), _) => vec![(**arg).clone()],
+        Expr::Filtered(aggregate, _) => vec![(**aggregate).clone()],
         Expr::InSub(e, _, _) => vec![(**e).clone()],
         _ => Vec::new(),
     }
