@@ -230,11 +230,8 @@ fn aliases(statement: &Statement, known: &mut HashSet<String>) {
         ) -> ControlFlow<()> {
             if let SetExpr::Select(select) = query.body.as_ref() {
                 for item in &select.projection {
-                    match item {
-                        SelectItem::ExprWithAlias { alias, .. } => {
-                            self.0.insert(alias.value.clone());
-                        }
-                        _ => {}
+                    if let SelectItem::ExprWithAlias { alias, .. } = item {
+                        self.0.insert(alias.value.clone());
                     }
                 }
             }
