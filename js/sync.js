@@ -20,6 +20,9 @@ export class SyncController {
   #tokenWaiter = null;
   /** The server refused the token: no retries until a new token or `start()`. */
   #unauthorized = false;
+  /** The server refused a token the page's function gave (it expired or was revoked, maybe
+   * mid-session): the next connect asks the function again, once, before giving up. */
+  #askedAgain = false;
   /** A connect is under way (maybe waiting for a token). */
   #connecting = false;
   #socket = null;
@@ -123,7 +126,10 @@ export class SyncController {
     if (event.type === "reject") this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason });
     if (event.type === "error") {
       this.#emit({ type: "error", message: event.message, ...(event.code ? { code: event.code } : {}) });
-      if (event.code === "unauthorized") {
+      if (event.code === "unauthorized" && this.#tokenFromPage && !this.#askedAgain) {
+        // The connection closes; the reconnect asks the token function for a fresh token.
+        this.#askedAgain = true;
+      } else if (event.code === "unauthorized") {
         // Retrying with the same token cannot succeed: wait for a new one.
         this.#unauthorized = true;
         clearTimeout(this.#timer);
@@ -261,6 +267,7 @@ export class SyncController {
     this.#pending = info.pending;
     if (this.#socket && info.connected) this.#setStatus(info.synced ? "synced" : "syncing");
     if (changed) this.#emitState();
+    if (info.synced) this.#askedAgain = false;
     if (info.synced && info.pending === 0) {
       for (const waiter of this.#waiters.splice(0)) waiter.resolve();
     }

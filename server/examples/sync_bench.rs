@@ -243,6 +243,7 @@ async fn start(dir: &std::path::Path, postgres: Option<String>) -> RunningServer
         secret: None,
         secret_file: None,
         allow_origins: Vec::new(),
+        revoked_file: None,
         // Pushes are not rate limited here: the bench measures the server, not the limit.
         limits: Limits {
             pushes_per_second: 1_000_000,

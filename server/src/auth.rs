@@ -1,5 +1,6 @@
-//! Access tokens: HMAC-SHA256 over (database, expiry, read-only), minted by `idbsql-server
-//! token` and checked on Hello before any data is sent. Tokens are opaque to clients.
+//! Access tokens: HMAC-SHA256 over (database, expiry, read-only, schema right, id), minted by
+//! `idbsql-server token` and checked on Hello before any data is sent. Opaque to clients.
+//! Format `v2`; `v1` tokens (minted before ids and the schema right) still verify, with it.
 
 use {
     base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine},
@@ -16,6 +17,10 @@ pub struct Claims {
     /// Seconds since the Unix epoch after which the token is refused.
     pub expires_at: u64,
     pub read_only: bool,
+    /// May push CREATE / ALTER / DROP (tables, views, indexes, functions), not only rows.
+    pub schema: bool,
+    /// What a revocation list names; `None` for `v1` tokens, which cannot be revoked by id.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -38,12 +43,22 @@ fn mac(secret: &[u8]) -> HmacSha256 {
 }
 
 pub fn mint(secret: &[u8], claims: &Claims) -> String {
-    let payload = format!(
-        "v1\n{}\n{}\n{}",
-        claims.expires_at,
-        u8::from(claims.read_only),
-        claims.database
-    );
+    let payload = match &claims.id {
+        Some(id) => format!(
+            "v2\n{}\n{}\n{}\n{id}\n{}",
+            claims.expires_at,
+            u8::from(claims.read_only),
+            u8::from(claims.schema),
+            claims.database
+        ),
+        // Only for tests of what older servers minted.
+        None => format!(
+            "v1\n{}\n{}\n{}",
+            claims.expires_at,
+            u8::from(claims.read_only),
+            claims.database
+        ),
+    };
     let mut signer = mac(secret);
     signer.update(payload.as_bytes());
     let signature = signer.finalize().into_bytes();
@@ -87,16 +102,42 @@ pub fn verify(secret: &[u8], token: &str, database: &str, now: u64) -> Result<Cl
         .verify_slice(&signature)
         .map_err(|_| AuthError::BadSignature)?;
     let payload = String::from_utf8(payload).map_err(|_| AuthError::Malformed)?;
-    let mut parts = payload.splitn(4, '\n');
-    let (Some("v1"), Some(expires_at), Some(read_only), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AuthError::Malformed);
-    };
-    let claims = Claims {
-        database: name.to_owned(),
-        expires_at: expires_at.parse().map_err(|_| AuthError::Malformed)?,
-        read_only: read_only == "1",
+    let claims = match payload.split_once('\n') {
+        Some(("v1", rest)) => {
+            let mut parts = rest.splitn(3, '\n');
+            let (Some(expires_at), Some(read_only), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(AuthError::Malformed);
+            };
+            Claims {
+                database: name.to_owned(),
+                expires_at: expires_at.parse().map_err(|_| AuthError::Malformed)?,
+                read_only: read_only == "1",
+                schema: true,
+                id: None,
+            }
+        }
+        Some(("v2", rest)) => {
+            let mut parts = rest.splitn(5, '\n');
+            let (Some(expires_at), Some(read_only), Some(schema), Some(id), Some(name)) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) else {
+                return Err(AuthError::Malformed);
+            };
+            Claims {
+                database: name.to_owned(),
+                expires_at: expires_at.parse().map_err(|_| AuthError::Malformed)?,
+                read_only: read_only == "1",
+                schema: schema == "1",
+                id: Some(id.to_owned()),
+            }
+        }
+        _ => return Err(AuthError::Malformed),
     };
     if claims.expires_at <= now {
         return Err(AuthError::Expired);
@@ -117,6 +158,8 @@ mod tests {
             database: "notes".into(),
             expires_at: 1_000,
             read_only: true,
+            schema: false,
+            id: Some("t1".into()),
         };
         let token = mint(b"secret", &claims);
         assert_eq!(verify(b"secret", &token, "notes", 999), Ok(claims));
@@ -141,11 +184,49 @@ mod tests {
         let forged = URL_SAFE_NO_PAD.encode(
             String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap())
                 .unwrap()
-                .replace("\n1\n", "\n0\n"),
+                .replacen("\n1\n", "\n0\n", 1),
         );
         assert_eq!(
             verify(b"secret", &format!("{forged}.{signature}"), "notes", 0),
             Err(AuthError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn tokens_minted_before_ids_keep_the_schema_right() {
+        // A v1 token exactly as the last release minted it.
+        let v1 = Claims {
+            database: "notes".into(),
+            expires_at: 1_000,
+            read_only: false,
+            schema: true,
+            id: None,
+        };
+        let token = mint(b"secret", &v1);
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split_once('.').unwrap().0)
+            .unwrap();
+        assert_eq!(payload, b"v1\n1000\n0\nnotes");
+        assert_eq!(verify(b"secret", &token, "notes", 999), Ok(v1));
+    }
+
+    #[test]
+    fn v2_payload_is_as_documented() {
+        let claims = Claims {
+            database: "notes\nwith a newline".into(),
+            expires_at: 1_000,
+            read_only: true,
+            schema: false,
+            id: Some("t1".into()),
+        };
+        let token = mint(b"secret", &claims);
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split_once('.').unwrap().0)
+            .unwrap();
+        assert_eq!(payload, b"v2\n1000\n1\n0\nt1\nnotes\nwith a newline");
+        assert_eq!(
+            verify(b"secret", &token, "notes\nwith a newline", 999),
+            Ok(claims)
         );
     }
 }

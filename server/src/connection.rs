@@ -20,6 +20,13 @@ use {
 };
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How far away "never" is for a session without a token (no secret configured).
+const NEVER: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+const REVOKED: &str = "token has been revoked";
+
+fn is_revoked(ids: &crate::revoked::RevokedIds, claims: &auth::Claims) -> bool {
+    claims.id.as_ref().is_some_and(|id| ids.contains(id))
+}
 
 pub struct SessionConfig {
     pub hub: Arc<Hub>,
@@ -29,6 +36,10 @@ pub struct SessionConfig {
     pub secret: Option<Arc<Vec<u8>>>,
     /// Which pages may connect (checked before the upgrade).
     pub origins: crate::origin::OriginPolicy,
+    /// Token ids revoked now (see `revoked`); a session whose id appears ends.
+    pub revoked: tokio::sync::watch::Receiver<crate::revoked::RevokedIds>,
+    /// Keeps `revoked` open for as long as sessions run.
+    pub _revoked_sender: Arc<tokio::sync::watch::Sender<crate::revoked::RevokedIds>>,
     pub limits: Limits,
 }
 
@@ -197,10 +208,13 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
             format!("protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}");
         return fail(&mut peer, ErrorKind::Protocol, message).await;
     }
-    let read_only = match &config.secret {
-        None => false,
+    let claims = match &config.secret {
+        None => None,
         Some(secret) => match auth::verify(secret, &token, &database, now_unix()) {
-            Ok(claims) => claims.read_only,
+            Ok(claims) if is_revoked(&config.revoked.borrow(), &claims) => {
+                return fail(&mut peer, ErrorKind::Unauthorized, REVOKED).await;
+            }
+            Ok(claims) => Some(claims),
             Err(
                 error @ (AuthError::Missing
                 | AuthError::Malformed
@@ -212,6 +226,16 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
             }
         },
     };
+    let read_only = claims.as_ref().is_some_and(|c| c.read_only);
+    let may_change_schema = claims.as_ref().is_none_or(|c| c.schema);
+    // The session ends when its token does (the client reconnects with a fresh one).
+    let expires = tokio::time::Instant::now()
+        + claims.as_ref().map_or(NEVER, |c| {
+            Duration::from_secs(c.expires_at.saturating_sub(now_unix()))
+        });
+    let expiry = tokio::time::sleep_until(expires);
+    tokio::pin!(expiry);
+    let mut revoked = config.revoked.clone();
     // Identity is what the client proved: the id others see is derived from its secret.
     let client_id = auth::client_identity(&database, client_secret);
     let hub = match config.hub.database(&database).await {
@@ -259,6 +283,15 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
             _ = shutdown.changed() => {
                 let _ = timeout(peer.wait, peer.socket.send(Message::Close(None))).await;
                 return;
+            }
+            () = &mut expiry => {
+                return fail(&mut peer, ErrorKind::Unauthorized, "token has expired").await;
+            }
+            Ok(()) = revoked.changed() => {
+                let ended = claims.as_ref().is_some_and(|c| is_revoked(&revoked.borrow_and_update(), c));
+                if ended {
+                    return fail(&mut peer, ErrorKind::Unauthorized, REVOKED).await;
+                }
             }
             entry = live.recv() => match entry {
                 Ok(entry) => {
@@ -309,7 +342,7 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
                     if !rate.allow() {
                         return fail(&mut peer, ErrorKind::RateLimited, "too many change sets per second").await;
                     }
-                    let reply = match hub.push(client_id, client_seq, seen.min(sent_seq), change_set).await {
+                    let reply = match hub.push(client_id, client_seq, seen.min(sent_seq), change_set, may_change_schema).await {
                         Ok(PushOutcome::Accepted { server_seq } | PushOutcome::Duplicate { server_seq }) => {
                             ServerMessage::Ack { client_seq, server_seq }
                         }

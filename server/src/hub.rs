@@ -48,6 +48,8 @@ struct PushRequest {
     client_seq: u64,
     seen: u64,
     bytes: Vec<u8>,
+    /// The pusher's token may change the schema, not only rows.
+    schema: bool,
     reply: oneshot::Sender<Result<PushOutcome, LogError>>,
 }
 
@@ -107,6 +109,7 @@ impl DatabaseHub {
         client_seq: u64,
         seen: u64,
         bytes: Vec<u8>,
+        schema: bool,
     ) -> Result<PushOutcome, LogError> {
         let (reply, answer) = oneshot::channel();
         self.queue
@@ -115,6 +118,7 @@ impl DatabaseHub {
                 client_seq,
                 seen,
                 bytes,
+                schema,
                 reply,
             }))
             .map_err(|_| writer_stopped())?;
@@ -373,7 +377,7 @@ impl Writer {
                     },
                 }
             } else {
-                match contained(|| self.validate(&request.bytes)) {
+                match contained(|| self.validate(&request.bytes, request.schema)) {
                     Ok(Ok((bytes, inverse))) => Decision::Accept { bytes, inverse },
                     Ok(Err(reason)) => Decision::Reject { reason },
                     Err(panic) => {
@@ -439,8 +443,11 @@ impl Writer {
 
     /// Checks a pushed change set and applies it to the replica, returning the bytes to log
     /// (the server's version of it) and the inverse that takes it back off.
-    fn validate(&mut self, bytes: &[u8]) -> Result<(Vec<u8>, ChangeSet), String> {
+    fn validate(&mut self, bytes: &[u8], schema: bool) -> Result<(Vec<u8>, ChangeSet), String> {
         let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
+        if !schema && changes_schema(&change_set) {
+            return Err(NO_SCHEMA_RIGHT.to_owned());
+        }
         test_panic::maybe(&change_set);
         let encode = |accepted: &ChangeSet| encode_change_set(accepted).map_err(|e| e.to_string());
         self.replica
@@ -638,4 +645,18 @@ impl Hub {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
         }
     }
+}
+
+/// Why a push is refused to a token without the schema right.
+const NO_SCHEMA_RIGHT: &str = "this token may write rows but not change the schema (CREATE, \
+                               ALTER or DROP of a table, view, index or function)";
+
+/// Whether a change set creates, alters or drops a table, or a view, index or function (views
+/// and indexes travel as rows of idbsql's objects table).
+fn changes_schema(change_set: &ChangeSet) -> bool {
+    !change_set.functions.is_empty()
+        || change_set.tables.iter().any(|table| {
+            table.schema != idbsql::protocol::SchemaChange::Unchanged
+                || table.name == idbsql::engine::OBJECTS_TABLE
+        })
 }

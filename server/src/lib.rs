@@ -6,6 +6,7 @@ pub mod connection;
 pub mod hub;
 pub mod log;
 pub mod origin;
+pub mod revoked;
 
 use {
     axum::{
@@ -74,6 +75,8 @@ pub struct ServerConfig {
     pub secret_file: Option<PathBuf>,
     /// Pages of other origins allowed to open `/sync` (`*`: any); see `origin`.
     pub allow_origins: Vec<String>,
+    /// Token ids whose sessions end and which are refused (see `revoked`).
+    pub revoked_file: Option<PathBuf>,
     pub limits: Limits,
 }
 
@@ -93,6 +96,8 @@ pub enum StartError {
     StaticHoldsPrivate(PathBuf, PathBuf),
     #[error("static folder {0}: {1}")]
     StaticDir(PathBuf, std::io::Error),
+    #[error("revocation list {0}: {1}")]
+    Revoked(PathBuf, std::io::Error),
 }
 
 pub struct RunningServer {
@@ -104,6 +109,8 @@ pub struct RunningServer {
     sweeper: JoinHandle<()>,
     /// Forwards other servers' appends (a shared log only).
     follower: Option<JoinHandle<()>>,
+    /// Reads the revocation list again (with --revoked-file only).
+    revocations: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -118,6 +125,9 @@ impl RunningServer {
         self.sweeper.abort();
         if let Some(follower) = &self.follower {
             follower.abort();
+        }
+        if let Some(revocations) = &self.revocations {
+            revocations.abort();
         }
         for _ in 0..500 {
             if Arc::strong_count(&self.session) == 1 {
@@ -234,6 +244,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
             Arc::new(RedbLog::open(&config.data_dir.join("log.redb"))?)
         }
     };
+    let revocations = revoked::Revocations::start(config.revoked_file.clone())
+        .map_err(|e| StartError::Revoked(config.revoked_file.clone().unwrap_or_default(), e))?;
     let (sessions_stop, shutdown_signal) = watch::channel(false);
     let appends = log.appends_elsewhere();
     let hub = Arc::new(Hub::new(log));
@@ -244,6 +256,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         shutdown: shutdown_signal,
         origins: OriginPolicy::new(&config.allow_origins, config.secret.is_some()),
         secret: config.secret.map(Arc::new),
+        revoked: revocations.subscribe(),
+        _revoked_sender: revocations.keep(),
         limits: config.limits,
     });
     let mut router = Router::new()
@@ -279,5 +293,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         task,
         sweeper,
         follower,
+        revocations: revocations.task,
     })
 }

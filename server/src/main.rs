@@ -71,6 +71,10 @@ enum Command {
         /// affected: their token decides.
         #[arg(long = "allow-origin", value_name = "ORIGIN")]
         allow_origins: Vec<String>,
+        /// A file of revoked token ids, one per line (`#` starts a comment), read again every
+        /// second: a session of a listed token ends, and the token is refused.
+        #[arg(long)]
+        revoked_file: Option<PathBuf>,
     },
     /// Print an access token for one database.
     Token {
@@ -82,6 +86,13 @@ enum Command {
         /// The token can read but not push.
         #[arg(long)]
         read_only: bool,
+        /// The token may also change the schema (CREATE / ALTER / DROP of tables, views,
+        /// indexes, functions); without it a client writes rows only.
+        #[arg(long)]
+        schema: bool,
+        /// The token's id, for --revoked-file (default: a random one, printed on stderr).
+        #[arg(long)]
+        id: Option<String>,
         #[arg(long)]
         secret_file: PathBuf,
     },
@@ -105,9 +116,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             ttl,
             read_only,
+            schema,
+            id,
             secret_file,
         } => {
             let secret = read_secret(&secret_file)?;
+            let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            if id.is_empty() || id.contains(['\n', '\r']) {
+                return Err("--id must be one non-empty line".into());
+            }
+            eprintln!("token id: {id}");
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_err(|e| e.to_string())?;
@@ -115,6 +133,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 database: db,
                 expires_at: (now + ttl).as_secs(),
                 read_only,
+                schema,
+                id: Some(id),
             };
             println!("{}", auth::mint(&secret, &claims));
             Ok(())
@@ -132,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             idle_replica_timeout,
             max_connections_per_database,
             allow_origins,
+            revoked_file,
         } => {
             if cfg!(panic = "abort") {
                 tracing::warn!(
@@ -153,6 +174,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 secret,
                 secret_file,
                 allow_origins,
+                revoked_file,
                 limits: Limits {
                     max_frame_bytes,
                     pushes_per_second: max_pushes_per_second,

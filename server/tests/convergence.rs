@@ -28,6 +28,7 @@ async fn start_with_limits(dir: &Path, limits: Limits) -> RunningServer {
         secret: None,
         secret_file: None,
         allow_origins: Vec::new(),
+        revoked_file: None,
         limits,
     })
     .await

@@ -34,6 +34,7 @@ fn on(cluster: &PgCluster) -> ServerConfig {
         secret: None,
         secret_file: None,
         allow_origins: Vec::new(),
+        revoked_file: None,
         limits: Limits::default(),
     }
 }

@@ -37,6 +37,7 @@ async fn start(dir: &Path, secret: Option<&[u8]>, limits: Limits) -> RunningServ
         secret: secret.map(<[u8]>::to_vec),
         secret_file: None,
         allow_origins: Vec::new(),
+        revoked_file: None,
         limits,
     })
     .await
@@ -54,6 +55,8 @@ fn token(database: &str, read_only: bool, expires_in: i64) -> String {
             database: database.into(),
             expires_at: (now + expires_in) as u64,
             read_only,
+            schema: true,
+            id: Some("sync-test".into()),
         },
     )
 }
@@ -594,6 +597,7 @@ async fn the_static_folder_is_served_beside_the_sync_endpoint() {
         secret: None,
         secret_file: None,
         allow_origins: Vec::new(),
+        revoked_file: None,
         limits: Limits::default(),
     })
     .await

@@ -389,6 +389,42 @@ for (const worker of [false, true]) {
   });
 }
 
+test("a token that expires mid-session: the server ends the session, the token function gives a fresh one, sync goes on", async () => {
+  const { server, dir } = await startWithTokens();
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    const tokens = [mintToken("expiring-notes", 3), mintToken("expiring-notes", 3600)];
+    await page.evaluate(
+      async ({ url, tokens }) => {
+        window.calls = 0;
+        window.statuses = [];
+        window.db = await window.idbsql.connect("expiring-notes", {
+          sync: { url, token: async () => tokens[Math.min(window.calls++, tokens.length - 1)] },
+        });
+        window.db.sync.addEventListener("status", (event) => window.statuses.push(event.detail.status));
+        await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY)");
+        await window.db.sync.flush();
+      },
+      { url: server.url, tokens },
+    );
+    // The first token lapses after 3 s: the server ends that session; the function is asked again.
+    await waitFor(page, () => window.calls >= 2);
+    await waitFor(page, () => window.db.sync.status === "synced");
+    await page.evaluate(async () => {
+      await window.db.exec("INSERT INTO note VALUES (1)");
+      await window.db.sync.flush();
+    });
+    const seen = await page.evaluate(() => ({ pending: window.db.sync.pending, statuses: window.statuses }));
+    assert.equal(seen.pending, 0);
+    assert.ok(!seen.statuses.includes("unauthorized"), `never stuck: ${seen.statuses}`);
+  } finally {
+    await context.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("a remote overwrite of a row written here by a writer that had not seen it is a conflict event", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-conflict-"));
   const server = await startSyncServer({ dataDir: dir });

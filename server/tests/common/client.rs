@@ -136,8 +136,14 @@ pub fn is_ack(m: &ServerMessage) -> bool {
 
 /// Every entry of `database`'s log as a newcomer receives it (catch-up from the start).
 pub async fn read_log(addr: SocketAddr, database: &str) -> Vec<LogEntry> {
+    read_log_with(addr, database, "").await
+}
+
+/// `read_log` on a server that checks tokens.
+#[allow(dead_code)]
+pub async fn read_log_with(addr: SocketAddr, database: &str, token: &str) -> Vec<LogEntry> {
     let secret = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes());
-    let (mut reader, welcome) = Client::hello(addr, database, secret, "", 0).await;
+    let (mut reader, welcome) = Client::hello(addr, database, secret, token, 0).await;
     assert!(
         matches!(welcome, ServerMessage::Welcome { .. }),
         "{welcome:?}"
