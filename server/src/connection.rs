@@ -5,6 +5,7 @@ use {
     crate::{
         auth::{self, AuthError},
         hub::{Hub, PushOutcome},
+        slots::{Counter, Slot},
         Limits,
     },
     axum::extract::ws::{Message, WebSocket},
@@ -40,7 +41,24 @@ pub struct SessionConfig {
     pub revoked: tokio::sync::watch::Receiver<crate::revoked::RevokedIds>,
     /// Keeps `revoked` open for as long as sessions run.
     pub _revoked_sender: Arc<tokio::sync::watch::Sender<crate::revoked::RevokedIds>>,
+    /// Sessions per client address, per token, and connections still to say Hello.
+    pub by_ip: Arc<Counter<std::net::IpAddr>>,
+    pub by_token: Arc<Counter<[u8; 32]>>,
+    pub pending_hellos: Arc<Counter<()>>,
     pub limits: Limits,
+}
+
+/// The slots a connection took before its Hello: its address's (held to the end) and one of
+/// the connections still to say Hello (given back once it has).
+pub struct Admitted {
+    pub ip: Slot<std::net::IpAddr>,
+    pub hello: Slot<()>,
+}
+
+/// The key a token's sessions are counted under: SHA-256 of the token as sent.
+fn token_key(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 /// The client's socket and how long it may take to accept a frame.
@@ -177,7 +195,11 @@ async fn catch_up(
     }
 }
 
-pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
+pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>, admitted: Admitted) {
+    let Admitted {
+        ip: _ip,
+        hello: opening,
+    } = admitted;
     let mut peer = Peer {
         socket,
         wait: config.limits.send_timeout,
@@ -236,13 +258,33 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>) {
     let expiry = tokio::time::sleep_until(expires);
     tokio::pin!(expiry);
     let mut revoked = config.revoked.clone();
+    drop(opening);
+    let _token_slot = match &claims {
+        Some(_) => match config.by_token.take(token_key(&token)) {
+            Some(slot) => Some(slot),
+            None => {
+                return fail(
+                    &mut peer,
+                    ErrorKind::TooManyConnections,
+                    "too many connections with this token",
+                )
+                .await
+            }
+        },
+        None => None,
+    };
     // Identity is what the client proved: the id others see is derived from its secret.
     let client_id = auth::client_identity(&database, client_secret);
     let hub = match config.hub.database(&database).await {
         Ok(hub) => hub,
         Err(error) => return internal(&mut peer, &database, error).await,
     };
-    let Some(_slot) = hub.try_connect(config.limits.max_connections_per_database) else {
+    let slot = hub.try_connect(
+        config.limits.max_connections_per_database,
+        config.limits.reserved_writer_slots,
+        read_only,
+    );
+    let Some(_slot) = slot else {
         return fail(
             &mut peer,
             ErrorKind::TooManyConnections,

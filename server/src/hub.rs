@@ -63,6 +63,8 @@ pub struct DatabaseHub {
     queue: mpsc::UnboundedSender<Work>,
     broadcast: broadcast::Sender<Arc<LogEntry>>,
     connections: AtomicUsize,
+    /// Of `connections`, those of read-only sessions.
+    readers: AtomicUsize,
     /// When the last connection left (`None` while any is open).
     idle_since: std::sync::Mutex<Option<Instant>>,
 }
@@ -76,15 +78,36 @@ impl DatabaseHub {
         self.broadcast.subscribe()
     }
 
-    /// Reserves a connection slot, or `None` when the database is at its limit.
-    pub fn try_connect(self: &Arc<Self>, limit: usize) -> Option<ConnectionSlot> {
+    /// Reserves a connection slot, or `None` when the database is at its limit. A read-only
+    /// session may not take the last `reserved_for_writers` slots, so readers cannot lock
+    /// writers out.
+    pub fn try_connect(
+        self: &Arc<Self>,
+        limit: usize,
+        reserved_for_writers: usize,
+        read_only: bool,
+    ) -> Option<ConnectionSlot> {
+        if read_only {
+            let readers_limit = limit.saturating_sub(reserved_for_writers);
+            let previous = self.readers.fetch_add(1, Ordering::SeqCst);
+            if previous >= readers_limit {
+                self.readers.fetch_sub(1, Ordering::SeqCst);
+                return None;
+            }
+        }
         let previous = self.connections.fetch_add(1, Ordering::SeqCst);
         if previous >= limit {
             self.connections.fetch_sub(1, Ordering::SeqCst);
+            if read_only {
+                self.readers.fetch_sub(1, Ordering::SeqCst);
+            }
             return None;
         }
         self.set_idle(None);
-        Some(ConnectionSlot(Arc::clone(self)))
+        Some(ConnectionSlot {
+            hub: Arc::clone(self),
+            read_only,
+        })
     }
 
     fn set_idle(&self, since: Option<Instant>) {
@@ -132,12 +155,18 @@ impl DatabaseHub {
 }
 
 /// Holds one of a database's connection slots until dropped.
-pub struct ConnectionSlot(Arc<DatabaseHub>);
+pub struct ConnectionSlot {
+    hub: Arc<DatabaseHub>,
+    read_only: bool,
+}
 
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
-        if self.0.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.set_idle(Some(Instant::now()));
+        if self.read_only {
+            self.hub.readers.fetch_sub(1, Ordering::SeqCst);
+        }
+        if self.hub.connections.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.hub.set_idle(Some(Instant::now()));
         }
     }
 }
@@ -590,6 +619,7 @@ impl Hub {
             queue,
             broadcast,
             connections: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
             idle_since: std::sync::Mutex::new(Some(Instant::now())),
         });
         databases.insert(name.to_owned(), Arc::clone(&hub));

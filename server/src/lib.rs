@@ -7,17 +7,18 @@ pub mod hub;
 pub mod log;
 pub mod origin;
 pub mod revoked;
+pub mod slots;
 
 use {
     axum::{
-        extract::{Request, State, WebSocketUpgrade},
+        extract::{ConnectInfo, Request, State, WebSocketUpgrade},
         http::{HeaderMap, StatusCode},
         middleware::{self, Next},
         response::{IntoResponse, Response},
         routing::get,
         Router,
     },
-    connection::{run_session, SessionConfig},
+    connection::{run_session, Admitted, SessionConfig},
     hub::Hub,
     log::{PostgresLog, RedbLog, SyncLog},
     origin::OriginPolicy,
@@ -42,6 +43,14 @@ pub struct Limits {
     pub pushes_per_second: u32,
     pub pulls_per_second: u32,
     pub max_connections_per_database: usize,
+    /// Of those, how many only writers may take (read-only sessions get the rest).
+    pub reserved_writer_slots: usize,
+    /// Sessions one client address may hold, over every database (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Sessions one token may hold (0: no limit).
+    pub max_connections_per_token: usize,
+    /// Connections that have not said Hello yet, over the whole server.
+    pub max_pending_hellos: usize,
     /// A frame not taken by the client within this is a stalled reader: it is disconnected
     /// (a session holds at most one frame, and the broadcast buffer is shared and bounded).
     pub send_timeout: std::time::Duration,
@@ -56,6 +65,10 @@ impl Default for Limits {
             pushes_per_second: 1000,
             pulls_per_second: 20,
             max_connections_per_database: 256,
+            reserved_writer_slots: 16,
+            max_connections_per_ip: 512,
+            max_connections_per_token: 128,
+            max_pending_hellos: 256,
             send_timeout: std::time::Duration::from_secs(10),
             idle_replica: std::time::Duration::from_secs(60),
         }
@@ -150,6 +163,7 @@ impl RunningServer {
 
 async fn upgrade(
     State(config): State<Arc<SessionConfig>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -161,11 +175,29 @@ async fn upgrade(
         )
             .into_response();
     }
+    // Counted before the upgrade, so a flood of connections that never say Hello is refused
+    // here, cheaply, instead of holding sockets for the Hello timeout.
+    let Some(ip) = config.by_ip.take(peer.ip()) else {
+        tracing::info!(peer = %peer.ip(), "refused a connection: too many from this address");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address\n",
+        )
+            .into_response();
+    };
+    let Some(hello) = config.pending_hellos.take(()) else {
+        tracing::warn!("refused a connection: too many connections have not said Hello");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many connections are opening; try again\n",
+        )
+            .into_response();
+    };
     let limit = config.limits.max_frame_bytes;
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| run_session(socket, config))
+        .on_upgrade(move |socket| run_session(socket, config, Admitted { ip, hello }))
 }
 
 /// Paths served under a dot-named segment (`.git`, `.env`, a percent-encoded `%2e…`) are
@@ -258,6 +290,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         secret: config.secret.map(Arc::new),
         revoked: revocations.subscribe(),
         _revoked_sender: revocations.keep(),
+        by_ip: slots::Counter::new(config.limits.max_connections_per_ip),
+        by_token: slots::Counter::new(config.limits.max_connections_per_token),
+        // At least one: 0 would refuse every connection.
+        pending_hellos: slots::Counter::new(config.limits.max_pending_hellos.max(1)),
         limits: config.limits,
     });
     let mut router = Router::new()
@@ -276,11 +312,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Listen(config.listen, e))?;
     let (shutdown, signal) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = signal.await;
-            })
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = signal.await;
+        })
+        .await;
         if let Err(error) = served {
             tracing::error!(%error, "server stopped");
         }

@@ -65,6 +65,21 @@ enum Command {
         /// Connections allowed per database.
         #[arg(long, default_value_t = 256)]
         max_connections_per_database: usize,
+        /// Of those, how many only writers may take: read-only sessions cannot fill a
+        /// database and lock its writers out.
+        #[arg(long, default_value_t = 16)]
+        reserved_writer_slots: usize,
+        /// Connections one client address may hold, over every database (0: no limit;
+        /// behind a reverse proxy every client has the proxy's address).
+        #[arg(long, default_value_t = 512)]
+        max_connections_per_ip: usize,
+        /// Sessions one token may hold at once (0: no limit).
+        #[arg(long, default_value_t = 128)]
+        max_connections_per_token: usize,
+        /// Connections that have not said Hello yet, over the whole server; more are
+        /// refused with HTTP 503 until some have.
+        #[arg(long, default_value_t = 256)]
+        max_pending_hellos: usize,
         /// A web page origin (e.g. https://app.example) whose pages may sync; repeatable, `*`
         /// for any. Pages of the server's own origin may always; without --secret-file, so may
         /// pages served from loopback. Clients that send no Origin (native, Node) are not
@@ -151,6 +166,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             send_timeout,
             idle_replica_timeout,
             max_connections_per_database,
+            reserved_writer_slots,
+            max_connections_per_ip,
+            max_connections_per_token,
+            max_pending_hellos,
             allow_origins,
             revoked_file,
         } => {
@@ -180,6 +199,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     pushes_per_second: max_pushes_per_second,
                     pulls_per_second: max_pulls_per_second,
                     max_connections_per_database,
+                    reserved_writer_slots,
+                    max_connections_per_ip,
+                    max_connections_per_token,
+                    max_pending_hellos,
                     send_timeout,
                     idle_replica: idle_replica_timeout,
                 },
