@@ -98,7 +98,7 @@ export interface LiveQuery {
 
 export type SyncStatus = "offline" | "connecting" | "syncing" | "synced" | "unauthorized";
 
-/** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason }),
+/** Events: "status" ({ status }), "change" ({ tables }), "reject" ({ clientSeq, reason, code: "quota" | "rejected" }),
  *  "conflict" ({ table, key, local, remote }: a remote change replaced or deleted a row this
  *  client wrote, and its writer had not seen that write; rows as objects, null when absent),
  *  "error" ({ message, code? }: code "unauthorized" when the server refused the token), "reset" ({ serverSeq, hadSeen }: the server's log was behind this

@@ -123,7 +123,9 @@ export class SyncController {
 
   /** A sync event from the database's event queue (rejections, server errors, resets). */
   onRawEvent(event) {
-    if (event.type === "reject") this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason });
+    if (event.type === "reject") {
+      this.#emit({ type: "reject", clientSeq: event.clientSeq, reason: event.reason, code: event.code });
+    }
     if (event.type === "error") {
       this.#emit({ type: "error", message: event.message, ...(event.code ? { code: event.code } : {}) });
       if (event.code === "unauthorized" && this.#tokenFromPage && !this.#askedAgain) {

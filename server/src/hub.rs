@@ -4,7 +4,10 @@
 //! the log is shared with other servers, theirs. Log storage itself lives in `log`.
 
 use {
-    crate::log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
+    crate::{
+        log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
+        quota::{self, Quotas},
+    },
     idbsql::{
         protocol::{decode_change_set, encode_change_set, messages::LogEntry, ChangeSet},
         store::{MemoryStore, Refusal},
@@ -201,6 +204,9 @@ struct Writer {
     /// A panic left the replica in an unknown state: it is rebuilt from the log before the
     /// next decision.
     poisoned: bool,
+    quotas: Quotas,
+    /// Bytes of change sets the log holds for this database.
+    logged_bytes: u64,
 }
 
 impl Writer {
@@ -238,7 +244,8 @@ impl Writer {
             return;
         }
         match replay(&*self.log, &self.name, Some(self.position)).await {
-            Ok((replica, position)) => {
+            Ok((replica, position, logged_bytes)) => {
+                self.logged_bytes = logged_bytes;
                 tracing::warn!(database = %self.name, position, "replica rebuilt from the log");
                 self.replica = replica;
                 self.position = position;
@@ -273,6 +280,7 @@ impl Writer {
                     }
                 }
                 self.position = entry.seq;
+                self.logged_bytes += entry.change_set.len() as u64;
                 let _ = self.broadcast.send(Arc::new(entry));
             }
         }
@@ -389,6 +397,8 @@ impl Writer {
         let mut progress: HashMap<u128, ClientProgress> = HashMap::new();
         let mut assumed = Vec::new();
         let mut decisions = Vec::with_capacity(batch.len());
+        // What the batch's accepted pushes add to the log, before it is written.
+        let mut adding = 0u64;
         for request in batch {
             let known = *progress.entry(request.client_id).or_insert_with(|| {
                 let known = stored.get(&request.client_id).copied().unwrap_or_default();
@@ -406,8 +416,11 @@ impl Writer {
                     },
                 }
             } else {
-                match contained(|| self.validate(&request.bytes, request.schema)) {
-                    Ok(Ok((bytes, inverse))) => Decision::Accept { bytes, inverse },
+                match contained(|| self.validate(&request.bytes, request.schema, adding)) {
+                    Ok(Ok((bytes, inverse))) => {
+                        adding += bytes.len() as u64;
+                        Decision::Accept { bytes, inverse }
+                    }
                     Ok(Err(reason)) => Decision::Reject { reason },
                     Err(panic) => {
                         tracing::error!(database = %self.name, client_seq = request.client_seq, %panic, "a push panicked the writer; rebuilding the replica");
@@ -453,6 +466,7 @@ impl Writer {
                 }
                 Decision::Accept { bytes, .. } => {
                     let server_seq = seqs.next().unwrap_or_default();
+                    self.logged_bytes += bytes.len() as u64;
                     let _ = self.broadcast.send(Arc::new(LogEntry {
                         seq: server_seq,
                         client_id: request.client_id,
@@ -472,11 +486,38 @@ impl Writer {
 
     /// Checks a pushed change set and applies it to the replica, returning the bytes to log
     /// (the server's version of it) and the inverse that takes it back off.
-    fn validate(&mut self, bytes: &[u8], schema: bool) -> Result<(Vec<u8>, ChangeSet), String> {
+    /// `adding`: bytes earlier pushes of the batch add to the log.
+    fn validate(
+        &mut self,
+        bytes: &[u8],
+        schema: bool,
+        adding: u64,
+    ) -> Result<(Vec<u8>, ChangeSet), String> {
         let change_set = decode_change_set(bytes).map_err(|e| e.to_string())?;
         if !schema && changes_schema(&change_set) {
             return Err(NO_SCHEMA_RIGHT.to_owned());
         }
+        self.quotas
+            .admits_log(self.logged_bytes + adding, bytes.len() as u64)?;
+        let before = quota::usage(&self.replica);
+        let (logged, inverse) = self.apply_checked(change_set)?;
+        if let Err(reason) = self
+            .quotas
+            .admits_growth(before, quota::usage(&self.replica))
+        {
+            // Applied, so taken back off: the replica is as it was.
+            if let Err(undo) = self.replica.apply_change_set(inverse) {
+                tracing::error!(database = %self.name, %undo, "replica could not be rolled back");
+                self.poisoned = true;
+            }
+            return Err(reason);
+        }
+        Ok((logged, inverse))
+    }
+
+    /// Checks a change set against the replica and applies it: the bytes to log and the
+    /// inverse that takes it back off.
+    fn apply_checked(&mut self, change_set: ChangeSet) -> Result<(Vec<u8>, ChangeSet), String> {
         test_panic::maybe(&change_set);
         let encode = |accepted: &ChangeSet| encode_change_set(accepted).map_err(|e| e.to_string());
         self.replica
@@ -541,17 +582,19 @@ async fn replay(
     log: &dyn SyncLog,
     name: &str,
     until: Option<u64>,
-) -> Result<(MemoryStore, u64), LogError> {
+) -> Result<(MemoryStore, u64, u64), LogError> {
     let mut replica = MemoryStore::new();
     let mut after = 0;
+    let mut bytes = 0u64;
     loop {
         let entries = log.entries_after(name, after, 1000).await?;
         let Some(last) = entries.last() else { break };
         let last = last.seq;
         for entry in entries {
             if until.is_some_and(|until| entry.seq > until) {
-                return Ok((replica, after));
+                return Ok((replica, after, bytes));
             }
+            bytes += entry.change_set.len() as u64;
             contained(|| apply_entry(&mut replica, &entry))
                 .and_then(|applied| applied)
                 .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
@@ -559,7 +602,7 @@ async fn replay(
         }
         debug_assert_eq!(after, last);
     }
-    Ok((replica, after))
+    Ok((replica, after, bytes))
 }
 
 /// Debug builds only: with `IDBSQL_TEST_PANIC_TABLE` set, a push touching that table panics
@@ -581,14 +624,16 @@ mod test_panic {
 
 pub struct Hub {
     pub log: Arc<dyn SyncLog>,
+    quotas: Quotas,
     databases: Mutex<HashMap<String, Arc<DatabaseHub>>>,
     writers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Hub {
-    pub fn new(log: Arc<dyn SyncLog>) -> Self {
+    pub fn new(log: Arc<dyn SyncLog>, quotas: Quotas) -> Self {
         Self {
             log,
+            quotas,
             databases: Mutex::new(HashMap::new()),
             writers: Mutex::new(Vec::new()),
         }
@@ -600,7 +645,7 @@ impl Hub {
         if let Some(hub) = databases.get(name) {
             return Ok(Arc::clone(hub));
         }
-        let (replica, after) = replay(&*self.log, name, None).await?;
+        let (replica, after, logged_bytes) = replay(&*self.log, name, None).await?;
         let (queue, requests) = mpsc::unbounded_channel();
         let broadcast = broadcast::channel(BROADCAST_CAPACITY).0;
         let writer = Writer {
@@ -610,6 +655,8 @@ impl Hub {
             position: after,
             broadcast: broadcast.clone(),
             poisoned: false,
+            quotas: self.quotas,
+            logged_bytes,
         };
         self.writers
             .lock()

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod hub;
 pub mod log;
 pub mod origin;
+pub mod quota;
 pub mod revoked;
 pub mod slots;
 
@@ -51,6 +52,8 @@ pub struct Limits {
     pub max_connections_per_token: usize,
     /// Connections that have not said Hello yet, over the whole server.
     pub max_pending_hellos: usize,
+    /// What one database may hold (log bytes, rows, tables).
+    pub quotas: quota::Quotas,
     /// A frame not taken by the client within this is a stalled reader: it is disconnected
     /// (a session holds at most one frame, and the broadcast buffer is shared and bounded).
     pub send_timeout: std::time::Duration,
@@ -69,6 +72,7 @@ impl Default for Limits {
             max_connections_per_ip: 512,
             max_connections_per_token: 128,
             max_pending_hellos: 256,
+            quotas: quota::Quotas::default(),
             send_timeout: std::time::Duration::from_secs(10),
             idle_replica: std::time::Duration::from_secs(60),
         }
@@ -280,7 +284,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Revoked(config.revoked_file.clone().unwrap_or_default(), e))?;
     let (sessions_stop, shutdown_signal) = watch::channel(false);
     let appends = log.appends_elsewhere();
-    let hub = Arc::new(Hub::new(log));
+    let hub = Arc::new(Hub::new(log, config.limits.quotas));
     let sweeper = tokio::spawn(Arc::clone(&hub).sweep_idle(config.limits.idle_replica));
     let follower = appends.map(|appends| tokio::spawn(Arc::clone(&hub).follow(appends)));
     let session = Arc::new(SessionConfig {

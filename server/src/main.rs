@@ -80,6 +80,17 @@ enum Command {
         /// refused with HTTP 503 until some have.
         #[arg(long, default_value_t = 256)]
         max_pending_hellos: usize,
+        /// Bytes of change sets one database's log may hold (0: no limit); a push past it is
+        /// rejected with code `quota`. The log keeps history, so this counts every change
+        /// ever pushed, not only the data there is now.
+        #[arg(long, default_value_t = 1 << 30)]
+        max_log_bytes_per_database: u64,
+        /// Rows one database may hold, over its tables (0: no limit).
+        #[arg(long, default_value_t = 10_000_000)]
+        max_rows_per_database: u64,
+        /// Tables one database may hold (0: no limit).
+        #[arg(long, default_value_t = 1_000)]
+        max_tables_per_database: u64,
         /// A web page origin (e.g. https://app.example) whose pages may sync; repeatable, `*`
         /// for any. Pages of the server's own origin may always; without --secret-file, so may
         /// pages served from loopback. Clients that send no Origin (native, Node) are not
@@ -170,6 +181,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_connections_per_ip,
             max_connections_per_token,
             max_pending_hellos,
+            max_log_bytes_per_database,
+            max_rows_per_database,
+            max_tables_per_database,
             allow_origins,
             revoked_file,
         } => {
@@ -203,6 +217,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                     max_connections_per_ip,
                     max_connections_per_token,
                     max_pending_hellos,
+                    quotas: idbsql_server::quota::Quotas {
+                        log_bytes: max_log_bytes_per_database,
+                        rows: max_rows_per_database,
+                        tables: max_tables_per_database,
+                    },
                     send_timeout,
                     idle_replica: idle_replica_timeout,
                 },

@@ -107,6 +107,8 @@ enum JsEvent<'a> {
     Reject {
         client_seq: u64,
         reason: &'a str,
+        /// `quota` when a server quota refused it, else `rejected`.
+        code: &'static str,
     },
     Error {
         message: &'a str,
@@ -129,6 +131,11 @@ impl<'a> JsEvent<'a> {
             DbEvent::Sync(SyncEvent::Rejected { client_seq, reason }) => JsEvent::Reject {
                 client_seq: *client_seq,
                 reason,
+                code: if reason.starts_with(crate::protocol::messages::QUOTA_REJECT_PREFIX) {
+                    "quota"
+                } else {
+                    "rejected"
+                },
             },
             DbEvent::Sync(SyncEvent::ServerError { message, code }) => JsEvent::Error {
                 message,

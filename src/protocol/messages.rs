@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 /// identity with a secret and learns its public id in `Welcome`.
 pub const PROTOCOL_VERSION: u16 = 3;
 
+/// A `Reject` whose reason starts so was refused for one of the server's quotas (clients
+/// report it with code `quota`); other rejections are the change set's own fault.
+pub const QUOTA_REJECT_PREFIX: &str = "quota: ";
+
 /// At most this many log entries in one `Changes` message; more follow with `more: true`.
 pub const CHANGES_PAGE: usize = 500;
 

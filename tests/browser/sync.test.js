@@ -425,6 +425,36 @@ test("a token that expires mid-session: the server ends the session, the token f
   }
 });
 
+test("a commit past a server quota is rejected with code quota and rolled back; sync goes on", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-quota-"));
+  const server = await startSyncServer({ dataDir: dir, extraArgs: ["--max-tables-per-database", "1"] });
+  const context = await browser.newContext();
+  try {
+    const page = await openPage(context, pages.url);
+    const rejects = await page.evaluate(async (url) => {
+      const rejects = [];
+      window.db = await window.idbsql.connect("quota-notes", { sync: { url } });
+      window.db.sync.addEventListener("reject", (event) => rejects.push(event.detail));
+      await window.db.exec("CREATE TABLE one (id INTEGER PRIMARY KEY)");
+      await window.db.sync.flush();
+      await window.db.exec("CREATE TABLE two (id INTEGER PRIMARY KEY)");
+      await window.db.sync.flush();
+      await window.db.exec("INSERT INTO one VALUES (1)");
+      await window.db.sync.flush();
+      return rejects;
+    }, server.url);
+    assert.equal(rejects.length, 1, JSON.stringify(rejects));
+    assert.equal(rejects[0].code, "quota");
+    assert.match(rejects[0].reason, /^quota: .*tables/);
+    const tables = await page.evaluate(async () => (await window.db.tables()).map((t) => t.name).sort());
+    assert.deepEqual(tables, ["one"], "the refused table was rolled back here");
+  } finally {
+    await context.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("a remote overwrite of a row written here by a writer that had not seen it is a conflict event", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-conflict-"));
   const server = await startSyncServer({ dataDir: dir });
