@@ -21,7 +21,7 @@ use {
         time::{Duration, Instant},
     },
     tokio::{
-        sync::{broadcast, mpsc, oneshot, Mutex},
+        sync::{broadcast, mpsc, oneshot, Mutex, OnceCell},
         task::JoinHandle,
     },
 };
@@ -587,20 +587,39 @@ async fn replay(
     let mut after = 0;
     let mut bytes = 0u64;
     loop {
-        let entries = log.entries_after(name, after, 1000).await?;
-        let Some(last) = entries.last() else { break };
-        let last = last.seq;
-        for entry in entries {
-            if until.is_some_and(|until| entry.seq > until) {
-                return Ok((replica, after, bytes));
-            }
-            bytes += entry.change_set.len() as u64;
-            contained(|| apply_entry(&mut replica, &entry))
-                .and_then(|applied| applied)
-                .map_err(|e| LogError::from_message(format!("entry {}: {e}", entry.seq)))?;
-            after = entry.seq;
+        let mut entries = log.entries_after(name, after, 1000).await?;
+        if let Some(until) = until {
+            entries.retain(|entry| entry.seq <= until);
         }
-        debug_assert_eq!(after, last);
+        let Some(last) = entries.last().map(|entry| entry.seq) else {
+            break;
+        };
+        bytes += entries
+            .iter()
+            .map(|entry| entry.change_set.len() as u64)
+            .sum::<u64>();
+        // Applying is CPU work (seconds for a big log): off the async runtime, so the
+        // sessions of other databases are not held up behind it.
+        let applied = tokio::task::spawn_blocking(move || {
+            for entry in &entries {
+                if let Err(error) =
+                    contained(|| apply_entry(&mut replica, entry)).and_then(|applied| applied)
+                {
+                    return Err(LogError::from_message(format!(
+                        "entry {}: {error}",
+                        entry.seq
+                    )));
+                }
+            }
+            Ok(replica)
+        })
+        .await
+        .map_err(|e| LogError::from_message(format!("replaying the log: {e}")))?;
+        replica = applied?;
+        after = last;
+        if until.is_some_and(|until| after >= until) {
+            break;
+        }
     }
     Ok((replica, after, bytes))
 }
@@ -625,7 +644,9 @@ mod test_panic {
 pub struct Hub {
     pub log: Arc<dyn SyncLog>,
     quotas: Quotas,
-    databases: Mutex<HashMap<String, Arc<DatabaseHub>>>,
+    /// Each database's hub, made once: the map's lock is held only to find the cell, so a
+    /// database rebuilding from a long log does not hold up the others.
+    databases: Mutex<HashMap<String, Arc<OnceCell<Arc<DatabaseHub>>>>>,
     writers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -641,10 +662,30 @@ impl Hub {
 
     /// The hub of `name`, its replica rebuilt from the log on first use.
     pub async fn database(&self, name: &str) -> Result<Arc<DatabaseHub>, LogError> {
-        let mut databases = self.databases.lock().await;
-        if let Some(hub) = databases.get(name) {
-            return Ok(Arc::clone(hub));
+        let cell = Arc::clone(
+            self.databases
+                .lock()
+                .await
+                .entry(name.to_owned())
+                .or_default(),
+        );
+        let mut made = false;
+        let hub = cell
+            .get_or_try_init(|| {
+                made = true;
+                self.open(name)
+            })
+            .await?;
+        if made {
+            // Another server's append that arrived while this replica was being rebuilt found
+            // no hub to tell; the new writer looks once for itself.
+            hub.catch_up();
         }
+        Ok(Arc::clone(hub))
+    }
+
+    /// Rebuilds `name`'s replica from the log and starts its writer.
+    async fn open(&self, name: &str) -> Result<Arc<DatabaseHub>, LogError> {
         let (replica, after, logged_bytes) = replay(&*self.log, name, None).await?;
         let (queue, requests) = mpsc::unbounded_channel();
         let broadcast = broadcast::channel(BROADCAST_CAPACITY).0;
@@ -669,7 +710,6 @@ impl Hub {
             readers: AtomicUsize::new(0),
             idle_since: std::sync::Mutex::new(Some(Instant::now())),
         });
-        databases.insert(name.to_owned(), Arc::clone(&hub));
         Ok(hub)
     }
 
@@ -684,8 +724,11 @@ impl Hub {
             };
             let databases = self.databases.lock().await;
             if database.is_empty() {
-                databases.values().for_each(|hub| hub.catch_up());
-            } else if let Some(hub) = databases.get(&database) {
+                databases
+                    .values()
+                    .filter_map(|cell| cell.get())
+                    .for_each(|hub| hub.catch_up());
+            } else if let Some(hub) = databases.get(&database).and_then(|cell| cell.get()) {
                 hub.catch_up();
             }
         }
@@ -693,7 +736,8 @@ impl Hub {
 
     /// Databases with a replica in memory.
     pub async fn open_databases(&self) -> usize {
-        self.databases.lock().await.len()
+        let databases = self.databases.lock().await;
+        databases.values().filter(|cell| cell.initialized()).count()
     }
 
     /// Every `idle / 4`, drops the replicas of databases nobody used for `idle`: their writer
@@ -703,8 +747,12 @@ impl Hub {
         loop {
             tokio::time::sleep(period).await;
             let mut databases = self.databases.lock().await;
-            // Only the map holds an idle hub: no session is between lookup and connect.
-            databases.retain(|_, hub| !(hub.idle_for(idle) && Arc::strong_count(hub) == 1));
+            // Only the map holds an idle hub: no session is between lookup and connect. A cell
+            // still being filled is kept while someone fills it.
+            databases.retain(|_, cell| match cell.get() {
+                Some(hub) => !(hub.idle_for(idle) && Arc::strong_count(hub) == 1),
+                None => Arc::strong_count(cell) > 1,
+            });
             drop(databases);
             self.writers
                 .lock()
