@@ -113,56 +113,100 @@ impl Engine {
 
     /// The names a statement may mean, when it writes one of them in another case.
     fn unknown_columns(&self, statement: &Statement) -> Option<Vec<String>> {
-        // The names written, first: most statements name none (`INSERT … VALUES ($1, $2)`).
-        let mut written: Vec<String> = Vec::new();
+        // First, without allocating names: is every name written a column (or the name) of a
+        // table the statement reads? Most statements pass here; only those that use aliases
+        // or another spelling go on to the full set of names.
+        let mut tables = Vec::new();
+        let _ = visit::relations(statement, |name| {
+            tables.extend(
+                name.0
+                    .last()
+                    .and_then(|t| self.glue.storage.table(&t.value)),
+            );
+            ControlFlow::Continue(())
+        });
+        if let Statement::Insert(insert) = statement {
+            tables.extend(
+                insert
+                    .table_name
+                    .0
+                    .last()
+                    .and_then(|t| self.glue.storage.table(&t.value)),
+            );
+        }
+        let is_column = |name: &str| {
+            tables.iter().any(|table| {
+                table.schema.table_name == name
+                    || table
+                        .schema
+                        .column_defs
+                        .iter()
+                        .flatten()
+                        .any(|column| column.name == name)
+            })
+        };
+        let mut unknown = false;
         let _ = visit::exprs(statement, |expr| {
-            match expr {
-                Expr::Identifier(ident) => written.push(ident.value.clone()),
-                Expr::CompoundIdentifier(idents) => {
-                    written.extend(idents.iter().map(|i| i.value.clone()))
-                }
-                _ => {}
+            unknown |= match expr {
+                Expr::Identifier(ident) => !is_column(&ident.value),
+                Expr::CompoundIdentifier(idents) => idents.iter().any(|i| !is_column(&i.value)),
+                _ => false,
+            };
+            if unknown {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
+        });
+        match statement {
+            Statement::Insert(insert) => {
+                unknown |= insert.columns.iter().any(|c| !is_column(&c.value));
+            }
+            Statement::Update { assignments, .. } => {
+                unknown |= assignments.iter().any(|a| match &a.target {
+                    AssignmentTarget::ColumnName(name) => {
+                        name.0.iter().any(|i| !is_column(&i.value))
+                    }
+                    _ => false,
+                });
+            }
+            _ => {}
+        }
+        if !unknown {
+            return None;
+        }
+        let mut known: HashSet<String> = HashSet::new();
+        for table in &tables {
+            known.insert(table.schema.table_name.clone());
+            for column in table.schema.column_defs.iter().flatten() {
+                known.insert(column.name.clone());
+            }
+        }
+        aliases(statement, &mut known);
+        let mut all_known = true;
+        let _ = visit::exprs(statement, |expr| {
+            all_known &= match expr {
+                Expr::Identifier(ident) => known.contains(&ident.value),
+                Expr::CompoundIdentifier(idents) => idents.iter().all(|i| known.contains(&i.value)),
+                _ => true,
+            };
             ControlFlow::Continue(())
         });
         match statement {
             Statement::Insert(insert) => {
-                written.extend(insert.columns.iter().map(|c| c.value.clone()))
+                all_known &= insert.columns.iter().all(|c| known.contains(&c.value));
             }
             Statement::Update { assignments, .. } => {
-                for assignment in assignments {
-                    if let AssignmentTarget::ColumnName(name) = &assignment.target {
-                        written.extend(name.0.iter().map(|i| i.value.clone()));
+                all_known &= assignments.iter().all(|a| match &a.target {
+                    AssignmentTarget::ColumnName(name) => {
+                        name.0.iter().all(|i| known.contains(&i.value))
                     }
-                }
+                    _ => true,
+                });
             }
             _ => {}
         }
-        if written.is_empty() {
-            return None;
-        }
-        let mut known: HashSet<String> = HashSet::new();
-        let mut add_table = |name: &str| {
-            if let Some(table) = self.glue.storage.table(name) {
-                known.insert(table.schema.table_name.clone());
-                for column in table.schema.column_defs.iter().flatten() {
-                    known.insert(column.name.clone());
-                }
-            }
-        };
-        let _ = visit::relations(statement, |name| {
-            if let Some(table) = name.0.last() {
-                add_table(&table.value);
-            }
-            ControlFlow::Continue(())
-        });
-        if let Statement::Insert(insert) = statement {
-            if let Some(table) = insert.table_name.0.last() {
-                add_table(&table.value);
-            }
-        }
-        aliases(statement, &mut known);
-        if written.iter().all(|name| known.contains(name)) {
+        if all_known {
             return None;
         }
         let mut names: Vec<String> = known.into_iter().collect();
