@@ -7,43 +7,18 @@ mod common;
 
 use {
     common::{
-        binary::ServerProcess,
+        binary::{mint, ServerProcess},
         client::{change_set, Client},
     },
     idbsql::{
         engine::Engine,
         protocol::messages::{ErrorKind, ServerMessage},
     },
-    std::{net::SocketAddr, path::Path, process::Command, time::Duration},
+    std::{net::SocketAddr, time::Duration},
     tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream},
 };
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
-
-const SECRET: &str = "a slots test secret of enough bytes";
-
-fn mint(secret: &Path, database: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_idbsql-server"))
-        .args(["token", "--db", database, "--schema", "--secret-file"])
-        .arg(secret)
-        .args(args)
-        .output()
-        .expect("the token command runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn serve(dir: &Path, extra: &[&str]) -> (ServerProcess, std::path::PathBuf) {
-    let secret = dir.join("secret");
-    std::fs::write(&secret, SECRET).unwrap();
-    let mut args = vec!["--secret-file", secret.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    (ServerProcess::start(&dir.join("data"), &args, &[]), secret)
-}
 
 fn welcomed(message: &ServerMessage) -> bool {
     matches!(message, ServerMessage::Welcome { .. })
@@ -87,7 +62,7 @@ async fn writes(addr: SocketAddr, token: &str, client: u128) {
 #[tokio::test]
 async fn read_only_sessions_cannot_lock_writers_out() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = serve(
+    let (mut server, secret) = ServerProcess::start_with_secret(
         dir.path(),
         &[
             "--max-connections-per-database",
@@ -96,7 +71,7 @@ async fn read_only_sessions_cannot_lock_writers_out() {
             "2",
         ],
     );
-    let readers_token = mint(&secret, "notes", &["--read-only"]);
+    let readers_token = mint(&secret, "notes", &["--schema", "--read-only"]);
     let mut readers = Vec::new();
     for client in 0..6 {
         let (reader, welcome) =
@@ -107,7 +82,7 @@ async fn read_only_sessions_cannot_lock_writers_out() {
     let (_, seventh) = Client::hello(server.addr, "notes", 6, &readers_token, 0).await;
     assert!(too_many(&seventh), "{seventh:?}");
     // The two reserved slots are a writer's.
-    let writer_token = mint(&secret, "notes", &[]);
+    let writer_token = mint(&secret, "notes", &["--schema"]);
     writes(server.addr, &writer_token, 100).await;
     assert!(server.is_running());
 }
@@ -115,8 +90,9 @@ async fn read_only_sessions_cannot_lock_writers_out() {
 #[tokio::test]
 async fn one_token_cannot_take_every_slot() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = serve(dir.path(), &["--max-connections-per-token", "3"]);
-    let greedy = mint(&secret, "notes", &[]);
+    let (mut server, secret) =
+        ServerProcess::start_with_secret(dir.path(), &["--max-connections-per-token", "3"]);
+    let greedy = mint(&secret, "notes", &["--schema"]);
     let mut held = Vec::new();
     for client in 0..3 {
         let (session, welcome) = Client::hello(server.addr, "notes", client, &greedy, 0).await;
@@ -125,7 +101,7 @@ async fn one_token_cannot_take_every_slot() {
     }
     let (_, fourth) = Client::hello(server.addr, "notes", 3, &greedy, 0).await;
     assert!(too_many(&fourth), "{fourth:?}");
-    let other = mint(&secret, "notes", &[]);
+    let other = mint(&secret, "notes", &["--schema"]);
     writes(server.addr, &other, 100).await;
     // A session that ends gives its slot back.
     held.pop();
@@ -138,7 +114,8 @@ async fn one_token_cannot_take_every_slot() {
 #[tokio::test]
 async fn connections_that_never_say_hello_cannot_hold_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = serve(dir.path(), &["--max-pending-hellos", "4"]);
+    let (mut server, secret) =
+        ServerProcess::start_with_secret(dir.path(), &["--max-pending-hellos", "4"]);
     let mut silent = Vec::new();
     for _ in 0..4 {
         silent.push(open_silent(server.addr).await.expect("admitted"));
@@ -147,7 +124,7 @@ async fn connections_that_never_say_hello_cannot_hold_the_server() {
     // Once they go, others get in, and write.
     silent.clear();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let token = mint(&secret, "notes", &[]);
+    let token = mint(&secret, "notes", &["--schema"]);
     writes(server.addr, &token, 100).await;
     assert!(server.is_running());
 }
@@ -155,8 +132,9 @@ async fn connections_that_never_say_hello_cannot_hold_the_server() {
 #[tokio::test]
 async fn one_address_cannot_take_every_slot() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = serve(dir.path(), &["--max-connections-per-ip", "5"]);
-    let token = mint(&secret, "notes", &[]);
+    let (mut server, secret) =
+        ServerProcess::start_with_secret(dir.path(), &["--max-connections-per-ip", "5"]);
+    let token = mint(&secret, "notes", &["--schema"]);
     let mut held = Vec::new();
     for client in 0..3 {
         let (session, welcome) = Client::hello(server.addr, "notes", client, &token, 0).await;

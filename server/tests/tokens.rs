@@ -6,46 +6,15 @@ mod common;
 
 use {
     common::{
-        binary::ServerProcess,
+        binary::{mint, ServerProcess},
         client::{change_set, read_log_with, Client},
     },
     idbsql::{
         engine::Engine,
         protocol::messages::{ErrorKind, ServerMessage},
     },
-    std::{
-        path::Path,
-        process::Command,
-        time::{Duration, Instant},
-    },
+    std::time::{Duration, Instant},
 };
-
-const SECRET: &str = "a token test secret of enough bytes";
-
-/// `idbsql-server token --db <db> --secret-file <secret> <args…>`: the token on stdout.
-fn mint(secret: &Path, database: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_idbsql-server"))
-        .args(["token", "--db", database, "--secret-file"])
-        .arg(secret)
-        .args(args)
-        .output()
-        .expect("the token command runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn setup(dir: &Path, extra: &[&str]) -> (ServerProcess, std::path::PathBuf) {
-    let secret = dir.join("secret");
-    std::fs::write(&secret, SECRET).unwrap();
-    let mut args = vec!["--secret-file", secret.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    let server = ServerProcess::start(&dir.join("data"), &args, &[]);
-    (server, secret)
-}
 
 fn is_welcome(message: &ServerMessage) -> bool {
     matches!(message, ServerMessage::Welcome { .. })
@@ -70,7 +39,7 @@ async fn ended_unauthorized(client: &mut Client, within: Duration) -> String {
 #[tokio::test]
 async fn a_session_ends_when_its_token_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = setup(dir.path(), &[]);
+    let (mut server, secret) = ServerProcess::start_with_secret(dir.path(), &[]);
     let short = mint(&secret, "notes", &["--ttl", "2s", "--schema"]);
     let (mut client, welcome) = Client::hello(server.addr, "notes", 1, &short, 0).await;
     assert!(is_welcome(&welcome), "{welcome:?}");
@@ -97,7 +66,10 @@ async fn a_revoked_token_id_ends_its_sessions_and_is_refused_while_others_go_on(
     let dir = tempfile::tempdir().unwrap();
     let revoked = dir.path().join("revoked");
     std::fs::write(&revoked, "# revoked token ids\n").unwrap();
-    let (mut server, secret) = setup(dir.path(), &["--revoked-file", revoked.to_str().unwrap()]);
+    let (mut server, secret) = ServerProcess::start_with_secret(
+        dir.path(),
+        &["--revoked-file", revoked.to_str().unwrap()],
+    );
     let stolen = mint(&secret, "notes", &["--id", "laptop-7", "--schema"]);
     let other = mint(&secret, "notes", &["--id", "desktop-2", "--schema"]);
     let (mut thief, welcome) = Client::hello(server.addr, "notes", 1, &stolen, 0).await;
@@ -126,7 +98,7 @@ async fn a_revoked_token_id_ends_its_sessions_and_is_refused_while_others_go_on(
 #[tokio::test]
 async fn without_the_schema_right_a_token_writes_rows_but_not_the_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut server, secret) = setup(dir.path(), &[]);
+    let (mut server, secret) = ServerProcess::start_with_secret(dir.path(), &[]);
     let admin = mint(&secret, "notes", &["--schema"]);
     let writer = mint(&secret, "notes", &[]);
     let (mut rows_only, welcome) = Client::hello(server.addr, "notes", 1, &writer, 0).await;

@@ -65,6 +65,16 @@ impl ServerProcess {
         (status.success(), stderr)
     }
 
+    /// `serve` with tokens checked: a secret written to `<dir>/secret`, the log in
+    /// `<dir>/data`; returns the process and the secret's path (for `mint`).
+    pub fn start_with_secret(dir: &Path, args: &[&str]) -> (Self, std::path::PathBuf) {
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "a test secret of enough bytes").expect("the secret is written");
+        let mut all = vec!["--secret-file", secret.to_str().expect("a UTF-8 path")];
+        all.extend_from_slice(args);
+        (Self::start(&dir.join("data"), &all, &[]), secret)
+    }
+
     /// The process has not exited (crashed, aborted).
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("status").is_none()
@@ -89,4 +99,23 @@ fn command(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         command.env(key, value);
     }
     command
+}
+
+/// `idbsql-server token --db <database> --secret-file <secret> <args…>`: the token it prints.
+pub fn mint(secret: &Path, database: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_idbsql-server"))
+        .args(["token", "--db", database, "--secret-file"])
+        .arg(secret)
+        .args(args)
+        .output()
+        .expect("the token command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("a token is text")
+        .trim()
+        .to_owned()
 }
