@@ -145,34 +145,7 @@ impl Engine {
                         .any(|column| column.name == name)
             })
         };
-        let mut unknown = false;
-        let _ = visit::exprs(statement, |expr| {
-            unknown |= match expr {
-                Expr::Identifier(ident) => !is_column(&ident.value),
-                Expr::CompoundIdentifier(idents) => idents.iter().any(|i| !is_column(&i.value)),
-                _ => false,
-            };
-            if unknown {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        });
-        match statement {
-            Statement::Insert(insert) => {
-                unknown |= insert.columns.iter().any(|c| !is_column(&c.value));
-            }
-            Statement::Update { assignments, .. } => {
-                unknown |= assignments.iter().any(|a| match &a.target {
-                    AssignmentTarget::ColumnName(name) => {
-                        name.0.iter().any(|i| !is_column(&i.value))
-                    }
-                    _ => false,
-                });
-            }
-            _ => {}
-        }
-        if !unknown {
+        if every_name(statement, is_column) {
             return None;
         }
         let mut known: HashSet<String> = HashSet::new();
@@ -183,35 +156,38 @@ impl Engine {
             }
         }
         aliases(statement, &mut known);
-        let mut all_known = true;
-        let _ = visit::exprs(statement, |expr| {
-            all_known &= match expr {
-                Expr::Identifier(ident) => known.contains(&ident.value),
-                Expr::CompoundIdentifier(idents) => idents.iter().all(|i| known.contains(&i.value)),
-                _ => true,
-            };
-            ControlFlow::Continue(())
-        });
-        match statement {
-            Statement::Insert(insert) => {
-                all_known &= insert.columns.iter().all(|c| known.contains(&c.value));
-            }
-            Statement::Update { assignments, .. } => {
-                all_known &= assignments.iter().all(|a| match &a.target {
-                    AssignmentTarget::ColumnName(name) => {
-                        name.0.iter().all(|i| known.contains(&i.value))
-                    }
-                    _ => true,
-                });
-            }
-            _ => {}
-        }
-        if all_known {
+        if every_name(statement, |name| known.contains(name)) {
             return None;
         }
         let mut names: Vec<String> = known.into_iter().collect();
         names.sort();
         Some(names)
+    }
+}
+
+/// Whether `known` holds for every column or alias name the statement writes: in its
+/// expressions, an INSERT's column list, an UPDATE's targets.
+fn every_name(statement: &Statement, known: impl Fn(&str) -> bool) -> bool {
+    let mut all = true;
+    let _ = visit::exprs(statement, |expr| {
+        all &= match expr {
+            Expr::Identifier(ident) => known(&ident.value),
+            Expr::CompoundIdentifier(idents) => idents.iter().all(|i| known(&i.value)),
+            _ => true,
+        };
+        if all {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    });
+    all && match statement {
+        Statement::Insert(insert) => insert.columns.iter().all(|c| known(&c.value)),
+        Statement::Update { assignments, .. } => assignments.iter().all(|a| match &a.target {
+            AssignmentTarget::ColumnName(name) => name.0.iter().all(|i| known(&i.value)),
+            _ => true,
+        }),
+        _ => true,
     }
 }
 
