@@ -67,6 +67,7 @@ pub const SHAPES: &[&str] = &[
     "GROUP BY position",
     "aggregate FILTER",
     "names in another case",
+    "constant HAVING",
 ];
 
 #[derive(Debug, Clone)]
@@ -374,6 +375,12 @@ impl Gen<'_> {
         let filter = self.rng.percent(70).then(|| self.predicate(&scope, 2));
         let having = (grouped && self.rng.percent(40)).then(|| {
             self.note("HAVING");
+            if self.rng.percent(35) {
+                // A HAVING that reads no row (`HAVING 1 > 2`): when it is not true, WHERE is
+                // never evaluated, so a division by zero there must not fail.
+                self.note("constant HAVING");
+                return self.predicate(&[], 0);
+            }
             let (agg, ty) = self.aggregate(&scope);
             let bound = self.literal_expr(ty);
             Expr::Bin(
@@ -844,6 +851,11 @@ impl Gen<'_> {
                     self.rng.pick(&[BinOp::Gt, BinOp::LtEq, BinOp::Eq]),
                     Box::new(self.literal_expr(Ty::Int)),
                 );
+                if self.rng.percent(25) {
+                    // Unguarded: both references refuse it where a zero divisor is reached,
+                    // and answer it where nothing reaches one (a constant HAVING that says no).
+                    return test;
+                }
                 let (first, second) = if self.rng.percent(50) {
                     (guard, test)
                 } else {

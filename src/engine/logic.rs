@@ -192,21 +192,19 @@ fn may_fail(expr: &Expr) -> bool {
     found
 }
 
-/// Whether `expr` is the same for every row: literals and operators only (no column, call or
-/// subquery).
+/// Whether `expr` is the same for every row: it names no column and calls no function
+/// (aggregates included) or subquery — literals, casts and operators over them.
 fn reads_nothing(expr: &Expr) -> bool {
     let mut reads = false;
     let _ = super::visit::exprs(expr, |e| {
-        reads |= !matches!(
+        reads |= matches!(
             e,
-            Expr::Value(_)
-                | Expr::Nested(_)
-                | Expr::UnaryOp { .. }
-                | Expr::BinaryOp { .. }
-                | Expr::IsNull(_)
-                | Expr::IsNotNull(_)
-                | Expr::IsTrue(_)
-                | Expr::IsFalse(_)
+            Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Function(_)
+                | Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. }
         );
         if reads {
             std::ops::ControlFlow::Break(())
