@@ -4,6 +4,7 @@
 use {
     crate::{
         auth::{self, AuthError},
+        fanout::Ended,
         hub::{Hub, PushOutcome},
         slots::{Counter, Slot},
         Limits,
@@ -17,7 +18,7 @@ use {
         sync::Arc,
         time::{Duration, Instant, SystemTime, UNIX_EPOCH},
     },
-    tokio::{sync::broadcast::error::RecvError, time::timeout},
+    tokio::time::timeout,
 };
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -351,11 +352,12 @@ pub async fn run_session(socket: WebSocket, config: Arc<SessionConfig>, admitted
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
-                    let Ok(seq) = catch_up(&mut peer, &config, &database, sent_seq).await else { return };
-                    sent_seq = seq;
+                Err(Ended::TooSlow) => {
+                    // Its queue reached the bound: what it missed stays in the log, for the
+                    // catch-up of its next connection.
+                    return fail(&mut peer, ErrorKind::RateLimited, "this client fell too far behind the database's changes; reconnect to catch up").await;
                 }
-                Err(RecvError::Closed) => return,
+                Err(Ended::Closed) => return,
             },
             message = receive(&mut peer.socket) => match message {
                 None => return,

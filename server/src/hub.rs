@@ -5,6 +5,7 @@
 
 use {
     crate::{
+        fanout::{Fanout, Subscription},
         log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
         quota::{self, Quotas},
     },
@@ -26,8 +27,6 @@ use {
     },
 };
 
-/// Entries a slow client may lag behind before it is told to catch up from the log.
-const BROADCAST_CAPACITY: usize = 4096;
 /// Pushes committed together at most.
 const MAX_BATCH: usize = 512;
 /// Times a batch is decided again after another server appended first, before giving up.
@@ -64,7 +63,7 @@ enum Work {
 
 pub struct DatabaseHub {
     queue: mpsc::UnboundedSender<Work>,
-    broadcast: broadcast::Sender<Arc<LogEntry>>,
+    fanout: Arc<Fanout>,
     connections: AtomicUsize,
     /// Of `connections`, those of read-only sessions.
     readers: AtomicUsize,
@@ -77,8 +76,9 @@ fn writer_stopped() -> LogError {
 }
 
 impl DatabaseHub {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LogEntry>> {
-        self.broadcast.subscribe()
+    /// A queue of every entry committed from now on (see `fanout`).
+    pub fn subscribe(&self) -> Subscription {
+        self.fanout.subscribe()
     }
 
     /// Reserves a connection slot, or `None` when the database is at its limit. A read-only
@@ -200,7 +200,7 @@ struct Writer {
     replica: MemoryStore,
     /// The last log entry applied to the replica (and broadcast).
     position: u64,
-    broadcast: broadcast::Sender<Arc<LogEntry>>,
+    fanout: Arc<Fanout>,
     /// A panic left the replica in an unknown state: it is rebuilt from the log before the
     /// next decision.
     poisoned: bool,
@@ -281,7 +281,7 @@ impl Writer {
                 }
                 self.position = entry.seq;
                 self.logged_bytes += entry.change_set.len() as u64;
-                let _ = self.broadcast.send(Arc::new(entry));
+                self.fanout.publish(Arc::new(entry));
             }
         }
     }
@@ -467,7 +467,7 @@ impl Writer {
                 Decision::Accept { bytes, .. } => {
                     let server_seq = seqs.next().unwrap_or_default();
                     self.logged_bytes += bytes.len() as u64;
-                    let _ = self.broadcast.send(Arc::new(LogEntry {
+                    self.fanout.publish(Arc::new(LogEntry {
                         seq: server_seq,
                         client_id: request.client_id,
                         client_seq: request.client_seq,
@@ -549,9 +549,7 @@ impl Writer {
         self.undo(decisions);
         tracing::error!(database = %self.name, %error, "log write failed");
         for request in batch {
-            let _ = request
-                .reply
-                .send(Err(LogError::from_message(error.to_string())));
+            let _ = request.reply.send(Err(error.clone()));
         }
     }
 }
@@ -644,6 +642,8 @@ mod test_panic {
 pub struct Hub {
     pub log: Arc<dyn SyncLog>,
     quotas: Quotas,
+    /// Bytes one session's queue of live entries may hold (see `fanout`).
+    max_queued_bytes: usize,
     /// Each database's hub, made once: the map's lock is held only to find the cell, so a
     /// database rebuilding from a long log does not hold up the others.
     databases: Mutex<HashMap<String, Arc<OnceCell<Arc<DatabaseHub>>>>>,
@@ -651,10 +651,11 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(log: Arc<dyn SyncLog>, quotas: Quotas) -> Self {
+    pub fn new(log: Arc<dyn SyncLog>, quotas: Quotas, max_queued_bytes: usize) -> Self {
         Self {
             log,
             quotas,
+            max_queued_bytes,
             databases: Mutex::new(HashMap::new()),
             writers: Mutex::new(Vec::new()),
         }
@@ -688,13 +689,13 @@ impl Hub {
     async fn open(&self, name: &str) -> Result<Arc<DatabaseHub>, LogError> {
         let (replica, after, logged_bytes) = replay(&*self.log, name, None).await?;
         let (queue, requests) = mpsc::unbounded_channel();
-        let broadcast = broadcast::channel(BROADCAST_CAPACITY).0;
+        let fanout = Arc::new(Fanout::new(self.max_queued_bytes));
         let writer = Writer {
             name: name.to_owned(),
             log: Arc::clone(&self.log),
             replica,
             position: after,
-            broadcast: broadcast.clone(),
+            fanout: Arc::clone(&fanout),
             poisoned: false,
             quotas: self.quotas,
             logged_bytes,
@@ -705,7 +706,7 @@ impl Hub {
             .push(tokio::spawn(writer.run(requests)));
         let hub = Arc::new(DatabaseHub {
             queue,
-            broadcast,
+            fanout,
             connections: AtomicUsize::new(0),
             readers: AtomicUsize::new(0),
             idle_since: std::sync::Mutex::new(Some(Instant::now())),

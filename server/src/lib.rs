@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod connection;
+pub mod fanout;
 pub mod hub;
 pub mod log;
 pub mod origin;
@@ -54,9 +55,11 @@ pub struct Limits {
     pub max_pending_hellos: usize,
     /// What one database may hold (log bytes, rows, tables).
     pub quotas: quota::Quotas,
-    /// A frame not taken by the client within this is a stalled reader: it is disconnected
-    /// (a session holds at most one frame, and the broadcast buffer is shared and bounded).
+    /// A frame not taken by the client within this is a stalled reader: it is disconnected.
     pub send_timeout: std::time::Duration,
+    /// Bytes of live entries queued for one session; a reader further behind is disconnected
+    /// (it catches up from the log when it reconnects).
+    pub max_queued_bytes: usize,
     /// A database nobody is connected to leaves memory (its replica and writer) after this.
     pub idle_replica: std::time::Duration,
 }
@@ -74,6 +77,7 @@ impl Default for Limits {
             max_pending_hellos: 256,
             quotas: quota::Quotas::default(),
             send_timeout: std::time::Duration::from_secs(10),
+            max_queued_bytes: 16 << 20,
             idle_replica: std::time::Duration::from_secs(60),
         }
     }
@@ -284,7 +288,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         .map_err(|e| StartError::Revoked(config.revoked_file.clone().unwrap_or_default(), e))?;
     let (sessions_stop, shutdown_signal) = watch::channel(false);
     let appends = log.appends_elsewhere();
-    let hub = Arc::new(Hub::new(log, config.limits.quotas));
+    let hub = Arc::new(Hub::new(
+        log,
+        config.limits.quotas,
+        config.limits.max_queued_bytes,
+    ));
     let sweeper = tokio::spawn(Arc::clone(&hub).sweep_idle(config.limits.idle_replica));
     let follower = appends.map(|appends| tokio::spawn(Arc::clone(&hub).follow(appends)));
     let session = Arc::new(SessionConfig {

@@ -23,85 +23,92 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Folder for the durable log (embedded; one server). Unused with --postgres.
+    #[arg(long, default_value = "./idbsql-data")]
+    data: PathBuf,
+    /// Keep the log in PostgreSQL instead, e.g. postgres://user@host:5432/idbsql, shared
+    /// by every server given the same database. Prefer the environment variable, which
+    /// keeps a password out of the process list.
+    #[arg(long, env = "IDBSQL_POSTGRES_URL", hide_env_values = true)]
+    postgres: Option<String>,
+    /// Folder served over HTTP besides /sync (e.g. the demo page).
+    #[arg(long = "static")]
+    static_dir: Option<PathBuf>,
+    /// File holding the token-signing secret; without it tokens are not checked and
+    /// the server only listens on loopback.
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+    /// Largest WebSocket frame accepted, in bytes; also the most change-set bytes one
+    /// catch-up page carries.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_frame_bytes: usize,
+    /// Change sets a connection may push per second.
+    #[arg(long, default_value_t = 1000)]
+    max_pushes_per_second: u32,
+    /// Pull requests (catch-up from a position) a connection may make per second.
+    #[arg(long, default_value_t = 20)]
+    max_pulls_per_second: u32,
+    /// A client that does not take a frame within this is disconnected (a stalled
+    /// reader cannot pin the server's memory), e.g. 10s.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    send_timeout: Duration,
+    /// Bytes of changes queued for one connection that has not taken them yet; a client
+    /// further behind is disconnected and catches up from the log when it reconnects.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_queued_bytes_per_connection: usize,
+    /// A database nobody is connected to leaves memory after this, e.g. 60s; the next
+    /// connection rebuilds it from the log.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    idle_replica_timeout: Duration,
+    /// Connections allowed per database.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_database: usize,
+    /// Of those, how many only writers may take: read-only sessions cannot fill a
+    /// database and lock its writers out.
+    #[arg(long, default_value_t = 16)]
+    reserved_writer_slots: usize,
+    /// Connections one client address may hold, over every database (0: no limit;
+    /// behind a reverse proxy every client has the proxy's address).
+    #[arg(long, default_value_t = 512)]
+    max_connections_per_ip: usize,
+    /// Sessions one token may hold at once (0: no limit).
+    #[arg(long, default_value_t = 128)]
+    max_connections_per_token: usize,
+    /// Connections that have not said Hello yet, over the whole server; more are
+    /// refused with HTTP 503 until some have.
+    #[arg(long, default_value_t = 256)]
+    max_pending_hellos: usize,
+    /// Bytes of change sets one database's log may hold (0: no limit); a push past it is
+    /// rejected with code `quota`. The log keeps history, so this counts every change
+    /// ever pushed, not only the data there is now.
+    #[arg(long, default_value_t = 1 << 30)]
+    max_log_bytes_per_database: u64,
+    /// Rows one database may hold, over its tables (0: no limit).
+    #[arg(long, default_value_t = 10_000_000)]
+    max_rows_per_database: u64,
+    /// Tables one database may hold (0: no limit).
+    #[arg(long, default_value_t = 1_000)]
+    max_tables_per_database: u64,
+    /// A web page origin (e.g. https://app.example) whose pages may sync; repeatable, `*`
+    /// for any. Pages of the server's own origin may always; without --secret-file, so may
+    /// pages served from loopback. Clients that send no Origin (native, Node) are not
+    /// affected: their token decides.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A file of revoked token ids, one per line (`#` starts a comment), read again every
+    /// second: a session of a listed token ends, and the token is refused.
+    #[arg(long)]
+    revoked_file: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the WebSocket sync endpoint at /sync (and a static folder, if given).
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8787")]
-        listen: SocketAddr,
-        /// Folder for the durable log (embedded; one server). Unused with --postgres.
-        #[arg(long, default_value = "./idbsql-data")]
-        data: PathBuf,
-        /// Keep the log in PostgreSQL instead, e.g. postgres://user@host:5432/idbsql, shared
-        /// by every server given the same database. Prefer the environment variable, which
-        /// keeps a password out of the process list.
-        #[arg(long, env = "IDBSQL_POSTGRES_URL", hide_env_values = true)]
-        postgres: Option<String>,
-        /// Folder served over HTTP besides /sync (e.g. the demo page).
-        #[arg(long = "static")]
-        static_dir: Option<PathBuf>,
-        /// File holding the token-signing secret; without it tokens are not checked and
-        /// the server only listens on loopback.
-        #[arg(long)]
-        secret_file: Option<PathBuf>,
-        /// Largest WebSocket frame accepted, in bytes; also the most change-set bytes one
-        /// catch-up page carries.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_frame_bytes: usize,
-        /// Change sets a connection may push per second.
-        #[arg(long, default_value_t = 1000)]
-        max_pushes_per_second: u32,
-        /// Pull requests (catch-up from a position) a connection may make per second.
-        #[arg(long, default_value_t = 20)]
-        max_pulls_per_second: u32,
-        /// A client that does not take a frame within this is disconnected (a stalled
-        /// reader cannot pin the server's memory), e.g. 10s.
-        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-        send_timeout: Duration,
-        /// A database nobody is connected to leaves memory after this, e.g. 60s; the next
-        /// connection rebuilds it from the log.
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-        idle_replica_timeout: Duration,
-        /// Connections allowed per database.
-        #[arg(long, default_value_t = 256)]
-        max_connections_per_database: usize,
-        /// Of those, how many only writers may take: read-only sessions cannot fill a
-        /// database and lock its writers out.
-        #[arg(long, default_value_t = 16)]
-        reserved_writer_slots: usize,
-        /// Connections one client address may hold, over every database (0: no limit;
-        /// behind a reverse proxy every client has the proxy's address).
-        #[arg(long, default_value_t = 512)]
-        max_connections_per_ip: usize,
-        /// Sessions one token may hold at once (0: no limit).
-        #[arg(long, default_value_t = 128)]
-        max_connections_per_token: usize,
-        /// Connections that have not said Hello yet, over the whole server; more are
-        /// refused with HTTP 503 until some have.
-        #[arg(long, default_value_t = 256)]
-        max_pending_hellos: usize,
-        /// Bytes of change sets one database's log may hold (0: no limit); a push past it is
-        /// rejected with code `quota`. The log keeps history, so this counts every change
-        /// ever pushed, not only the data there is now.
-        #[arg(long, default_value_t = 1 << 30)]
-        max_log_bytes_per_database: u64,
-        /// Rows one database may hold, over its tables (0: no limit).
-        #[arg(long, default_value_t = 10_000_000)]
-        max_rows_per_database: u64,
-        /// Tables one database may hold (0: no limit).
-        #[arg(long, default_value_t = 1_000)]
-        max_tables_per_database: u64,
-        /// A web page origin (e.g. https://app.example) whose pages may sync; repeatable, `*`
-        /// for any. Pages of the server's own origin may always; without --secret-file, so may
-        /// pages served from loopback. Clients that send no Origin (native, Node) are not
-        /// affected: their token decides.
-        #[arg(long = "allow-origin", value_name = "ORIGIN")]
-        allow_origins: Vec<String>,
-        /// A file of revoked token ids, one per line (`#` starts a comment), read again every
-        /// second: a session of a listed token ends, and the token is refused.
-        #[arg(long)]
-        revoked_file: Option<PathBuf>,
-    },
+    Serve(Box<ServeArgs>),
     /// Print an access token for one database.
     Token {
         #[arg(long)]
@@ -165,34 +172,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", auth::mint(&secret, &claims));
             Ok(())
         }
-        Command::Serve {
-            listen,
-            data,
-            postgres,
-            static_dir,
-            secret_file,
-            max_frame_bytes,
-            max_pushes_per_second,
-            max_pulls_per_second,
-            send_timeout,
-            idle_replica_timeout,
-            max_connections_per_database,
-            reserved_writer_slots,
-            max_connections_per_ip,
-            max_connections_per_token,
-            max_pending_hellos,
-            max_log_bytes_per_database,
-            max_rows_per_database,
-            max_tables_per_database,
-            allow_origins,
-            revoked_file,
-        } => {
+        Command::Serve(args) => {
+            let ServeArgs {
+                listen,
+                data,
+                postgres,
+                static_dir,
+                secret_file,
+                max_frame_bytes,
+                max_pushes_per_second,
+                max_pulls_per_second,
+                send_timeout,
+                max_queued_bytes_per_connection,
+                idle_replica_timeout,
+                max_connections_per_database,
+                reserved_writer_slots,
+                max_connections_per_ip,
+                max_connections_per_token,
+                max_pending_hellos,
+                max_log_bytes_per_database,
+                max_rows_per_database,
+                max_tables_per_database,
+                allow_origins,
+                revoked_file,
+            } = *args;
             if cfg!(panic = "abort") {
                 tracing::warn!(
                     "built with panic = \"abort\": a panic in one database's work stops the whole \
                      server; build with `cargo build --profile server -p idbsql-server`"
                 );
             }
+            keep_file_size_limit_an_io_error();
             let secret = secret_file.as_ref().map(read_secret).transpose()?;
             if secret.is_none() {
                 tracing::warn!(
@@ -223,6 +233,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                         tables: max_tables_per_database,
                     },
                     send_timeout,
+                    max_queued_bytes: max_queued_bytes_per_connection,
                     idle_replica: idle_replica_timeout,
                 },
             })
@@ -234,6 +245,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                 () = server_wait_forever() => {}
             }
             Ok(())
+        }
+    }
+}
+
+/// A write past the process's file-size limit (`ulimit -f`) raises SIGXFSZ, whose default
+/// action kills the server. Caught, the write fails with an I/O error instead, which the log
+/// survives like a full disk (it reopens its file once writes succeed again).
+fn keep_file_size_limit_an_io_error() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::from_raw(libc::SIGXFSZ)) {
+            Ok(mut signals) => {
+                tokio::spawn(async move {
+                    while signals.recv().await.is_some() {
+                        tracing::warn!("a write passed the file-size limit (SIGXFSZ)");
+                    }
+                });
+            }
+            Err(error) => tracing::warn!(%error, "cannot catch SIGXFSZ"),
         }
     }
 }

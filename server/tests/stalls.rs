@@ -1,5 +1,6 @@
-//! One database cannot stall another (the real binary): while a database with a long log is
-//! rebuilt from it, a client of another database is welcomed at once.
+//! One database or client cannot stall the others (the real binary): while a database with a
+//! long log is rebuilt from it, a client of another database is welcomed at once; a client
+//! that stops reading is cut off at its queue's byte bound while the others go on.
 
 mod common;
 
@@ -8,7 +9,10 @@ use {
         binary::ServerProcess,
         client::{change_set, Client},
     },
-    idbsql::{engine::Engine, protocol::messages::ServerMessage},
+    idbsql::{
+        engine::Engine,
+        protocol::messages::{ErrorKind, ServerMessage},
+    },
     std::time::{Duration, Instant},
 };
 
@@ -69,5 +73,88 @@ async fn a_database_rebuilding_from_a_long_log_does_not_hold_up_another() {
         matches!(welcome, ServerMessage::Welcome { .. }),
         "{welcome:?}"
     );
+    assert!(server.is_running());
+}
+
+#[tokio::test]
+async fn a_reader_that_stops_reading_is_cut_off_at_its_queue_bound_and_catches_up_later() {
+    let dir = tempfile::tempdir().unwrap();
+    // The send timeout is out of the way: only the queue's bound can end the slow session.
+    let mut server = ServerProcess::start(
+        dir.path(),
+        &[
+            "--send-timeout",
+            "600s",
+            "--max-queued-bytes-per-connection",
+            "2000000",
+        ],
+        &[],
+    );
+    let (mut writer, _) = Client::hello(server.addr, "feed", 1, "", 0).await;
+    let mut engine = Engine::default();
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    );
+    assert!(matches!(
+        writer.push(1, create).await,
+        ServerMessage::Ack { .. }
+    ));
+    // Welcomed and caught up, then it never reads again.
+    let (mut slow, _) = Client::hello(server.addr, "feed", 2, "", 0).await;
+    slow.recv_until(|m| matches!(m, ServerMessage::Changes { more: false, .. }))
+        .await
+        .expect("the catch-up ends");
+
+    // 40 entries of 500 kB: 20 MB, far more than the socket buffers and the 2 MB bound hold.
+    let value = "x".repeat(500_000);
+    let pushes = 40u64;
+    for id in 0..pushes {
+        let insert = change_set(
+            &mut engine,
+            &format!("INSERT INTO t VALUES ({id}, '{value}')"),
+        );
+        assert!(matches!(
+            writer.push(id + 2, insert).await,
+            ServerMessage::Ack { .. }
+        ));
+    }
+    let last = pushes + 1;
+
+    // The slow client gets what was queued before the cut, then is told why it was dropped.
+    let mut received = 0;
+    let mut told = None;
+    while let Some(message) = slow.recv().await {
+        match message {
+            ServerMessage::Changes { entries, .. } => {
+                for entry in entries {
+                    assert_eq!(entry.seq, received + 2, "entries arrive in order");
+                    received += 1;
+                }
+            }
+            ServerMessage::Error { code, message } => told = Some((code, message)),
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert!(received < pushes, "the slow reader was never cut off");
+    let (code, message) = told.expect("the slow reader is told why it was disconnected");
+    assert_eq!(code, ErrorKind::RateLimited, "{message}");
+
+    // Reconnecting, it catches up on everything it missed, from the log.
+    let (mut again, _) = Client::hello(server.addr, "feed", 2, "", received + 1).await;
+    let mut seqs = Vec::new();
+    while let Some(ServerMessage::Changes { entries, more }) = again.recv().await {
+        seqs.extend(entries.iter().map(|entry| entry.seq));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seqs, ((received + 2)..=last).collect::<Vec<_>>());
+    // The writer was never held up: its session still works.
+    let one_more = change_set(&mut engine, "DELETE FROM t WHERE id = 0");
+    assert!(matches!(
+        writer.push(pushes + 2, one_more).await,
+        ServerMessage::Ack { .. }
+    ));
     assert!(server.is_running());
 }

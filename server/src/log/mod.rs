@@ -11,7 +11,7 @@ use {
     thiserror::Error, tokio::sync::broadcast,
 };
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 #[error("log storage: {0}")]
 pub struct LogError(String);
 

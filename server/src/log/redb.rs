@@ -1,5 +1,6 @@
 //! The log in one redb file: an embedded, crash-safe B-tree store with ACID commits, written
-//! by this process alone. Entry and key layouts are in docs/format.md; sync logic is not here.
+//! by this process alone, reopened after an I/O error. Entry and key layouts are in
+//! docs/format.md; sync logic is not here.
 
 use {
     super::{
@@ -9,25 +10,115 @@ use {
     async_trait::async_trait,
     idbsql::protocol::messages::LogEntry,
     redb::{Database, ReadableDatabase, ReadableTable, TableDefinition},
-    std::{collections::HashMap, path::Path},
+    std::{
+        collections::HashMap,
+        path::{Path, PathBuf},
+        sync::{Arc, Mutex},
+    },
 };
 
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
 const CLIENTS: TableDefinition<(&str, u128), (u64, u64)> = TableDefinition::new("clients");
 
+/// Why an operation on the file failed: redb's own error (an I/O one means reopening), or an
+/// entry that does not decode.
+enum Failure {
+    Redb(redb::Error),
+    Log(LogError),
+}
+
+/// Each of redb's error types, as the one `redb::Error` that tells an I/O failure apart.
+macro_rules! from_redb {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Failure {
+            fn from(error: $error) -> Self {
+                Failure::Redb(error.into())
+            }
+        }
+    )*};
+}
+
+from_redb!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+impl From<Failure> for LogError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Redb(error) => log_error(error),
+            Failure::Log(error) => error,
+        }
+    }
+}
+
 /// The log in one redb file: an embedded, crash-safe B-tree store with ACID commits.
+///
+/// After an I/O error (a full disk, a failing device) redb refuses every later operation on
+/// that handle until the file is reopened. So the failed handle is dropped and the next
+/// operation opens the file again (redb checks and repairs it on open): the server goes on
+/// once the disk allows, without a restart, and what was committed before stays. Reopening
+/// rather than exiting keeps the server's other work (sessions, catch-ups from memory) alive
+/// and needs no supervisor.
 pub struct RedbLog {
-    db: Database,
+    path: PathBuf,
+    /// The open handle; `None` after an I/O error until it is reopened.
+    db: Mutex<Option<Arc<Database>>>,
+}
+
+fn open_file(path: &Path) -> Result<Database, redb::Error> {
+    let db = Database::create(path)?;
+    let write = db.begin_write()?;
+    write.open_table(LOG)?;
+    write.open_table(CLIENTS)?;
+    write.commit()?;
+    Ok(db)
 }
 
 impl RedbLog {
     pub fn open(path: &Path) -> Result<Self, LogError> {
-        let db = Database::create(path).map_err(log_error)?;
-        let write = db.begin_write().map_err(log_error)?;
-        write.open_table(LOG).map_err(log_error)?;
-        write.open_table(CLIENTS).map_err(log_error)?;
-        write.commit().map_err(log_error)?;
-        Ok(Self { db })
+        let db = open_file(path).map_err(log_error)?;
+        Ok(Self {
+            path: path.to_owned(),
+            db: Mutex::new(Some(Arc::new(db))),
+        })
+    }
+
+    /// The open handle, opening the file again if an I/O error closed it. While an operation
+    /// that began before the error still holds the old handle, this fails (the file is locked)
+    /// and a later call succeeds.
+    fn handle(&self) -> Result<Arc<Database>, LogError> {
+        let mut slot = self
+            .db
+            .lock()
+            .map_err(|_| LogError::from_message("the log's handle lock is poisoned".into()))?;
+        if let Some(db) = slot.as_ref() {
+            return Ok(Arc::clone(db));
+        }
+        let db = Arc::new(open_file(&self.path).map_err(log_error)?);
+        tracing::warn!(path = %self.path.display(), "log file reopened after an I/O error");
+        *slot = Some(Arc::clone(&db));
+        Ok(db)
+    }
+
+    /// Runs `work` on the open handle; after an I/O error, drops the handle so the next
+    /// operation reopens the file.
+    fn with<T>(&self, work: impl FnOnce(&Database) -> Result<T, Failure>) -> Result<T, LogError> {
+        let db = self.handle()?;
+        let result = work(&db);
+        if let Err(Failure::Redb(redb::Error::Io(_) | redb::Error::PreviousIo)) = &result {
+            if let Ok(mut slot) = self.db.lock() {
+                if slot.as_ref().is_some_and(|open| Arc::ptr_eq(open, &db)) {
+                    tracing::error!(path = %self.path.display(), "I/O error on the log file; it is reopened on the next operation");
+                    *slot = None;
+                }
+            }
+        }
+        drop(db);
+        result.map_err(LogError::from)
     }
 }
 
@@ -35,13 +126,11 @@ impl RedbLog {
 fn last_seq_in(
     log: &impl ReadableTable<(&'static str, u64), &'static [u8]>,
     database: &str,
-) -> Result<u64, LogError> {
+) -> Result<u64, Failure> {
     Ok(log
-        .range((database, 0)..=(database, u64::MAX))
-        .map_err(log_error)?
+        .range((database, 0)..=(database, u64::MAX))?
         .next_back()
-        .transpose()
-        .map_err(log_error)?
+        .transpose()?
         .map_or(0, |(key, _)| key.value().1))
 }
 
@@ -50,10 +139,10 @@ fn read_progress(
     clients: &impl ReadableTable<(&'static str, u128), (u64, u64)>,
     database: &str,
     client_ids: impl Iterator<Item = u128>,
-) -> Result<HashMap<u128, ClientProgress>, LogError> {
+) -> Result<HashMap<u128, ClientProgress>, Failure> {
     let mut found = HashMap::new();
     for client_id in client_ids {
-        if let Some(value) = clients.get((database, client_id)).map_err(log_error)? {
+        if let Some(value) = clients.get((database, client_id))? {
             let (client_seq, server_seq) = value.value();
             found.insert(
                 client_id,
@@ -111,40 +200,39 @@ fn decode_entry(seq: u64, bytes: &[u8]) -> Result<LogEntry, LogError> {
 #[async_trait]
 impl SyncLog for RedbLog {
     async fn commit_batch(&self, database: &str, batch: &Batch<'_>) -> Result<Commit, LogError> {
-        let write = self.db.begin_write().map_err(log_error)?;
-        let seqs = {
-            let mut log = write.open_table(LOG).map_err(log_error)?;
-            let mut clients = write.open_table(CLIENTS).map_err(log_error)?;
-            let stored = read_progress(&clients, database, batch.client_ids())?;
-            let stored = |client_id| stored.get(&client_id).copied().unwrap_or_default();
-            // One process writes this file, so this holds unless the file changed under us.
-            if last_seq_in(&log, database)? != batch.after || !assumptions_hold(batch, stored) {
-                return Ok(Commit::Behind);
-            }
-            let seqs: Vec<u64> = (batch.after + 1..).take(batch.accepted.len()).collect();
-            let progress = progress_after(batch, &seqs, stored);
-            for (append, &seq) in batch.accepted.iter().zip(&seqs) {
-                let entry = encode_entry(
-                    append.client_id,
-                    append.client_seq,
-                    append.seen,
-                    append.change_set,
-                );
-                log.insert((database, seq), entry.as_slice())
-                    .map_err(log_error)?;
-            }
-            for (client_id, progress) in progress {
-                clients
-                    .insert(
+        self.with(|db| {
+            let write = db.begin_write()?;
+            let seqs = {
+                let mut log = write.open_table(LOG)?;
+                let mut clients = write.open_table(CLIENTS)?;
+                let stored = read_progress(&clients, database, batch.client_ids())?;
+                let stored = |client_id| stored.get(&client_id).copied().unwrap_or_default();
+                // One process writes this file, so this holds unless the file changed under us.
+                if last_seq_in(&log, database)? != batch.after || !assumptions_hold(batch, stored) {
+                    return Ok(Commit::Behind);
+                }
+                let seqs: Vec<u64> = (batch.after + 1..).take(batch.accepted.len()).collect();
+                let progress = progress_after(batch, &seqs, stored);
+                for (append, &seq) in batch.accepted.iter().zip(&seqs) {
+                    let entry = encode_entry(
+                        append.client_id,
+                        append.client_seq,
+                        append.seen,
+                        append.change_set,
+                    );
+                    log.insert((database, seq), entry.as_slice())?;
+                }
+                for (client_id, progress) in progress {
+                    clients.insert(
                         (database, client_id),
                         (progress.client_seq, progress.server_seq),
-                    )
-                    .map_err(log_error)?;
-            }
-            seqs
-        };
-        write.commit().map_err(log_error)?;
-        Ok(Commit::Appended(seqs))
+                    )?;
+                }
+                seqs
+            };
+            write.commit()?;
+            Ok(Commit::Appended(seqs))
+        })
     }
 
     async fn entries_after(
@@ -153,23 +241,26 @@ impl SyncLog for RedbLog {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<LogEntry>, LogError> {
-        let read = self.db.begin_read().map_err(log_error)?;
-        let log = read.open_table(LOG).map_err(log_error)?;
-        let start = after_seq.saturating_add(1);
-        log.range((database, start)..=(database, u64::MAX))
-            .map_err(log_error)?
-            .take(limit)
-            .map(|item| {
-                let (key, value) = item.map_err(log_error)?;
-                decode_entry(key.value().1, value.value())
-            })
-            .collect()
+        self.with(|db| {
+            let read = db.begin_read()?;
+            let log = read.open_table(LOG)?;
+            let start = after_seq.saturating_add(1);
+            log.range((database, start)..=(database, u64::MAX))?
+                .take(limit)
+                .map(|item| {
+                    let (key, value) = item?;
+                    decode_entry(key.value().1, value.value()).map_err(Failure::Log)
+                })
+                .collect()
+        })
     }
 
     async fn last_seq(&self, database: &str) -> Result<u64, LogError> {
-        let read = self.db.begin_read().map_err(log_error)?;
-        let log = read.open_table(LOG).map_err(log_error)?;
-        last_seq_in(&log, database)
+        self.with(|db| {
+            let read = db.begin_read()?;
+            let log = read.open_table(LOG)?;
+            last_seq_in(&log, database)
+        })
     }
 
     async fn clients_progress(
@@ -177,8 +268,10 @@ impl SyncLog for RedbLog {
         database: &str,
         client_ids: &[u128],
     ) -> Result<HashMap<u128, ClientProgress>, LogError> {
-        let read = self.db.begin_read().map_err(log_error)?;
-        let clients = read.open_table(CLIENTS).map_err(log_error)?;
-        read_progress(&clients, database, client_ids.iter().copied())
+        self.with(|db| {
+            let read = db.begin_read()?;
+            let clients = read.open_table(CLIENTS)?;
+            read_progress(&clients, database, client_ids.iter().copied())
+        })
     }
 }

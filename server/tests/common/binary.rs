@@ -17,7 +17,41 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// `idbsql-server serve --listen 127.0.0.1:0 --data <data> <args…>`, once it listens.
     pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = command(data, args, env)
+        Self::spawn(command(data, args, env))
+    }
+
+    /// `start`, under a file-size limit of `bytes` (util-linux's `prlimit`): a write past it
+    /// fails as on a full disk, until `lift_file_size_limit`.
+    #[allow(dead_code)]
+    pub fn start_with_file_size_limit(data: &Path, args: &[&str], bytes: u64) -> Self {
+        let server = command(data, args, &[]);
+        let mut limited = Command::new("prlimit");
+        limited
+            .arg(format!("--fsize={bytes}:unlimited"))
+            .arg("--")
+            .arg(server.get_program())
+            .args(server.get_args());
+        for (key, value) in server.get_envs() {
+            if let Some(value) = value {
+                limited.env(key, value);
+            }
+        }
+        Self::spawn(limited)
+    }
+
+    /// Gives the running server room again (as when a full disk is cleaned up).
+    #[allow(dead_code)]
+    pub fn lift_file_size_limit(&self) {
+        let status = Command::new("prlimit")
+            .arg(format!("--pid={}", self.child.id()))
+            .arg("--fsize=unlimited:unlimited")
+            .status()
+            .expect("prlimit runs");
+        assert!(status.success(), "prlimit lifts the limit");
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
