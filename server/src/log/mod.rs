@@ -3,6 +3,7 @@
 
 mod postgres;
 mod redb;
+mod tls;
 
 pub use {postgres::PostgresLog, redb::RedbLog};
 

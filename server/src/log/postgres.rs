@@ -14,7 +14,7 @@ use {
     sha2::{Digest, Sha256},
     std::{collections::HashMap, time::Duration},
     tokio::{sync::broadcast, task::JoinHandle},
-    tokio_postgres::{AsyncMessage, NoTls},
+    tokio_postgres::AsyncMessage,
 };
 
 /// The version of the tables below; a server refuses a database written by a newer one.
@@ -58,6 +58,23 @@ const MAX_NOTIFIED_NAME: usize = 4000;
 
 fn pg_error(error: impl std::fmt::Display) -> LogError {
     LogError::from_message(format!("PostgreSQL: {error}"))
+}
+
+/// A connection that could not be had, with every cause: tokio-postgres says only "db error"
+/// at the top, and the reason (a refused TLS handshake, a `pg_hba.conf` rule) is beneath it.
+fn pool_error(error: deadpool_postgres::PoolError) -> LogError {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some layers repeat their cause in their own message.
+        if !message.ends_with(&cause_text) {
+            message.push_str(": ");
+            message.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    pg_error(message)
 }
 
 fn db_error(error: tokio_postgres::Error) -> LogError {
@@ -112,13 +129,11 @@ impl PostgresLog {
     /// Connects, creates the tables on first use (or checks their version) and starts
     /// listening for other instances' commits.
     pub async fn connect(url: &str) -> Result<Self, LogError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| pg_error(format!("the connection URL is not valid: {e}")))?;
+        let (config, tls) = super::tls::configure(url)?;
         let pool = |wait| {
             let manager = Manager::from_config(
                 config.clone(),
-                NoTls,
+                tls.clone(),
                 ManagerConfig {
                     recycling_method: RecyclingMethod::Fast,
                 },
@@ -135,7 +150,7 @@ impl PostgresLog {
         prepare_schema(&pool).await?;
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let appends = broadcast::channel(1024).0;
-        let listener = tokio::spawn(listen(config, instance.clone(), appends.clone()));
+        let listener = tokio::spawn(listen(config, tls, instance.clone(), appends.clone()));
         Ok(Self {
             pool,
             turns: pool_for_turns,
@@ -146,12 +161,12 @@ impl PostgresLog {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, LogError> {
-        self.pool.get().await.map_err(pg_error)
+        self.pool.get().await.map_err(pool_error)
     }
 }
 
 async fn prepare_schema(pool: &Pool) -> Result<(), LogError> {
-    let mut client = pool.get().await.map_err(pg_error)?;
+    let mut client = pool.get().await.map_err(pool_error)?;
     let transaction = client.transaction().await.map_err(db_error)?;
     transaction
         .execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
@@ -187,11 +202,12 @@ async fn prepare_schema(pool: &Pool) -> Result<(), LogError> {
 /// (re)connection announces "any database", since notifications sent meanwhile were missed.
 async fn listen(
     config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     instance: String,
     appends: broadcast::Sender<String>,
 ) {
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (messages_tx, mut messages) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {
@@ -316,7 +332,7 @@ fn entry_from(row: &tokio_postgres::Row) -> Result<LogEntry, LogError> {
 #[async_trait]
 impl SyncLog for PostgresLog {
     async fn write_turn(&self, database: &str) -> Result<Option<Box<dyn WriteTurn>>, LogError> {
-        let client = self.turns.get().await.map_err(pg_error)?;
+        let client = self.turns.get().await.map_err(pool_error)?;
         let key = turn_key(database);
         client
             .execute("SELECT pg_advisory_lock($1, $2)", &[&TURN_LOCK_CLASS, &key])

@@ -12,6 +12,8 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
     pub port: u16,
+    /// Server options besides the port and socket (TLS settings).
+    options: String,
 }
 
 /// Where `initdb` and `pg_ctl` are: `IDBSQL_PG_BIN`, else Debian's newest
@@ -54,14 +56,26 @@ fn free_port() -> u16 {
 impl PgCluster {
     /// A fresh cluster, started and accepting connections.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A fresh cluster that takes TCP connections over TLS only, with this certificate and
+    /// key (PEM): a plaintext connection is refused.
+    #[allow(dead_code)]
+    pub fn start_tls_only(certificate: &str, key: &str) -> Self {
+        Self::start_with(Some((certificate, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("idbsql-pg-")
             .tempdir()
             .expect("temp dir");
-        let cluster = Self {
+        let mut cluster = Self {
             dir,
             bin: bin_dir(),
             port: free_port(),
+            options: String::new(),
         };
         if is_root() {
             // PostgreSQL refuses to run as root: the folder belongs to `postgres`.
@@ -87,6 +101,36 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
+        if let Some((certificate, key)) = tls {
+            let data = cluster.data();
+            std::fs::write(data.join("server.crt"), certificate).expect("certificate written");
+            std::fs::write(data.join("server.key"), key).expect("key written");
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 hostssl all all 127.0.0.1/32 trust\n\
+                 hostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .expect("pg_hba.conf written");
+            // PostgreSQL takes a key only its own user can read.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .expect("key permissions");
+            if is_root() {
+                for file in ["server.crt", "server.key", "pg_hba.conf"] {
+                    let status = Command::new("chown")
+                        .arg("postgres:postgres")
+                        .arg(data.join(file))
+                        .status()
+                        .expect("chown");
+                    assert!(status.success(), "chown {file} to postgres");
+                }
+            }
+            cluster.options = "-c ssl=on".into();
+        }
         cluster.pg_ctl_start();
         cluster
     }
@@ -130,9 +174,10 @@ impl PgCluster {
 
     fn pg_ctl_start(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.options
         );
         let log = self.dir.path().join("server.log");
         self.run(
