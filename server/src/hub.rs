@@ -5,6 +5,7 @@
 
 use {
     crate::{
+        compaction::LastWrites,
         fanout::{Fanout, Subscription},
         log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
         quota::{self, Quotas},
@@ -207,6 +208,10 @@ struct Writer {
     quotas: Quotas,
     /// Bytes of change sets the log holds for this database.
     logged_bytes: u64,
+    /// Bytes the log held right after its last compaction (or when the replica was built).
+    compacted_bytes: u64,
+    /// The log is compacted once it holds this much and 1.5 × `compacted_bytes`.
+    compact_from_bytes: u64,
 }
 
 impl Writer {
@@ -234,7 +239,94 @@ impl Writer {
                 batch = self.process(batch).await;
             }
             self.heal().await;
+            // Half again what compaction left: the log stays within 1.5× its data (plus one
+            // batch), and each byte written is compacted about three times at most.
+            let threshold = self.compacted_bytes + self.compacted_bytes / 2;
+            if self.logged_bytes >= self.compact_from_bytes.max(threshold) {
+                if let Err(error) = self.compact().await {
+                    tracing::error!(database = %self.name, %error, "log compaction failed");
+                    // Not tried again until the log has doubled once more.
+                    self.compacted_bytes = self.logged_bytes;
+                }
+            }
         }
+    }
+
+    /// Takes superseded row writes out of the log up to the replica's position (see
+    /// `compaction`), so its size follows the data rather than its history. Runs between
+    /// batches, on a shared log under the write turn; the CPU work runs off the async runtime.
+    async fn compact(&mut self) -> Result<(), LogError> {
+        if self.poisoned {
+            return Ok(());
+        }
+        let turn = self.log.write_turn(&self.name).await?;
+        let result = self.compact_under_turn(turn.is_some()).await;
+        if let Some(turn) = turn {
+            turn.release().await;
+        }
+        result
+    }
+
+    async fn compact_under_turn(&mut self, shared: bool) -> Result<(), LogError> {
+        if shared {
+            self.catch_up().await?;
+        }
+        let until = self.position;
+        let started = Instant::now();
+        let mut last = LastWrites::default();
+        // Pass one: the last write of every row; pass two: each page without what is superseded.
+        let mut after = 0;
+        while after < until {
+            let entries = self.log.entries_after(&self.name, after, 1000).await?;
+            let Some(end) = entries.last().map(|entry| entry.seq) else {
+                break;
+            };
+            last = blocking(move || {
+                for entry in entries.iter().filter(|entry| entry.seq <= until) {
+                    last.record(entry)?;
+                }
+                Ok(last)
+            })
+            .await?;
+            after = end;
+        }
+        let last = Arc::new(last);
+        let (mut after, mut bytes, mut rewritten) = (0, 0u64, 0usize);
+        while after < until {
+            let entries = self.log.entries_after(&self.name, after, 1000).await?;
+            let Some(end) = entries.last().map(|entry| entry.seq) else {
+                break;
+            };
+            let last = Arc::clone(&last);
+            let (pruned, kept) = blocking(move || {
+                let mut pruned = Vec::new();
+                let mut kept = 0u64;
+                for entry in entries.iter().filter(|entry| entry.seq <= until) {
+                    match last.prune(entry)? {
+                        Some(change_set) => {
+                            kept += change_set.len() as u64;
+                            pruned.push((entry.seq, change_set));
+                        }
+                        None => kept += entry.change_set.len() as u64,
+                    }
+                }
+                Ok((pruned, kept))
+            })
+            .await?;
+            if !pruned.is_empty() {
+                self.log.rewrite_change_sets(&self.name, &pruned).await?;
+            }
+            bytes += kept;
+            rewritten += pruned.len();
+            after = end;
+        }
+        // Under the turn `until` is the log's head: `bytes` is all the log holds. (Another
+        // server's writer of this database still counts the history until it rebuilds: its
+        // quota is the stricter for it, never the looser.)
+        tracing::info!(database = %self.name, before = self.logged_bytes, after = bytes, rewritten, elapsed = ?started.elapsed(), "log compacted");
+        self.logged_bytes = bytes;
+        self.compacted_bytes = bytes;
+        Ok(())
     }
 
     /// Rebuilds a poisoned replica from the log, up to the position it had reached: what it
@@ -554,6 +646,16 @@ impl Writer {
     }
 }
 
+/// Runs CPU-bound `work` off the async runtime (a panic becomes an error).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, LogError> {
+    tokio::task::spawn_blocking(move || contained(work).and_then(|result| result))
+        .await
+        .map_err(|e| LogError::from_message(format!("a blocking task failed: {e}")))?
+        .map_err(LogError::from_message)
+}
+
 /// Runs `work`, turning a panic into an error with its message. A server built with
 /// `panic = "unwind"` (the `server` profile) keeps a panic inside the one database whose work
 /// raised it; built to abort, the process stops (main warns about that at start).
@@ -644,6 +746,8 @@ pub struct Hub {
     quotas: Quotas,
     /// Bytes one session's queue of live entries may hold (see `fanout`).
     max_queued_bytes: usize,
+    /// A database's log is compacted from this size on (see `Writer::compact`).
+    compact_from_bytes: u64,
     /// Each database's hub, made once: the map's lock is held only to find the cell, so a
     /// database rebuilding from a long log does not hold up the others.
     databases: Mutex<HashMap<String, Arc<OnceCell<Arc<DatabaseHub>>>>>,
@@ -651,11 +755,17 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(log: Arc<dyn SyncLog>, quotas: Quotas, max_queued_bytes: usize) -> Self {
+    pub fn new(
+        log: Arc<dyn SyncLog>,
+        quotas: Quotas,
+        max_queued_bytes: usize,
+        compact_from_bytes: u64,
+    ) -> Self {
         Self {
             log,
             quotas,
             max_queued_bytes,
+            compact_from_bytes,
             databases: Mutex::new(HashMap::new()),
             writers: Mutex::new(Vec::new()),
         }
@@ -699,6 +809,8 @@ impl Hub {
             poisoned: false,
             quotas: self.quotas,
             logged_bytes,
+            compacted_bytes: logged_bytes,
+            compact_from_bytes: self.compact_from_bytes,
         };
         self.writers
             .lock()

@@ -2,6 +2,7 @@
 //! optional static folder) and `start`, used by the binary and by in-process tests.
 
 pub mod auth;
+pub mod compaction;
 pub mod connection;
 pub mod fanout;
 pub mod hub;
@@ -60,6 +61,9 @@ pub struct Limits {
     /// Bytes of live entries queued for one session; a reader further behind is disconnected
     /// (it catches up from the log when it reconnects).
     pub max_queued_bytes: usize,
+    /// A database's log is compacted once it holds this many bytes and half again what it
+    /// held after its last compaction (so its size follows the data, not the history).
+    pub compact_log_from_bytes: u64,
     /// A database nobody is connected to leaves memory (its replica and writer) after this.
     pub idle_replica: std::time::Duration,
 }
@@ -78,6 +82,7 @@ impl Default for Limits {
             quotas: quota::Quotas::default(),
             send_timeout: std::time::Duration::from_secs(10),
             max_queued_bytes: 16 << 20,
+            compact_log_from_bytes: 4 << 20,
             idle_replica: std::time::Duration::from_secs(60),
         }
     }
@@ -292,6 +297,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         log,
         config.limits.quotas,
         config.limits.max_queued_bytes,
+        config.limits.compact_log_from_bytes,
     ));
     let sweeper = tokio::spawn(Arc::clone(&hub).sweep_idle(config.limits.idle_replica));
     let follower = appends.map(|appends| tokio::spawn(Arc::clone(&hub).follow(appends)));

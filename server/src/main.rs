@@ -60,6 +60,11 @@ struct ServeArgs {
     /// further behind is disconnected and catches up from the log when it reconnects.
     #[arg(long, default_value_t = 16 << 20)]
     max_queued_bytes_per_connection: usize,
+    /// A database's log is compacted (row writes a later change superseded are taken out)
+    /// once it holds this many bytes of changes and half again what it held after its
+    /// last compaction, so its size follows the data, not its history.
+    #[arg(long, default_value_t = 4 << 20)]
+    compact_log_from_bytes: u64,
     /// A database nobody is connected to leaves memory after this, e.g. 60s; the next
     /// connection rebuilds it from the log.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
@@ -83,8 +88,8 @@ struct ServeArgs {
     #[arg(long, default_value_t = 256)]
     max_pending_hellos: usize,
     /// Bytes of change sets one database's log may hold (0: no limit); a push past it is
-    /// rejected with code `quota`. The log keeps history, so this counts every change
-    /// ever pushed, not only the data there is now.
+    /// rejected with code `quota`. Compaction takes superseded writes out, so this follows
+    /// the data (within about 1.5×), not the history.
     #[arg(long, default_value_t = 1 << 30)]
     max_log_bytes_per_database: u64,
     /// Rows one database may hold, over its tables (0: no limit).
@@ -184,6 +189,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 max_pulls_per_second,
                 send_timeout,
                 max_queued_bytes_per_connection,
+                compact_log_from_bytes,
                 idle_replica_timeout,
                 max_connections_per_database,
                 reserved_writer_slots,
@@ -234,6 +240,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     },
                     send_timeout,
                     max_queued_bytes: max_queued_bytes_per_connection,
+                    compact_log_from_bytes,
                     idle_replica: idle_replica_timeout,
                 },
             })

@@ -114,6 +114,65 @@ async fn replicas_on_two_instances_converge_and_a_later_instance_serves_the_hist
     }
 }
 
+/// Compaction on the shared log: instances that both write one table keep its log near the
+/// size of its data, every entry keeps its place, and a newcomer on a third instance builds
+/// the same table from it.
+#[tokio::test]
+async fn compaction_on_a_shared_log_keeps_every_entry_and_the_same_state() {
+    let cluster = PgCluster::start();
+    let compacting = || {
+        let mut config = on(&cluster);
+        config.limits.compact_log_from_bytes = 0;
+        idbsql_server::start(config)
+    };
+    let (server_a, server_b) = (compacting().await.unwrap(), compacting().await.unwrap());
+    let (mut a, mut b) = (Node::new(61), Node::new(62));
+    a.connect(server_a.addr).await;
+    b.connect(server_b.addr).await;
+    a.sql(TABLE);
+    let rows: Vec<String> = (1..=50).map(|id| format!("({id}, 'v', 'a')")).collect();
+    a.sql(&format!("INSERT INTO t VALUES {}", rows.join(", ")));
+    converge(&mut [&mut a, &mut b], ALL).await;
+    for round in 0..20 {
+        let (node, who) = if round % 2 == 0 {
+            (&mut a, "a")
+        } else {
+            (&mut b, "b")
+        };
+        node.sql(&format!(
+            "UPDATE t SET v = 'round {round} {}', who = '{who}'",
+            "x".repeat(100)
+        ));
+        converge(&mut [&mut a, &mut b], ALL).await;
+    }
+    let expected = converge(&mut [&mut a, &mut b], ALL).await;
+    let mut sizes = Vec::new();
+    for _ in 0..100 {
+        let log = read_log(server_a.addr, "shared").await;
+        assert_total_order(&log);
+        assert_eq!(log.len(), 22, "every entry keeps its place");
+        sizes = log.iter().map(|entry| entry.change_set.len()).collect();
+        if sizes.iter().sum::<usize>() <= 2 * sizes.iter().max().unwrap() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (total, data) = (sizes.iter().sum::<usize>(), *sizes.iter().max().unwrap());
+    assert!(
+        total <= 2 * data,
+        "log {total} bytes for {data} bytes of data"
+    );
+
+    let server_c = start_on(&cluster).await;
+    let mut c = Node::new(63);
+    c.connect(server_c.addr).await;
+    settle(&mut [&mut c]).await;
+    assert_eq!(c.rows(ALL), expected);
+    for server in [server_a, server_b, server_c] {
+        server.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn a_unique_race_across_instances_has_one_winner_and_other_races_are_revalidated() {
     let cluster = PgCluster::start();

@@ -108,6 +108,14 @@ pub trait SyncLog: Send + Sync + 'static {
 
     async fn last_seq(&self, database: &str) -> Result<u64, LogError>;
 
+    /// Replaces the change sets of these entries, keeping each entry's place, client, client
+    /// sequence and `seen` (compaction: see `compaction`). One commit for all of them.
+    async fn rewrite_change_sets(
+        &self,
+        database: &str,
+        rewritten: &[(u64, Vec<u8>)],
+    ) -> Result<(), LogError>;
+
     /// The progress of each client asked for (default for clients never seen).
     async fn clients_progress(
         &self,

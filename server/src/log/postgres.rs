@@ -470,6 +470,26 @@ impl SyncLog for PostgresLog {
             .collect()
     }
 
+    async fn rewrite_change_sets(
+        &self,
+        database: &str,
+        rewritten: &[(u64, Vec<u8>)],
+    ) -> Result<(), LogError> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await.map_err(db_error)?;
+        let statement = transaction
+            .prepare_cached("UPDATE idbsql_log SET change_set = $3 WHERE db = $1 AND seq = $2")
+            .await
+            .map_err(db_error)?;
+        for (seq, change_set) in rewritten {
+            transaction
+                .execute(&statement, &[&database, &to_sql(*seq), change_set])
+                .await
+                .map_err(db_error)?;
+        }
+        transaction.commit().await.map_err(db_error)
+    }
+
     async fn last_seq(&self, database: &str) -> Result<u64, LogError> {
         let client = self.client().await?;
         let statement = client

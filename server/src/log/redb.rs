@@ -255,6 +255,34 @@ impl SyncLog for RedbLog {
         })
     }
 
+    async fn rewrite_change_sets(
+        &self,
+        database: &str,
+        rewritten: &[(u64, Vec<u8>)],
+    ) -> Result<(), LogError> {
+        self.with(|db| {
+            let write = db.begin_write()?;
+            {
+                let mut log = write.open_table(LOG)?;
+                for (seq, change_set) in rewritten {
+                    let Some(entry) = log
+                        .get((database, *seq))?
+                        .map(|stored| decode_entry(*seq, stored.value()))
+                        .transpose()
+                        .map_err(Failure::Log)?
+                    else {
+                        continue;
+                    };
+                    let bytes =
+                        encode_entry(entry.client_id, entry.client_seq, entry.seen, change_set);
+                    log.insert((database, *seq), bytes.as_slice())?;
+                }
+            }
+            write.commit()?;
+            Ok(())
+        })
+    }
+
     async fn last_seq(&self, database: &str) -> Result<u64, LogError> {
         self.with(|db| {
             let read = db.begin_read()?;
