@@ -106,9 +106,9 @@ async fn a_reader_that_stops_reading_is_cut_off_at_its_queue_bound_and_catches_u
         .await
         .expect("the catch-up ends");
 
-    // 40 entries of 500 kB: 20 MB, far more than the socket buffers and the 2 MB bound hold.
+    // 60 entries of 500 kB: 30 MB, far more than the socket buffers and the 2 MB bound hold.
     let value = "x".repeat(500_000);
-    let pushes = 40u64;
+    let pushes = 60u64;
     for id in 0..pushes {
         let insert = change_set(
             &mut engine,
