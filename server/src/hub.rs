@@ -245,7 +245,7 @@ impl Writer {
             if self.logged_bytes >= self.compact_from_bytes.max(threshold) {
                 if let Err(error) = self.compact().await {
                     tracing::error!(database = %self.name, %error, "log compaction failed");
-                    // Not tried again until the log has doubled once more.
+                    // Not tried again until the log has grown by half once more.
                     self.compacted_bytes = self.logged_bytes;
                 }
             }
@@ -276,13 +276,13 @@ impl Writer {
         let mut last = LastWrites::default();
         // Pass one: the last write of every row; pass two: each page without what is superseded.
         let mut after = 0;
-        while after < until {
-            let entries = self.log.entries_after(&self.name, after, 1000).await?;
+        loop {
+            let entries = log_page(&*self.log, &self.name, after, Some(until)).await?;
             let Some(end) = entries.last().map(|entry| entry.seq) else {
                 break;
             };
             last = blocking(move || {
-                for entry in entries.iter().filter(|entry| entry.seq <= until) {
+                for entry in &entries {
                     last.record(entry)?;
                 }
                 Ok(last)
@@ -292,8 +292,8 @@ impl Writer {
         }
         let last = Arc::new(last);
         let (mut after, mut bytes, mut rewritten) = (0, 0u64, 0usize);
-        while after < until {
-            let entries = self.log.entries_after(&self.name, after, 1000).await?;
+        loop {
+            let entries = log_page(&*self.log, &self.name, after, Some(until)).await?;
             let Some(end) = entries.last().map(|entry| entry.seq) else {
                 break;
             };
@@ -301,7 +301,7 @@ impl Writer {
             let (pruned, kept) = blocking(move || {
                 let mut pruned = Vec::new();
                 let mut kept = 0u64;
-                for entry in entries.iter().filter(|entry| entry.seq <= until) {
+                for entry in &entries {
                     match last.prune(entry)? {
                         Some(change_set) => {
                             kept += change_set.len() as u64;
@@ -352,10 +352,7 @@ impl Writer {
     /// Applies and broadcasts every entry other servers appended after `position`.
     async fn catch_up(&mut self) -> Result<(), LogError> {
         loop {
-            let entries = self
-                .log
-                .entries_after(&self.name, self.position, 1000)
-                .await?;
+            let entries = log_page(&*self.log, &self.name, self.position, None).await?;
             if entries.is_empty() {
                 return Ok(());
             }
@@ -676,6 +673,20 @@ fn apply_entry(replica: &mut MemoryStore, entry: &LogEntry) -> Result<(), String
         .map_err(|e| e.to_string())
 }
 
+/// The next page of `name`'s log after `after`, up to `until` when given (empty: no more).
+async fn log_page(
+    log: &dyn SyncLog,
+    name: &str,
+    after: u64,
+    until: Option<u64>,
+) -> Result<Vec<LogEntry>, LogError> {
+    let mut entries = log.entries_after(name, after, 1000).await?;
+    if let Some(until) = until {
+        entries.retain(|entry| entry.seq <= until);
+    }
+    Ok(entries)
+}
+
 /// A database's replica rebuilt from its log, up to `until` (the whole log without it), and
 /// the position it reached. A panic while applying is an error here, not a crash.
 async fn replay(
@@ -687,10 +698,7 @@ async fn replay(
     let mut after = 0;
     let mut bytes = 0u64;
     loop {
-        let mut entries = log.entries_after(name, after, 1000).await?;
-        if let Some(until) = until {
-            entries.retain(|entry| entry.seq <= until);
-        }
+        let entries = log_page(log, name, after, until).await?;
         let Some(last) = entries.last().map(|entry| entry.seq) else {
             break;
         };
@@ -700,22 +708,15 @@ async fn replay(
             .sum::<u64>();
         // Applying is CPU work (seconds for a big log): off the async runtime, so the
         // sessions of other databases are not held up behind it.
-        let applied = tokio::task::spawn_blocking(move || {
+        replica = blocking(move || {
             for entry in &entries {
-                if let Err(error) =
-                    contained(|| apply_entry(&mut replica, entry)).and_then(|applied| applied)
-                {
-                    return Err(LogError::from_message(format!(
-                        "entry {}: {error}",
-                        entry.seq
-                    )));
-                }
+                contained(|| apply_entry(&mut replica, entry))
+                    .and_then(|applied| applied)
+                    .map_err(|error| format!("entry {}: {error}", entry.seq))?;
             }
             Ok(replica)
         })
-        .await
-        .map_err(|e| LogError::from_message(format!("replaying the log: {e}")))?;
-        replica = applied?;
+        .await?;
         after = last;
         if until.is_some_and(|until| after >= until) {
             break;

@@ -227,7 +227,8 @@ async fn no_dotfiles(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn percent_decoded(path: &str) -> String {
+/// `%XX` escapes decoded (a malformed one is kept as it is); for request paths and URL options.
+pub(crate) fn percent_decoded(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -78,7 +78,7 @@ fn split_options(url: &str) -> Result<(String, Options), LogError> {
                 let mut kept = Vec::new();
                 for pair in query.split('&').filter(|pair| !pair.is_empty()) {
                     let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    if !take(key, &percent_decode(value))? {
+                    if !take(key, &crate::percent_decoded(value))? {
                         kept.push(pair);
                     }
                 }
@@ -100,26 +100,6 @@ fn split_options(url: &str) -> Result<(String, Options), LogError> {
         kept.join(" ")
     };
     Ok((rest, options))
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (b'%', Some(high), Some(low)) => {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -157,11 +137,17 @@ fn roots(root_cert: Option<&str>) -> Result<RootCertStore, LogError> {
     Ok(roots)
 }
 
-/// Checks the chain up to a trusted root but not the name in it (`verify-ca`).
+/// The checks of `verify-ca` (the chain up to a trusted root, not the name in it) or, without
+/// a chain verifier, of `require` and `prefer` without a root certificate, as libpq does:
+/// encrypted, safe from eavesdroppers, not from an impostor. Handshake signatures are always
+/// checked, with the provider's algorithms.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -170,10 +156,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -187,7 +173,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -196,61 +183,14 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// Encrypts without checking who the server is (`require` and `prefer` without a root
-/// certificate, as libpq does): safe from eavesdroppers, not from an impostor.
-#[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -277,19 +217,20 @@ pub fn configure(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(log_error)?;
-    let verifier: Arc<dyn ServerCertVerifier> = match mode {
-        Mode::VerifyCa | Mode::VerifyFull => {
-            let roots = roots(options.root_cert.as_deref())?;
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(log_error)?;
-            if mode == Mode::VerifyFull {
-                webpki
-            } else {
-                Arc::new(ChainOnly(webpki))
-            }
-        }
-        _ => Arc::new(Unverified(provider)),
+    let chain = match mode {
+        Mode::VerifyCa | Mode::VerifyFull => Some(
+            WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(options.root_cert.as_deref())?),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(log_error)?,
+        ),
+        _ => None,
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = match chain {
+        Some(chain) if mode == Mode::VerifyFull => chain,
+        chain => Arc::new(Relaxed { chain, provider }),
     };
     let tls = builder
         .dangerous()
