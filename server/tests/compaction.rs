@@ -7,12 +7,11 @@ mod common;
 use {
     common::{
         binary::ServerProcess,
-        client::read_log,
+        client::compacted_log,
         node::{settle, Node},
     },
     gluesql_core::data::Value,
     idbsql::sync::SyncEvent,
-    std::time::Duration,
 };
 
 #[tokio::test]
@@ -44,18 +43,8 @@ async fn a_table_rewritten_100_times_keeps_a_log_within_twice_its_data_and_nobod
 
     // The log now holds about one copy of the table, not a hundred (compaction runs after the
     // batch is acknowledged: wait for it).
-    let mut sizes = Vec::new();
-    for _ in 0..100 {
-        let log = read_log(server.addr, "db").await;
-        assert_eq!(log.len(), 103, "every entry keeps its place");
-        sizes = log.iter().map(|entry| entry.change_set.len()).collect();
-        let data = *sizes.iter().max().unwrap();
-        if sizes.iter().sum::<usize>() <= 2 * data {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (total, data) = (sizes.iter().sum::<usize>(), *sizes.iter().max().unwrap());
+    let (log, total, data) = compacted_log(server.addr, "db").await;
+    assert_eq!(log.len(), 103, "every entry keeps its place");
     assert!(
         total <= 2 * data,
         "log {total} bytes for {data} bytes of data"

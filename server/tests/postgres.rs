@@ -6,7 +6,7 @@ mod common;
 
 use {
     common::{
-        client::{change_set, is_ack, read_log, Client},
+        client::{change_set, compacted_log, is_ack, read_log, Client},
         node::{settle, Node},
         pg_cluster::PgCluster,
     },
@@ -146,18 +146,9 @@ async fn compaction_on_a_shared_log_keeps_every_entry_and_the_same_state() {
         converge(&mut [&mut a, &mut b], ALL).await;
     }
     let expected = converge(&mut [&mut a, &mut b], ALL).await;
-    let mut sizes = Vec::new();
-    for _ in 0..100 {
-        let log = read_log(server_a.addr, "shared").await;
-        assert_total_order(&log);
-        assert_eq!(log.len(), 22, "every entry keeps its place");
-        sizes = log.iter().map(|entry| entry.change_set.len()).collect();
-        if sizes.iter().sum::<usize>() <= 2 * sizes.iter().max().unwrap() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (total, data) = (sizes.iter().sum::<usize>(), *sizes.iter().max().unwrap());
+    let (log, total, data) = compacted_log(server_a.addr, "shared").await;
+    assert_total_order(&log);
+    assert_eq!(log.len(), 22, "every entry keeps its place");
     assert!(
         total <= 2 * data,
         "log {total} bytes for {data} bytes of data"

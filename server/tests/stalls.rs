@@ -7,12 +7,9 @@ mod common;
 use {
     common::{
         binary::ServerProcess,
-        client::{change_set, Client},
+        client::{change_set, writer_of_table, Client},
     },
-    idbsql::{
-        engine::Engine,
-        protocol::messages::{ErrorKind, ServerMessage},
-    },
+    idbsql::protocol::messages::{ErrorKind, ServerMessage},
     std::time::{Duration, Instant},
 };
 
@@ -22,16 +19,7 @@ async fn a_database_rebuilding_from_a_long_log_does_not_hold_up_another() {
     let mut server = ServerProcess::start(dir.path(), &["--idle-replica-timeout", "1s"], &[]);
     {
         // A log of ~20 MB for `big`: twenty pushes of 4,000 rows each.
-        let (mut writer, _) = Client::hello(server.addr, "big", 1, "", 0).await;
-        let mut engine = Engine::default();
-        let create = change_set(
-            &mut engine,
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
-        );
-        assert!(matches!(
-            writer.push(1, create).await,
-            ServerMessage::Ack { .. }
-        ));
+        let (mut writer, mut engine) = writer_of_table(server.addr, "big", 1).await;
         let value = "x".repeat(200);
         for push in 0..20u64 {
             let rows: Vec<String> = (0..4_000)
@@ -90,16 +78,7 @@ async fn a_reader_that_stops_reading_is_cut_off_at_its_queue_bound_and_catches_u
         ],
         &[],
     );
-    let (mut writer, _) = Client::hello(server.addr, "feed", 1, "", 0).await;
-    let mut engine = Engine::default();
-    let create = change_set(
-        &mut engine,
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
-    );
-    assert!(matches!(
-        writer.push(1, create).await,
-        ServerMessage::Ack { .. }
-    ));
+    let (mut writer, mut engine) = writer_of_table(server.addr, "feed", 1).await;
     // Welcomed and caught up, then it never reads again.
     let (mut slow, _) = Client::hello(server.addr, "feed", 2, "", 0).await;
     slow.recv_until(|m| matches!(m, ServerMessage::Changes { more: false, .. }))

@@ -5,7 +5,7 @@
 mod common;
 
 use {
-    common::client::{change_set, Client},
+    common::client::{change_set, writer_of_table, Client},
     futures_util::SinkExt,
     idbsql::{
         engine::Engine,
@@ -707,17 +707,8 @@ async fn a_stalled_reader_is_disconnected() {
         ..Limits::default()
     };
     let server = start(dir.path(), None, limits).await;
-    let mut engine = Engine::default();
     let (_stalled, _) = Client::hello(server.addr, "db", 1, "", 0).await;
-    let (mut writer, _) = Client::hello(server.addr, "db", 2, "", 0).await;
-    let create = change_set(
-        &mut engine,
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
-    );
-    assert!(matches!(
-        writer.push(1, create).await,
-        ServerMessage::Ack { .. }
-    ));
+    let (mut writer, mut engine) = writer_of_table(server.addr, "db", 2).await;
     // Megabytes of broadcast the stalled client never reads fill its TCP buffers.
     let text = "y".repeat(500_000);
     for i in 0..60u64 {

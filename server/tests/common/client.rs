@@ -161,3 +161,45 @@ pub async fn read_log_with(addr: SocketAddr, database: &str, token: &str) -> Vec
         }
     }
 }
+
+/// `database`'s log once compaction (which runs after a batch is acknowledged) has brought it
+/// within twice its largest entry, or as it is after 10 s; with (total, largest) change-set bytes.
+#[allow(dead_code)]
+pub async fn compacted_log(addr: SocketAddr, database: &str) -> (Vec<LogEntry>, usize, usize) {
+    let mut tries = 0;
+    loop {
+        let log = read_log(addr, database).await;
+        let total: usize = log.iter().map(|entry| entry.change_set.len()).sum();
+        let largest = log
+            .iter()
+            .map(|entry| entry.change_set.len())
+            .max()
+            .unwrap_or(0);
+        tries += 1;
+        if total <= 2 * largest || tries == 100 {
+            return (log, total, largest);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A client of `database` whose first push (acknowledged) creates `t (id, v TEXT)`, and the
+/// engine its later pushes are made with.
+#[allow(dead_code)]
+pub async fn writer_of_table(
+    addr: SocketAddr,
+    database: &str,
+    client_secret: u128,
+) -> (Client, Engine) {
+    let (mut writer, _) = Client::hello(addr, database, client_secret, "", 0).await;
+    let mut engine = Engine::default();
+    let create = change_set(
+        &mut engine,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+    );
+    assert!(matches!(
+        writer.push(1, create).await,
+        ServerMessage::Ack { .. }
+    ));
+    (writer, engine)
+}
