@@ -4,6 +4,7 @@
 mod aggregate;
 mod compat;
 mod indexes;
+mod joins;
 mod labels;
 mod logic;
 mod names;
@@ -203,6 +204,9 @@ impl Engine {
         }
         if logic::needs_rewrite(&statement) {
             logic::rewrite_statement(statement.to_mut(), &params);
+        }
+        if joins::may_join(&statement) {
+            self.plan_joins(statement.to_mut());
         }
         if numeric::needs_rewrite(&statement, &params, self.glue.storage.number_columns()) {
             let mut owned = statement.into_owned();

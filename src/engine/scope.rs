@@ -148,7 +148,7 @@ impl Engine {
         Some(columns)
     }
 
-    fn scope_of_factor(&self, factor: &TableFactor, scope: &mut Scope) {
+    pub(super) fn scope_of_factor(&self, factor: &TableFactor, scope: &mut Scope) {
         match factor {
             TableFactor::Table { name, alias, .. } => {
                 let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();

@@ -5,7 +5,7 @@
 
 use {
     gluesql_core::sqlparser::ast::{
-        Expr, ObjectName, TableFactor, Visit, VisitMut, Visitor, VisitorMut,
+        Expr, ObjectName, Query, TableFactor, Visit, VisitMut, Visitor, VisitorMut,
     },
     std::ops::ControlFlow,
 };
@@ -15,6 +15,7 @@ type RelationFn<'a> = &'a mut dyn FnMut(&ObjectName) -> ControlFlow<()>;
 type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
 type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
 type RelationMutFn<'a> = &'a mut dyn FnMut(&mut ObjectName) -> ControlFlow<()>;
+type QueryMutFn<'a> = &'a mut dyn FnMut(&mut Query) -> ControlFlow<()>;
 
 /// The one read-only visitor: an expression hook and a relation hook, each optional.
 #[derive(Default)]
@@ -40,12 +41,13 @@ impl Visitor for Reader<'_> {
 }
 
 /// The one rewriting visitor: expressions after their operands (as sqlparser's
-/// `visit_expressions_mut`), table factors before what they hold.
+/// `visit_expressions_mut`), table factors before what they hold, queries after theirs.
 #[derive(Default)]
 struct Rewriter<'a> {
     expr: Option<ExprMutFn<'a>>,
     factor: Option<FactorMutFn<'a>>,
     relation: Option<RelationMutFn<'a>>,
+    query: Option<QueryMutFn<'a>>,
 }
 
 impl VisitorMut for Rewriter<'_> {
@@ -67,6 +69,12 @@ impl VisitorMut for Rewriter<'_> {
         self.relation
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(relation))
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.query
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(query))
     }
 }
 
@@ -121,6 +129,18 @@ pub fn relations_mut<N: VisitMut + ?Sized>(
 ) -> ControlFlow<()> {
     node.visit(&mut Rewriter {
         relation: Some(&mut f),
+        ..Rewriter::default()
+    })
+}
+
+/// `f` on every query in `node` (derived tables, subqueries, set operation arms written in
+/// parentheses), inner before outer, each free to rewrite it.
+pub fn queries_mut<N: VisitMut + ?Sized>(
+    node: &mut N,
+    mut f: impl FnMut(&mut Query) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Rewriter {
+        query: Some(&mut f),
         ..Rewriter::default()
     })
 }

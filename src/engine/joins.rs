@@ -1,0 +1,504 @@
+//! Join planning: the inner joins a SELECT opens with (commas, CROSS JOIN, JOIN … ON) are put
+//! in an order where each table meets one it shares a predicate with, and every WHERE or ON
+//! conjunct over those tables moves to the first join that sees all of them, so GlueSQL hashes
+//! on the equalities instead of filtering a cross product (issue 25). It changes the order rows
+//! are made in, never which rows or columns: what it cannot place exactly stays as written.
+
+use {
+    super::{scope::Scope, visit, Engine},
+    gluesql_core::sqlparser::ast::{
+        BinaryOperator, Expr, Ident, Join, JoinConstraint, JoinOperator, ObjectName, OrderBy,
+        Query, Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator,
+    },
+    std::{cmp::Reverse, ops::ControlFlow},
+};
+
+/// A FROM item as join planning sees it.
+struct Item {
+    /// The name its columns are qualified by, as written, and in lower case for matching
+    /// (names match ignoring case, README "Names").
+    ident: Ident,
+    name: String,
+    /// Its columns in lower case; `None` when they cannot be known here.
+    columns: Option<Vec<String>>,
+    /// Rows of a stored table; derived tables count as large.
+    rows: usize,
+}
+
+/// A conjunct of WHERE or of an inner join's ON, with the run items it reads (a bit each;
+/// 0: none) and, for an equality, what each side reads.
+struct Conjunct {
+    expr: Expr,
+    reads: u64,
+    sides: Option<(u64, u64)>,
+    /// Where it was written: 0 for WHERE, p for the ON of the run's p-th join.
+    origin: usize,
+    /// Its place among WHERE's conjuncts, which keep their written order.
+    rank: usize,
+}
+
+/// At most this many inner-joined items are planned (one bit each in a `u64`).
+const MAX_ITEMS: usize = 64;
+
+/// Whether `statement` may hold a SELECT that joins: a query, or one feeding an INSERT or a
+/// CREATE TABLE, reading two relations or more. Cheap, so a plain INSERT pays nothing.
+pub fn may_join(statement: &Statement) -> bool {
+    let query = match statement {
+        Statement::Query(query) => query.as_ref(),
+        Statement::Insert(insert) => match insert.source.as_deref() {
+            Some(source) if !matches!(source.body.as_ref(), SetExpr::Values(_)) => source,
+            _ => return false,
+        },
+        Statement::CreateTable(create) => match create.query.as_deref() {
+            Some(query) => query,
+            None => return false,
+        },
+        _ => return false,
+    };
+    let mut relations = 0;
+    visit::relations(query, |_| {
+        relations += 1;
+        if relations >= 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+impl Engine {
+    /// Plans the joins of every SELECT in `statement` (subqueries and derived tables included).
+    pub(super) fn plan_joins(&self, statement: &mut Statement) {
+        let _ = visit::queries_mut(statement, |query| {
+            let Query { body, order_by, .. } = query;
+            self.plan_body(body, order_by.as_ref());
+            ControlFlow::Continue(())
+        });
+    }
+
+    fn plan_body(&self, body: &mut SetExpr, order_by: Option<&OrderBy>) {
+        match body {
+            SetExpr::Select(select) => self.plan_select(select, order_by),
+            // A set operation's ORDER BY names its output columns, not an arm's FROM items.
+            SetExpr::SetOperation { left, right, .. } => {
+                self.plan_body(left, None);
+                self.plan_body(right, None);
+            }
+            _ => {}
+        }
+    }
+
+    fn describe(&self, factor: &TableFactor) -> Option<Item> {
+        let (ident, rows) = match factor {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let table = name.0.last()?;
+                let rows = self
+                    .glue
+                    .storage
+                    .table(&table.value)
+                    .map_or(usize::MAX, |t| t.rows.len());
+                (alias.as_ref().map_or(table, |a| &a.name).clone(), rows)
+            }
+            TableFactor::Derived {
+                lateral: false,
+                alias: Some(alias),
+                ..
+            } => (alias.name.clone(), usize::MAX),
+            _ => return None,
+        };
+        let mut scope = Scope::default();
+        self.scope_of_factor(factor, &mut scope);
+        let columns = scope
+            .tables
+            .pop()?
+            .columns
+            .map(|columns| columns.into_iter().map(|(c, _)| c.to_lowercase()).collect());
+        Some(Item {
+            name: ident.value.to_lowercase(),
+            ident,
+            columns,
+            rows,
+        })
+    }
+
+    fn plan_select(&self, select: &mut Select, order_by: Option<&OrderBy>) {
+        let [from] = select.from.as_slice() else {
+            return;
+        };
+        let run = 1 + from
+            .joins
+            .iter()
+            .take_while(|join| is_inner(&join.join_operator))
+            .count();
+        if !(2..=MAX_ITEMS).contains(&run) {
+            return;
+        }
+        let factors = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
+        let mut items = Vec::with_capacity(1 + from.joins.len());
+        for factor in factors {
+            match self.describe(factor) {
+                Some(item) if items.iter().all(|other: &Item| other.name != item.name) => {
+                    items.push(item)
+                }
+                _ => return,
+            }
+        }
+        let names = Names { items: &items, run };
+
+        let mut conjuncts = Vec::new();
+        for (p, join) in from.joins[..run - 1].iter().enumerate() {
+            if let JoinOperator::Inner(JoinConstraint::On(on)) = &join.join_operator {
+                for expr in split(on) {
+                    // An ON conjunct it cannot read stays put, and so does the whole run.
+                    let Some(reads) = names.reads(expr) else {
+                        return;
+                    };
+                    conjuncts.push(conjunct(&names, expr, reads, p + 1, 0));
+                }
+            }
+        }
+        let mut kept = Vec::new();
+        if let Some(selection) = &select.selection {
+            for (rank, expr) in split(selection).into_iter().enumerate() {
+                match names.reads(expr) {
+                    Some(reads) if reads != 0 => {
+                        conjuncts.push(conjunct(&names, expr, reads, 0, rank))
+                    }
+                    _ => kept.push((rank, expr.clone())),
+                }
+            }
+        }
+        let reorder = !names.ambiguous(select, order_by)
+            && select.projection.iter().all(|item| match item {
+                SelectItem::Wildcard(options) => *options == Default::default(),
+                _ => true,
+            });
+        let order = if reorder {
+            choose_order(&items[..run], &conjuncts)
+        } else {
+            (0..run).collect()
+        };
+        let mut place = vec![0; run];
+        for (p, &i) in order.iter().enumerate() {
+            place[i] = p;
+        }
+
+        // Each conjunct joins the first join that sees all it reads; one reading only the
+        // first item stays in WHERE (GlueSQL's key lookups look there).
+        let identity = order.iter().enumerate().all(|(p, &i)| p == i);
+        let at = |c: &Conjunct| bits(c.reads).map(|i| place[i]).max().unwrap_or(0);
+        if identity && conjuncts.iter().all(|c| at(c) == c.origin) {
+            return;
+        }
+        let mut ons: Vec<Vec<Conjunct>> = (0..run).map(|_| Vec::new()).collect();
+        let mut where_after = Vec::new();
+        for c in conjuncts {
+            match at(&c) {
+                0 if c.origin == 0 => kept.push((c.rank, c.expr)),
+                0 => where_after.push(c.expr),
+                p => ons[p].push(c),
+            }
+        }
+        kept.sort_by_key(|(rank, _)| *rank);
+        let kept: Vec<Expr> = kept
+            .into_iter()
+            .map(|(_, e)| e)
+            .chain(where_after)
+            .collect();
+
+        if !identity {
+            // `*` keeps the written column order: one `t.*` per FROM item, as written.
+            let wildcard: Vec<SelectItem> = items
+                .iter()
+                .map(|item| {
+                    SelectItem::QualifiedWildcard(
+                        ObjectName(vec![item.ident.clone()]),
+                        Default::default(),
+                    )
+                })
+                .collect();
+            let projection = std::mem::take(&mut select.projection);
+            for item in projection {
+                match item {
+                    SelectItem::Wildcard(_) => select.projection.extend(wildcard.iter().cloned()),
+                    other => select.projection.push(other),
+                }
+            }
+        }
+
+        let from = &mut select.from[0];
+        let rest = from.joins.split_off(run - 1);
+        let mut factors: Vec<Option<TableFactor>> = std::iter::once(from.relation.clone())
+            .chain(
+                std::mem::take(&mut from.joins)
+                    .into_iter()
+                    .map(|j| j.relation),
+            )
+            .map(Some)
+            .collect();
+        let mut take = |i: usize| factors[i].take().expect("each item placed once");
+        from.relation = take(order[0]);
+        for (p, on) in ons.into_iter().enumerate().skip(1) {
+            let joined = order[p];
+            let condition = join_condition(on, joined, &order[..p]);
+            from.joins.push(Join {
+                relation: take(joined),
+                global: false,
+                join_operator: JoinOperator::Inner(match condition {
+                    Some(on) => JoinConstraint::On(on),
+                    None => JoinConstraint::None,
+                }),
+            });
+        }
+        from.joins.extend(rest);
+        select.selection = kept.into_iter().reduce(and);
+    }
+}
+
+fn is_inner(operator: &JoinOperator) -> bool {
+    matches!(
+        operator,
+        JoinOperator::CrossJoin | JoinOperator::Inner(JoinConstraint::On(_) | JoinConstraint::None)
+    )
+}
+
+/// How names in a SELECT find its FROM items (the first `run` of them are being planned).
+struct Names<'a> {
+    items: &'a [Item],
+    run: usize,
+}
+
+impl Names<'_> {
+    /// The item an unqualified column belongs to: exactly one has it, and every item's
+    /// columns are known (else it could be another's, or an outer query's).
+    fn owner_of_column(&self, column: &str) -> Option<usize> {
+        let column = column.to_lowercase();
+        let mut owner = None;
+        for (i, item) in self.items.iter().enumerate() {
+            if item.columns.as_ref()?.contains(&column) {
+                if owner.is_some() {
+                    return None;
+                }
+                owner = Some(i);
+            }
+        }
+        owner
+    }
+
+    fn owner_named(&self, name: &str) -> Option<usize> {
+        let name = name.to_lowercase();
+        self.items.iter().position(|item| item.name == name)
+    }
+
+    /// The run items `expr` reads, or `None` when that cannot be known exactly: a name of an
+    /// outer query or of a later (outer-joined) item, a subquery, a volatile function.
+    fn reads(&self, expr: &Expr) -> Option<u64> {
+        let mut reads = 0u64;
+        let flow = visit::exprs(expr, |e| {
+            let owner = match e {
+                Expr::Identifier(ident) => self.owner_of_column(&ident.value),
+                Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
+                    self.owner_named(&idents[0].value)
+                }
+                Expr::CompoundIdentifier(_)
+                | Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. } => None,
+                Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("random") => None,
+                _ => return ControlFlow::Continue(()),
+            };
+            match owner {
+                Some(i) if i < self.run => {
+                    reads |= 1 << i;
+                    ControlFlow::Continue(())
+                }
+                _ => ControlFlow::Break(()),
+            }
+        });
+        flow.is_continue().then_some(reads)
+    }
+
+    /// Whether an unqualified name anywhere in the SELECT or its ORDER BY could be a column of
+    /// two FROM items: GlueSQL takes the first, so the written order must stay.
+    fn ambiguous(&self, select: &Select, order_by: Option<&OrderBy>) -> bool {
+        let check = |e: &Expr| {
+            let Expr::Identifier(ident) = e else {
+                return ControlFlow::Continue(());
+            };
+            let column = ident.value.to_lowercase();
+            let owners = self
+                .items
+                .iter()
+                .filter(|item| item.columns.as_ref().is_none_or(|c| c.contains(&column)))
+                .count();
+            if owners >= 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        visit::exprs(select, check).is_break()
+            || order_by.is_some_and(|order_by| visit::exprs(order_by, check).is_break())
+    }
+}
+
+fn conjunct(names: &Names, expr: &Expr, reads: u64, origin: usize, rank: usize) -> Conjunct {
+    let sides = match unnested(expr) {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => names.reads(left).zip(names.reads(right)),
+        _ => None,
+    };
+    Conjunct {
+        expr: expr.clone(),
+        reads,
+        sides,
+        origin,
+        rank,
+    }
+}
+
+fn unnested(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => unnested(inner),
+        other => other,
+    }
+}
+
+/// The conjuncts of an AND chain (parentheses looked through).
+fn split(expr: &Expr) -> Vec<&Expr> {
+    match unnested(expr) {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut all = split(left);
+            all.extend(split(right));
+            all
+        }
+        other => vec![other],
+    }
+}
+
+fn and(left: Expr, right: Expr) -> Expr {
+    Expr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(right),
+    }
+}
+
+fn bits(mask: u64) -> impl Iterator<Item = usize> {
+    (0..MAX_ITEMS).filter(move |i| mask & (1 << i) != 0)
+}
+
+/// Whether `c` is an equality GlueSQL can hash item `i` on, given the items `joined`.
+fn hashes(c: &Conjunct, i: usize, joined: u64) -> bool {
+    let bit = 1u64 << i;
+    c.sides.is_some_and(|(l, r)| {
+        (l == bit && r != 0 && r & !joined == 0) || (r == bit && l != 0 && l & !joined == 0)
+    })
+}
+
+/// The order to join the run's items in: first the most selective-looking item (an equality
+/// with a constant, then any filter, then the fewest rows), then each time an item an equality
+/// joins to those already joined (else one any predicate connects, else the next as written).
+fn choose_order(items: &[Item], conjuncts: &[Conjunct]) -> Vec<usize> {
+    let n = items.len();
+    let pinned = |i: usize| {
+        conjuncts.iter().any(|c| {
+            c.sides
+                .is_some_and(|(l, r)| (l == 1 << i && r == 0) || (r == 1 << i && l == 0))
+        })
+    };
+    let filtered = |i: usize| conjuncts.iter().any(|c| c.reads == 1 << i);
+    let start = (0..n)
+        .max_by_key(|&i| (pinned(i), filtered(i), Reverse(items[i].rows), Reverse(i)))
+        .unwrap_or(0);
+    let mut order = vec![start];
+    let mut joined = 1u64 << start;
+    while order.len() < n {
+        let connected = |i: usize| {
+            let bit = 1u64 << i;
+            conjuncts.iter().any(|c| {
+                c.reads & bit != 0 && c.reads & joined != 0 && c.reads & !(joined | bit) == 0
+            })
+        };
+        let next = (0..n)
+            .filter(|i| joined & (1 << i) == 0)
+            .max_by_key(|&i| {
+                (
+                    conjuncts.iter().any(|c| hashes(c, i, joined)),
+                    connected(i),
+                    pinned(i),
+                    filtered(i),
+                    Reverse(items[i].rows),
+                    Reverse(i),
+                )
+            })
+            .unwrap_or(0);
+        order.push(next);
+        joined |= 1 << next;
+    }
+    order
+}
+
+/// The ON condition of joining item `joined` after `before`: equalities GlueSQL can hash on
+/// first (it takes the first it finds), then the rest as written. An equality GlueSQL would
+/// hash the wrong way round (`5 = t.x`, `t.a = t.b` with `t` the joined item: it looks the
+/// other side up in the earlier row) is written `NOT (a <> b)`, the same truth.
+fn join_condition(on: Vec<Conjunct>, joined: usize, before: &[usize]) -> Option<Expr> {
+    let earlier = before.iter().fold(0u64, |mask, &i| mask | 1 << i);
+    let (mut hashed, rest): (Vec<Conjunct>, Vec<Conjunct>) =
+        on.into_iter().partition(|c| hashes(c, joined, earlier));
+    hashed.extend(rest);
+    let bit = 1u64 << joined;
+    hashed
+        .into_iter()
+        .map(|c| {
+            // GlueSQL hashes the joined item on the first side readable from it alone and
+            // looks the other up in the earlier row, which misreads it if it reads `joined`.
+            let misread = c.sides.is_some_and(|(l, r)| {
+                if l & !bit == 0 {
+                    r & bit != 0
+                } else {
+                    r & !bit == 0 && l & bit != 0
+                }
+            });
+            if misread {
+                not_distinct_written(c.expr)
+            } else {
+                c.expr
+            }
+        })
+        .reduce(and)
+}
+
+/// `a = b` as `NOT (a <> b)`.
+fn not_distinct_written(expr: Expr) -> Expr {
+    match expr {
+        Expr::Nested(inner) => not_distinct_written(*inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(Expr::Nested(Box::new(Expr::BinaryOp {
+                left,
+                op: BinaryOperator::NotEq,
+                right,
+            }))),
+        },
+        other => other,
+    }
+}
