@@ -50,6 +50,7 @@ pub const SHAPES: &[&str] = &[
     "join",
     "LEFT JOIN",
     "comma join",
+    "many-table join",
     "GROUP BY",
     "HAVING",
     "aggregate",
@@ -229,6 +230,11 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
     };
     let query = if gen.rng.percent(12) {
         gen.set_query()
+    } else if gen.rng.percent(10) {
+        // Four to six relations in a random FROM order: a join must be planned by its
+        // predicates, not run as the cross product of the order it is written in.
+        let relations = 4 + gen.rng.below(3);
+        gen.select_query(&[], relations, true)
     } else {
         let relations = 1 + gen.rng.below(3);
         gen.select_query(&[], relations, true)
@@ -314,18 +320,25 @@ impl Gen<'_> {
         }
     }
 
-    /// A SELECT over 1–3 relations; `outer` is in scope for correlation. `order` allows an
-    /// ORDER BY … LIMIT.
+    /// A SELECT over `relations` relations; `outer` is in scope for correlation. `order` allows
+    /// an ORDER BY … LIMIT. From four relations on, every join is a comma join, written in a
+    /// random order (each join's condition still names only relations generated before it, so
+    /// the conditions form chains and stars over the shuffled list).
     pub fn select_query(&mut self, outer: &[Rel], relations: usize, order: bool) -> Query {
         let prefix = format!("r{}_", self.depth);
         let (from, first) = self.relation(&format!("{prefix}0"));
         let mut scope: Vec<Rel> = outer.to_vec();
         scope.push(first);
         let mut joins = Vec::new();
+        let many = relations >= 4;
+        if many {
+            self.note("many-table join");
+        }
         for i in 1..relations {
             let (item, rel) = self.relation(&format!("{prefix}{i}"));
             scope.push(rel);
             let kind = match self.rng.below(3) {
+                _ if many => JoinKind::Comma,
                 0 => JoinKind::Inner,
                 1 => JoinKind::Left,
                 _ => JoinKind::Comma,
@@ -339,6 +352,22 @@ impl Gen<'_> {
             // Joined on a key where it can be, as applications do.
             let on = self.join_condition(&scope);
             joins.push(Join { kind, item, on });
+        }
+        let mut from = from;
+        if many {
+            // Comma joins put every condition in WHERE, so any written order means the same.
+            for i in (0..joins.len()).rev() {
+                let j = self.rng.below(i + 2);
+                if j == i + 1 {
+                    continue;
+                }
+                if j == 0 {
+                    std::mem::swap(&mut from, &mut joins[i].item);
+                } else {
+                    let (before, after) = joins.split_at_mut(i);
+                    std::mem::swap(&mut before[j - 1].item, &mut after[0].item);
+                }
+            }
         }
         let local = &scope[outer.len()..];
         let grouped = self.rng.percent(20);
