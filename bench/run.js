@@ -84,6 +84,15 @@ async function main() {
       results["wasm memory after inserting 100k rows, high-water (MiB)"] = { median: w4.memoryAfter / 2 ** 20 };
       console.error(`W4: ${median(w4.samples).toFixed(3)}`);
     }
+    if (wanted("J")) {
+      // Joins of 10,000-row tables written both ways (issue 25): the comma form lists the
+      // tables in an order where neighbours share no predicate.
+      await page.evaluate(() => window.workloads.joinPrepare());
+      await run("J3 ms (3 tables, JOIN … ON)", "join", [3, "on"]);
+      await run("J3 ms (3 tables, commas in another order)", "join", [3, "comma"]);
+      await run("J6 ms (6 tables, JOIN … ON)", "join", [6, "on"]);
+      await run("J6 ms (6 tables, commas in another order)", "join", [6, "comma"]);
+    }
     if (wanted("W5")) await page.evaluate(() => window.workloads.w5Prepare());
     await page.close();
     const w5 = [];

@@ -246,3 +246,46 @@ export async function scaleOpen(rows) {
   await deleteDatabase(`bench-scale-${rows}`);
   return { ms, memory };
 }
+
+const JOIN_ROWS = 10_000;
+
+/** Joins, part 1: six 10,000-row tables j0…j5 in memory, each row of j{k} pointing (`p`) at a
+ * row of j{k-1}; `v` = id % 10. Kept open on the page for `join`. */
+export async function joinPrepare() {
+  const db = await connect("bench-joins", { storage: "memory" });
+  let seed = 7;
+  for (let k = 0; k < 6; k += 1) {
+    await db.query(`CREATE TABLE j${k} (id INTEGER PRIMARY KEY, p INTEGER, v INTEGER)`);
+    const values = [];
+    for (let i = 0; i < JOIN_ROWS; i += 1) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      values.push(`(${i}, ${seed % JOIN_ROWS}, ${i % 10})`);
+    }
+    await db.query(`INSERT INTO j${k} VALUES ${values.join(",")}`);
+  }
+  window.joinDb = db;
+}
+
+/** A chain over the first `n` tables, written `JOIN … ON` in order or with commas in an order
+ * where neighbours share no predicate (issue 25). */
+export function joinSql(n, form) {
+  const edges = [];
+  for (let k = 1; k < n; k += 1) edges.push(`j${k}.p = j${k - 1}.id`);
+  if (form === "on") {
+    let from = "j0";
+    for (let k = 1; k < n; k += 1) from += ` JOIN j${k} ON ${edges[k - 1]}`;
+    return `SELECT COUNT(*) AS n FROM ${from} WHERE j0.v = 3`;
+  }
+  const order = n === 3 ? [2, 0, 1] : [5, 0, 3, 1, 4, 2];
+  return `SELECT COUNT(*) AS n FROM ${order.map((k) => `j${k}`).join(", ")} WHERE ${edges.join(" AND ")} AND j0.v = 3`;
+}
+
+/** Joins, part 2: ms for one join query (`[n, form]`); both forms must count the same rows. */
+export async function join([n, form]) {
+  const t0 = performance.now();
+  const { rows } = await window.joinDb.query(joinSql(n, form));
+  const ms = performance.now() - t0;
+  const { rows: expected } = await window.joinDb.query(joinSql(n, "on"));
+  if (rows[0].n !== expected[0].n) throw new Error(`join ${n} ${form}: ${rows[0].n} rows, expected ${expected[0].n}`);
+  return ms;
+}
