@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod compat;
+mod ctes;
 mod indexes;
 mod joins;
 mod labels;

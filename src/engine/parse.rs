@@ -97,6 +97,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         .tokenize_with_location()
         .map_err(parse_error)?;
     take_view_if_not_exists(&mut tokens);
+    let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
@@ -116,6 +117,9 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
                     *if_not_exists = true;
                 }
             }
+        }
+        if with {
+            super::ctes::inline(statement)?;
         }
         compat::rewrite_statement(statement);
         super::unsupported::check(statement)?;

@@ -176,3 +176,29 @@ fn names_match_ignoring_case_for_queries_live_dependencies_and_labels() {
         vec!["Users"]
     );
 }
+
+#[test]
+fn a_live_query_with_a_with_clause_depends_on_the_tables_its_expressions_read() {
+    let mut engine = Engine::default();
+    for sql in [
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, team INTEGER)",
+        "CREATE TABLE teams (id INTEGER PRIMARY KEY, title TEXT)",
+    ] {
+        engine.query(sql, &[]).unwrap();
+    }
+    // `teams` is an expression's name here, hiding the table: only `users` is read.
+    assert_eq!(
+        engine
+            .tables_read("WITH teams AS (SELECT team FROM users) SELECT * FROM teams")
+            .unwrap(),
+        vec!["users"]
+    );
+    assert_eq!(
+        engine
+            .tables_read(
+                "WITH u AS (SELECT team FROM users) SELECT title FROM teams, u WHERE u.team = teams.id"
+            )
+            .unwrap(),
+        vec!["teams", "users"]
+    );
+}
