@@ -112,8 +112,21 @@ pub enum Expr {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum From {
-    Table { name: String, alias: String },
-    Derived { query: Box<Query>, alias: String },
+    Table {
+        name: String,
+        alias: String,
+    },
+    Derived {
+        query: Box<Query>,
+        alias: String,
+    },
+    /// A derived table written as a common table expression: `WITH name AS (query)` at the
+    /// head of the statement, read here as `name AS alias`.
+    Cte {
+        name: String,
+        query: Box<Query>,
+        alias: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +194,8 @@ pub struct Render {
     dialect: Dialect,
     /// Literals marked `Param` become `$n` (idbsql only).
     params: Option<Params>,
+    /// Common table expressions met so far, rendered, in the order they may be defined.
+    ctes: Vec<(String, String)>,
 }
 
 impl Render {
@@ -188,12 +203,24 @@ impl Render {
         Self {
             dialect,
             params: (with_params && dialect == Dialect::Idbsql).then(Vec::new),
+            ctes: Vec::new(),
         }
     }
 
     pub fn query_text(mut self, query: &Query) -> (String, Params) {
+        let mut body = String::new();
+        self.query(&mut body, query);
+        // Every common table expression heads the statement: visible in every subquery, and
+        // each one's own (met first, while it was rendered) defined before it.
         let mut out = String::new();
-        self.query(&mut out, query);
+        for (i, (name, text)) in self.ctes.iter().enumerate() {
+            out.push_str(if i == 0 { "WITH " } else { ", " });
+            let _ = write!(out, "{name} AS ({text})");
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&body);
         (out, self.params.unwrap_or_default())
     }
 
@@ -347,6 +374,12 @@ impl Render {
                 out.push('(');
                 self.query(out, query);
                 let _ = write!(out, ") AS {alias}");
+            }
+            From::Cte { name, query, alias } => {
+                let mut text = String::new();
+                self.query(&mut text, query);
+                self.ctes.push((name.clone(), text));
+                let _ = write!(out, "{name} AS {alias}");
             }
         }
     }

@@ -69,6 +69,7 @@ pub const SHAPES: &[&str] = &[
     "aggregate FILTER",
     "names in another case",
     "constant HAVING",
+    "WITH",
 ];
 
 #[derive(Debug, Clone)]
@@ -292,9 +293,19 @@ impl Gen<'_> {
                 alias: alias.into(),
                 columns,
             };
-            let from = From::Derived {
-                query: Box::new(inner),
-                alias: alias.into(),
+            let from = if self.rng.percent(40) {
+                // The same rows through WITH, whose name is unique in the statement.
+                self.note("WITH");
+                From::Cte {
+                    name: format!("w{}", self.rng.below(1_000_000)),
+                    query: Box::new(inner),
+                    alias: alias.into(),
+                }
+            } else {
+                From::Derived {
+                    query: Box::new(inner),
+                    alias: alias.into(),
+                }
             };
             return (from, rel);
         }
