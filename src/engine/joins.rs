@@ -167,10 +167,8 @@ impl Engine {
         if let Some(selection) = &select.selection {
             for (rank, expr) in split(selection).into_iter().enumerate() {
                 match names.reads(expr) {
-                    Some(reads) if reads != 0 => {
-                        conjuncts.push(conjunct(&names, expr, reads, 0, rank))
-                    }
-                    _ => kept.push((rank, expr.clone())),
+                    Some(reads) => conjuncts.push(conjunct(&names, expr, reads, 0, rank)),
+                    None => kept.push((rank, expr.clone())),
                 }
             }
         }
@@ -192,7 +190,9 @@ impl Engine {
         // Each conjunct joins the first join that sees all it reads; one reading only the
         // first item stays in WHERE (GlueSQL's key lookups look there).
         let identity = order.iter().enumerate().all(|(p, &i)| p == i);
-        let at = |c: &Conjunct| bits(c.reads).map(|i| place[i]).max().unwrap_or(0);
+        // A conjunct reading no row (`1 > 2`, a parameter) goes to the first join: false, it
+        // empties the join there instead of after a cross product.
+        let at = |c: &Conjunct| bits(c.reads).map(|i| place[i]).max().unwrap_or(1);
         if identity && conjuncts.iter().all(|c| at(c) == c.origin) {
             return;
         }
