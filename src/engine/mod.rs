@@ -76,6 +76,9 @@ const CACHED_SQL_MAX_BYTES: usize = 16 * 1024;
 pub struct Engine {
     glue: Glue<MemoryStore>,
     parsed: HashMap<String, Rc<Vec<SqlStatement>>>,
+    /// The error of a set operation read as a derived table, while the statement reading it
+    /// is prepared (see subquery.rs).
+    relation_failed: Option<DbError>,
 }
 
 impl Default for Engine {
@@ -89,6 +92,7 @@ impl Engine {
         Self {
             glue: Glue::new(store),
             parsed: HashMap::new(),
+            relation_failed: None,
         }
     }
 
@@ -200,8 +204,8 @@ impl Engine {
             }
         }
         let written = labels::written(&statement);
-        if subquery::has_subquery(&statement) {
-            self.materialize_subqueries(statement.to_mut(), params.to_mut());
+        if subquery::has_subquery(&statement) || subquery::has_derived_set_operation(&statement) {
+            self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }
         if logic::needs_rewrite(&statement) {
             logic::rewrite_statement(statement.to_mut(), &params);
@@ -250,6 +254,10 @@ impl Engine {
             if setops::is_set_operation(query) {
                 return Ok(());
             }
+        }
+        // A set operation read as a derived table is computed when the statement runs.
+        if subquery::has_derived_set_operation(&statement) {
+            return Ok(());
         }
         let params = bind_params(&params)?;
         let planned = translate_guarded(&self.glue.storage, &statement, &params)

@@ -248,14 +248,25 @@ fn aliases(statement: &Statement, known: &mut HashSet<String>) {
             &mut self,
             query: &gluesql_core::sqlparser::ast::Query,
         ) -> ControlFlow<()> {
-            if let SetExpr::Select(select) = query.body.as_ref() {
+            output_aliases(&query.body, self.0);
+            ControlFlow::Continue(())
+        }
+    }
+    // Every arm of a set operation names its columns (the first arm's names are the result's).
+    fn output_aliases(body: &SetExpr, known: &mut HashSet<String>) {
+        match body {
+            SetExpr::Select(select) => {
                 for item in &select.projection {
                     if let SelectItem::ExprWithAlias { alias, .. } = item {
-                        self.0.insert(alias.value.clone());
+                        known.insert(alias.value.clone());
                     }
                 }
             }
-            ControlFlow::Continue(())
+            SetExpr::SetOperation { left, right, .. } => {
+                output_aliases(left, known);
+                output_aliases(right, known);
+            }
+            _ => {}
         }
     }
     let _ = statement.visit(&mut Names(known));

@@ -130,8 +130,16 @@ impl Engine {
 
     /// The output columns of a derived table's query, when they can be known (types are not).
     fn columns_of_query(&self, query: &Query) -> Option<Vec<(String, Option<DataType>)>> {
-        let SetExpr::Select(select) = query.body.as_ref() else {
-            return None;
+        self.columns_of_body(&query.body)
+    }
+
+    /// A set operation's columns are its first arm's.
+    fn columns_of_body(&self, body: &SetExpr) -> Option<Vec<(String, Option<DataType>)>> {
+        let select = match body {
+            SetExpr::Select(select) => select,
+            SetExpr::SetOperation { left, .. } => return self.columns_of_body(left),
+            SetExpr::Query(query) => return self.columns_of_query(query),
+            _ => return None,
         };
         let mut columns = Vec::new();
         for item in &select.projection {

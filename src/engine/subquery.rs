@@ -8,10 +8,12 @@ use {
         walk::operands_mut,
         Engine,
     },
+    crate::error::DbError,
     gluesql_core::{
         data::{Key, Value},
         sqlparser::ast::{
-            Expr, Query, Select, SelectItem, SetExpr, Statement, TableFactor, Value as SqlValue,
+            Expr, Ident, Query, Select, SelectItem, SetExpr, Statement, TableAlias, TableFactor,
+            Value as SqlValue,
         },
     },
     std::collections::HashSet,
@@ -32,6 +34,18 @@ pub fn has_subquery(statement: &Statement) -> bool {
         }
     });
     found
+}
+
+/// Whether `statement` reads a set operation as a derived table (`FROM (… UNION …) AS s`),
+/// which GlueSQL 0.20 cannot run: its rows are computed first (see `relation`).
+pub fn has_derived_set_operation(statement: &Statement) -> bool {
+    super::visit::table_factors(statement, |factor| match factor {
+        TableFactor::Derived { subquery, .. } if super::setops::is_set_operation(subquery) => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// Calls `f` on every SELECT of a query body (each branch of a set operation is one) until it
@@ -122,12 +136,15 @@ impl Engine {
     }
 
     /// Runs every uncorrelated subquery in `statement` once and binds its answer as new
-    /// parameters appended to `params`.
+    /// parameters appended to `params`. Fails with the error of a set operation read as a
+    /// derived table (its rows are always needed).
     pub(super) fn materialize_subqueries(
         &mut self,
         statement: &mut Statement,
         params: &mut Vec<Value>,
-    ) {
+    ) -> Result<(), DbError> {
+        // A statement run for a derived set operation keeps its own failure apart.
+        let outer = self.relation_failed.take();
         match statement {
             Statement::Query(query) => self.walk_query(query, params),
             Statement::Insert(insert) => {
@@ -154,6 +171,8 @@ impl Engine {
             }
             _ => {}
         }
+        let failed = std::mem::replace(&mut self.relation_failed, outer);
+        failed.map_or(Ok(()), Err)
     }
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
@@ -176,6 +195,19 @@ impl Engine {
 
     fn walk_factor(&mut self, factor: &mut TableFactor, params: &mut Vec<Value>) {
         match factor {
+            TableFactor::Derived {
+                subquery,
+                alias: Some(alias),
+                lateral: false,
+            } if super::setops::is_set_operation(subquery) => {
+                match self.relation(subquery, alias, params) {
+                    Ok(Some(rows)) => **subquery = rows,
+                    Ok(None) => self.walk_query(subquery, params),
+                    Err(error) => {
+                        self.relation_failed.get_or_insert(error);
+                    }
+                }
+            }
             TableFactor::Derived { subquery, .. } => self.walk_query(subquery, params),
             TableFactor::NestedJoin {
                 table_with_joins, ..
@@ -250,6 +282,71 @@ impl Engine {
         )
     }
 
+    /// An uncorrelated set operation read as a derived table, run now (set operations are ours,
+    /// setops.rs) and handed to GlueSQL as the `VALUES` rows it gave, bound as parameters: a
+    /// relation that lives in this statement only. `alias` gets the output column names when
+    /// it names none. `None` leaves it in place (GlueSQL then refuses it).
+    fn relation(
+        &mut self,
+        query: &mut Query,
+        alias: &mut TableAlias,
+        params: &mut Vec<Value>,
+    ) -> Result<Option<Query>, DbError> {
+        if !self.is_closed(query, &mut Vec::new()) {
+            return Ok(None);
+        }
+        let statement = Statement::Query(Box::new(query.clone()));
+        let output = self.execute(&statement, params)?;
+        if output.command != "SELECT" || output.columns.is_empty() {
+            return Ok(None);
+        }
+        if alias.columns.is_empty() {
+            alias.columns = output.columns.iter().map(Ident::new).collect();
+        }
+        let width = output.columns.len();
+        let mut rows = output.rows;
+        for column in 0..width {
+            widen_column(&mut rows, column);
+        }
+        // Over VALUES, each column cast to the one type its values have, so the passes that
+        // type expressions (numeric.rs) see it as they see a table's column.
+        let names: Vec<String> = (0..width).map(|i| format!("c{i}")).collect();
+        let projection: Vec<String> = (0..width)
+            .map(|i| match column_type(&rows, i) {
+                Some(data_type) => format!("CAST(c{i} AS {data_type}) AS c{i}"),
+                None => format!("c{i}"),
+            })
+            .collect();
+        let (values, filter) = if rows.is_empty() {
+            // VALUES needs a row: one of NULLs that no row passes.
+            (
+                format!("({})", vec!["NULL"; width].join(", ")),
+                " WHERE false",
+            )
+        } else {
+            let values: Vec<String> = rows
+                .into_iter()
+                .map(|row| {
+                    let row: Vec<String> = row
+                        .into_iter()
+                        .map(|value| bind(params, value).to_string())
+                        .collect();
+                    format!("({})", row.join(", "))
+                })
+                .collect();
+            (values.join(", "), "")
+        };
+        let sql = format!(
+            "SELECT {} FROM (VALUES {values}) AS rows ({}){filter}",
+            projection.join(", "),
+            names.join(", ")
+        );
+        match super::parse_sql(&sql)?.pop() {
+            Some(Statement::Query(query)) => Ok(Some(*query)),
+            _ => Ok(None),
+        }
+    }
+
     fn scalar(&mut self, query: &mut Query, params: &mut Vec<Value>) -> Option<Expr> {
         let mut rows = self.answer(query, params)?;
         match rows.len() {
@@ -275,6 +372,67 @@ impl Engine {
         }
         Some(list)
     }
+}
+
+/// One column of a set operation's rows, of one numeric kind as SQL gives it (integers meeting
+/// floats are floats, integers meeting decimals decimals): GlueSQL's VALUES wants one type
+/// per column, and `SELECT f … UNION SELECT 1` gives each row its own.
+fn widen_column(rows: &mut [Vec<Value>], column: usize) {
+    use gluesql_core::ast::DataType;
+    let values = || rows.iter().filter_map(|row| row.get(column));
+    let to = if values().any(|v| matches!(v, Value::F32(_) | Value::F64(_))) {
+        DataType::Float
+    } else if values().any(|v| matches!(v, Value::Decimal(_))) {
+        DataType::Decimal
+    } else {
+        return;
+    };
+    for row in rows.iter_mut() {
+        if let Some(value) = row.get_mut(column) {
+            let numeric = matches!(
+                value,
+                Value::I8(_)
+                    | Value::I16(_)
+                    | Value::I32(_)
+                    | Value::I64(_)
+                    | Value::I128(_)
+                    | Value::U8(_)
+                    | Value::U16(_)
+                    | Value::U32(_)
+                    | Value::U64(_)
+                    | Value::U128(_)
+                    | Value::F32(_)
+                    | Value::Decimal(_)
+            );
+            if numeric {
+                if let Ok(widened) = value.cast(&to) {
+                    *value = widened;
+                }
+            }
+        }
+    }
+}
+
+/// The SQL type every non-NULL value of one column has, if they share one.
+fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
+    let mut found = None;
+    for value in rows.iter().filter_map(|row| row.get(column)) {
+        let data_type = match value {
+            Value::Null => continue,
+            Value::I8(_) | Value::I16(_) | Value::I32(_) | Value::I64(_) => "INTEGER",
+            Value::F32(_) | Value::F64(_) => "FLOAT",
+            Value::Decimal(_) => "DECIMAL",
+            Value::Str(_) => "TEXT",
+            Value::Bool(_) => "BOOLEAN",
+            Value::Date(_) => "DATE",
+            _ => return None,
+        };
+        if found.is_some_and(|f| f != data_type) {
+            return None;
+        }
+        found = Some(data_type);
+    }
+    found
 }
 
 /// Appends `value` as the next parameter and returns its placeholder.

@@ -12,16 +12,18 @@ use {
 
 type ExprFn<'a> = &'a mut dyn FnMut(&Expr) -> ControlFlow<()>;
 type RelationFn<'a> = &'a mut dyn FnMut(&ObjectName) -> ControlFlow<()>;
+type FactorFn<'a> = &'a mut dyn FnMut(&TableFactor) -> ControlFlow<()>;
 type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
 type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
 type RelationMutFn<'a> = &'a mut dyn FnMut(&mut ObjectName) -> ControlFlow<()>;
 type QueryMutFn<'a> = &'a mut dyn FnMut(&mut Query) -> ControlFlow<()>;
 
-/// The one read-only visitor: an expression hook and a relation hook, each optional.
+/// The one read-only visitor: an expression, a relation and a table factor hook, each optional.
 #[derive(Default)]
 struct Reader<'a> {
     expr: Option<ExprFn<'a>>,
     relation: Option<RelationFn<'a>>,
+    factor: Option<FactorFn<'a>>,
 }
 
 impl Visitor for Reader<'_> {
@@ -37,6 +39,12 @@ impl Visitor for Reader<'_> {
         self.relation
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(relation))
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        self.factor
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(factor))
     }
 }
 
@@ -96,6 +104,17 @@ pub fn relations<N: Visit + ?Sized>(
 ) -> ControlFlow<()> {
     node.visit(&mut Reader {
         relation: Some(&mut f),
+        ..Reader::default()
+    })
+}
+
+/// `f` on every table factor in `node`, outer before inner, until it breaks.
+pub fn table_factors<N: Visit + ?Sized>(
+    node: &N,
+    mut f: impl FnMut(&TableFactor) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Reader {
+        factor: Some(&mut f),
         ..Reader::default()
     })
 }
