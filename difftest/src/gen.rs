@@ -62,6 +62,7 @@ pub const SHAPES: &[&str] = &[
     "derived table",
     "view",
     "set operation",
+    "set operation in FROM",
     "ORDER BY + LIMIT",
     "parameters",
     "lazy evaluation",
@@ -286,7 +287,13 @@ impl Gen<'_> {
         if self.depth < 2 && self.rng.percent(10) {
             self.note("derived table");
             self.depth += 1;
-            let inner = self.select_query(&[], 1, false);
+            let inner = if self.rng.percent(25) {
+                // Its rows come from a set operation, which idbsql computes itself.
+                self.note("set operation in FROM");
+                self.set_query()
+            } else {
+                self.select_query(&[], 1, false)
+            };
             self.depth -= 1;
             let columns = self.output_types(&inner);
             let rel = Rel {
