@@ -39,7 +39,17 @@ pub fn has_subquery(statement: &Statement) -> bool {
 /// Whether `statement` reads a set operation as a derived table (`FROM (… UNION …) AS s`),
 /// which GlueSQL 0.20 cannot run: its rows are computed first (see `relation`).
 pub fn has_derived_set_operation(statement: &Statement) -> bool {
-    super::visit::table_factors(statement, |factor| match factor {
+    // A query or INSERT … SELECT may hold one at its top; one inside an UPDATE's or DELETE's
+    // subquery is found by `has_subquery`. A bulk INSERT … VALUES is not walked for nothing.
+    let query = match statement {
+        Statement::Query(query) => query.as_ref(),
+        Statement::Insert(insert) => match insert.source.as_deref() {
+            Some(source) if !matches!(source.body.as_ref(), SetExpr::Values(_)) => source,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    super::visit::table_factors(query, |factor| match factor {
         TableFactor::Derived { subquery, .. } if super::setops::is_set_operation(subquery) => {
             std::ops::ControlFlow::Break(())
         }
