@@ -40,20 +40,24 @@ struct Conjunct {
 /// At most this many inner-joined items are planned (one bit each in a `u64`).
 const MAX_ITEMS: usize = 64;
 
-/// Whether `statement` may hold a SELECT that joins: a query, or one feeding an INSERT or a
-/// CREATE TABLE, reading two relations or more. Cheap, so a plain INSERT pays nothing.
+/// The query a statement runs to read rows, if any: itself, or the one feeding an INSERT or a
+/// CREATE TABLE (not a bulk INSERT … VALUES, which is never walked for nothing).
+pub fn query_of(statement: &Statement) -> Option<&Query> {
+    match statement {
+        Statement::Query(query) => Some(query),
+        Statement::Insert(insert) => insert
+            .source
+            .as_deref()
+            .filter(|source| !matches!(source.body.as_ref(), SetExpr::Values(_))),
+        Statement::CreateTable(create) => create.query.as_deref(),
+        _ => None,
+    }
+}
+
+/// Whether `statement` may hold a SELECT that joins: its query reads two relations or more.
 pub fn may_join(statement: &Statement) -> bool {
-    let query = match statement {
-        Statement::Query(query) => query.as_ref(),
-        Statement::Insert(insert) => match insert.source.as_deref() {
-            Some(source) if !matches!(source.body.as_ref(), SetExpr::Values(_)) => source,
-            _ => return false,
-        },
-        Statement::CreateTable(create) => match create.query.as_deref() {
-            Some(query) => query,
-            None => return false,
-        },
-        _ => return false,
+    let Some(query) = query_of(statement) else {
+        return false;
     };
     let mut relations = 0;
     visit::relations(query, |_| {

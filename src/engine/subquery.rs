@@ -39,15 +39,9 @@ pub fn has_subquery(statement: &Statement) -> bool {
 /// Whether `statement` reads a set operation as a derived table (`FROM (… UNION …) AS s`),
 /// which GlueSQL 0.20 cannot run: its rows are computed first (see `relation`).
 pub fn has_derived_set_operation(statement: &Statement) -> bool {
-    // A query or INSERT … SELECT may hold one at its top; one inside an UPDATE's or DELETE's
-    // subquery is found by `has_subquery`. A bulk INSERT … VALUES is not walked for nothing.
-    let query = match statement {
-        Statement::Query(query) => query.as_ref(),
-        Statement::Insert(insert) => match insert.source.as_deref() {
-            Some(source) if !matches!(source.body.as_ref(), SetExpr::Values(_)) => source,
-            _ => return false,
-        },
-        _ => return false,
+    // One inside an UPDATE's or DELETE's subquery is found by `has_subquery`.
+    let Some(query) = super::joins::query_of(statement) else {
+        return false;
     };
     super::visit::table_factors(query, |factor| match factor {
         TableFactor::Derived { subquery, .. } if super::setops::is_set_operation(subquery) => {
@@ -390,7 +384,7 @@ impl Engine {
 fn widen_column(rows: &mut [Vec<Value>], column: usize) {
     use gluesql_core::ast::DataType;
     let values = || rows.iter().filter_map(|row| row.get(column));
-    let to = if values().any(|v| matches!(v, Value::F32(_) | Value::F64(_))) {
+    let to = if values().any(crate::kinds::is_float_value) {
         DataType::Float
     } else if values().any(|v| matches!(v, Value::Decimal(_))) {
         DataType::Decimal
@@ -399,21 +393,9 @@ fn widen_column(rows: &mut [Vec<Value>], column: usize) {
     };
     for row in rows.iter_mut() {
         if let Some(value) = row.get_mut(column) {
-            let numeric = matches!(
-                value,
-                Value::I8(_)
-                    | Value::I16(_)
-                    | Value::I32(_)
-                    | Value::I64(_)
-                    | Value::I128(_)
-                    | Value::U8(_)
-                    | Value::U16(_)
-                    | Value::U32(_)
-                    | Value::U64(_)
-                    | Value::U128(_)
-                    | Value::F32(_)
-                    | Value::Decimal(_)
-            );
+            let numeric = crate::kinds::is_integer_value(value)
+                || crate::kinds::is_float_value(value)
+                || matches!(value, Value::Decimal(_));
             if numeric {
                 if let Ok(widened) = value.cast(&to) {
                     *value = widened;
