@@ -277,7 +277,10 @@ fn join_condition(on: &mut Expr, joined: Option<&str>) {
             }
             let within_joined = match (l, r, joined) {
                 (Some(l), Some(r), Some(joined)) => {
-                    !(l.is_empty() && r.is_empty()) && l.iter().chain(r.iter()).all(|q| q == joined)
+                    !(l.is_empty() && r.is_empty())
+                        && l.iter()
+                            .chain(r.iter())
+                            .all(|q| q.eq_ignore_ascii_case(joined))
                 }
                 _ => false,
             };
