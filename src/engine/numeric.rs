@@ -695,6 +695,12 @@ impl Typer<'_> {
                 Num::Decimal
             }
             (Num::IntLiteral, Num::Decimal) => Num::Decimal,
+            // A value of unknown type (a NULL parameter, a derived column of one) may be an
+            // integer on the row: GlueSQL would give `15 - 20.66` as the integer -5.
+            (Num::Unknown, Num::Decimal) => {
+                widen(left, decimal());
+                Num::Decimal
+            }
             (Num::Float | Num::FloatLiteral, _) | (_, Num::Float | Num::FloatLiteral) => Num::Float,
             (Num::Decimal, _) | (_, Num::Decimal) => Num::Decimal,
             (a, b) if is_integer(a) && is_integer(b) => {
