@@ -15,6 +15,8 @@ mod param_types;
 mod params;
 mod parse;
 mod read_columns;
+mod recursive;
+mod relation;
 mod result;
 mod scope;
 mod setops;
@@ -305,8 +307,12 @@ impl Engine {
                 self.expand_views(&mut statement)?;
             }
             let _ = visit::relations(&statement, |name| {
-                if let Some(ident) = name.0.last() {
-                    tables.push(ident.value.clone());
+                // A recursive WITH query's reference to its own rows reads no table.
+                match name.0.last() {
+                    Some(ident) if !recursive::is_self_reference(&ident.value) => {
+                        tables.push(ident.value.clone())
+                    }
+                    _ => {}
                 }
                 std::ops::ControlFlow::<()>::Continue(())
             });

@@ -26,12 +26,16 @@ pub struct ScopeTable {
 pub struct Scope {
     pub tables: Vec<ScopeTable>,
     pub labels: Vec<String>,
+    /// A FROM item's columns are known only once it runs (a recursive WITH's own rows): any
+    /// unqualified name may be one of them.
+    pub any_column: bool,
 }
 
 impl Scope {
     /// Whether an unqualified name is surely one of this scope's columns or labels.
     pub fn names(&self, ident: &str) -> bool {
-        self.labels.iter().any(|l| l == ident)
+        self.any_column
+            || self.labels.iter().any(|l| l == ident)
             || self.tables.iter().any(|table| {
                 table
                     .columns

@@ -32,7 +32,7 @@ pub fn is_set_operation(query: &Query) -> bool {
 
 /// A row's identity for duplicate elimination: numbers by value (1 = 1.0), NULL equal to NULL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Canon {
+pub(super) enum Canon {
     Null,
     Integer(i128),
     Float(u64),
@@ -72,7 +72,7 @@ fn canon(value: &Value) -> Canon {
     }
 }
 
-fn row_canon(row: &[Value]) -> Vec<Canon> {
+pub(super) fn row_canon(row: &[Value]) -> Vec<Canon> {
     row.iter().map(canon).collect()
 }
 

@@ -4,6 +4,7 @@
 
 use {
     super::{
+        relation::bind,
         scope::{label_of, Scope},
         walk::operands_mut,
         Engine,
@@ -65,10 +66,17 @@ pub(super) fn all_selects(body: &mut SetExpr, f: &mut impl FnMut(&mut Select) ->
 
 impl Engine {
     /// Whether every name inside `query` is its own (or its subqueries'): it can run alone.
-    fn is_closed(&self, query: &mut Query, inner: &mut Vec<Scope>) -> bool {
+    pub(super) fn is_closed(&self, query: &mut Query, inner: &mut Vec<Scope>) -> bool {
         let mut labels = Vec::new();
         let selects_closed = all_selects(&mut query.body, &mut |select| {
             let mut scope = self.scope_of_from(&select.from);
+            // A recursive WITH's own rows have the columns its first term gives: a name it
+            // does not know may be one of them, never an outer query's.
+            scope.any_column = scope.tables.iter().any(|t| {
+                t.source
+                    .as_deref()
+                    .is_some_and(super::recursive::is_self_reference)
+            });
             scope.labels = select.projection.iter().filter_map(label_of).collect();
             labels.extend(scope.labels.iter().cloned());
             let sources_closed = select.from.iter_mut().all(|table| {
@@ -203,6 +211,18 @@ impl Engine {
                 subquery,
                 alias: Some(alias),
                 lateral: false,
+            } if super::recursive::is_recursive(subquery) => {
+                match self.recursive_relation(subquery, alias, params) {
+                    Ok(rows) => **subquery = rows,
+                    Err(error) => {
+                        self.relation_failed.get_or_insert(error);
+                    }
+                }
+            }
+            TableFactor::Derived {
+                subquery,
+                alias: Some(alias),
+                lateral: false,
             } if super::setops::is_set_operation(subquery) => {
                 match self.relation(subquery, alias, params) {
                     Ok(Some(rows)) => **subquery = rows,
@@ -297,6 +317,14 @@ impl Engine {
         params: &mut Vec<Value>,
     ) -> Result<Option<Query>, DbError> {
         if !self.is_closed(query, &mut Vec::new()) {
+            // A name that is no table's (a WITH query read inside itself without RECURSIVE)
+            // says so, rather than GlueSQL refusing the set operation.
+            if let Some(missing) = self.missing_table(query) {
+                return Err(DbError::new(
+                    crate::error::ErrorCode::Plan,
+                    format!("table not found: {missing}"),
+                ));
+            }
             return Ok(None);
         }
         let statement = Statement::Query(Box::new(query.clone()));
@@ -308,47 +336,7 @@ impl Engine {
             alias.columns = output.columns.iter().map(Ident::new).collect();
         }
         let width = output.columns.len();
-        let mut rows = output.rows;
-        for column in 0..width {
-            widen_column(&mut rows, column);
-        }
-        // Over VALUES, each column cast to the one type its values have, so the passes that
-        // type expressions (numeric.rs) see it as they see a table's column.
-        let names: Vec<String> = (0..width).map(|i| format!("c{i}")).collect();
-        let projection: Vec<String> = (0..width)
-            .map(|i| match column_type(&rows, i) {
-                Some(data_type) => format!("CAST(c{i} AS {data_type}) AS c{i}"),
-                None => format!("c{i}"),
-            })
-            .collect();
-        let (values, filter) = if rows.is_empty() {
-            // VALUES needs a row: one of NULLs that no row passes.
-            (
-                format!("({})", vec!["NULL"; width].join(", ")),
-                " WHERE false",
-            )
-        } else {
-            let values: Vec<String> = rows
-                .into_iter()
-                .map(|row| {
-                    let row: Vec<String> = row
-                        .into_iter()
-                        .map(|value| bind(params, value).to_string())
-                        .collect();
-                    format!("({})", row.join(", "))
-                })
-                .collect();
-            (values.join(", "), "")
-        };
-        let sql = format!(
-            "SELECT {} FROM (VALUES {values}) AS rows ({}){filter}",
-            projection.join(", "),
-            names.join(", ")
-        );
-        match super::parse_sql(&sql)?.pop() {
-            Some(Statement::Query(query)) => Ok(Some(*query)),
-            _ => Ok(None),
-        }
+        super::relation::values_query(output.rows, width, params).map(Some)
     }
 
     fn scalar(&mut self, query: &mut Query, params: &mut Vec<Value>) -> Option<Expr> {
@@ -376,61 +364,6 @@ impl Engine {
         }
         Some(list)
     }
-}
-
-/// One column of a set operation's rows, of one numeric kind as SQL gives it (integers meeting
-/// floats are floats, integers meeting decimals decimals): GlueSQL's VALUES wants one type
-/// per column, and `SELECT f … UNION SELECT 1` gives each row its own.
-fn widen_column(rows: &mut [Vec<Value>], column: usize) {
-    use gluesql_core::ast::DataType;
-    let values = || rows.iter().filter_map(|row| row.get(column));
-    let to = if values().any(crate::kinds::is_float_value) {
-        DataType::Float
-    } else if values().any(|v| matches!(v, Value::Decimal(_))) {
-        DataType::Decimal
-    } else {
-        return;
-    };
-    for row in rows.iter_mut() {
-        if let Some(value) = row.get_mut(column) {
-            let numeric = crate::kinds::is_integer_value(value)
-                || crate::kinds::is_float_value(value)
-                || matches!(value, Value::Decimal(_));
-            if numeric {
-                if let Ok(widened) = value.cast(&to) {
-                    *value = widened;
-                }
-            }
-        }
-    }
-}
-
-/// The SQL type every non-NULL value of one column has, if they share one.
-fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
-    let mut found = None;
-    for value in rows.iter().filter_map(|row| row.get(column)) {
-        let data_type = match value {
-            Value::Null => continue,
-            Value::I8(_) | Value::I16(_) | Value::I32(_) | Value::I64(_) => "INTEGER",
-            Value::F32(_) | Value::F64(_) => "FLOAT",
-            Value::Decimal(_) => "DECIMAL",
-            Value::Str(_) => "TEXT",
-            Value::Bool(_) => "BOOLEAN",
-            Value::Date(_) => "DATE",
-            _ => return None,
-        };
-        if found.is_some_and(|f| f != data_type) {
-            return None;
-        }
-        found = Some(data_type);
-    }
-    found
-}
-
-/// Appends `value` as the next parameter and returns its placeholder.
-fn bind(params: &mut Vec<Value>, value: Value) -> Expr {
-    params.push(value);
-    Expr::Value(SqlValue::Placeholder(format!("${}", params.len())))
 }
 
 /// The expressions of one SELECT: projection, join conditions, WHERE, GROUP BY, HAVING.

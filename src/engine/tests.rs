@@ -201,4 +201,14 @@ fn a_live_query_with_a_with_clause_depends_on_the_tables_its_expressions_read() 
             .unwrap(),
         vec!["teams", "users"]
     );
+    // A recursive query reads the tables of both its terms, never its own rows as a table.
+    assert_eq!(
+        engine
+            .tables_read(
+                "WITH RECURSIVE r(id) AS (SELECT id FROM teams UNION ALL SELECT users.id \
+                 FROM users JOIN r ON users.team = r.id) SELECT * FROM r"
+            )
+            .unwrap(),
+        vec!["teams", "users"]
+    );
 }

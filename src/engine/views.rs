@@ -182,12 +182,16 @@ impl Engine {
     }
 
     /// A table `statement` reads from that does not exist (views already expanded).
-    fn missing_table(&self, statement: &Statement) -> Option<String> {
+    pub(super) fn missing_table<N: gluesql_core::sqlparser::ast::Visit + ?Sized>(
+        &self,
+        statement: &N,
+    ) -> Option<String> {
         let mut missing = None;
         let _ = super::visit::relations(statement, |name| {
             let table = last_name(name);
-            let dictionary =
-                table.to_uppercase().starts_with("GLUE_") || table.eq_ignore_ascii_case("SERIES");
+            let dictionary = table.to_uppercase().starts_with("GLUE_")
+                || table.eq_ignore_ascii_case("SERIES")
+                || super::recursive::is_self_reference(&table);
             if !dictionary && !self.table_exists(&table) {
                 missing = Some(table);
                 return ControlFlow::Break(());

@@ -214,6 +214,53 @@ for (const current of MODES) {
       });
     }));
 
+  test(`WITH, WITH RECURSIVE and set operations in FROM: in a transaction, through a view, refused past the limit${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-with");
+        const db = await connect("api-with");
+        await db.exec(
+          "CREATE TABLE emp (id INTEGER PRIMARY KEY, boss INTEGER, name TEXT);" +
+            "INSERT INTO emp VALUES (1, NULL, 'ann'), (2, 1, 'bob'), (3, 2, 'cy'), (4, NULL, 'dee');" +
+            "CREATE VIEW team AS WITH RECURSIVE r(id, depth) AS (SELECT id, 0 FROM emp WHERE id = 1 " +
+            "UNION ALL SELECT emp.id, r.depth + 1 FROM emp JOIN r ON emp.boss = r.id) SELECT id, depth FROM r",
+        );
+        const chain = "WITH RECURSIVE r(id, depth) AS (SELECT id, 0 FROM emp WHERE id = $1 " +
+          "UNION ALL SELECT emp.id, r.depth + 1 FROM emp JOIN r ON emp.boss = r.id) " +
+          "SELECT emp.name, r.depth FROM r JOIN emp ON emp.id = r.id ORDER BY r.depth";
+        const inTx = await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO emp VALUES (5, 3, 'eve')");
+          return {
+            chain: (await tx.query(chain, [2])).rows,
+            view: (await tx.query("SELECT COUNT(*) AS n, MAX(depth) AS deepest FROM team")).rows[0],
+            union: (await tx.query(
+              "WITH roots AS (SELECT name FROM emp WHERE boss IS NULL) " +
+                "SELECT COUNT(*) AS n FROM (SELECT name FROM roots UNION SELECT name FROM emp WHERE id < $1) AS s",
+              [3],
+            )).rows[0].n,
+          };
+        });
+        let limit;
+        try {
+          await db.query("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) FROM t");
+        } catch (error) {
+          limit = { code: error.code, message: error.message };
+        }
+        const afterCommit = (await db.query("SELECT COUNT(*) AS n FROM team")).rows[0].n;
+        await db.disconnect();
+        return { inTx, limit, afterCommit };
+      });
+      assert.deepEqual(out.inTx, {
+        chain: [{ name: "bob", depth: 0 }, { name: "cy", depth: 1 }, { name: "eve", depth: 2 }],
+        view: { n: 4, deepest: 3 },
+        union: 3,
+      });
+      assert.equal(out.limit.code, "execute");
+      assert.match(out.limit.message, /recursive WITH query "t" stopped: 10000 iterations/);
+      assert.equal(out.afterCommit, 4);
+    }));
+
   test(`a second connection in the same tab shares the database; deleteDatabase waits for both${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

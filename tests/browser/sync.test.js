@@ -150,6 +150,14 @@ test("a live query follows a remote change arriving by sync, with origin remote"
       window.origins = [];
       window.db.on("change", (event) => window.origins.push(event.origin));
       window.live = await window.db.live("SELECT COUNT(*) AS n FROM note", [], (r) => window.counts.push(r.rows[0].n));
+      // A WITH RECURSIVE and a set operation in FROM read the synced table too.
+      window.derived = [];
+      window.liveDerived = await window.db.live(
+        "WITH RECURSIVE r(id) AS (SELECT id FROM note WHERE id = 1 UNION ALL SELECT note.id FROM note JOIN r ON note.id = r.id + 1) " +
+          "SELECT COUNT(*) AS n FROM (SELECT id FROM r UNION SELECT id FROM note WHERE id > 1) AS s",
+        [],
+        (r) => window.derived.push(r.rows[0].n),
+      );
     });
     await a.evaluate(async () => {
       await window.db.query("INSERT INTO note VALUES (1, 'remote')");
@@ -157,8 +165,11 @@ test("a live query follows a remote change arriving by sync, with origin remote"
     });
     await waitFor(b, () => window.counts.at(-1) === 1);
     assert.deepEqual(await b.evaluate(() => window.counts), [0, 1]);
+    await waitFor(b, () => window.derived.at(-1) === 1);
+    assert.deepEqual(await b.evaluate(() => window.derived), [0, 1]);
     assert.deepEqual(await b.evaluate(() => window.origins), ["remote"]);
     await b.evaluate(() => window.live.stop());
+    await b.evaluate(() => window.liveDerived.stop());
   } finally {
     await contextA.close();
     await contextB.close();

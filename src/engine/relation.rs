@@ -1,0 +1,126 @@
+//! Rows our layer computed (a set operation, a recursive WITH) handed to GlueSQL as a relation
+//! that lives in one statement: `VALUES` rows bound as parameters, each column cast to the one
+//! type its values have. Never touches the store, the catalog or anything that outlives the statement.
+
+use {
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        data::Value,
+        sqlparser::ast::{Expr, Query, SetExpr, Statement, TableFactor, Value as SqlValue},
+    },
+};
+
+/// The query `SELECT CAST(c0 AS T) AS c0, … FROM (VALUES …) AS rows (c0, …)` over `rows`, each
+/// `width` values long; their values are appended to `params`.
+pub fn values_query(
+    mut rows: Vec<Vec<Value>>,
+    width: usize,
+    params: &mut Vec<Value>,
+) -> Result<Query, DbError> {
+    for column in 0..width {
+        widen_column(&mut rows, column);
+    }
+    // Each column cast to the one type its values have, so the passes that type expressions
+    // (numeric.rs) see it as they see a table's column.
+    let projection: Vec<String> = (0..width)
+        .map(|i| match column_type(&rows, i) {
+            Some(data_type) => format!("CAST(c{i} AS {data_type}) AS c{i}"),
+            None => format!("c{i}"),
+        })
+        .collect();
+    let names: Vec<String> = (0..width).map(|i| format!("c{i}")).collect();
+    // VALUES needs a row: without any, one of NULLs that no row passes.
+    let filter = if rows.is_empty() { " WHERE false" } else { "" };
+    let template = format!(
+        "SELECT {} FROM (VALUES ({})) AS rows ({}){filter}",
+        projection.join(", "),
+        vec!["NULL"; width].join(", "),
+        names.join(", ")
+    );
+    let mut query = match super::parse_sql(&template)?.pop() {
+        Some(Statement::Query(query)) => *query,
+        _ => return Err(unexpected()),
+    };
+    if rows.is_empty() {
+        return Ok(query);
+    }
+    // The rows go straight into the parsed tree: as text, they were printed and parsed again.
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(unexpected());
+    };
+    let Some(TableFactor::Derived { subquery, .. }) =
+        select.from.first_mut().map(|t| &mut t.relation)
+    else {
+        return Err(unexpected());
+    };
+    let SetExpr::Values(values) = subquery.body.as_mut() else {
+        return Err(unexpected());
+    };
+    values.rows = rows
+        .into_iter()
+        .map(|row| row.into_iter().map(|value| bind(params, value)).collect())
+        .collect();
+    Ok(query)
+}
+
+fn unexpected() -> DbError {
+    DbError::new(
+        ErrorCode::Execute,
+        "internal: the rows relation did not parse as expected",
+    )
+}
+
+/// Appends `value` as the next parameter and returns its placeholder.
+pub fn bind(params: &mut Vec<Value>, value: Value) -> Expr {
+    params.push(value);
+    Expr::Value(SqlValue::Placeholder(format!("${}", params.len())))
+}
+
+/// One column of computed rows, of one numeric kind as SQL gives it (integers meeting floats
+/// are floats, integers meeting decimals decimals): GlueSQL's VALUES wants one type per
+/// column, and `SELECT f … UNION SELECT 1` gives each row its own.
+fn widen_column(rows: &mut [Vec<Value>], column: usize) {
+    use gluesql_core::ast::DataType;
+    let values = || rows.iter().filter_map(|row| row.get(column));
+    let to = if values().any(crate::kinds::is_float_value) {
+        DataType::Float
+    } else if values().any(|v| matches!(v, Value::Decimal(_))) {
+        DataType::Decimal
+    } else {
+        return;
+    };
+    for row in rows.iter_mut() {
+        if let Some(value) = row.get_mut(column) {
+            let numeric = crate::kinds::is_integer_value(value)
+                || crate::kinds::is_float_value(value)
+                || matches!(value, Value::Decimal(_));
+            if numeric {
+                if let Ok(widened) = value.cast(&to) {
+                    *value = widened;
+                }
+            }
+        }
+    }
+}
+
+/// The SQL type every non-NULL value of one column has, if they share one.
+fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
+    let mut found = None;
+    for value in rows.iter().filter_map(|row| row.get(column)) {
+        let data_type = match value {
+            Value::Null => continue,
+            Value::I8(_) | Value::I16(_) | Value::I32(_) | Value::I64(_) => "INTEGER",
+            Value::F32(_) | Value::F64(_) => "FLOAT",
+            Value::Decimal(_) => "DECIMAL",
+            Value::Str(_) => "TEXT",
+            Value::Bool(_) => "BOOLEAN",
+            Value::Date(_) => "DATE",
+            _ => return None,
+        };
+        if found.is_some_and(|f| f != data_type) {
+            return None;
+        }
+        found = Some(data_type);
+    }
+    found
+}
