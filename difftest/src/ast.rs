@@ -127,6 +127,15 @@ pub enum From {
         query: Box<Query>,
         alias: String,
     },
+    /// `WITH RECURSIVE name AS (anchor UNION [ALL] step)`, `step` reading `name`, read here as
+    /// `name AS alias`.
+    Recursive {
+        name: String,
+        anchor: Box<Query>,
+        step: Box<Query>,
+        all: bool,
+        alias: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +205,8 @@ pub struct Render {
     params: Option<Params>,
     /// Common table expressions met so far, rendered, in the order they may be defined.
     ctes: Vec<(String, String)>,
+    /// One of them reads itself: the list is `WITH RECURSIVE`.
+    recursive: bool,
 }
 
 impl Render {
@@ -204,6 +215,7 @@ impl Render {
             dialect,
             params: (with_params && dialect == Dialect::Idbsql).then(Vec::new),
             ctes: Vec::new(),
+            recursive: false,
         }
     }
 
@@ -214,7 +226,11 @@ impl Render {
         // each one's own (met first, while it was rendered) defined before it.
         let mut out = String::new();
         for (i, (name, text)) in self.ctes.iter().enumerate() {
-            out.push_str(if i == 0 { "WITH " } else { ", " });
+            out.push_str(match (i, self.recursive) {
+                (0, false) => "WITH ",
+                (0, true) => "WITH RECURSIVE ",
+                _ => ", ",
+            });
             let _ = write!(out, "{name} AS ({text})");
         }
         if !out.is_empty() {
@@ -379,6 +395,21 @@ impl Render {
                 let mut text = String::new();
                 self.query(&mut text, query);
                 self.ctes.push((name.clone(), text));
+                let _ = write!(out, "{name} AS {alias}");
+            }
+            From::Recursive {
+                name,
+                anchor,
+                step,
+                all,
+                alias,
+            } => {
+                let mut text = String::new();
+                self.query(&mut text, anchor);
+                text.push_str(if *all { " UNION ALL " } else { " UNION " });
+                self.query(&mut text, step);
+                self.ctes.push((name.clone(), text));
+                self.recursive = true;
                 let _ = write!(out, "{name} AS {alias}");
             }
         }

@@ -71,6 +71,7 @@ pub const SHAPES: &[&str] = &[
     "names in another case",
     "constant HAVING",
     "WITH",
+    "WITH RECURSIVE",
 ];
 
 #[derive(Debug, Clone)]
@@ -284,6 +285,9 @@ impl Gen<'_> {
                 return (from, rel);
             }
         }
+        if self.depth < 2 && self.rng.percent(4) {
+            return self.recursive(alias);
+        }
         if self.depth < 2 && self.rng.percent(10) {
             self.note("derived table");
             self.depth += 1;
@@ -324,6 +328,98 @@ impl Gen<'_> {
             },
             Rel::of_table(&table, alias),
         )
+    }
+
+    /// A recursive WITH query walking a table by its ids: the rows a filter picks, then in
+    /// each round the rows whose id is a step past one found (ids only grow, so it ends),
+    /// each column computed from the row found and the new one.
+    fn recursive(&mut self, alias: &str) -> (From, Rel) {
+        self.note("WITH RECURSIVE");
+        self.depth += 1;
+        let name = format!("w{}", self.rng.below(1_000_000));
+        let table = self.rng.pick(&self.db.tables);
+        let first = vec![Rel::of_table(&table, "a")];
+        let mut anchor_items = vec![(self.col("a", "id"), "k".to_owned())];
+        let mut columns = vec![("k".to_owned(), Ty::Int)];
+        let width = 1 + self.rng.below(2);
+        for i in 0..width {
+            let (column, ty) = self.rng.pick(&table.columns[1..]);
+            let label = self::alias(i + 1, ty);
+            anchor_items.push((self.col("a", &column), label.clone()));
+            columns.push((label, ty));
+        }
+        let anchor_filter = self.rng.percent(70).then(|| self.predicate(&first, 1));
+        let anchor = plain_select(
+            false,
+            anchor_items,
+            From::Table {
+                name: self.spell(&table.name),
+                alias: "a".into(),
+            },
+            anchor_filter,
+        );
+        let own = Rel {
+            alias: "r".into(),
+            columns: columns.clone(),
+        };
+        let next = Rel::of_table(&table, "b");
+        let scope = vec![next, own];
+        let mut step_items = vec![(self.col("b", "id"), "k".to_owned())];
+        for (name, ty) in &columns[1..] {
+            let expr = self.expr(*ty, &scope, 1);
+            step_items.push((expr, name.clone()));
+        }
+        let step_by = 1 + self.rng.below(3) as i64;
+        let on = Expr::Bin(
+            Box::new(self.col("b", "id")),
+            BinOp::Eq,
+            Box::new(Expr::Bin(
+                Box::new(self.col("r", "k")),
+                BinOp::Add,
+                Box::new(Expr::Lit(Lit::Int(step_by))),
+            )),
+        );
+        let step_filter = self.rng.percent(40).then(|| self.predicate(&scope, 1));
+        let step = Query {
+            body: Body::Select(Box::new(Select {
+                distinct: false,
+                items: step_items,
+                from: From::Table {
+                    name: self.spell(&table.name),
+                    alias: "b".into(),
+                },
+                joins: vec![Join {
+                    kind: if self.rng.percent(30) {
+                        JoinKind::Comma
+                    } else {
+                        JoinKind::Inner
+                    },
+                    item: From::Table {
+                        name: name.clone(),
+                        alias: "r".into(),
+                    },
+                    on,
+                }],
+                filter: step_filter,
+                group_by: Vec::new(),
+                having: None,
+            })),
+            order_by: Vec::new(),
+            limit: None,
+        };
+        self.depth -= 1;
+        let from = From::Recursive {
+            name,
+            anchor: Box::new(anchor),
+            step: Box::new(step),
+            all: self.rng.percent(50),
+            alias: alias.into(),
+        };
+        let rel = Rel {
+            alias: alias.into(),
+            columns,
+        };
+        (from, rel)
     }
 
     /// The type of each output column, as the generator built them (kept in the aliases).
