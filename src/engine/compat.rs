@@ -6,8 +6,8 @@
 use gluesql_core::sqlparser::ast::{
     AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, FunctionArg,
     FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator,
-    Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, TimezoneInfo,
-    UnaryOperator, Value,
+    ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+    TimezoneInfo, UnaryOperator, Value,
 };
 use std::ops::ControlFlow;
 
@@ -117,6 +117,7 @@ fn set_expr_joins(body: &mut SetExpr) {
         SetExpr::Select(select) => {
             group_by_positions(select);
             aggregate_filters(select);
+            right_joins(select);
             if let Some(from) = combine_from(std::mem::take(&mut select.from)) {
                 select.from = vec![from];
             }
@@ -338,6 +339,77 @@ fn factor_joins(factor: &mut TableFactor) {
     }
 }
 
+/// `a RIGHT JOIN b ON c` joins the rows `b LEFT JOIN a ON c` does (GlueSQL 0.20 has no
+/// RIGHT JOIN): the sides are swapped where the RIGHT JOIN is the first join of its FROM item,
+/// and `*` becomes each item's `q.*` in the written order, so the columns come out as written.
+/// Elsewhere (after other joins, with USING or NATURAL, a `*` that cannot be spelled so) it is
+/// left for GlueSQL to refuse.
+fn right_joins(select: &mut Select) {
+    let swappable = |table: &TableWithJoins| {
+        table.joins.first().is_some_and(|join| {
+            matches!(
+                join.join_operator,
+                JoinOperator::RightOuter(JoinConstraint::On(_))
+            )
+        })
+    };
+    if !select.from.iter().any(swappable) {
+        return;
+    }
+    let has_wildcard = select
+        .projection
+        .iter()
+        .any(|item| matches!(item, SelectItem::Wildcard(_)));
+    if has_wildcard {
+        let mut items = Vec::new();
+        for table in &select.from {
+            let factors =
+                std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation));
+            for factor in factors {
+                match wildcard_of(factor) {
+                    Some(item) => items.push(item),
+                    None => return,
+                }
+            }
+        }
+        let projection = std::mem::take(&mut select.projection);
+        for item in projection {
+            match item {
+                SelectItem::Wildcard(options) if options == Default::default() => {
+                    select.projection.extend(items.iter().cloned());
+                }
+                other => select.projection.push(other),
+            }
+        }
+    }
+    for table in &mut select.from {
+        if !swappable(table) {
+            continue;
+        }
+        let first = &mut table.joins[0];
+        std::mem::swap(&mut table.relation, &mut first.relation);
+        let operator = std::mem::replace(&mut first.join_operator, JoinOperator::CrossJoin);
+        if let JoinOperator::RightOuter(constraint) = operator {
+            first.join_operator = JoinOperator::LeftOuter(constraint);
+        }
+    }
+}
+
+/// `q.*` for one FROM item, `None` when it has no name to qualify with.
+fn wildcard_of(factor: &TableFactor) -> Option<SelectItem> {
+    let name = match factor {
+        TableFactor::Table {
+            alias: Some(alias), ..
+        }
+        | TableFactor::Derived {
+            alias: Some(alias), ..
+        } => ObjectName(vec![alias.name.clone()]),
+        TableFactor::Table { name, .. } => name.clone(),
+        _ => return None,
+    };
+    Some(SelectItem::QualifiedWildcard(name, Default::default()))
+}
+
 fn inner(relation: TableFactor, constraint: JoinConstraint) -> Join {
     Join {
         relation,
@@ -385,7 +457,15 @@ fn flatten(table: TableWithJoins) -> TableWithJoins {
                 continue;
             }
         };
-        match splice(join.relation) {
+        // USING and NATURAL name the columns of the item they join: kept with it (and
+        // refused by `unsupported`), never dropped to join every row.
+        let splice_it = matches!(constraint, JoinConstraint::On(_) | JoinConstraint::None);
+        let spliced = if splice_it {
+            splice(join.relation)
+        } else {
+            Err(Box::new(join.relation))
+        };
+        match spliced {
             Ok(nested) => {
                 // `x JOIN (b JOIN c ON p1) ON p2` joins the rows `x JOIN b JOIN c ON p1 AND p2` does.
                 out.joins.push(inner(nested.relation, JoinConstraint::None));
@@ -462,6 +542,19 @@ mod tests {
         assert_eq!(
             rewritten("SELECT * FROM (a AS x CROSS JOIN b AS y) JOIN c ON c.k = y.k"),
             "SELECT * FROM a AS x JOIN b AS y JOIN c ON c.k = y.k"
+        );
+    }
+
+    #[test]
+    fn a_right_join_first_in_its_item_swaps_sides_and_keeps_the_written_columns() {
+        assert_eq!(
+            rewritten("SELECT *, 1 FROM x, a AS p RIGHT JOIN b ON b.k = p.k JOIN c ON c.k = b.k"),
+            "SELECT x.*, p.*, b.*, c.*, 1 FROM x JOIN b LEFT JOIN a AS p ON b.k = p.k JOIN c ON c.k = b.k"
+        );
+        // After another join, it is not the same rows: left for GlueSQL to refuse.
+        assert_eq!(
+            rewritten("SELECT * FROM a JOIN b ON a.k = b.k RIGHT JOIN c ON c.k = b.k"),
+            "SELECT * FROM a JOIN b ON a.k = b.k RIGHT JOIN c ON c.k = b.k"
         );
     }
 

@@ -4,7 +4,8 @@
 use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::sqlparser::ast::{
-        Expr, GroupByExpr, Query, SetExpr, Statement, TableFactor, Value,
+        Expr, GroupByExpr, JoinConstraint, JoinOperator, Query, SetExpr, Statement, TableFactor,
+        TableWithJoins, Value,
     },
     std::ops::ControlFlow,
 };
@@ -38,6 +39,15 @@ pub fn check(statement: &Statement) -> Result<(), DbError> {
     };
     if refused.is_none() && top.is_some_and(has_group_by_position) {
         refused = Some(GROUP_BY_POSITION);
+    }
+    if refused.is_none() {
+        let _ = super::visit::queries(statement, |query| {
+            refused = body_join_refused(&query.body);
+            match refused {
+                Some(_) => ControlFlow::Break(()),
+                None => ControlFlow::Continue(()),
+            }
+        });
     }
     match refused {
         Some(what) => Err(DbError::new(
@@ -78,6 +88,47 @@ fn body_has_group_by_position(body: &SetExpr) -> bool {
         }
         _ => false,
     }
+}
+
+/// A join GlueSQL would refuse with its syntax tree printed, or run as another join: named
+/// here instead (compat.rs has already rewritten the forms it can).
+fn body_join_refused(body: &SetExpr) -> Option<&'static str> {
+    match body {
+        SetExpr::Select(select) => select.from.iter().find_map(joins_refused),
+        SetExpr::SetOperation { left, right, .. } => {
+            body_join_refused(left).or_else(|| body_join_refused(right))
+        }
+        _ => None,
+    }
+}
+
+fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
+    let factor_refused = |factor: &TableFactor| match factor {
+        TableFactor::Derived { lateral: true, .. } => Some("LATERAL"),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => joins_refused(table_with_joins),
+        _ => None,
+    };
+    factor_refused(&table.relation).or_else(|| {
+        table.joins.iter().find_map(|join| {
+            let constraint = match &join.join_operator {
+                JoinOperator::Inner(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c) => Some(c),
+                JoinOperator::CrossJoin => None,
+                _ => return Some("this join operator"),
+            };
+            match (constraint, &join.join_operator) {
+                (Some(JoinConstraint::Using(_)), _) => Some("JOIN … USING"),
+                (Some(JoinConstraint::Natural), _) => Some("NATURAL JOIN"),
+                (_, JoinOperator::FullOuter(_)) => Some("FULL JOIN"),
+                (_, JoinOperator::RightOuter(_)) => Some("RIGHT JOIN after another join"),
+                _ => factor_refused(&join.relation),
+            }
+        })
+    })
 }
 
 fn factor_has_group_by_position(factor: &TableFactor) -> bool {

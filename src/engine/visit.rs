@@ -13,17 +13,20 @@ use {
 type ExprFn<'a> = &'a mut dyn FnMut(&Expr) -> ControlFlow<()>;
 type RelationFn<'a> = &'a mut dyn FnMut(&ObjectName) -> ControlFlow<()>;
 type FactorFn<'a> = &'a mut dyn FnMut(&TableFactor) -> ControlFlow<()>;
+type QueryFn<'a> = &'a mut dyn FnMut(&Query) -> ControlFlow<()>;
 type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
 type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
 type RelationMutFn<'a> = &'a mut dyn FnMut(&mut ObjectName) -> ControlFlow<()>;
 type QueryMutFn<'a> = &'a mut dyn FnMut(&mut Query) -> ControlFlow<()>;
 
-/// The one read-only visitor: an expression, a relation and a table factor hook, each optional.
+/// The one read-only visitor: an expression, a relation, a table factor and a query hook,
+/// each optional.
 #[derive(Default)]
 struct Reader<'a> {
     expr: Option<ExprFn<'a>>,
     relation: Option<RelationFn<'a>>,
     factor: Option<FactorFn<'a>>,
+    query: Option<QueryFn<'a>>,
 }
 
 impl Visitor for Reader<'_> {
@@ -45,6 +48,12 @@ impl Visitor for Reader<'_> {
         self.factor
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(factor))
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        self.query
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(query))
     }
 }
 
@@ -115,6 +124,18 @@ pub fn table_factors<N: Visit + ?Sized>(
 ) -> ControlFlow<()> {
     node.visit(&mut Reader {
         factor: Some(&mut f),
+        ..Reader::default()
+    })
+}
+
+/// `f` on every query in `node` (the statement's, derived tables, subqueries, set operation
+/// arms in parentheses), outer before inner, until it breaks.
+pub fn queries<N: Visit + ?Sized>(
+    node: &N,
+    mut f: impl FnMut(&Query) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Reader {
+        query: Some(&mut f),
         ..Reader::default()
     })
 }
