@@ -142,6 +142,8 @@ pub enum From {
 pub enum JoinKind {
     Inner,
     Left,
+    /// Only as the first join of a FROM item (idbsql swaps it into a LEFT JOIN).
+    Right,
     /// `FROM a, b WHERE …`: the condition joins the WHERE clause.
     Comma,
 }
@@ -350,11 +352,11 @@ impl Render {
                         None => join.on.clone(),
                     });
                 }
-                JoinKind::Inner | JoinKind::Left => {
-                    out.push_str(if join.kind == JoinKind::Inner {
-                        " JOIN "
-                    } else {
-                        " LEFT JOIN "
+                JoinKind::Inner | JoinKind::Left | JoinKind::Right => {
+                    out.push_str(match join.kind {
+                        JoinKind::Inner => " JOIN ",
+                        JoinKind::Left => " LEFT JOIN ",
+                        _ => " RIGHT JOIN ",
                     });
                     self.from(out, &join.item);
                     out.push_str(" ON ");

@@ -49,6 +49,7 @@ pub const SHAPES: &[&str] = &[
     "integer with float or decimal",
     "join",
     "LEFT JOIN",
+    "RIGHT JOIN",
     "comma join",
     "many-table join",
     "GROUP BY",
@@ -453,6 +454,8 @@ impl Gen<'_> {
             scope.push(rel);
             let kind = match self.rng.below(3) {
                 _ if many => JoinKind::Comma,
+                // idbsql runs a RIGHT JOIN as the first join of its item.
+                _ if i == 1 && self.rng.percent(15) => JoinKind::Right,
                 0 => JoinKind::Inner,
                 1 => JoinKind::Left,
                 _ => JoinKind::Comma,
@@ -460,6 +463,7 @@ impl Gen<'_> {
             self.note("join");
             match kind {
                 JoinKind::Left => self.note("LEFT JOIN"),
+                JoinKind::Right => self.note("RIGHT JOIN"),
                 JoinKind::Comma => self.note("comma join"),
                 JoinKind::Inner => {}
             }
