@@ -205,6 +205,13 @@ impl Engine {
                 return self.run_set_query(query, &params);
             }
         }
+        if self.insert_needs_values(&statement) {
+            if let Some(nothing) =
+                self.insert_source_as_values(statement.to_mut(), params.to_mut())?
+            {
+                return Ok(nothing);
+            }
+        }
         let written = labels::written(&statement);
         if subquery::has_subquery(&statement) || subquery::has_derived_set_operation(&statement) {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;

@@ -339,6 +339,78 @@ impl Engine {
         super::relation::values_query(output.rows, width, params).map(Some)
     }
 
+    /// Whether `INSERT … SELECT` must be given its rows as VALUES: a set operation (ours,
+    /// setops.rs) as its source, or a column list other than the table's columns in order —
+    /// GlueSQL 0.20 puts a SELECT's columns in table order whatever the list says, and
+    /// stores short rows for a partial list.
+    pub(super) fn insert_needs_values(&self, statement: &Statement) -> bool {
+        let Statement::Insert(insert) = statement else {
+            return false;
+        };
+        let Some(source) = insert.source.as_deref() else {
+            return false;
+        };
+        if matches!(source.body.as_ref(), SetExpr::Values(_)) {
+            return false;
+        }
+        if super::setops::is_set_operation(source) {
+            return true;
+        }
+        if insert.columns.is_empty() {
+            return false;
+        }
+        let table = insert.table_name.0.last().map(|i| i.value.as_str());
+        let Some(table) = table.and_then(|t| self.glue.storage.table(t)) else {
+            return false;
+        };
+        let defined: Vec<&str> = table
+            .schema
+            .column_defs
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        let listed: Vec<&str> = insert.columns.iter().map(|c| c.value.as_str()).collect();
+        listed != defined
+    }
+
+    /// Runs an INSERT's SELECT now and puts the rows it gave in its place as `VALUES` bound as
+    /// parameters, which GlueSQL inserts by the column list with defaults for the rest. `Some`
+    /// is the answer when there is no row to insert.
+    pub(super) fn insert_source_as_values(
+        &mut self,
+        statement: &mut Statement,
+        params: &mut Vec<Value>,
+    ) -> Result<Option<super::QueryOutput>, DbError> {
+        let Statement::Insert(insert) = statement else {
+            return Ok(None);
+        };
+        let Some(source) = insert.source.as_mut() else {
+            return Ok(None);
+        };
+        let output = self.execute(&Statement::Query(source.clone()), params)?;
+        if output.rows.is_empty() {
+            return Ok(Some(super::QueryOutput::command("INSERT", 0)));
+        }
+        let rows = output
+            .rows
+            .into_iter()
+            .map(|row| row.into_iter().map(|value| bind(params, value)).collect())
+            .collect();
+        **source = Query {
+            body: Box::new(SetExpr::Values(gluesql_core::sqlparser::ast::Values {
+                explicit_row: false,
+                rows,
+            })),
+            ..*source.clone()
+        };
+        source.order_by = None;
+        source.limit = None;
+        source.offset = None;
+        source.with = None;
+        Ok(None)
+    }
+
     fn scalar(&mut self, query: &mut Query, params: &mut Vec<Value>) -> Option<Expr> {
         let mut rows = self.answer(query, params)?;
         match rows.len() {
