@@ -22,6 +22,7 @@ mod scope;
 mod setops;
 mod subquery;
 mod unsupported;
+mod using;
 mod views;
 pub(crate) mod visit;
 mod walk;
@@ -183,6 +184,9 @@ impl Engine {
         let mut statement = Cow::Borrowed(statement);
         if self.has_objects() {
             self.expand_views(statement.to_mut())?;
+        }
+        if using::has_using(&statement) {
+            self.lower_using(statement.to_mut())?;
         }
         if let Some(respelled) = self.resolve_columns(&statement) {
             statement = Cow::Owned(respelled);

@@ -120,9 +120,15 @@ fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
                 JoinOperator::CrossJoin => None,
                 _ => return Some("this join operator"),
             };
-            match (constraint, &join.join_operator) {
-                (Some(JoinConstraint::Using(_)), _) => Some("JOIN … USING"),
-                (Some(JoinConstraint::Natural), _) => Some("NATURAL JOIN"),
+            let using = matches!(
+                constraint,
+                Some(JoinConstraint::Using(_) | JoinConstraint::Natural)
+            );
+            match (using, &join.join_operator) {
+                // Inner and left ones are lowered when the statement runs (using.rs).
+                (true, JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)) => {
+                    Some("RIGHT or FULL JOIN with USING or NATURAL")
+                }
                 (_, JoinOperator::FullOuter(_)) => Some("FULL JOIN"),
                 (_, JoinOperator::RightOuter(_)) => Some("RIGHT JOIN after another join"),
                 _ => factor_refused(&join.relation),
