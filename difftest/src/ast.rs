@@ -153,6 +153,8 @@ pub struct Join {
     pub kind: JoinKind,
     pub item: From,
     pub on: Expr,
+    /// `USING (column)` instead of `ON`: `on` is then the equality it stands for.
+    pub using: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -359,8 +361,15 @@ impl Render {
                         _ => " RIGHT JOIN ",
                     });
                     self.from(out, &join.item);
-                    out.push_str(" ON ");
-                    self.expr(out, &join.on);
+                    match &join.using {
+                        Some(column) => {
+                            let _ = write!(out, " USING ({column})");
+                        }
+                        None => {
+                            out.push_str(" ON ");
+                            self.expr(out, &join.on);
+                        }
+                    }
                 }
             }
         }

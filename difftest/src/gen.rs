@@ -50,6 +50,7 @@ pub const SHAPES: &[&str] = &[
     "join",
     "LEFT JOIN",
     "RIGHT JOIN",
+    "USING",
     "comma join",
     "many-table join",
     "GROUP BY",
@@ -400,6 +401,7 @@ impl Gen<'_> {
                         alias: "r".into(),
                     },
                     on,
+                    using: None,
                 }],
                 filter: step_filter,
                 group_by: Vec::new(),
@@ -467,9 +469,35 @@ impl Gen<'_> {
                 JoinKind::Comma => self.note("comma join"),
                 JoinKind::Inner => {}
             }
-            // Joined on a key where it can be, as applications do.
-            let on = self.join_condition(&scope);
-            joins.push(Join { kind, item, on });
+            // Joined on a key where it can be, as applications do; now and then two tables
+            // by their shared key column, USING it.
+            let first = &scope[outer.len()];
+            let shared = |rel: &Rel| rel.columns.iter().any(|(name, _)| name == "id");
+            let using = i == 1
+                && kind != JoinKind::Comma
+                && kind != JoinKind::Right
+                && shared(first)
+                && shared(scope.last().expect("a relation"))
+                && self.rng.percent(30);
+            let on = if using {
+                self.note("USING");
+                let first = first.alias.clone();
+                let last = scope.last().expect("a relation").alias.clone();
+                Expr::Bin(
+                    Box::new(self.col(&first, "id")),
+                    BinOp::Eq,
+                    Box::new(self.col(&last, "id")),
+                )
+            } else {
+                self.join_condition(&scope)
+            };
+            let using = using.then(|| self.spell("id"));
+            joins.push(Join {
+                kind,
+                item,
+                on,
+                using,
+            });
         }
         let mut from = from;
         if many {
