@@ -4,7 +4,11 @@
 //! on as a relation of that statement (relation.rs). Nothing computed here is ever stored.
 
 use {
-    super::{relation::values_query, setops::row_canon, Engine},
+    super::{
+        relation::values_query,
+        setops::{plain_query, row_canon},
+        Engine,
+    },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::Value,
@@ -64,22 +68,6 @@ pub fn reads(node: &Query, name: &str) -> bool {
     references(node, name) > 0
 }
 
-fn plain(body: SetExpr) -> Query {
-    Query {
-        with: None,
-        body: Box::new(body),
-        order_by: None,
-        limit: None,
-        limit_by: Vec::new(),
-        offset: None,
-        fetch: None,
-        locks: Vec::new(),
-        for_clause: None,
-        settings: None,
-        format_clause: None,
-    }
-}
-
 const AGGREGATES: &[&str] = &[
     "count",
     "sum",
@@ -131,7 +119,7 @@ pub fn marked(cte: &Cte) -> Result<Query, DbError> {
             "recursive WITH query \"{name}\" must be `non-recursive term UNION [ALL] recursive term`"
         )));
     };
-    if reads(&plain(left.as_ref().clone()), name) {
+    if reads(&plain_query(left.as_ref().clone()), name) {
         return Err(refused(format!(
             "recursive reference to query \"{name}\" must not appear within its non-recursive term"
         )));
@@ -142,7 +130,7 @@ pub fn marked(cte: &Cte) -> Result<Query, DbError> {
             "the recursive term of WITH query \"{name}\" must be one SELECT"
         )));
     };
-    if references(&plain(SetExpr::Select(select.clone())), name) > 1 {
+    if references(&plain_query(SetExpr::Select(select.clone())), name) > 1 {
         return Err(refused(format!(
             "recursive reference to query \"{name}\" must not appear more than once"
         )));
@@ -207,7 +195,7 @@ pub fn marked(cte: &Cte) -> Result<Query, DbError> {
     else {
         return Err(refused("internal: SELECT NULL did not parse".to_owned()));
     };
-    let mut marked = plain(SetExpr::SetOperation {
+    let mut marked = plain_query(SetExpr::SetOperation {
         op: SetOperator::Union,
         set_quantifier: match query.body.as_ref() {
             SetExpr::SetOperation { set_quantifier, .. } => *set_quantifier,
@@ -282,7 +270,7 @@ impl Engine {
                 "recursive WITH query \"{name}\" reads columns of an outer query; not supported"
             ))
         };
-        let mut first = plain(left.as_ref().clone());
+        let mut first = plain_query(left.as_ref().clone());
         if !self.is_closed(&mut first, &mut Vec::new()) {
             return Err(outer());
         }
@@ -310,7 +298,7 @@ impl Engine {
             // `params`: only the final rows stay.
             let mut round_params = params.clone();
             let rows = values_query(std::mem::take(&mut working), width, &mut round_params)?;
-            let mut term = plain(right.as_ref().clone());
+            let mut term = plain_query(right.as_ref().clone());
             let _ = super::visit::table_factors_mut(&mut term, |factor| {
                 if let TableFactor::Table {
                     name: table,

@@ -16,6 +16,23 @@ use {
     std::{cmp::Ordering, collections::HashMap},
 };
 
+/// `body` as a query of its own: no WITH, ORDER BY or LIMIT.
+pub(super) fn plain_query(body: SetExpr) -> Query {
+    Query {
+        with: None,
+        body: Box::new(body),
+        order_by: None,
+        limit: None,
+        limit_by: Vec::new(),
+        offset: None,
+        fetch: None,
+        locks: Vec::new(),
+        for_clause: None,
+        settings: None,
+        format_clause: None,
+    }
+}
+
 /// Whether `query`'s body is a set operation (possibly in parentheses).
 pub fn is_set_operation(query: &Query) -> bool {
     match query.body.as_ref() {
@@ -231,19 +248,7 @@ impl Engine {
             other => {
                 let query = match other {
                     SetExpr::Query(query) => (**query).clone(),
-                    body => Query {
-                        with: None,
-                        body: Box::new(body.clone()),
-                        order_by: None,
-                        limit: None,
-                        limit_by: Vec::new(),
-                        offset: None,
-                        fetch: None,
-                        locks: Vec::new(),
-                        for_clause: None,
-                        settings: None,
-                        format_clause: None,
-                    },
+                    body => plain_query(body.clone()),
                 };
                 let output = self.run(&Statement::Query(Box::new(query)), params)?;
                 Ok((output.columns, output.rows))
