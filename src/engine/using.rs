@@ -15,6 +15,16 @@ use {
 
 /// Whether `statement` holds a USING or NATURAL join anywhere.
 pub fn has_using(statement: &Statement) -> bool {
+    // INSERT … VALUES joins nothing: its rows (thousands of parameters) are not walked.
+    if let Statement::Insert(insert) = statement {
+        let values = insert
+            .source
+            .as_ref()
+            .is_none_or(|source| matches!(source.body.as_ref(), SetExpr::Values(_)));
+        if values {
+            return false;
+        }
+    }
     let mut found = false;
     let _ = super::visit::queries(statement, |query| {
         found = body_has_using(&query.body);
