@@ -214,7 +214,7 @@ for (const current of MODES) {
       });
     }));
 
-  test(`WITH, WITH RECURSIVE and set operations in FROM: in a transaction, through a view, refused past the limit${current.name}`, () =>
+  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
         const { connect, deleteDatabase } = window.idbsql;
@@ -239,6 +239,16 @@ for (const current of MODES) {
                 "SELECT COUNT(*) AS n FROM (SELECT name FROM roots UNION SELECT name FROM emp WHERE id < $1) AS s",
               [3],
             )).rows[0].n,
+            // The other join forms of this issue: RIGHT JOIN and USING, `*` in written order.
+            right: (await tx.query(
+              "SELECT * FROM emp AS b RIGHT JOIN emp AS e ON e.boss = b.id WHERE e.id IN (1, 5) ORDER BY e.id",
+              [],
+              { rowMode: "array" },
+            )).rows,
+            using: (await tx.query(
+              "SELECT * FROM emp JOIN (SELECT id, name AS alias FROM emp) AS x USING (id) WHERE id = $1",
+              [4],
+            )).rows,
           };
         });
         let limit;
@@ -255,6 +265,8 @@ for (const current of MODES) {
         chain: [{ name: "bob", depth: 0 }, { name: "cy", depth: 1 }, { name: "eve", depth: 2 }],
         view: { n: 4, deepest: 3 },
         union: 3,
+        right: [[null, null, null, 1, null, "ann"], [3, 2, "cy", 5, 3, "eve"]],
+        using: [{ id: 4, boss: null, name: "dee", alias: "dee" }],
       });
       assert.equal(out.limit.code, "execute");
       assert.match(out.limit.message, /recursive WITH query "t" stopped: 10000 iterations/);
