@@ -397,17 +397,11 @@ impl Engine {
             .into_iter()
             .map(|row| row.into_iter().map(|value| bind(params, value)).collect())
             .collect();
-        **source = Query {
-            body: Box::new(SetExpr::Values(gluesql_core::sqlparser::ast::Values {
+        **source =
+            super::setops::plain_query(SetExpr::Values(gluesql_core::sqlparser::ast::Values {
                 explicit_row: false,
                 rows,
-            })),
-            ..*source.clone()
-        };
-        source.order_by = None;
-        source.limit = None;
-        source.offset = None;
-        source.with = None;
+            }));
         Ok(None)
     }
 
