@@ -1,12 +1,17 @@
-//! Log compaction: which row writes of a database's log a later entry supersedes, and each
-//! entry's change set without them. It reads and writes no log and decides no push.
+//! Log compaction: which row writes of a database's log a later entry supersedes, each entry's
+//! change set without them, and which emptied entries may leave. It reads and writes no log.
 //!
-//! Every entry keeps its place, its writer, its client sequence and its `seen`, and every
-//! schema change (CREATE, ALTER, DROP) stays; only a row (or function) write that a later
-//! entry writes again — or a later CREATE or DROP of its table wipes — leaves. So a replica
-//! at any position that applies the rest of the log reaches the same state as before, each
-//! client still finds its own entries (its pending changes are confirmed, not taken for
-//! rejected), and the write that decides a row's value keeps the `seen` conflicts are judged by.
+//! Every entry that stays keeps its place, its writer, its client sequence and its `seen`, and
+//! every schema change (CREATE, ALTER, DROP) stays; a row (or function) write that a later
+//! entry writes again — or a later CREATE or DROP of its table wipes — leaves. So a replica at
+//! any position that applies the rest of the log reaches the same state as before, and the
+//! write that decides a row's value keeps the `seen` conflicts are judged by.
+//!
+//! An entry left with nothing to apply leaves too, once its own writer has shown it saw it: a
+//! later entry of the same client declares a `seen` at or past it. Only its writer ever needs
+//! it (a client catching up takes a pending change it does not find for rejected); that
+//! writer's catch-ups start past it from then on, because a client stores what it has seen
+//! before it commits anything that declares it.
 
 use {
     gluesql_core::data::Key,
@@ -21,7 +26,23 @@ pub struct LastWrites {
     /// The last CREATE or DROP of each table, which supersedes every earlier row write.
     resets: HashMap<String, u64>,
     functions: HashMap<String, u64>,
+    /// The newest log position each client declared it had seen, over its entries.
+    seen: HashMap<u128, u64>,
 }
+
+/// What compaction does to one entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pruned {
+    /// Nothing in it is superseded.
+    Kept,
+    /// Its change set without the superseded writes.
+    Rewritten(Vec<u8>),
+    /// Everything in it is superseded and its writer has seen it: the entry leaves the log.
+    Removed,
+}
+
+/// Entries logged before `seen` existed read as this: they declare nothing.
+const SEEN_UNKNOWN: u64 = u64::MAX;
 
 impl LastWrites {
     /// Records an entry's writes; entries come in log order.
@@ -42,12 +63,15 @@ impl LastWrites {
         for function in change_set.functions {
             self.functions.insert(function.name, entry.seq);
         }
+        if entry.seen != SEEN_UNKNOWN {
+            let seen = self.seen.entry(entry.client_id).or_default();
+            *seen = (*seen).max(entry.seen);
+        }
         Ok(())
     }
 
-    /// Pass two: the entry's change set without its superseded writes, or `None` when nothing
-    /// in it is superseded.
-    pub fn prune(&self, entry: &LogEntry) -> Result<Option<Vec<u8>>, String> {
+    /// Pass two: what becomes of the entry (see `Pruned`).
+    pub fn prune(&self, entry: &LogEntry) -> Result<Pruned, String> {
         let seq = entry.seq;
         let mut change_set = decode_change_set(&entry.change_set).map_err(|e| e.to_string())?;
         let mut changed = false;
@@ -75,11 +99,18 @@ impl LastWrites {
                 .is_none_or(|&at| at <= seq)
         });
         changed |= change_set.functions.len() != before;
+        let seen_by_writer = self
+            .seen
+            .get(&entry.client_id)
+            .is_some_and(|&seen| seen >= seq);
+        if change_set.tables.is_empty() && change_set.functions.is_empty() && seen_by_writer {
+            return Ok(Pruned::Removed);
+        }
         if !changed {
-            return Ok(None);
+            return Ok(Pruned::Kept);
         }
         encode_change_set(&change_set)
-            .map(Some)
+            .map(Pruned::Rewritten)
             .map_err(|e| e.to_string())
     }
 }
@@ -119,12 +150,14 @@ mod tests {
             last.record(entry).unwrap();
         }
         log.iter()
-            .map(|entry| {
+            .filter_map(|entry| {
                 let mut entry = entry.clone();
-                if let Some(bytes) = last.prune(&entry).unwrap() {
-                    entry.change_set = bytes;
+                match last.prune(&entry).unwrap() {
+                    Pruned::Kept => {}
+                    Pruned::Rewritten(bytes) => entry.change_set = bytes,
+                    Pruned::Removed => return None,
                 }
-                entry
+                Some(entry)
             })
             .collect()
     }
@@ -178,7 +211,10 @@ mod tests {
         let history: usize = log.iter().map(|e| e.change_set.len()).sum();
         let now: usize = compact.iter().map(|e| e.change_set.len()).sum();
         assert!(now < history, "{now} < {history}");
-        for (before, after) in log.iter().zip(&compact) {
+        // Entries that stay keep their header; those that left had nothing left to apply.
+        assert!(compact.len() < log.len(), "emptied entries leave");
+        for after in &compact {
+            let before = &log[after.seq as usize - 1];
             assert_eq!(
                 (before.seq, before.client_id, before.client_seq, before.seen),
                 (after.seq, after.client_id, after.client_seq, after.seen)
@@ -189,13 +225,64 @@ mod tests {
             // A replica that had applied the original log up to `position` goes on with the
             // compacted rest, and one that applies the compacted log from the start.
             let at = state(&log[..position], MemoryStore::new());
-            assert_eq!(rows(&state(&compact[position..], at)), full, "{position}");
+            let rest: Vec<LogEntry> = compact
+                .iter()
+                .filter(|entry| entry.seq > position as u64)
+                .cloned()
+                .collect();
+            assert_eq!(rows(&state(&rest, at)), full, "{position}");
         }
         // Compacting again changes nothing.
         assert!(compact.iter().all(|entry| {
             let mut last = LastWrites::default();
             compact.iter().for_each(|e| last.record(e).unwrap());
-            last.prune(entry).unwrap().is_none()
+            last.prune(entry).unwrap() == Pruned::Kept
         }));
+    }
+
+    /// An emptied entry leaves only once its own writer has declared, in a later entry, that
+    /// it saw it: until then that writer may still be looking for it to confirm a pending
+    /// change. Another client's `seen`, an older one, or an unknown one (logged before `seen`
+    /// existed) is not enough.
+    #[test]
+    fn an_emptied_entry_leaves_only_once_its_writer_has_seen_it() {
+        let statements = [
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+            "INSERT INTO t VALUES (1, 'a')",
+            "UPDATE t SET v = 'b'",
+            "UPDATE t SET v = 'c'",
+            "UPDATE t SET v = 'd'",
+        ];
+        let outcome = |writers: [(u128, u64); 5]| {
+            let mut log = log_of(&statements);
+            for (entry, (client_id, seen)) in log.iter_mut().zip(writers) {
+                entry.client_id = client_id;
+                entry.seen = seen;
+            }
+            let kept: Vec<u64> = compacted(&log).iter().map(|e| e.seq).collect();
+            kept
+        };
+        // One writer that saw each of its entries before the next: only the CREATE (a schema
+        // change) and the last write stay.
+        assert_eq!(outcome([(7, 0), (7, 1), (7, 2), (7, 3), (7, 4)]), [1, 5]);
+        // It saw entry 3 (its `seen` in entry 4 is 3) but not entry 4 yet: 4 stays, emptied.
+        assert_eq!(outcome([(7, 0), (7, 1), (7, 2), (7, 3), (7, 3)]), [1, 4, 5]);
+        // Entries 2–4 of client 8 are seen only by client 7: none leaves.
+        assert_eq!(
+            outcome([(7, 0), (8, 1), (8, 1), (8, 1), (7, 4)]),
+            [1, 2, 3, 4, 5]
+        );
+        // Unknown `seen` declares nothing.
+        let unknown = SEEN_UNKNOWN;
+        assert_eq!(
+            outcome([
+                (7, unknown),
+                (7, unknown),
+                (7, unknown),
+                (7, unknown),
+                (7, unknown)
+            ]),
+            [1, 2, 3, 4, 5]
+        );
     }
 }

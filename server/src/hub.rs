@@ -5,7 +5,7 @@
 
 use {
     crate::{
-        compaction::LastWrites,
+        compaction::{LastWrites, Pruned},
         fanout::{Fanout, Subscription},
         log::{Append, Batch, ClientProgress, Commit, LogError, SyncLog},
         quota::{self, Quotas},
@@ -252,8 +252,9 @@ impl Writer {
         }
     }
 
-    /// Takes superseded row writes out of the log up to the replica's position (see
-    /// `compaction`), so its size follows the data rather than its history. Runs between
+    /// Takes superseded row writes out of the log up to the replica's position, and entries
+    /// left empty that their writers saw (see `compaction`), so its size follows the data
+    /// rather than its history. Runs between
     /// batches, on a shared log under the write turn; the CPU work runs off the async runtime.
     async fn compact(&mut self) -> Result<(), LogError> {
         if self.poisoned {
@@ -303,18 +304,19 @@ impl Writer {
                 let mut kept = 0u64;
                 for entry in &entries {
                     match last.prune(entry)? {
-                        Some(change_set) => {
+                        Pruned::Kept => kept += entry.change_set.len() as u64,
+                        Pruned::Rewritten(change_set) => {
                             kept += change_set.len() as u64;
-                            pruned.push((entry.seq, change_set));
+                            pruned.push((entry.seq, Some(change_set)));
                         }
-                        None => kept += entry.change_set.len() as u64,
+                        Pruned::Removed => pruned.push((entry.seq, None)),
                     }
                 }
                 Ok((pruned, kept))
             })
             .await?;
             if !pruned.is_empty() {
-                self.log.rewrite_change_sets(&self.name, &pruned).await?;
+                self.log.rewrite_entries(&self.name, &pruned).await?;
             }
             bytes += kept;
             rewritten += pruned.len();

@@ -115,10 +115,10 @@ async fn replicas_on_two_instances_converge_and_a_later_instance_serves_the_hist
 }
 
 /// Compaction on the shared log: instances that both write one table keep its log near the
-/// size of its data, every entry keeps its place, and a newcomer on a third instance builds
-/// the same table from it.
+/// size of its data, emptied entries their writers saw leave it, and a newcomer on a third
+/// instance builds the same table from it.
 #[tokio::test]
-async fn compaction_on_a_shared_log_keeps_every_entry_and_the_same_state() {
+async fn compaction_on_a_shared_log_keeps_the_same_state() {
     let cluster = PgCluster::start();
     let compacting = || {
         let mut config = on(&cluster);
@@ -147,8 +147,12 @@ async fn compaction_on_a_shared_log_keeps_every_entry_and_the_same_state() {
     }
     let expected = converge(&mut [&mut a, &mut b], ALL).await;
     let (log, total, data) = compacted_log(server_a.addr, "shared").await;
-    assert_total_order(&log);
-    assert_eq!(log.len(), 22, "every entry keeps its place");
+    // Entries keep their places; rounds that were rewritten by the next one and that their
+    // writer saw before writing again left (the newest round and the CREATE stay).
+    assert!(log.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+    assert_eq!(log.first().map(|entry| entry.seq), Some(1));
+    assert_eq!(log.last().map(|entry| entry.seq), Some(22));
+    assert!(log.len() < 22, "{} entries", log.len());
     assert!(
         total <= 2 * data,
         "log {total} bytes for {data} bytes of data"

@@ -109,11 +109,12 @@ pub trait SyncLog: Send + Sync + 'static {
     async fn last_seq(&self, database: &str) -> Result<u64, LogError>;
 
     /// Replaces the change sets of these entries, keeping each entry's place, client, client
-    /// sequence and `seen` (compaction: see `compaction`). One commit for all of them.
-    async fn rewrite_change_sets(
+    /// sequence and `seen`; `None` takes the entry out of the log (compaction: see
+    /// `compaction`). One commit for all of them.
+    async fn rewrite_entries(
         &self,
         database: &str,
-        rewritten: &[(u64, Vec<u8>)],
+        rewritten: &[(u64, Option<Vec<u8>>)],
     ) -> Result<(), LogError>;
 
     /// The progress of each client asked for (default for clients never seen).

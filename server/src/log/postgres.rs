@@ -9,7 +9,11 @@ use {
     },
     async_trait::async_trait,
     deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod},
-    futures_util::{future::try_join4, stream::poll_fn, StreamExt},
+    futures_util::{
+        future::{try_join, try_join4},
+        stream::poll_fn,
+        StreamExt,
+    },
     idbsql::protocol::messages::LogEntry,
     sha2::{Digest, Sha256},
     std::{collections::HashMap, time::Duration},
@@ -470,22 +474,31 @@ impl SyncLog for PostgresLog {
             .collect()
     }
 
-    async fn rewrite_change_sets(
+    async fn rewrite_entries(
         &self,
         database: &str,
-        rewritten: &[(u64, Vec<u8>)],
+        rewritten: &[(u64, Option<Vec<u8>>)],
     ) -> Result<(), LogError> {
         let mut client = self.client().await?;
         let transaction = client.transaction().await.map_err(db_error)?;
-        let statement = transaction
-            .prepare_cached("UPDATE idbsql_log SET change_set = $3 WHERE db = $1 AND seq = $2")
-            .await
-            .map_err(db_error)?;
-        for (seq, change_set) in rewritten {
+        let (update, remove) = try_join(
             transaction
-                .execute(&statement, &[&database, &to_sql(*seq), change_set])
-                .await
-                .map_err(db_error)?;
+                .prepare_cached("UPDATE idbsql_log SET change_set = $3 WHERE db = $1 AND seq = $2"),
+            transaction.prepare_cached("DELETE FROM idbsql_log WHERE db = $1 AND seq = $2"),
+        )
+        .await
+        .map_err(db_error)?;
+        for (seq, change_set) in rewritten {
+            let seq = to_sql(*seq);
+            match change_set {
+                Some(change_set) => {
+                    transaction
+                        .execute(&update, &[&database, &seq, change_set])
+                        .await
+                }
+                None => transaction.execute(&remove, &[&database, &seq]).await,
+            }
+            .map_err(db_error)?;
         }
         transaction.commit().await.map_err(db_error)
     }

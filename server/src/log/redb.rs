@@ -255,16 +255,20 @@ impl SyncLog for RedbLog {
         })
     }
 
-    async fn rewrite_change_sets(
+    async fn rewrite_entries(
         &self,
         database: &str,
-        rewritten: &[(u64, Vec<u8>)],
+        rewritten: &[(u64, Option<Vec<u8>>)],
     ) -> Result<(), LogError> {
         self.with(|db| {
             let write = db.begin_write()?;
             {
                 let mut log = write.open_table(LOG)?;
                 for (seq, change_set) in rewritten {
+                    let Some(change_set) = change_set else {
+                        log.remove((database, *seq))?;
+                        continue;
+                    };
                     let Some(entry) = log
                         .get((database, *seq))?
                         .map(|stored| decode_entry(*seq, stored.value()))

@@ -53,10 +53,20 @@ impl Client {
 
     /// Pushes a change set and returns the server's answer to it (Ack or Reject).
     pub async fn push(&mut self, client_seq: u64, change_set: Vec<u8>) -> ServerMessage {
+        self.push_having_seen(client_seq, change_set, 0).await
+    }
+
+    /// `push` of a change set made when the log up to `seen` had been applied.
+    pub async fn push_having_seen(
+        &mut self,
+        client_seq: u64,
+        change_set: Vec<u8>,
+        seen: u64,
+    ) -> ServerMessage {
         self.send(&ClientMessage::Push {
             client_seq,
             change_set,
-            seen: 0,
+            seen,
         })
         .await;
         self.expect(is_ack).await
