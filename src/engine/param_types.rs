@@ -300,6 +300,13 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
             Ok(d) => Value::Decimal(d),
             Err(_) => return refuse(value),
         },
+        // Stored: an integer is a DECIMAL exactly (compared, the numeric layer widens it).
+        (v, DataType::Decimal) if role == Role::Store && is_integer_value(v) => {
+            match value.cast(data_type) {
+                Ok(v) => v,
+                Err(_) => return refuse(value),
+            }
+        }
         (Value::Map(map), DataType::Point) => {
             let coordinate = |name: &str| match map.get(name) {
                 Some(Value::F64(v)) => Some(*v),

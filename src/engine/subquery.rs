@@ -9,7 +9,7 @@ use {
         walk::operands_mut,
         Engine,
     },
-    crate::error::DbError,
+    crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::{Key, Value},
         sqlparser::ast::{
@@ -321,7 +321,7 @@ impl Engine {
             // says so, rather than GlueSQL refusing the set operation.
             if let Some(missing) = self.missing_table(query) {
                 return Err(DbError::new(
-                    crate::error::ErrorCode::Plan,
+                    ErrorCode::Plan,
                     format!("table not found: {missing}"),
                 ));
             }
@@ -339,39 +339,19 @@ impl Engine {
         super::relation::values_query(output.rows, width, params).map(Some)
     }
 
-    /// Whether `INSERT … SELECT` must be given its rows as VALUES: a set operation (ours,
-    /// setops.rs) as its source, or a column list other than the table's columns in order —
-    /// GlueSQL 0.20 puts a SELECT's columns in table order whatever the list says, and
-    /// stores short rows for a partial list.
+    /// Whether an INSERT's rows come from a query, which then runs first and gives them as
+    /// VALUES (`insert_source_as_values`): GlueSQL 0.20 puts a SELECT's columns in table order
+    /// whatever the column list says, stores short rows for a partial list, refuses a selected
+    /// value of another type than its column's where SQL converts it on assignment (an integer
+    /// or a float into DECIMAL), and cannot run a set operation (ours, setops.rs) there.
     pub(super) fn insert_needs_values(&self, statement: &Statement) -> bool {
         let Statement::Insert(insert) = statement else {
             return false;
         };
-        let Some(source) = insert.source.as_deref() else {
-            return false;
-        };
-        if matches!(source.body.as_ref(), SetExpr::Values(_)) {
-            return false;
-        }
-        if super::setops::is_set_operation(source) {
-            return true;
-        }
-        if insert.columns.is_empty() {
-            return false;
-        }
-        let table = insert.table_name.0.last().map(|i| i.value.as_str());
-        let Some(table) = table.and_then(|t| self.glue.storage.table(t)) else {
-            return false;
-        };
-        let defined: Vec<&str> = table
-            .schema
-            .column_defs
-            .iter()
-            .flatten()
-            .map(|c| c.name.as_str())
-            .collect();
-        let listed: Vec<&str> = insert.columns.iter().map(|c| c.value.as_str()).collect();
-        listed != defined
+        insert
+            .source
+            .as_deref()
+            .is_some_and(|source| !matches!(source.body.as_ref(), SetExpr::Values(_)))
     }
 
     /// Runs an INSERT's SELECT now and puts the rows it gave in its place as `VALUES` bound as
@@ -402,6 +382,24 @@ impl Engine {
                 explicit_row: false,
                 rows,
             }));
+        // Each value takes its column's type as a stored parameter does (an integer or a float
+        // into a DECIMAL column, an integer into a FLOAT one): GlueSQL refuses a bound value of
+        // another type, where PostgreSQL and SQLite convert it on assignment.
+        let mut typed = std::borrow::Cow::Borrowed(params.as_slice());
+        self.type_parameters(statement, &mut typed)
+            .map_err(|error| {
+                let reason = error
+                    .message
+                    .split_once(": ")
+                    .map_or("", |(_, reason)| reason);
+                DbError::new(
+                    ErrorCode::Execute,
+                    format!("INSERT … SELECT: a selected value cannot be stored: {reason}"),
+                )
+            })?;
+        if let std::borrow::Cow::Owned(converted) = typed {
+            *params = converted;
+        }
         Ok(None)
     }
 
