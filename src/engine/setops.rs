@@ -4,7 +4,10 @@
 
 use {
     super::{Engine, QueryOutput},
-    crate::error::{DbError, ErrorCode},
+    crate::{
+        error::{DbError, ErrorCode},
+        kinds::{is_float_value, is_integer_value},
+    },
     gluesql_core::{
         data::{Key, Value},
         sqlparser::ast::{
@@ -13,7 +16,10 @@ use {
         },
     },
     rust_decimal::Decimal,
-    std::{cmp::Ordering, collections::HashMap},
+    std::{
+        cmp::Ordering,
+        collections::{hash_map::Entry, HashMap},
+    },
 };
 
 /// `body` as a query of its own: no WITH, ORDER BY or LIMIT.
@@ -93,11 +99,29 @@ pub(super) fn row_canon(row: &[Value]) -> Vec<Canon> {
     row.iter().map(canon).collect()
 }
 
+/// One row of each set of equal rows, where the first of them stood. Equal values of two
+/// kinds (9 and 9.0) leave the fraction: PostgreSQL's column type makes every row of the
+/// column one, and SQLite keeps whichever came first.
 fn distinct(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    let mut seen = std::collections::HashSet::new();
-    rows.into_iter()
-        .filter(|row| seen.insert(row_canon(row)))
-        .collect()
+    let mut at: HashMap<Vec<Canon>, usize> = HashMap::new();
+    let mut out: Vec<Vec<Value>> = Vec::new();
+    for row in rows {
+        match at.entry(row_canon(&row)) {
+            Entry::Vacant(entry) => {
+                entry.insert(out.len());
+                out.push(row);
+            }
+            Entry::Occupied(entry) => {
+                for (kept, value) in out[*entry.get()].iter_mut().zip(row) {
+                    let fraction = is_float_value(&value) || matches!(value, Value::Decimal(_));
+                    if fraction && is_integer_value(kept) {
+                        *kept = value;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn counts(rows: &[Vec<Value>]) -> HashMap<Vec<Canon>, usize> {
