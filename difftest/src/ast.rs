@@ -566,6 +566,16 @@ impl Render {
 
 /// A table's DDL in `dialect`.
 pub fn create_table(dialect: Dialect, name: &str, columns: &[(String, Ty)]) -> String {
+    create_table_keyed(dialect, name, columns, true)
+}
+
+/// `CREATE TABLE`, its first column the primary key when `keyed`.
+pub fn create_table_keyed(
+    dialect: Dialect,
+    name: &str,
+    columns: &[(String, Ty)],
+    keyed: bool,
+) -> String {
     let mut parts = Vec::new();
     for (i, (column, ty)) in columns.iter().enumerate() {
         let type_name = match (ty, dialect) {
@@ -581,7 +591,7 @@ pub fn create_table(dialect: Dialect, name: &str, columns: &[(String, Ty)]) -> S
             (Ty::Date, Dialect::Sqlite) => "TEXT",
             (Ty::Date, _) => "DATE",
         };
-        let key = if i == 0 { " PRIMARY KEY" } else { "" };
+        let key = if i == 0 && keyed { " PRIMARY KEY" } else { "" };
         parts.push(format!("{column} {type_name}{key}"));
     }
     format!("CREATE TABLE {name} ({})", parts.join(", "))

@@ -4,8 +4,8 @@
 
 use {
     crate::{
-        ast::{create_table, Dialect, Params, Render},
-        gen::Db,
+        ast::{create_table, create_table_keyed, Dialect, Params, Render},
+        gen::{Db, Sink, SINK_EXTRA},
     },
     gluesql_core::data::Value,
     idbsql::engine::Engine,
@@ -69,6 +69,60 @@ fn fraction_text(text: &str) -> Cell {
     }
 }
 
+/// Writing a query's rows to its sink and reading them back: the statements, in one dialect.
+pub struct SinkScript {
+    pub create: String,
+    pub insert: String,
+    pub read: String,
+}
+
+/// Each engine drops the sink after reading it, whatever happened.
+const DROP_SINK: &str = "DROP TABLE IF EXISTS sink";
+
+impl SinkScript {
+    /// `columns`: the query's output columns; `sql`: the query in `dialect`.
+    pub fn new(sink: &Sink, columns: &[String], dialect: Dialect, sql: &str) -> Self {
+        let insert = if sink.listed {
+            format!("INSERT INTO sink ({}) {sql}", columns.join(", "))
+        } else {
+            format!("INSERT INTO sink {sql}")
+        };
+        let mut read = columns.to_vec();
+        if sink.listed {
+            read.push(SINK_EXTRA.to_owned());
+        }
+        SinkScript {
+            create: create_table_keyed(dialect, "sink", &sink.declared, false),
+            insert,
+            read: format!("SELECT {} FROM sink", read.join(", ")),
+        }
+    }
+}
+
+/// The answer of `read` after `create` and `insert` succeeded, else the first error; the time
+/// taken is the INSERT's and the read's.
+fn write_then_read(
+    mut execute: impl FnMut(&str) -> Answer,
+    script: &SinkScript,
+    insert: impl FnOnce() -> Answer,
+) -> Answer {
+    let created = execute(&script.create);
+    let answer = if created.rows.is_err() {
+        created
+    } else {
+        let inserted = insert();
+        if inserted.rows.is_err() {
+            inserted
+        } else {
+            let mut read = execute(&script.read);
+            read.took += inserted.took;
+            read
+        }
+    };
+    execute(DROP_SINK);
+    answer
+}
+
 // --- SQLite ---
 
 pub struct Sqlite(rusqlite::Connection);
@@ -84,6 +138,10 @@ impl Sqlite {
                 .map_err(|e| format!("{statement}: {e}"))?;
         }
         Ok(sqlite)
+    }
+
+    pub fn write_then_read(&self, script: &SinkScript) -> Answer {
+        write_then_read(|sql| self.run(sql), script, || self.run(&script.insert))
     }
 
     pub fn run(&self, sql: &str) -> Answer {
@@ -159,6 +217,16 @@ impl Postgres {
         })
     }
 
+    pub fn write_then_read(&mut self, script: &SinkScript) -> Answer {
+        let insert = script.insert.clone();
+        let this = std::cell::RefCell::new(self);
+        write_then_read(
+            |sql| this.borrow_mut().run(sql),
+            script,
+            || this.borrow_mut().run(&insert),
+        )
+    }
+
     pub fn run(&mut self, sql: &str) -> Answer {
         let started = Instant::now();
         let rows = self.runtime.block_on(async {
@@ -223,6 +291,16 @@ impl Idbsql {
                 .map_err(|e| format!("{statement}: {}", e.message))?;
         }
         Ok(Idbsql(engine))
+    }
+
+    pub fn write_then_read(&mut self, script: &SinkScript, params: &Params) -> Answer {
+        let this = std::cell::RefCell::new(self);
+        let none = Params::new();
+        write_then_read(
+            |sql| this.borrow_mut().run(sql, &none),
+            script,
+            || this.borrow_mut().run(&script.insert, params),
+        )
     }
 
     /// Runs a query; a panic is reported as `Err("panic: …")` (the judge is built to unwind).

@@ -74,6 +74,7 @@ pub const SHAPES: &[&str] = &[
     "constant HAVING",
     "WITH",
     "WITH RECURSIVE",
+    "INSERT … SELECT",
 ];
 
 #[derive(Debug, Clone)]
@@ -223,7 +224,22 @@ pub struct Gen<'a> {
 pub struct Generated {
     pub query: Query,
     pub shapes: BTreeSet<&'static str>,
+    /// Its rows are written to a table, then read back (see `Sink`).
+    pub sink: Option<Sink>,
 }
+
+/// A table the query's rows are written to by `INSERT … SELECT`, then read back in the query's
+/// column order: its columns are the query's, declared in another order, and with `listed`
+/// the INSERT names them (in the query's order) and one more column, left out of the list,
+/// must read NULL.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    pub declared: Vec<(String, Ty)>,
+    pub listed: bool,
+}
+
+/// The column of a listed sink that the INSERT leaves out.
+pub const SINK_EXTRA: &str = "x_extra";
 
 pub fn query(rng: &mut Rng, db: &Db) -> Generated {
     let mut shapes = BTreeSet::new();
@@ -244,7 +260,38 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
         let relations = 1 + gen.rng.below(3);
         gen.select_query(&[], relations, true)
     };
-    Generated { query, shapes }
+    // Output columns of type Bool become TEXT columns, which the references fill differently.
+    let columns = output_types(&query);
+    let sink = (gen.rng.percent(8) && columns.iter().all(|(_, ty)| *ty != Ty::Bool)).then(|| {
+        gen.note("INSERT … SELECT");
+        let listed = gen.rng.percent(70);
+        let mut declared = columns;
+        if listed {
+            for i in (1..declared.len()).rev() {
+                declared.swap(i, gen.rng.below(i + 1));
+            }
+            let at = gen.rng.below(declared.len() + 1);
+            declared.insert(at, (SINK_EXTRA.to_owned(), Ty::Text));
+        }
+        Sink { declared, listed }
+    });
+    Generated {
+        query,
+        shapes,
+        sink,
+    }
+}
+
+/// A query's output columns: their aliases, and the type each alias names.
+pub fn output_types(query: &Query) -> Vec<(String, Ty)> {
+    match &query.body {
+        Body::Select(select) => select
+            .items
+            .iter()
+            .map(|(_, alias)| (alias.clone(), type_of_alias(alias)))
+            .collect(),
+        Body::Set(left, _, _) => output_types(left),
+    }
 }
 
 impl Gen<'_> {
@@ -301,7 +348,7 @@ impl Gen<'_> {
                 self.select_query(&[], 1, false)
             };
             self.depth -= 1;
-            let columns = self.output_types(&inner);
+            let columns = output_types(&inner);
             let rel = Rel {
                 alias: alias.into(),
                 columns,
@@ -426,17 +473,6 @@ impl Gen<'_> {
     }
 
     /// The type of each output column, as the generator built them (kept in the aliases).
-    fn output_types(&self, query: &Query) -> Vec<(String, Ty)> {
-        match &query.body {
-            Body::Select(select) => select
-                .items
-                .iter()
-                .map(|(_, alias)| (alias.clone(), type_of_alias(alias)))
-                .collect(),
-            Body::Set(left, _, _) => self.output_types(left),
-        }
-    }
-
     /// A SELECT over `relations` relations; `outer` is in scope for correlation. `order` allows
     /// an ORDER BY … LIMIT. From four relations on, every join is a comma join, written in a
     /// random order (each join's condition still names only relations generated before it, so
@@ -592,7 +628,7 @@ impl Gen<'_> {
     fn set_query(&mut self) -> Query {
         self.note("set operation");
         let left = self.select_query(&[], 1, false);
-        let types = self.output_types(&left);
+        let types = output_types(&left);
         // The right arm: the same number of columns of the same types.
         let (from, rel) = self.relation("s0");
         let scope = vec![rel];

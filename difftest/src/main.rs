@@ -16,8 +16,8 @@ mod pg_cluster;
 use {
     ast::{Dialect, Query, Render},
     clap::Parser,
-    engines::{Answer, Idbsql, Postgres, Sqlite},
-    gen::{Db, Rng, SHAPES},
+    engines::{Answer, Idbsql, Postgres, SinkScript, Sqlite},
+    gen::{Db, Rng, Sink, SHAPES, SINK_EXTRA},
     judge::{judge, references_agree, Verdict},
     std::{
         collections::BTreeMap,
@@ -79,27 +79,83 @@ struct Engines<'a> {
 }
 
 impl Engines<'_> {
+    /// Runs the query on the three engines — with a sink, writes its rows there and reads them
+    /// back — and returns the three answers, idbsql's SQL and its parameters.
     fn run(
         &mut self,
         query: &Query,
         params: bool,
+        sink: Option<&Sink>,
     ) -> (Answer, Answer, Answer, String, ast::Params) {
         let (lite_sql, _) = Render::new(Dialect::Sqlite, false).query_text(query);
         let (pg_sql, _) = Render::new(Dialect::Postgres, false).query_text(query);
         let (our_sql, our_params) = Render::new(Dialect::Idbsql, params).query_text(query);
-        let lite = self.sqlite.run(&lite_sql);
-        let pg = self.postgres.run(&pg_sql);
-        let ours = if lite.rows.is_ok() && pg.rows.is_ok() {
-            self.idbsql.run(&our_sql, &our_params)
+        let Some(sink) = sink.map(|sink| sink_for(sink, &query.columns())) else {
+            let lite = self.sqlite.run(&lite_sql);
+            let pg = self.postgres.run(&pg_sql);
+            let ours = self.run_ours(&lite, &pg, |idbsql| idbsql.run(&our_sql, &our_params));
+            return (lite, pg, ours, our_sql, our_params);
+        };
+        let columns = query.columns();
+        let lite = self.sqlite.write_then_read(&SinkScript::new(
+            &sink,
+            &columns,
+            Dialect::Sqlite,
+            &lite_sql,
+        ));
+        let pg = self.postgres.write_then_read(&SinkScript::new(
+            &sink,
+            &columns,
+            Dialect::Postgres,
+            &pg_sql,
+        ));
+        let script = SinkScript::new(&sink, &columns, Dialect::Idbsql, &our_sql);
+        let ours = self.run_ours(&lite, &pg, |idbsql| {
+            idbsql.write_then_read(&script, &our_params)
+        });
+        (lite, pg, ours, script.insert, our_params)
+    }
+
+    /// idbsql's answer, where both references answered.
+    fn run_ours(
+        &mut self,
+        lite: &Answer,
+        pg: &Answer,
+        run: impl FnOnce(&mut Idbsql) -> Answer,
+    ) -> Answer {
+        if lite.rows.is_ok() && pg.rows.is_ok() {
+            run(&mut self.idbsql)
         } else {
             Answer {
                 rows: Err("not run".into()),
                 took: Duration::ZERO,
                 columns: Vec::new(),
             }
-        };
-        (lite, pg, ours, our_sql, our_params)
+        }
     }
+}
+
+/// The sink of a query that minimizing may have left with fewer columns: those it still has,
+/// in the order declared.
+fn sink_for(sink: &Sink, columns: &[String]) -> Sink {
+    Sink {
+        declared: sink
+            .declared
+            .iter()
+            .filter(|(name, _)| name == SINK_EXTRA || columns.contains(name))
+            .cloned()
+            .collect(),
+        listed: sink.listed,
+    }
+}
+
+/// The columns a query's answer has: with a listed sink, the column the INSERT left out too.
+fn answer_columns(query: &Query, sink: Option<&Sink>) -> Vec<String> {
+    let mut columns = query.columns();
+    if sink.is_some_and(|sink| sink.listed) {
+        columns.push(SINK_EXTRA.to_owned());
+    }
+    columns
 }
 
 /// An error message with its numbers and quoted parts blanked, to group errors by cause.
@@ -178,8 +234,10 @@ fn main() -> ExitCode {
             tally.generated += 1;
             let generated = gen::query(&mut rng, &db);
             let params = rng.percent(50);
-            let (lite, pg, ours, our_sql, our_params) = engines.run(&generated.query, params);
-            let ordered = !generated.query.order_by.is_empty();
+            let sink = generated.sink.as_ref();
+            let (lite, pg, ours, our_sql, our_params) = engines.run(&generated.query, params, sink);
+            // A table read back has no order.
+            let ordered = !generated.query.order_by.is_empty() && sink.is_none();
             let (Ok(lite_rows), Ok(pg_rows)) = (&lite.rows, &pg.rows) else {
                 continue;
             };
@@ -220,11 +278,11 @@ fn main() -> ExitCode {
                     }
                 }
                 Ok(our_rows) => {
-                    let verdict = if ours.columns != generated.query.columns() {
+                    let columns = answer_columns(&generated.query, sink);
+                    let verdict = if ours.columns != columns {
                         Verdict::Differs(format!(
-                            "the output columns are named {:?}, the query named {:?}",
+                            "the output columns are named {:?}, the query named {columns:?}",
                             ours.columns,
-                            generated.query.columns()
                         ))
                     } else {
                         judge(our_rows, lite_rows, pg_rows, ordered)
@@ -233,15 +291,7 @@ fn main() -> ExitCode {
                         tally.wrong += 1;
                         if tally.shown < args.show {
                             tally.shown += 1;
-                            report_wrong(
-                                &mut engines,
-                                &db,
-                                seed,
-                                index,
-                                &generated.query,
-                                params,
-                                &why,
-                            );
+                            report_wrong(&mut engines, &db, seed, index, &generated, params, &why);
                         }
                     }
                 }
@@ -283,13 +333,14 @@ fn report_wrong(
     db: &Db,
     seed: u64,
     index: usize,
-    query: &Query,
+    generated: &gen::Generated,
     params: bool,
     why: &str,
 ) {
+    let (query, sink) = (&generated.query, generated.sink.as_ref());
     let mut still_fails = |candidate: &Query| {
-        let (lite, pg, ours, _, _) = engines.run(candidate, params);
-        let ordered = !candidate.order_by.is_empty();
+        let (lite, pg, ours, _, _) = engines.run(candidate, params, sink);
+        let ordered = !candidate.order_by.is_empty() && sink.is_none();
         match (&lite.rows, &pg.rows, &ours.rows) {
             (Ok(l), Ok(p), Ok(o)) => {
                 references_agree(l, p, ordered) && judge(o, l, p, ordered) != Verdict::Same
@@ -298,8 +349,8 @@ fn report_wrong(
         }
     };
     let small = minimize::minimize(query, &mut still_fails);
-    let (lite, pg, ours, our_sql, our_params) = engines.run(&small, params);
-    let ordered = !small.order_by.is_empty();
+    let (lite, pg, ours, our_sql, our_params) = engines.run(&small, params, sink);
+    let ordered = !small.order_by.is_empty() && sink.is_none();
     let why = match (&lite.rows, &pg.rows, &ours.rows) {
         (Ok(l), Ok(p), Ok(o)) => match judge(o, l, p, ordered) {
             Verdict::Differs(why) => why,
@@ -318,6 +369,18 @@ fn report_wrong(
     println!("  with:");
     for statement in engines::load_script(db, Dialect::Idbsql) {
         println!("    {statement};");
+    }
+    if let Some(sink) = sink {
+        let script = SinkScript::new(
+            &sink_for(sink, &small.columns()),
+            &small.columns(),
+            Dialect::Idbsql,
+            "",
+        );
+        println!(
+            "    {}; -- then the INSERT above, then {}",
+            script.create, script.read
+        );
     }
     println!();
 }
