@@ -9,7 +9,10 @@ use {
         AssignmentTarget, Expr, Ident, ObjectName, ObjectType, SelectItem, SetExpr, Statement,
         TableFactor,
     },
-    std::{collections::HashSet, ops::ControlFlow},
+    std::{
+        collections::{HashMap, HashSet},
+        ops::ControlFlow,
+    },
 };
 
 /// The one name among `names` equal to `written` ignoring case (none when `written` is one of
@@ -105,14 +108,15 @@ impl Engine {
     /// Respells the column and alias names `statement` writes (views already expanded) as the
     /// tables it reads and its own aliases spell them; an output column keeps its written label.
     pub(super) fn resolve_columns(&self, statement: &Statement) -> Option<Statement> {
-        let names = self.unknown_columns(statement)?;
+        let (names, relations) = self.unknown_columns(statement)?;
         let mut statement = statement.clone();
-        respell_columns(&mut statement, &names);
+        respell_columns(&mut statement, &names, &relations);
         Some(statement)
     }
 
-    /// The names a statement may mean, when it writes one of them in another case.
-    fn unknown_columns(&self, statement: &Statement) -> Option<Vec<String>> {
+    /// The names a statement may mean, when it writes one of them in another case, and the
+    /// columns of each relation it names (see `Relations`).
+    fn unknown_columns(&self, statement: &Statement) -> Option<(Vec<String>, Relations)> {
         // First, without allocating names: is every name written a column (or the name) of a
         // table the statement reads? Most statements pass here; only those that use aliases
         // or another spelling go on to the full set of names.
@@ -156,13 +160,133 @@ impl Engine {
             }
         }
         aliases(statement, &mut known);
-        if every_name(statement, |name| known.contains(name)) {
+        let relations = self.relation_columns(statement);
+        if every_name(statement, |name| known.contains(name))
+            && every_qualified_column_as_defined(statement, &relations)
+        {
             return None;
         }
         let mut names: Vec<String> = known.into_iter().collect();
         names.sort();
-        Some(names)
+        Some((names, relations))
     }
+
+    /// The columns of every relation `statement` names, by the name they are qualified with.
+    fn relation_columns(&self, statement: &Statement) -> Relations {
+        use gluesql_core::sqlparser::ast::Visit;
+        struct Collect<'a> {
+            engine: &'a Engine,
+            relations: Relations,
+        }
+        impl gluesql_core::sqlparser::ast::Visitor for Collect<'_> {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+                let (name, columns) = match factor {
+                    TableFactor::Table { name, alias, .. } => {
+                        let table = name.0.last().map(|t| t.value.as_str()).unwrap_or_default();
+                        let columns = match alias {
+                            Some(alias) if !alias.columns.is_empty() => {
+                                Some(alias.columns.iter().map(|c| c.value.clone()).collect())
+                            }
+                            _ => self.engine.glue.storage.table(table).map(|table| {
+                                table
+                                    .schema
+                                    .column_defs
+                                    .iter()
+                                    .flatten()
+                                    .map(|c| c.name.clone())
+                                    .collect()
+                            }),
+                        };
+                        let name = alias.as_ref().map_or(table, |a| a.name.value.as_str());
+                        (name.to_owned(), columns)
+                    }
+                    TableFactor::Derived {
+                        subquery,
+                        alias: Some(alias),
+                        ..
+                    } => {
+                        let columns = if alias.columns.is_empty() {
+                            output_names(&subquery.body)
+                        } else {
+                            Some(alias.columns.iter().map(|c| c.value.clone()).collect())
+                        };
+                        (alias.name.value.clone(), columns)
+                    }
+                    _ => return ControlFlow::Continue(()),
+                };
+                // A name given twice to different columns (in two scopes) is left to the
+                // statement-wide spelling.
+                let entry = self
+                    .relations
+                    .entry(name)
+                    .or_insert_with(|| columns.clone());
+                if *entry != columns {
+                    *entry = None;
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut collect = Collect {
+            engine: self,
+            relations: HashMap::new(),
+        };
+        let _ = statement.visit(&mut collect);
+        collect.relations
+    }
+}
+
+/// The columns of each relation a statement names (a table, a table or derived table under
+/// its alias), by the name its columns are qualified with; `None` where they are not known
+/// here. A qualified column is spelled as its own relation spells it, not as any name in the
+/// statement: `(…) AS up (ID)` read as `up.id` while a table has `id` means `up.ID`.
+type Relations = HashMap<String, Option<Vec<String>>>;
+
+/// The output names of a query body's columns (its first arm's), when every one is an alias.
+fn output_names(body: &SetExpr) -> Option<Vec<String>> {
+    match body {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                // (An unnamed column is labelled by its name as respelled: not known yet.)
+                SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+                _ => None,
+            })
+            .collect(),
+        SetExpr::SetOperation { left, .. } => output_names(left),
+        SetExpr::Query(query) => output_names(&query.body),
+        _ => None,
+    }
+}
+
+/// The columns of the relation a qualifier names: written exactly, or the one name equal to
+/// it ignoring case.
+fn columns_of<'a>(relations: &'a Relations, qualifier: &str) -> Option<&'a [String]> {
+    let name = match relations.contains_key(qualifier) {
+        true => qualifier,
+        false => pick(qualifier, relations.keys().map(String::as_str))?,
+    };
+    relations.get(name)?.as_deref()
+}
+
+/// Whether every `q.c` whose relation's columns are known writes `c` as that relation does.
+fn every_qualified_column_as_defined(statement: &Statement, relations: &Relations) -> bool {
+    let mut all = true;
+    let _ = visit::exprs(statement, |expr| {
+        if let Expr::CompoundIdentifier(idents) = expr {
+            if let [qualifier, column] = idents.as_slice() {
+                all &= columns_of(relations, &qualifier.value)
+                    .is_none_or(|columns| columns.contains(&column.value));
+            }
+        }
+        if all {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    });
+    all
 }
 
 /// Whether `known` holds for every column or alias name the statement writes: in its
@@ -191,18 +315,31 @@ fn every_name(statement: &Statement, known: impl Fn(&str) -> bool) -> bool {
     }
 }
 
-fn respell_columns(statement: &mut Statement, names: &[String]) {
+fn respell_columns(statement: &mut Statement, names: &[String], relations: &Relations) {
     keep_labels(statement);
     let _ = visit::exprs_mut(statement, |expr| {
         match expr {
             Expr::Identifier(ident) => {
                 respell(ident, names);
             }
-            Expr::CompoundIdentifier(idents) => {
-                for ident in idents {
-                    respell(ident, names);
+            Expr::CompoundIdentifier(idents) => match idents.as_mut_slice() {
+                [qualifier, column] => {
+                    respell(qualifier, names);
+                    match columns_of(relations, &qualifier.value) {
+                        Some(columns) => {
+                            respell(column, columns);
+                        }
+                        None => {
+                            respell(column, names);
+                        }
+                    }
                 }
-            }
+                idents => {
+                    for ident in idents {
+                        respell(ident, names);
+                    }
+                }
+            },
             _ => {}
         }
         ControlFlow::Continue(())
