@@ -161,6 +161,9 @@ pub struct Join {
 pub struct Select {
     pub distinct: bool,
     pub items: Vec<(Expr, String)>,
+    /// Its output aliases are written in upper case (every engine folds unquoted names); the
+    /// references to them keep their own spelling.
+    pub loud: bool,
     pub from: From,
     pub joins: Vec<Join>,
     pub filter: Option<Expr>,
@@ -339,7 +342,11 @@ impl Render {
                 out.push_str(", ");
             }
             self.expr(out, expr);
-            let _ = write!(out, " AS {alias}");
+            if select.loud {
+                let _ = write!(out, " AS {}", alias.to_uppercase());
+            } else {
+                let _ = write!(out, " AS {alias}");
+            }
         }
         out.push_str(" FROM ");
         self.from(out, &select.from);

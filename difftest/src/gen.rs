@@ -282,6 +282,14 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
     }
 }
 
+/// Writes the query's output aliases (its first arm's) in upper case.
+fn loud(query: &mut Query) {
+    match &mut query.body {
+        Body::Select(select) => select.loud = true,
+        Body::Set(left, _, _) => loud(left),
+    }
+}
+
 /// A query's output columns: their aliases, and the type each alias names.
 pub fn output_types(query: &Query) -> Vec<(String, Ty)> {
     match &query.body {
@@ -340,13 +348,19 @@ impl Gen<'_> {
         if self.depth < 2 && self.rng.percent(10) {
             self.note("derived table");
             self.depth += 1;
-            let inner = if self.rng.percent(25) {
+            let mut inner = if self.rng.percent(25) {
                 // Its rows come from a set operation, which idbsql computes itself.
                 self.note("set operation in FROM");
                 self.set_query()
             } else {
                 self.select_query(&[], 1, false)
             };
+            // Its columns named in upper case, read in lower case: each reference must find
+            // its own relation's column, even where another relation spells one as written.
+            if self.rng.percent(20) {
+                self.note("names in another case");
+                loud(&mut inner);
+            }
             self.depth -= 1;
             let columns = output_types(&inner);
             let rel = Rel {
@@ -453,6 +467,7 @@ impl Gen<'_> {
                 filter: step_filter,
                 group_by: Vec::new(),
                 having: None,
+                loud: false,
             })),
             order_by: Vec::new(),
             limit: None,
@@ -613,6 +628,7 @@ impl Gen<'_> {
                 filter,
                 group_by,
                 having,
+                loud: false,
             })),
             order_by: Vec::new(),
             limit: None,
@@ -1129,6 +1145,7 @@ fn plain_select(
             filter,
             group_by: Vec::new(),
             having: None,
+            loud: false,
         })),
         order_by: Vec::new(),
         limit: None,
