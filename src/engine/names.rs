@@ -10,7 +10,7 @@ use {
         TableFactor,
     },
     std::{
-        collections::{HashMap, HashSet},
+        collections::{hash_map::Entry, HashMap, HashSet},
         ops::ControlFlow,
     },
 };
@@ -177,9 +177,25 @@ impl Engine {
         struct Collect<'a> {
             engine: &'a Engine,
             relations: Relations,
+            /// The columns of each WITH query met so far, by name.
+            ctes: HashMap<String, Option<Vec<String>>>,
         }
         impl gluesql_core::sqlparser::ast::Visitor for Collect<'_> {
             type Break = ();
+            fn pre_visit_query(
+                &mut self,
+                query: &gluesql_core::sqlparser::ast::Query,
+            ) -> ControlFlow<()> {
+                for cte in query.with.iter().flat_map(|with| &with.cte_tables) {
+                    let columns = if cte.alias.columns.is_empty() {
+                        output_names(&cte.query.body)
+                    } else {
+                        Some(cte.alias.columns.iter().map(|c| c.value.clone()).collect())
+                    };
+                    self.ctes.insert(cte.alias.name.value.clone(), columns);
+                }
+                ControlFlow::Continue(())
+            }
             fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
                 let (name, columns) = match factor {
                     TableFactor::Table { name, alias, .. } => {
@@ -188,15 +204,18 @@ impl Engine {
                             Some(alias) if !alias.columns.is_empty() => {
                                 Some(alias.columns.iter().map(|c| c.value.clone()).collect())
                             }
-                            _ => self.engine.glue.storage.table(table).map(|table| {
-                                table
-                                    .schema
-                                    .column_defs
-                                    .iter()
-                                    .flatten()
-                                    .map(|c| c.name.clone())
-                                    .collect()
-                            }),
+                            _ => match self.engine.glue.storage.table(table) {
+                                Some(table) => Some(
+                                    table
+                                        .schema
+                                        .column_defs
+                                        .iter()
+                                        .flatten()
+                                        .map(|c| c.name.clone())
+                                        .collect(),
+                                ),
+                                None => self.ctes.get(table).cloned().flatten(),
+                            },
                         };
                         let name = alias.as_ref().map_or(table, |a| a.name.value.as_str());
                         (name.to_owned(), columns)
@@ -215,14 +234,17 @@ impl Engine {
                     }
                     _ => return ControlFlow::Continue(()),
                 };
-                // A name given twice to different columns (in two scopes) is left to the
-                // statement-wide spelling.
-                let entry = self
-                    .relations
-                    .entry(name)
-                    .or_insert_with(|| columns.clone());
-                if *entry != columns {
-                    *entry = None;
+                // A name given to relations in two scopes stands for the columns of both (its
+                // scope is the binder's to know): a column matching one of them only ignoring
+                // case is still found, and one written as either is left as written.
+                match self.relations.entry(name) {
+                    Entry::Vacant(entry) => {
+                        entry.insert(columns);
+                    }
+                    Entry::Occupied(mut entry) => match (entry.get_mut(), columns) {
+                        (Some(known), Some(more)) => known.extend(more),
+                        (known, _) => *known = None,
+                    },
                 }
                 ControlFlow::Continue(())
             }
@@ -230,15 +252,16 @@ impl Engine {
         let mut collect = Collect {
             engine: self,
             relations: HashMap::new(),
+            ctes: HashMap::new(),
         };
         let _ = statement.visit(&mut collect);
         collect.relations
     }
 }
 
-/// The columns of each relation a statement names (a table, a table or derived table under
-/// its alias), by the name its columns are qualified with; `None` where they are not known
-/// here. A qualified column is spelled as its own relation spells it, not as any name in the
+/// The columns of each relation a statement names (a table, a WITH query, a table or derived
+/// table under its alias), by the name its columns are qualified with; `None` where they are
+/// not known here. A qualified column is spelled as its own relation spells it, not as any name in the
 /// statement: `(…) AS up (ID)` read as `up.id` while a table has `id` means `up.ID`.
 type Relations = HashMap<String, Option<Vec<String>>>;
 
