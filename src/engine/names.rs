@@ -205,15 +205,7 @@ impl Engine {
                                 Some(alias.columns.iter().map(|c| c.value.clone()).collect())
                             }
                             _ => match self.engine.glue.storage.table(table) {
-                                Some(table) => Some(
-                                    table
-                                        .schema
-                                        .column_defs
-                                        .iter()
-                                        .flatten()
-                                        .map(|c| c.name.clone())
-                                        .collect(),
-                                ),
+                                Some(table) => Some(table.column_names()),
                                 None => self.ctes.get(table).cloned().flatten(),
                             },
                         };

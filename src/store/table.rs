@@ -50,7 +50,7 @@ impl Table {
         }
     }
 
-    pub(super) fn column_names(&self) -> Vec<String> {
+    pub fn column_names(&self) -> Vec<String> {
         self.schema
             .column_defs
             .as_ref()

@@ -659,13 +659,7 @@ impl SyncState {
                 }
                 self.events.push(SyncEvent::Conflict {
                     table: table.name.clone(),
-                    columns: stored
-                        .schema
-                        .column_defs
-                        .iter()
-                        .flatten()
-                        .map(|c| c.name.clone())
-                        .collect(),
+                    columns: stored.column_names(),
                     key: Value::from(key.clone()),
                     local,
                     remote: remote.clone(),
