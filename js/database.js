@@ -7,10 +7,13 @@ import { randomId } from "./hub.js";
 /** A transaction handle passed to `db.transaction(fn)`; valid only while `fn` runs. */
 class Transaction {
   #call;
+  #savepointName;
   #done = false;
 
-  constructor(call) {
+  /** `savepointName()` gives a name no open savepoint of this connection has. */
+  constructor(call, savepointName) {
     this.#call = call;
+    this.#savepointName = savepointName;
   }
 
   #check() {
@@ -37,8 +40,41 @@ class Transaction {
     return this.#call("exec", { sql });
   }
 
+  /**
+   * A nested transaction: `fn(inner)` runs inside a savepoint, which is released if it
+   * resolves and rolled back to if it throws (the error is re-thrown; this transaction goes on).
+   * @template T
+   * @param {(tx: Transaction) => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async transaction(fn) {
+    this.#check();
+    if (typeof fn !== "function") throw new IdbsqlError("params", "transaction() takes a function");
+    return inSavepoint(this.#call, this.#savepointName, fn);
+  }
+
   finish() {
     this.#done = true;
+  }
+}
+
+/** Runs `fn(tx)` inside a new savepoint of the open transaction (see `Transaction.transaction`). */
+async function inSavepoint(call, savepointName, fn) {
+  const name = savepointName();
+  await call("query", { sql: `SAVEPOINT ${name}`, params: [] });
+  const tx = new Transaction(call, savepointName);
+  try {
+    const result = await fn(tx);
+    tx.finish();
+    await call("query", { sql: `RELEASE SAVEPOINT ${name}`, params: [] });
+    return result;
+  } catch (error) {
+    tx.finish();
+    // If the transaction itself is gone (its owner closed), there is nothing to roll back to.
+    await call("query", { sql: `ROLLBACK TO SAVEPOINT ${name}`, params: [] })
+      .then(() => call("query", { sql: `RELEASE SAVEPOINT ${name}`, params: [] }))
+      .catch(() => {});
+    throw error;
   }
 }
 
@@ -164,6 +200,8 @@ export class Database {
   #session;
   #queue = Promise.resolve();
   #busy = 0;
+  /** Savepoints named so far by nested transactions; each gets the next number. */
+  #savepoints = 0;
   #closing = false;
   #release;
   #subscriptions = new Set();
@@ -267,7 +305,8 @@ export class Database {
   /**
    * Runs `fn(tx)` inside BEGIN … COMMIT; ROLLBACK if it throws (the error is re-thrown).
    * Use `tx`, not `db`, inside `fn`: `db` calls wait until the transaction ends, and calls of
-   * other connections (other tabs too) wait until it ends.
+   * other connections (other tabs too) wait until it ends. Nested (`tx.transaction(fn)`, or
+   * this call while a transaction opened with BEGIN is open) it runs inside a savepoint.
    * @template T
    * @param {(tx: Transaction) => Promise<T>} fn
    * @returns {Promise<T>}
@@ -276,9 +315,12 @@ export class Database {
     if (typeof fn !== "function") {
       return Promise.reject(new IdbsqlError("params", "transaction() takes a function"));
     }
+    const call = (verb, args) => this.#call(verb, args);
+    const savepointName = () => `idbsql_savepoint_${++this.#savepoints}`;
     return this.#enqueue(async () => {
+      if (this.#link.holdsTransaction(this.#session)) return inSavepoint(call, savepointName, fn);
       await this.#call("query", { sql: "BEGIN", params: [] });
-      const tx = new Transaction((verb, args) => this.#call(verb, args));
+      const tx = new Transaction(call, savepointName);
       try {
         const result = await fn(tx);
         tx.finish();

@@ -209,7 +209,8 @@ export class Hub {
   /** A transaction lost with its owner: its statements fail until it is ended. */
   #afterLostTransaction(session, verb, args) {
     const sql = verb === "query" ? String(args.sql).trim().toUpperCase() : "";
-    if (sql.startsWith("ROLLBACK")) {
+    // ROLLBACK ends it; ROLLBACK TO (a savepoint) is a statement of the lost transaction.
+    if (sql.startsWith("ROLLBACK") && !/\bTO\b/.test(sql)) {
       this.#lost.delete(session);
       return Promise.resolve({ command: "ROLLBACK", columns: [], types: [], rows: [], rowCount: 0 });
     }

@@ -129,6 +129,8 @@ export interface Transaction {
   query(sql: string, params: SqlParam[] | undefined, options: { rowMode: "array" }): Promise<QueryResult<SqlValue[]>>;
   query<Row = Record<string, SqlValue>>(sql: string, params?: SqlParam[], options?: QueryOptions): Promise<QueryResult<Row>>;
   exec(sql: string): Promise<QueryResult[]>;
+  /** A nested transaction: `fn` runs in a savepoint, rolled back to if it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
 }
 
 export interface Database {

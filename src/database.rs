@@ -207,9 +207,11 @@ impl<P: Persistence> Database<P> {
                 }
                 Err(mut error) => {
                     if self.engine.in_transaction() {
-                        match (opened_here, callers_open, callers) {
+                        match (opened_here, callers_open, &callers) {
                             (true, _, _) => self.engine.rollback_open_transaction(),
-                            (false, true, Some(savepoint)) => self.engine.rollback_to(savepoint),
+                            (false, true, Some(savepoint)) => {
+                                self.engine.rollback_to(savepoint.clone())
+                            }
                             _ => {}
                         }
                     }

@@ -99,7 +99,9 @@ impl Driver {
                 let label = label
                     .clone()
                     .map(|label| (label, LabelAnswer::Values(sorted_digest(&rows))));
-                let outcome = if output.command != "SELECT" {
+                // A write answers rows only through RETURNING, which names its columns.
+                let answers_rows = output.command == "SELECT" || !output.columns.is_empty();
+                let outcome = if !answers_rows {
                     Outcome::Fail {
                         message: format!("expected rows, got {}", output.command),
                     }

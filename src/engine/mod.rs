@@ -18,9 +18,12 @@ mod read_columns;
 mod recursive;
 mod relation;
 mod result;
+mod returning;
+mod savepoints;
 mod scope;
 mod setops;
 mod subquery;
+mod target_alias;
 mod unsupported;
 mod using;
 mod views;
@@ -133,8 +136,16 @@ impl Engine {
     ) -> Result<QueryOutput, DbError> {
         let respelled = self.resolve_relations(statement);
         let statement = respelled.as_ref().unwrap_or(statement);
+        if returning::has_returning(statement) {
+            if let Some(output) = self.run_returning(statement, params)? {
+                return Ok(output);
+            }
+        }
         self.check_statement(statement)?;
         match statement {
+            _ if savepoints::is_savepoint_statement(statement) => {
+                self.run_savepoint_statement(statement)
+            }
             SqlStatement::CreateView { .. } => self.create_view(statement),
             SqlStatement::Drop {
                 object_type: ObjectType::View,
@@ -184,6 +195,9 @@ impl Engine {
         let mut statement = Cow::Borrowed(statement);
         if self.has_objects() {
             self.expand_views(statement.to_mut())?;
+        }
+        if target_alias::has_target_alias(&statement) {
+            target_alias::lower(statement.to_mut())?;
         }
         if using::has_using(&statement) {
             self.lower_using(statement.to_mut())?;

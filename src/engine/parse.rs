@@ -10,7 +10,7 @@ use {
         dialect::PostgreSqlDialect,
         keywords::Keyword,
         parser::Parser,
-        tokenizer::{Token, TokenWithLocation, Tokenizer},
+        tokenizer::{Token, TokenWithLocation, Tokenizer, Whitespace},
     },
 };
 
@@ -89,6 +89,57 @@ fn take_view_if_not_exists(tokens: &mut Vec<TokenWithLocation>) {
     }
 }
 
+/// `DELETE FROM t RETURNING …` without a WHERE: sqlparser 0.52 reads RETURNING as the table's
+/// alias (it is reserved in PostgreSQL, so it never is one); `WHERE true` before it keeps it a
+/// clause. Only at the top level of a DELETE statement, only when no WHERE comes before.
+fn delete_returning_without_where(tokens: &mut Vec<TokenWithLocation>) {
+    let mut delete = false;
+    let mut first = true;
+    let mut depth = 0usize;
+    let mut has_where = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i].token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                (delete, first, depth, has_where) = (false, true, 0, false);
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {
+                let word = keyword(&tokens[i]);
+                if first {
+                    delete = word == Some(Keyword::DELETE);
+                    first = false;
+                } else if delete && depth == 0 {
+                    match word {
+                        Some(Keyword::WHERE) => has_where = true,
+                        Some(Keyword::RETURNING) if !has_where => {
+                            let at = tokens[i].location;
+                            let words = [
+                                Token::make_keyword("WHERE"),
+                                Token::Whitespace(Whitespace::Space),
+                                Token::make_keyword("true"),
+                                Token::Whitespace(Whitespace::Space),
+                            ];
+                            let added = words.len();
+                            tokens.splice(
+                                i..i,
+                                words
+                                    .map(|token| TokenWithLocation::new(token, at.line, at.column)),
+                            );
+                            has_where = true;
+                            i += added;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+}
+
 /// Parses SQL text into statements, with the syntax other databases accept and GlueSQL does
 /// not (comma joins, type names, …) already rewritten into what GlueSQL runs.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
@@ -97,6 +148,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         .tokenize_with_location()
         .map_err(parse_error)?;
     take_view_if_not_exists(&mut tokens);
+    delete_returning_without_where(&mut tokens);
     let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)

@@ -45,6 +45,8 @@ pub fn command_name(command: &str) -> &'static str {
         "BEGIN",
         "COMMIT",
         "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
         "IMPORT",
     ];
     COMMANDS

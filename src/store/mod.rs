@@ -12,6 +12,7 @@ mod pages;
 mod planner;
 mod read_columns;
 mod row_key;
+mod savepoints;
 mod scan_hint;
 mod store_mut;
 mod store_read;
@@ -24,6 +25,7 @@ mod validate;
 
 pub use {
     pages::{PageFold, CATALOG_PAGE},
+    savepoints::{Savepoint, SavepointError, Written},
     table::Table,
     unique::{is_reserved, UniqueDef, OBJECTS_TABLE},
     validate::{check_definitions, Refusal},
@@ -81,10 +83,6 @@ pub struct MemoryStore {
     loading: BTreeMap<String, Vec<(Key, Row)>>,
 }
 
-/// Marks a point inside an open transaction that a failed statement can be rolled back to.
-#[derive(Debug, Clone, Copy)]
-pub struct Savepoint(usize);
-
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
@@ -92,20 +90,6 @@ impl MemoryStore {
 
     pub fn in_explicit_transaction(&self) -> bool {
         self.tx.as_ref().is_some_and(|tx| !tx.autocommit)
-    }
-
-    pub fn savepoint(&self) -> Option<Savepoint> {
-        self.tx.as_ref().map(|tx| Savepoint(tx.undo.len()))
-    }
-
-    /// Undoes what the open transaction did after `savepoint`: a failed statement changes nothing.
-    pub fn rollback_to(&mut self, savepoint: Savepoint) {
-        let Some(tx) = self.tx.as_mut() else { return };
-        if tx.undo.len() <= savepoint.0 {
-            return;
-        }
-        let tail = tx.undo.split_off(savepoint.0);
-        self.apply_undo(tail);
     }
 
     /// Change sets committed since the last call, in commit order, each awaiting persistence.

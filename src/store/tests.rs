@@ -110,6 +110,68 @@ fn savepoint_undoes_only_the_failed_statement() {
 }
 
 #[test]
+fn a_named_savepoint_rolled_back_leaves_its_writes_out_of_the_change_set() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    run(&mut glue, "INSERT INTO t VALUES (1, 'a')");
+    glue.storage.take_change_sets();
+    glue.storage.confirm_persisted();
+    run(&mut glue, "BEGIN");
+    run(&mut glue, "INSERT INTO t VALUES (2, 'kept')");
+    glue.storage.create_savepoint("s".to_owned()).unwrap();
+    run(&mut glue, "INSERT INTO t VALUES (3, 'undone')");
+    run(&mut glue, "UPDATE t SET v = 'undone' WHERE id = 1");
+    glue.storage.create_savepoint("inner".to_owned()).unwrap();
+    run(&mut glue, "DELETE FROM t WHERE id = 2");
+    glue.storage.rollback_to_savepoint("s").unwrap();
+    assert_eq!(
+        glue.storage.release_savepoint("inner"),
+        Err(SavepointError::Unknown("inner".to_owned()))
+    );
+    run(&mut glue, "COMMIT");
+    let change_sets = glue.storage.take_change_sets();
+    assert_eq!(change_sets.len(), 1);
+    let rows = &change_sets[0].tables[0].rows;
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the row written before the savepoint: {rows:?}"
+    );
+    assert_eq!(
+        glue.storage.create_savepoint("after".to_owned()),
+        Err(SavepointError::NoTransaction)
+    );
+}
+
+#[test]
+fn the_rows_a_statement_wrote_come_from_the_undo_log_once_each() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    run(&mut glue, "BEGIN");
+    let before = glue.storage.savepoint().unwrap();
+    run(&mut glue, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    run(&mut glue, "UPDATE t SET v = 'c' WHERE id = 1");
+    let new = glue.storage.rows_written_since(&before, "t", Written::New);
+    assert_eq!(
+        new,
+        vec![
+            vec![Value::I64(1), Value::Str("c".to_owned())],
+            vec![Value::I64(2), Value::Str("b".to_owned())],
+        ]
+    );
+    let deleting = glue.storage.savepoint().unwrap();
+    run(&mut glue, "DELETE FROM t WHERE id = 2");
+    let old = glue
+        .storage
+        .rows_written_since(&deleting, "t", Written::Old);
+    assert_eq!(old, vec![vec![Value::I64(2), Value::Str("b".to_owned())]]);
+    assert!(glue
+        .storage
+        .rows_written_since(&deleting, "t", Written::New)
+        .is_empty());
+}
+
+#[test]
 fn keys_of_keyless_rows_keep_insertion_order_and_never_repeat() {
     let mut minter = RowKeyMinter::default();
     let keys: Vec<Key> = (0..10_000).map(|_| minter.mint()).collect();

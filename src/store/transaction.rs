@@ -21,6 +21,7 @@ impl Transaction for MemoryStore {
                 self.tx = Some(OpenTransaction {
                     autocommit,
                     undo: Vec::new(),
+                    savepoints: Vec::new(),
                 });
                 Ok(autocommit)
             }

@@ -34,6 +34,8 @@ pub(super) enum Undo {
 pub(super) struct OpenTransaction {
     pub(super) autocommit: bool,
     pub(super) undo: Vec<Undo>,
+    /// Named savepoints, oldest first: each name with the undo log's length when it was made.
+    pub(super) savepoints: Vec<(String, usize)>,
 }
 
 /// A committed transaction whose change set is not yet durable; kept so it can be reverted.

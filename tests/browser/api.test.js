@@ -214,6 +214,74 @@ for (const current of MODES) {
       });
     }));
 
+  test(`nested transactions are savepoints; RETURNING gives the written rows, BigInt and DECIMAL exact${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-nested");
+        const db = await connect("api-nested");
+        await db.query("CREATE TABLE acct (id INTEGER PRIMARY KEY, owner TEXT, balance DECIMAL)");
+        const inserted = await db.query(
+          "INSERT INTO acct VALUES ($1, 'ann', 10.50), (2, 'bob', 0.50) RETURNING id, balance, upper(owner) AS who",
+          [9007199254740993n],
+        );
+        const innerError = await db.transaction(async (tx) => {
+          await tx.query("UPDATE acct SET balance = balance + 1 WHERE id = 2");
+          // An inner transaction that throws undoes only its own writes.
+          const caught = await tx
+            .transaction(async (inner) => {
+              await inner.query("UPDATE acct SET balance = 0 WHERE id = 2");
+              await inner.transaction(async (deepest) => deepest.query("DELETE FROM acct"));
+              throw new Error("inner failed");
+            })
+            .catch((error) => error.message);
+          // One that resolves keeps them.
+          await tx.transaction((inner) => inner.query("INSERT INTO acct VALUES (3, 'cy', 3)"));
+          return caught;
+        });
+        // db.transaction while a transaction opened with BEGIN is open nests too.
+        await db.query("BEGIN");
+        const nested = await db
+          .transaction(async (tx) => {
+            await tx.query("INSERT INTO acct VALUES (4, 'dee', 4)");
+            throw new Error("nested failed");
+          })
+          .catch((error) => error.message);
+        await db.query("INSERT INTO acct VALUES (5, 'eve', 5)");
+        await db.query("COMMIT");
+        const deleted = await db.query("DELETE FROM acct WHERE id = 5 RETURNING *");
+        await db.disconnect();
+        const again = await connect("api-nested");
+        const rows = (await again.query("SELECT id, balance FROM acct ORDER BY id")).rows;
+        await again.disconnect();
+        const text = (rows) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "bigint" ? `${v}n` : v])));
+        return {
+          inserted: { command: inserted.command, rowCount: inserted.rowCount, columns: inserted.columns, rows: text(inserted.rows) },
+          innerError,
+          nested,
+          deleted: { command: deleted.command, rowCount: deleted.rowCount, rows: deleted.rows },
+          rows: text(rows),
+        };
+      });
+      assert.deepEqual(out.inserted, {
+        command: "INSERT",
+        rowCount: 2,
+        columns: ["id", "balance", "who"],
+        rows: [
+          { id: "9007199254740993n", balance: "10.50", who: "ANN" },
+          { id: 2, balance: "0.50", who: "BOB" },
+        ],
+      });
+      assert.equal(out.innerError, "inner failed");
+      assert.equal(out.nested, "nested failed");
+      assert.deepEqual(out.deleted, { command: "DELETE", rowCount: 1, rows: [{ id: 5, owner: "eve", balance: "5" }] });
+      assert.deepEqual(out.rows, [
+        { id: 2, balance: "1.50" },
+        { id: 3, balance: "3" },
+        { id: "9007199254740993n", balance: "10.50" },
+      ]);
+    }));
+
   test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

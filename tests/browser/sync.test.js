@@ -101,6 +101,43 @@ test("a write in A shows in B, and offline writes on both converge after a resta
   }
 });
 
+test("a savepoint rolled back is never pushed; RETURNING's writes sync like any other", async () => {
+  const server = await startSyncServer({ dataDir: path.join(dataDir, "savepoints") });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const a = await openSynced(contextA, server.url);
+    const b = await openSynced(contextB, server.url);
+    const returned = await a.evaluate(async () => {
+      await window.db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)");
+      await window.db.transaction(async (tx) => {
+        await tx.query("INSERT INTO note VALUES (1, 'kept')");
+        await tx
+          .transaction(async (inner) => {
+            await inner.query("INSERT INTO note VALUES (2, 'rolled back')");
+            await inner.query("UPDATE note SET body = 'rolled back' WHERE id = 1");
+            throw new Error("undo");
+          })
+          .catch(() => {});
+      });
+      const { rows } = await window.db.query("INSERT INTO note VALUES (3, 'returned') RETURNING id, body");
+      await window.db.sync.flush();
+      return rows;
+    });
+    assert.deepEqual(returned, [{ id: 3, body: "returned" }]);
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 2);
+    assert.deepEqual(await rowsOf(b), [
+      { id: 1, body: "kept" },
+      { id: 3, body: "returned" },
+    ]);
+    assert.deepEqual(await rowsOf(a), await rowsOf(b));
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
+
 test("a commit larger than the server's frame limit fails with too_large and sync goes on", async () => {
   const server = await startSyncServer({
     dataDir: path.join(dataDir, "small-frames"),

@@ -1,0 +1,129 @@
+//! Savepoints: points inside the open transaction to roll back to, unnamed (a statement or
+//! script that failed) and named (SQL's SAVEPOINT). Positions in the undo log; the engine folds names.
+
+use super::MemoryStore;
+
+/// A point inside an open transaction: where its undo log stood, and the named savepoints
+/// then, so rolling back to it also forgets the names made after it and restores released ones.
+#[derive(Debug, Clone)]
+pub struct Savepoint {
+    undo: usize,
+    named: Vec<(String, usize)>,
+}
+
+/// Why a named savepoint could not be made, released or rolled back to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SavepointError {
+    #[error("savepoints can only be used inside a transaction (BEGIN first)")]
+    NoTransaction,
+    #[error("savepoint \"{0}\" does not exist")]
+    Unknown(String),
+}
+
+impl MemoryStore {
+    /// The point the open transaction is at (`None` outside one).
+    pub fn savepoint(&self) -> Option<Savepoint> {
+        self.tx.as_ref().map(|tx| Savepoint {
+            undo: tx.undo.len(),
+            named: tx.savepoints.clone(),
+        })
+    }
+
+    /// Undoes what the open transaction did after `savepoint`: a failed statement changes nothing.
+    pub fn rollback_to(&mut self, savepoint: Savepoint) {
+        let Some(tx) = self.tx.as_mut() else { return };
+        tx.savepoints = savepoint.named;
+        if tx.undo.len() <= savepoint.undo {
+            return;
+        }
+        let tail = tx.undo.split_off(savepoint.undo);
+        self.apply_undo(tail);
+    }
+
+    /// `SAVEPOINT name`: a name may be given again; the newest one with it is the one found.
+    pub fn create_savepoint(&mut self, name: String) -> Result<(), SavepointError> {
+        let tx = self.explicit_transaction()?;
+        let at = tx.undo.len();
+        tx.savepoints.push((name, at));
+        Ok(())
+    }
+
+    /// `RELEASE SAVEPOINT name`: forgets it and every savepoint made after it; keeps the writes.
+    pub fn release_savepoint(&mut self, name: &str) -> Result<(), SavepointError> {
+        let tx = self.explicit_transaction()?;
+        let index = newest(&tx.savepoints, name)?;
+        tx.savepoints.truncate(index);
+        Ok(())
+    }
+
+    /// `ROLLBACK TO SAVEPOINT name`: undoes the writes made since it and forgets the
+    /// savepoints made after it; it stays, so it can be rolled back to again.
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> Result<(), SavepointError> {
+        let tx = self.explicit_transaction()?;
+        let index = newest(&tx.savepoints, name)?;
+        let at = tx.savepoints[index].1;
+        tx.savepoints.truncate(index + 1);
+        let tail = tx.undo.split_off(at.min(tx.undo.len()));
+        self.apply_undo(tail);
+        Ok(())
+    }
+
+    fn explicit_transaction(&mut self) -> Result<&mut super::OpenTransaction, SavepointError> {
+        match self.tx.as_mut() {
+            Some(tx) if !tx.autocommit => Ok(tx),
+            _ => Err(SavepointError::NoTransaction),
+        }
+    }
+}
+
+fn newest(savepoints: &[(String, usize)], name: &str) -> Result<usize, SavepointError> {
+    savepoints
+        .iter()
+        .rposition(|(n, _)| n == name)
+        .ok_or_else(|| SavepointError::Unknown(name.to_owned()))
+}
+
+/// Which rows of a statement's writes to hand back (see `rows_written_since`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The rows as they are now: what an INSERT or UPDATE wrote.
+    New,
+    /// The rows as they were before: what a DELETE removed.
+    Old,
+}
+
+impl MemoryStore {
+    /// The rows of `table` written since `savepoint`, once each, in the order first written:
+    /// read from the undo log and the table, not by a scan.
+    pub fn rows_written_since(
+        &self,
+        savepoint: &Savepoint,
+        table: &str,
+        which: Written,
+    ) -> Vec<super::Row> {
+        let (Some(tx), Some(stored)) = (self.tx.as_ref(), self.tables.get(table)) else {
+            return Vec::new();
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut rows = Vec::new();
+        for step in tx.undo.iter().skip(savepoint.undo) {
+            let super::Undo::Row {
+                table: name,
+                key,
+                previous,
+            } = step
+            else {
+                continue;
+            };
+            if name != table || !seen.insert(key) {
+                continue;
+            }
+            let row = match which {
+                Written::New => stored.rows.get(key).cloned(),
+                Written::Old => previous.clone(),
+            };
+            rows.extend(row);
+        }
+        rows
+    }
+}
