@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # --check replays the records it lists as division by zero on a throwaway PostgreSQL.
-case " $* " in *" --check "*) bash scripts/setup.sh --postgres ;; esac
+case " $* " in *" --check "* | *" --postgres "*) bash scripts/setup.sh --postgres ;; esac
 source scripts/env.sh
 cargo build --quiet --profile slt -p idbsql-slt
 exec "$ROOT/target/slt/idbsql-slt" "$@"

@@ -21,6 +21,8 @@ step "cargo test (native)"
 cargo test --quiet --workspace
 step "sqllogictest: tests/slt and SQLite's corpus, judged against tests/slt/known-failures.txt"
 bash scripts/slt.sh --quiet --check tests/slt/known-failures.txt
+step "sqllogictest: our files marked '# answers: PostgreSQL' give the same answers on PostgreSQL"
+bash scripts/slt.sh --postgres
 step "difftest: random queries judged against SQLite and PostgreSQL (a wrong answer, panic or timeout fails)"
 cargo build --quiet --profile slt -p idbsql-difftest
 target/slt/idbsql-difftest --seed 1 --queries 6000 --show 3 --min-kept 5000 --strict

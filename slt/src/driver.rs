@@ -228,7 +228,7 @@ fn format_as(value: &Value, declared: Option<char>) -> String {
 }
 
 /// SQLite's text-to-integer conversion: leading spaces, a sign, then digits; else 0.
-fn integer_prefix(text: &str) -> i64 {
+pub(crate) fn integer_prefix(text: &str) -> i64 {
     let trimmed = text.trim_start();
     let (sign, digits) = match trimmed.strip_prefix('-') {
         Some(rest) => (-1, rest),
@@ -241,7 +241,7 @@ fn integer_prefix(text: &str) -> i64 {
 }
 
 /// SQLite's text-to-real conversion: the longest numeric prefix, else 0.
-fn real_prefix(text: &str) -> f64 {
+pub(crate) fn real_prefix(text: &str) -> f64 {
     let trimmed = text.trim_start();
     (1..=trimmed.len())
         .rev()
@@ -251,7 +251,7 @@ fn real_prefix(text: &str) -> f64 {
 }
 
 /// Sorts as the mode asks, then compares value by value, or by MD5 past the hash threshold.
-fn compare(
+pub(crate) fn compare(
     mut rows: Vec<Vec<String>>,
     sort: SortMode,
     hash_threshold: usize,

@@ -5,6 +5,7 @@ mod category;
 mod child;
 mod driver;
 mod known;
+mod postgres_answers;
 mod postgres_check;
 mod run;
 mod script;
@@ -46,6 +47,11 @@ struct Args {
     /// Seconds one query may run before it is abandoned as a timeout.
     #[arg(long, default_value_t = 10)]
     timeout_secs: u64,
+    /// Replay our own files on a throwaway PostgreSQL instead: each given file, or with none
+    /// every tests/slt file marked `# answers: PostgreSQL`, must get there the answers it
+    /// expects (`skipif postgresql` marks a record PostgreSQL answers otherwise). Exit 1 if not.
+    #[arg(long)]
+    postgres: bool,
     /// Internal: run one file and stream its events (used by the runner itself).
     #[arg(long, hide = true)]
     child: Option<PathBuf>,
@@ -116,6 +122,9 @@ fn main() -> ExitCode {
         };
     }
 
+    if args.postgres {
+        return check_on_postgres(&args.paths);
+    }
     let mut roots = args.paths.clone();
     if roots.is_empty() {
         roots.push(repo_root().join("tests/slt"));
@@ -217,6 +226,45 @@ fn main() -> ExitCode {
         println!("slt check: ok");
     }
     ExitCode::SUCCESS
+}
+
+/// `--postgres`: see the flag.
+fn check_on_postgres(paths: &[PathBuf]) -> ExitCode {
+    let mut files = Vec::new();
+    if paths.is_empty() {
+        collect(&repo_root().join("tests/slt"), &mut files);
+        files.retain(|path| postgres_answers::is_marked(path));
+    } else {
+        for path in paths {
+            collect(path, &mut files);
+        }
+    }
+    let keyed: Vec<(String, PathBuf)> = files.iter().map(|p| (key_of(p), p.clone())).collect();
+    match postgres_answers::verify(&keyed) {
+        Ok(problems) if problems.is_empty() => {
+            println!(
+                "slt --postgres: PostgreSQL gives every answer of {} files: {}",
+                keyed.len(),
+                keyed
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(problems) => {
+            for problem in &problems {
+                println!("slt --postgres: {problem}");
+            }
+            println!("slt --postgres: FAILED ({} records differ)", problems.len());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("slt --postgres: cannot replay on PostgreSQL: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn file_line(result: &run::FileResult) -> String {

@@ -4,7 +4,7 @@
 // The same throwaway cluster the server's tests start.
 #[allow(dead_code)]
 #[path = "../../server/tests/common/pg_cluster.rs"]
-mod pg_cluster;
+pub mod pg_cluster;
 
 use {
     crate::script::{self, Expect},

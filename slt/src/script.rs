@@ -59,15 +59,22 @@ fn strip_condition_comments(text: &str) -> String {
     out
 }
 
-fn skips(condition: &Condition) -> bool {
+fn skips(condition: &Condition, engine: &str) -> bool {
     match condition {
-        Condition::OnlyIf { label } => label != ENGINE,
-        Condition::SkipIf { label } => label == ENGINE,
+        Condition::OnlyIf { label } => label != engine,
+        Condition::SkipIf { label } => label == engine,
     }
 }
 
 /// Reads and parses a file into steps, stopping at a `halt` that applies to this engine.
 pub fn load(path: &Path) -> Result<Vec<Step>, String> {
+    load_for(path, ENGINE)
+}
+
+/// `load`, with `skipif` / `onlyif` decided for `engine` (`postgresql` when our own files are
+/// replayed on PostgreSQL).
+pub fn load_for(path: &Path, engine: &str) -> Result<Vec<Step>, String> {
+    let skips = |condition: &Condition| skips(condition, engine);
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = path.display().to_string();
     let own_file = path.parent().is_some_and(|dir| dir.ends_with("tests/slt"));
@@ -89,7 +96,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                 hash_threshold = usize::try_from(threshold).unwrap_or(usize::MAX);
             }
             Record::Halt { .. } => {
-                let skipped = pending.iter().any(skips);
+                let skipped = pending.iter().any(&skips);
                 owed_to_halt += pending.len();
                 pending.clear();
                 if !skipped {
@@ -113,7 +120,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                     line: loc.line(),
                     sql,
                     expect,
-                    skipped: conditions.iter().any(skips),
+                    skipped: conditions.iter().any(&skips),
                     hash_threshold,
                     own_file,
                 });
@@ -147,7 +154,7 @@ pub fn load(path: &Path) -> Result<Vec<Step>, String> {
                     line: loc.line(),
                     sql,
                     expect,
-                    skipped: conditions.iter().any(skips),
+                    skipped: conditions.iter().any(&skips),
                     hash_threshold,
                     own_file,
                 });
