@@ -53,16 +53,6 @@ pub const CATEGORIES: &[Category] = &[
         carries_over: false,
     },
     Category {
-        name: "replace",
-        reason: "REPLACE INTO / INSERT OR REPLACE are SQLite statements idbsql does not run; a \
-                 later query of the table such a statement wrote reads rows it would have written",
-        claims: |sql, _| {
-            let sql = upper(sql);
-            sql.starts_with("REPLACE INTO") || sql.starts_with("INSERT OR REPLACE")
-        },
-        carries_over: true,
-    },
-    Category {
         name: "reindex",
         reason: "REINDEX is a SQLite statement; idbsql's indexes are never stale, and it does not parse it",
         claims: |sql, _| upper(sql).starts_with("REINDEX"),
@@ -77,12 +67,12 @@ pub const CATEGORIES: &[Category] = &[
     },
 ];
 
-/// The table a refused write names (`REPLACE INTO t`, `INSERT OR REPLACE INTO t`, `UPDATE t`).
+/// The table a refused write names (`UPDATE t`, `INSERT INTO t`).
 fn written_table(sql: &str) -> Option<String> {
     let words: Vec<String> = words(sql).collect();
     let at = match words.first().map(String::as_str) {
         Some("update") => 1,
-        Some("replace" | "insert") => words.iter().position(|w| w == "into")? + 1,
+        Some("insert") => words.iter().position(|w| w == "into")? + 1,
         _ => return None,
     };
     words.get(at).cloned()
@@ -137,29 +127,20 @@ mod tests {
             UNCATEGORISED
         );
         assert_eq!(
-            c.categorize("REPLACE INTO t1 VALUES(2, 'r')", "error: parser"),
-            "replace"
+            c.categorize("UPDATE t1 SET x=3, x=4", "error: x assigned more than once"),
+            "duplicate-assignment"
         );
         assert_eq!(
             c.categorize("SELECT x FROM t2", "mismatch: 1 vs 2"),
             UNCATEGORISED
         );
         assert_eq!(
-            c.categorize("SELECT x FROM t1 WHERE x=2", "mismatch: 1"),
-            "replace"
+            c.categorize("SELECT count(*) FROM t1 WHERE x=2", "mismatch: 1"),
+            "duplicate-assignment"
         );
         assert_eq!(
             c.categorize("SELECT x FROM t1", "error: execute"),
             UNCATEGORISED
-        );
-        let mut u = Categorizer::default();
-        assert_eq!(
-            u.categorize("UPDATE t1 SET x=3, x=4", "error: x assigned more than once"),
-            "duplicate-assignment"
-        );
-        assert_eq!(
-            u.categorize("SELECT count(*) FROM t1", "mismatch"),
-            "duplicate-assignment"
         );
     }
 }

@@ -25,6 +25,7 @@ mod setops;
 mod subquery;
 mod target_alias;
 mod unsupported;
+mod upsert;
 mod using;
 mod views;
 pub(crate) mod visit;
@@ -146,6 +147,7 @@ impl Engine {
             _ if savepoints::is_savepoint_statement(statement) => {
                 self.run_savepoint_statement(statement)
             }
+            _ if upsert::is_upsert(statement) => self.run_upsert(statement, params),
             SqlStatement::CreateView { .. } => self.create_view(statement),
             SqlStatement::Drop {
                 object_type: ObjectType::View,

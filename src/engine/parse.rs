@@ -89,6 +89,115 @@ fn take_view_if_not_exists(tokens: &mut Vec<TokenWithLocation>) {
     }
 }
 
+/// Marks a table name whose INSERT was written `INSERT OR IGNORE` / `INSERT OR REPLACE` /
+/// `REPLACE INTO` (SQLite's forms, which the PostgreSQL grammar does not have); `q` after the
+/// word when the name was quoted. `sqlite_conflict` reads the mark back after parsing.
+const OR_MARK: char = '\u{1}';
+
+/// SQLite's conflict clauses at the start of a statement become a plain `INSERT INTO` whose
+/// table name carries the clause (see `OR_MARK`); `OR ABORT` is what every INSERT does and
+/// goes. `OR FAIL` / `OR ROLLBACK` are refused: they keep or undo more than a statement.
+fn sqlite_insert_or(tokens: &mut Vec<TokenWithLocation>) -> Result<(), DbError> {
+    let mut i = 0;
+    let mut first = true;
+    while i < tokens.len() {
+        match &tokens[i].token {
+            Token::Whitespace(_) => {
+                i += 1;
+                continue;
+            }
+            Token::SemiColon => {
+                first = true;
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        if !first {
+            i += 1;
+            continue;
+        }
+        first = false;
+        let significant: Vec<usize> = (i..tokens.len())
+            .filter(|&j| !matches!(tokens[j].token, Token::Whitespace(_)))
+            .take(5)
+            .collect();
+        let word = |n: usize| significant.get(n).and_then(|&j| keyword(&tokens[j]));
+        let upper = |n: usize| match significant.get(n).map(|&j| &tokens[j].token) {
+            Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_uppercase(),
+            _ => String::new(),
+        };
+        // (tokens to drop, clause, index in `significant` of INTO)
+        let found = match (word(0), word(1)) {
+            (Some(Keyword::INSERT), Some(Keyword::OR)) => {
+                let clause = upper(2);
+                match clause.as_str() {
+                    "IGNORE" | "REPLACE" | "ABORT" if word(3) == Some(Keyword::INTO) => {
+                        Some((vec![significant[1], significant[2]], clause, 3))
+                    }
+                    "FAIL" | "ROLLBACK" => {
+                        return Err(DbError::from(gluesql_core::error::Error::Parser(format!(
+                            "INSERT OR {clause} is not supported (OR IGNORE, OR REPLACE \
+                                 and ON CONFLICT are)"
+                        ))))
+                    }
+                    _ => None,
+                }
+            }
+            (Some(Keyword::REPLACE), Some(Keyword::INTO)) => {
+                tokens[significant[0]].token = Token::make_keyword("INSERT");
+                Some((Vec::new(), "REPLACE".to_owned(), 1))
+            }
+            _ => None,
+        };
+        if let Some((drop, clause, into)) = found {
+            if clause != "ABORT" {
+                if let Some(&name_at) = significant.get(into + 1) {
+                    if let Token::Word(w) = &mut tokens[name_at].token {
+                        let quoted = if w.quote_style.is_some() { "q" } else { "" };
+                        w.value = format!("{OR_MARK}{clause}{quoted}{OR_MARK}{}", w.value);
+                        w.quote_style = Some('"');
+                    }
+                }
+            }
+            for j in drop.into_iter().rev() {
+                tokens.remove(j);
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Reads `sqlite_insert_or`'s mark back into the INSERT's `or`.
+fn sqlite_conflict(statement: &mut Statement) {
+    use gluesql_core::sqlparser::ast::SqliteOnConflict;
+    let Statement::Insert(insert) = statement else {
+        return;
+    };
+    let Some(ident) = insert.table_name.0.first_mut() else {
+        return;
+    };
+    let Some(rest) = ident.value.strip_prefix(OR_MARK) else {
+        return;
+    };
+    let Some((clause, name)) = rest.split_once(OR_MARK) else {
+        return;
+    };
+    let (clause, quoted) = match clause.strip_suffix('q') {
+        Some(clause) => (clause, true),
+        None => (clause, false),
+    };
+    insert.or = Some(match clause {
+        "IGNORE" => SqliteOnConflict::Ignore,
+        _ => SqliteOnConflict::Replace,
+    });
+    ident.value = name.to_owned();
+    if !quoted {
+        ident.quote_style = None;
+    }
+}
+
 /// `DELETE FROM t RETURNING …` without a WHERE: sqlparser 0.52 reads RETURNING as the table's
 /// alias (it is reserved in PostgreSQL, so it never is one); `WHERE true` before it keeps it a
 /// clause. Only at the top level of a DELETE statement, only when no WHERE comes before.
@@ -149,6 +258,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         .map_err(parse_error)?;
     take_view_if_not_exists(&mut tokens);
     delete_returning_without_where(&mut tokens);
+    sqlite_insert_or(&mut tokens)?;
     let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
@@ -170,6 +280,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
                 }
             }
         }
+        sqlite_conflict(statement);
         if with {
             super::ctes::inline(statement)?;
         }

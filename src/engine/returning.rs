@@ -19,7 +19,7 @@ use {
 
 /// An INSERT, UPDATE or DELETE with RETURNING, taken apart.
 struct Returning {
-    /// The statement without its RETURNING (nor an INSERT's alias, which only RETURNING reads).
+    /// The statement without its RETURNING (nor a plain INSERT's alias, which only RETURNING reads).
     write: Statement,
     items: Vec<SelectItem>,
     table: String,
@@ -31,12 +31,15 @@ struct Returning {
 fn split(statement: &Statement) -> Option<Returning> {
     let mut write = statement.clone();
     let (items, table, alias, which) = match &mut write {
-        Statement::Insert(insert) => (
-            insert.returning.take()?,
-            insert.table_name.clone(),
-            insert.table_alias.take(),
-            Written::New,
-        ),
+        Statement::Insert(insert) => {
+            let items = insert.returning.take()?;
+            // ON CONFLICT's DO UPDATE reads the alias too; a plain INSERT has no use for it.
+            let alias = match insert.on {
+                Some(_) => insert.table_alias.clone(),
+                None => insert.table_alias.take(),
+            };
+            (items, insert.table_name.clone(), alias, Written::New)
+        }
         Statement::Update {
             table, returning, ..
         } => {

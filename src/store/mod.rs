@@ -2,6 +2,7 @@
 //! indexes and one change set captured per commit. It never does I/O: `persist` does that.
 
 mod alter_table;
+mod capture;
 mod change_set;
 mod function;
 mod functions;
@@ -81,6 +82,8 @@ pub struct MemoryStore {
     pages_unknown: bool,
     /// Rows of checkpoint pages read but not yet built into their table (see pages.rs).
     loading: BTreeMap<String, Vec<(Key, Row)>>,
+    /// An INSERT whose rows are captured, not stored (see capture).
+    capture: Option<capture::Capture>,
 }
 
 impl MemoryStore {

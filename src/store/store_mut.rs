@@ -34,6 +34,9 @@ impl StoreMut for MemoryStore {
     }
 
     fn append_data(&mut self, table_name: &str, rows: Vec<Vec<Value>>) -> Result<()> {
+        let Some(rows) = self.captured(table_name, rows) else {
+            return Ok(());
+        };
         for row in rows {
             let key = self.minter.mint();
             self.write_row(table_name, key, Some(row))?;
@@ -42,6 +45,11 @@ impl StoreMut for MemoryStore {
     }
 
     fn insert_data(&mut self, table_name: &str, rows: Vec<(Key, Vec<Value>)>) -> Result<()> {
+        if self.capturing(table_name) {
+            let rows = rows.into_iter().map(|(_, row)| row).collect();
+            let _ = self.captured(table_name, rows);
+            return Ok(());
+        }
         self.refuse_repeated_keys(table_name, &rows)?;
         self.refuse_stored_keys(table_name, &rows)?;
         for (key, row) in rows {

@@ -16,10 +16,15 @@ use {
 
 impl Store for MemoryStore {
     fn fetch_schema(&self, table_name: &str) -> Result<Option<Schema>> {
-        Ok(self
+        let schema = self
             .tables
             .get(table_name)
-            .map(|table| table.schema.clone()))
+            .map(|table| table.schema.clone());
+        if self.capturing(table_name) {
+            // Rows captured for ON CONFLICT are not checked for keys: it decides about those.
+            return Ok(schema.map(super::capture::without_keys));
+        }
+        Ok(schema)
     }
 
     fn fetch_all_schemas(&self) -> Result<Vec<Schema>> {
@@ -31,6 +36,9 @@ impl Store for MemoryStore {
     }
 
     fn fetch_data(&self, table_name: &str, key: &Key) -> Result<Option<Vec<Value>>> {
+        if self.capturing(table_name) {
+            return Ok(None);
+        }
         let row = self
             .tables
             .get(table_name)
@@ -51,6 +59,9 @@ impl Store for MemoryStore {
     }
 
     fn scan_data<'a>(&'a self, table_name: &str) -> Result<RowIter<'a>> {
+        if self.capturing(table_name) {
+            return Ok(Box::new(std::iter::empty()));
+        }
         let fetch = match self.scan_role(table_name) {
             // GlueSQL's UNIQUE validation, answered by the unique sets (see unique_check).
             ScanRole::Validation => return Ok(Box::new(std::iter::empty())),

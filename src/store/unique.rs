@@ -299,3 +299,17 @@ impl MemoryStore {
         }
     }
 }
+
+impl MemoryStore {
+    /// What ON CONFLICT can name in `table`: its primary key column, if any, and its UNIQUE
+    /// columns and UNIQUE indexes.
+    pub fn conflict_keys(&self, table: &str) -> (Option<String>, Vec<UniqueDef>) {
+        let primary = self
+            .tables
+            .get(table)
+            .and_then(|t| t.schema.column_defs.as_ref())
+            .and_then(|defs| defs.iter().find(|d| d.unique.is_some_and(|u| u.is_primary)))
+            .map(|d| d.name.clone());
+        (primary, self.check_defs(table))
+    }
+}
