@@ -250,6 +250,11 @@ for (const current of MODES) {
         await db.query("INSERT INTO acct VALUES (5, 'eve', 5)");
         await db.query("COMMIT");
         const deleted = await db.query("DELETE FROM acct WHERE id = 5 RETURNING *");
+        // An upsert keyed by a BigInt: the stored DECIMAL grows exactly.
+        const upserted = await db.query(
+          "INSERT INTO acct VALUES ($1, 'ann', $2) ON CONFLICT (id) DO UPDATE SET balance = acct.balance + excluded.balance RETURNING balance",
+          [9007199254740993n, "0.25"],
+        );
         await db.disconnect();
         const again = await connect("api-nested");
         const rows = (await again.query("SELECT id, balance FROM acct ORDER BY id")).rows;
@@ -260,6 +265,7 @@ for (const current of MODES) {
           innerError,
           nested,
           deleted: { command: deleted.command, rowCount: deleted.rowCount, rows: deleted.rows },
+          upserted: upserted.rows,
           rows: text(rows),
         };
       });
@@ -275,10 +281,11 @@ for (const current of MODES) {
       assert.equal(out.innerError, "inner failed");
       assert.equal(out.nested, "nested failed");
       assert.deepEqual(out.deleted, { command: "DELETE", rowCount: 1, rows: [{ id: 5, owner: "eve", balance: "5" }] });
+      assert.deepEqual(out.upserted, [{ balance: "10.75" }]);
       assert.deepEqual(out.rows, [
         { id: 2, balance: "1.50" },
         { id: 3, balance: "3" },
-        { id: "9007199254740993n", balance: "10.50" },
+        { id: "9007199254740993n", balance: "10.75" },
       ]);
     }));
 

@@ -101,7 +101,7 @@ test("a write in A shows in B, and offline writes on both converge after a resta
   }
 });
 
-test("a savepoint rolled back is never pushed; RETURNING's writes sync like any other", async () => {
+test("a savepoint rolled back is never pushed; RETURNING and upserts sync like any other write", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "savepoints") });
   const contextA = await browser.newContext();
   const contextB = await browser.newContext();
@@ -129,6 +129,21 @@ test("a savepoint rolled back is never pushed; RETURNING's writes sync like any 
     assert.deepEqual(await rowsOf(b), [
       { id: 1, body: "kept" },
       { id: 3, body: "returned" },
+    ]);
+    // An upsert on B updates A's row and inserts a new one; A receives both.
+    const upserted = await b.evaluate(async () => {
+      const result = await window.db.query(
+        "INSERT INTO note VALUES (1, 'upserted'), (4, 'new') ON CONFLICT (id) DO UPDATE SET body = excluded.body || ' by B' RETURNING id, body",
+      );
+      await window.db.sync.flush();
+      return { rowCount: result.rowCount, rows: result.rows };
+    });
+    assert.deepEqual(upserted, { rowCount: 2, rows: [{ id: 4, body: "new" }, { id: 1, body: "upserted by B" }] });
+    await waitFor(a, async () => (await window.db.query("SELECT COUNT(*) AS n FROM note")).rows[0].n === 3);
+    assert.deepEqual(await rowsOf(a), [
+      { id: 1, body: "upserted by B" },
+      { id: 3, body: "returned" },
+      { id: 4, body: "new" },
     ]);
     assert.deepEqual(await rowsOf(a), await rowsOf(b));
   } finally {
