@@ -205,25 +205,28 @@ impl Engine {
                 ),
             ));
         }
-        let rows = self
-            .store()
-            .rows_written_since(before, &returning.table, returning.which);
         if let Some(picked) = plain_columns(returning, &columns) {
-            return Ok(QueryOutput {
-                command: written.command,
-                columns: picked.iter().map(|(_, label)| label.clone()).collect(),
-                rows: rows
-                    .iter()
-                    .map(|row| {
+            let rows =
+                self.store()
+                    .rows_written_since(before, &returning.table, returning.which, |row| {
                         picked
                             .iter()
                             .map(|(i, _)| row.get(*i).cloned().unwrap_or(Value::Null))
                             .collect()
-                    })
-                    .collect(),
+                    });
+            return Ok(QueryOutput {
+                command: written.command,
+                columns: picked.into_iter().map(|(_, label)| label).collect(),
+                rows,
                 row_count: written.row_count,
             });
         }
+        let rows = self.store().rows_written_since(
+            before,
+            &returning.table,
+            returning.which,
+            <[Value]>::to_vec,
+        );
         // Expressions: SELECT them over the rows, handed to GlueSQL as a relation named as
         // the statement names its table, with the table's columns.
         let mut params = params.to_vec();

@@ -1,7 +1,7 @@
 //! Savepoints: points inside the open transaction to roll back to, unnamed (a statement or
 //! script that failed) and named (SQL's SAVEPOINT). Positions in the undo log; the engine folds names.
 
-use super::MemoryStore;
+use {super::MemoryStore, gluesql_core::data::Value};
 
 /// A point inside an open transaction: where its undo log stood, and the named savepoints
 /// then, so rolling back to it also forgets the names made after it and restores released ones.
@@ -93,36 +93,50 @@ pub enum Written {
 }
 
 impl MemoryStore {
-    /// The rows of `table` written since `savepoint`, once each, in the order first written:
-    /// read from the undo log and the table, not by a scan.
-    pub fn rows_written_since(
+    /// The rows of `table` written since `savepoint`, once each, in the order first written,
+    /// each passed through `project`: read from the undo log and the table, not by a scan.
+    pub fn rows_written_since<T>(
         &self,
         savepoint: &Savepoint,
         table: &str,
         which: Written,
-    ) -> Vec<super::Row> {
+        mut project: impl FnMut(&[Value]) -> T,
+    ) -> Vec<T> {
         let (Some(tx), Some(stored)) = (self.tx.as_ref(), self.tables.get(table)) else {
             return Vec::new();
         };
+        let steps = || {
+            tx.undo
+                .iter()
+                .skip(savepoint.undo)
+                .filter_map(|step| match step {
+                    super::Undo::Row {
+                        table: name,
+                        key,
+                        previous,
+                    } if name == table => Some((key, previous)),
+                    _ => None,
+                })
+        };
+        // A statement writes its rows in ascending key order as a rule (an UPDATE scans in
+        // key order, keyless INSERTs mint growing keys); then no key repeats and none is hashed.
+        let mut last: Option<&gluesql_core::data::Key> = None;
+        let ascending = steps().all(|(key, _)| {
+            let ok = last.is_none_or(|last| last < key);
+            last = Some(key);
+            ok
+        });
         let mut seen = std::collections::HashSet::new();
         let mut rows = Vec::new();
-        for step in tx.undo.iter().skip(savepoint.undo) {
-            let super::Undo::Row {
-                table: name,
-                key,
-                previous,
-            } = step
-            else {
-                continue;
-            };
-            if name != table || !seen.insert(key) {
+        for (key, previous) in steps() {
+            if !ascending && !seen.insert(key) {
                 continue;
             }
             let row = match which {
-                Written::New => stored.rows.get(key).cloned(),
-                Written::Old => previous.clone(),
+                Written::New => stored.rows.get(key),
+                Written::Old => previous.as_ref(),
             };
-            rows.extend(row);
+            rows.extend(row.map(|row| project(row)));
         }
         rows
     }

@@ -151,7 +151,9 @@ fn the_rows_a_statement_wrote_come_from_the_undo_log_once_each() {
     let before = glue.storage.savepoint().unwrap();
     run(&mut glue, "INSERT INTO t VALUES (1, 'a'), (2, 'b')");
     run(&mut glue, "UPDATE t SET v = 'c' WHERE id = 1");
-    let new = glue.storage.rows_written_since(&before, "t", Written::New);
+    let new = glue
+        .storage
+        .rows_written_since(&before, "t", Written::New, <[Value]>::to_vec);
     assert_eq!(
         new,
         vec![
@@ -163,11 +165,11 @@ fn the_rows_a_statement_wrote_come_from_the_undo_log_once_each() {
     run(&mut glue, "DELETE FROM t WHERE id = 2");
     let old = glue
         .storage
-        .rows_written_since(&deleting, "t", Written::Old);
+        .rows_written_since(&deleting, "t", Written::Old, <[Value]>::to_vec);
     assert_eq!(old, vec![vec![Value::I64(2), Value::Str("b".to_owned())]]);
     assert!(glue
         .storage
-        .rows_written_since(&deleting, "t", Written::New)
+        .rows_written_since(&deleting, "t", Written::New, <[Value]>::to_vec)
         .is_empty());
 }
 
