@@ -5,7 +5,7 @@
 use {
     crate::{
         driver::{self, Outcome},
-        postgres_check::pg_cluster::PgCluster,
+        postgres_check,
         script::{self, Expect, Step},
     },
     std::path::{Path, PathBuf},
@@ -27,25 +27,10 @@ pub fn is_marked(path: &Path) -> bool {
 /// Replays each file on one throwaway cluster, each in a fresh schema; returns what differs,
 /// as `file:line: what`.
 pub fn verify(files: &[(String, PathBuf)]) -> Result<Vec<String>, String> {
-    let cluster = PgCluster::start();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
-        tokio::spawn(connection);
+    postgres_check::with_throwaway(|client| async move {
         let mut problems = Vec::new();
         for (key, path) in files {
-            client
-                .batch_execute(
-                    "ROLLBACK; DROP SCHEMA IF EXISTS slt CASCADE; CREATE SCHEMA slt; \
-                     SET search_path TO slt; SET statement_timeout = '5s'",
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            postgres_check::fresh_schema(&client).await?;
             for step in script::load_for(path, ENGINE)?
                 .iter()
                 .filter(|s| !s.skipped)

@@ -26,25 +26,11 @@ pub fn verify(
     for (file, line) in records {
         by_file.entry(file).or_default().push(*line);
     }
-    let cluster = pg_cluster::PgCluster::start();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls)
-            .await
-            .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
-        tokio::spawn(connection);
+    with_throwaway(|client| async move {
         let mut problems = Vec::new();
         for (file, lines) in by_file {
             let steps = script::load(&path_of(file))?;
-            client
-                .batch_execute(
-                    "DROP SCHEMA IF EXISTS slt CASCADE; CREATE SCHEMA slt; SET search_path TO slt",
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            fresh_schema(&client).await?;
             for step in steps.iter().filter(|s| !s.skipped) {
                 if lines.contains(&step.line) {
                     let record = format!("{file}:{}", step.line);
@@ -69,6 +55,38 @@ pub fn verify(
         }
         Ok(problems)
     })
+}
+
+/// Runs `f` with a client of a throwaway PostgreSQL cluster, stopped when `f` is done.
+pub fn with_throwaway<T, F, Fut>(f: F) -> Result<T, String>
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let cluster = pg_cluster::PgCluster::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&cluster.url(), tokio_postgres::NoTls)
+            .await
+            .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
+        tokio::spawn(connection);
+        f(client).await
+    })
+}
+
+/// Ends any transaction a file left open and gives the next one an empty schema `slt`; a query
+/// past 5 s is cancelled (a recursive query PostgreSQL would run forever).
+pub async fn fresh_schema(client: &tokio_postgres::Client) -> Result<(), String> {
+    client
+        .batch_execute(
+            "ROLLBACK; DROP SCHEMA IF EXISTS slt CASCADE; CREATE SCHEMA slt; \
+             SET search_path TO slt; SET statement_timeout = '5s'",
+        )
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn message(error: &tokio_postgres::Error) -> String {

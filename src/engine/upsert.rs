@@ -51,13 +51,7 @@ struct ConflictKey {
 impl ConflictKey {
     /// The row's values of this key; `None` when one is NULL (NULLs never conflict).
     fn tuple(&self, row: &[Value]) -> Option<Vec<Key>> {
-        self.positions
-            .iter()
-            .map(|&i| match row.get(i) {
-                None | Some(Value::Null) => None,
-                Some(value) => Key::try_from(value.clone()).ok(),
-            })
-            .collect()
+        crate::store::key_tuple(&self.positions, row)
     }
 }
 

@@ -28,7 +28,7 @@ pub use {
     pages::{PageFold, CATALOG_PAGE},
     savepoints::{Savepoint, SavepointError, Written},
     table::Table,
-    unique::{is_reserved, UniqueDef, OBJECTS_TABLE},
+    unique::{is_reserved, key_tuple, UniqueDef, OBJECTS_TABLE},
     validate::{check_definitions, Refusal},
 };
 

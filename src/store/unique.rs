@@ -50,14 +50,19 @@ pub(super) struct UniqueData {
 
 impl UniqueData {
     fn tuple(&self, row: &[Value]) -> Option<Vec<Key>> {
-        self.positions
-            .iter()
-            .map(|&i| match row.get(i) {
-                None | Some(Value::Null) => None,
-                Some(value) => Key::try_from(value.clone()).ok(),
-            })
-            .collect()
+        key_tuple(&self.positions, row)
     }
+}
+
+/// The values of `row` at `positions` as keys; `None` when one is NULL (NULLs never collide).
+pub fn key_tuple(positions: &[usize], row: &[Value]) -> Option<Vec<Key>> {
+    positions
+        .iter()
+        .map(|&i| match row.get(i) {
+            None | Some(Value::Null) => None,
+            Some(value) => Key::try_from(value.clone()).ok(),
+        })
+        .collect()
 }
 
 /// The unique sets of one table, rebuilt from its rows when stale.
