@@ -33,6 +33,21 @@ fn pick<'a>(written: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a s
     found
 }
 
+/// Whether two written names name the same thing: equal, or equal ignoring case.
+pub(super) fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.eq_ignore_ascii_case(b)
+}
+
+/// The position among `columns` (stored spellings) of the column `written` names, by the rule
+/// above: its exact spelling, else the one column equal to it ignoring case.
+pub(super) fn column_position(columns: &[String], written: &str) -> Option<usize> {
+    if let Some(i) = columns.iter().position(|c| c == written) {
+        return Some(i);
+    }
+    let found = pick(written, columns.iter().map(String::as_str))?;
+    columns.iter().position(|c| c == found)
+}
+
 fn respell(ident: &mut Ident, names: &[String]) -> bool {
     match pick(&ident.value, names.iter().map(String::as_str)) {
         Some(name) => {

@@ -3,7 +3,10 @@
 //! log), never by scanning again. Owns only that; what the write does is the write's business.
 
 use {
-    super::{relation, Engine, QueryOutput},
+    super::{
+        names::{column_position, same_name},
+        relation, Engine, QueryOutput,
+    },
     crate::{
         error::{DbError, ErrorCode},
         store::{Savepoint, Written},
@@ -13,7 +16,6 @@ use {
         sqlparser::ast::{
             Expr, FromTable, Ident, SelectItem, SetExpr, Statement, TableAlias, TableFactor,
         },
-        store::Transaction,
     },
 };
 
@@ -89,27 +91,8 @@ pub fn has_returning(statement: &Statement) -> bool {
     }
 }
 
-/// The stored column `written` names among `columns`: its exact spelling, else the one equal
-/// ignoring case (the rule of names.rs).
-fn column_index(columns: &[String], written: &Ident) -> Option<usize> {
-    if let Some(i) = columns.iter().position(|c| *c == written.value) {
-        return Some(i);
-    }
-    let mut found = columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.eq_ignore_ascii_case(&written.value));
-    match (found.next(), found.next()) {
-        (Some((i, _)), None) => Some(i),
-        _ => None,
-    }
-}
-
 fn names_relation(qualifier: &Ident, returning: &Returning) -> bool {
-    qualifier.value == returning.reads_as.value
-        || qualifier
-            .value
-            .eq_ignore_ascii_case(&returning.reads_as.value)
+    same_name(&qualifier.value, &returning.reads_as.value)
 }
 
 /// Each item as (column index, label) when every one is a column or `*`: the rows are then
@@ -117,10 +100,10 @@ fn names_relation(qualifier: &Ident, returning: &Returning) -> bool {
 fn plain_columns(returning: &Returning, columns: &[String]) -> Option<Vec<(usize, String)>> {
     let mut picked = Vec::new();
     let column = |expr: &Expr| match expr {
-        Expr::Identifier(ident) => column_index(columns, ident),
+        Expr::Identifier(ident) => column_position(columns, &ident.value),
         Expr::CompoundIdentifier(parts) => match parts.as_slice() {
             [qualifier, ident] if names_relation(qualifier, returning) => {
-                column_index(columns, ident)
+                column_position(columns, &ident.value)
             }
             _ => None,
         },
@@ -152,8 +135,8 @@ fn plain_columns(returning: &Returning, columns: &[String]) -> Option<Vec<(usize
 }
 
 impl Engine {
-    /// Runs a write with RETURNING (see the module's comment). Outside a transaction it opens
-    /// one of its own, so the write and its returned rows stand or fall together.
+    /// Runs a write with RETURNING (see the module's comment): the write and its returned rows
+    /// stand or fall together.
     pub(super) fn run_returning(
         &mut self,
         statement: &Statement,
@@ -162,23 +145,17 @@ impl Engine {
         let Some(returning) = split(statement) else {
             return Ok(None);
         };
-        let opened = !self.in_transaction();
-        if opened {
-            self.glue.storage.begin(false)?;
-        }
-        let Some(before) = self.savepoint() else {
-            return Err(DbError::new(ErrorCode::Execute, "internal: no transaction"));
-        };
-        let result = self
-            .execute(&returning.write, params)
-            .and_then(|written| self.returned(&returning, &before, written, params));
-        match (&result, opened) {
-            (Ok(_), true) => self.glue.storage.commit()?,
-            (Err(_), true) => self.rollback_open_transaction(),
-            (Err(_), false) => self.rollback_to(before),
-            (Ok(_), false) => {}
-        }
-        result.map(Some)
+        self.atomically(|engine| {
+            let before = engine.savepoint().ok_or_else(|| {
+                DbError::new(
+                    ErrorCode::Execute,
+                    "internal: RETURNING outside a transaction",
+                )
+            })?;
+            let written = engine.execute(&returning.write, params)?;
+            engine.returned(&returning, &before, written, params)
+        })
+        .map(Some)
     }
 
     /// The write's output with RETURNING's columns and rows.

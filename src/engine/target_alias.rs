@@ -38,7 +38,7 @@ fn has_alias(factor: &TableFactor) -> bool {
 }
 
 fn same(a: &Ident, b: &Ident) -> bool {
-    a.value == b.value || a.value.eq_ignore_ascii_case(&b.value)
+    super::names::same_name(&a.value, &b.value)
 }
 
 /// The name a table factor is read by: its alias, else a table's own name.

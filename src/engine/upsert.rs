@@ -4,7 +4,11 @@
 //! skipped, updated by key or replaced, all in one statement.
 
 use {
-    super::{relation::bind, Engine, QueryOutput},
+    super::{
+        names::{column_position, same_name},
+        relation::bind,
+        Engine, QueryOutput,
+    },
     crate::{
         error::{DbError, ErrorCode},
         store::UniqueDef,
@@ -15,7 +19,6 @@ use {
             BinaryOperator, ConflictTarget, DoUpdate, Expr, Ident, Insert, OnConflict,
             OnConflictAction, OnInsert, SetExpr, SqliteOnConflict, Statement, Values,
         },
-        store::Transaction,
     },
     std::{
         collections::{HashMap, HashSet},
@@ -58,17 +61,6 @@ impl ConflictKey {
 /// The stored rows by their values of one conflict key: each row's own key and values.
 type StoredByKey = HashMap<Vec<Key>, (Key, Vec<Value>)>;
 
-fn same_name(a: &str, b: &str) -> bool {
-    a == b || a.eq_ignore_ascii_case(b)
-}
-
-fn position(columns: &[String], written: &str) -> Option<usize> {
-    columns
-        .iter()
-        .position(|c| c == written)
-        .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(written)))
-}
-
 impl Engine {
     /// The keys `target` names in `table` (every key when it names none).
     fn conflict_keys_of(
@@ -101,12 +93,14 @@ impl Engine {
             Some(ConflictTarget::Columns(written)) => {
                 let wanted: Option<HashSet<usize>> = written
                     .iter()
-                    .map(|ident| position(columns, &ident.value))
+                    .map(|ident| column_position(columns, &ident.value))
                     .collect();
                 let found = wanted.and_then(|wanted| {
                     keys.iter().find(|(_, key_columns)| {
-                        let have: Option<HashSet<usize>> =
-                            key_columns.iter().map(|c| position(columns, c)).collect();
+                        let have: Option<HashSet<usize>> = key_columns
+                            .iter()
+                            .map(|c| column_position(columns, c))
+                            .collect();
                         have.is_some_and(|have| have == wanted)
                     })
                 });
@@ -143,7 +137,7 @@ impl Engine {
             .map(|(_, key_columns)| {
                 key_columns
                     .iter()
-                    .map(|c| position(columns, c))
+                    .map(|c| column_position(columns, c))
                     .collect::<Option<Vec<usize>>>()
                     .map(|positions| ConflictKey { positions })
                     .ok_or_else(|| plan_error(format!("ON CONFLICT: a key of {table} is unknown")))
@@ -151,8 +145,8 @@ impl Engine {
             .collect()
     }
 
-    /// Runs an INSERT … ON CONFLICT (see the module's comment). Outside a transaction it opens
-    /// one of its own: the inserts and updates stand or fall together.
+    /// Runs an INSERT … ON CONFLICT (see the module's comment): its inserts and updates stand
+    /// or fall together.
     pub(super) fn run_upsert(
         &mut self,
         statement: &Statement,
@@ -182,19 +176,7 @@ impl Engine {
             }
             _ => return Err(plan_error("this INSERT's conflict clause is not supported")),
         };
-        let opened = !self.in_transaction();
-        if opened {
-            self.glue.storage.begin(false)?;
-        }
-        let before = self.savepoint();
-        let result = self.upsert(insert, &on_conflict, params);
-        match (&result, opened, before) {
-            (Ok(_), true, _) => self.glue.storage.commit()?,
-            (Err(_), true, _) => self.rollback_open_transaction(),
-            (Err(_), false, Some(before)) => self.rollback_to(before),
-            _ => {}
-        }
-        result
+        self.atomically(|engine| engine.upsert(insert, &on_conflict, params))
     }
 
     fn upsert(
@@ -396,13 +378,13 @@ impl Engine {
             use gluesql_core::store::StoreMut;
             return Ok(self.glue.storage.delete_data(table, doomed)?);
         };
+        let Some(stored) = self.store().table(table) else {
+            return Ok(());
+        };
+        let at = column_position(&stored.column_names(), &primary);
         let rows: Vec<Value> = doomed
             .iter()
-            .filter_map(|key| self.store().table(table)?.rows.get(key).cloned())
-            .filter_map(|row| {
-                let columns = self.store().table(table)?.column_names();
-                row.get(position(&columns, &primary)?).cloned()
-            })
+            .filter_map(|key| stored.rows.get(key)?.get(at?).cloned())
             .collect();
         let mut values = Vec::new();
         let list: Vec<String> = rows
@@ -482,7 +464,7 @@ impl Engine {
             if let Expr::CompoundIdentifier(parts) = expr {
                 if let [qualifier, column] = parts.as_slice() {
                     if same_name(&qualifier.value, "excluded") {
-                        match position(columns, &column.value) {
+                        match column_position(columns, &column.value) {
                             Some(i) => *expr = bind(&mut values, proposed[i].clone()),
                             None => unknown = Some(column.value.clone()),
                         }
