@@ -440,6 +440,7 @@ impl<P: Persistence> Database<P> {
                 Some(state)
             }
         };
+        engine.set_synced(sync.is_some());
         Ok((engine, sync, catalog_written))
     }
 
@@ -535,16 +536,21 @@ impl<P: Persistence> Database<P> {
         }
         self.engine.query("BEGIN", &[])?;
         let mut rows = 0;
+        // A dump gives GENERATED ALWAYS columns their stored values, as pg_dump's
+        // OVERRIDING SYSTEM VALUE does.
+        self.engine.set_overriding_system_value(true);
         for (position, statement) in statements.iter().enumerate() {
             match self.engine.execute(statement, &[]) {
                 Ok(output) if output.command == "INSERT" => rows += output.row_count,
                 Ok(_) => {}
                 Err(error) => {
+                    self.engine.set_overriding_system_value(false);
                     self.engine.rollback_open_transaction();
                     return Err(at_statement(position, error));
                 }
             }
         }
+        self.engine.set_overriding_system_value(false);
         self.engine.query("COMMIT", &[])?;
         let summary = ImportSummary {
             statements: statements.len(),
@@ -586,6 +592,7 @@ impl<P: Persistence> Database<P> {
         if self.sync.is_none() {
             self.sync = Some(SyncState::new(SyncMeta::fresh()));
         }
+        self.engine.set_synced(true);
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use {
     crate::{
-        engine::{parse_sql, Engine, ObjectKind, OBJECTS_TABLE},
+        engine::{parse_sql, Engine, ObjectKind, Sequence, OBJECTS_TABLE},
         error::{DbError, ErrorCode},
         sql_text,
         store::{MemoryStore, Table},
@@ -40,6 +40,7 @@ pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
         .map_err(refused)?;
         definitions.insert(object.name, definition);
     }
+    let sequences = engine.sequences();
     let mut out = String::new();
     let _ = writeln!(out, "{DUMP_HEADER}");
     for function in store.functions() {
@@ -48,7 +49,7 @@ pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
     }
     for table in tables_in_dependency_order(store) {
         let schema = &table.schema;
-        out.push_str(&create_table_sql(schema)?);
+        out.push_str(&create_table_sql(schema, &sequences)?);
         out.push('\n');
         for index in &schema.indexes {
             let key = format!("{}.{}", schema.table_name, index.name);
@@ -89,7 +90,9 @@ fn refused(reason: String) -> DbError {
 
 /// `CREATE TABLE` with every name and comment quoted (GlueSQL's own DDL text quotes names
 /// without doubling their quotes).
-fn create_table_sql(schema: &Schema) -> Result<String, DbError> {
+/// A table's CREATE statement; a column with a sequence declares it as an identity that goes
+/// on from where the sequence stands.
+fn create_table_sql(schema: &Schema, sequences: &[Sequence]) -> Result<String, DbError> {
     let mut out = format!("CREATE TABLE {}", sql_text::ident(&schema.table_name));
     if let Some(columns) = &schema.column_defs {
         let mut parts = Vec::with_capacity(columns.len() + schema.foreign_keys.len());
@@ -100,6 +103,12 @@ fn create_table_sql(schema: &Schema) -> Result<String, DbError> {
                 column.data_type,
                 if column.nullable { "NULL" } else { "NOT NULL" }
             );
+            if let Some(sequence) = sequences
+                .iter()
+                .find(|s| s.table == schema.table_name && s.column == column.name)
+            {
+                let _ = write!(part, " {}", sequence.clause());
+            }
             if let Some(default) = &column.default {
                 let default = sql_text::expr(default).map_err(|e| {
                     refused(format!(

@@ -415,3 +415,53 @@ fn commits_are_reported_as_events_with_the_tables_they_changed() {
         ["a", "b"]
     );
 }
+
+/// A synced database never mints a key another replica could mint too: SERIAL and IDENTITY
+/// tables are refused, an integer key left out is refused, and the error points to UUID keys,
+/// which work; the same holds after reopening, and for a database that starts syncing later.
+#[test]
+fn a_synced_database_refuses_to_mint_keys_and_points_to_uuids() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec(
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE counted (id SERIAL PRIMARY KEY, name TEXT)",
+    ))
+    .expect("unsynced: generated keys are fine");
+    db.enable_sync().expect("enable sync");
+    let error = block_on(db.query("INSERT INTO counted (name) VALUES ('a')", &[]))
+        .expect_err("synced from now on");
+    assert!(error.message.contains("this database syncs"), "{error}");
+    drop(db);
+    let mut db = block_on(Database::open_with_options(
+        MemoryPersistence::shared(Rc::clone(&disk)),
+        CheckpointPolicy::default(),
+        true,
+    ))
+    .expect("open synced");
+    for sql in [
+        "CREATE TABLE t (id SERIAL PRIMARY KEY, name TEXT)",
+        "CREATE TABLE t (id INTEGER GENERATED ALWAYS AS IDENTITY, name TEXT)",
+        "INSERT INTO item (name) VALUES ('a')",
+        "INSERT INTO item VALUES (NULL, 'a')",
+        "INSERT INTO counted (name) VALUES ('a')",
+    ] {
+        let error = block_on(db.query(sql, &[])).expect_err(sql);
+        assert_eq!(error.code, ErrorCode::Plan, "{sql}");
+        assert!(
+            error.message.contains("this database syncs"),
+            "{sql}: {error}"
+        );
+        assert!(error.message.contains("UUID"), "{sql}: {error}");
+    }
+    block_on(db.exec(
+        "INSERT INTO item VALUES (1, 'given');
+         CREATE TABLE doc (id UUID PRIMARY KEY DEFAULT GENERATE_UUID(), name TEXT);
+         INSERT INTO doc (name) VALUES ('a'), ('b')",
+    ))
+    .expect("keys given, or UUIDs");
+    assert_eq!(
+        rows(&mut db, "SELECT COUNT(DISTINCT id) FROM doc"),
+        vec![vec![Value::I64(2)]]
+    );
+}

@@ -335,3 +335,39 @@ fn a_stored_view_that_is_not_one_create_view_is_refused_by_export() {
     assert_eq!(error.code, ErrorCode::Execute);
     assert!(error.message.contains("view v"), "{}", error.message);
 }
+
+/// A SERIAL or IDENTITY column comes back as one, going on from where its sequence stood (a
+/// deleted largest key is not handed out again), and GENERATED ALWAYS keeps its stored values.
+#[test]
+fn generated_keys_round_trip_and_go_on_where_they_stood() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE a (id SERIAL PRIMARY KEY, v TEXT);
+         CREATE TABLE b (id INTEGER GENERATED ALWAYS AS IDENTITY (INCREMENT BY 5) PRIMARY KEY, v TEXT);
+         INSERT INTO a (v) VALUES ('x'), ('y'), ('z');
+         DELETE FROM a WHERE id = 3;
+         INSERT INTO b (v) VALUES ('p'), ('q');",
+    );
+    let mut copy = assert_round_trip(
+        &mut db,
+        &["SELECT * FROM a ORDER BY id", "SELECT * FROM b ORDER BY id"],
+    );
+    for db in [&mut db, &mut copy] {
+        exec(
+            db,
+            "INSERT INTO a (v) VALUES ('w'); INSERT INTO b (v) VALUES ('r')",
+        );
+        assert_eq!(
+            rows_text(db, "SELECT id FROM a ORDER BY id"),
+            "[[I64(1)], [I64(2)], [I64(4)]]"
+        );
+        assert_eq!(
+            rows_text(db, "SELECT id FROM b ORDER BY id"),
+            "[[I64(1)], [I64(6)], [I64(11)]]"
+        );
+        let refused = block_on(db.query("INSERT INTO b (id, v) VALUES (99, 's')", &[]))
+            .expect_err("GENERATED ALWAYS");
+        assert_eq!(refused.code, ErrorCode::Constraint);
+    }
+}

@@ -188,3 +188,60 @@ fn a_hint_never_outlives_its_statement() {
         .unwrap();
     assert_eq!(all.row_count, ROWS as usize);
 }
+
+/// UPDATE … FROM and DELETE … USING keep the key path: the join is planned from the WHERE
+/// clause, so a target row is read by key (and written by key): the 10,000 rows are never
+/// scanned, only the three labels and the rows named.
+#[test]
+fn update_from_and_delete_using_by_key_read_only_their_rows() {
+    let mut engine = Engine::default();
+    load(&mut engine, "keyed", true);
+    for sql in [
+        "CREATE TABLE labels (id INTEGER PRIMARY KEY, label TEXT)",
+        "INSERT INTO labels VALUES (5, 'five'), (6, 'six'), (7, 'seven')",
+    ] {
+        engine.query(sql, &[]).unwrap();
+    }
+    let cases: &[(&str, usize, u64)] = &[
+        (
+            "UPDATE keyed SET name = l.label FROM labels l WHERE l.id = keyed.id AND keyed.id = 5",
+            1,
+            5,
+        ),
+        (
+            "UPDATE keyed AS k SET name = l.label, score = k.score + 1 FROM labels AS l \
+             WHERE k.id = l.id AND k.id = 6",
+            1,
+            5,
+        ),
+        (
+            "DELETE FROM keyed USING labels WHERE labels.id = keyed.id AND keyed.id = 7",
+            1,
+            5,
+        ),
+    ];
+    for (sql, affected, most) in cases {
+        let before = engine.store().rows_read();
+        let out = engine.query(sql, &[]).unwrap();
+        let read = engine.store().rows_read() - before;
+        assert_eq!(out.row_count, *affected, "{sql}");
+        assert!(
+            read <= *most,
+            "{sql}: read {read} rows, expected at most {most}"
+        );
+    }
+    let rows = engine
+        .query(
+            "SELECT id, name, score FROM keyed WHERE id BETWEEN 5 AND 7 ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .rows;
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::I64(5), Value::Str("five".into()), Value::F64(0.5)],
+            vec![Value::I64(6), Value::Str("six".into()), Value::F64(1.6)],
+        ]
+    );
+}

@@ -170,7 +170,7 @@ impl Engine {
         })
     }
 
-    /// DROP TABLE, and the index objects of the tables it drops.
+    /// DROP TABLE, and the index and sequence objects of the tables it drops.
     pub(super) fn drop_tables(
         &mut self,
         statement: &Statement,
@@ -181,14 +181,16 @@ impl Engine {
         }
         self.atomically(|engine| {
             let output = engine.run(statement, params)?;
-            let stale: Vec<String> = engine
-                .objects(ObjectKind::Index)
-                .into_iter()
-                .filter(|o| o.table.as_deref().is_some_and(|t| !engine.table_exists(t)))
-                .map(|o| o.name)
-                .collect();
-            for name in stale {
-                engine.delete_object(ObjectKind::Index, &name)?;
+            for kind in [ObjectKind::Index, ObjectKind::Sequence] {
+                let stale: Vec<String> = engine
+                    .objects(kind)
+                    .into_iter()
+                    .filter(|o| o.table.as_deref().is_some_and(|t| !engine.table_exists(t)))
+                    .map(|o| o.name)
+                    .collect();
+                for name in stale {
+                    engine.delete_object(kind, &name)?;
+                }
             }
             Ok(output)
         })

@@ -4,7 +4,9 @@
 mod aggregate;
 mod compat;
 mod ctes;
+mod generated_keys;
 mod indexes;
+mod joined_writes;
 mod joins;
 mod labels;
 mod logic;
@@ -32,6 +34,7 @@ pub(crate) mod visit;
 mod walk;
 
 pub use {
+    generated_keys::Sequence,
     objects::{is_reserved, Object, ObjectKind, OBJECTS_TABLE},
     params::{bind_params, inline_text_params},
     parse::{parse_sql, PARSER_RECURSION_LIMIT},
@@ -86,6 +89,10 @@ pub struct Engine {
     /// The error of a set operation read as a derived table, while the statement reading it
     /// is prepared (see subquery.rs).
     relation_failed: Option<DbError>,
+    /// The database syncs: no key may be minted here that another replica could mint too.
+    synced: bool,
+    /// GENERATED ALWAYS columns take the values an INSERT gives (while a dump is imported).
+    overriding_system_value: bool,
 }
 
 impl Default for Engine {
@@ -100,7 +107,20 @@ impl Engine {
             glue: Glue::new(store),
             parsed: HashMap::new(),
             relation_failed: None,
+            synced: false,
+            overriding_system_value: false,
         }
+    }
+
+    /// Tells the engine its database syncs (see `generated_keys`).
+    pub fn set_synced(&mut self, synced: bool) {
+        self.synced = synced;
+    }
+
+    /// Lets INSERTs give GENERATED ALWAYS columns values of their own, as PostgreSQL's
+    /// `OVERRIDING SYSTEM VALUE` does (for importing a dump).
+    pub fn set_overriding_system_value(&mut self, overriding: bool) {
+        self.overriding_system_value = overriding;
     }
 
     pub fn store(&self) -> &MemoryStore {
@@ -148,6 +168,12 @@ impl Engine {
                 self.run_savepoint_statement(statement)
             }
             _ if upsert::is_upsert(statement) => self.run_upsert(statement, params),
+            _ if joined_writes::is_joined_write(statement) => {
+                self.run_joined_write(statement, params)
+            }
+            _ if generated_keys::declares_generated(statement) => {
+                self.create_table_with_sequences(statement, params)
+            }
             SqlStatement::CreateView { .. } => self.create_view(statement),
             SqlStatement::Drop {
                 object_type: ObjectType::View,
@@ -166,9 +192,14 @@ impl Engine {
                 object_type: ObjectType::Table,
                 ..
             } => self.drop_tables(statement, params),
+            SqlStatement::Update { .. } if self.has_objects() => {
+                self.refuse_update_of_always(statement)?;
+                self.run(statement, params)
+            }
             SqlStatement::AlterTable { name, .. } => {
                 let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
                 self.refuse_alter_with_objects(table)?;
+                self.refuse_alter_of_sequences(statement)?;
                 self.run(statement, params)
             }
             _ => self.run(statement, params),
@@ -231,6 +262,9 @@ impl Engine {
             {
                 return Ok(nothing);
             }
+        }
+        if self.needs_filling(&statement, &params) {
+            self.fill_generated(statement.to_mut(), &params)?;
         }
         let written = labels::written(&statement);
         if subquery::has_subquery(&statement) || subquery::has_derived_set_operation(&statement) {

@@ -18,6 +18,8 @@ pub use crate::store::{is_reserved, OBJECTS_TABLE};
 pub enum ObjectKind {
     View,
     Index,
+    /// A SERIAL or IDENTITY column's sequence (generated_keys.rs).
+    Sequence,
 }
 
 impl ObjectKind {
@@ -25,6 +27,7 @@ impl ObjectKind {
         match self {
             ObjectKind::View => "view",
             ObjectKind::Index => "index",
+            ObjectKind::Sequence => "sequence",
         }
     }
 }
@@ -112,6 +115,23 @@ impl Engine {
                 Value::Str(object.definition.clone()),
                 Value::List(object.columns.iter().cloned().map(Value::Str).collect()),
                 Value::Bool(object.unique),
+            ],
+        )
+        .map(|_| ())
+    }
+
+    /// Rewrites a stored object's definition (a sequence's last value).
+    pub(super) fn update_object_definition(
+        &mut self,
+        kind: ObjectKind,
+        name: &str,
+        definition: &str,
+    ) -> Result<(), DbError> {
+        self.execute_internal(
+            &format!("UPDATE {OBJECTS_TABLE} SET definition = $1 WHERE id = $2"),
+            &[
+                Value::Str(definition.to_owned()),
+                Value::Str(id(kind, name)),
             ],
         )
         .map(|_| ())

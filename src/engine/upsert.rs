@@ -386,21 +386,7 @@ impl Engine {
             .iter()
             .filter_map(|key| stored.rows.get(key)?.get(at?).cloned())
             .collect();
-        let mut values = Vec::new();
-        let list: Vec<String> = rows
-            .into_iter()
-            .map(|value| bind(&mut values, value).to_string())
-            .collect();
-        let sql = format!(
-            "DELETE FROM {} WHERE {} IN ({})",
-            Ident::with_quote('"', table),
-            Ident::with_quote('"', &primary),
-            list.join(", ")
-        );
-        let statement = super::parse_sql(&sql)?
-            .pop()
-            .ok_or_else(|| plan_error("internal: REPLACE's DELETE"))?;
-        self.execute(&statement, &values)?;
+        self.delete_by_key(table, &primary, rows)?;
         Ok(())
     }
 
