@@ -73,6 +73,51 @@ for (const current of MODES) {
     assert.deepEqual(rows, [{ id: 1, v: "persisted" }]);
   });
 
+  test(`generated keys: SERIAL and IDENTITY go on across a reload, RETURNING gives them${current.name}`, async () => {
+    const first = await withPage((page) =>
+      page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-keys");
+        const db = await connect("api-keys");
+        await db.exec(`CREATE TABLE post (id SERIAL PRIMARY KEY, title TEXT NOT NULL, tag TEXT DEFAULT 'none');
+          CREATE TABLE event (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what TEXT);
+          CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT);`);
+        const posted = await db.query("INSERT INTO post (title) VALUES ($1), ($2) RETURNING id, tag", ["a", "b"]);
+        await db.query("INSERT INTO post VALUES (DEFAULT, 'c', DEFAULT)");
+        await db.query("DELETE FROM post WHERE id = 3");
+        await db.query("INSERT INTO event DEFAULT VALUES");
+        const item = await db.query("INSERT INTO item (name) VALUES ('x') RETURNING id");
+        let refused;
+        try {
+          await db.query("INSERT INTO event (id, what) VALUES (7, 'mine')");
+        } catch (error) {
+          refused = error.code;
+        }
+        // No disconnect: the page goes away as a closed tab would.
+        return { posted: posted.rows, item: item.rows, refused };
+      }),
+    );
+    assert.deepEqual(first, { posted: [{ id: 1, tag: "none" }, { id: 2, tag: "none" }], item: [{ id: 1 }], refused: "constraint" });
+    const after = await withPage((page) =>
+      page.evaluate(async () => {
+        const db = await window.idbsql.connect("api-keys");
+        const post = (await db.query("INSERT INTO post (title) VALUES ('d') RETURNING id")).rows;
+        const event = (await db.query("INSERT INTO event (what) VALUES ('later') RETURNING id, what")).rows;
+        const item = (await db.query("INSERT INTO item VALUES (NULL, 'y') RETURNING id")).rows;
+        const posts = (await db.query("SELECT id, title FROM post ORDER BY id")).rows;
+        await db.disconnect();
+        return { post, event, item, posts };
+      }),
+    );
+    // The deleted largest key (3) is not handed out again.
+    assert.deepEqual(after, {
+      post: [{ id: 4 }],
+      event: [{ id: 2, what: "later" }],
+      item: [{ id: 2 }],
+      posts: [{ id: 1, title: "a" }, { id: 2, title: "b" }, { id: 4, title: "d" }],
+    });
+  });
+
   test(`values map to JS types and parameters accept them back${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

@@ -153,6 +153,67 @@ test("a savepoint rolled back is never pushed; RETURNING and upserts sync like a
   }
 });
 
+test("a synced database refuses to mint keys; UUID keys made offline on two browsers converge", async () => {
+  let server = await startSyncServer({ dataDir: path.join(dataDir, "keys") });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const a = await openSynced(contextA, server.url);
+    const b = await openSynced(contextB, server.url);
+    await a.evaluate(async () => {
+      await window.db.exec(`CREATE TABLE item (id INTEGER PRIMARY KEY, body TEXT);
+        CREATE TABLE doc (id UUID PRIMARY KEY DEFAULT GENERATE_UUID(), body TEXT);`);
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.changes >= 1);
+    await server.stop();
+    await waitFor(a, () => window.db.sync.status === "offline");
+    await waitFor(b, () => window.db.sync.status === "offline");
+    const offline = async (page, who) =>
+      page.evaluate(async (who) => {
+        const refusals = [];
+        for (const sql of [
+          "CREATE TABLE counted (id SERIAL PRIMARY KEY)",
+          "INSERT INTO item (body) VALUES ('no key')",
+        ]) {
+          try {
+            await window.db.query(sql);
+            refusals.push("ran");
+          } catch (error) {
+            refusals.push([error.code, /this database syncs/.test(error.message) && /UUID/.test(error.message)]);
+          }
+        }
+        const { rows } = await window.db.query("INSERT INTO doc (body) VALUES ($1) RETURNING id", [`by ${who}`]);
+        return { refusals, id: rows[0].id };
+      }, who);
+    const fromA = await offline(a, "A");
+    const fromB = await offline(b, "B");
+    for (const made of [fromA, fromB]) {
+      assert.deepEqual(made.refusals, [["plan", true], ["plan", true]]);
+      assert.match(String(made.id), /^[0-9a-f-]{36}$/);
+    }
+    assert.notEqual(fromA.id, fromB.id);
+
+    server = await startSyncServer({ dataDir: path.join(dataDir, "keys"), port: server.port });
+    await a.evaluate(() => window.db.sync.flush());
+    await b.evaluate(() => window.db.sync.flush());
+    const docs = (page) =>
+      page.evaluate(async () => (await window.db.query("SELECT id, body FROM doc ORDER BY body")).rows);
+    for (const page of [a, b]) {
+      await waitFor(page, async () => (await window.db.query("SELECT COUNT(*) AS n FROM doc")).rows[0].n === 2);
+    }
+    assert.deepEqual(await docs(a), [
+      { id: fromA.id, body: "by A" },
+      { id: fromB.id, body: "by B" },
+    ]);
+    assert.deepEqual(await docs(b), await docs(a));
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
+
 test("a commit larger than the server's frame limit fails with too_large and sync goes on", async () => {
   const server = await startSyncServer({
     dataDir: path.join(dataDir, "small-frames"),
