@@ -267,10 +267,12 @@ pub fn lower_create(create: &mut CreateTable) -> Result<Vec<Sequence>, DbError> 
                         column.name.value
                     )))
                 }
-                ColumnOption::Null => return Err(plan_error(format!(
+                ColumnOption::Null => {
+                    return Err(plan_error(format!(
                     "conflicting NULL/NOT NULL declarations for column \"{}\" of table \"{table}\"",
                     column.name.value
-                ))),
+                )))
+                }
                 _ => {}
             }
         }

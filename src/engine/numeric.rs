@@ -133,6 +133,14 @@ fn function_result(name: &str) -> Option<Num> {
     })
 }
 
+/// A stored column's type, its name matched as names match (names.rs).
+fn column_glue_type(engine: &Engine, table: &str, column: &str) -> Option<GlueType> {
+    let defs = engine.store().table(table)?.schema.column_defs.as_ref()?;
+    let names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
+    let at = super::names::column_position(&names, column)?;
+    Some(defs[at].data_type.clone())
+}
+
 fn is_integer(num: Num) -> bool {
     matches!(num, Num::Int | Num::IntLiteral)
 }
@@ -199,8 +207,34 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
             ..
         } => {
             scopes.push(engine.scope_of_from(std::slice::from_ref(table)));
+            let target = match &table.relation {
+                TableFactor::Table { name, .. } => name.0.last().map(|i| i.value.clone()),
+                _ => None,
+            };
             for assignment in assignments {
-                typer.expr(&mut assignment.value, &mut scopes);
+                let num = typer.expr(&mut assignment.value, &mut scopes);
+                // A value stored in a FLOAT or DECIMAL column takes the column's type, as an
+                // assignment does in SQL; GlueSQL refuses an integer-valued expression there.
+                let column = match &assignment.target {
+                    gluesql_core::sqlparser::ast::AssignmentTarget::ColumnName(name) => {
+                        name.0.last().map(|i| i.value.as_str())
+                    }
+                    _ => None,
+                };
+                let to = target
+                    .as_deref()
+                    .zip(column)
+                    .and_then(|(table, column)| column_glue_type(engine, table, column))
+                    .map(|t| of_glue_type(&t));
+                match (to, num) {
+                    (Some(Num::Float), Num::Int | Num::Mixed) => {
+                        cast_in_place(&mut assignment.value, float())
+                    }
+                    (Some(Num::Decimal), Num::Int | Num::Mixed) => {
+                        cast_in_place(&mut assignment.value, decimal())
+                    }
+                    _ => {}
+                }
             }
             if let Some(selection) = selection {
                 typer.expr(selection, &mut scopes);
@@ -1061,6 +1095,15 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: NumberCol
             .is_some_and(|v| matches!(v, Value::Null)),
         _ => false,
     };
+    // An UPDATE storing a computed value (a column, a function) in a FLOAT or DECIMAL column.
+    if let Statement::Update { assignments, .. } = statement {
+        if assignments
+            .iter()
+            .any(|a| !constant(&a.value) && !matches!(a.value, Expr::Value(_)))
+        {
+            return true;
+        }
+    }
     let mut found = false;
     let _ = super::visit::exprs(statement, |expr| {
         found = match expr {
