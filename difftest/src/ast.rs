@@ -1,7 +1,7 @@
 //! The queries the judge makes, as a small syntax tree of its own, and their SQL text in each
 //! engine's dialect. Nothing here runs anything; `gen` builds these, `engines` runs the text.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -206,6 +206,49 @@ impl Query {
 /// A parameter's value as idbsql takes it.
 pub type Params = Vec<gluesql_core::data::Value>;
 
+/// A write on `w`, a keyed copy of one of the database's tables, with RETURNING.
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// The table copied into `w`, and its columns (the first the key).
+    pub source: String,
+    pub columns: Vec<(String, Ty)>,
+    pub kind: WriteKind,
+    /// RETURNING's items and their aliases; empty: `RETURNING *`.
+    pub returning: Vec<(Expr, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteKind {
+    /// `UPDATE w SET … [FROM other AS o] [WHERE …]`.
+    Update {
+        sets: Vec<(String, Expr)>,
+        from: Option<String>,
+        filter: Option<Expr>,
+    },
+    /// `DELETE FROM w [WHERE …]`.
+    Delete { filter: Option<Expr> },
+    /// `INSERT INTO w VALUES … ON CONFLICT (id) DO NOTHING | DO UPDATE SET … [WHERE …]`.
+    Upsert {
+        rows: Vec<Vec<Lit>>,
+        sets: Vec<(String, Expr)>,
+        filter: Option<Expr>,
+    },
+}
+
+impl Write {
+    /// The names of the columns RETURNING gives.
+    pub fn returned_columns(&self) -> Vec<String> {
+        if self.returning.is_empty() {
+            self.columns.iter().map(|(name, _)| name.clone()).collect()
+        } else {
+            self.returning
+                .iter()
+                .map(|(_, alias)| alias.clone())
+                .collect()
+        }
+    }
+}
+
 pub struct Render {
     dialect: Dialect,
     /// Literals marked `Param` become `$n` (idbsql only).
@@ -245,6 +288,81 @@ impl Render {
         }
         out.push_str(&body);
         (out, self.params.unwrap_or_default())
+    }
+
+    /// A write's SQL; `None` when an expression of it needs a WITH (not run as a write).
+    pub fn write_text(mut self, write: &Write) -> Option<(String, Params)> {
+        let mut out = String::new();
+        let sets = |render: &mut Self, out: &mut String, sets: &[(String, Expr)]| {
+            for (i, (column, value)) in sets.iter().enumerate() {
+                out.push_str(if i == 0 { " SET " } else { ", " });
+                let _ = write!(out, "{column} = ");
+                render.expr(out, value);
+            }
+        };
+        match &write.kind {
+            WriteKind::Update {
+                sets: s,
+                from,
+                filter,
+            } => {
+                out.push_str("UPDATE w");
+                sets(&mut self, &mut out, s);
+                if let Some(from) = from {
+                    let _ = write!(out, " FROM {from} AS o");
+                }
+                if let Some(filter) = filter {
+                    out.push_str(" WHERE ");
+                    self.expr(&mut out, filter);
+                }
+            }
+            WriteKind::Delete { filter } => {
+                out.push_str("DELETE FROM w");
+                if let Some(filter) = filter {
+                    out.push_str(" WHERE ");
+                    self.expr(&mut out, filter);
+                }
+            }
+            WriteKind::Upsert {
+                rows,
+                sets: s,
+                filter,
+            } => {
+                out.push_str("INSERT INTO w VALUES ");
+                for (i, row) in rows.iter().enumerate() {
+                    out.push_str(if i == 0 { "(" } else { ", (" });
+                    for (j, lit) in row.iter().enumerate() {
+                        if j > 0 {
+                            out.push_str(", ");
+                        }
+                        self.param(&mut out, lit);
+                    }
+                    out.push(')');
+                }
+                if s.is_empty() {
+                    out.push_str(" ON CONFLICT (id) DO NOTHING");
+                } else {
+                    out.push_str(" ON CONFLICT (id) DO UPDATE");
+                    sets(&mut self, &mut out, s);
+                    if let Some(filter) = filter {
+                        out.push_str(" WHERE ");
+                        self.expr(&mut out, filter);
+                    }
+                }
+            }
+        }
+        if write.returning.is_empty() {
+            out.push_str(" RETURNING *");
+        } else {
+            for (i, (value, alias)) in write.returning.iter().enumerate() {
+                out.push_str(if i == 0 { " RETURNING " } else { ", " });
+                self.expr(&mut out, value);
+                let _ = write!(out, " AS {alias}");
+            }
+        }
+        self.ctes
+            .is_empty()
+            .then(|| (out, self.params.unwrap_or_default()))
     }
 
     pub fn lit(&self, out: &mut String, lit: &Lit) {

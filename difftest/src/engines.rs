@@ -4,7 +4,7 @@
 
 use {
     crate::{
-        ast::{create_table, create_table_keyed, Dialect, Params, Render},
+        ast::{create_table, create_table_keyed, Dialect, Params, Render, Write},
         gen::{Db, Sink, SINK_EXTRA},
     },
     gluesql_core::data::Value,
@@ -123,6 +123,73 @@ fn write_then_read(
     answer
 }
 
+/// A write on `w`, a keyed copy of one table: the statements, in one dialect.
+pub struct WriteScript {
+    pub create: String,
+    pub copy: String,
+    pub write: String,
+    pub read: String,
+}
+
+impl WriteScript {
+    pub fn new(write: &Write, dialect: Dialect, sql: &str) -> Self {
+        WriteScript {
+            create: create_table(dialect, "w", &write.columns),
+            copy: format!("INSERT INTO w SELECT * FROM {}", write.source),
+            write: sql.to_owned(),
+            read: "SELECT * FROM w".to_owned(),
+        }
+    }
+}
+
+/// The rows the write returned, each after a cell "returned", then the table's rows after it,
+/// each after "stored"; else the first error. The time taken is the write's.
+fn write_and_read(
+    mut execute: impl FnMut(&str) -> Answer,
+    script: &WriteScript,
+    write: impl FnOnce() -> Answer,
+) -> Answer {
+    let mut answer = execute(&script.create);
+    if answer.rows.is_ok() {
+        answer = execute(&script.copy);
+    }
+    if answer.rows.is_ok() {
+        let written = write();
+        answer = match written.rows {
+            Err(error) => Answer {
+                rows: Err(error),
+                ..written
+            },
+            Ok(returned) => {
+                let read = execute(&script.read);
+                let tagged = |tag: &str, rows: Rows| {
+                    rows.into_iter().map({
+                        let tag = tag.to_owned();
+                        move |mut row| {
+                            row.insert(0, Cell::Text(tag.clone()));
+                            row
+                        }
+                    })
+                };
+                Answer {
+                    rows: read.rows.map(|stored| {
+                        tagged("returned", returned)
+                            .chain(tagged("stored", stored))
+                            .collect()
+                    }),
+                    took: written.took,
+                    columns: written.columns,
+                }
+            }
+        };
+    }
+    execute(DROP_WRITTEN);
+    answer
+}
+
+/// Each engine drops `w` after reading it, whatever happened.
+const DROP_WRITTEN: &str = "DROP TABLE IF EXISTS w";
+
 // --- SQLite ---
 
 pub struct Sqlite(rusqlite::Connection);
@@ -142,6 +209,10 @@ impl Sqlite {
 
     pub fn write_then_read(&self, script: &SinkScript) -> Answer {
         write_then_read(|sql| self.run(sql), script, || self.run(&script.insert))
+    }
+
+    pub fn write_and_read(&self, script: &WriteScript) -> Answer {
+        write_and_read(|sql| self.run(sql), script, || self.run(&script.write))
     }
 
     pub fn run(&self, sql: &str) -> Answer {
@@ -215,6 +286,15 @@ impl Postgres {
             }
             Ok(())
         })
+    }
+
+    pub fn write_and_read(&mut self, script: &WriteScript) -> Answer {
+        let this = std::cell::RefCell::new(self);
+        write_and_read(
+            |sql| this.borrow_mut().run(sql),
+            script,
+            || this.borrow_mut().run(&script.write),
+        )
     }
 
     pub fn write_then_read(&mut self, script: &SinkScript) -> Answer {
@@ -291,6 +371,16 @@ impl Idbsql {
                 .map_err(|e| format!("{statement}: {}", e.message))?;
         }
         Ok(Idbsql(engine))
+    }
+
+    pub fn write_and_read(&mut self, script: &WriteScript, params: &Params) -> Answer {
+        let this = std::cell::RefCell::new(self);
+        let none = Params::new();
+        write_and_read(
+            |sql| this.borrow_mut().run(sql, &none),
+            script,
+            || this.borrow_mut().run(&script.write, params),
+        )
     }
 
     pub fn write_then_read(&mut self, script: &SinkScript, params: &Params) -> Answer {

@@ -75,6 +75,9 @@ pub const SHAPES: &[&str] = &[
     "WITH",
     "WITH RECURSIVE",
     "INSERT … SELECT",
+    "write … RETURNING",
+    "upsert",
+    "UPDATE … FROM",
 ];
 
 #[derive(Debug, Clone)]
@@ -1174,5 +1177,159 @@ fn type_of_alias(alias: &str) -> Ty {
         Some('a') => Ty::Date,
         Some('b') => Ty::Bool,
         _ => Ty::Int,
+    }
+}
+
+/// A write and the shapes it holds.
+pub struct GeneratedWrite {
+    pub write: Write,
+    pub shapes: BTreeSet<&'static str>,
+}
+
+/// A write with RETURNING on `w`, a keyed copy of one table: an UPDATE (now and then with
+/// FROM another table joined on the key), a DELETE, or an upsert of rows some of whose keys
+/// are stored. The judge compares the rows returned and the table after.
+pub fn write(rng: &mut Rng, db: &Db) -> GeneratedWrite {
+    let mut shapes = BTreeSet::new();
+    let mut gen = Gen {
+        rng,
+        db,
+        shapes: &mut shapes,
+        depth: 0,
+    };
+    gen.note("write … RETURNING");
+    let source = gen.rng.pick(&db.tables);
+    let columns = source.columns.clone();
+    let target = Rel {
+        alias: "w".into(),
+        columns: columns.clone(),
+    };
+    let settable: Vec<(String, Ty)> = columns[1..].to_vec();
+    let sets_over = |gen: &mut Gen, scope: &[Rel]| {
+        let mut chosen = settable.clone();
+        for i in (1..chosen.len()).rev() {
+            chosen.swap(i, gen.rng.below(i + 1));
+        }
+        chosen.truncate(1 + gen.rng.below(2.min(chosen.len())));
+        chosen
+            .into_iter()
+            .map(|(name, ty)| {
+                let value = gen.expr(ty, scope, 2);
+                (name, value)
+            })
+            .collect::<Vec<_>>()
+    };
+    let kind = match gen.rng.below(10) {
+        0..=2 => {
+            let filter = gen
+                .rng
+                .percent(80)
+                .then(|| gen.predicate(std::slice::from_ref(&target), 1));
+            WriteKind::Update {
+                sets: sets_over(&mut gen, std::slice::from_ref(&target)),
+                from: None,
+                filter,
+            }
+        }
+        3..=4 => {
+            gen.note("UPDATE … FROM");
+            let other = gen.rng.pick(&db.tables);
+            let scope = vec![
+                target.clone(),
+                Rel {
+                    alias: "o".into(),
+                    columns: other.columns.clone(),
+                },
+            ];
+            // Joined on the key, so each row of w meets at most one row of o (with several,
+            // which one sets the row is unspecified in both references).
+            let on = Expr::Bin(
+                Box::new(Expr::Col {
+                    rel: "o".into(),
+                    name: "id".into(),
+                }),
+                BinOp::Eq,
+                Box::new(Expr::Col {
+                    rel: "w".into(),
+                    name: "id".into(),
+                }),
+            );
+            let filter = if gen.rng.percent(60) {
+                Expr::Bin(Box::new(on), BinOp::And, Box::new(gen.predicate(&scope, 1)))
+            } else {
+                on
+            };
+            WriteKind::Update {
+                sets: sets_over(&mut gen, &scope),
+                from: Some(other.name.clone()),
+                filter: Some(filter),
+            }
+        }
+        5..=6 => {
+            let filter = gen
+                .rng
+                .percent(85)
+                .then(|| gen.predicate(std::slice::from_ref(&target), 1));
+            WriteKind::Delete { filter }
+        }
+        _ => {
+            gen.note("upsert");
+            let mut ids: Vec<i64> = (1..=16).collect();
+            let rows = (0..1 + gen.rng.below(4))
+                .map(|_| {
+                    let id = ids.remove(gen.rng.below(ids.len()));
+                    let mut row = vec![Lit::Int(id)];
+                    for (_, ty) in &columns[1..] {
+                        row.push(if gen.rng.percent(15) {
+                            Lit::Null
+                        } else {
+                            literal(gen.rng, *ty)
+                        });
+                    }
+                    row
+                })
+                .collect();
+            let excluded = Rel {
+                alias: "excluded".into(),
+                columns: columns.clone(),
+            };
+            let scope = vec![target.clone(), excluded];
+            let (sets, filter) = if gen.rng.percent(25) {
+                (Vec::new(), None)
+            } else {
+                let sets = sets_over(&mut gen, &scope);
+                let filter = gen.rng.percent(40).then(|| gen.predicate(&scope, 1));
+                (sets, filter)
+            };
+            WriteKind::Upsert { rows, sets, filter }
+        }
+    };
+    let returning = if matches!(kind, WriteKind::Delete { .. }) && gen.rng.percent(30) {
+        Vec::new()
+    } else {
+        let mut items = vec![(
+            Expr::Col {
+                rel: "w".into(),
+                name: "id".into(),
+            },
+            "r0".to_owned(),
+        )];
+        for i in 1..1 + gen.rng.below(3) {
+            let ty = gen.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Text]);
+            items.push((
+                gen.expr(ty, std::slice::from_ref(&target), 1),
+                format!("r{i}"),
+            ));
+        }
+        items
+    };
+    GeneratedWrite {
+        write: Write {
+            source: source.name.clone(),
+            columns,
+            kind,
+            returning,
+        },
+        shapes,
     }
 }

@@ -16,7 +16,7 @@ mod pg_cluster;
 use {
     ast::{Dialect, Query, Render},
     clap::Parser,
-    engines::{Answer, Idbsql, Postgres, SinkScript, Sqlite},
+    engines::{Answer, Idbsql, Postgres, SinkScript, Sqlite, WriteScript},
     gen::{Db, Rng, Sink, SHAPES, SINK_EXTRA},
     judge::{judge, references_agree, Verdict},
     std::{
@@ -58,6 +58,8 @@ struct Args {
 /// idbsql over this is a timeout, where both references took under `FAST`.
 const SLOW: Duration = Duration::from_secs(5);
 const FAST: Duration = Duration::from_secs(1);
+/// Of the statements generated, the share that are writes with RETURNING (see `gen::write`).
+const WRITES_PERCENT: usize = 15;
 
 #[derive(Default)]
 struct Tally {
@@ -114,6 +116,29 @@ impl Engines<'_> {
             idbsql.write_then_read(&script, &our_params)
         });
         (lite, pg, ours, script.insert, our_params)
+    }
+
+    /// Runs a write on the three engines (each on its own copy `w` of the table), `None`
+    /// when it cannot be written without a WITH.
+    fn run_write(
+        &mut self,
+        write: &ast::Write,
+        params: bool,
+    ) -> Option<(Answer, Answer, Answer, String, ast::Params)> {
+        let (lite_sql, _) = Render::new(Dialect::Sqlite, false).write_text(write)?;
+        let (pg_sql, _) = Render::new(Dialect::Postgres, false).write_text(write)?;
+        let (our_sql, our_params) = Render::new(Dialect::Idbsql, params).write_text(write)?;
+        let lite = self
+            .sqlite
+            .write_and_read(&WriteScript::new(write, Dialect::Sqlite, &lite_sql));
+        let pg = self
+            .postgres
+            .write_and_read(&WriteScript::new(write, Dialect::Postgres, &pg_sql));
+        let script = WriteScript::new(write, Dialect::Idbsql, &our_sql);
+        let ours = self.run_ours(&lite, &pg, |idbsql| {
+            idbsql.write_and_read(&script, &our_params)
+        });
+        Some((lite, pg, ours, our_sql, our_params))
     }
 
     /// idbsql's answer, where both references answered.
@@ -232,69 +257,86 @@ fn main() -> ExitCode {
                 break;
             }
             tally.generated += 1;
+            if rng.percent(WRITES_PERCENT) {
+                let generated = gen::write(&mut rng, &db);
+                let params = rng.percent(50);
+                let Some((lite, pg, ours, our_sql, our_params)) =
+                    engines.run_write(&generated.write, params)
+                else {
+                    continue;
+                };
+                let columns = generated.write.returned_columns();
+                let answers = [&lite, &pg, &ours];
+                let at = (seed, index, our_sql.as_str());
+                match settle(
+                    &mut tally,
+                    &args,
+                    &generated.shapes,
+                    answers,
+                    false,
+                    &columns,
+                    at,
+                    &our_params,
+                ) {
+                    Settled::Panicked => match Idbsql::load(&db) {
+                        Ok(fresh) => engines.idbsql = fresh,
+                        Err(_) => break,
+                    },
+                    Settled::Wrong(why) if tally.shown < args.show => {
+                        tally.shown += 1;
+                        println!("--- wrong answer (seed {seed}, write {index}): {why}");
+                        println!("  idbsql:     {our_sql}");
+                        if !our_params.is_empty() {
+                            println!("  parameters: {our_params:?}");
+                        }
+                        println!("  idbsql answers     {}", rows_text(&ours));
+                        println!("  SQLite answers     {}", rows_text(&lite));
+                        println!("  PostgreSQL answers {}", rows_text(&pg));
+                        println!("  with:");
+                        for statement in engines::load_script(&db, Dialect::Idbsql) {
+                            println!("    {statement};");
+                        }
+                        let script = WriteScript::new(&generated.write, Dialect::Idbsql, "");
+                        println!(
+                            "    {}; {}; -- then the write above\n",
+                            script.create, script.copy
+                        );
+                    }
+                    _ => {}
+                }
+                continue;
+            }
             let generated = gen::query(&mut rng, &db);
             let params = rng.percent(50);
             let sink = generated.sink.as_ref();
             let (lite, pg, ours, our_sql, our_params) = engines.run(&generated.query, params, sink);
             // A table read back has no order.
             let ordered = !generated.query.order_by.is_empty() && sink.is_none();
-            let (Ok(lite_rows), Ok(pg_rows)) = (&lite.rows, &pg.rows) else {
-                continue;
-            };
-            if !references_agree(lite_rows, pg_rows, ordered) {
-                continue;
-            }
-            tally.kept += 1;
-            for shape in &generated.shapes {
-                if *shape != "parameters" || !our_params.is_empty() {
-                    *tally.shapes.entry(shape).or_default() += 1;
-                }
-            }
-            let slow = ours.took > SLOW && lite.took < FAST && pg.took < FAST;
-            match &ours.rows {
-                Err(error) if error.starts_with("panic: ") => {
-                    tally.panics += 1;
-                    println!("--- panic (seed {seed}, query {index}): {our_sql}\n{error}\n");
+            let columns = answer_columns(&generated.query, sink);
+            let answers = [&lite, &pg, &ours];
+            let at = (seed, index, our_sql.as_str());
+            match settle(
+                &mut tally,
+                &args,
+                &generated.shapes,
+                answers,
+                ordered,
+                &columns,
+                at,
+                &our_params,
+            ) {
+                Settled::Panicked => {
                     // The engine's state is unknown after a panic: start it again.
                     match Idbsql::load(&db) {
                         Ok(fresh) => engines.idbsql = fresh,
                         Err(_) => break,
                     }
                 }
-                _ if slow => {
-                    tally.timeouts += 1;
-                    println!(
-                        "--- timeout (seed {seed}, query {index}): {our_sql} took {:?}\n",
-                        ours.took
-                    );
+                Settled::Wrong(why) if tally.shown < args.show => {
+                    tally.shown += 1;
+                    report_wrong(&mut engines, &db, seed, index, &generated, params, &why);
                 }
-                Err(error) => {
-                    tally.errors += 1;
-                    let count = tally.error_causes.entry(cause(error)).or_default();
-                    *count += 1;
-                    // One example of each cause, so an error can be looked into.
-                    if *count == 1 && args.show > 0 {
-                        println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}\n");
-                    }
-                }
-                Ok(our_rows) => {
-                    let columns = answer_columns(&generated.query, sink);
-                    let verdict = if ours.columns != columns {
-                        Verdict::Differs(format!(
-                            "the output columns are named {:?}, the query named {columns:?}",
-                            ours.columns,
-                        ))
-                    } else {
-                        judge(our_rows, lite_rows, pg_rows, ordered)
-                    };
-                    if let Verdict::Differs(why) = verdict {
-                        tally.wrong += 1;
-                        if tally.shown < args.show {
-                            tally.shown += 1;
-                            report_wrong(&mut engines, &db, seed, index, &generated, params, &why);
-                        }
-                    }
-                }
+                _ => {}
             }
         }
     }
@@ -314,6 +356,84 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// How one generated statement came out.
+enum Settled {
+    /// Not kept (a reference failed, or they disagree), or idbsql agreed or erred.
+    Done,
+    Panicked,
+    Wrong(String),
+}
+
+/// Counts one statement's answers — `[SQLite, PostgreSQL, idbsql]` — in the tally: kept or
+/// not, and idbsql's verdict; prints a panic, a timeout and the first error of each cause.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    tally: &mut Tally,
+    args: &Args,
+    shapes: &std::collections::BTreeSet<&'static str>,
+    [lite, pg, ours]: [&Answer; 3],
+    ordered: bool,
+    columns: &[String],
+    (seed, index, our_sql): (u64, usize, &str),
+    our_params: &ast::Params,
+) -> Settled {
+    let (Ok(lite_rows), Ok(pg_rows)) = (&lite.rows, &pg.rows) else {
+        return Settled::Done;
+    };
+    if !references_agree(lite_rows, pg_rows, ordered) {
+        return Settled::Done;
+    }
+    tally.kept += 1;
+    for shape in shapes {
+        if *shape != "parameters" || !our_params.is_empty() {
+            *tally.shapes.entry(shape).or_default() += 1;
+        }
+    }
+    let slow = ours.took > SLOW && lite.took < FAST && pg.took < FAST;
+    match &ours.rows {
+        Err(error) if error.starts_with("panic: ") => {
+            tally.panics += 1;
+            println!("--- panic (seed {seed}, query {index}): {our_sql}\n{error}\n");
+            Settled::Panicked
+        }
+        _ if slow => {
+            tally.timeouts += 1;
+            println!(
+                "--- timeout (seed {seed}, query {index}): {our_sql} took {:?}\n",
+                ours.took
+            );
+            Settled::Done
+        }
+        Err(error) => {
+            tally.errors += 1;
+            let count = tally.error_causes.entry(cause(error)).or_default();
+            *count += 1;
+            // One example of each cause, so an error can be looked into.
+            if *count == 1 && args.show > 0 {
+                println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}\n");
+            }
+            Settled::Done
+        }
+        Ok(our_rows) => {
+            let verdict = if ours.columns != columns {
+                Verdict::Differs(format!(
+                    "the output columns are named {:?}, the query named {columns:?}",
+                    ours.columns,
+                ))
+            } else {
+                judge(our_rows, lite_rows, pg_rows, ordered)
+            };
+            match verdict {
+                Verdict::Differs(why) => {
+                    tally.wrong += 1;
+                    Settled::Wrong(why)
+                }
+                Verdict::Same => Settled::Done,
+            }
+        }
     }
 }
 
