@@ -249,6 +249,117 @@ fn delete_returning_without_where(tokens: &mut Vec<TokenWithLocation>) {
     }
 }
 
+/// The order sqlparser 0.52 reads an identity's sequence options in (PostgreSQL takes any).
+const SEQUENCE_OPTION_ORDER: [&str; 6] = [
+    "INCREMENT",
+    "MINVALUE",
+    "MAXVALUE",
+    "START",
+    "CACHE",
+    "CYCLE",
+];
+
+/// Puts the options of `… AS IDENTITY ( … )` in the order sqlparser reads them, and drops
+/// PostgreSQL's `SEQUENCE NAME n` (the sequence is always `table_column_seq` here), so the
+/// options Drizzle and pg_dump write (`START WITH 1 INCREMENT BY 1 …`) parse.
+fn identity_options_in_order(tokens: &mut Vec<TokenWithLocation>) {
+    let mut i = 0;
+    while i < tokens.len() {
+        if keyword(&tokens[i]) != Some(Keyword::IDENTITY) {
+            i += 1;
+            continue;
+        }
+        let Some(open) =
+            (i + 1..tokens.len()).find(|&j| !matches!(tokens[j].token, Token::Whitespace(_)))
+        else {
+            return;
+        };
+        if tokens[open].token != Token::LParen {
+            i += 1;
+            continue;
+        }
+        let Some(close) = (open + 1..tokens.len()).find(|&j| {
+            matches!(
+                tokens[j].token,
+                Token::RParen | Token::LParen | Token::SemiColon
+            )
+        }) else {
+            return;
+        };
+        if tokens[close].token != Token::RParen {
+            i = close;
+            continue;
+        }
+        // Each option: the words from one option keyword to the next.
+        let words: Vec<TokenWithLocation> = tokens[open + 1..close]
+            .iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+            .cloned()
+            .collect();
+        let upper = |t: &TokenWithLocation| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_uppercase(),
+            _ => String::new(),
+        };
+        let mut options: Vec<(usize, Vec<TokenWithLocation>)> = Vec::new();
+        let mut k = 0;
+        while k < words.len() {
+            let word = upper(&words[k]);
+            let (rank, length) = match word.as_str() {
+                "SEQUENCE" => (None, 3),
+                "NO" => {
+                    let next = words.get(k + 1).map(upper).unwrap_or_default();
+                    (SEQUENCE_OPTION_ORDER.iter().position(|o| *o == next), 2)
+                }
+                "INCREMENT" | "START" => {
+                    let by = words.get(k + 1).map(upper).unwrap_or_default();
+                    let length = if by == "BY" || by == "WITH" { 3 } else { 2 };
+                    (
+                        SEQUENCE_OPTION_ORDER.iter().position(|o| *o == word),
+                        length,
+                    )
+                }
+                "CYCLE" => (Some(5), 1),
+                other => match SEQUENCE_OPTION_ORDER.iter().position(|o| *o == other) {
+                    Some(rank) => (Some(rank), 2),
+                    // Not an option this knows: left for the parser to report.
+                    None => {
+                        options.clear();
+                        break;
+                    }
+                },
+            };
+            let mut end = (k + length).min(words.len());
+            // A negative number is two tokens, a qualified sequence name several.
+            if end < words.len() && matches!(words[end - 1].token, Token::Minus) {
+                end += 1;
+            }
+            while word == "SEQUENCE" && end + 1 < words.len() && words[end].token == Token::Period {
+                end += 2;
+            }
+            if let Some(rank) = rank {
+                options.push((rank, words[k..end].to_vec()));
+            }
+            k = end;
+        }
+        if options.is_empty() && !words.is_empty() {
+            i = close + 1;
+            continue;
+        }
+        options.sort_by_key(|(rank, _)| *rank);
+        let space = TokenWithLocation::wrap(Token::Whitespace(Whitespace::Space));
+        let mut replaced = Vec::new();
+        for (_, option) in options {
+            for token in option {
+                replaced.push(space.clone());
+                replaced.push(token);
+            }
+        }
+        let added = replaced.len();
+        tokens.splice(open + 1..close, replaced);
+        i = open + added + 2;
+    }
+}
+
 /// Parses SQL text into statements, with the syntax other databases accept and GlueSQL does
 /// not (comma joins, type names, …) already rewritten into what GlueSQL runs.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
@@ -259,6 +370,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
     take_view_if_not_exists(&mut tokens);
     delete_returning_without_where(&mut tokens);
     sqlite_insert_or(&mut tokens)?;
+    identity_options_in_order(&mut tokens);
     let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
@@ -293,6 +405,24 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_options_parse_in_any_order_and_drop_the_sequence_name() {
+        let written = "CREATE TABLE t (id INTEGER GENERATED ALWAYS AS IDENTITY (sequence name \"public\".\"t_id_seq\" START WITH 5 INCREMENT BY -1 MINVALUE -10 MAXVALUE 2147483647 CACHE 1 NO CYCLE) PRIMARY KEY)";
+        let statements = parse_sql(written).unwrap();
+        let text = statements[0].to_string();
+        assert!(
+            text.contains(
+                "INCREMENT BY -1 MINVALUE -10 MAXVALUE 2147483647 START WITH 5 CACHE 1 NO CYCLE"
+            ),
+            "{text}"
+        );
+        assert!(!text.to_lowercase().contains("t_id_seq"), "{text}");
+        // An option it does not know is left for the parser to refuse.
+        assert!(
+            parse_sql("CREATE TABLE t (id INT GENERATED ALWAYS AS IDENTITY (OWNED BY x))").is_err()
+        );
+    }
 
     #[test]
     fn create_view_if_not_exists_parses() {
