@@ -289,3 +289,25 @@ export async function join([n, form]) {
   if (rows[0].n !== expected[0].n) throw new Error(`join ${n} ${form}: ${rows[0].n} rows, expected ${expected[0].n}`);
   return ms;
 }
+
+/** R: one 10,000-row UPDATE in memory, without RETURNING, returning columns, or returning
+ * expressions (issue 26: RETURNING costs at most 1.2× the UPDATE). */
+let returningDb;
+export async function returningPrepare() {
+  returningDb = await connect("bench-returning", { storage: "memory" });
+  await returningDb.query(KV);
+  await returningDb.query(rowsSql(0, 10_000));
+}
+
+export async function returning(kind) {
+  const tail = {
+    none: "",
+    columns: " RETURNING id, score",
+    expressions: " RETURNING id, score * 2 AS double, upper(name) AS loud",
+  }[kind];
+  const t0 = performance.now();
+  const result = await returningDb.query(`UPDATE kv SET score = score + 1${tail}`);
+  const ms = performance.now() - t0;
+  if (result.rowCount !== 10_000) throw new Error(`updated ${result.rowCount} rows`);
+  return ms;
+}

@@ -145,6 +145,9 @@ impl Engine {
         let Some(returning) = split(statement) else {
             return Ok(None);
         };
+        if super::joined_writes::is_joined_write(statement) {
+            refuse_other_relations(&returning)?;
+        }
         self.atomically(|engine| {
             let before = engine.savepoint().ok_or_else(|| {
                 DbError::new(
@@ -204,8 +207,18 @@ impl Engine {
             returning.which,
             <[Value]>::to_vec,
         );
-        // Expressions: SELECT them over the rows, handed to GlueSQL as a relation named as
-        // the statement names its table, with the table's columns.
+        if !reads_more_than_its_rows(returning) && self.store().functions().next().is_none() {
+            let mut schema = table.schema.clone();
+            let output = select_over_scratch(returning, &mut schema, rows, params)?;
+            return Ok(QueryOutput {
+                command: written.command,
+                row_count: written.row_count,
+                ..output
+            });
+        }
+        // Expressions that read more (a subquery, a function of this database): SELECT them
+        // over the rows, handed to GlueSQL as a relation named as the statement names its
+        // table, with the table's columns.
         let mut params = params.to_vec();
         let inner = relation::values_query(rows, columns.len(), &mut params)?;
         let mut query = match super::parse_sql("SELECT * FROM (SELECT 1) AS r")?.pop() {
@@ -240,5 +253,96 @@ impl Engine {
             row_count: written.row_count,
             ..output
         })
+    }
+}
+
+/// Whether RETURNING reads anything but the written rows: a subquery reads tables.
+fn reads_more_than_its_rows(returning: &Returning) -> bool {
+    super::visit::exprs(&returning.items, |e| {
+        if matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        ) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+/// RETURNING's expressions as a SELECT over a scratch table of its own store that holds only
+/// the written rows, named and typed as the written table: each row is read as stored, not
+/// bound as a parameter per value (which cost seven times the write over 10,000 rows).
+fn select_over_scratch(
+    returning: &Returning,
+    schema: &mut gluesql_core::data::Schema,
+    rows: Vec<Vec<Value>>,
+    params: &[Value],
+) -> Result<QueryOutput, DbError> {
+    // Only the rows matter: no key (rows are kept in the order written), index or reference.
+    schema.indexes.clear();
+    schema.foreign_keys.clear();
+    for column in schema.column_defs.iter_mut().flatten() {
+        column.unique = None;
+    }
+    let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema.clone(), rows));
+    let mut query = match super::parse_sql("SELECT 1 FROM t")?.pop() {
+        Some(Statement::Query(query)) => query,
+        _ => {
+            return Err(DbError::new(
+                ErrorCode::Execute,
+                "internal: RETURNING query",
+            ))
+        }
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(DbError::new(
+            ErrorCode::Execute,
+            "internal: RETURNING query",
+        ));
+    };
+    select.projection = returning.items.clone();
+    if let Some(TableFactor::Table { name, alias, .. }) =
+        select.from.first_mut().map(|from| &mut from.relation)
+    {
+        *name = gluesql_core::sqlparser::ast::ObjectName(vec![Ident::with_quote(
+            '"',
+            &returning.table,
+        )]);
+        if returning.reads_as.value != returning.table {
+            *alias = Some(TableAlias {
+                name: returning.reads_as.clone(),
+                columns: Vec::new(),
+            });
+        }
+    }
+    scratch.execute(&Statement::Query(query), params)
+}
+
+/// RETURNING of `UPDATE … FROM` / `DELETE … USING` gives the written rows: a column of another
+/// relation of the statement (which PostgreSQL returns too) is refused by name, not missed.
+fn refuse_other_relations(returning: &Returning) -> Result<(), DbError> {
+    let mut other = None;
+    let _ = super::visit::exprs(&returning.items, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let [qualifier, _] = parts.as_slice() {
+                if !names_relation(qualifier, returning) {
+                    other = Some(e.to_string());
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    match other {
+        Some(column) => Err(DbError::new(
+            ErrorCode::Plan,
+            format!(
+                "RETURNING of UPDATE … FROM or DELETE … USING gives the columns of {} only; {column} is another relation's",
+                returning.reads_as.value
+            ),
+        )),
+        None => Ok(()),
     }
 }
