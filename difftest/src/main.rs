@@ -285,17 +285,7 @@ fn main() -> ExitCode {
                     Settled::Wrong(why) if tally.shown < args.show => {
                         tally.shown += 1;
                         println!("--- wrong answer (seed {seed}, write {index}): {why}");
-                        println!("  idbsql:     {our_sql}");
-                        if !our_params.is_empty() {
-                            println!("  parameters: {our_params:?}");
-                        }
-                        println!("  idbsql answers     {}", rows_text(&ours));
-                        println!("  SQLite answers     {}", rows_text(&lite));
-                        println!("  PostgreSQL answers {}", rows_text(&pg));
-                        println!("  with:");
-                        for statement in engines::load_script(&db, Dialect::Idbsql) {
-                            println!("    {statement};");
-                        }
+                        print_answers(&db, &our_sql, &our_params, [&lite, &pg, &ours]);
                         let script = WriteScript::new(&generated.write, Dialect::Idbsql, "");
                         println!(
                             "    {}; {}; -- then the write above\n",
@@ -479,17 +469,7 @@ fn report_wrong(
         _ => why.to_owned(),
     };
     println!("--- wrong answer (seed {seed}, query {index}), minimized: {why}");
-    println!("  idbsql:     {our_sql}");
-    if !our_params.is_empty() {
-        println!("  parameters: {our_params:?}");
-    }
-    println!("  idbsql answers     {}", rows_text(&ours));
-    println!("  SQLite answers     {}", rows_text(&lite));
-    println!("  PostgreSQL answers {}", rows_text(&pg));
-    println!("  with:");
-    for statement in engines::load_script(db, Dialect::Idbsql) {
-        println!("    {statement};");
-    }
+    print_answers(db, &our_sql, &our_params, [&lite, &pg, &ours]);
     if let Some(sink) = sink {
         let script = SinkScript::new(
             &sink_for(sink, &small.columns()),
@@ -503,6 +483,21 @@ fn report_wrong(
         );
     }
     println!();
+}
+
+/// A wrong answer's statement, parameters, the three answers and the data they came from.
+fn print_answers(db: &Db, our_sql: &str, our_params: &ast::Params, [lite, pg, ours]: [&Answer; 3]) {
+    println!("  idbsql:     {our_sql}");
+    if !our_params.is_empty() {
+        println!("  parameters: {our_params:?}");
+    }
+    println!("  idbsql answers     {}", rows_text(ours));
+    println!("  SQLite answers     {}", rows_text(lite));
+    println!("  PostgreSQL answers {}", rows_text(pg));
+    println!("  with:");
+    for statement in engines::load_script(db, Dialect::Idbsql) {
+        println!("    {statement};");
+    }
 }
 
 fn report(tally: &Tally, took: Duration) {

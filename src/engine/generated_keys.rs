@@ -341,15 +341,7 @@ fn is_default(expr: &Expr) -> bool {
 }
 
 fn is_null(expr: &Expr, params: &[Value]) -> bool {
-    match expr {
-        Expr::Value(SqlValue::Null) => true,
-        Expr::Value(SqlValue::Placeholder(p)) => p
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| params.get(n.checked_sub(1)?))
-            .is_some_and(|v| matches!(v, Value::Null)),
-        _ => false,
-    }
+    super::params::is_null_or_null_param(expr, params)
 }
 
 fn key_integer(key: &Key) -> Option<i64> {

@@ -1086,15 +1086,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: NumberCol
         }
         _ => false,
     };
-    let null_side = |e: &Expr| match e {
-        Expr::Value(SqlValue::Null) => true,
-        Expr::Value(SqlValue::Placeholder(p)) => p
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| params.get(n.checked_sub(1)?))
-            .is_some_and(|v| matches!(v, Value::Null)),
-        _ => false,
-    };
+    let null_side = |e: &Expr| super::params::is_null_or_null_param(e, params);
     // An UPDATE storing a computed value (a column, a function) in a FLOAT or DECIMAL column.
     if let Statement::Update { assignments, .. } = statement {
         if assignments

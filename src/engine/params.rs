@@ -107,3 +107,18 @@ fn bind(position: usize, value: &Value) -> Result<ParamLiteral, DbError> {
         }
     })
 }
+
+/// The value a `$n` placeholder stands for, if `expr` is one with a value given.
+pub(super) fn bound_value<'a>(expr: &SqlExpr, params: &'a [Value]) -> Option<&'a Value> {
+    let SqlExpr::Value(SqlValue::Placeholder(p)) = expr else {
+        return None;
+    };
+    let n = p.strip_prefix('$')?.parse::<usize>().ok()?;
+    params.get(n.checked_sub(1)?)
+}
+
+/// Whether `expr` is NULL written out or a parameter given as NULL.
+pub(super) fn is_null_or_null_param(expr: &SqlExpr, params: &[Value]) -> bool {
+    matches!(expr, SqlExpr::Value(SqlValue::Null))
+        || matches!(bound_value(expr, params), Some(Value::Null))
+}

@@ -146,7 +146,7 @@ impl Engine {
             return Ok(None);
         };
         if super::joined_writes::is_joined_write(statement) {
-            refuse_other_relations(&returning)?;
+            refuse_other_relations(statement, &returning)?;
         }
         self.atomically(|engine| {
             let before = engine.savepoint().ok_or_else(|| {
@@ -221,20 +221,9 @@ impl Engine {
         // table, with the table's columns.
         let mut params = params.to_vec();
         let inner = relation::values_query(rows, columns.len(), &mut params)?;
-        let mut query = match super::parse_sql("SELECT * FROM (SELECT 1) AS r")?.pop() {
-            Some(Statement::Query(query)) => query,
-            _ => {
-                return Err(DbError::new(
-                    ErrorCode::Execute,
-                    "internal: RETURNING query",
-                ))
-            }
-        };
+        let mut query = select_template("SELECT * FROM (SELECT 1) AS r")?;
         let SetExpr::Select(select) = query.body.as_mut() else {
-            return Err(DbError::new(
-                ErrorCode::Execute,
-                "internal: RETURNING query",
-            ));
+            return Err(internal());
         };
         select.projection = returning.items.clone();
         if let Some(from) = select.from.first_mut() {
@@ -287,20 +276,9 @@ fn select_over_scratch(
         column.unique = None;
     }
     let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema.clone(), rows));
-    let mut query = match super::parse_sql("SELECT 1 FROM t")?.pop() {
-        Some(Statement::Query(query)) => query,
-        _ => {
-            return Err(DbError::new(
-                ErrorCode::Execute,
-                "internal: RETURNING query",
-            ))
-        }
-    };
+    let mut query = select_template("SELECT 1 FROM t")?;
     let SetExpr::Select(select) = query.body.as_mut() else {
-        return Err(DbError::new(
-            ErrorCode::Execute,
-            "internal: RETURNING query",
-        ));
+        return Err(internal());
     };
     select.projection = returning.items.clone();
     if let Some(TableFactor::Table { name, alias, .. }) =
@@ -320,14 +298,58 @@ fn select_over_scratch(
     scratch.execute(&Statement::Query(query), params)
 }
 
+/// The names the other relations of `UPDATE … FROM` / `DELETE … USING` go by.
+fn other_relations(statement: &Statement) -> Vec<Ident> {
+    let lists: Vec<&gluesql_core::sqlparser::ast::TableWithJoins> = match statement {
+        Statement::Update {
+            from: Some(from), ..
+        } => vec![from],
+        Statement::Delete(delete) => delete.using.iter().flatten().collect(),
+        _ => Vec::new(),
+    };
+    let name = |factor: &TableFactor| match factor {
+        TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+            Some(a.name.clone())
+        }
+        TableFactor::Table { name, .. } => name.0.last().cloned(),
+        _ => None,
+    };
+    lists
+        .into_iter()
+        .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+        .filter_map(name)
+        .collect()
+}
+
 /// RETURNING of `UPDATE … FROM` / `DELETE … USING` gives the written rows: a column of another
-/// relation of the statement (which PostgreSQL returns too) is refused by name, not missed.
-fn refuse_other_relations(returning: &Returning) -> Result<(), DbError> {
+/// relation of the statement (which PostgreSQL returns too) is refused by name, not missed. A
+/// subquery's own relations are its business: subqueries are not looked into.
+fn refuse_other_relations(statement: &Statement, returning: &Returning) -> Result<(), DbError> {
+    let others = other_relations(statement);
+    let mut items = returning.items.clone();
+    let _ = super::visit::exprs_mut(&mut items, |e| {
+        match e {
+            Expr::Subquery(_) => *e = Expr::Value(gluesql_core::sqlparser::ast::Value::Null),
+            Expr::Exists { .. } => {
+                *e = Expr::Value(gluesql_core::sqlparser::ast::Value::Boolean(true))
+            }
+            Expr::InSubquery { expr, .. } => {
+                let operand = std::mem::replace(
+                    expr.as_mut(),
+                    Expr::Value(gluesql_core::sqlparser::ast::Value::Null),
+                );
+                *e = operand;
+            }
+            _ => {}
+        }
+        std::ops::ControlFlow::Continue(())
+    });
     let mut other = None;
-    let _ = super::visit::exprs(&returning.items, |e| {
+    let _ = super::visit::exprs(&items, |e| {
         if let Expr::CompoundIdentifier(parts) = e {
             if let [qualifier, _] = parts.as_slice() {
-                if !names_relation(qualifier, returning) {
+                let named = |n: &Ident| same_name(&n.value, &qualifier.value);
+                if !names_relation(qualifier, returning) && others.iter().any(named) {
                     other = Some(e.to_string());
                     return std::ops::ControlFlow::Break(());
                 }
@@ -344,5 +366,19 @@ fn refuse_other_relations(returning: &Returning) -> Result<(), DbError> {
             ),
         )),
         None => Ok(()),
+    }
+}
+
+fn internal() -> DbError {
+    DbError::new(ErrorCode::Execute, "internal: RETURNING query")
+}
+
+/// A SELECT parsed from `sql`, whose projection and FROM item the caller then replaces.
+fn select_template(sql: &str) -> Result<Box<gluesql_core::sqlparser::ast::Query>, DbError> {
+    match super::parse_sql(sql)?.pop() {
+        Some(Statement::Query(query)) if matches!(query.body.as_ref(), SetExpr::Select(_)) => {
+            Ok(query)
+        }
+        _ => Err(internal()),
     }
 }
