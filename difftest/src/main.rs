@@ -141,6 +141,18 @@ impl Engines<'_> {
         Some((lite, pg, ours, our_sql, our_params))
     }
 
+    /// After a panic idbsql's state is unknown: a fresh engine on the same data (false if it
+    /// cannot be loaded).
+    fn restart(&mut self, db: &Db) -> bool {
+        match Idbsql::load(db) {
+            Ok(fresh) => {
+                self.idbsql = fresh;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// idbsql's answer, where both references answered.
     fn run_ours(
         &mut self,
@@ -278,10 +290,7 @@ fn main() -> ExitCode {
                     at,
                     &our_params,
                 ) {
-                    Settled::Panicked => match Idbsql::load(&db) {
-                        Ok(fresh) => engines.idbsql = fresh,
-                        Err(_) => break,
-                    },
+                    Settled::Panicked if !engines.restart(&db) => break,
                     Settled::Wrong(why) if tally.shown < args.show => {
                         tally.shown += 1;
                         println!("--- wrong answer (seed {seed}, write {index}): {why}");
@@ -315,13 +324,7 @@ fn main() -> ExitCode {
                 at,
                 &our_params,
             ) {
-                Settled::Panicked => {
-                    // The engine's state is unknown after a panic: start it again.
-                    match Idbsql::load(&db) {
-                        Ok(fresh) => engines.idbsql = fresh,
-                        Err(_) => break,
-                    }
-                }
+                Settled::Panicked if !engines.restart(&db) => break,
                 Settled::Wrong(why) if tally.shown < args.show => {
                     tally.shown += 1;
                     report_wrong(&mut engines, &db, seed, index, &generated, params, &why);

@@ -7,6 +7,7 @@ use {
     super::{
         names::column_position,
         objects::{Object, ObjectKind},
+        params::is_null_or_null_param,
         Engine,
     },
     crate::error::{DbError, ErrorCode},
@@ -340,10 +341,6 @@ fn is_default(expr: &Expr) -> bool {
         if value.eq_ignore_ascii_case("DEFAULT"))
 }
 
-fn is_null(expr: &Expr, params: &[Value]) -> bool {
-    super::params::is_null_or_null_param(expr, params)
-}
-
 fn key_integer(key: &Key) -> Option<i64> {
     match key {
         Key::I8(n) => Some((*n).into()),
@@ -458,17 +455,21 @@ impl Engine {
             return false;
         };
         if insert.columns.is_empty() {
-            values
-                .rows
-                .iter()
-                .any(|row| row.get(at).is_some_and(|e| is_null(e, params)))
+            values.rows.iter().any(|row| {
+                row.get(at)
+                    .is_some_and(|e| is_null_or_null_param(e, params))
+            })
         } else {
             let key = [defs[at].name.clone()];
             !insert
                 .columns
                 .iter()
                 .any(|c| column_position(&key, &c.value).is_some())
-                || values.rows.iter().flatten().any(|e| is_null(e, params))
+                || values
+                    .rows
+                    .iter()
+                    .flatten()
+                    .any(|e| is_null_or_null_param(e, params))
         }
     }
 
@@ -561,7 +562,7 @@ impl Engine {
                 let fill = match (value, filler) {
                     (None, _) => true,
                     (Some(expr), _) if is_default(expr) => true,
-                    (Some(expr), Filler::NextKey) if is_null(expr, params) => true,
+                    (Some(expr), Filler::NextKey) if is_null_or_null_param(expr, params) => true,
                     (Some(_), Filler::Sequence(i))
                         if sequences[i].always && !self.overriding_system_value =>
                     {
