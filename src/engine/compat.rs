@@ -254,8 +254,9 @@ fn visible_name(factor: &TableFactor) -> Option<String> {
 /// GlueSQL 0.20 plans an equality in ON as a hash join whenever one side can be computed from
 /// the joined table, and then looks the other side up in the wrong row: `ON 1 = t2.x` and
 /// `ON t2.a = t2.b` fail with "identifier not found". A constant moves to the right
-/// (`t2.x = 1` works); an equality within the joined table becomes `NOT (a <> b)` (the same
-/// truth, NULL included), which is not a hash-join candidate.
+/// (`t2.x = 1` works); an equality within the joined table, or with a side that reads it and
+/// another table (`t1.a + t2.b = 1`), becomes `NOT (a <> b)` (the same truth, NULL included),
+/// which is not a hash-join candidate.
 fn join_condition(on: &mut Expr, joined: Option<&str>) {
     match on {
         Expr::Nested(inner) => join_condition(inner, joined),
@@ -276,16 +277,21 @@ fn join_condition(on: &mut Expr, joined: Option<&str>) {
             if l.as_ref().is_some_and(Vec::is_empty) && !r.as_ref().is_some_and(Vec::is_empty) {
                 std::mem::swap(left, right);
             }
-            let within_joined = match (l, r, joined) {
-                (Some(l), Some(r), Some(joined)) => {
-                    !(l.is_empty() && r.is_empty())
-                        && l.iter()
-                            .chain(r.iter())
-                            .all(|q| q.eq_ignore_ascii_case(joined))
+            let is_joined = |q: &String| joined.is_some_and(|j| q.eq_ignore_ascii_case(j));
+            // A side reading the joined table and another one (`a.x + b.y = 1`): GlueSQL would
+            // hash the joined table on the other side and read this one in the wrong row.
+            let mixed = |side: &Option<Vec<String>>| {
+                side.as_ref().is_some_and(|qs| {
+                    qs.iter().any(&is_joined) && qs.iter().any(|q| !is_joined(q))
+                })
+            };
+            let within_joined = match (&l, &r) {
+                (Some(l), Some(r)) => {
+                    !(l.is_empty() && r.is_empty()) && l.iter().chain(r.iter()).all(is_joined)
                 }
                 _ => false,
             };
-            if within_joined {
+            if within_joined || mixed(&l) || mixed(&r) {
                 let (a, b) = (
                     std::mem::replace(left.as_mut(), Expr::Value(Value::Null)),
                     std::mem::replace(right.as_mut(), Expr::Value(Value::Null)),
