@@ -518,7 +518,7 @@ impl Typer<'_> {
                     "SUM" | "MIN" | "MAX" => as_value(first),
                     "ABS" => first,
                     // PostgreSQL's rule: the arguments meet at their common type.
-                    "COALESCE" | "IFNULL" => unify(&mut args),
+                    "COALESCE" | "IFNULL" => unify(&mut args, self.params),
                     // The first argument or NULL, its type kept (SQLite's answer; the corpus
                     // relies on it), compared with the second as SQL compares numbers.
                     "NULLIF" => {
@@ -581,7 +581,7 @@ impl Typer<'_> {
                     let num = self.expr(e, scopes);
                     branches.push((e.as_mut(), num));
                 }
-                unify(&mut branches)
+                unify(&mut branches, self.params)
             }
             Expr::Subquery(query) => self
                 .query(query, scopes)
@@ -932,10 +932,11 @@ fn is_null_literal(expr: &Expr) -> bool {
 /// takes, as in SQLite (whose corpus relies on it; PostgreSQL's answers differ only in kind
 /// where both are defined): branches mixing integers and fractions are `Mixed`, which the
 /// operators around them widen where GlueSQL would otherwise truncate.
-fn unify(branches: &mut [(&mut Expr, Num)]) -> Num {
+/// A NULL, written or bound, is of every kind.
+fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
     let known: Vec<Num> = branches
         .iter()
-        .filter(|(e, _)| !is_null_literal(e))
+        .filter(|(e, _)| !super::params::is_null_or_null_param(e, params))
         .map(|(_, n)| *n)
         .collect();
     let integer = known.iter().any(|n| is_integer(*n));
