@@ -142,8 +142,8 @@ pub enum From {
 pub enum JoinKind {
     Inner,
     Left,
-    /// Only as the first join of a FROM item (idbsql swaps it into a LEFT JOIN).
     Right,
+    Full,
     /// `FROM a, b WHERE …`: the condition joins the WHERE clause.
     Comma,
 }
@@ -479,11 +479,12 @@ impl Render {
                         None => join.on.clone(),
                     });
                 }
-                JoinKind::Inner | JoinKind::Left | JoinKind::Right => {
+                JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full => {
                     out.push_str(match join.kind {
                         JoinKind::Inner => " JOIN ",
                         JoinKind::Left => " LEFT JOIN ",
-                        _ => " RIGHT JOIN ",
+                        JoinKind::Right => " RIGHT JOIN ",
+                        _ => " FULL JOIN ",
                     });
                     self.from(out, &join.item);
                     match &join.using {

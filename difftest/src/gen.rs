@@ -50,6 +50,8 @@ pub const SHAPES: &[&str] = &[
     "join",
     "LEFT JOIN",
     "RIGHT JOIN",
+    "RIGHT JOIN after a join",
+    "FULL JOIN",
     "USING",
     "comma join",
     "many-table join",
@@ -510,8 +512,8 @@ impl Gen<'_> {
             scope.push(rel);
             let kind = match self.rng.below(3) {
                 _ if many => JoinKind::Comma,
-                // idbsql runs a RIGHT JOIN as the first join of its item.
-                _ if i == 1 && self.rng.percent(15) => JoinKind::Right,
+                _ if self.rng.percent(8) => JoinKind::Full,
+                _ if self.rng.percent(if i == 1 { 15 } else { 25 }) => JoinKind::Right,
                 0 => JoinKind::Inner,
                 1 => JoinKind::Left,
                 _ => JoinKind::Comma,
@@ -519,7 +521,9 @@ impl Gen<'_> {
             self.note("join");
             match kind {
                 JoinKind::Left => self.note("LEFT JOIN"),
+                JoinKind::Right if i > 1 => self.note("RIGHT JOIN after a join"),
                 JoinKind::Right => self.note("RIGHT JOIN"),
+                JoinKind::Full => self.note("FULL JOIN"),
                 JoinKind::Comma => self.note("comma join"),
                 JoinKind::Inner => {}
             }
@@ -530,6 +534,7 @@ impl Gen<'_> {
             let using = i == 1
                 && kind != JoinKind::Comma
                 && kind != JoinKind::Right
+                && kind != JoinKind::Full
                 && shared(first)
                 && shared(scope.last().expect("a relation"))
                 && self.rng.percent(30);
@@ -542,6 +547,11 @@ impl Gen<'_> {
                     BinOp::Eq,
                     Box::new(self.col(&last, "id")),
                 )
+            } else if matches!(kind, JoinKind::Right | JoinKind::Full) {
+                // What a FULL or RIGHT JOIN keeps of a side is computed apart from the outer
+                // query's rows (idbsql refuses one that reads them), so its condition reads
+                // only this query's relations.
+                self.join_condition(&scope[outer.len()..])
             } else {
                 self.join_condition(&scope)
             };

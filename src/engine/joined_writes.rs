@@ -4,14 +4,19 @@
 //! lowering; the writes themselves are ordinary UPDATE and DELETE statements.
 
 use {
-    super::{relation::bind, result::QueryOutput, setops::plain_query, Engine},
+    super::{
+        relation::bind,
+        result::QueryOutput,
+        setops::{plain_query, plain_select},
+        Engine,
+    },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
             Assignment, AssignmentTarget, BinaryOperator, Distinct, Expr, FromTable, Ident, Join,
-            JoinConstraint, JoinOperator, ObjectName, Select, SelectItem, SetExpr, Statement,
-            TableFactor, TableWithJoins, Value as SqlValue,
+            JoinConstraint, JoinOperator, ObjectName, SelectItem, SetExpr, Statement, TableFactor,
+            TableWithJoins, Value as SqlValue,
         },
     },
     std::collections::HashSet,
@@ -51,28 +56,9 @@ fn select_over(
         });
         joined.joins.extend(other.joins.iter().cloned());
     }
-    let from = vec![joined];
-    let select = Select {
-        distinct: distinct.then_some(Distinct::Distinct),
-        top: None,
-        top_before_distinct: false,
-        projection: items,
-        into: None,
-        from,
-        lateral_views: Vec::new(),
-        prewhere: None,
-        selection,
-        group_by: gluesql_core::sqlparser::ast::GroupByExpr::Expressions(Vec::new(), Vec::new()),
-        cluster_by: Vec::new(),
-        distribute_by: Vec::new(),
-        sort_by: Vec::new(),
-        having: None,
-        named_window: Vec::new(),
-        qualify: None,
-        window_before_qualify: false,
-        value_table_mode: None,
-        connect_by: None,
-    };
+    let mut select = plain_select(items, vec![joined]);
+    select.distinct = distinct.then_some(Distinct::Distinct);
+    select.selection = selection;
     Statement::Query(Box::new(plain_query(SetExpr::Select(Box::new(select)))))
 }
 

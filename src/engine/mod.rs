@@ -13,6 +13,7 @@ mod logic;
 mod names;
 mod numeric;
 mod objects;
+mod outer_joins;
 mod param_types;
 mod params;
 mod parse;
@@ -267,7 +268,10 @@ impl Engine {
             self.fill_generated(statement.to_mut(), &params)?;
         }
         let written = labels::written(&statement);
-        if subquery::has_subquery(&statement) || subquery::has_derived_set_operation(&statement) {
+        if subquery::has_subquery(&statement)
+            || subquery::has_derived_set_operation(&statement)
+            || outer_joins::has_outer_join(&statement)
+        {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }
         if logic::needs_rewrite(&statement) {
@@ -318,8 +322,11 @@ impl Engine {
                 return Ok(());
             }
         }
-        // A set operation read as a derived table is computed when the statement runs.
-        if subquery::has_derived_set_operation(&statement) {
+        // A set operation read as a derived table, and a FULL JOIN, are computed when the
+        // statement runs.
+        if subquery::has_derived_set_operation(&statement)
+            || outer_joins::has_outer_join(&statement)
+        {
             return Ok(());
         }
         let params = bind_params(&params)?;

@@ -11,8 +11,8 @@ use {
     gluesql_core::{
         data::{Key, Value},
         sqlparser::ast::{
-            Expr, OrderByExpr, Query, SetExpr, SetOperator, SetQuantifier, Statement,
-            Value as SqlValue,
+            Expr, GroupByExpr, OrderByExpr, Query, Select, SelectItem, SetExpr, SetOperator,
+            SetQuantifier, Statement, TableWithJoins, Value as SqlValue,
         },
     },
     rust_decimal::Decimal,
@@ -36,6 +36,31 @@ pub(super) fn plain_query(body: SetExpr) -> Query {
         for_clause: None,
         settings: None,
         format_clause: None,
+    }
+}
+
+/// `SELECT projection FROM from` and no other clause.
+pub(super) fn plain_select(projection: Vec<SelectItem>, from: Vec<TableWithJoins>) -> Select {
+    Select {
+        distinct: None,
+        top: None,
+        top_before_distinct: false,
+        projection,
+        into: None,
+        from,
+        lateral_views: Vec::new(),
+        prewhere: None,
+        selection: None,
+        group_by: GroupByExpr::Expressions(Vec::new(), Vec::new()),
+        cluster_by: Vec::new(),
+        distribute_by: Vec::new(),
+        sort_by: Vec::new(),
+        having: None,
+        named_window: Vec::new(),
+        qualify: None,
+        window_before_qualify: false,
+        value_table_mode: None,
+        connect_by: None,
     }
 }
 

@@ -189,6 +189,9 @@ impl Engine {
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
         all_selects(&mut query.body, &mut |select| {
+            if let Err(error) = self.compute_outer_joins(select, params) {
+                self.relation_failed.get_or_insert(error);
+            }
             for table in &mut select.from {
                 self.walk_factor(&mut table.relation, params);
                 for join in &mut table.joins {

@@ -129,8 +129,10 @@ fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
                 (true, JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)) => {
                     Some("RIGHT or FULL JOIN with USING or NATURAL")
                 }
-                (_, JoinOperator::FullOuter(_)) => Some("FULL JOIN"),
-                (_, JoinOperator::RightOuter(_)) => Some("RIGHT JOIN after another join"),
+                // Computed when the statement runs (outer_joins.rs).
+                (_, JoinOperator::FullOuter(_) | JoinOperator::RightOuter(_)) => {
+                    factor_refused(&join.relation)
+                }
                 _ => factor_refused(&join.relation),
             }
         })

@@ -334,7 +334,7 @@ for (const current of MODES) {
       ]);
     }));
 
-  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
+  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN, FULL JOIN and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
         const { connect, deleteDatabase } = window.idbsql;
@@ -344,7 +344,8 @@ for (const current of MODES) {
           "CREATE TABLE emp (id INTEGER PRIMARY KEY, boss INTEGER, name TEXT);" +
             "INSERT INTO emp VALUES (1, NULL, 'ann'), (2, 1, 'bob'), (3, 2, 'cy'), (4, NULL, 'dee');" +
             "CREATE VIEW team AS WITH RECURSIVE r(id, depth) AS (SELECT id, 0 FROM emp WHERE id = 1 " +
-            "UNION ALL SELECT emp.id, r.depth + 1 FROM emp JOIN r ON emp.boss = r.id) SELECT id, depth FROM r",
+            "UNION ALL SELECT emp.id, r.depth + 1 FROM emp JOIN r ON emp.boss = r.id) SELECT id, depth FROM r;" +
+            "CREATE VIEW pairs AS SELECT b.name AS boss, e.name AS name FROM emp AS b FULL JOIN emp AS e ON e.boss = b.id",
         );
         const chain = "WITH RECURSIVE r(id, depth) AS (SELECT id, 0 FROM emp WHERE id = $1 " +
           "UNION ALL SELECT emp.id, r.depth + 1 FROM emp JOIN r ON emp.boss = r.id) " +
@@ -365,6 +366,18 @@ for (const current of MODES) {
               [],
               { rowMode: "array" },
             )).rows,
+            // FULL JOIN and a RIGHT JOIN after another join see the row this transaction wrote.
+            full: (await tx.query(
+              "SELECT COUNT(*) AS n, COUNT(b.id) AS bosses, COUNT(e.id) AS staff " +
+                "FROM emp AS b FULL JOIN emp AS e ON e.boss = b.id AND b.id > $1",
+              [2],
+            )).rows[0],
+            rightAfter: (await tx.query(
+              "SELECT b.name AS boss, e.name, x.name AS peer FROM emp AS b JOIN emp AS e ON e.boss = b.id " +
+                "RIGHT JOIN emp AS x ON x.boss = e.id ORDER BY x.id",
+              [],
+              { rowMode: "array" },
+            )).rows,
             using: (await tx.query(
               "SELECT * FROM emp JOIN (SELECT id, name AS alias FROM emp) AS x USING (id) WHERE id = $1",
               [4],
@@ -378,19 +391,29 @@ for (const current of MODES) {
           limit = { code: error.code, message: error.message };
         }
         const afterCommit = (await db.query("SELECT COUNT(*) AS n FROM team")).rows[0].n;
+        const pairs = (await db.query("SELECT COUNT(*) AS n FROM pairs")).rows[0].n;
         await db.disconnect();
-        return { inTx, limit, afterCommit };
+        return { inTx, limit, afterCommit, pairs };
       });
       assert.deepEqual(out.inTx, {
         chain: [{ name: "bob", depth: 0 }, { name: "cy", depth: 1 }, { name: "eve", depth: 2 }],
         view: { n: 4, deepest: 3 },
         union: 3,
         right: [[null, null, null, 1, null, "ann"], [3, 2, "cy", 5, 3, "eve"]],
+        full: { n: 9, bosses: 5, staff: 5 },
+        rightAfter: [
+          [null, null, "ann"],
+          [null, null, "bob"],
+          ["ann", "bob", "cy"],
+          [null, null, "dee"],
+          ["bob", "cy", "eve"],
+        ],
         using: [{ id: 4, boss: null, name: "dee", alias: "dee" }],
       });
       assert.equal(out.limit.code, "execute");
       assert.match(out.limit.message, /recursive WITH query "t" stopped: 10000 iterations/);
       assert.equal(out.afterCommit, 4);
+      assert.equal(out.pairs, 7);
     }));
 
   test(`a second connection in the same tab shares the database; deleteDatabase waits for both${current.name}`, () =>
