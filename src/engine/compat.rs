@@ -281,9 +281,8 @@ fn join_condition(on: &mut Expr, joined: Option<&str>) {
             // A side reading the joined table and another one (`a.x + b.y = 1`): GlueSQL would
             // hash the joined table on the other side and read this one in the wrong row.
             let mixed = |side: &Option<Vec<String>>| {
-                side.as_ref().is_some_and(|qs| {
-                    qs.iter().any(&is_joined) && qs.iter().any(|q| !is_joined(q))
-                })
+                side.as_ref()
+                    .is_some_and(|qs| qs.iter().any(&is_joined) && qs.iter().any(|q| !is_joined(q)))
             };
             let within_joined = match (&l, &r) {
                 (Some(l), Some(r)) => {

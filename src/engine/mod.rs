@@ -3,12 +3,14 @@
 
 mod aggregate;
 mod compat;
+mod computed_from;
 mod ctes;
 mod generated_keys;
 mod indexes;
 mod joined_writes;
 mod joins;
 mod labels;
+mod lateral;
 mod logic;
 mod names;
 mod numeric;
@@ -270,7 +272,7 @@ impl Engine {
         let written = labels::written(&statement);
         if subquery::has_subquery(&statement)
             || subquery::has_derived_set_operation(&statement)
-            || outer_joins::has_outer_join(&statement)
+            || computed_from::has_computed_join(&statement)
         {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }
@@ -322,10 +324,10 @@ impl Engine {
                 return Ok(());
             }
         }
-        // A set operation read as a derived table, and a FULL JOIN, are computed when the
-        // statement runs.
+        // A set operation read as a derived table, a FULL JOIN or a LATERAL subquery are
+        // computed when the statement runs.
         if subquery::has_derived_set_operation(&statement)
-            || outer_joins::has_outer_join(&statement)
+            || computed_from::has_computed_join(&statement)
         {
             return Ok(());
         }

@@ -99,11 +99,15 @@ impl Engine {
         if !selects_closed {
             return false;
         }
-        // ORDER BY / LIMIT / OFFSET name output labels or the last SELECT's sources.
-        inner.push(Scope {
+        // ORDER BY / LIMIT / OFFSET name output labels or, after a plain SELECT, its sources.
+        let mut tail = Scope {
             labels,
             ..Scope::default()
-        });
+        };
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            tail.tables = self.scope_of_from(&select.from).tables;
+        }
+        inner.push(tail);
         let closed = query_tail_exprs_mut(query)
             .into_iter()
             .all(|expr| self.expr_is_closed(expr, inner));
@@ -189,7 +193,7 @@ impl Engine {
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
         all_selects(&mut query.body, &mut |select| {
-            if let Err(error) = self.compute_outer_joins(select, params) {
+            if let Err(error) = self.compute_joins(select, params) {
                 self.relation_failed.get_or_insert(error);
             }
             for table in &mut select.from {

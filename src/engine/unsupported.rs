@@ -104,7 +104,6 @@ fn body_join_refused(body: &SetExpr) -> Option<&'static str> {
 
 fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
     let factor_refused = |factor: &TableFactor| match factor {
-        TableFactor::Derived { lateral: true, .. } => Some("LATERAL"),
         TableFactor::NestedJoin {
             table_with_joins, ..
         } => joins_refused(table_with_joins),
@@ -129,7 +128,7 @@ fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
                 (true, JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)) => {
                     Some("RIGHT or FULL JOIN with USING or NATURAL")
                 }
-                // Computed when the statement runs (outer_joins.rs).
+                // Computed when the statement runs (computed_from.rs).
                 (_, JoinOperator::FullOuter(_) | JoinOperator::RightOuter(_)) => {
                     factor_refused(&join.relation)
                 }

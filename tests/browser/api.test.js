@@ -334,7 +334,7 @@ for (const current of MODES) {
       ]);
     }));
 
-  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN, FULL JOIN and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
+  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN, FULL JOIN, LATERAL and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
         const { connect, deleteDatabase } = window.idbsql;
@@ -378,6 +378,11 @@ for (const current of MODES) {
               [],
               { rowMode: "array" },
             )).rows,
+            lateral: (await tx.query(
+              "SELECT e.name, s.n FROM emp AS e LEFT JOIN LATERAL " +
+                "(SELECT COUNT(*) AS n FROM emp AS r WHERE r.boss = e.id) AS s ON true WHERE e.id < $1 ORDER BY e.id",
+              [5],
+            )).rows,
             using: (await tx.query(
               "SELECT * FROM emp JOIN (SELECT id, name AS alias FROM emp) AS x USING (id) WHERE id = $1",
               [4],
@@ -401,6 +406,7 @@ for (const current of MODES) {
         union: 3,
         right: [[null, null, null, 1, null, "ann"], [3, 2, "cy", 5, 3, "eve"]],
         full: { n: 9, bosses: 5, staff: 5 },
+        lateral: [{ name: "ann", n: 1 }, { name: "bob", n: 1 }, { name: "cy", n: 1 }, { name: "dee", n: 0 }],
         rightAfter: [
           [null, null, "ann"],
           [null, null, "bob"],
