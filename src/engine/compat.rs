@@ -257,7 +257,7 @@ fn visible_name(factor: &TableFactor) -> Option<String> {
 /// (`t2.x = 1` works); an equality within the joined table, or with a side that reads it and
 /// another table (`t1.a + t2.b = 1`), becomes `NOT (a <> b)` (the same truth, NULL included),
 /// which is not a hash-join candidate.
-fn join_condition(on: &mut Expr, joined: Option<&str>) {
+pub(super) fn join_condition(on: &mut Expr, joined: Option<&str>) {
     match on {
         Expr::Nested(inner) => join_condition(inner, joined),
         Expr::BinaryOp {

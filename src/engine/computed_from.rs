@@ -1,7 +1,8 @@
 //! A FROM item whose first joins our layer computes (FULL / RIGHT JOIN, LATERAL; GlueSQL 0.20
 //! has none): it finds the join to compute, gives each module the item's names and columns, and
-//! hands the rows back as one `VALUES` relation per name joined by row number, so every name the
-//! rest of the query reads keeps its meaning. Computes no rows itself; never touches the store.
+//! hands the rows back as one `VALUES` relation under the first name, the other names' columns
+//! renamed in it and every reference to them rewritten (GlueSQL never hash-joins two derived
+//! relations, so one per name would cost the square of the rows). Computes no rows itself.
 
 use {
     super::{relation::values_query, Engine},
@@ -9,15 +10,27 @@ use {
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, Expr, Ident, Join, JoinConstraint, JoinOperator, ObjectName, Query,
-            Select, SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins,
+            Expr, Ident, Join, JoinOperator, ObjectName, Query, Select, SelectItem, SetExpr,
+            Statement, TableAlias, TableFactor, TableWithJoins,
         },
     },
     std::ops::ControlFlow,
 };
 
-/// The row number joining the relations of one computed FROM item: no column has this name.
-const ROW: &str = "__idbsql_row";
+/// `name.column` of a name other than the first, in the one relation: `name__column`.
+fn renamed(name: &str, column: &str) -> String {
+    format!("{name}__{column}")
+}
+
+/// A column of a computed name read under the first name: `(name, column)` → new column.
+pub(super) struct Rename {
+    name: String,
+    column: String,
+    first: String,
+    to: String,
+    /// Another name of the item has a column so named: unqualified, it is ambiguous.
+    shared: bool,
+}
 
 /// Whether `statement` holds a join this module computes.
 pub fn has_computed_join(statement: &Statement) -> bool {
@@ -106,7 +119,7 @@ impl Engine {
         &mut self,
         select: &mut Select,
         params: &mut Vec<Value>,
-    ) -> Result<(), DbError> {
+    ) -> Result<Vec<Rename>, DbError> {
         // `FROM a, LATERAL (…) s` reads `a` as `FROM a CROSS JOIN LATERAL (…) s` does.
         let mut index = 1;
         while index < select.from.len() {
@@ -128,7 +141,8 @@ impl Engine {
                 "LATERAL as the first FROM item (it has nothing to its left to read) is not supported",
             ));
         }
-        let mut replaced: Vec<Named> = Vec::new();
+        let mut renames: Vec<Rename> = Vec::new();
+        let mut replaced: Vec<Vec<Named>> = Vec::new();
         for table in &mut select.from {
             let Some(last) = last_computed(table) else {
                 continue;
@@ -147,13 +161,37 @@ impl Engine {
             } else {
                 self.outer_join_rows(left_table, left, join, params)?
             };
-            replace_prefix(table, last, &computed, params)?;
-            replaced.extend(computed.names);
+            renames.extend(replace_prefix(table, last, &computed, params)?);
+            replaced.push(computed.names);
         }
-        if !replaced.is_empty() {
-            spell_wildcards(select, &replaced);
+        if replaced.is_empty() {
+            return Ok(renames);
         }
-        Ok(())
+        refuse_shadowing(select, &renames)?;
+        spell_wildcards(select, &replaced, &renames);
+        // A renamed column selected as itself keeps its name (a derived table or WITH around
+        // this SELECT reads it by that name).
+        for item in &mut select.projection {
+            if let SelectItem::UnnamedExpr(expr) = item {
+                let label = match expr {
+                    Expr::Identifier(ident) => ident.clone(),
+                    Expr::CompoundIdentifier(parts) if parts.len() == 2 => parts[1].clone(),
+                    _ => continue,
+                };
+                let mut renamed = expr.clone();
+                rename(&mut renamed, &renames);
+                if renamed != *expr {
+                    *item = SelectItem::ExprWithAlias {
+                        expr: renamed,
+                        alias: label,
+                    };
+                }
+            }
+        }
+        for expr in super::subquery::select_exprs_mut(select) {
+            rename(expr, &renames);
+        }
+        Ok(renames)
     }
 
     /// The name and columns of each FROM item, or a refusal naming what is not known.
@@ -206,83 +244,189 @@ impl Engine {
     }
 }
 
-/// Replaces `table`'s relation and joins up to `joins[last]` by one relation per name of
-/// `computed`: its columns of each row, and the row's number.
+/// Replaces `table`'s relation and joins up to `joins[last]` by one relation of `computed`'s
+/// rows under its first name; answers how the other names' columns are read in it.
 fn replace_prefix(
     table: &mut TableWithJoins,
     last: usize,
     computed: &Computed,
     params: &mut Vec<Value>,
-) -> Result<(), DbError> {
-    let mut relations = Vec::new();
-    let mut start = 0;
-    for named in &computed.names {
-        let width = named.columns.len();
-        let part: Vec<Vec<Value>> = computed
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(number, row)| {
-                let mut part = row[start..start + width].to_vec();
-                part.push(Value::I64(number as i64));
-                part
-            })
-            .collect();
-        start += width;
-        let subquery = values_query(part, width + 1, params)?;
-        let mut columns: Vec<Ident> = named.columns.iter().map(Ident::new).collect();
-        columns.push(Ident::new(ROW));
-        relations.push(TableFactor::Derived {
-            lateral: false,
-            subquery: Box::new(subquery),
-            alias: Some(TableAlias {
-                name: Ident::new(&named.name),
-                columns,
-            }),
-        });
-    }
-    let mut relations = relations.into_iter();
-    let (Some(first), Some(first_name)) = (relations.next(), computed.names.first()) else {
+) -> Result<Vec<Rename>, DbError> {
+    let Some(first) = computed.names.first() else {
         return Err(refused("internal: a computed join without relations"));
     };
-    let mut joins: Vec<Join> = relations
-        .zip(computed.names.iter().skip(1))
-        .map(|(relation, named)| Join {
-            relation,
-            global: false,
-            join_operator: JoinOperator::Inner(JoinConstraint::On(Expr::BinaryOp {
-                left: Box::new(column(&first_name.name, ROW)),
-                op: BinaryOperator::Eq,
-                right: Box::new(column(&named.name, ROW)),
-            })),
-        })
-        .collect();
-    joins.extend(table.joins.drain(last + 1..));
-    table.relation = first;
-    table.joins = joins;
+    let mut columns: Vec<Ident> = first.columns.iter().map(Ident::new).collect();
+    let mut renames = Vec::new();
+    for (at, named) in computed.names.iter().enumerate().skip(1) {
+        for column in &named.columns {
+            let to = renamed(&named.name, column);
+            columns.push(Ident::new(&to));
+            let shared = computed.names.iter().enumerate().any(|(other, n)| {
+                other != at && n.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
+            });
+            renames.push(Rename {
+                name: named.name.clone(),
+                column: column.clone(),
+                first: first.name.clone(),
+                to,
+                shared,
+            });
+        }
+    }
+    let width = columns.len();
+    let subquery = values_query(computed.rows.clone(), width, params)?;
+    table.relation = TableFactor::Derived {
+        lateral: false,
+        subquery: Box::new(subquery),
+        alias: Some(TableAlias {
+            name: Ident::new(&first.name),
+            columns,
+        }),
+    };
+    table.joins.drain(..=last);
+    Ok(renames)
+}
+
+/// A subquery of `select` naming one of its own relations as a renamed name does: its
+/// references could not be told apart.
+fn refuse_shadowing(select: &Select, renames: &[Rename]) -> Result<(), DbError> {
+    let mut select = select.clone();
+    let shadowed = super::subquery::select_exprs_mut(&mut select)
+        .into_iter()
+        .any(|expr| {
+            super::visit::table_factors(expr, |factor| {
+                let name = match factor {
+                    TableFactor::Table {
+                        alias: Some(alias), ..
+                    }
+                    | TableFactor::Derived {
+                        alias: Some(alias), ..
+                    } => alias.name.value.clone(),
+                    TableFactor::Table { name, .. } => {
+                        name.0.last().map(|i| i.value.clone()).unwrap_or_default()
+                    }
+                    _ => return ControlFlow::Continue(()),
+                };
+                if renames.iter().any(|r| r.name.eq_ignore_ascii_case(&name)) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .is_break()
+        });
+    if shadowed {
+        return Err(refused(
+            "a subquery naming its own relation as a relation of a RIGHT JOIN, FULL JOIN or LATERAL around it is not supported",
+        ));
+    }
     Ok(())
 }
 
-/// `*` and `name.*` of a computed name become its columns (its row number is not one).
-fn spell_wildcards(select: &mut Select, replaced: &[Named]) {
-    let find = |name: &str| replaced.iter().find(|n| n.name.eq_ignore_ascii_case(name));
+/// Rewrites every reference to a renamed column in `expr` (its subqueries included): `b.y`,
+/// and an unqualified `y` no relation of the first name has, outside subqueries.
+pub(super) fn rename(expr: &mut Expr, renames: &[Rename]) {
+    if renames.is_empty() {
+        return;
+    }
+    let find = |name: Option<&str>, column: &str| {
+        renames.iter().find(|r| {
+            name.is_none_or(|n| r.name.eq_ignore_ascii_case(n))
+                && r.column.eq_ignore_ascii_case(column)
+        })
+    };
+    let _ = super::visit::exprs_mut(expr, |e| {
+        if let Expr::CompoundIdentifier(parts) = e {
+            if let [qualifier, column] = parts.as_slice() {
+                if let Some(r) = find(Some(&qualifier.value), &column.value) {
+                    *e = super::computed_from::column(&r.first, &r.to);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    unqualified(expr, renames);
+}
+
+/// An unqualified name of a renamed column, outside subqueries (whose own FROM comes first).
+fn unqualified(expr: &mut Expr, renames: &[Rename]) {
+    match expr {
+        Expr::Identifier(ident) => {
+            let found: Vec<&Rename> = renames
+                .iter()
+                .filter(|r| !r.shared && r.column.eq_ignore_ascii_case(&ident.value))
+                .collect();
+            if let [r] = found.as_slice() {
+                *expr = column(&r.first, &r.to);
+            }
+        }
+        Expr::Subquery(_) | Expr::Exists { .. } => {}
+        Expr::InSubquery { expr: operand, .. } => unqualified(operand, renames),
+        other => {
+            for operand in super::walk::operands_mut(other) {
+                unqualified(operand, renames);
+            }
+        }
+    }
+}
+
+/// `*` and `name.*` of a computed name become its columns, under their own names.
+fn spell_wildcards(select: &mut Select, replaced: &[Vec<Named>], renames: &[Rename]) {
+    let all: Vec<&Named> = replaced.iter().flatten().collect();
+    let find = |name: &str| {
+        all.iter()
+            .copied()
+            .find(|n| n.name.eq_ignore_ascii_case(name))
+    };
     let columns_of = |named: &Named| -> Vec<SelectItem> {
         named
             .columns
             .iter()
-            .map(|c| SelectItem::UnnamedExpr(column(&named.name, c)))
+            .map(|c| {
+                let renamed = renames.iter().find(|r| {
+                    r.name.eq_ignore_ascii_case(&named.name) && r.column.eq_ignore_ascii_case(c)
+                });
+                match renamed {
+                    Some(r) => SelectItem::ExprWithAlias {
+                        expr: column(&r.first, &r.to),
+                        alias: Ident::new(c),
+                    },
+                    None => SelectItem::UnnamedExpr(column(&named.name, c)),
+                }
+            })
             .collect()
     };
+    let has_wildcard = select.projection.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    if !has_wildcard {
+        return;
+    }
+    // The names in written order: a computed item's first name stands for all of its names.
+    let mut names: Vec<String> = Vec::new();
+    for table in &select.from {
+        let mut visible = Vec::new();
+        visible_names(table, &mut visible);
+        for name in visible {
+            match replaced.iter().find(|group| {
+                group
+                    .first()
+                    .is_some_and(|n| n.name.eq_ignore_ascii_case(&name))
+            }) {
+                Some(group) => names.extend(group.iter().map(|n| n.name.clone())),
+                None => names.push(name),
+            }
+        }
+    }
     let projection = std::mem::take(&mut select.projection);
     for item in projection {
         match item {
             SelectItem::Wildcard(_) => {
-                let mut names = Vec::new();
-                for table in &select.from {
-                    visible_names(table, &mut names);
-                }
-                for name in names {
-                    match find(&name) {
+                for name in &names {
+                    match find(name) {
                         Some(named) => select.projection.extend(columns_of(named)),
                         None => select.projection.push(SelectItem::QualifiedWildcard(
                             ObjectName(vec![Ident::new(name)]),

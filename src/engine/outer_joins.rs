@@ -43,6 +43,9 @@ impl Engine {
 
         // The inner join, then every row of each kept side, to find those nothing matched: two
         // equal rows of one side meet the same rows, so a row is matched when its value is.
+        // Written as an inner join here, its ON gets what compat.rs gives every ON at parse time.
+        let mut condition = condition;
+        super::compat::join_condition(&mut condition, right.first().map(|n| n.name.as_str()));
         let mut inner_table = left_table.clone();
         inner_table.joins.push(Join {
             relation: join.relation.clone(),

@@ -154,6 +154,15 @@ impl Engine {
                         columns.extend(table.columns?.into_iter().map(|(n, _)| (n, None)));
                     }
                 }
+                SelectItem::QualifiedWildcard(name, _) => {
+                    let qualifier = name.0.last()?;
+                    let scope = self.scope_of_from(&select.from);
+                    let table = scope
+                        .tables
+                        .into_iter()
+                        .find(|t| t.name.eq_ignore_ascii_case(&qualifier.value))?;
+                    columns.extend(table.columns?.into_iter().map(|(n, _)| (n, None)));
+                }
                 other => columns.push((label_of(other)?, None)),
             }
         }

@@ -79,12 +79,26 @@ impl Engine {
             });
             scope.labels = select.projection.iter().filter_map(label_of).collect();
             labels.extend(scope.labels.iter().cloned());
+            // A LATERAL subquery may read the FROM items before it.
+            let mut before = Scope::default();
             let sources_closed = select.from.iter_mut().all(|table| {
-                self.factor_is_closed(&mut table.relation, inner)
-                    && table
-                        .joins
-                        .iter_mut()
-                        .all(|join| self.factor_is_closed(&mut join.relation, inner))
+                let factors = std::iter::once(&mut table.relation)
+                    .chain(table.joins.iter_mut().map(|join| &mut join.relation));
+                for factor in factors {
+                    let lateral = super::computed_from::is_lateral(factor);
+                    if lateral {
+                        inner.push(std::mem::take(&mut before));
+                    }
+                    let closed = self.factor_is_closed(factor, inner);
+                    if lateral {
+                        before = inner.pop().unwrap_or_default();
+                    }
+                    if !closed {
+                        return false;
+                    }
+                    self.scope_of_factor(factor, &mut before);
+                }
+                true
             });
             if !sources_closed {
                 return false;
@@ -192,9 +206,13 @@ impl Engine {
     }
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
+        let mut renames = Vec::new();
         all_selects(&mut query.body, &mut |select| {
-            if let Err(error) = self.compute_joins(select, params) {
-                self.relation_failed.get_or_insert(error);
+            match self.compute_joins(select, params) {
+                Ok(renamed) => renames = renamed,
+                Err(error) => {
+                    self.relation_failed.get_or_insert(error);
+                }
             }
             for table in &mut select.from {
                 self.walk_factor(&mut table.relation, params);
@@ -207,7 +225,12 @@ impl Engine {
             }
             true
         });
+        // ORDER BY after one SELECT reads its relations: a renamed column there too.
+        let plain = matches!(query.body.as_ref(), SetExpr::Select(_));
         for expr in query_tail_exprs_mut(query) {
+            if plain {
+                super::computed_from::rename(expr, &renames);
+            }
             self.walk_expr(expr, params);
         }
     }
