@@ -146,6 +146,11 @@ pub enum JoinKind {
     Full,
     /// `FROM a, b WHERE …`: the condition joins the WHERE clause.
     Comma,
+    /// `CROSS JOIN LATERAL (SELECT t.* FROM t WHERE <on>) AS t` (or `LEFT JOIN LATERAL … ON
+    /// true`) over a plain table: SQLite has no LATERAL, and gets the join it equals
+    /// (`[LEFT] JOIN t ON <on>`).
+    LateralCross,
+    LateralLeft,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -479,10 +484,34 @@ impl Render {
                         None => join.on.clone(),
                     });
                 }
-                JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full => {
+                JoinKind::LateralCross | JoinKind::LateralLeft
+                    if self.dialect != Dialect::Sqlite =>
+                {
+                    let left = join.kind == JoinKind::LateralLeft;
+                    out.push_str(if left {
+                        " LEFT JOIN LATERAL ("
+                    } else {
+                        " CROSS JOIN LATERAL ("
+                    });
+                    let From::Table { name, alias } = &join.item else {
+                        unreachable!("LATERAL is generated over a plain table only")
+                    };
+                    let _ = write!(out, "SELECT {alias}.* FROM {name} AS {alias} WHERE ");
+                    self.expr(out, &join.on);
+                    let _ = write!(out, ") AS {alias}");
+                    if left {
+                        out.push_str(" ON true");
+                    }
+                }
+                JoinKind::Inner
+                | JoinKind::Left
+                | JoinKind::Right
+                | JoinKind::Full
+                | JoinKind::LateralCross
+                | JoinKind::LateralLeft => {
                     out.push_str(match join.kind {
-                        JoinKind::Inner => " JOIN ",
-                        JoinKind::Left => " LEFT JOIN ",
+                        JoinKind::Inner | JoinKind::LateralCross => " JOIN ",
+                        JoinKind::Left | JoinKind::LateralLeft => " LEFT JOIN ",
                         JoinKind::Right => " RIGHT JOIN ",
                         _ => " FULL JOIN ",
                     });

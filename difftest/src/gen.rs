@@ -52,6 +52,7 @@ pub const SHAPES: &[&str] = &[
     "RIGHT JOIN",
     "RIGHT JOIN after a join",
     "FULL JOIN",
+    "LATERAL",
     "USING",
     "comma join",
     "many-table join",
@@ -510,8 +511,16 @@ impl Gen<'_> {
         for i in 1..relations {
             let (item, rel) = self.relation(&format!("{prefix}{i}"));
             scope.push(rel);
+            let plain_table = matches!(item, From::Table { .. });
             let kind = match self.rng.below(3) {
                 _ if many => JoinKind::Comma,
+                _ if plain_table && self.rng.percent(7) => {
+                    if self.rng.percent(50) {
+                        JoinKind::LateralLeft
+                    } else {
+                        JoinKind::LateralCross
+                    }
+                }
                 _ if self.rng.percent(8) => JoinKind::Full,
                 _ if self.rng.percent(if i == 1 { 15 } else { 25 }) => JoinKind::Right,
                 0 => JoinKind::Inner,
@@ -524,6 +533,7 @@ impl Gen<'_> {
                 JoinKind::Right if i > 1 => self.note("RIGHT JOIN after a join"),
                 JoinKind::Right => self.note("RIGHT JOIN"),
                 JoinKind::Full => self.note("FULL JOIN"),
+                JoinKind::LateralCross | JoinKind::LateralLeft => self.note("LATERAL"),
                 JoinKind::Comma => self.note("comma join"),
                 JoinKind::Inner => {}
             }
@@ -535,6 +545,7 @@ impl Gen<'_> {
                 && kind != JoinKind::Comma
                 && kind != JoinKind::Right
                 && kind != JoinKind::Full
+                && !matches!(kind, JoinKind::LateralCross | JoinKind::LateralLeft)
                 && shared(first)
                 && shared(scope.last().expect("a relation"))
                 && self.rng.percent(30);
@@ -547,10 +558,13 @@ impl Gen<'_> {
                     BinOp::Eq,
                     Box::new(self.col(&last, "id")),
                 )
-            } else if matches!(kind, JoinKind::Right | JoinKind::Full) {
-                // What a FULL or RIGHT JOIN keeps of a side is computed apart from the outer
-                // query's rows (idbsql refuses one that reads them), so its condition reads
-                // only this query's relations.
+            } else if matches!(
+                kind,
+                JoinKind::Right | JoinKind::Full | JoinKind::LateralCross | JoinKind::LateralLeft
+            ) {
+                // What a FULL or RIGHT JOIN keeps of a side, and a LATERAL subquery, are
+                // computed apart from the outer query's rows (idbsql refuses one that reads
+                // them), so its condition reads only this query's relations.
                 self.join_condition(&scope[outer.len()..])
             } else {
                 self.join_condition(&scope)
