@@ -294,26 +294,9 @@ fn refuse_shadowing(select: &Select, renames: &[Rename]) -> Result<(), DbError> 
     let shadowed = super::subquery::select_exprs_mut(&mut select)
         .into_iter()
         .any(|expr| {
-            super::visit::table_factors(expr, |factor| {
-                let name = match factor {
-                    TableFactor::Table {
-                        alias: Some(alias), ..
-                    }
-                    | TableFactor::Derived {
-                        alias: Some(alias), ..
-                    } => alias.name.value.clone(),
-                    TableFactor::Table { name, .. } => {
-                        name.0.last().map(|i| i.value.clone()).unwrap_or_default()
-                    }
-                    _ => return ControlFlow::Continue(()),
-                };
-                if renames.iter().any(|r| r.name.eq_ignore_ascii_case(&name)) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
+            names_a_relation(expr, |name| {
+                renames.iter().any(|r| r.name.eq_ignore_ascii_case(name))
             })
-            .is_break()
         });
     if shadowed {
         return Err(refused(
@@ -449,23 +432,40 @@ fn spell_wildcards(select: &mut Select, replaced: &[Vec<Named>], renames: &[Rena
     }
 }
 
+/// The name a FROM item is visible by: its alias, or the table's own name.
+fn factor_name(factor: &TableFactor) -> Option<String> {
+    match factor {
+        TableFactor::Table {
+            alias: Some(alias), ..
+        }
+        | TableFactor::Derived {
+            alias: Some(alias), ..
+        } => Some(alias.name.value.clone()),
+        TableFactor::Table { name, .. } => name.0.last().map(|i| i.value.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a FROM item anywhere inside `node` is visible by a name `taken` accepts.
+pub(super) fn names_a_relation<N: gluesql_core::sqlparser::ast::Visit + ?Sized>(
+    node: &N,
+    taken: impl Fn(&str) -> bool,
+) -> bool {
+    super::visit::table_factors(node, |factor| match factor_name(factor) {
+        Some(name) if taken(&name) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 /// The names the FROM items of `table` are visible by, in written order.
 fn visible_names(table: &TableWithJoins, names: &mut Vec<String>) {
     for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
         match factor {
-            TableFactor::Table {
-                alias: Some(alias), ..
-            }
-            | TableFactor::Derived {
-                alias: Some(alias), ..
-            } => names.push(alias.name.value.clone()),
-            TableFactor::Table { name, .. } => {
-                names.extend(name.0.last().map(|i| i.value.clone()));
-            }
             TableFactor::NestedJoin {
                 table_with_joins, ..
             } => visible_names(table_with_joins, names),
-            _ => {}
+            other => names.extend(factor_name(other)),
         }
     }
 }

@@ -58,26 +58,10 @@ impl Engine {
         // The subquery as `SELECT * FROM (subquery) AS s WHERE <ON>`, each column of the left
         // side it names (`a.x`) a parameter after the statement's own.
         let mut template = on_filtered(*subquery, alias, condition);
-        let shadowed = super::visit::table_factors(&template, |factor| {
-            let name = match factor {
-                TableFactor::Table {
-                    alias: Some(alias), ..
-                }
-                | TableFactor::Derived {
-                    alias: Some(alias), ..
-                } => alias.name.value.clone(),
-                TableFactor::Table { name, .. } => {
-                    name.0.last().map(|i| i.value.clone()).unwrap_or_default()
-                }
-                _ => return ControlFlow::Continue(()),
-            };
-            if left.iter().any(|n| n.name.eq_ignore_ascii_case(&name)) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+        let shadowed = super::computed_from::names_a_relation(&template, |name| {
+            left.iter().any(|n| n.name.eq_ignore_ascii_case(name))
         });
-        if shadowed.is_break() {
+        if shadowed {
             return Err(refused(
                 "a LATERAL subquery naming a relation by a name the FROM list before it uses is not supported",
             ));
