@@ -246,7 +246,7 @@ test("a commit larger than the server's frame limit fails with too_large and syn
   }
 });
 
-test("a live query follows a remote change arriving by sync, with origin remote", async () => {
+test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN and LATERAL)", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "live") });
   const contextA = await browser.newContext();
   const contextB = await browser.newContext();
@@ -271,6 +271,14 @@ test("a live query follows a remote change arriving by sync, with origin remote"
         [],
         (r) => window.derived.push(r.rows[0].n),
       );
+      // So do a FULL JOIN and a LATERAL subquery after it.
+      window.joined = [];
+      window.liveJoined = await window.db.live(
+        "SELECT COUNT(*) AS n FROM note AS x FULL JOIN note AS y ON y.id = x.id + 1 " +
+          "LEFT JOIN LATERAL (SELECT COUNT(*) AS c FROM note AS z WHERE z.id <= x.id) AS l ON true",
+        [],
+        (r) => window.joined.push(r.rows[0].n),
+      );
     });
     await a.evaluate(async () => {
       await window.db.query("INSERT INTO note VALUES (1, 'remote')");
@@ -280,9 +288,12 @@ test("a live query follows a remote change arriving by sync, with origin remote"
     assert.deepEqual(await b.evaluate(() => window.counts), [0, 1]);
     await waitFor(b, () => window.derived.at(-1) === 1);
     assert.deepEqual(await b.evaluate(() => window.derived), [0, 1]);
+    await waitFor(b, () => window.joined.at(-1) === 2);
+    assert.deepEqual(await b.evaluate(() => window.joined), [0, 2]);
     assert.deepEqual(await b.evaluate(() => window.origins), ["remote"]);
     await b.evaluate(() => window.live.stop());
     await b.evaluate(() => window.liveDerived.stop());
+    await b.evaluate(() => window.liveJoined.stop());
   } finally {
     await contextA.close();
     await contextB.close();
