@@ -125,7 +125,7 @@ fn set_expr_joins(body: &mut SetExpr) {
                 factor_joins(&mut table.relation);
                 for join in &mut table.joins {
                     factor_joins(&mut join.relation);
-                    let joined = visible_name(&join.relation);
+                    let joined = super::computed_from::factor_name(&join.relation);
                     if let JoinOperator::Inner(JoinConstraint::On(on))
                     | JoinOperator::LeftOuter(JoinConstraint::On(on)) = &mut join.join_operator
                     {
@@ -237,18 +237,6 @@ fn filtered_aggregate(expr: &mut Expr) {
         results: vec![value],
         else_result: None,
     }));
-}
-
-/// The name a FROM item's columns are qualified by.
-fn visible_name(factor: &TableFactor) -> Option<String> {
-    match factor {
-        TableFactor::Table { name, alias, .. } => Some(alias.as_ref().map_or_else(
-            || name.0.last().map(|i| i.value.clone()).unwrap_or_default(),
-            |a| a.name.value.clone(),
-        )),
-        TableFactor::Derived { alias, .. } => alias.as_ref().map(|a| a.name.value.clone()),
-        _ => None,
-    }
 }
 
 /// GlueSQL 0.20 plans an equality in ON as a hash join whenever one side can be computed from

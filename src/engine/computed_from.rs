@@ -161,8 +161,9 @@ impl Engine {
             } else {
                 self.outer_join_rows(left_table, left, join, params)?
             };
-            renames.extend(replace_prefix(table, last, &computed, params)?);
-            replaced.push(computed.names);
+            let Computed { names, rows } = computed;
+            renames.extend(replace_prefix(table, last, &names, rows, params)?);
+            replaced.push(names);
         }
         if replaced.is_empty() {
             return Ok(renames);
@@ -244,24 +245,25 @@ impl Engine {
     }
 }
 
-/// Replaces `table`'s relation and joins up to `joins[last]` by one relation of `computed`'s
-/// rows under its first name; answers how the other names' columns are read in it.
+/// Replaces `table`'s relation and joins up to `joins[last]` by one relation of `rows` (the
+/// columns of each of `names`) under the first name; answers how the other names' columns are read in it.
 fn replace_prefix(
     table: &mut TableWithJoins,
     last: usize,
-    computed: &Computed,
+    names: &[Named],
+    rows: Vec<Vec<Value>>,
     params: &mut Vec<Value>,
 ) -> Result<Vec<Rename>, DbError> {
-    let Some(first) = computed.names.first() else {
+    let Some(first) = names.first() else {
         return Err(refused("internal: a computed join without relations"));
     };
     let mut columns: Vec<Ident> = first.columns.iter().map(Ident::new).collect();
     let mut renames = Vec::new();
-    for (at, named) in computed.names.iter().enumerate().skip(1) {
+    for (at, named) in names.iter().enumerate().skip(1) {
         for column in &named.columns {
             let to = renamed(&named.name, column);
             columns.push(Ident::new(&to));
-            let shared = computed.names.iter().enumerate().any(|(other, n)| {
+            let shared = names.iter().enumerate().any(|(other, n)| {
                 other != at && n.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
             });
             renames.push(Rename {
@@ -274,7 +276,7 @@ fn replace_prefix(
         }
     }
     let width = columns.len();
-    let subquery = values_query(computed.rows.clone(), width, params)?;
+    let subquery = values_query(rows, width, params)?;
     table.relation = TableFactor::Derived {
         lateral: false,
         subquery: Box::new(subquery),
@@ -433,7 +435,7 @@ fn spell_wildcards(select: &mut Select, replaced: &[Vec<Named>], renames: &[Rena
 }
 
 /// The name a FROM item is visible by: its alias, or the table's own name.
-fn factor_name(factor: &TableFactor) -> Option<String> {
+pub(super) fn factor_name(factor: &TableFactor) -> Option<String> {
     match factor {
         TableFactor::Table {
             alias: Some(alias), ..

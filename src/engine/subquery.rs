@@ -79,7 +79,13 @@ impl Engine {
             });
             scope.labels = select.projection.iter().filter_map(label_of).collect();
             labels.extend(scope.labels.iter().cloned());
-            // A LATERAL subquery may read the FROM items before it.
+            // A LATERAL subquery may read the FROM items before it (their scope is built only
+            // for a SELECT holding one).
+            let has_lateral = select.from.iter().any(|table| {
+                std::iter::once(&table.relation)
+                    .chain(table.joins.iter().map(|join| &join.relation))
+                    .any(super::computed_from::is_lateral)
+            });
             let mut before = Scope::default();
             let sources_closed = select.from.iter_mut().all(|table| {
                 let factors = std::iter::once(&mut table.relation)
@@ -96,7 +102,9 @@ impl Engine {
                     if !closed {
                         return false;
                     }
-                    self.scope_of_factor(factor, &mut before);
+                    if has_lateral {
+                        self.scope_of_factor(factor, &mut before);
+                    }
                 }
                 true
             });

@@ -72,10 +72,6 @@ struct Column {
     expr: Expr,
 }
 
-fn qualified(qualifier: &str, column: &str) -> Expr {
-    Expr::CompoundIdentifier(vec![Ident::new(qualifier), Ident::new(column)])
-}
-
 impl Engine {
     /// Rewrites every USING and NATURAL join in `statement` into ON equalities.
     pub(super) fn lower_using(&self, statement: &mut Statement) -> Result<(), DbError> {
@@ -139,7 +135,7 @@ impl Engine {
         Ok(columns
             .into_iter()
             .map(|(name, _)| Column {
-                expr: qualified(&table.name, &name),
+                expr: super::computed_from::column(&table.name, &name),
                 name,
             })
             .collect())
