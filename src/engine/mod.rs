@@ -35,6 +35,8 @@ mod using;
 mod views;
 pub(crate) mod visit;
 mod walk;
+mod window_values;
+mod windows;
 
 pub use {
     generated_keys::Sequence,
@@ -273,6 +275,7 @@ impl Engine {
         if subquery::has_subquery(&statement)
             || subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
+            || windows::has_window(&statement)
         {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }
@@ -324,10 +327,11 @@ impl Engine {
                 return Ok(());
             }
         }
-        // A set operation read as a derived table, a FULL JOIN or a LATERAL subquery are
-        // computed when the statement runs.
+        // A set operation read as a derived table, a FULL JOIN, a LATERAL subquery and window
+        // functions are computed when the statement runs.
         if subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
+            || windows::has_window(&statement)
         {
             return Ok(());
         }

@@ -214,6 +214,16 @@ impl Engine {
     }
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
+        // Windows first: their SELECT then reads one relation of computed rows, and its first
+        // query (run as its own statement) takes every other step.
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            if super::windows::select_has_window(select, query.order_by.as_ref()) {
+                if let Err(error) = self.compute_windows(select, query.order_by.as_mut(), params) {
+                    self.relation_failed.get_or_insert(error);
+                    return;
+                }
+            }
+        }
         let mut renames = Vec::new();
         all_selects(&mut query.body, &mut |select| {
             match self.compute_joins(select, params) {

@@ -10,13 +10,16 @@ use {
     std::ops::ControlFlow,
 };
 
-/// The first clause in `statement` GlueSQL would ignore: a window (`OVER`), an aggregate
-/// `FILTER` that `compat` could not rewrite, a GROUP BY position outside the select list.
+/// The first clause in `statement` GlueSQL would ignore: an aggregate `FILTER` that `compat`
+/// could not rewrite, a GROUP BY position outside the select list; or a window function
+/// where SQL allows none (windows.rs computes the others).
 pub fn check(statement: &Statement) -> Result<(), DbError> {
+    if let Some(message) = super::windows::misplaced(statement) {
+        return Err(DbError::new(ErrorCode::Plan, message));
+    }
     let mut refused = None;
     let _ = super::visit::exprs(statement, |expr| {
         refused = match expr {
-            Expr::Function(f) if f.over.is_some() => Some("window functions (OVER …)"),
             Expr::Function(f) if f.filter.is_some() => Some("FILTER on this aggregate"),
             Expr::Subquery(query)
             | Expr::Exists {
