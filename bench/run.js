@@ -93,6 +93,12 @@ async function main() {
       await run("J6 ms (6 tables, JOIN … ON)", "join", [6, "on"]);
       await run("J6 ms (6 tables, commas in another order)", "join", [6, "comma"]);
     }
+    if (wanted("WF")) {
+      // Window functions over 100,000 rows (issue 27: each ≤ 500 ms).
+      await page.evaluate(() => window.workloads.windowPrepare());
+      await run("WF ms (ROW_NUMBER() OVER (PARTITION BY g ORDER BY x), 100k rows)", "windowQuery", "rowNumber");
+      await run("WF ms (running SUM(x) OVER (ORDER BY id), 100k rows)", "windowQuery", "runningSum");
+    }
     if (wanted("R")) {
       // Interleaved, so a slow stretch of the machine does not land on one kind only.
       await page.evaluate(() => window.workloads.returningPrepare());

@@ -311,3 +311,28 @@ export async function returning(kind) {
   if (result.rowCount !== 10_000) throw new Error(`updated ${result.rowCount} rows`);
   return ms;
 }
+
+/** WF: window functions over 100,000 rows in memory (issue 27: each ≤ 500 ms). `x` is a
+ * scrambled value, so ROW_NUMBER's order is not the table's. */
+let windowDb;
+export async function windowPrepare() {
+  windowDb = await connect("bench-windows", { storage: "memory" });
+  await windowDb.query("CREATE TABLE w (id INTEGER PRIMARY KEY, g INTEGER, x INTEGER)");
+  for (let from = 0; from < 100_000; from += 10_000) {
+    const values = [];
+    for (let i = from; i < from + 10_000; i += 1) values.push(`(${i}, ${i % 100}, ${(i * 7919) % 100_003})`);
+    await windowDb.query(`INSERT INTO w VALUES ${values.join(",")}`);
+  }
+}
+
+export async function windowQuery(kind) {
+  const sql = {
+    rowNumber: "SELECT id, ROW_NUMBER() OVER (PARTITION BY g ORDER BY x) AS rn FROM w",
+    runningSum: "SELECT id, SUM(x) OVER (ORDER BY id) AS total FROM w",
+  }[kind];
+  const t0 = performance.now();
+  const { rows } = await windowDb.query(sql);
+  const ms = performance.now() - t0;
+  if (rows.length !== 100_000) throw new Error(`${kind}: ${rows.length} rows`);
+  return ms;
+}

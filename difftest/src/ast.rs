@@ -108,6 +108,23 @@ pub enum Expr {
     Subquery(Box<Query>),
     InSub(Box<Expr>, Box<Query>, bool),
     Exists(Box<Query>, bool),
+    Window(Box<Window>),
+}
+
+/// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub name: &'static str,
+    /// `COUNT(*)`.
+    pub star: bool,
+    pub args: Vec<Expr>,
+    pub partition: Vec<Expr>,
+    /// Each key, whether descending, and NULLS FIRST (`Some(true)`) or LAST written out, or
+    /// left to the default (PostgreSQL's and idbsql's: last ascending, first descending;
+    /// SQLite's is the reverse, so its text always spells it).
+    pub order: Vec<(Expr, bool, Option<bool>)>,
+    /// The frame clause as written, the same in every dialect.
+    pub frame: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -715,7 +732,53 @@ impl Render {
                 self.query(out, query);
                 out.push_str("))");
             }
+            Expr::Window(window) => self.window(out, window),
         }
+    }
+
+    fn window(&mut self, out: &mut String, window: &Window) {
+        let _ = write!(out, "({}(", window.name);
+        if window.star {
+            out.push('*');
+        }
+        for (i, arg) in window.args.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.expr(out, arg);
+        }
+        out.push_str(") OVER (");
+        let mut space = "";
+        for (i, key) in window.partition.iter().enumerate() {
+            out.push_str(if i == 0 { "PARTITION BY " } else { ", " });
+            self.expr(out, key);
+            space = " ";
+        }
+        for (i, (key, desc, nulls_first)) in window.order.iter().enumerate() {
+            out.push_str(if i == 0 { space } else { ", " });
+            if i == 0 {
+                out.push_str("ORDER BY ");
+            }
+            self.expr(out, key);
+            if *desc {
+                out.push_str(" DESC");
+            }
+            let nulls_first = match (nulls_first, self.dialect) {
+                (Some(first), _) => Some(*first),
+                (None, Dialect::Sqlite) => Some(*desc),
+                (None, _) => None,
+            };
+            match nulls_first {
+                Some(true) => out.push_str(" NULLS FIRST"),
+                Some(false) => out.push_str(" NULLS LAST"),
+                None => {}
+            }
+            space = " ";
+        }
+        if let Some(frame) = window.frame {
+            let _ = write!(out, "{space}{frame}");
+        }
+        out.push_str("))");
     }
 }
 

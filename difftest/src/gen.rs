@@ -81,6 +81,9 @@ pub const SHAPES: &[&str] = &[
     "write … RETURNING",
     "upsert",
     "UPDATE … FROM",
+    "window function",
+    "window frame",
+    "window over groups",
 ];
 
 #[derive(Debug, Clone)]
@@ -625,6 +628,15 @@ impl Gen<'_> {
                 items.push((expr, alias(i, ty)));
             }
         }
+        // Windows over this query's own rows (idbsql refuses one in a correlated subquery).
+        if outer.is_empty() && self.rng.percent(if grouped { 20 } else { 14 }) {
+            let over_groups = grouped.then(|| items.clone());
+            for _ in 0..1 + self.rng.below(2) {
+                let (window, ty) = self.window(local, over_groups.as_deref());
+                let i = items.len();
+                items.push((window, alias(i, ty)));
+            }
+        }
         let filter = self.rng.percent(70).then(|| self.predicate(&scope, 2));
         let having = (grouped && self.rng.percent(40)).then(|| {
             self.note("HAVING");
@@ -693,6 +705,234 @@ impl Gen<'_> {
             order_by: Vec::new(),
             limit: None,
         }
+    }
+
+    /// A window function over the rows of `local`, or over its groups (`groups`: the select
+    /// list, its first item the group key), wrapped now and then in arithmetic.
+    fn window(&mut self, local: &[Rel], groups: Option<&[(Expr, String)]>) -> (Expr, Ty) {
+        self.note("window function");
+        if groups.is_some() {
+            self.note("window over groups");
+        }
+        let (window, ty) = self.window_call(local, groups);
+        let expr = Expr::Window(Box::new(window));
+        if ty.is_numeric() && groups.is_none() && self.rng.percent(20) {
+            if let Some(other) = self.column_of(local, ty) {
+                let op = self.rng.pick(&[BinOp::Add, BinOp::Sub]);
+                return (Expr::Bin(Box::new(other), op, Box::new(expr)), ty);
+            }
+        }
+        (expr, ty)
+    }
+
+    /// An operand of a window: a column (now and then an expression) of `local`, or an item
+    /// of the select list over groups; of type `want` when given.
+    fn window_operand(
+        &mut self,
+        local: &[Rel],
+        groups: Option<&[(Expr, String)]>,
+        want: Option<Ty>,
+    ) -> Option<(Expr, Ty)> {
+        if let Some(items) = groups {
+            let fitting: Vec<(Expr, Ty)> = items
+                .iter()
+                .map(|(e, a)| (e.clone(), type_of_alias(a)))
+                .filter(|(_, ty)| want.is_none_or(|w| w == *ty))
+                .collect();
+            return (!fitting.is_empty()).then(|| self.rng.pick(&fitting));
+        }
+        let ty = want.unwrap_or_else(|| {
+            self.rng
+                .pick(&[Ty::Int, Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date])
+        });
+        if self.rng.percent(15) {
+            return Some((self.expr(ty, local, 1), ty));
+        }
+        self.column_of(local, ty).map(|e| (e, ty))
+    }
+
+    /// Keys that make a window's order total: every column of `local` (rows equal in all of
+    /// them give equal output rows whichever comes first), or over groups the group key.
+    fn tie_breakers(
+        &mut self,
+        local: &[Rel],
+        groups: Option<&[(Expr, String)]>,
+    ) -> Vec<(Expr, bool, Option<bool>)> {
+        if let Some(items) = groups {
+            return items
+                .first()
+                .map(|(key, _)| (key.clone(), false, None))
+                .into_iter()
+                .collect();
+        }
+        let columns: Vec<(String, String)> = local
+            .iter()
+            .flat_map(|rel| {
+                rel.columns
+                    .iter()
+                    .map(|(name, _)| (rel.alias.clone(), name.clone()))
+            })
+            .collect();
+        columns
+            .into_iter()
+            .map(|(rel, name)| (self.col(&rel, &name), false, None))
+            .collect()
+    }
+
+    fn window_call(&mut self, local: &[Rel], groups: Option<&[(Expr, String)]>) -> (Window, Ty) {
+        const ROWS_FRAMES: &[&str] = &[
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+            "ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+            "ROWS 2 PRECEDING",
+            "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+            "ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING",
+            "ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING",
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING",
+        ];
+        const RANGE_FRAMES: &[&str] = &[
+            "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+            "RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+            "RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING",
+            "RANGE CURRENT ROW",
+        ];
+        const RANGE_OFFSETS: &[&str] = &[
+            "RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+            "RANGE BETWEEN 2 PRECEDING AND CURRENT ROW",
+            "RANGE BETWEEN CURRENT ROW AND 3 FOLLOWING",
+            "RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING",
+            "RANGE BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING",
+        ];
+        let mut window = Window {
+            name: "ROW_NUMBER",
+            star: false,
+            args: Vec::new(),
+            partition: Vec::new(),
+            order: Vec::new(),
+            frame: None,
+        };
+        if groups.is_none() && self.rng.percent(45) {
+            if let Some((key, _)) = self.window_operand(local, groups, None) {
+                window.partition.push(key);
+            }
+        }
+        // Whether the value depends on the order of rows the ORDER BY leaves tied.
+        let mut tie_sensitive = true;
+        let mut ty = Ty::Int;
+        let any = |gen: &mut Self| gen.window_operand(local, groups, None);
+        match self.rng.below(10) {
+            0 => window.name = "ROW_NUMBER",
+            1..=2 => {
+                window.name = self
+                    .rng
+                    .pick(&["RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST"]);
+                if matches!(window.name, "PERCENT_RANK" | "CUME_DIST") {
+                    ty = Ty::Float;
+                }
+                tie_sensitive = false;
+            }
+            3 => {
+                window.name = "NTILE";
+                window
+                    .args
+                    .push(Expr::Lit(Lit::Int(1 + self.rng.below(4) as i64)));
+            }
+            4..=5 => {
+                if let Some((value, value_ty)) = any(self) {
+                    window.name = self.rng.pick(&["LAG", "LEAD"]);
+                    ty = value_ty;
+                    window.args.push(value);
+                    if self.rng.percent(50) {
+                        window
+                            .args
+                            .push(Expr::Lit(Lit::Int(self.rng.below(3) as i64)));
+                        if self.rng.percent(50) {
+                            window.args.push(Expr::Lit(literal(self.rng, ty)));
+                        }
+                    }
+                }
+            }
+            6 => {
+                if let Some((value, value_ty)) = any(self) {
+                    window.name = self.rng.pick(&["FIRST_VALUE", "LAST_VALUE", "NTH_VALUE"]);
+                    ty = value_ty;
+                    window.args.push(value);
+                    if window.name == "NTH_VALUE" {
+                        window
+                            .args
+                            .push(Expr::Lit(Lit::Int(1 + self.rng.below(3) as i64)));
+                    }
+                    if self.rng.percent(50) {
+                        self.note("window frame");
+                        window.frame = Some(self.rng.pick(ROWS_FRAMES));
+                    }
+                }
+            }
+            _ => {
+                let numeric_ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec]);
+                let numeric = self.window_operand(local, groups, Some(numeric_ty));
+                let (name, arg) = match (self.rng.below(6), numeric) {
+                    (0, _) => ("COUNT", None),
+                    (2, Some((value, value_ty))) => ("SUM", Some((value, value_ty))),
+                    (3, Some((value, _))) => ("AVG", Some((value, Ty::Float))),
+                    (4, _) => match any(self) {
+                        Some((value, value_ty)) => ("MIN", Some((value, value_ty))),
+                        None => ("COUNT", None),
+                    },
+                    (5, _) => match any(self) {
+                        Some((value, value_ty)) => ("MAX", Some((value, value_ty))),
+                        None => ("COUNT", None),
+                    },
+                    _ => match any(self) {
+                        Some((value, _)) => ("COUNT", Some((value, Ty::Int))),
+                        None => ("COUNT", None),
+                    },
+                };
+                window.name = name;
+                match arg {
+                    Some((value, value_ty)) => {
+                        window.args.push(value);
+                        ty = value_ty;
+                    }
+                    None => window.star = true,
+                }
+                tie_sensitive = false;
+                match self.rng.below(4) {
+                    0 => {}
+                    1 => {
+                        self.note("window frame");
+                        window.frame = Some(self.rng.pick(ROWS_FRAMES));
+                        tie_sensitive = true;
+                    }
+                    2 => {
+                        self.note("window frame");
+                        window.frame = Some(self.rng.pick(RANGE_FRAMES));
+                    }
+                    _ => {
+                        // An offset compares the one ORDER BY key's value.
+                        if let Some((key, _)) = self.window_operand(local, groups, Some(Ty::Int)) {
+                            self.note("window frame");
+                            let desc = self.rng.percent(30);
+                            let nulls = self.rng.percent(30).then(|| self.rng.percent(50));
+                            window.order.push((key, desc, nulls));
+                            window.frame = Some(self.rng.pick(RANGE_OFFSETS));
+                            return (window, ty);
+                        }
+                    }
+                }
+            }
+        }
+        for _ in 0..self.rng.below(3) {
+            if let Some((key, _)) = any(self) {
+                let desc = self.rng.percent(30);
+                let nulls = self.rng.percent(30).then(|| self.rng.percent(50));
+                window.order.push((key, desc, nulls));
+            }
+        }
+        if tie_sensitive {
+            let ties = self.tie_breakers(local, groups);
+            window.order.extend(ties);
+        }
+        (window, ty)
     }
 
     fn join_condition(&mut self, scope: &[Rel]) -> Expr {

@@ -271,6 +271,11 @@ impl Engine {
         if self.needs_filling(&statement, &params) {
             self.fill_generated(statement.to_mut(), &params)?;
         }
+        if windows::has_window(&statement) {
+            if let Some(output) = self.windows_answered_directly(&statement, &params)? {
+                return Ok(output);
+            }
+        }
         let written = labels::written(&statement);
         if subquery::has_subquery(&statement)
             || subquery::has_derived_set_operation(&statement)

@@ -83,7 +83,7 @@ pub fn bind(params: &mut Vec<Value>, value: Value) -> Expr {
 /// One column of computed rows, of one numeric kind as SQL gives it (integers meeting floats
 /// are floats, integers meeting decimals decimals): GlueSQL's VALUES wants one type per
 /// column, and `SELECT f … UNION SELECT 1` gives each row its own.
-fn widen_column(rows: &mut [Vec<Value>], column: usize) {
+pub(super) fn widen_column(rows: &mut [Vec<Value>], column: usize) {
     use gluesql_core::ast::DataType;
     let values = || rows.iter().filter_map(|row| row.get(column));
     let to = if values().any(crate::kinds::is_float_value) {

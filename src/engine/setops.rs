@@ -219,6 +219,21 @@ fn compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// Two rows by ORDER BY keys `(column, ascending)`, as GlueSQL orders.
+pub(super) fn compare_rows(a: &[Value], b: &[Value], keys: &[(usize, bool)]) -> Ordering {
+    keys.iter()
+        .map(|(column, asc)| {
+            let ordering = compare(&a[*column], &b[*column]);
+            if *asc {
+                ordering
+            } else {
+                ordering.reverse()
+            }
+        })
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
 fn error(message: impl Into<String>) -> DbError {
     DbError::new(ErrorCode::Plan, message)
 }
@@ -237,19 +252,7 @@ impl Engine {
                 .iter()
                 .map(|item| self.sort_column(item, &columns, params))
                 .collect::<Result<Vec<_>, _>>()?;
-            rows.sort_by(|a, b| {
-                keys.iter()
-                    .map(|(column, asc)| {
-                        let ordering = compare(&a[*column], &b[*column]);
-                        if *asc {
-                            ordering
-                        } else {
-                            ordering.reverse()
-                        }
-                    })
-                    .find(|o| *o != Ordering::Equal)
-                    .unwrap_or(Ordering::Equal)
-            });
+            rows.sort_by(|a, b| compare_rows(a, b, &keys));
         }
         if let Some(offset) = &query.offset {
             let skip = count(&offset.value, params)?;
@@ -337,7 +340,7 @@ impl Engine {
 }
 
 /// A LIMIT / OFFSET / position: a non-negative integer literal or parameter.
-fn count(expr: &Expr, params: &[Value]) -> Result<usize, DbError> {
+pub(super) fn count(expr: &Expr, params: &[Value]) -> Result<usize, DbError> {
     let value = match expr {
         Expr::Value(SqlValue::Number(n, _)) => n.to_string().parse::<i64>().ok(),
         Expr::Value(SqlValue::Placeholder(p)) => p

@@ -460,7 +460,123 @@ fn label(expr: &Expr) -> Ident {
     }
 }
 
+/// A windowed SELECT split in two: its first query, the windows over that query's rows, and
+/// the select list and ORDER BY rewritten to read both from `RELATION`.
+struct Plan {
+    first: Select,
+    /// How many values each row of the first query has.
+    width: usize,
+    calls: Vec<Call>,
+    items: Vec<SelectItem>,
+    order_by: Option<OrderBy>,
+}
+
+/// Where a rewritten expression that only reads `RELATION` finds its value in a row.
+fn relation_column(expr: &Expr, width: usize) -> Option<usize> {
+    let Expr::CompoundIdentifier(parts) = expr else {
+        return None;
+    };
+    let [relation, column] = parts.as_slice() else {
+        return None;
+    };
+    if relation.value != RELATION {
+        return None;
+    }
+    let (kind, index) = column.value.split_at(1);
+    let index: usize = index.parse().ok()?;
+    match kind {
+        "c" => Some(index),
+        "w" => Some(width + index),
+        _ => None,
+    }
+}
+
 impl Engine {
+    fn plan_windows(
+        &self,
+        select: &Select,
+        order_by: Option<&OrderBy>,
+        params: &[Value],
+    ) -> Result<Plan, DbError> {
+        let mut select = select.clone();
+        self.spell_wildcards_beside_windows(&mut select)?;
+        let named = std::mem::take(&mut select.named_window);
+        let projection = std::mem::take(&mut select.projection);
+        let mut order_by = order_by.cloned();
+        let mut split = Split {
+            leaves: Vec::new(),
+            calls: Vec::new(),
+            call_exprs: Vec::new(),
+            named: &named,
+            params,
+        };
+        let mut items = Vec::new();
+        for item in projection {
+            let (expr, alias) = match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    let alias = label(&expr);
+                    (expr, alias)
+                }
+                SelectItem::ExprWithAlias { expr, alias } => (expr, alias),
+                other => {
+                    return Err(refused(format!(
+                        "{other} beside window functions is not supported"
+                    )))
+                }
+            };
+            items.push(SelectItem::ExprWithAlias {
+                expr: split.skeleton(expr)?,
+                alias,
+            });
+        }
+        if let Some(order_by) = order_by.as_mut() {
+            for item in &mut order_by.exprs {
+                // A position or an output column's name reads the rewritten select list.
+                let output = match &item.expr {
+                    Expr::Value(SqlValue::Number(..)) => true,
+                    Expr::Identifier(ident) => items.iter().any(|item| {
+                        matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
+                    }),
+                    _ => false,
+                };
+                if !output {
+                    let expr = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
+                    item.expr = split.skeleton(expr)?;
+                }
+            }
+        }
+        if split.leaves.is_empty() {
+            // The first query needs a column; its rows are what counts.
+            split.leaf(Expr::Value(SqlValue::Number(1.into(), false)));
+        }
+        let Split { leaves, calls, .. } = split;
+        let width = leaves.len();
+        select.projection = leaves.into_iter().map(SelectItem::UnnamedExpr).collect();
+        select.distinct = None;
+        Ok(Plan {
+            first: select,
+            width,
+            calls,
+            items,
+            order_by,
+        })
+    }
+
+    /// The first query's rows, each with its windows' values after its own.
+    fn window_rows(&mut self, plan: &Plan, params: &[Value]) -> Result<Vec<Vec<Value>>, DbError> {
+        let query = super::setops::plain_query(SetExpr::Select(Box::new(plan.first.clone())));
+        let mut rows = self.rows_of(query, params, "a SELECT with window functions")?;
+        let values = plan
+            .calls
+            .iter()
+            .map(|call| window_values::evaluate(&rows, call))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (at, row) in rows.iter_mut().enumerate() {
+            row.extend(values.iter().map(|column| column[at].clone()));
+        }
+        Ok(rows)
+    }
+
     /// Computes the window functions of `select` (and of its query's `order_by`) and rewrites
     /// it to read them; the computed rows' values are appended to `params`.
     pub(super) fn compute_windows(
@@ -469,77 +585,14 @@ impl Engine {
         order_by: Option<&mut OrderBy>,
         params: &mut Vec<Value>,
     ) -> Result<(), DbError> {
-        self.spell_wildcards_beside_windows(select)?;
-        let named = std::mem::take(&mut select.named_window);
-        let projection = std::mem::take(&mut select.projection);
-        let (leaves, calls, items) = {
-            let mut split = Split {
-                leaves: Vec::new(),
-                calls: Vec::new(),
-                call_exprs: Vec::new(),
-                named: &named,
-                params: params.as_slice(),
-            };
-            let mut items = Vec::new();
-            for item in projection {
-                let (expr, alias) = match item {
-                    SelectItem::UnnamedExpr(expr) => {
-                        let alias = label(&expr);
-                        (expr, alias)
-                    }
-                    SelectItem::ExprWithAlias { expr, alias } => (expr, alias),
-                    other => {
-                        return Err(refused(format!(
-                            "{other} beside window functions is not supported"
-                        )))
-                    }
-                };
-                items.push(SelectItem::ExprWithAlias {
-                    expr: split.skeleton(expr)?,
-                    alias,
-                });
-            }
-            if let Some(order_by) = order_by {
-                for item in &mut order_by.exprs {
-                    // A position or an output column's name reads the rewritten select list.
-                    let output = match &item.expr {
-                        Expr::Value(SqlValue::Number(..)) => true,
-                        Expr::Identifier(ident) => items.iter().any(|item| {
-                            matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
-                        }),
-                        _ => false,
-                    };
-                    if !output {
-                        let expr = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
-                        item.expr = split.skeleton(expr)?;
-                    }
-                }
-            }
-            if split.leaves.is_empty() {
-                // The first query needs a column; its rows are what counts.
-                split.leaf(Expr::Value(SqlValue::Number(1.into(), false)));
-            }
-            (split.leaves, split.calls, items)
-        };
-
-        let mut first = select.clone();
-        first.projection = leaves.into_iter().map(SelectItem::UnnamedExpr).collect();
-        first.distinct = None;
-        let width = first.projection.len();
-        let query = super::setops::plain_query(SetExpr::Select(Box::new(first)));
-        let mut rows = self.rows_of(query, params, "a SELECT with window functions")?;
-        let values = calls
-            .iter()
-            .map(|call| window_values::evaluate(&rows, call))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (at, row) in rows.iter_mut().enumerate() {
-            row.extend(values.iter().map(|column| column[at].clone()));
-        }
+        let plan = self.plan_windows(select, order_by.as_deref(), params)?;
+        let rows = self.window_rows(&plan, params)?;
+        let width = plan.width;
         let columns = (0..width)
             .map(|i| Ident::new(format!("c{i}")))
-            .chain((0..calls.len()).map(|i| Ident::new(format!("w{i}"))))
+            .chain((0..plan.calls.len()).map(|i| Ident::new(format!("w{i}"))))
             .collect();
-        let relation = super::relation::values_query(rows, width + calls.len(), params)?;
+        let relation = super::relation::values_query(rows, width + plan.calls.len(), params)?;
         select.from = vec![TableWithJoins {
             relation: TableFactor::Derived {
                 lateral: false,
@@ -554,8 +607,109 @@ impl Engine {
         select.selection = None;
         select.group_by = GroupByExpr::Expressions(Vec::new(), Vec::new());
         select.having = None;
-        select.projection = items;
+        select.named_window.clear();
+        select.projection = plan.items;
+        if let (Some(order_by), Some(rewritten)) = (order_by, plan.order_by) {
+            *order_by = rewritten;
+        }
         Ok(())
+    }
+
+    /// A query whose windowed SELECT outputs its values and windows as they are, ordered by
+    /// them: answered here from the computed rows, without handing them to GlueSQL as a
+    /// relation (binding 100,000 rows as parameters cost more than computing them). `None`
+    /// for any other query.
+    pub(super) fn windows_answered_directly(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<Option<super::QueryOutput>, DbError> {
+        let Statement::Query(query) = statement else {
+            return Ok(None);
+        };
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return Ok(None);
+        };
+        let plain = query.with.is_none()
+            && query.fetch.is_none()
+            && query.locks.is_empty()
+            && query.limit_by.is_empty()
+            && select.distinct.is_none()
+            && select_has_window(select, query.order_by.as_ref());
+        if !plain {
+            return Ok(None);
+        }
+        let plan = self.plan_windows(select, query.order_by.as_ref(), params)?;
+        let width = plan.width;
+        let mut projected = Vec::new();
+        let mut names = Vec::new();
+        for item in &plan.items {
+            let SelectItem::ExprWithAlias { expr, alias } = item else {
+                return Ok(None);
+            };
+            let Some(column) = relation_column(expr, width) else {
+                return Ok(None);
+            };
+            projected.push(column);
+            names.push(alias.value.clone());
+        }
+        let mut keys = Vec::new();
+        for item in plan.order_by.iter().flat_map(|o| &o.exprs) {
+            if item.nulls_first.is_some() {
+                return Ok(None);
+            }
+            let column = match &item.expr {
+                Expr::Value(SqlValue::Number(number, _)) => {
+                    let position: Option<usize> = number.to_string().parse().ok();
+                    match position
+                        .and_then(|p| p.checked_sub(1))
+                        .and_then(|p| projected.get(p))
+                    {
+                        Some(&column) => column,
+                        None => return Ok(None),
+                    }
+                }
+                Expr::Identifier(ident) => match names.iter().position(|n| *n == ident.value) {
+                    Some(at) => projected[at],
+                    None => return Ok(None),
+                },
+                other => match relation_column(other, width) {
+                    Some(column) => column,
+                    None => return Ok(None),
+                },
+            };
+            keys.push((column, item.asc.unwrap_or(true)));
+        }
+        let mut rows = self.window_rows(&plan, params)?;
+        // One numeric kind per column, as the relation would have given it.
+        for column in width..width + plan.calls.len() {
+            super::relation::widen_column(&mut rows, column);
+        }
+        if !keys.is_empty() {
+            rows.sort_by(|a, b| super::setops::compare_rows(a, b, &keys));
+        }
+        if let Some(offset) = &query.offset {
+            let skip = super::setops::count(&offset.value, params)?;
+            rows.drain(..skip.min(rows.len()));
+        }
+        if let Some(limit) = &query.limit {
+            rows.truncate(super::setops::count(limit, params)?);
+        }
+        let rows: Vec<Vec<Value>> = rows
+            .into_iter()
+            .map(|mut row| {
+                projected
+                    .iter()
+                    .map(|&c| std::mem::replace(&mut row[c], Value::Null))
+                    .collect()
+            })
+            .collect();
+        Ok(Some(super::QueryOutput {
+            command: "SELECT",
+            row_count: rows.len(),
+            columns: names,
+            rows,
+        }))
     }
 
     /// `*` and `name.*` beside window functions become the columns they stand for.
