@@ -109,6 +109,9 @@ pub enum Expr {
     InSub(Box<Expr>, Box<Query>, bool),
     Exists(Box<Query>, bool),
     Window(Box<Window>),
+    /// `a IS [NOT] DISTINCT FROM b` (negated: `IS NOT`), written without parentheses of its
+    /// own: it stands where AND / OR / NOT / WHERE take a predicate, and IS binds more tightly.
+    Distinct(Box<Expr>, Box<Expr>, bool),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -212,6 +215,8 @@ pub struct Query {
     pub body: Body,
     /// Output column positions, from 1; every one of them, so the order is total.
     pub order_by: Vec<usize>,
+    /// `NULLS FIRST` (true) or `NULLS LAST` after every ORDER BY key.
+    pub nulls_first: Option<bool>,
     pub limit: Option<u32>,
 }
 
@@ -458,7 +463,16 @@ impl Render {
             }
         }
         if !query.order_by.is_empty() {
-            let keys: Vec<String> = query.order_by.iter().map(|k| k.to_string()).collect();
+            let nulls = match query.nulls_first {
+                Some(true) => " NULLS FIRST",
+                Some(false) => " NULLS LAST",
+                None => "",
+            };
+            let keys: Vec<String> = query
+                .order_by
+                .iter()
+                .map(|k| format!("{k}{nulls}"))
+                .collect();
             let _ = write!(out, " ORDER BY {}", keys.join(", "));
         }
         if let Some(limit) = query.limit {
@@ -733,6 +747,15 @@ impl Render {
                 out.push_str("))");
             }
             Expr::Window(window) => self.window(out, window),
+            Expr::Distinct(left, right, negated) => {
+                self.expr(out, left);
+                out.push_str(if *negated {
+                    " IS NOT DISTINCT FROM "
+                } else {
+                    " IS DISTINCT FROM "
+                });
+                self.expr(out, right);
+            }
         }
     }
 

@@ -84,6 +84,8 @@ pub const SHAPES: &[&str] = &[
     "window function",
     "window frame",
     "window over groups",
+    "NULLS FIRST / LAST",
+    "IS [NOT] DISTINCT FROM",
 ];
 
 #[derive(Debug, Clone)]
@@ -479,6 +481,7 @@ impl Gen<'_> {
                 loud: false,
             })),
             order_by: Vec::new(),
+            nulls_first: None,
             limit: None,
         };
         self.depth -= 1;
@@ -670,11 +673,17 @@ impl Gen<'_> {
                 loud: false,
             })),
             order_by: Vec::new(),
+            nulls_first: None,
             limit: None,
         };
         if order && self.rng.percent(30) {
             self.note("ORDER BY + LIMIT");
             query.order_by = (1..=query.columns().len()).collect();
+            if self.rng.percent(50) {
+                // Where NULLs go, written out: the references' defaults differ.
+                self.note("NULLS FIRST / LAST");
+                query.nulls_first = Some(self.rng.percent(50));
+            }
             query.limit = Some(1 + self.rng.below(5) as u32);
         }
         query
@@ -703,6 +712,7 @@ impl Gen<'_> {
         Query {
             body: Body::Set(Box::new(left), op, Box::new(right)),
             order_by: Vec::new(),
+            nulls_first: None,
             limit: None,
         }
     }
@@ -1286,6 +1296,10 @@ impl Gen<'_> {
                     self.note("integer with float or decimal");
                 }
                 let right = self.expr(right_ty, scope, d);
+                if self.rng.percent(12) {
+                    self.note("IS [NOT] DISTINCT FROM");
+                    return Expr::Distinct(Box::new(left), Box::new(right), self.rng.percent(40));
+                }
                 let op = self.rng.pick(&[
                     BinOp::Eq,
                     BinOp::NotEq,
@@ -1415,6 +1429,7 @@ fn plain_select(
             loud: false,
         })),
         order_by: Vec::new(),
+        nulls_first: None,
         limit: None,
     }
 }

@@ -31,6 +31,7 @@ fn candidates(query: &Query) -> Vec<Query> {
     if !query.order_by.is_empty() || query.limit.is_some() {
         out.push(Query {
             order_by: Vec::new(),
+            nulls_first: None,
             limit: None,
             ..query.clone()
         });

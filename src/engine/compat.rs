@@ -1,6 +1,7 @@
 //! SQL that SQLite and PostgreSQL users write and GlueSQL 0.20 refuses or misreads, rewritten
 //! into what it runs with the same meaning: comma joins, CROSS JOIN, parenthesised joins, ON
-//! equalities it mis-plans, GROUP BY positions, aggregate FILTER, and the usual type names.
+//! equalities it mis-plans, GROUP BY positions, aggregate FILTER, IS [NOT] DISTINCT FROM, and the
+//! usual type names.
 //! Pure syntax, done once per parsed statement; never looks at data or schemas.
 
 use gluesql_core::sqlparser::ast::{
@@ -38,9 +39,24 @@ pub fn rewrite_statement(statement: &mut Statement) {
         Statement::CreateView { query, .. } => query_joins(query),
         _ => {}
     }
-    // Casts, and subqueries anywhere in expressions.
+    let has_distinct_from = super::visit::exprs(&*statement, |expr| match expr {
+        Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break();
+    if has_distinct_from {
+        let _ = super::visit::exprs_mut(statement, |expr| {
+            regroup_distinct(expr);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    // Casts, IS [NOT] DISTINCT FROM, and subqueries anywhere in expressions.
     let _ = super::visit::exprs_mut(statement, |expr| {
         match expr {
+            Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..) => {
+                let taken = std::mem::replace(expr, Expr::Value(Value::Null));
+                *expr = distinct_from(taken);
+            }
             Expr::Cast { data_type, .. } => {
                 if let Some(supported) = supported_type(data_type) {
                     *data_type = supported;
@@ -57,6 +73,159 @@ pub fn rewrite_statement(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `a IS [NOT] DISTINCT FROM b` as GlueSQL runs it (after `regroup_distinct`).
+fn distinct_from(expr: Expr) -> Expr {
+    match expr {
+        Expr::IsDistinctFrom(a, b) => distinct_or_not(&a, &b, true),
+        Expr::IsNotDistinctFrom(a, b) => distinct_or_not(&a, &b, false),
+        other => other,
+    }
+}
+
+/// One piece of an AND / OR / NOT / IS [NOT] DISTINCT FROM chain, in written order.
+enum Piece {
+    Operand(Box<Expr>),
+    And,
+    Or,
+    Not,
+    /// `IS DISTINCT FROM` (true) or `IS NOT DISTINCT FROM`.
+    Distinct(bool),
+}
+
+/// sqlparser 0.52 reads everything after `IS [NOT] DISTINCT FROM` as its right operand (`a IS
+/// DISTINCT FROM b OR c` as `a IS DISTINCT FROM (b OR c)`), where SQL's IS binds more tightly
+/// than NOT, AND and OR. The chain's pieces keep their written order in any grouping, so
+/// they are grouped again by SQL's precedence.
+fn regroup_distinct(expr: &mut Expr) {
+    let chained = matches!(expr, Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..))
+        || matches!(
+            expr,
+            Expr::BinaryOp {
+                op: BinaryOperator::And | BinaryOperator::Or,
+                ..
+            } | Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                ..
+            }
+        );
+    if !chained {
+        return;
+    }
+    let mut pieces = Vec::new();
+    pieces_of(expr.clone(), &mut pieces);
+    if !pieces.iter().any(|p| matches!(p, Piece::Distinct(_))) {
+        return;
+    }
+    let mut pieces = pieces.into_iter().peekable();
+    if let Some(grouped) = group(&mut pieces, 0) {
+        if pieces.peek().is_none() {
+            *expr = grouped;
+        }
+    }
+}
+
+fn pieces_of(expr: Expr, pieces: &mut Vec<Piece>) {
+    match expr {
+        Expr::BinaryOp {
+            left,
+            op: op @ (BinaryOperator::And | BinaryOperator::Or),
+            right,
+        } => {
+            pieces_of(*left, pieces);
+            pieces.push(if op == BinaryOperator::And {
+                Piece::And
+            } else {
+                Piece::Or
+            });
+            pieces_of(*right, pieces);
+        }
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => {
+            pieces.push(Piece::Not);
+            pieces_of(*expr, pieces);
+        }
+        Expr::IsDistinctFrom(a, b) => {
+            pieces_of(*a, pieces);
+            pieces.push(Piece::Distinct(true));
+            pieces_of(*b, pieces);
+        }
+        Expr::IsNotDistinctFrom(a, b) => {
+            pieces_of(*a, pieces);
+            pieces.push(Piece::Distinct(false));
+            pieces_of(*b, pieces);
+        }
+        other => pieces.push(Piece::Operand(Box::new(other))),
+    }
+}
+
+/// Precedence climbing over `pieces`: OR 1, AND 2, NOT 3 (prefix), IS 4.
+fn group(pieces: &mut std::iter::Peekable<std::vec::IntoIter<Piece>>, min: u8) -> Option<Expr> {
+    let mut left = match pieces.next()? {
+        Piece::Operand(expr) => *expr,
+        Piece::Not => Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(group(pieces, 3)?),
+        },
+        _ => return None,
+    };
+    loop {
+        let precedence = match pieces.peek() {
+            Some(Piece::Or) => 1,
+            Some(Piece::And) => 2,
+            Some(Piece::Distinct(_)) => 4,
+            _ => return Some(left),
+        };
+        if precedence <= min {
+            return Some(left);
+        }
+        let op = pieces.next()?;
+        let right = Box::new(group(pieces, precedence)?);
+        left = match op {
+            Piece::Or => Expr::BinaryOp {
+                left: Box::new(left),
+                op: BinaryOperator::Or,
+                right,
+            },
+            Piece::And => Expr::BinaryOp {
+                left: Box::new(left),
+                op: BinaryOperator::And,
+                right,
+            },
+            Piece::Distinct(true) => Expr::IsDistinctFrom(Box::new(left), right),
+            _ => Expr::IsNotDistinctFrom(Box::new(left), right),
+        };
+    }
+}
+
+fn distinct_or_not(a: &Expr, b: &Expr, distinct: bool) -> Expr {
+    let same = not_distinct(a, b);
+    if distinct {
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(same),
+        }
+    } else {
+        same
+    }
+}
+
+/// `a IS NOT DISTINCT FROM b` (GlueSQL has neither form): equal, or both NULL; never NULL.
+fn not_distinct(a: &Expr, b: &Expr) -> Expr {
+    let is_null = |e: &Expr| Expr::IsNull(Box::new(e.clone()));
+    Expr::Nested(Box::new(Expr::Case {
+        operand: None,
+        conditions: vec![is_null(a), is_null(b)],
+        results: vec![is_null(b), Expr::Value(Value::Boolean(false))],
+        else_result: Some(Box::new(Expr::BinaryOp {
+            left: Box::new(a.clone()),
+            op: BinaryOperator::Eq,
+            right: Box::new(b.clone()),
+        })),
+    }))
 }
 
 fn column_type(column: &mut ColumnDef) {

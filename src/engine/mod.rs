@@ -13,6 +13,7 @@ mod labels;
 mod lateral;
 mod logic;
 mod names;
+mod null_order;
 mod numeric;
 mod objects;
 mod outer_joins;

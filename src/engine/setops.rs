@@ -219,17 +219,21 @@ fn compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-/// Two rows by ORDER BY keys `(column, ascending)`, as GlueSQL orders.
-pub(super) fn compare_rows(a: &[Value], b: &[Value], keys: &[(usize, bool)]) -> Ordering {
+/// Two rows by ORDER BY keys `(column, ascending, NULLs first)`; GlueSQL's own order puts
+/// NULLs last ascending, first descending.
+pub(super) fn compare_rows(a: &[Value], b: &[Value], keys: &[(usize, bool, bool)]) -> Ordering {
     keys.iter()
-        .map(|(column, asc)| {
-            let ordering = compare(&a[*column], &b[*column]);
-            if *asc {
-                ordering
-            } else {
-                ordering.reverse()
-            }
-        })
+        .map(
+            |&(column, asc, nulls_first)| match (&a[column], &b[column]) {
+                (Value::Null, Value::Null) => Ordering::Equal,
+                (Value::Null, _) if nulls_first => Ordering::Less,
+                (Value::Null, _) => Ordering::Greater,
+                (_, Value::Null) if nulls_first => Ordering::Greater,
+                (_, Value::Null) => Ordering::Less,
+                (x, y) if asc => compare(x, y),
+                (x, y) => compare(x, y).reverse(),
+            },
+        )
         .find(|o| *o != Ordering::Equal)
         .unwrap_or(Ordering::Equal)
 }
@@ -314,11 +318,9 @@ impl Engine {
         item: &OrderByExpr,
         columns: &[String],
         params: &[Value],
-    ) -> Result<(usize, bool), DbError> {
-        if item.nulls_first.is_some() {
-            return Err(error("NULLS FIRST / LAST is not supported"));
-        }
+    ) -> Result<(usize, bool, bool), DbError> {
         let asc = item.asc.unwrap_or(true);
+        let nulls_first = item.nulls_first.unwrap_or(!asc);
         let column = match &item.expr {
             Expr::Identifier(ident) => columns.iter().position(|c| *c == ident.value),
             Expr::CompoundIdentifier(idents) => idents
@@ -330,7 +332,7 @@ impl Engine {
             }
             _ => None,
         };
-        column.map(|c| (c, asc)).ok_or_else(|| {
+        column.map(|c| (c, asc, nulls_first)).ok_or_else(|| {
             error(format!(
                 "ORDER BY of a UNION / INTERSECT / EXCEPT must name an output column or its position: {}",
                 item.expr

@@ -655,9 +655,6 @@ impl Engine {
         }
         let mut keys = Vec::new();
         for item in plan.order_by.iter().flat_map(|o| &o.exprs) {
-            if item.nulls_first.is_some() {
-                return Ok(None);
-            }
             let column = match &item.expr {
                 Expr::Value(SqlValue::Number(number, _)) => {
                     let position: Option<usize> = number.to_string().parse().ok();
@@ -678,7 +675,8 @@ impl Engine {
                     None => return Ok(None),
                 },
             };
-            keys.push((column, item.asc.unwrap_or(true)));
+            let asc = item.asc.unwrap_or(true);
+            keys.push((column, asc, item.nulls_first.unwrap_or(!asc)));
         }
         let mut rows = self.window_rows(&plan, params)?;
         // One numeric kind per column, as the relation would have given it.
