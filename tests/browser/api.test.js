@@ -422,6 +422,68 @@ for (const current of MODES) {
       assert.equal(out.pairs, 7);
     }));
 
+  test(`window functions, NULLS FIRST / LAST and IS DISTINCT FROM: with parameters, in a transaction, through a view${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-windows");
+        const db = await connect("api-windows");
+        await db.exec(
+          "CREATE TABLE sale (id INTEGER PRIMARY KEY, region TEXT, amount INTEGER);" +
+            "INSERT INTO sale VALUES (1, 'north', 10), (2, 'north', 30), (3, 'south', 20), (4, 'south', NULL), (5, NULL, 5);" +
+            "CREATE VIEW top_sale AS SELECT region, id FROM (SELECT region, id, " +
+            "ROW_NUMBER() OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST, id) AS rn FROM sale) AS r WHERE rn = 1",
+        );
+        const inTx = await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO sale VALUES (6, 'north', 25)");
+          return {
+            running: (await tx.query(
+              "SELECT id, SUM(amount) OVER (ORDER BY id) AS total, " +
+                "LAG(amount, 1, $1) OVER (ORDER BY id) AS previous FROM sale WHERE id > $2 ORDER BY id",
+              [-1, 2],
+            )).rows,
+            ranked: (await tx.query(
+              "SELECT region, RANK() OVER w AS r, amount - AVG(amount) OVER (PARTITION BY region) AS diff " +
+                "FROM sale WHERE region = $1 WINDOW w AS (ORDER BY amount DESC) ORDER BY r",
+              ["north"],
+            )).rows,
+            view: (await tx.query("SELECT region, id FROM top_sale ORDER BY region NULLS FIRST")).rows,
+            distinct: (await tx.query(
+              "SELECT id FROM sale WHERE region IS DISTINCT FROM $1 AND amount IS NOT DISTINCT FROM NULL OR id = 5 ORDER BY id",
+              ["north"],
+            )).rows.map((row) => row.id),
+          };
+        });
+        let misplaced;
+        try {
+          await db.query("SELECT id FROM sale WHERE ROW_NUMBER() OVER () = 1");
+        } catch (error) {
+          misplaced = { code: error.code, message: error.message };
+        }
+        const afterCommit = (await db.query("SELECT COUNT(*) OVER () AS n FROM sale LIMIT 1")).rows[0].n;
+        await db.disconnect();
+        return { inTx, misplaced, afterCommit };
+      });
+      assert.deepEqual(out.inTx, {
+        running: [
+          { id: 3, total: 20, previous: -1 },
+          { id: 4, total: 20, previous: 20 },
+          { id: 5, total: 25, previous: null },
+          { id: 6, total: 50, previous: 5 },
+        ],
+        ranked: [
+          { region: "north", r: 1, diff: 8.333333333333332 },
+          { region: "north", r: 2, diff: 3.333333333333332 },
+          { region: "north", r: 3, diff: -11.666666666666668 },
+        ],
+        view: [{ region: null, id: 5 }, { region: "north", id: 2 }, { region: "south", id: 3 }],
+        distinct: [4, 5],
+      });
+      assert.equal(out.misplaced.code, "plan");
+      assert.match(out.misplaced.message, /window functions are not allowed in WHERE/);
+      assert.equal(out.afterCommit, 6);
+    }));
+
   test(`a second connection in the same tab shares the database; deleteDatabase waits for both${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

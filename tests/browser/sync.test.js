@@ -246,7 +246,7 @@ test("a commit larger than the server's frame limit fails with too_large and syn
   }
 });
 
-test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN and LATERAL)", async () => {
+test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN, LATERAL and a window)", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "live") });
   const contextA = await browser.newContext();
   const contextB = await browser.newContext();
@@ -279,6 +279,13 @@ test("a live query follows a remote change arriving by sync, with origin remote 
         [],
         (r) => window.joined.push(r.rows[0].n),
       );
+      // And a window function over it.
+      window.windowed = [];
+      window.liveWindowed = await window.db.live(
+        "SELECT id, ROW_NUMBER() OVER (ORDER BY id DESC) AS rn FROM note ORDER BY id",
+        [],
+        (r) => window.windowed.push(r.rows.map((row) => row.rn)),
+      );
     });
     await a.evaluate(async () => {
       await window.db.query("INSERT INTO note VALUES (1, 'remote')");
@@ -290,7 +297,10 @@ test("a live query follows a remote change arriving by sync, with origin remote 
     assert.deepEqual(await b.evaluate(() => window.derived), [0, 1]);
     await waitFor(b, () => window.joined.at(-1) === 2);
     assert.deepEqual(await b.evaluate(() => window.joined), [0, 2]);
+    await waitFor(b, () => window.windowed.length === 2);
+    assert.deepEqual(await b.evaluate(() => window.windowed), [[], [1]]);
     assert.deepEqual(await b.evaluate(() => window.origins), ["remote"]);
+    await b.evaluate(() => window.liveWindowed.stop());
     await b.evaluate(() => window.live.stop());
     await b.evaluate(() => window.liveDerived.stop());
     await b.evaluate(() => window.liveJoined.stop());
