@@ -267,16 +267,19 @@ impl<'a> Partition<'a> {
             },
         };
         let offset = if self.call.function == Function::Lag {
-            -offset
+            offset.checked_neg()
         } else {
-            offset
+            Some(offset)
         };
-        let target = i as i64 + offset;
-        if (0..self.members.len() as i64).contains(&target) {
-            Ok(self.arg(target as usize, 0).clone())
-        } else {
-            Ok(self.arg(i, 2).clone())
-        }
+        // An offset past either end (however large) reads the default.
+        let target = offset
+            .and_then(|offset| (i as i64).checked_add(offset))
+            .and_then(|target| usize::try_from(target).ok())
+            .filter(|&target| target < self.members.len());
+        Ok(match target {
+            Some(target) => self.arg(target, 0).clone(),
+            None => self.arg(i, 2).clone(),
+        })
     }
 
     /// The frame of row `i`: positions `start..end` of the partition.
@@ -514,7 +517,32 @@ impl Aggregate {
 
 #[cfg(test)]
 mod tests {
-    use super::ntile;
+    use {
+        super::{evaluate, ntile, Call, Frame, Function, SortKey},
+        gluesql_core::data::Value,
+    };
+
+    #[test]
+    fn lag_and_lead_by_any_offset_read_the_default_past_either_end() {
+        let rows: Vec<Vec<Value>> = (1..=3)
+            .map(|id| vec![Value::I64(id), Value::I64(i64::MIN), Value::I64(-1)])
+            .collect();
+        for function in [Function::Lag, Function::Lead] {
+            let call = Call {
+                function,
+                args: vec![0, 1, 2],
+                partition: Vec::new(),
+                order: vec![SortKey {
+                    column: 0,
+                    asc: true,
+                    nulls_first: false,
+                }],
+                frame: Frame::default(),
+            };
+            let values = evaluate(&rows, &call).expect("evaluates");
+            assert_eq!(values, vec![Value::I64(-1); 3]);
+        }
+    }
 
     #[test]
     fn ntile_gives_the_first_buckets_one_row_more() {
