@@ -694,6 +694,38 @@ impl Render {
                 }
                 out.push_str(" END)");
             }
+            Expr::Func(name @ ("GREATEST" | "LEAST"), args) if self.dialect == Dialect::Sqlite => {
+                // SQLite's scalar max() / min() are NULL when an argument is, where PostgreSQL's
+                // GREATEST / LEAST skip NULLs: the first non-NULL of the function over every
+                // subset of the arguments, largest subsets first.
+                let function = if *name == "GREATEST" { "MAX" } else { "MIN" };
+                let n = args.len();
+                let mut subsets: Vec<u32> = (1..1u32 << n).collect();
+                subsets.sort_by_key(|set| std::cmp::Reverse(set.count_ones()));
+                out.push_str("COALESCE(");
+                for (i, set) in subsets.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    let members: Vec<&Expr> = (0..n)
+                        .filter(|k| set & (1 << k) != 0)
+                        .map(|k| &args[k])
+                        .collect();
+                    if let [only] = members.as_slice() {
+                        self.expr(out, only);
+                        continue;
+                    }
+                    let _ = write!(out, "{function}(");
+                    for (j, member) in members.iter().enumerate() {
+                        if j > 0 {
+                            out.push_str(", ");
+                        }
+                        self.expr(out, member);
+                    }
+                    out.push(')');
+                }
+                out.push(')');
+            }
             Expr::Func(name, args) => {
                 let _ = write!(out, "{name}(");
                 for (i, arg) in args.iter().enumerate() {

@@ -86,6 +86,7 @@ pub const SHAPES: &[&str] = &[
     "window over groups",
     "NULLS FIRST / LAST",
     "IS [NOT] DISTINCT FROM",
+    "GREATEST / LEAST",
 ];
 
 #[derive(Debug, Clone)]
@@ -1180,6 +1181,22 @@ impl Gen<'_> {
                     "NULLIF",
                     vec![self.expr(ty, scope, d), self.expr(ty, scope, d)],
                 )
+            }
+            (_, 9) if self.rng.percent(35) => {
+                // GREATEST / LEAST ignore NULL arguments; numbers of any kind meet.
+                self.note("GREATEST / LEAST");
+                let name = self.rng.pick(&["GREATEST", "LEAST"]);
+                let args = (0..2 + self.rng.below(2))
+                    .map(|_| {
+                        let arg_ty = if ty.is_numeric() && self.rng.percent(30) {
+                            Ty::Int
+                        } else {
+                            ty
+                        };
+                        self.expr(arg_ty, scope, d)
+                    })
+                    .collect();
+                Expr::Func(name, args)
             }
             (_, 9) if self.depth < 2 && ty != Ty::Date => self.scalar_subquery(ty, scope),
             _ => self.expr(ty, scope, 0),

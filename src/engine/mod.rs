@@ -5,6 +5,7 @@ mod aggregate;
 mod compat;
 mod computed_from;
 mod ctes;
+mod functions;
 mod generated_keys;
 mod indexes;
 mod joined_writes;
@@ -285,11 +286,13 @@ impl Engine {
         {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }
-        if logic::needs_rewrite(&statement) {
-            logic::rewrite_statement(statement.to_mut(), &params);
-        }
+        // Joins are planned on the conjuncts as written: the three-valued logic rewrite turns
+        // an AND chain holding a division into one nested CASE, which no join could take apart.
         if joins::may_join(&statement) {
             self.plan_joins(statement.to_mut());
+        }
+        if logic::needs_rewrite(&statement) {
+            logic::rewrite_statement(statement.to_mut(), &params);
         }
         if numeric::needs_rewrite(&statement, &params, self.glue.storage.number_columns()) {
             let mut owned = statement.into_owned();

@@ -397,6 +397,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
             super::ctes::inline(statement)?;
         }
         compat::rewrite_statement(statement);
+        super::functions::rewrite(statement);
         super::null_order::rewrite(statement);
         super::unsupported::check(statement)?;
     }
