@@ -159,10 +159,14 @@ impl Engine {
         for (p, join) in from.joins[..run - 1].iter().enumerate() {
             if let JoinOperator::Inner(JoinConstraint::On(on)) = &join.join_operator {
                 for expr in split(on) {
-                    // An ON conjunct it cannot read stays put, and so does the whole run.
+                    // An ON conjunct it cannot read stays put, and so does the whole run; so
+                    // does one that divides (its guard must still come first, logic.rs).
                     let Some(reads) = names.reads(expr) else {
                         return;
                     };
+                    if divides(expr) {
+                        return;
+                    }
                     conjuncts.push(conjunct(&names, expr, reads, p + 1, 0));
                 }
             }
@@ -170,6 +174,12 @@ impl Engine {
         let mut kept = Vec::new();
         if let Some(selection) = &select.selection {
             for (rank, expr) in split(selection).into_iter().enumerate() {
+                // A conjunct that divides stays in WHERE, after every guard that may have moved
+                // to a join before it (`b.x <> 0 AND a.y / b.x > 1` never divides by zero).
+                if divides(expr) {
+                    kept.push((rank, expr.clone()));
+                    continue;
+                }
                 match names.reads(expr) {
                     Some(reads) => conjuncts.push(conjunct(&names, expr, reads, 0, rank)),
                     None => kept.push((rank, expr.clone())),
@@ -263,6 +273,18 @@ impl Engine {
         from.joins.extend(rest);
         select.selection = kept.into_iter().reduce(and);
     }
+}
+
+/// Whether `expr` divides anywhere (its subqueries included): where it is evaluated matters.
+fn divides(expr: &Expr) -> bool {
+    visit::exprs(expr, |e| match e {
+        Expr::BinaryOp {
+            op: BinaryOperator::Divide | BinaryOperator::Modulo,
+            ..
+        } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 fn is_inner(operator: &JoinOperator) -> bool {
