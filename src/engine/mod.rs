@@ -273,7 +273,9 @@ impl Engine {
         if self.needs_filling(&statement, &params) {
             self.fill_generated(statement.to_mut(), &params)?;
         }
-        if windows::has_window(&statement) {
+        // One walk per run: a SELECT with windows is answered from its rows, or computed below.
+        let windowed = windows::has_window(&statement);
+        if windowed {
             if let Some(output) = self.windows_answered_directly(&statement, &params)? {
                 return Ok(output);
             }
@@ -282,7 +284,7 @@ impl Engine {
         if subquery::has_subquery(&statement)
             || subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
-            || windows::has_window(&statement)
+            || windowed
         {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
         }

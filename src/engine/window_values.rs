@@ -3,6 +3,7 @@
 //! Knows no SQL text or engine: windows.rs hands in the rows and reads the columns back.
 
 use {
+    super::setops::compare_rows,
     crate::error::{DbError, ErrorCode},
     gluesql_core::{ast::DataType, data::Value},
     std::cmp::Ordering,
@@ -119,44 +120,18 @@ fn compare_values(a: &Value, b: &Value) -> Ordering {
     a.evaluate_cmp(b).unwrap_or(Ordering::Equal)
 }
 
-/// Grouping equality: NULLs are one group.
-fn compare_grouping(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (a, b) => compare_values(a, b),
-    }
-}
-
-fn compare_sort(a: &Value, b: &Value, key: &SortKey) -> Ordering {
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) if key.nulls_first => Ordering::Less,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) if key.nulls_first => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (a, b) if key.asc => compare_values(a, b),
-        (a, b) => compare_values(a, b).reverse(),
-    }
-}
-
 /// The value of `call` for each of `rows`, in their order.
 pub(super) fn evaluate(rows: &[Vec<Value>], call: &Call) -> Result<Vec<Value>, DbError> {
-    let cell = |row: usize, column: usize| -> &Value { &rows[row][column] };
+    // Partition keys first (NULLs one group), then the window's ORDER BY keys.
+    let keys: Vec<(usize, bool, bool)> = call
+        .partition
+        .iter()
+        .map(|&c| (c, true, false))
+        .chain(call.order.iter().map(|k| (k.column, k.asc, k.nulls_first)))
+        .collect();
+    let partition_keys = &keys[..call.partition.len()];
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| {
-        call.partition
-            .iter()
-            .map(|&c| compare_grouping(cell(a, c), cell(b, c)))
-            .chain(
-                call.order
-                    .iter()
-                    .map(|key| compare_sort(cell(a, key.column), cell(b, key.column), key)),
-            )
-            .find(|o| *o != Ordering::Equal)
-            .unwrap_or(Ordering::Equal)
-    });
+    order.sort_by(|&a, &b| compare_rows(&rows[a], &rows[b], &keys));
     let mut out = vec![Value::Null; rows.len()];
     let mut start = 0;
     while start < order.len() {
@@ -164,9 +139,7 @@ pub(super) fn evaluate(rows: &[Vec<Value>], call: &Call) -> Result<Vec<Value>, D
         let len = order[start..]
             .iter()
             .position(|&row| {
-                call.partition
-                    .iter()
-                    .any(|&c| compare_grouping(cell(first, c), cell(row, c)) != Ordering::Equal)
+                compare_rows(&rows[first], &rows[row], partition_keys) != Ordering::Equal
             })
             .unwrap_or(order.len() - start);
         let partition = Partition::new(rows, call, &order[start..start + len]);
@@ -193,11 +166,10 @@ impl<'a> Partition<'a> {
         let mut peer_start = vec![0; n];
         let mut peer_end = vec![n; n];
         let mut group = vec![0; n];
-        let peers = |a: usize, b: usize| {
-            call.order.iter().all(|key| {
-                compare_grouping(&rows[a][key.column], &rows[b][key.column]) == Ordering::Equal
-            })
-        };
+        let order_keys: Vec<(usize, bool, bool)> =
+            call.order.iter().map(|k| (k.column, true, false)).collect();
+        let peers =
+            |a: usize, b: usize| compare_rows(&rows[a], &rows[b], &order_keys) == Ordering::Equal;
         let mut begin = 0;
         let mut groups = 0;
         for i in 0..n {
