@@ -105,6 +105,16 @@ pub enum Expr {
     Agg(Agg, Option<Box<Expr>>, bool),
     /// `aggregate FILTER (WHERE predicate)`.
     Filtered(Box<Expr>, Box<Expr>),
+    /// `string_agg([DISTINCT] value, 'separator' ORDER BY value [DESC])`, the value an integer
+    /// cast to text (`cast`) or a text; ordered by the value itself, so every engine's string
+    /// is the one answer.
+    StringAgg {
+        value: Box<Expr>,
+        cast: bool,
+        separator: &'static str,
+        desc: bool,
+        distinct: bool,
+    },
     Subquery(Box<Query>),
     InSub(Box<Expr>, Box<Query>, bool),
     Exists(Box<Query>, bool),
@@ -750,6 +760,28 @@ impl Render {
                     self.expr(out, arg);
                 }
                 out.push(')');
+            }
+            Expr::StringAgg {
+                value,
+                cast,
+                separator,
+                desc,
+                distinct,
+            } => {
+                let mut text = String::new();
+                if *cast {
+                    text.push_str("CAST(");
+                    self.expr(&mut text, value);
+                    text.push_str(" AS TEXT)");
+                } else {
+                    self.expr(&mut text, value);
+                }
+                let _ = write!(
+                    out,
+                    "string_agg({}{text}, '{separator}' ORDER BY {text}{})",
+                    if *distinct { "DISTINCT " } else { "" },
+                    if *desc { " DESC" } else { "" }
+                );
             }
             Expr::Filtered(aggregate, predicate) => {
                 self.expr(out, aggregate);

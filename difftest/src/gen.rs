@@ -73,6 +73,7 @@ pub const SHAPES: &[&str] = &[
     "lazy evaluation",
     "GROUP BY position",
     "aggregate FILTER",
+    "string_agg",
     "names in another case",
     "constant HAVING",
     "WITH",
@@ -1027,7 +1028,19 @@ impl Gen<'_> {
         let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Text]);
         let arg = self.expr(ty, scope, 1);
         let distinct = self.rng.percent(15);
-        let (aggregate, ty) = self.plain_aggregate(ty, arg, distinct);
+        let (aggregate, ty) = if matches!(ty, Ty::Int | Ty::Text) && self.rng.percent(30) {
+            self.note("string_agg");
+            let aggregate = Expr::StringAgg {
+                value: Box::new(arg),
+                cast: ty == Ty::Int,
+                separator: self.rng.pick(&[",", "", " | "]),
+                desc: self.rng.percent(40),
+                distinct,
+            };
+            (aggregate, Ty::Text)
+        } else {
+            self.plain_aggregate(ty, arg, distinct)
+        };
         if self.rng.percent(15) {
             self.note("aggregate FILTER");
             let predicate = self.predicate(scope, 1);

@@ -137,6 +137,7 @@ fn direct(expr: &Expr) -> Vec<Expr> {
         Expr::Func(_, args) => args.clone(),
         Expr::Agg(_, Some(arg), _) => vec![(**arg).clone()],
         Expr::Filtered(aggregate, _) => vec![(**aggregate).clone()],
+        Expr::StringAgg { value, .. } => vec![(**value).clone()],
         Expr::InSub(e, _, _) => vec![(**e).clone()],
         _ => Vec::new(),
     }
@@ -155,6 +156,7 @@ fn replace_child(expr: &Expr, index: usize, with: Expr) -> Option<Expr> {
         Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::Like(e, _, _) => e,
         Expr::Func(_, args) => args.get_mut(index)?,
         Expr::Agg(_, Some(arg), _) => arg,
+        Expr::StringAgg { value, .. } => value,
         _ => return None,
     };
     *slot = with;

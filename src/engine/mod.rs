@@ -29,6 +29,7 @@ mod returning;
 mod savepoints;
 mod scope;
 mod setops;
+mod string_agg;
 mod subquery;
 mod target_alias;
 mod unsupported;

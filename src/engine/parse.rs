@@ -399,6 +399,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         compat::rewrite_statement(statement);
         super::functions::rewrite(statement);
         super::null_order::rewrite(statement);
+        super::string_agg::rewrite(statement)?;
         super::unsupported::check(statement)?;
     }
     Ok(statements)

@@ -212,3 +212,54 @@ fn a_live_query_with_a_with_clause_depends_on_the_tables_its_expressions_read() 
         vec!["teams", "users"]
     );
 }
+
+#[test]
+fn string_aggregates_keep_the_names_the_query_wrote() {
+    let mut engine = Engine::default();
+    engine
+        .query("CREATE TABLE t (id INTEGER, g INTEGER, s TEXT)", &[])
+        .unwrap();
+    engine
+        .query("INSERT INTO t VALUES (1, 1, 'a'), (2, 1, 'b')", &[])
+        .unwrap();
+    // Each is rewritten to read a derived table (a correlated one through LATERAL).
+    let out = engine
+        .query(
+            "SELECT g, string_agg(s, ',' ORDER BY id), group_concat(s) AS joined, COUNT(*) FROM t GROUP BY g",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        out.columns,
+        vec!["g", "string_agg(s, ',' ORDER BY id)", "joined", "COUNT(*)"]
+    );
+    assert_eq!(
+        out.rows,
+        vec![vec![
+            Value::I64(1),
+            Value::Str("a,b".into()),
+            Value::Str("a,b".into()),
+            Value::I64(2),
+        ]]
+    );
+    let out = engine
+        .query(
+            "SELECT id, (SELECT string_agg(b.s, '' ORDER BY b.id DESC) FROM t AS b WHERE b.id <= t.id) FROM t ORDER BY id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        out.columns,
+        vec![
+            "id",
+            "(SELECT string_agg(b.s, '' ORDER BY b.id DESC) FROM t AS b WHERE b.id <= t.id)"
+        ]
+    );
+    assert_eq!(
+        out.rows,
+        vec![
+            vec![Value::I64(1), Value::Str("a".into())],
+            vec![Value::I64(2), Value::Str("ba".into())],
+        ]
+    );
+}

@@ -32,7 +32,19 @@ pub(super) enum Function {
     Avg,
     Min,
     Max,
+    /// `string_agg(value, separator)` over a window frame.
+    StringAgg,
+    /// The aggregate `string_agg` / `group_concat` of one group (string_agg.rs): the whole
+    /// partition's string on its last row, NULL on the others, so that a group's string is
+    /// held once however many rows the group has; `distinct` keeps each text once.
+    GroupString {
+        distinct: bool,
+    },
 }
+
+/// The internal window function string_agg.rs computes a group's string with.
+pub(super) const GROUP_STRING: &str = "__idbsql_group_string";
+pub(super) const GROUP_STRING_DISTINCT: &str = "__idbsql_group_string_distinct";
 
 impl Function {
     /// The function of this name and how many arguments it takes, at least and at most.
@@ -55,6 +67,13 @@ impl Function {
             "AVG" => (Self::Avg, 1, 1),
             "MIN" => (Self::Min, 1, 1),
             "MAX" => (Self::Max, 1, 1),
+            "STRING_AGG" => (Self::StringAgg, 2, 2),
+            _ if name.eq_ignore_ascii_case(GROUP_STRING) => {
+                (Self::GroupString { distinct: false }, 2, 2)
+            }
+            _ if name.eq_ignore_ascii_case(GROUP_STRING_DISTINCT) => {
+                (Self::GroupString { distinct: true }, 2, 2)
+            }
             _ => return None,
         })
     }
@@ -203,6 +222,12 @@ impl<'a> Partition<'a> {
     fn evaluate(&self, out: &mut [Value]) -> Result<(), DbError> {
         let n = self.members.len();
         let function = self.call.function;
+        if let Function::GroupString { distinct } = function {
+            if let Some(&last) = self.members.last() {
+                out[last] = self.group_string(distinct)?;
+            }
+            return Ok(());
+        }
         let mut aggregate = Aggregate::new(function);
         for i in 0..n {
             let value = match function {
@@ -227,6 +252,23 @@ impl<'a> Partition<'a> {
             out[self.members[i]] = value;
         }
         Ok(())
+    }
+
+    /// The partition's non-NULL values as text in window order, each after the separator of
+    /// its own row (the first's unused); NULL when there are none.
+    fn group_string(&self, distinct: bool) -> Result<Value, DbError> {
+        let mut joined = Joined::default();
+        let mut seen = std::collections::HashSet::new();
+        for position in 0..self.members.len() {
+            let Some(text) = text_of(self.arg(position, 0))? else {
+                continue;
+            };
+            if distinct && !seen.insert(text.clone()) {
+                continue;
+            }
+            joined.push(&text, self.arg(position, 1))?;
+        }
+        Ok(joined.value())
     }
 
     /// LAG / LEAD: the value `offset` rows before / after, else the default.
@@ -368,7 +410,7 @@ impl<'a> Partition<'a> {
                 }
                 while aggregate.end < end {
                     let position = aggregate.end;
-                    aggregate.add(self.arg(position, 0))?;
+                    aggregate.add(self.arg(position, 0), self.arg(position, 1))?;
                     aggregate.end += 1;
                 }
                 aggregate.value()?
@@ -422,6 +464,44 @@ fn ntile(i: usize, n: usize, buckets: usize) -> usize {
     }
 }
 
+/// A value as string_agg concatenates it: text as it is, any other kind cast to text.
+fn text_of(value: &Value) -> Result<Option<String>, DbError> {
+    Ok(match value {
+        Value::Null => None,
+        Value::Str(text) => Some(text.clone()),
+        other => match other.cast(&DataType::Text).map_err(value_error)? {
+            Value::Str(text) => Some(text),
+            _ => None,
+        },
+    })
+}
+
+/// A string_agg result being built: each value after its row's separator (a NULL separator
+/// adds nothing, as in PostgreSQL).
+#[derive(Default)]
+struct Joined {
+    text: Option<String>,
+}
+
+impl Joined {
+    fn push(&mut self, text: &str, separator: &Value) -> Result<(), DbError> {
+        match self.text.as_mut() {
+            None => self.text = Some(text.to_owned()),
+            Some(joined) => {
+                if let Some(separator) = text_of(separator)? {
+                    joined.push_str(&separator);
+                }
+                joined.push_str(text);
+            }
+        }
+        Ok(())
+    }
+
+    fn value(self) -> Value {
+        self.text.map_or(Value::Null, Value::Str)
+    }
+}
+
 /// An aggregate over the frame `start..end` seen so far.
 struct Aggregate {
     function: Function,
@@ -429,6 +509,7 @@ struct Aggregate {
     end: usize,
     count: i64,
     value: Option<Value>,
+    joined: Joined,
 }
 
 impl Aggregate {
@@ -439,6 +520,7 @@ impl Aggregate {
             end: 0,
             count: 0,
             value: None,
+            joined: Joined::default(),
         }
     }
 
@@ -447,11 +529,19 @@ impl Aggregate {
         self.end = start;
         self.count = 0;
         self.value = None;
+        self.joined = Joined::default();
     }
 
-    fn add(&mut self, value: &Value) -> Result<(), DbError> {
+    /// Adds one row's value (and, for string_agg, its separator).
+    fn add(&mut self, value: &Value, separator: &Value) -> Result<(), DbError> {
         if self.function == Function::CountRows {
             self.count += 1;
+            return Ok(());
+        }
+        if self.function == Function::StringAgg {
+            if let Some(text) = text_of(value)? {
+                self.joined.push(&text, separator)?;
+            }
             return Ok(());
         }
         if matches!(value, Value::Null) {
@@ -476,6 +566,11 @@ impl Aggregate {
     fn value(&self) -> Result<Value, DbError> {
         Ok(match (self.function, &self.value) {
             (Function::CountRows | Function::Count, _) => Value::I64(self.count),
+            (Function::StringAgg, _) => self
+                .joined
+                .text
+                .as_ref()
+                .map_or(Value::Null, |text| Value::Str(text.clone())),
             (_, None) => Value::Null,
             // As GlueSQL's AVG: the sum as a float, divided by the count.
             (Function::Avg, Some(sum)) => sum

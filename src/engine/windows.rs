@@ -449,7 +449,7 @@ fn check_frame(start: &Bound, end: &Bound) -> Result<(), DbError> {
 }
 
 /// The name an unnamed output column gets (GlueSQL's: a column's name, else the expression).
-fn label(expr: &Expr) -> Ident {
+pub(super) fn label(expr: &Expr) -> Ident {
     match expr {
         Expr::Identifier(ident) => ident.clone(),
         Expr::CompoundIdentifier(parts) => parts

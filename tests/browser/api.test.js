@@ -422,6 +422,64 @@ for (const current of MODES) {
       assert.equal(out.pairs, 7);
     }));
 
+  test(`string_agg and group_concat: with parameters, in a transaction, through a view, in a correlated subquery${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("api-string-agg");
+        const db = await connect("api-string-agg");
+        await db.exec(
+          "CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT);" +
+            "CREATE TABLE tag (id INTEGER PRIMARY KEY, post_id INTEGER, name TEXT);" +
+            "INSERT INTO post VALUES (1, 'first'), (2, 'second'), (3, 'untagged');" +
+            "INSERT INTO tag VALUES (1, 1, 'sql'), (2, 1, 'browser'), (3, 2, 'sql'), (4, 2, NULL);" +
+            "CREATE VIEW tag_list AS SELECT post_id, string_agg(name, ', ' ORDER BY name) AS names FROM tag GROUP BY post_id",
+        );
+        const inTx = await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO tag VALUES (5, 2, $1)", ["wasm"]);
+          return {
+            grouped: (await tx.query(
+              "SELECT post_id, string_agg(name, $1 ORDER BY id DESC) AS names, COUNT(*) AS n FROM tag WHERE id > $2 GROUP BY post_id ORDER BY post_id",
+              [";", 0],
+            )).rows,
+            view: (await tx.query("SELECT post_id, names FROM tag_list ORDER BY post_id")).rows,
+            correlated: (await tx.query(
+              "SELECT p.title, (SELECT string_agg(t.name, '+' ORDER BY t.name) FROM tag AS t WHERE t.post_id = p.id) AS tags FROM post AS p ORDER BY p.id",
+            )).rows,
+            concat: (await tx.query("SELECT group_concat(DISTINCT name) AS names FROM tag WHERE post_id = 1")).rows[0].names,
+          };
+        });
+        let refused;
+        try {
+          await db.query("SELECT string_agg(name) FROM tag");
+        } catch (error) {
+          refused = { code: error.code, message: error.message };
+        }
+        const afterCommit = (await db.query("SELECT string_agg(name, ',' ORDER BY id) AS s FROM tag")).rows[0].s;
+        await db.disconnect();
+        return { inTx, refused, afterCommit };
+      });
+      assert.deepEqual(out.inTx, {
+        grouped: [
+          { post_id: 1, names: "browser;sql", n: 2 },
+          { post_id: 2, names: "wasm;sql", n: 3 },
+        ],
+        view: [
+          { post_id: 1, names: "browser, sql" },
+          { post_id: 2, names: "sql, wasm" },
+        ],
+        correlated: [
+          { title: "first", tags: "browser+sql" },
+          { title: "second", tags: "sql+wasm" },
+          { title: "untagged", tags: null },
+        ],
+        concat: "sql,browser",
+      });
+      assert.equal(out.refused.code, "plan");
+      assert.match(out.refused.message, /string_agg takes a value and a separator/);
+      assert.equal(out.afterCommit, "sql,browser,sql,wasm");
+    }));
+
   test(`window functions, NULLS FIRST / LAST and IS DISTINCT FROM: with parameters, in a transaction, through a view${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

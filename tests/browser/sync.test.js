@@ -246,7 +246,7 @@ test("a commit larger than the server's frame limit fails with too_large and syn
   }
 });
 
-test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN, LATERAL and a window)", async () => {
+test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN, LATERAL, a window and string_agg)", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "live") });
   const contextA = await browser.newContext();
   const contextB = await browser.newContext();
@@ -286,6 +286,13 @@ test("a live query follows a remote change arriving by sync, with origin remote 
         [],
         (r) => window.windowed.push(r.rows.map((row) => row.rn)),
       );
+      // And a string_agg of it.
+      window.joinedBodies = [];
+      window.liveBodies = await window.db.live(
+        "SELECT string_agg(body, '|' ORDER BY id) AS bodies FROM note",
+        [],
+        (r) => window.joinedBodies.push(r.rows[0].bodies),
+      );
     });
     await a.evaluate(async () => {
       await window.db.query("INSERT INTO note VALUES (1, 'remote')");
@@ -299,6 +306,9 @@ test("a live query follows a remote change arriving by sync, with origin remote 
     assert.deepEqual(await b.evaluate(() => window.joined), [0, 2]);
     await waitFor(b, () => window.windowed.length === 2);
     assert.deepEqual(await b.evaluate(() => window.windowed), [[], [1]]);
+    await waitFor(b, () => window.joinedBodies.length === 2);
+    assert.deepEqual(await b.evaluate(() => window.joinedBodies), [null, "remote"]);
+    await b.evaluate(() => window.liveBodies.stop());
     assert.deepEqual(await b.evaluate(() => window.origins), ["remote"]);
     await b.evaluate(() => window.liveWindowed.stop());
     await b.evaluate(() => window.live.stop());
