@@ -1,12 +1,13 @@
 //! PostgreSQL's everyday functions and literals that GlueSQL 0.20 lacks or runs otherwise,
 //! rewritten into what it runs with the same meaning: GREATEST / LEAST ignoring NULLs,
-//! `gen_random_uuid()`, `date_trunc`, `INTERVAL '1 day'`. Pure syntax, once per parsed statement.
+//! `gen_random_uuid()`, `date_trunc`, `INTERVAL '1 day'`, EXTRACT of NULL and of PostgreSQL's
+//! other fields. Pure syntax, once per parsed statement.
 
 use {
     gluesql_core::sqlparser::ast::{
-        BinaryOperator, CastKind, DataType, DateTimeField, Expr, Function, FunctionArg,
-        FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, Interval, ObjectName,
-        Statement, Value,
+        BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, ExtractSyntax,
+        Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
+        Interval, ObjectName, SelectItem, SetExpr, Statement, TimezoneInfo, Value,
     },
     std::ops::ControlFlow,
 };
@@ -17,10 +18,37 @@ const EXTREME_ARGS_MAX: usize = 6;
 
 /// Rewrites every such function and literal in `statement`.
 pub fn rewrite(statement: &mut Statement) {
-    let _ = super::visit::exprs_mut(statement, |expr| {
+    // A select list's column keeps the name the query wrote (queries are visited inner ones
+    // first, so each column is named by what it held before any rewrite here).
+    let _ = super::visit::queries_mut(statement, |query| {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(e) = item {
+                    let written = e.clone();
+                    rewrite_exprs(e);
+                    if *e != written {
+                        let expr = std::mem::replace(e, Expr::Value(Value::Null));
+                        let alias = super::windows::label(&written);
+                        *item = SelectItem::ExprWithAlias { expr, alias };
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    rewrite_exprs(statement);
+}
+
+fn rewrite_exprs<N: gluesql_core::sqlparser::ast::VisitMut + ?Sized>(node: &mut N) {
+    let _ = super::visit::exprs_mut(node, |expr| {
         let replaced = match expr {
             Expr::Function(function) if function.over.is_none() => call(function),
             Expr::Interval(interval) => interval_text(interval),
+            Expr::Extract {
+                field,
+                syntax: ExtractSyntax::From,
+                expr: value,
+            } => Some(extract(field, value)),
             _ => None,
         };
         if let Some(replaced) = replaced {
@@ -28,6 +56,75 @@ pub fn rewrite(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+fn text(value: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(value.to_owned()))
+}
+
+fn cast(expr: Expr, data_type: DataType) -> Expr {
+    Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(expr),
+        data_type,
+        format: None,
+    }
+}
+
+/// `value` formatted with one of chrono's specifiers, read back as an integer.
+fn formatted_integer(value: &Expr, specifier: &str) -> Expr {
+    cast(
+        format_call(value.clone(), specifier),
+        DataType::Integer(None),
+    )
+}
+
+/// `EXTRACT(field FROM value)`: NULL of NULL (GlueSQL fails with "extract format not
+/// matched"), and PostgreSQL's DOW, ISODOW, DOY, WEEK, ISOYEAR, QUARTER and EPOCH (GlueSQL
+/// knows none) read off the value formatted. The fields GlueSQL computes are left to it,
+/// marked as done (written with a comma) so that this pass does not take them again.
+fn extract(field: &DateTimeField, value: &Expr) -> Expr {
+    let computed = match field {
+        DateTimeField::Dow => formatted_integer(value, "%w"),
+        DateTimeField::Isodow => formatted_integer(value, "%u"),
+        DateTimeField::Doy => formatted_integer(value, "%j"),
+        DateTimeField::Week(None) | DateTimeField::IsoWeek => formatted_integer(value, "%V"),
+        DateTimeField::Isoyear => formatted_integer(value, "%G"),
+        DateTimeField::Quarter => Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(Expr::BinaryOp {
+                left: Box::new(formatted_integer(value, "%m")),
+                op: BinaryOperator::Plus,
+                right: Box::new(Expr::Value(Value::Number(2.into(), false))),
+            }))),
+            op: BinaryOperator::Divide,
+            right: Box::new(Expr::Value(Value::Number(3.into(), false))),
+        },
+        DateTimeField::Epoch => {
+            // Whole seconds (rounded down, also before 1970) plus the microseconds, exact.
+            let at = cast(value.clone(), DataType::Timestamp(None, TimezoneInfo::None));
+            let decimal = DataType::Decimal(ExactNumberInfo::None);
+            Expr::BinaryOp {
+                left: Box::new(cast(format_call(at.clone(), "%s"), decimal.clone())),
+                op: BinaryOperator::Plus,
+                right: Box::new(Expr::BinaryOp {
+                    left: Box::new(cast(format_call(at, "%6f"), decimal)),
+                    op: BinaryOperator::Divide,
+                    right: Box::new(Expr::Value(Value::Number(1_000_000.into(), false))),
+                }),
+            }
+        }
+        _ => Expr::Extract {
+            field: field.clone(),
+            syntax: ExtractSyntax::Comma,
+            expr: Box::new(value.clone()),
+        },
+    };
+    Expr::Case {
+        operand: None,
+        conditions: vec![Expr::IsNull(Box::new(value.clone()))],
+        results: vec![Expr::Value(Value::Null)],
+        else_result: Some(Box::new(computed)),
+    }
 }
 
 fn call(function: &mut Function) -> Option<Expr> {
@@ -108,16 +205,22 @@ fn date_trunc(args: Vec<Expr>) -> Option<Expr> {
         "second" => "%Y-%m-%d %H:%M:%S",
         _ => return None,
     };
-    let formatted = Expr::Function(Function {
+    Some(cast(
+        format_call(value.clone(), format),
+        DataType::Timestamp(None, TimezoneInfo::None),
+    ))
+}
+
+/// `FORMAT(value, 'format')`, GlueSQL's strftime.
+fn format_call(value: Expr, format: &str) -> Expr {
+    Expr::Function(Function {
         name: ObjectName(vec![Ident::new("FORMAT")]),
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {
             duplicate_treatment: None,
             args: vec![
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(value.clone())),
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(
-                    Value::SingleQuotedString(format.to_owned()),
-                ))),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(value)),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(text(format))),
             ],
             clauses: Vec::new(),
         }),
@@ -125,12 +228,6 @@ fn date_trunc(args: Vec<Expr>) -> Option<Expr> {
         null_treatment: None,
         over: None,
         within_group: Vec::new(),
-    });
-    Some(Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(formatted),
-        data_type: DataType::Timestamp(None, gluesql_core::sqlparser::ast::TimezoneInfo::None),
-        format: None,
     })
 }
 

@@ -263,3 +263,36 @@ fn string_aggregates_keep_the_names_the_query_wrote() {
         ]
     );
 }
+
+#[test]
+fn functions_rewritten_as_parsed_keep_the_names_the_query_wrote() {
+    let mut engine = Engine::default();
+    engine
+        .query("CREATE TABLE t (d DATE, a INTEGER)", &[])
+        .unwrap();
+    engine
+        .query("INSERT INTO t VALUES ('2024-03-17', 1), (NULL, NULL)", &[])
+        .unwrap();
+    let out = engine
+        .query(
+            "SELECT EXTRACT(DOW FROM d), EXTRACT(YEAR FROM d), GREATEST(a, 2) FROM t",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        out.columns,
+        vec![
+            "EXTRACT(DOW FROM d)",
+            "EXTRACT(YEAR FROM d)",
+            "GREATEST(a, 2)"
+        ]
+    );
+    // NULL of NULL (GlueSQL's EXTRACT fails on it), Sunday as 0.
+    assert_eq!(
+        out.rows,
+        vec![
+            vec![Value::I64(0), Value::I64(2024), Value::I64(2)],
+            vec![Value::Null, Value::Null, Value::I64(2)],
+        ]
+    );
+}
