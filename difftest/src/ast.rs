@@ -122,6 +122,10 @@ pub enum Expr {
     /// `a IS [NOT] DISTINCT FROM b` (negated: `IS NOT`), written without parentheses of its
     /// own: it stands where AND / OR / NOT / WHERE take a predicate, and IS binds more tightly.
     Distinct(Box<Expr>, Box<Expr>, bool),
+    /// `a - b` of two DATEs: the whole days between them (SQLite: by julianday).
+    DateDiff(Box<Expr>, Box<Expr>),
+    /// `date + n` (a DATE; SQLite: `date(d, '+n days')`).
+    DateAdd(Box<Expr>, i64),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -811,6 +815,34 @@ impl Render {
                 out.push_str("))");
             }
             Expr::Window(window) => self.window(out, window),
+            Expr::DateDiff(left, right) if self.dialect == Dialect::Sqlite => {
+                out.push_str("CAST(julianday(");
+                self.expr(out, left);
+                out.push_str(") - julianday(");
+                self.expr(out, right);
+                out.push_str(") AS INTEGER)");
+            }
+            Expr::DateDiff(left, right) => {
+                out.push('(');
+                self.expr(out, left);
+                out.push_str(" - ");
+                self.expr(out, right);
+                out.push(')');
+            }
+            Expr::DateAdd(date, days) if self.dialect == Dialect::Sqlite => {
+                out.push_str("date(");
+                self.expr(out, date);
+                let _ = write!(out, ", '{days:+} days')");
+            }
+            Expr::DateAdd(date, days) => {
+                out.push('(');
+                self.expr(out, date);
+                if *days < 0 {
+                    let _ = write!(out, " - {})", -days);
+                } else {
+                    let _ = write!(out, " + {days})");
+                }
+            }
             Expr::Distinct(left, right, negated) => {
                 self.expr(out, left);
                 out.push_str(if *negated {

@@ -88,6 +88,7 @@ pub const SHAPES: &[&str] = &[
     "NULLS FIRST / LAST",
     "IS [NOT] DISTINCT FROM",
     "GREATEST / LEAST",
+    "date arithmetic",
 ];
 
 #[derive(Debug, Clone)]
@@ -1104,6 +1105,19 @@ impl Gen<'_> {
             (Ty::Int, 4) => {
                 self.note("LENGTH");
                 Expr::Func("LENGTH", vec![self.expr(Ty::Text, scope, d)])
+            }
+            (Ty::Int, 5) if self.rng.percent(40) => {
+                // Days between two dates: an integer in SQL (GlueSQL gave an INTERVAL).
+                self.note("date arithmetic");
+                Expr::DateDiff(
+                    Box::new(self.expr(Ty::Date, scope, d)),
+                    Box::new(self.expr(Ty::Date, scope, d)),
+                )
+            }
+            (Ty::Date, 0..=3) => {
+                self.note("date arithmetic");
+                let days = self.rng.below(80) as i64 - 40;
+                Expr::DateAdd(Box::new(self.expr(Ty::Date, scope, d)), days)
             }
             (Ty::Int, 5) => {
                 self.note("math function");

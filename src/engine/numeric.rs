@@ -27,9 +27,9 @@ use {
         ast::DataType as GlueType,
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, FunctionArg,
-            FunctionArgExpr, FunctionArguments, Query, Select, SelectItem, SetExpr, Statement,
-            TableFactor, UnaryOperator, Value as SqlValue,
+            BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr,
+            ExtractSyntax, FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Query,
+            Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
         },
     },
     std::str::FromStr,
@@ -46,6 +46,8 @@ enum Num {
     /// A literal with a decimal point: GlueSQL makes it a FLOAT next to a typed value.
     FloatLiteral,
     Decimal,
+    /// Not a number: a DATE, which arithmetic with days and other dates reads.
+    Date,
     /// A number whose kind varies by row (a CASE with integer and fraction branches).
     Mixed,
     /// Not a number, or not known.
@@ -57,6 +59,7 @@ fn of_glue_type(data_type: &GlueType) -> Num {
         t if is_integer_type(t) => Num::Int,
         t if is_float_type(t) => Num::Float,
         GlueType::Decimal => Num::Decimal,
+        GlueType::Date => Num::Date,
         _ => Num::Unknown,
     }
 }
@@ -77,6 +80,7 @@ fn of_sql_type(data_type: &DataType) -> Num {
         | DataType::UInt128 => Num::Int,
         DataType::Float(_) | DataType::Float32 | DataType::Float64 => Num::Float,
         DataType::Decimal(_) => Num::Decimal,
+        DataType::Date => Num::Date,
         _ => Num::Unknown,
     }
 }
@@ -86,6 +90,7 @@ fn of_value(value: &Value) -> Num {
         v if is_integer_value(v) => Num::Int,
         v if is_float_value(v) => Num::Float,
         Value::Decimal(_) => Num::Decimal,
+        Value::Date(_) => Num::Date,
         _ => Num::Unknown,
     }
 }
@@ -106,6 +111,7 @@ fn glue_type_of(num: Num) -> Option<GlueType> {
         Num::Int => Some(GlueType::Int),
         Num::Float => Some(GlueType::Float),
         Num::Decimal => Some(GlueType::Decimal),
+        Num::Date => Some(GlueType::Date),
         _ => None,
     }
 }
@@ -257,20 +263,35 @@ impl Typer<'_> {
     /// types, which a derived table or view over it gives its columns.
     fn query(&self, query: &mut Query, scopes: &mut Vec<Scope>) -> Vec<Num> {
         let mut output = None;
+        let mut last_scope = None;
         all_selects(&mut query.body, &mut |select| {
-            let types = self.select(select, scopes);
+            let (types, scope) = self.select(select, scopes);
             output.get_or_insert(types);
+            last_scope = Some(scope);
             true
         });
         let mut output = output.unwrap_or_default();
         sort_varying_as_float(query, &mut output);
+        // ORDER BY after one SELECT reads its FROM's columns (`ORDER BY d - 1`).
+        let plain = matches!(query.body.as_ref(), SetExpr::Select(_));
+        let scoped = match last_scope {
+            Some(scope) if plain => {
+                scopes.push(scope);
+                true
+            }
+            _ => false,
+        };
         for expr in query_tail_exprs_mut(query) {
             self.expr(expr, scopes);
+        }
+        if scoped {
+            scopes.pop();
         }
         output
     }
 
-    fn select(&self, select: &mut Select, scopes: &mut Vec<Scope>) -> Vec<Num> {
+    /// Types one SELECT; answers its output column types and the scope its FROM made.
+    fn select(&self, select: &mut Select, scopes: &mut Vec<Scope>) -> (Vec<Num>, Scope) {
         // One entry per FROM item, in the order `scope_of_from` lists them: a derived
         // table's (or expanded view's) column types, typed like any other expression.
         let mut derived = Vec::new();
@@ -320,7 +341,7 @@ impl Typer<'_> {
         for expr in select_exprs_mut(select).into_iter().skip(projected) {
             self.expr(expr, scopes);
         }
-        scopes.pop();
+        let scope = scopes.pop().unwrap_or_default();
         // Without FROM there is one row and nothing for DISTINCT to remove: its kind stays.
         if select.distinct.is_some() && !select.from.is_empty() && output.contains(&Num::Mixed) {
             // DISTINCT compares the values: 16 and 16.0 are one.
@@ -337,7 +358,7 @@ impl Typer<'_> {
                 }
             }
         }
-        output
+        (output, scope)
     }
 
     fn factor(
@@ -373,6 +394,86 @@ impl Typer<'_> {
             }
         }
         Num::Unknown
+    }
+
+    /// The value of an integer constant: a literal (maybe negated) or a bound parameter.
+    fn integer_constant(&self, expr: &Expr) -> Option<i64> {
+        match expr {
+            Expr::Value(SqlValue::Number(n, _)) if n.fractional_digit_count() <= 0 => n.to_i64(),
+            Expr::Value(SqlValue::Placeholder(p)) => match self.param(p)? {
+                Value::I8(v) => Some((*v).into()),
+                Value::I16(v) => Some((*v).into()),
+                Value::I32(v) => Some((*v).into()),
+                Value::I64(v) => Some(*v),
+                _ => None,
+            },
+            // logic.rs types an integer literal beside another operand as a cast.
+            Expr::Nested(inner) => self.integer_constant(inner),
+            Expr::Cast {
+                expr, data_type, ..
+            } if of_sql_type(data_type) == Num::Int => self.integer_constant(expr),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => self.integer_constant(expr).and_then(i64::checked_neg),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's DATE arithmetic, which GlueSQL 0.20 does otherwise: `date - date` is the
+    /// whole days between them (GlueSQL: an INTERVAL), `date ± n` and `n + date` a DATE (GlueSQL
+    /// refuses them). An `n` that is not a constant is left to GlueSQL's refusal.
+    fn date_arithmetic(
+        &self,
+        left: &Expr,
+        op: &BinaryOperator,
+        right: &Expr,
+        l: Num,
+        r: Num,
+    ) -> Option<(Expr, Num)> {
+        let (plus, minus) = match op {
+            BinaryOperator::Plus => (true, false),
+            BinaryOperator::Minus => (false, true),
+            _ => return None,
+        };
+        let (l_date, r_date) = (l == Num::Date, r == Num::Date);
+        let difference = |l: &Expr, r: &Expr, op: BinaryOperator| {
+            Expr::Nested(Box::new(Expr::BinaryOp {
+                left: Box::new(l.clone()),
+                op,
+                right: Box::new(r.clone()),
+            }))
+        };
+        if l_date && r_date && minus {
+            let between = difference(left, right, BinaryOperator::Minus);
+            // GlueSQL's EXTRACT fails on NULL; functions.rs marks a computed one with a comma.
+            let days = Expr::Case {
+                operand: None,
+                conditions: vec![Expr::IsNull(Box::new(between.clone()))],
+                results: vec![Expr::Value(SqlValue::Null)],
+                else_result: Some(Box::new(Expr::Extract {
+                    field: DateTimeField::Day,
+                    syntax: ExtractSyntax::Comma,
+                    expr: Box::new(between),
+                })),
+            };
+            return Some((days, Num::Int));
+        }
+        let (date, days) = match (l_date, r_date) {
+            (true, false) => (left, self.integer_constant(right)?),
+            (false, true) if plus => (right, self.integer_constant(left)?),
+            _ => return None,
+        };
+        let days = if minus { days.checked_neg()? } else { days };
+        let interval = Expr::Interval(Interval {
+            value: Box::new(Expr::Value(SqlValue::SingleQuotedString(days.to_string()))),
+            leading_field: Some(DateTimeField::Day),
+            leading_precision: None,
+            last_field: None,
+            fractional_seconds_precision: None,
+        });
+        let moved = difference(date, &interval, BinaryOperator::Plus);
+        Some((cast(moved, DataType::Date), Num::Date))
     }
 
     /// The range of an integer column's type, for a column reference.
@@ -454,6 +555,7 @@ impl Typer<'_> {
                 }
             }
             Expr::Value(SqlValue::Placeholder(p)) => self.param(p).map_or(Num::Unknown, of_value),
+            Expr::TypedString { data_type, .. } => of_sql_type(data_type),
             Expr::Nested(inner) => self.expr(inner, scopes),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
@@ -468,6 +570,10 @@ impl Typer<'_> {
             Expr::BinaryOp { left, op, right } => {
                 let l = self.expr(left, scopes);
                 let r = self.expr(right, scopes);
+                if let Some((rewritten, num)) = self.date_arithmetic(left, op, right, l, r) {
+                    *expr = rewritten;
+                    return num;
+                }
                 match op {
                     BinaryOperator::Plus
                     | BinaryOperator::Minus
