@@ -232,11 +232,13 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                     .zip(column)
                     .and_then(|(table, column)| column_glue_type(engine, table, column))
                     .map(|t| of_glue_type(&t));
+                // A value of a kind not known here (an upsert's `excluded.c` bound as NULL
+                // beside an integer in COALESCE) is converted as well: an assignment converts.
                 match (to, num) {
-                    (Some(Num::Float), Num::Int | Num::Mixed) => {
+                    (Some(Num::Float), Num::Int | Num::Mixed | Num::Unknown) => {
                         cast_in_place(&mut assignment.value, float())
                     }
-                    (Some(Num::Decimal), Num::Int | Num::Mixed) => {
+                    (Some(Num::Decimal), Num::Int | Num::Mixed | Num::Unknown) => {
                         cast_in_place(&mut assignment.value, decimal())
                     }
                     _ => {}
