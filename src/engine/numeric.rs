@@ -232,13 +232,22 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                     .zip(column)
                     .and_then(|(table, column)| column_glue_type(engine, table, column))
                     .map(|t| of_glue_type(&t));
-                // A value of a kind not known here (an upsert's `excluded.c` bound as NULL
-                // beside an integer in COALESCE) is converted as well: an assignment converts.
+                // A computed value of a kind not known here (an upsert's `excluded.c` bound as
+                // NULL beside an integer in COALESCE) is converted as well, as an assignment
+                // converts; a written value (a literal, DEFAULT, a column) GlueSQL stores itself.
+                let computed = !matches!(
+                    assignment.value,
+                    Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+                );
+                let num = match num {
+                    Num::Unknown if computed => Num::Mixed,
+                    other => other,
+                };
                 match (to, num) {
-                    (Some(Num::Float), Num::Int | Num::Mixed | Num::Unknown) => {
+                    (Some(Num::Float), Num::Int | Num::Mixed) => {
                         cast_in_place(&mut assignment.value, float())
                     }
-                    (Some(Num::Decimal), Num::Int | Num::Mixed | Num::Unknown) => {
+                    (Some(Num::Decimal), Num::Int | Num::Mixed) => {
                         cast_in_place(&mut assignment.value, decimal())
                     }
                     _ => {}
