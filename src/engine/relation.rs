@@ -22,13 +22,16 @@ pub fn values_query(
     }
     // Each column cast to the one type its values have, so the passes that type expressions
     // (numeric.rs) see it as they see a table's column.
-    // Without rows, every value read from it is a NULL (after a LEFT JOIN): any type gives the
-    // same answers, and an untyped one leaves COALESCE(d, c0) >= LENGTH(t) untyped, which
-    // GlueSQL then compares DECIMAL with integer as neither smaller nor larger.
+    // A column without a value (no rows, or only NULLs: the side an outer join found nothing
+    // on) is read as a NULL whatever its type: any type gives the same answers, and an untyped
+    // one leaves COALESCE(d, c0) >= LENGTH(t) and LEAST(2.5, c0, i) untyped, which GlueSQL then
+    // compares DECIMAL with integer as neither smaller nor larger.
     let projection: Vec<String> = (0..width)
         .map(|i| match column_type(&rows, i) {
             Some(data_type) => format!("CAST(c{i} AS {data_type}) AS c{i}"),
-            None if rows.is_empty() => format!("CAST(c{i} AS INTEGER) AS c{i}"),
+            None if rows.iter().all(|row| row.get(i).is_none_or(Value::is_null)) => {
+                format!("CAST(c{i} AS INTEGER) AS c{i}")
+            }
             None => format!("c{i}"),
         })
         .collect();
