@@ -126,6 +126,9 @@ pub enum Expr {
     DateDiff(Box<Expr>, Box<Expr>),
     /// `date + n` (a DATE; SQLite: `date(d, '+n days')`).
     DateAdd(Box<Expr>, i64),
+    /// `EXTRACT(field FROM date)`: YEAR, MONTH, DAY, DOW, ISODOW, DOY, QUARTER (SQLite: the
+    /// date formatted by strftime, read as an integer).
+    Extract(&'static str, Box<Expr>),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -842,6 +845,29 @@ impl Render {
                 } else {
                     let _ = write!(out, " + {days})");
                 }
+            }
+            Expr::Extract(field, date) if self.dialect == Dialect::Sqlite => {
+                let format = match *field {
+                    "YEAR" => "%Y",
+                    "MONTH" | "QUARTER" => "%m",
+                    "DAY" => "%d",
+                    "DOW" => "%w",
+                    "ISODOW" => "%u",
+                    _ => "%j",
+                };
+                let mut text = String::new();
+                self.expr(&mut text, date);
+                let value = format!("CAST(strftime('{format}', {text}) AS INTEGER)");
+                if *field == "QUARTER" {
+                    let _ = write!(out, "(({value} + 2) / 3)");
+                } else {
+                    out.push_str(&value);
+                }
+            }
+            Expr::Extract(field, date) => {
+                let _ = write!(out, "EXTRACT({field} FROM ");
+                self.expr(out, date);
+                out.push(')');
             }
             Expr::Distinct(left, right, negated) => {
                 self.expr(out, left);

@@ -89,6 +89,7 @@ pub const SHAPES: &[&str] = &[
     "IS [NOT] DISTINCT FROM",
     "GREATEST / LEAST",
     "date arithmetic",
+    "EXTRACT",
 ];
 
 #[derive(Debug, Clone)]
@@ -1101,6 +1102,14 @@ impl Gen<'_> {
                     BinOp::Div,
                     Box::new(divisor),
                 )
+            }
+            (Ty::Int, 4) if self.rng.percent(40) => {
+                // A field of a date that may be NULL (GlueSQL failed on a NULL one).
+                self.note("EXTRACT");
+                let field = self
+                    .rng
+                    .pick(&["YEAR", "MONTH", "DAY", "DOW", "ISODOW", "DOY", "QUARTER"]);
+                Expr::Extract(field, Box::new(self.expr(Ty::Date, scope, d)))
             }
             (Ty::Int, 4) => {
                 self.note("LENGTH");

@@ -18,17 +18,19 @@ const EXTREME_ARGS_MAX: usize = 6;
 
 /// Rewrites every such function and literal in `statement`.
 pub fn rewrite(statement: &mut Statement) {
-    // A select list's column keeps the name the query wrote (queries are visited inner ones
-    // first, so each column is named by what it held before any rewrite here).
+    // A select list's column the rewrite changes keeps the name the query wrote: named first
+    // (queries are visited inner ones first, so each by what it held before any rewrite), then
+    // everything is rewritten once — a rewritten expression is never rewritten again, since
+    // each node is visited after what it holds.
     let _ = super::visit::queries_mut(statement, |query| {
         if let SetExpr::Select(select) = query.body.as_mut() {
             for item in &mut select.projection {
                 if let SelectItem::UnnamedExpr(e) = item {
-                    let written = e.clone();
-                    rewrite_exprs(e);
-                    if *e != written {
+                    let mut rewritten = e.clone();
+                    rewrite_exprs(&mut rewritten);
+                    if rewritten != *e {
+                        let alias = super::windows::label(e);
                         let expr = std::mem::replace(e, Expr::Value(Value::Null));
-                        let alias = super::windows::label(&written);
                         *item = SelectItem::ExprWithAlias { expr, alias };
                     }
                 }
@@ -81,8 +83,8 @@ fn formatted_integer(value: &Expr, specifier: &str) -> Expr {
 
 /// `EXTRACT(field FROM value)`: NULL of NULL (GlueSQL fails with "extract format not
 /// matched"), and PostgreSQL's DOW, ISODOW, DOY, WEEK, ISOYEAR, QUARTER and EPOCH (GlueSQL
-/// knows none) read off the value formatted. The fields GlueSQL computes are left to it,
-/// marked as done (written with a comma) so that this pass does not take them again.
+/// knows none) read off the value formatted. The fields GlueSQL computes are left to it. The
+/// text it becomes parses back (a view keeps it) and is guarded again there, to the same value.
 fn extract(field: &DateTimeField, value: &Expr) -> Expr {
     let computed = match field {
         DateTimeField::Dow => formatted_integer(value, "%w"),
@@ -115,7 +117,7 @@ fn extract(field: &DateTimeField, value: &Expr) -> Expr {
         }
         _ => Expr::Extract {
             field: field.clone(),
-            syntax: ExtractSyntax::Comma,
+            syntax: ExtractSyntax::From,
             expr: Box::new(value.clone()),
         },
     };

@@ -457,14 +457,14 @@ impl Typer<'_> {
         };
         if l_date && r_date && minus {
             let between = difference(left, right, BinaryOperator::Minus);
-            // GlueSQL's EXTRACT fails on NULL; functions.rs marks a computed one with a comma.
+            // GlueSQL's EXTRACT fails on NULL.
             let days = Expr::Case {
                 operand: None,
                 conditions: vec![Expr::IsNull(Box::new(between.clone()))],
                 results: vec![Expr::Value(SqlValue::Null)],
                 else_result: Some(Box::new(Expr::Extract {
                     field: DateTimeField::Day,
-                    syntax: ExtractSyntax::Comma,
+                    syntax: ExtractSyntax::From,
                     expr: Box::new(between),
                 })),
             };
