@@ -214,7 +214,7 @@ fn date_trunc(args: Vec<Expr>) -> Option<Expr> {
 }
 
 /// `FORMAT(value, 'format')`, GlueSQL's strftime.
-fn format_call(value: Expr, format: &str) -> Expr {
+pub(super) fn format_call(value: Expr, format: &str) -> Expr {
     Expr::Function(Function {
         name: ObjectName(vec![Ident::new("FORMAT")]),
         parameters: FunctionArguments::None,

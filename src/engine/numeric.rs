@@ -407,6 +407,19 @@ impl Typer<'_> {
         Num::Unknown
     }
 
+    /// Whether `expr` is a TIMESTAMP or a TIME: a column, literal or cast of one.
+    fn is_clock(&self, expr: &Expr, scopes: &[Scope]) -> bool {
+        let clock = |t: &DataType| matches!(t, DataType::Timestamp(..) | DataType::Time(..));
+        match expr {
+            Expr::Nested(inner) => self.is_clock(inner, scopes),
+            Expr::TypedString { data_type, .. } | Expr::Cast { data_type, .. } => clock(data_type),
+            _ => matches!(
+                column_type_of(expr, scopes),
+                Some(GlueType::Timestamp | GlueType::Time)
+            ),
+        }
+    }
+
     /// The value of an integer constant: a literal (maybe negated) or a bound parameter.
     fn integer_constant(&self, expr: &Expr) -> Option<i64> {
         match expr {
@@ -567,6 +580,16 @@ impl Typer<'_> {
             }
             Expr::Value(SqlValue::Placeholder(p)) => self.param(p).map_or(Num::Unknown, of_value),
             Expr::TypedString { data_type, .. } => of_sql_type(data_type),
+            Expr::Extract {
+                field: DateTimeField::Second,
+                expr: value,
+                ..
+            } if self.is_clock(value, scopes) => {
+                // GlueSQL drops the fraction of a second; PostgreSQL gives it, as a NUMERIC.
+                let seconds = super::functions::format_call((**value).clone(), "%S.%6f");
+                *expr = cast(seconds, decimal());
+                Num::Decimal
+            }
             Expr::Nested(inner) => self.expr(inner, scopes),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
