@@ -64,7 +64,8 @@ fn text(value: &str) -> Expr {
     Expr::Value(Value::SingleQuotedString(value.to_owned()))
 }
 
-fn cast(expr: Expr, data_type: DataType) -> Expr {
+/// `CAST(expr AS data_type)`.
+pub(super) fn cast(expr: Expr, data_type: DataType) -> Expr {
     Expr::Cast {
         kind: CastKind::Cast,
         expr: Box::new(expr),

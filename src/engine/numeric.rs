@@ -13,6 +13,7 @@
 
 use {
     super::{
+        functions::cast,
         scope::{column_type_of, Scope, ScopeTable},
         subquery::{all_selects, query_tail_exprs_mut, select_exprs_mut},
         walk::operands_mut,
@@ -27,9 +28,9 @@ use {
         ast::DataType as GlueType,
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr,
-            ExtractSyntax, FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Query,
-            Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
+            BinaryOperator, DataType, DateTimeField, ExactNumberInfo, Expr, ExtractSyntax,
+            FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Query, Select, SelectItem,
+            SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
         },
     },
     std::str::FromStr,
@@ -149,15 +150,6 @@ fn column_glue_type(engine: &Engine, table: &str, column: &str) -> Option<GlueTy
 
 fn is_integer(num: Num) -> bool {
     matches!(num, Num::Int | Num::IntLiteral)
-}
-
-fn cast(expr: Expr, data_type: DataType) -> Expr {
-    Expr::Cast {
-        kind: CastKind::Cast,
-        expr: Box::new(expr),
-        data_type,
-        format: None,
-    }
 }
 
 /// Wraps `expr` in place as `CAST(expr AS to)`.

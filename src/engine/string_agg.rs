@@ -483,18 +483,7 @@ fn regroup(select: &mut Select, order_by: Option<&mut OrderBy>) -> Result<(), Db
     let projection = std::mem::take(&mut select.projection);
     let mut items = Vec::new();
     for item in projection {
-        let (expr, alias) = match item {
-            SelectItem::UnnamedExpr(expr) => {
-                let alias = super::windows::label(&expr);
-                (expr, alias)
-            }
-            SelectItem::ExprWithAlias { expr, alias } => (expr, alias),
-            other => {
-                return Err(refused(format!(
-                    "{other} beside string_agg / group_concat is not supported"
-                )))
-            }
-        };
+        let (expr, alias) = super::windows::named_item(item, "string_agg / group_concat")?;
         items.push(SelectItem::ExprWithAlias {
             expr: split.skeleton(expr)?,
             alias,
@@ -518,15 +507,7 @@ fn regroup(select: &mut Select, order_by: Option<&mut OrderBy>) -> Result<(), Db
         .transpose()?;
     if let Some(order_by) = order_by {
         for item in &mut order_by.exprs {
-            // A position or an output column's name reads the select list.
-            let output = match &item.expr {
-                Expr::Value(SqlValue::Number(..)) => true,
-                Expr::Identifier(ident) => items.iter().any(|item| {
-                    matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
-                }),
-                _ => false,
-            };
-            if !output {
+            if !super::windows::reads_output(&item.expr, &items) {
                 let expr = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
                 item.expr = split.skeleton(expr)?;
             }

@@ -460,6 +460,31 @@ pub(super) fn label(expr: &Expr) -> Ident {
     }
 }
 
+/// A select-list item as an expression and the name its column has (GlueSQL's when none is
+/// written); a wildcard beside `what` is refused.
+pub(super) fn named_item(item: SelectItem, what: &str) -> Result<(Expr, Ident), DbError> {
+    match item {
+        SelectItem::UnnamedExpr(expr) => {
+            let alias = label(&expr);
+            Ok((expr, alias))
+        }
+        SelectItem::ExprWithAlias { expr, alias } => Ok((expr, alias)),
+        other => Err(refused(format!("{other} beside {what} is not supported"))),
+    }
+}
+
+/// Whether an ORDER BY key reads the rewritten select list `items` (a position, or an output
+/// column's name) rather than the FROM list.
+pub(super) fn reads_output(key: &Expr, items: &[SelectItem]) -> bool {
+    match key {
+        Expr::Value(SqlValue::Number(..)) => true,
+        Expr::Identifier(ident) => items.iter().any(|item| {
+            matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
+        }),
+        _ => false,
+    }
+}
+
 /// A windowed SELECT split in two: its first query, the windows over that query's rows, and
 /// the select list and ORDER BY rewritten to read both from `RELATION`.
 struct Plan {
@@ -512,18 +537,7 @@ impl Engine {
         };
         let mut items = Vec::new();
         for item in projection {
-            let (expr, alias) = match item {
-                SelectItem::UnnamedExpr(expr) => {
-                    let alias = label(&expr);
-                    (expr, alias)
-                }
-                SelectItem::ExprWithAlias { expr, alias } => (expr, alias),
-                other => {
-                    return Err(refused(format!(
-                        "{other} beside window functions is not supported"
-                    )))
-                }
-            };
+            let (expr, alias) = named_item(item, "window functions")?;
             items.push(SelectItem::ExprWithAlias {
                 expr: split.skeleton(expr)?,
                 alias,
@@ -531,15 +545,7 @@ impl Engine {
         }
         if let Some(order_by) = order_by.as_mut() {
             for item in &mut order_by.exprs {
-                // A position or an output column's name reads the rewritten select list.
-                let output = match &item.expr {
-                    Expr::Value(SqlValue::Number(..)) => true,
-                    Expr::Identifier(ident) => items.iter().any(|item| {
-                        matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
-                    }),
-                    _ => false,
-                };
-                if !output {
+                if !reads_output(&item.expr, &items) {
                     let expr = std::mem::replace(&mut item.expr, Expr::Value(SqlValue::Null));
                     item.expr = split.skeleton(expr)?;
                 }
