@@ -134,8 +134,8 @@ fn one_string_row(query: &Query) -> bool {
         && query.fetch.is_none()
 }
 
-/// A scalar subquery computing a string_agg in the select list of a SELECT that does not
-/// aggregate becomes a `LEFT JOIN LATERAL … ON TRUE` of it: it may read the outer row's
+/// A scalar subquery computing a string_agg in the select list or WHERE of a SELECT that does
+/// not aggregate becomes a `LEFT JOIN LATERAL … ON TRUE` of it: it may read the outer row's
 /// columns, which the group strings' windows (run as their own statement) cannot, and LATERAL
 /// binds them per row. It answers one row, so the join keeps every row once.
 fn lift_correlated(select: &mut Select) {
@@ -162,6 +162,10 @@ fn lift_correlated(select: &mut Select) {
                 }
             }
         }
+    }
+    // And in WHERE: the joined row is there for the filter to read.
+    if let Some(selection) = select.selection.as_mut() {
+        lift_in(selection, &mut lifted);
     }
     let Some(last) = select.from.last_mut() else {
         return;
