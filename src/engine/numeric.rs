@@ -582,6 +582,11 @@ impl Typer<'_> {
                 *expr = cast(seconds, decimal());
                 Num::Decimal
             }
+            // GlueSQL's EXTRACT gives an integer (an I64) of every field.
+            Expr::Extract { expr: value, .. } => {
+                self.expr(value, scopes);
+                Num::Int
+            }
             Expr::Nested(inner) => self.expr(inner, scopes),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
