@@ -16,8 +16,34 @@ use {
 /// rewritten expression's size (the running result is read three times).
 const EXTREME_ARGS_MAX: usize = 6;
 
+/// The functions `call` rewrites.
+const REWRITTEN: [&str; 5] = [
+    "GEN_RANDOM_UUID",
+    "UUID_GENERATE_V4",
+    "GREATEST",
+    "LEAST",
+    "DATE_TRUNC",
+];
+
 /// Rewrites every such function and literal in `statement`.
 pub fn rewrite(statement: &mut Statement) {
+    // Most statements hold none: they are left as parsed, their select lists not copied.
+    let candidate = super::visit::exprs(&*statement, |expr| match expr {
+        Expr::Function(function) if function.over.is_none() => {
+            let name = function.name.to_string();
+            if REWRITTEN.iter().any(|k| name.eq_ignore_ascii_case(k)) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        Expr::Interval(_) | Expr::Extract { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break();
+    if !candidate {
+        return;
+    }
     // A select list's column the rewrite changes keeps the name the query wrote: named first
     // (queries are visited inner ones first, so each by what it held before any rewrite), then
     // everything is rewritten once — a rewritten expression is never rewritten again, since

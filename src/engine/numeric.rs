@@ -412,10 +412,10 @@ impl Typer<'_> {
         }
     }
 
-    /// The value of an integer constant: a literal (maybe negated) or a bound parameter.
+    /// The value of an integer constant: what `constant` reads (a literal, maybe negated), an
+    /// integer parameter, or logic.rs's cast of an integer literal beside another operand.
     fn integer_constant(&self, expr: &Expr) -> Option<i64> {
         match expr {
-            Expr::Value(SqlValue::Number(n, _)) if n.fractional_digit_count() <= 0 => n.to_i64(),
             Expr::Value(SqlValue::Placeholder(p)) => match self.param(p)? {
                 Value::I8(v) => Some((*v).into()),
                 Value::I16(v) => Some((*v).into()),
@@ -423,16 +423,13 @@ impl Typer<'_> {
                 Value::I64(v) => Some(*v),
                 _ => None,
             },
-            // logic.rs types an integer literal beside another operand as a cast.
-            Expr::Nested(inner) => self.integer_constant(inner),
             Expr::Cast {
                 expr, data_type, ..
             } if of_sql_type(data_type) == Num::Int => self.integer_constant(expr),
-            Expr::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr,
-            } => self.integer_constant(expr).and_then(i64::checked_neg),
-            _ => None,
+            _ => self
+                .constant(expr)
+                .filter(|n| n.is_integer())
+                .and_then(|n| n.to_i64()),
         }
     }
 

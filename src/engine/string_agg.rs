@@ -40,12 +40,16 @@ fn is_aggregate(expr: &Expr) -> bool {
     })
 }
 
-/// Whether `expr` itself (not a subquery in it) holds a call `found` accepts.
+/// Whether `expr` itself (not a subquery in it) holds a call `found` accepts: one copy, then
+/// a walk of its operands (a copy per level made the walk quadratic in the depth).
 fn holds(expr: &Expr, found: fn(&Expr) -> bool) -> bool {
-    found(expr)
-        || super::walk::operands_mut(&mut expr.clone())
-            .into_iter()
-            .any(|e| holds(e, found))
+    fn walk(expr: &mut Expr, found: fn(&Expr) -> bool) -> bool {
+        found(expr)
+            || super::walk::operands_mut(expr)
+                .into_iter()
+                .any(|e| walk(e, found))
+    }
+    walk(&mut expr.clone(), found)
 }
 
 fn is_window(expr: &Expr) -> bool {
