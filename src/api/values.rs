@@ -9,7 +9,7 @@ use {
     },
     js_sys::{Array, BigInt, Date, Object, Reflect, Uint8Array},
     std::collections::BTreeMap,
-    wasm_bindgen::{JsCast, JsValue},
+    wasm_bindgen::{prelude::wasm_bindgen, JsCast, JsValue},
 };
 
 const MAX_SAFE: i128 = (1 << 53) - 1;
@@ -129,43 +129,185 @@ pub fn js_str(text: &str) -> JsValue {
     })
 }
 
-pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
-    let keys: Vec<JsValue> = columns.iter().map(|c| js_str(c)).collect();
-    // `row.__proto__ = v` would set the row's prototype, not a property: that column is
-    // defined as an own property instead.
-    let special: Vec<bool> = columns.iter().map(|c| c == "__proto__").collect();
-    let array = Array::new_with_length(rows.len() as u32);
-    let failed = |_| DbError::new(ErrorCode::Execute, "cannot build a result row");
-    for (i, row) in rows.iter().enumerate() {
-        let object = Object::new();
-        for ((key, value), special) in keys.iter().zip(row).zip(&special) {
-            let value = value_to_js(value);
-            if *special {
-                let descriptor = Object::new();
-                for (name, v) in [
-                    ("value", value),
-                    ("enumerable", JsValue::TRUE),
-                    ("writable", JsValue::TRUE),
-                    ("configurable", JsValue::TRUE),
-                ] {
-                    Reflect::set(&descriptor, &name.into(), &v).map_err(failed)?;
-                }
-                Object::define_property(&object, key, &descriptor);
-            } else {
-                Reflect::set(&object, key, &value).map_err(failed)?;
-            }
-        }
-        array.set(i as u32, object.into());
+// Rows cross to JS packed: one tag per value, numbers in one array, text in one string, and
+// only the rare kinds one by one; a snippet builds the rows. Value by value, a 10,000-row
+// result cost 50,000+ calls between wasm and JS and one text decode per string (3 ms for two
+// numeric columns, 9 ms with one text column, in Chromium).
+#[wasm_bindgen(inline_js = r#"
+export function idbsql_build_rows(keys, count, arrays, tags, numbers, text, ends, others) {
+  const width = keys.length;
+  const proto = keys.indexOf("__proto__") >= 0;
+  const rows = new Array(count);
+  let t = 0, n = 0, s = 0, o = 0, start = 0;
+  for (let r = 0; r < count; r += 1) {
+    const row = arrays ? new Array(width) : {};
+    for (let c = 0; c < width; c += 1) {
+      let v;
+      switch (tags[t++]) {
+        case 0: v = null; break;
+        case 1: v = false; break;
+        case 2: v = true; break;
+        case 3: v = numbers[n++]; break;
+        case 4: { const end = ends[s++]; v = text.slice(start, end); start = end; break; }
+        default: v = others[o++];
+      }
+      if (arrays) row[c] = v;
+      else if (proto && keys[c] === "__proto__") {
+        // `row.__proto__ = v` would set the prototype: an own property instead.
+        Object.defineProperty(row, "__proto__", { value: v, enumerable: true, writable: true, configurable: true });
+      } else row[keys[c]] = v;
     }
-    Ok(array.into())
+    rows[r] = row;
+  }
+  return rows;
+}
+"#)]
+extern "C" {
+    #[allow(clippy::too_many_arguments)]
+    fn idbsql_build_rows(
+        keys: &Array,
+        count: u32,
+        arrays: bool,
+        tags: &[u8],
+        numbers: &[f64],
+        text: &str,
+        ends: &[u32],
+        others: &Array,
+    ) -> JsValue;
+}
+
+const TAG_NULL: u8 = 0;
+const TAG_FALSE: u8 = 1;
+const TAG_TRUE: u8 = 2;
+const TAG_NUMBER: u8 = 3;
+const TAG_TEXT: u8 = 4;
+const TAG_OTHER: u8 = 5;
+
+/// Values packed for `idbsql_build_rows`; each becomes in JS what `value_to_js` makes of it.
+#[derive(Default)]
+struct Packed {
+    tags: Vec<u8>,
+    numbers: Vec<f64>,
+    text: String,
+    /// Where each text ends in `text`, in UTF-16 units (JS string offsets).
+    ends: Vec<u32>,
+    utf16_len: u32,
+    others: Vec<JsValue>,
+}
+
+impl Packed {
+    fn number(&mut self, v: f64) {
+        self.tags.push(TAG_NUMBER);
+        self.numbers.push(v);
+    }
+
+    /// Appends text written by `write`, ending one text value.
+    fn text(&mut self, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        let added = &self.text[start..];
+        let units = if added.is_ascii() {
+            added.len()
+        } else {
+            added.encode_utf16().count()
+        };
+        self.utf16_len = self.utf16_len.saturating_add(units as u32);
+        self.tags.push(TAG_TEXT);
+        self.ends.push(self.utf16_len);
+    }
+
+    fn other(&mut self, value: JsValue) {
+        self.tags.push(TAG_OTHER);
+        self.others.push(value);
+    }
+
+    fn push(&mut self, value: &Value) {
+        use std::fmt::Write;
+        match value {
+            Value::Null => self.tags.push(TAG_NULL),
+            Value::Bool(v) => self.tags.push(if *v { TAG_TRUE } else { TAG_FALSE }),
+            Value::I8(v) => self.number(f64::from(*v)),
+            Value::I16(v) => self.number(f64::from(*v)),
+            Value::I32(v) => self.number(f64::from(*v)),
+            Value::U8(v) => self.number(f64::from(*v)),
+            Value::U16(v) => self.number(f64::from(*v)),
+            Value::U32(v) => self.number(f64::from(*v)),
+            Value::I64(v) if (-MAX_SAFE..=MAX_SAFE).contains(&i128::from(*v)) => {
+                self.number(*v as f64)
+            }
+            Value::F32(v) => self.number(f64::from(*v)),
+            Value::F64(v) => self.number(*v),
+            Value::Str(v) => self.text(|t| t.push_str(v)),
+            Value::Decimal(v) => self.text(|t| {
+                let _ = write!(t, "{v}");
+            }),
+            Value::Date(v) => self.text(|t| {
+                let _ = write!(t, "{}", v.format("%Y-%m-%d"));
+            }),
+            Value::Timestamp(v) => self.text(|t| {
+                let _ = write!(t, "{}", v.format("%Y-%m-%dT%H:%M:%S%.f"));
+            }),
+            Value::Time(v) => self.text(|t| {
+                let _ = write!(t, "{}", v.format("%H:%M:%S%.f"));
+            }),
+            Value::Uuid(v) => self.text(|t| {
+                let _ = write!(t, "{}", uuid::Uuid::from_u128(*v).hyphenated());
+            }),
+            other => self.other(value_to_js(other)),
+        }
+    }
+
+    fn build(self, keys: &Array, count: usize, arrays: bool) -> JsValue {
+        let others: Array = self.others.into_iter().collect();
+        idbsql_build_rows(
+            keys,
+            count as u32,
+            arrays,
+            &self.tags,
+            &self.numbers,
+            &self.text,
+            &self.ends,
+            &others,
+        )
+    }
+}
+
+fn packed(rows: &[Vec<Value>]) -> Packed {
+    let mut packed = Packed::default();
+    for row in rows {
+        for value in row {
+            packed.push(value);
+        }
+    }
+    packed
+}
+
+/// Rows as plain objects keyed by column name (a later column of the same name wins).
+pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
+    let keys: Array = columns.iter().map(|c| js_str(c)).collect();
+    // Every row has a value per column: the packed tags are read `columns.len()` per row.
+    if rows.iter().any(|row| row.len() != columns.len()) {
+        return Err(DbError::new(
+            ErrorCode::Execute,
+            "cannot build a result row: its width is not the columns'",
+        ));
+    }
+    Ok(packed(&rows).build(&keys, rows.len(), false))
 }
 
 /// Rows as arrays, columns in order, duplicates kept (`rowMode: "array"`).
 pub fn rows_to_arrays(rows: Vec<Vec<Value>>) -> JsValue {
-    rows.iter()
-        .map(|row| JsValue::from(row.iter().map(value_to_js).collect::<Array>()))
-        .collect::<Array>()
-        .into()
+    // Rows of different widths (none that GlueSQL gives) keep their own: built one by one.
+    let width = rows.first().map_or(0, Vec::len);
+    if rows.iter().any(|row| row.len() != width) {
+        return rows
+            .iter()
+            .map(|row| JsValue::from(row.iter().map(value_to_js).collect::<Array>()))
+            .collect::<Array>()
+            .into();
+    }
+    let keys = Array::new_with_length(width as u32);
+    packed(&rows).build(&keys, rows.len(), true)
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {

@@ -96,6 +96,48 @@ for (const current of MODES) {
       }
     }));
 
+  test(`rows cross to JS intact: text of every width beside numbers, NULLs and the rare kinds, row after row${current.name}`, () =>
+    withPage(async (page) => {
+      const texts = ["", "plain", "é", "日本語", "😀 two units", "a\u0000b", "mixed ü 😀 end", "x".repeat(300)];
+      const out = await page.evaluate(async (texts) => {
+        const db = await window.idbsql.connect("edges-packed", { storage: "memory" });
+        await db.exec("CREATE TABLE p (id INTEGER PRIMARY KEY, s TEXT, f FLOAT, d DECIMAL, big INTEGER, by BYTEA)");
+        for (let i = 0; i < 600; i += 1) {
+          await db.query("INSERT INTO p VALUES ($1, $2, $3, $4, $5, $6)", [
+            i,
+            i % 9 === 8 ? null : texts[i % 9],
+            i % 5 === 0 ? null : i / 4,
+            `${i}.50`,
+            i % 7 === 0 ? 9007199254740993n : i,
+            new Uint8Array([i % 256]),
+          ]);
+        }
+        const objects = await db.query("SELECT id, s, f, d, big, by, s || '|' AS t FROM p ORDER BY id");
+        const arrays = await db.query("SELECT id, s, f, d, big, by FROM p ORDER BY id", [], { rowMode: "array" });
+        await db.disconnect();
+        const plain = (v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? [...v] : v);
+        return {
+          objects: objects.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(v)]))),
+          arrays: arrays.rows.map((row) => row.map(plain)),
+        };
+      }, texts);
+      assert.equal(out.objects.length, 600);
+      for (let i = 0; i < 600; i += 1) {
+        const s = i % 9 === 8 ? null : texts[i % 9];
+        const expected = {
+          id: i,
+          s,
+          f: i % 5 === 0 ? null : i / 4,
+          d: `${i}.50`,
+          big: i % 7 === 0 ? "9007199254740993n" : i,
+          by: [i % 256],
+          t: s === null ? null : `${s}|`,
+        };
+        assert.deepEqual(out.objects[i], expected, `row ${i}`);
+        assert.deepEqual(out.arrays[i], [expected.id, s, expected.f, expected.d, expected.big, expected.by], `array row ${i}`);
+      }
+    }));
+
   test(`rowMode array keeps duplicate column names; a column named __proto__ is a plain property${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
