@@ -302,10 +302,17 @@ export async function returningPrepare() {
 export async function returning(kind) {
   const tail = {
     none: "",
+    select: "",
     columns: " RETURNING id, score",
     expressions: " RETURNING id, score * 2 AS double, upper(name) AS loud",
   }[kind];
   const t0 = performance.now();
+  if (kind === "select") {
+    // The floor for "columns": the same 10,000 rows read and handed to JS, nothing written.
+    const { rows } = await returningDb.query("SELECT id, score FROM kv");
+    if (rows.length !== 10_000) throw new Error(`selected ${rows.length} rows`);
+    return performance.now() - t0;
+  }
   const result = await returningDb.query(`UPDATE kv SET score = score + 1${tail}`);
   const ms = performance.now() - t0;
   if (result.rowCount !== 10_000) throw new Error(`updated ${result.rowCount} rows`);

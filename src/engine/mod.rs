@@ -86,6 +86,17 @@ fn translate_guarded(
     Ok(translated)
 }
 
+/// A statement after our layer's passes: ready for GlueSQL, or already answered by a pass.
+// One per statement, moved once: boxing the statement would cost an allocation instead.
+#[allow(clippy::large_enum_variant)]
+enum Lowered<'s> {
+    Answered(QueryOutput),
+    Ready(
+        Cow<'s, SqlStatement>,
+        Vec<gluesql_core::translate::ParamLiteral>,
+    ),
+}
+
 /// Parsed SQL texts kept for reuse; point queries spend most of their time parsing otherwise.
 const STATEMENT_CACHE_CAPACITY: usize = 512;
 /// Longer SQL text is parsed each time, never cached (see `parse`).
@@ -258,17 +269,66 @@ impl Engine {
     }
 
     fn run(&mut self, statement: &SqlStatement, params: &[Value]) -> Result<QueryOutput, DbError> {
+        let (statement, params) = match self.lower(statement, params)? {
+            Lowered::Answered(output) => return Ok(output),
+            Lowered::Ready(statement, params) => (statement, params),
+        };
+        if let Some((table, names)) = read_columns::columns_read(&statement) {
+            self.glue.storage.set_read_columns(table, names);
+        }
+        let savepoint = self.glue.storage.savepoint();
+        let result = translate_guarded(&self.glue.storage, &statement, &params)
+            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
+            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
+        self.glue.storage.clear_scan_hint();
+        self.glue.storage.clear_read_columns();
+        match result {
+            Ok(payload) => Ok(output_of(payload)),
+            Err(error) => {
+                if let Some(savepoint) = savepoint {
+                    self.glue.storage.rollback_to(savepoint);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// GlueSQL's plan of a statement, lowered as `run` lowers it, without running it; `None`
+    /// when our layer answers the statement itself (windows, set operations, …). RETURNING
+    /// evaluates a plan's projection over the rows a write returned.
+    fn lowered_plan(
+        &mut self,
+        statement: &SqlStatement,
+        params: &[Value],
+    ) -> Result<Option<gluesql_core::plan::StatementPlan>, DbError> {
+        let (statement, params) = match self.lower(statement, params)? {
+            Lowered::Answered(_) => return Ok(None),
+            Lowered::Ready(statement, params) => (statement, params),
+        };
+        let planned = translate_guarded(&self.glue.storage, &statement, &params)
+            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?));
+        self.glue.storage.clear_scan_hint();
+        planned.map(Some)
+    }
+
+    /// Every pass of our layer over a statement, up to what GlueSQL translates; or the answer,
+    /// where a pass computes it.
+    fn lower<'s>(
+        &mut self,
+        statement: &'s SqlStatement,
+        params: &'s [Value],
+    ) -> Result<Lowered<'s>, DbError> {
         let (mut statement, mut params) = self.prepare(statement, params)?;
         if let SqlStatement::Query(query) = statement.as_ref() {
             if setops::is_set_operation(query) {
-                return self.run_set_query(query, &params);
+                return self.run_set_query(query, &params).map(Lowered::Answered);
             }
         }
         if self.insert_needs_values(&statement) {
             if let Some(nothing) =
                 self.insert_source_as_values(statement.to_mut(), params.to_mut())?
             {
-                return Ok(nothing);
+                return Ok(Lowered::Answered(nothing));
             }
         }
         if self.needs_filling(&statement, &params) {
@@ -278,7 +338,7 @@ impl Engine {
         let windowed = windows::has_window(&statement);
         if windowed {
             if let Some(output) = self.windows_answered_directly(&statement, &params)? {
-                return Ok(output);
+                return Ok(Lowered::Answered(output));
             }
         }
         let written = labels::written(&statement);
@@ -308,27 +368,9 @@ impl Engine {
             }
         }
         if let Some(payload) = self.whole_table_aggregate(&statement) {
-            return Ok(output_of(payload));
+            return Ok(Lowered::Answered(output_of(payload)));
         }
-        let params = bind_params(&params)?;
-        if let Some((table, names)) = read_columns::columns_read(&statement) {
-            self.glue.storage.set_read_columns(table, names);
-        }
-        let savepoint = self.glue.storage.savepoint();
-        let result = translate_guarded(&self.glue.storage, &statement, &params)
-            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
-            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
-        self.glue.storage.clear_scan_hint();
-        self.glue.storage.clear_read_columns();
-        match result {
-            Ok(payload) => Ok(output_of(payload)),
-            Err(error) => {
-                if let Some(savepoint) = savepoint {
-                    self.glue.storage.rollback_to(savepoint);
-                }
-                Err(error)
-            }
-        }
+        Ok(Lowered::Ready(statement, bind_params(&params)?))
     }
 
     /// Translates and plans a statement without running it: its tables and columns exist.

@@ -7,7 +7,7 @@ use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::{Key, Value},
-        store::Store,
+        store::{Store, Transaction},
     },
 };
 
@@ -164,10 +164,11 @@ impl Engine {
             }
             return result;
         }
-        self.execute_internal("BEGIN", &[])?;
+        // The store's own BEGIN and COMMIT, as GlueSQL runs them, without a statement each.
+        self.glue.storage.begin(false)?;
         match work(self) {
             Ok(value) => {
-                self.execute_internal("COMMIT", &[])?;
+                self.glue.storage.commit()?;
                 Ok(value)
             }
             Err(error) => {

@@ -13,6 +13,11 @@ use {
     },
     gluesql_core::{
         data::Value,
+        executor::{evaluate_stateless, RowContext},
+        plan::{
+            ExprPlan, FunctionExprPlan, ProjectInputPlan, ProjectPlan, ProjectionPlan, QueryPlan,
+            SelectItemPlan, SourcePlan, StatementPlan,
+        },
         sqlparser::ast::{
             Expr, FromTable, Ident, SelectItem, SetExpr, Statement, TableAlias, TableFactor,
         },
@@ -201,15 +206,49 @@ impl Engine {
                 row_count: written.row_count,
             });
         }
+        let plain_reads =
+            !reads_more_than_its_rows(returning) && self.store().functions().next().is_none();
+        if plain_reads {
+            // Planned once, evaluated per written row where it is stored; a plan of another
+            // shape (or none) is run over a scratch table below.
+            let query = Statement::Query(select_over_table(returning, true)?);
+            if let Ok(Some(plan)) = self.lowered_plan(&query, params) {
+                if let Some(mut items) = projection_over_table(plan) {
+                    for (expr, _) in &mut items {
+                        fold_literal_casts(expr);
+                    }
+                    let rows = self.store().rows_written_since(
+                        before,
+                        &returning.table,
+                        returning.which,
+                        |row| evaluate_row(&columns, &items, row),
+                    );
+                    // A row it cannot evaluate here (a name GlueSQL would look up in another
+                    // way) is left to the scratch table, which answers or explains.
+                    if let Ok(rows) = rows.into_iter().collect::<Result<_, _>>() {
+                        return Ok(QueryOutput {
+                            command: written.command,
+                            row_count: written.row_count,
+                            columns: items.into_iter().map(|(_, label)| label).collect(),
+                            rows,
+                        });
+                    }
+                }
+            }
+        }
         let rows = self.store().rows_written_since(
             before,
             &returning.table,
             returning.which,
             <[Value]>::to_vec,
         );
-        if !reads_more_than_its_rows(returning) && self.store().functions().next().is_none() {
+        if plain_reads {
+            let Some(table) = self.store().table(&returning.table) else {
+                return Err(internal());
+            };
             let mut schema = table.schema.clone();
-            let output = select_over_scratch(returning, &mut schema, rows, params)?;
+            let query = Statement::Query(select_over_table(returning, false)?);
+            let output = select_over_scratch(&query, &mut schema, rows, params)?;
             return Ok(QueryOutput {
                 command: written.command,
                 row_count: written.row_count,
@@ -260,27 +299,30 @@ fn reads_more_than_its_rows(returning: &Returning) -> bool {
     .is_break()
 }
 
-/// RETURNING's expressions as a SELECT over a scratch table of its own store that holds only
-/// the written rows, named and typed as the written table: each row is read as stored, not
-/// bound as a parameter per value (which cost seven times the write over 10,000 rows).
-fn select_over_scratch(
+/// `SELECT <RETURNING's items> FROM <table> [AS <the statement's alias>]`.
+/// With `unqualified`, a column the items qualify by that name is written bare (the SELECT
+/// reads one relation; without subqueries no other scope exists), so rows are read by column.
+fn select_over_table(
     returning: &Returning,
-    schema: &mut gluesql_core::data::Schema,
-    rows: Vec<Vec<Value>>,
-    params: &[Value],
-) -> Result<QueryOutput, DbError> {
-    // Only the rows matter: no key (rows are kept in the order written), index or reference.
-    schema.indexes.clear();
-    schema.foreign_keys.clear();
-    for column in schema.column_defs.iter_mut().flatten() {
-        column.unique = None;
-    }
-    let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema.clone(), rows));
+    unqualified: bool,
+) -> Result<Box<gluesql_core::sqlparser::ast::Query>, DbError> {
     let mut query = select_template("SELECT 1 FROM t")?;
     let SetExpr::Select(select) = query.body.as_mut() else {
         return Err(internal());
     };
     select.projection = returning.items.clone();
+    if unqualified {
+        let _ = super::visit::exprs_mut(&mut select.projection, |e| {
+            if let Expr::CompoundIdentifier(parts) = e {
+                if let [qualifier, column] = parts.as_slice() {
+                    if names_relation(qualifier, returning) {
+                        *e = Expr::Identifier(column.clone());
+                    }
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
     if let Some(TableFactor::Table { name, alias, .. }) =
         select.from.first_mut().map(|from| &mut from.relation)
     {
@@ -295,7 +337,91 @@ fn select_over_scratch(
             });
         }
     }
-    scratch.execute(&Statement::Query(query), params)
+    Ok(query)
+}
+
+/// The (expression, label) items of a plan that only projects one table's rows by
+/// expressions: what RETURNING can evaluate row by row, with no scan.
+fn projection_over_table(plan: StatementPlan) -> Option<Vec<(ExprPlan, String)>> {
+    let StatementPlan::Query(QueryPlan::Project(ProjectPlan {
+        input: ProjectInputPlan::Source(SourcePlan::Table(_)),
+        projection: ProjectionPlan::SelectItems(items),
+    })) = plan
+    else {
+        return None;
+    };
+    let items = items
+        .into_iter()
+        .map(|item| match item {
+            SelectItemPlan::Expr { expr, label } => Some((expr, label)),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(items)
+}
+
+/// One row's values of the planned expressions, as GlueSQL's projection evaluates them.
+fn evaluate_row(
+    columns: &[String],
+    items: &[(ExprPlan, String)],
+    values: &[Value],
+) -> Result<Vec<Value>, DbError> {
+    items
+        .iter()
+        .map(|(expr, _)| {
+            let context = RowContext::RefVecData { columns, values };
+            Ok(evaluate_stateless(Some(context), expr)?.try_into()?)
+        })
+        .collect()
+}
+
+/// A CAST of a literal (numeric.rs types integer literals so) becomes its value, evaluated
+/// once instead of once per row. Reaches through operators; elsewhere it is left as planned.
+fn fold_literal_casts(expr: &mut ExprPlan) {
+    match expr {
+        ExprPlan::BinaryOp { left, right, .. } => {
+            fold_literal_casts(left);
+            fold_literal_casts(right);
+        }
+        ExprPlan::UnaryOp { expr, .. }
+        | ExprPlan::Nested(expr)
+        | ExprPlan::IsNull(expr)
+        | ExprPlan::IsNotNull(expr) => fold_literal_casts(expr),
+        ExprPlan::Function(function) => {
+            if let FunctionExprPlan::Cast {
+                expr: ExprPlan::Literal(_),
+                ..
+            } = function.as_ref()
+            {
+                let folded = evaluate_stateless(None, expr)
+                    .ok()
+                    .and_then(|v| Value::try_from(v).ok());
+                if let Some(value) = folded {
+                    *expr = ExprPlan::Value(value);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// RETURNING's expressions as a SELECT over a scratch table of its own store that holds only
+/// the written rows, named and typed as the written table: each row is read as stored, not
+/// bound as a parameter per value (which cost seven times the write over 10,000 rows).
+fn select_over_scratch(
+    query: &Statement,
+    schema: &mut gluesql_core::data::Schema,
+    rows: Vec<Vec<Value>>,
+    params: &[Value],
+) -> Result<QueryOutput, DbError> {
+    // Only the rows matter: no key (rows are kept in the order written), index or reference.
+    schema.indexes.clear();
+    schema.foreign_keys.clear();
+    for column in schema.column_defs.iter_mut().flatten() {
+        column.unique = None;
+    }
+    let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema.clone(), rows));
+    scratch.execute(query, params)
 }
 
 /// The names the other relations of `UPDATE … FROM` / `DELETE … USING` go by.

@@ -128,11 +128,21 @@ impl MemoryStore {
         });
         let mut seen = std::collections::HashSet::new();
         let mut rows = Vec::new();
+        // Ascending keys are found walking the table forward from the last one (a statement's
+        // rows are mostly neighbours); a key not next is looked for from the root.
+        let mut cursor = None;
         for (key, previous) in steps() {
             if !ascending && !seen.insert(key) {
                 continue;
             }
             let row = match which {
+                Written::New if ascending => {
+                    let walk = cursor.get_or_insert_with(|| stored.rows.range(key..).peekable());
+                    if walk.peek().is_some_and(|(found, _)| *found != key) {
+                        *walk = stored.rows.range(key..).peekable();
+                    }
+                    walk.next_if(|(found, _)| *found == key).map(|(_, row)| row)
+                }
                 Written::New => stored.rows.get(key),
                 Written::Old => previous.as_ref(),
             };

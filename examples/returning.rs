@@ -1,0 +1,46 @@
+//! Profiling aid: a 10,000-row UPDATE natively, without RETURNING, returning columns and
+//! returning expressions, interleaved (`cargo run --profile slt --example returning`).
+use std::time::Instant;
+
+#[path = "common/kv.rs"]
+mod kv;
+
+fn main() {
+    let mut engine = kv::loaded(10_000);
+    let kinds = [
+        ("none", ""),
+        ("columns", " RETURNING id, score"),
+        (
+            "expressions",
+            " RETURNING id, score * 2 AS double, upper(name) AS loud",
+        ),
+    ];
+    // `returning columns` runs only that kind (for a profiler).
+    let only = std::env::args().nth(1);
+    let mut samples = vec![Vec::new(); kinds.len()];
+    for _ in 0..21 {
+        for (i, (name, tail)) in kinds.iter().enumerate() {
+            if only.as_deref().is_some_and(|only| only != *name) {
+                continue;
+            }
+            let t0 = Instant::now();
+            let out = engine
+                .query(&format!("UPDATE kv SET score = score + 1{tail}"), &[])
+                .expect("update");
+            samples[i].push(t0.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(out.row_count, 10_000);
+        }
+    }
+    for ((name, _), mut s) in kinds.iter().zip(samples) {
+        if s.is_empty() {
+            continue;
+        }
+        s.sort_by(f64::total_cmp);
+        println!(
+            "{name}: median {:.2} ms [{:.2}–{:.2}]",
+            s[s.len() / 2],
+            s[0],
+            s[s.len() - 1]
+        );
+    }
+}
