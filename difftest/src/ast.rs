@@ -211,6 +211,9 @@ pub struct Select {
     pub filter: Option<Expr>,
     pub group_by: Vec<Expr>,
     pub having: Option<Expr>,
+    /// The first relation and its join written in parentheses, `(a JOIN b ON …) JOIN c …`
+    /// (when a second join follows and the first is not a comma or LATERAL join).
+    pub nest_first: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,9 +523,21 @@ impl Render {
             }
         }
         out.push_str(" FROM ");
+        let nested = select.nest_first
+            && select.joins.len() >= 2
+            && matches!(
+                select.joins[0].kind,
+                JoinKind::Inner | JoinKind::Left | JoinKind::Right | JoinKind::Full
+            );
+        if nested {
+            out.push('(');
+        }
         self.from(out, &select.from);
         let mut filter = select.filter.clone();
-        for join in &select.joins {
+        for (i, join) in select.joins.iter().enumerate() {
+            if nested && i == 1 {
+                out.push(')');
+            }
             match join.kind {
                 JoinKind::Comma => {
                     out.push_str(", ");

@@ -54,6 +54,7 @@ pub const SHAPES: &[&str] = &[
     "FULL JOIN",
     "LATERAL",
     "USING",
+    "parenthesised first join",
     "comma join",
     "many-table join",
     "GROUP BY",
@@ -483,6 +484,7 @@ impl Gen<'_> {
                 group_by: Vec::new(),
                 having: None,
                 loud: false,
+                nest_first: false,
             })),
             order_by: Vec::new(),
             nulls_first: None,
@@ -553,8 +555,6 @@ impl Gen<'_> {
             let shared = |rel: &Rel| rel.columns.iter().any(|(name, _)| name == "id");
             let using = i == 1
                 && kind != JoinKind::Comma
-                && kind != JoinKind::Right
-                && kind != JoinKind::Full
                 && !matches!(kind, JoinKind::LateralCross | JoinKind::LateralLeft)
                 && shared(first)
                 && shared(scope.last().expect("a relation"))
@@ -661,6 +661,17 @@ impl Gen<'_> {
                 Box::new(bound),
             )
         });
+        // Now and then the first join in parentheses (spliced in as joins read left to right).
+        let nest_first = relations > 2
+            && !many
+            && !matches!(
+                joins.first().map(|j| j.kind),
+                Some(JoinKind::Comma | JoinKind::LateralCross | JoinKind::LateralLeft) | None
+            )
+            && self.rng.percent(20);
+        if nest_first {
+            self.note("parenthesised first join");
+        }
         let distinct = !grouped && self.rng.percent(12);
         if distinct {
             self.note("DISTINCT");
@@ -675,6 +686,7 @@ impl Gen<'_> {
                 group_by,
                 having,
                 loud: false,
+                nest_first,
             })),
             order_by: Vec::new(),
             nulls_first: None,
@@ -1480,6 +1492,7 @@ fn plain_select(
             group_by: Vec::new(),
             having: None,
             loud: false,
+            nest_first: false,
         })),
         order_by: Vec::new(),
         nulls_first: None,

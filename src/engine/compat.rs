@@ -286,6 +286,9 @@ fn set_expr_joins(body: &mut SetExpr) {
         SetExpr::Select(select) => {
             group_by_positions(select);
             aggregate_filters(select);
+            // Parentheses first: a RIGHT JOIN after a parenthesised join is then not swapped
+            // around it, which would leave the parenthesised join where nothing splices it.
+            splice_parenthesised(select);
             right_joins(select);
             if let Some(from) = combine_from(std::mem::take(&mut select.from)) {
                 select.from = vec![from];
@@ -597,10 +600,21 @@ fn combine_from(from: Vec<TableWithJoins>) -> Option<TableWithJoins> {
     Some(combined)
 }
 
+/// Parenthesised joins spliced in again once using.rs has turned their USING into ON: this
+/// module runs at parse time, before the catalog names USING's columns.
+pub(super) fn splice_parenthesised(select: &mut Select) {
+    select.from = std::mem::take(&mut select.from)
+        .into_iter()
+        .map(flatten)
+        .collect();
+}
+
 /// One FROM item with CROSS JOINs made inner and unaliased parenthesised inner joins spliced in.
 fn flatten(table: TableWithJoins) -> TableWithJoins {
     let TableWithJoins { relation, joins } = table;
-    let mut out = match splice(relation) {
+    // Joins read left to right: `(a LEFT JOIN b ON p) JOIN c ON q` is `a LEFT JOIN b ON p JOIN
+    // c ON q` whatever the kinds, so a parenthesised join that comes first is always spliced.
+    let mut out = match splice(relation, true) {
         Ok(nested) => nested,
         Err(relation) => TableWithJoins {
             relation: *relation,
@@ -623,7 +637,7 @@ fn flatten(table: TableWithJoins) -> TableWithJoins {
         // refused by `unsupported`), never dropped to join every row.
         let splice_it = matches!(constraint, JoinConstraint::On(_) | JoinConstraint::None);
         let spliced = if splice_it {
-            splice(join.relation)
+            splice(join.relation, false)
         } else {
             Err(Box::new(join.relation))
         };
@@ -665,19 +679,20 @@ fn and(constraint: JoinConstraint, extra: Expr) -> JoinConstraint {
     }
 }
 
-/// A parenthesised join without an alias whose joins are all inner, flattened; anything else
-/// comes back unchanged as `Err`.
-fn splice(relation: TableFactor) -> Result<TableWithJoins, Box<TableFactor>> {
+/// A parenthesised join without an alias, flattened when it comes `first` or its joins are all
+/// inner; anything else comes back unchanged as `Err`.
+fn splice(relation: TableFactor, first: bool) -> Result<TableWithJoins, Box<TableFactor>> {
     match relation {
         TableFactor::NestedJoin {
             table_with_joins,
             alias: None,
-        } if table_with_joins.joins.iter().all(|join| {
-            matches!(
-                join.join_operator,
-                JoinOperator::CrossJoin | JoinOperator::Inner(_)
-            )
-        }) =>
+        } if first
+            || table_with_joins.joins.iter().all(|join| {
+                matches!(
+                    join.join_operator,
+                    JoinOperator::CrossJoin | JoinOperator::Inner(_)
+                )
+            }) =>
         {
             Ok(flatten(*table_with_joins))
         }

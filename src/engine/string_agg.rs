@@ -454,7 +454,8 @@ impl Split {
     }
 }
 
-fn call(name: &str, args: Vec<Expr>) -> Expr {
+/// `name(args…)`, a plain call.
+pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName(vec![Ident::new(name)]),
         parameters: FunctionArguments::None,

@@ -4,8 +4,8 @@
 use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::sqlparser::ast::{
-        Expr, GroupByExpr, JoinConstraint, JoinOperator, Query, SetExpr, Statement, TableFactor,
-        TableWithJoins, Value,
+        Expr, GroupByExpr, JoinOperator, Query, SetExpr, Statement, TableFactor, TableWithJoins,
+        Value,
     },
     std::ops::ControlFlow,
 };
@@ -105,6 +105,25 @@ fn body_join_refused(body: &SetExpr) -> Option<&'static str> {
     }
 }
 
+/// A parenthesised join after another relation whose joins are not all inner: compat.rs
+/// splices only inner ones there (a first one is always spliced), and GlueSQL reads none.
+fn outer_in_parentheses(factor: &TableFactor) -> Option<&'static str> {
+    match factor {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } if table_with_joins.joins.iter().any(|join| {
+            !matches!(
+                join.join_operator,
+                JoinOperator::Inner(_) | JoinOperator::CrossJoin
+            )
+        }) =>
+        {
+            Some("a LEFT, RIGHT or FULL JOIN in parentheses after another relation")
+        }
+        _ => None,
+    }
+}
+
 fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
     let factor_refused = |factor: &TableFactor| match factor {
         TableFactor::NestedJoin {
@@ -114,28 +133,17 @@ fn joins_refused(table: &TableWithJoins) -> Option<&'static str> {
     };
     factor_refused(&table.relation).or_else(|| {
         table.joins.iter().find_map(|join| {
-            let constraint = match &join.join_operator {
-                JoinOperator::Inner(c)
-                | JoinOperator::LeftOuter(c)
-                | JoinOperator::RightOuter(c)
-                | JoinOperator::FullOuter(c) => Some(c),
-                JoinOperator::CrossJoin => None,
-                _ => return Some("this join operator"),
-            };
-            let using = matches!(
-                constraint,
-                Some(JoinConstraint::Using(_) | JoinConstraint::Natural)
-            );
-            match (using, &join.join_operator) {
-                // Inner and left ones are lowered when the statement runs (using.rs).
-                (true, JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)) => {
-                    Some("RIGHT or FULL JOIN with USING or NATURAL")
+            // USING and NATURAL are lowered (using.rs), RIGHT and FULL joins computed
+            // (computed_from.rs) when the statement runs.
+            match &join.join_operator {
+                JoinOperator::Inner(_)
+                | JoinOperator::LeftOuter(_)
+                | JoinOperator::RightOuter(_)
+                | JoinOperator::FullOuter(_)
+                | JoinOperator::CrossJoin => {
+                    outer_in_parentheses(&join.relation).or_else(|| factor_refused(&join.relation))
                 }
-                // Computed when the statement runs (computed_from.rs).
-                (_, JoinOperator::FullOuter(_) | JoinOperator::RightOuter(_)) => {
-                    factor_refused(&join.relation)
-                }
-                _ => factor_refused(&join.relation),
+                _ => Some("this join operator"),
             }
         })
     })
