@@ -551,7 +551,7 @@ impl Aggregate {
         self.value = Some(match (self.function, self.value.take()) {
             (Function::Count, _) => Value::Null,
             (_, None) => value.clone(),
-            (Function::Sum | Function::Avg, Some(sum)) => sum.add(value).map_err(value_error)?,
+            (Function::Sum | Function::Avg, Some(sum)) => widened_sum(&sum, value)?,
             (Function::Min, Some(best)) if compare_values(value, &best) == Ordering::Less => {
                 value.clone()
             }
@@ -582,10 +582,47 @@ impl Aggregate {
     }
 }
 
+/// `a + b` in the wider of their kinds, as SQL adds: an integer meeting a DECIMAL is a DECIMAL,
+/// anything meeting a FLOAT a FLOAT. GlueSQL adds in the left operand's kind, so a sum that
+/// began with an integer dropped the fractions of every DECIMAL after it.
+fn widened_sum(a: &Value, b: &Value) -> Result<Value, DbError> {
+    let integer = |v: &Value| {
+        matches!(
+            v,
+            Value::I8(_)
+                | Value::I16(_)
+                | Value::I32(_)
+                | Value::I64(_)
+                | Value::I128(_)
+                | Value::U8(_)
+                | Value::U16(_)
+                | Value::U32(_)
+                | Value::U64(_)
+                | Value::U128(_)
+        )
+    };
+    let float = |v: &Value| matches!(v, Value::F32(_) | Value::F64(_));
+    let decimal = |v: &Value| matches!(v, Value::Decimal(_));
+    let wider = if (float(a) || float(b)) && !(float(a) && float(b)) {
+        Some(DataType::Float)
+    } else if (decimal(a) && integer(b)) || (integer(a) && decimal(b)) {
+        Some(DataType::Decimal)
+    } else {
+        None
+    };
+    let sum = match wider {
+        Some(data_type) => a
+            .cast(&data_type)
+            .and_then(|a| b.cast(&data_type).and_then(|b| a.add(&b))),
+        None => a.add(b),
+    };
+    sum.map_err(value_error)
+}
+
 #[cfg(test)]
 mod tests {
     use {
-        super::{evaluate, ntile, Call, Frame, Function, SortKey},
+        super::{evaluate, ntile, widened_sum, Call, Frame, Function, SortKey},
         gluesql_core::data::Value,
     };
 
@@ -609,6 +646,23 @@ mod tests {
             let values = evaluate(&rows, &call).expect("evaluates");
             assert_eq!(values, vec![Value::I64(-1); 3]);
         }
+    }
+
+    #[test]
+    fn a_sum_takes_the_wider_kind_of_its_values_in_either_order() {
+        let decimal = |text: &str| Value::Decimal(text.parse().expect("a decimal"));
+        let sum = widened_sum(&Value::I64(3), &decimal("15.87")).expect("adds");
+        assert_eq!(sum, decimal("18.87"));
+        let sum = widened_sum(&decimal("15.87"), &Value::I64(3)).expect("adds");
+        assert_eq!(sum, decimal("18.87"));
+        let sum = widened_sum(&Value::I64(3), &Value::F64(0.5)).expect("adds");
+        assert_eq!(sum, Value::F64(3.5));
+        let sum = widened_sum(&decimal("1.25"), &Value::F64(0.5)).expect("adds");
+        assert_eq!(sum, Value::F64(1.75));
+        assert_eq!(
+            widened_sum(&Value::I64(3), &Value::I64(4)).expect("adds"),
+            Value::I64(7)
+        );
     }
 
     #[test]
