@@ -231,8 +231,11 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                     assignment.value,
                     Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
                 );
+                // So is one computed from integer literals alone (`ABS(3)`, `LEAST(13, 3)`):
+                // GlueSQL converts a written literal, not a function's integer result.
                 let num = match num {
                     Num::Unknown if computed => Num::Mixed,
+                    Num::IntLiteral if computed => Num::Int,
                     other => other,
                 };
                 match (to, num) {
