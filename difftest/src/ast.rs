@@ -124,8 +124,9 @@ pub enum Expr {
     Distinct(Box<Expr>, Box<Expr>, bool),
     /// `a - b` of two DATEs: the whole days between them (SQLite: by julianday).
     DateDiff(Box<Expr>, Box<Expr>),
-    /// `date + n` (a DATE; SQLite: `date(d, '+n days')`).
-    DateAdd(Box<Expr>, i64),
+    /// `date + n` for an integer `n`, a constant or any expression (a DATE; SQLite:
+    /// `date(d, n || ' days')`).
+    DateAdd(Box<Expr>, Box<Expr>),
     /// `EXTRACT(field FROM date)`: YEAR, MONTH, DAY, DOW, ISODOW, DOY, QUARTER (SQLite: the
     /// date formatted by strftime, read as an integer).
     Extract(&'static str, Box<Expr>),
@@ -850,15 +851,22 @@ impl Render {
             Expr::DateAdd(date, days) if self.dialect == Dialect::Sqlite => {
                 out.push_str("date(");
                 self.expr(out, date);
-                let _ = write!(out, ", '{days:+} days')");
+                out.push_str(", (");
+                self.expr(out, days);
+                out.push_str(") || ' days')");
             }
             Expr::DateAdd(date, days) => {
                 out.push('(');
                 self.expr(out, date);
-                if *days < 0 {
-                    let _ = write!(out, " - {})", -days);
-                } else {
-                    let _ = write!(out, " + {days})");
+                match days.as_ref() {
+                    Expr::Lit(Lit::Int(n)) if *n < 0 => {
+                        let _ = write!(out, " - {})", -n);
+                    }
+                    _ => {
+                        out.push_str(" + ");
+                        self.expr(out, days);
+                        out.push(')');
+                    }
                 }
             }
             Expr::Extract(field, date) if self.dialect == Dialect::Sqlite => {

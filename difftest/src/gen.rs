@@ -1137,8 +1137,13 @@ impl Gen<'_> {
             }
             (Ty::Date, 0..=3) => {
                 self.note("date arithmetic");
-                let days = self.rng.below(80) as i64 - 40;
-                Expr::DateAdd(Box::new(self.expr(Ty::Date, scope, d)), days)
+                // Mostly a constant; now and then any integer (a column, an expression).
+                let days = if self.rng.percent(35) {
+                    self.expr(Ty::Int, scope, d)
+                } else {
+                    Expr::Lit(Lit::Int(self.rng.below(80) as i64 - 40))
+                };
+                Expr::DateAdd(Box::new(self.expr(Ty::Date, scope, d)), Box::new(days))
             }
             (Ty::Int, 5) => {
                 self.note("math function");

@@ -138,8 +138,8 @@ fn direct(expr: &Expr) -> Vec<Expr> {
         Expr::Agg(_, Some(arg), _) => vec![(**arg).clone()],
         Expr::Filtered(aggregate, _) => vec![(**aggregate).clone()],
         Expr::StringAgg { value, .. } => vec![(**value).clone()],
-        Expr::DateDiff(l, r) => vec![(**l).clone(), (**r).clone()],
-        Expr::DateAdd(date, _) | Expr::Extract(_, date) => vec![(**date).clone()],
+        Expr::DateDiff(l, r) | Expr::DateAdd(l, r) => vec![(**l).clone(), (**r).clone()],
+        Expr::Extract(_, date) => vec![(**date).clone()],
         Expr::InSub(e, _, _) => vec![(**e).clone()],
         _ => Vec::new(),
     }

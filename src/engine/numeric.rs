@@ -437,8 +437,8 @@ impl Typer<'_> {
     }
 
     /// PostgreSQL's DATE arithmetic, which GlueSQL 0.20 does otherwise: `date - date` is the
-    /// whole days between them (GlueSQL: an INTERVAL), `date ± n` and `n + date` a DATE (GlueSQL
-    /// refuses them). An `n` that is not a constant is left to GlueSQL's refusal.
+    /// whole days between them (GlueSQL: an INTERVAL), `date ± n` and `n + date` a DATE for any
+    /// integer `n` (GlueSQL refuses them); an `n` of another kind is left to GlueSQL's refusal.
     fn date_arithmetic(
         &self,
         left: &Expr,
@@ -475,19 +475,30 @@ impl Typer<'_> {
             };
             return Some((days, Num::Int));
         }
-        let (date, days) = match (l_date, r_date) {
-            (true, false) => (left, self.integer_constant(right)?),
-            (false, true) if plus => (right, self.integer_constant(left)?),
+        let (date, days, days_kind) = match (l_date, r_date) {
+            (true, false) => (left, right, r),
+            (false, true) if plus => (right, left, l),
             _ => return None,
         };
-        let days = if minus { days.checked_neg()? } else { days };
-        let interval = Expr::Interval(Interval {
-            value: Box::new(Expr::Value(SqlValue::SingleQuotedString(days.to_string()))),
-            leading_field: Some(DateTimeField::Day),
-            leading_precision: None,
-            last_field: None,
-            fractional_seconds_precision: None,
-        });
+        let day_interval = |days: i64| {
+            Expr::Interval(Interval {
+                value: Box::new(Expr::Value(SqlValue::SingleQuotedString(days.to_string()))),
+                leading_field: Some(DateTimeField::Day),
+                leading_precision: None,
+                last_field: None,
+                fractional_seconds_precision: None,
+            })
+        };
+        let interval = match self.integer_constant(days) {
+            Some(days) => day_interval(if minus { days.checked_neg()? } else { days }),
+            // Any other integer: that many single days (the guard bounds the product).
+            None if is_integer(days_kind) => Expr::BinaryOp {
+                left: Box::new(day_interval(if minus { -1 } else { 1 })),
+                op: BinaryOperator::Multiply,
+                right: Box::new(Expr::Nested(Box::new(days.clone()))),
+            },
+            None => return None,
+        };
         let moved = difference(date, &interval, BinaryOperator::Plus);
         Some((cast(moved, DataType::Date), Num::Date))
     }
