@@ -35,6 +35,7 @@ mod target_alias;
 mod unsupported;
 mod upsert;
 mod using;
+mod value_order;
 mod views;
 pub(crate) mod visit;
 mod walk;

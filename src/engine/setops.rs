@@ -209,13 +209,14 @@ fn combine(
     }
 }
 
-/// Orders like GlueSQL's ORDER BY: NULL last when ascending.
+/// Orders like GlueSQL's ORDER BY (NULL last when ascending), numbers of different kinds by
+/// value (value_order.rs).
 fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Null, _) => Ordering::Greater,
         (_, Value::Null) => Ordering::Less,
-        (a, b) => a.evaluate_cmp(b).unwrap_or(Ordering::Equal),
+        (a, b) => super::value_order::compare_values(a, b),
     }
 }
 

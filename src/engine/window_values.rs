@@ -1,9 +1,13 @@
 //! The values of window functions over rows already computed: partitions, their order, peers,
-//! frames, and each function's value per row, with GlueSQL's value arithmetic and ordering.
+//! frames, and each function's value per row, with GlueSQL's value arithmetic and SQL's order
+//! (value_order.rs).
 //! Knows no SQL text or engine: windows.rs hands in the rows and reads the columns back.
 
 use {
-    super::setops::compare_rows,
+    super::{
+        setops::compare_rows,
+        value_order::{compare_values, wider_kind},
+    },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{ast::DataType, data::Value},
     std::cmp::Ordering,
@@ -135,10 +139,6 @@ fn value_error(error: gluesql_core::error::Error) -> DbError {
 }
 
 /// GlueSQL's ordering of two non-NULL values (values it cannot compare are equal).
-fn compare_values(a: &Value, b: &Value) -> Ordering {
-    a.evaluate_cmp(b).unwrap_or(Ordering::Equal)
-}
-
 /// The value of `call` for each of `rows`, in their order.
 pub(super) fn evaluate(rows: &[Vec<Value>], call: &Call) -> Result<Vec<Value>, DbError> {
     // Partition keys first (NULLs one group), then the window's ORDER BY keys.
@@ -583,34 +583,10 @@ impl Aggregate {
 }
 
 /// `a + b` in the wider of their kinds, as SQL adds: an integer meeting a DECIMAL is a DECIMAL,
-/// anything meeting a FLOAT a FLOAT. GlueSQL adds in the left operand's kind, so a sum that
+/// anything meeting a FLOAT a FLOAT (`wider_kind`). GlueSQL adds in the left operand's kind, so a sum that
 /// began with an integer dropped the fractions of every DECIMAL after it.
 fn widened_sum(a: &Value, b: &Value) -> Result<Value, DbError> {
-    let integer = |v: &Value| {
-        matches!(
-            v,
-            Value::I8(_)
-                | Value::I16(_)
-                | Value::I32(_)
-                | Value::I64(_)
-                | Value::I128(_)
-                | Value::U8(_)
-                | Value::U16(_)
-                | Value::U32(_)
-                | Value::U64(_)
-                | Value::U128(_)
-        )
-    };
-    let float = |v: &Value| matches!(v, Value::F32(_) | Value::F64(_));
-    let decimal = |v: &Value| matches!(v, Value::Decimal(_));
-    let wider = if (float(a) || float(b)) && !(float(a) && float(b)) {
-        Some(DataType::Float)
-    } else if (decimal(a) && integer(b)) || (integer(a) && decimal(b)) {
-        Some(DataType::Decimal)
-    } else {
-        None
-    };
-    let sum = match wider {
+    let sum = match wider_kind(a, b) {
         Some(data_type) => a
             .cast(&data_type)
             .and_then(|a| b.cast(&data_type).and_then(|b| a.add(&b))),

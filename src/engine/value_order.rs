@@ -1,0 +1,83 @@
+//! SQL's order and sum of two values whose kinds may differ: numbers meet in the wider kind
+//! (FLOAT over DECIMAL over integers), as PostgreSQL compares and adds them. Owns only that;
+//! NULL placement is the caller's (ORDER BY's NULLS FIRST / LAST).
+
+use {
+    gluesql_core::{ast::DataType, data::Value},
+    std::cmp::Ordering,
+};
+
+/// SQL's order of two values; numbers of different kinds compare in the wider kind (GlueSQL
+/// compares an integer with a FLOAT after truncating the FLOAT: 4 and 4.25 were peers).
+pub(super) fn compare_values(a: &Value, b: &Value) -> Ordering {
+    let widened = wider_kind(a, b).and_then(|to| Some((a.cast(&to).ok()?, b.cast(&to).ok()?)));
+    match &widened {
+        Some((a, b)) => a.evaluate_cmp(b),
+        None => a.evaluate_cmp(b),
+    }
+    .unwrap_or(Ordering::Equal)
+}
+
+/// The kind two numbers of different kinds meet in (FLOAT over DECIMAL over integers); `None`
+/// when they are of one kind, or not both numbers.
+pub(super) fn wider_kind(a: &Value, b: &Value) -> Option<DataType> {
+    let integer = |v: &Value| {
+        matches!(
+            v,
+            Value::I8(_)
+                | Value::I16(_)
+                | Value::I32(_)
+                | Value::I64(_)
+                | Value::I128(_)
+                | Value::U8(_)
+                | Value::U16(_)
+                | Value::U32(_)
+                | Value::U64(_)
+                | Value::U128(_)
+        )
+    };
+    let float = |v: &Value| matches!(v, Value::F32(_) | Value::F64(_));
+    let decimal = |v: &Value| matches!(v, Value::Decimal(_));
+    let number = |v: &Value| integer(v) || float(v) || decimal(v);
+    if !number(a) || !number(b) {
+        return None;
+    }
+    if float(a) != float(b) {
+        Some(DataType::Float)
+    } else if (decimal(a) && integer(b)) || (integer(a) && decimal(b)) {
+        Some(DataType::Decimal)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use {super::compare_values, gluesql_core::data::Value};
+
+    #[test]
+    fn numbers_of_different_kinds_compare_by_value() {
+        use std::cmp::Ordering;
+        let decimal = |text: &str| Value::Decimal(text.parse().expect("a decimal"));
+        assert_eq!(
+            compare_values(&Value::I64(4), &Value::F64(4.25)),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(&Value::F64(4.25), &Value::I64(4)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&Value::I64(4), &decimal("4.01")),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_values(&decimal("4.5"), &Value::F64(4.25)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_values(&Value::I64(4), &Value::F64(4.0)),
+            Ordering::Equal
+        );
+    }
+}
