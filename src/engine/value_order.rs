@@ -21,22 +21,8 @@ pub(super) fn compare_values(a: &Value, b: &Value) -> Ordering {
 /// The kind two numbers of different kinds meet in (FLOAT over DECIMAL over integers); `None`
 /// when they are of one kind, or not both numbers.
 pub(super) fn wider_kind(a: &Value, b: &Value) -> Option<DataType> {
-    let integer = |v: &Value| {
-        matches!(
-            v,
-            Value::I8(_)
-                | Value::I16(_)
-                | Value::I32(_)
-                | Value::I64(_)
-                | Value::I128(_)
-                | Value::U8(_)
-                | Value::U16(_)
-                | Value::U32(_)
-                | Value::U64(_)
-                | Value::U128(_)
-        )
-    };
-    let float = |v: &Value| matches!(v, Value::F32(_) | Value::F64(_));
+    let integer = crate::kinds::is_integer_value;
+    let float = crate::kinds::is_float_value;
     let decimal = |v: &Value| matches!(v, Value::Decimal(_));
     let number = |v: &Value| integer(v) || float(v) || decimal(v);
     if !number(a) || !number(b) {
