@@ -305,6 +305,15 @@ impl Engine {
             output.extend(self.lower_joins(table, &mut all_merged)?);
         }
         super::compat::splice_parenthesised(select);
+        // A merged name another visible column also has (`a JOIN b USING (k) JOIN c ON …`
+        // with `c.k`) is ambiguous unqualified, as in PostgreSQL: left for GlueSQL to refuse.
+        all_merged.retain(|(name, _)| {
+            output
+                .iter()
+                .filter(|column| column.name.eq_ignore_ascii_case(name))
+                .count()
+                == 1
+        });
         if select
             .projection
             .iter()
