@@ -124,14 +124,44 @@ pub(super) fn row_canon(row: &[Value]) -> Vec<Canon> {
     row.iter().map(canon).collect()
 }
 
+/// The columns where FLOAT and DECIMAL values meet, in any of `rows`: PostgreSQL gives such a
+/// column of a set operation the type DOUBLE PRECISION, so its DECIMALs compare as FLOATs
+/// (a DECIMAL 5.58 and a FLOAT 5.58 are one row).
+fn float_columns<'r>(rows: impl Iterator<Item = &'r Vec<Value>> + Clone) -> Vec<bool> {
+    let width = rows.clone().map(Vec::len).max().unwrap_or(0);
+    let has = |column: usize, wanted: fn(&Value) -> bool| {
+        rows.clone().any(|row| row.get(column).is_some_and(wanted))
+    };
+    (0..width)
+        .map(|c| has(c, is_float_value) && has(c, |v| matches!(v, Value::Decimal(_))))
+        .collect()
+}
+
+/// A row's identity in a set operation whose `float_columns` compare as FLOATs.
+fn set_canon(row: &[Value], float_columns: &[bool]) -> Vec<Canon> {
+    row.iter()
+        .enumerate()
+        .map(|(c, value)| match value {
+            Value::Decimal(d) if float_columns.get(c) == Some(&true) => {
+                match rust_decimal::prelude::ToPrimitive::to_f64(d) {
+                    Some(f) => canon(&Value::F64(f)),
+                    None => canon(value),
+                }
+            }
+            _ => canon(value),
+        })
+        .collect()
+}
+
 /// One row of each set of equal rows, where the first of them stood. Equal values of two
 /// kinds (9 and 9.0) leave the fraction: PostgreSQL's column type makes every row of the
 /// column one, and SQLite keeps whichever came first.
 fn distinct(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    let floats = float_columns(rows.iter());
     let mut at: HashMap<Vec<Canon>, usize> = HashMap::new();
     let mut out: Vec<Vec<Value>> = Vec::new();
     for row in rows {
-        match at.entry(row_canon(&row)) {
+        match at.entry(set_canon(&row, &floats)) {
             Entry::Vacant(entry) => {
                 entry.insert(out.len());
                 out.push(row);
@@ -149,10 +179,10 @@ fn distinct(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
     out
 }
 
-fn counts(rows: &[Vec<Value>]) -> HashMap<Vec<Canon>, usize> {
+fn counts(rows: &[Vec<Value>], floats: &[bool]) -> HashMap<Vec<Canon>, usize> {
     let mut counts = HashMap::new();
     for row in rows {
-        *counts.entry(row_canon(row)).or_insert(0) += 1;
+        *counts.entry(set_canon(row, floats)).or_insert(0) += 1;
     }
     counts
 }
@@ -167,16 +197,17 @@ fn combine(
         (SetOperator::Union, true) => left.into_iter().chain(right).collect(),
         (SetOperator::Union, false) => distinct(left.into_iter().chain(right).collect()),
         (SetOperator::Intersect, _) => {
-            let mut available = counts(&right);
-            let rows = left
-                .into_iter()
-                .filter(|row| match available.get_mut(&row_canon(row)) {
-                    Some(n) if *n > 0 => {
-                        *n -= 1;
-                        true
-                    }
-                    _ => false,
-                });
+            let floats = float_columns(left.iter().chain(&right));
+            let mut available = counts(&right, &floats);
+            let rows =
+                left.into_iter()
+                    .filter(|row| match available.get_mut(&set_canon(row, &floats)) {
+                        Some(n) if *n > 0 => {
+                            *n -= 1;
+                            true
+                        }
+                        _ => false,
+                    });
             let rows: Vec<_> = rows.collect();
             if all {
                 rows
@@ -185,11 +216,12 @@ fn combine(
             }
         }
         (SetOperator::Except, _) => {
-            let mut removable = counts(&right);
+            let floats = float_columns(left.iter().chain(&right));
+            let mut removable = counts(&right, &floats);
             let rows: Vec<_> = left
                 .into_iter()
                 .filter(|row| {
-                    let canon = row_canon(row);
+                    let canon = set_canon(row, &floats);
                     match removable.get_mut(&canon) {
                         Some(n) if *n > 0 && all => {
                             *n -= 1;
