@@ -189,7 +189,9 @@ fn plain_args(function: &Function) -> Option<Vec<Expr>> {
 }
 
 /// GREATEST / LEAST as PostgreSQL has them: NULL arguments are ignored (GlueSQL refuses to
-/// compare them), NULL only when every argument is.
+/// compare them), NULL only when every argument is. Of equal arguments (2 and 2.0) LEAST
+/// answers the last and GREATEST the first, as SQLite's min() and max() do: PostgreSQL's
+/// answer is then of the same kind wherever SQLite's is a fraction.
 fn extreme(args: Vec<Expr>, greatest: bool) -> Expr {
     let mut args = args.into_iter();
     let Some(mut best) = args.next() else {
@@ -201,7 +203,7 @@ fn extreme(args: Vec<Expr>, greatest: bool) -> Expr {
             op: if greatest {
                 BinaryOperator::Lt
             } else {
-                BinaryOperator::Gt
+                BinaryOperator::GtEq
             },
             right: Box::new(next.clone()),
         };
