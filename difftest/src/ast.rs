@@ -456,7 +456,14 @@ impl Render {
         use gluesql_core::data::Value;
         let value = match lit {
             Lit::Int(n) => Some(Value::I64(*n)),
-            Lit::Float(text) => text.parse().ok().map(Value::F64),
+            // A JS number cannot tell 17.0 from 17, and the API binds an integral one as an
+            // integer (src/api/values.rs): a FLOAT parameter users can send has a fraction.
+            // An integral FLOAT literal is written, not bound.
+            Lit::Float(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() != 0.0)
+                .map(Value::F64),
             Lit::Text(text) => Some(Value::Str(text.clone())),
             _ => None,
         };
