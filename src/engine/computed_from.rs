@@ -5,7 +5,7 @@
 //! relations, so one per name would cost the square of the rows). Computes no rows itself.
 
 use {
-    super::{relation::values_query, Engine},
+    super::{relation::values_query_typed, Engine},
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::Value,
@@ -84,6 +84,8 @@ pub(super) fn refused(what: impl Into<String>) -> DbError {
 pub(super) struct Named {
     pub name: String,
     pub columns: Vec<String>,
+    /// Each column's declared type, where known (a table's column).
+    pub types: Vec<Option<gluesql_core::ast::DataType>>,
 }
 
 pub(super) fn column(qualifier: &str, name: &str) -> Expr {
@@ -219,9 +221,40 @@ impl Engine {
                 ));
             }
             let columns = table.columns.ok_or_else(unknown)?;
+            let (columns, mut types): (Vec<String>, Vec<_>) = columns.into_iter().unzip();
+            if let TableFactor::Derived { subquery, .. } = factor {
+                // A derived table's (an expanded view's) column that names a table's column
+                // has that column's type.
+                let positional = |select: &Select| {
+                    select.projection.iter().all(|item| {
+                        matches!(
+                            item,
+                            SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }
+                        )
+                    })
+                };
+                if let SetExpr::Select(select) = subquery.body.as_ref() {
+                    let inner = [self.scope_of_from(&select.from)];
+                    let items = if positional(select) {
+                        select.projection.as_slice()
+                    } else {
+                        &[]
+                    };
+                    for (slot, item) in types.iter_mut().zip(items) {
+                        if let SelectItem::UnnamedExpr(e)
+                        | SelectItem::ExprWithAlias { expr: e, .. } = item
+                        {
+                            *slot = slot
+                                .take()
+                                .or_else(|| super::scope::column_type_of(e, &inner));
+                        }
+                    }
+                }
+            }
             named.push(Named {
                 name: table.name,
-                columns: columns.into_iter().map(|(name, _)| name).collect(),
+                columns,
+                types,
             });
         }
         Ok(named)
@@ -276,7 +309,8 @@ fn replace_prefix(
         }
     }
     let width = columns.len();
-    let subquery = values_query(rows, width, params)?;
+    let types: Vec<_> = names.iter().flat_map(|n| n.types.iter().cloned()).collect();
+    let subquery = values_query_typed(rows, width, &types, params)?;
     table.relation = TableFactor::Derived {
         lateral: false,
         subquery: Box::new(subquery),

@@ -5,6 +5,7 @@
 use {
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
+        ast::DataType,
         data::Value,
         sqlparser::ast::{Expr, Query, SetExpr, Statement, TableFactor, Value as SqlValue},
     },
@@ -13,8 +14,20 @@ use {
 /// The query `SELECT CAST(c0 AS T) AS c0, … FROM (VALUES …) AS rows (c0, …)` over `rows`, each
 /// `width` values long; their values are appended to `params`.
 pub fn values_query(
+    rows: Vec<Vec<Value>>,
+    width: usize,
+    params: &mut Vec<Value>,
+) -> Result<Query, DbError> {
+    values_query_typed(rows, width, &[], params)
+}
+
+/// `values_query`, where `declared` gives the type a column has where it comes from (a
+/// table's column a computed join read): a column of NULLs only then keeps it, so a DATE
+/// NULL beside a DATE is still subtracted as a DATE.
+pub fn values_query_typed(
     mut rows: Vec<Vec<Value>>,
     width: usize,
+    declared: &[Option<DataType>],
     params: &mut Vec<Value>,
 ) -> Result<Query, DbError> {
     for column in 0..width {
@@ -30,7 +43,12 @@ pub fn values_query(
         .map(|i| match column_type(&rows, i) {
             Some(data_type) => format!("CAST(c{i} AS {data_type}) AS c{i}"),
             None if rows.iter().all(|row| row.get(i).is_none_or(Value::is_null)) => {
-                format!("CAST(c{i} AS INTEGER) AS c{i}")
+                let data_type = declared
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .and_then(type_name)
+                    .unwrap_or("INTEGER");
+                format!("CAST(c{i} AS {data_type}) AS c{i}")
             }
             None => format!("c{i}"),
         })
@@ -111,6 +129,21 @@ pub(super) fn widen_column(rows: &mut [Vec<Value>], column: usize) {
 }
 
 /// The SQL type every non-NULL value of one column has, if they share one.
+/// The name a CAST reads for the declared types `column_type` can give.
+fn type_name(data_type: &DataType) -> Option<&'static str> {
+    Some(match data_type {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int | DataType::Int128 => {
+            "INTEGER"
+        }
+        DataType::Float32 | DataType::Float => "FLOAT",
+        DataType::Decimal => "DECIMAL",
+        DataType::Text => "TEXT",
+        DataType::Boolean => "BOOLEAN",
+        DataType::Date => "DATE",
+        _ => return None,
+    })
+}
+
 fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
     let mut found = None;
     for value in rows.iter().filter_map(|row| row.get(column)) {
