@@ -51,11 +51,7 @@ fn output_to_js(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
     let result = Object::new();
     let columns: Array = output.columns.iter().map(|c| values::js_str(c)).collect();
     let types = column_types(&output);
-    let rows = if arrays {
-        values::rows_to_arrays(output.rows)
-    } else {
-        values::rows_to_js(&output.columns, output.rows)?
-    };
+    let rows = values::rows_to_js(&output.columns, &output.rows, arrays)?;
     let set = |key: &str, value: &JsValue| {
         Reflect::set(&result, &values::js_str(key), value)
             .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build result object"))
@@ -170,7 +166,12 @@ fn event_to_js(event: &DbEvent) -> Result<JsValue, DbError> {
     };
     let row = |row: &Option<Vec<Value>>| -> Result<JsValue, DbError> {
         match row {
-            Some(row) => Ok(Array::from(&values::rows_to_js(columns, vec![row.clone()])?).get(0)),
+            Some(row) => Ok(Array::from(&values::rows_to_js(
+                columns,
+                std::slice::from_ref(row),
+                false,
+            )?)
+            .get(0)),
             None => Ok(JsValue::NULL),
         }
     };

@@ -282,9 +282,13 @@ fn packed(rows: &[Vec<Value>]) -> Packed {
     packed
 }
 
-/// Rows as plain objects keyed by column name (a later column of the same name wins).
-pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, DbError> {
-    let keys: Array = columns.iter().map(|c| js_str(c)).collect();
+/// Rows as plain objects keyed by column name (a later column of the same name wins), or with
+/// `arrays` as arrays, columns in order, duplicates kept (`rowMode: "array"`).
+pub fn rows_to_js(
+    columns: &[String],
+    rows: &[Vec<Value>],
+    arrays: bool,
+) -> Result<JsValue, DbError> {
     // Every row has a value per column: the packed tags are read `columns.len()` per row.
     if rows.iter().any(|row| row.len() != columns.len()) {
         return Err(DbError::new(
@@ -292,22 +296,12 @@ pub fn rows_to_js(columns: &[String], rows: Vec<Vec<Value>>) -> Result<JsValue, 
             "cannot build a result row: its width is not the columns'",
         ));
     }
-    Ok(packed(&rows).build(&keys, rows.len(), false))
-}
-
-/// Rows as arrays, columns in order, duplicates kept (`rowMode: "array"`).
-pub fn rows_to_arrays(rows: Vec<Vec<Value>>) -> JsValue {
-    // Rows of different widths (none that GlueSQL gives) keep their own: built one by one.
-    let width = rows.first().map_or(0, Vec::len);
-    if rows.iter().any(|row| row.len() != width) {
-        return rows
-            .iter()
-            .map(|row| JsValue::from(row.iter().map(value_to_js).collect::<Array>()))
-            .collect::<Array>()
-            .into();
-    }
-    let keys = Array::new_with_length(width as u32);
-    packed(&rows).build(&keys, rows.len(), true)
+    let keys: Array = if arrays {
+        Array::new_with_length(columns.len() as u32)
+    } else {
+        columns.iter().map(|c| js_str(c)).collect()
+    };
+    Ok(packed(rows).build(&keys, rows.len(), arrays))
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {

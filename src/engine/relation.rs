@@ -128,7 +128,6 @@ pub(super) fn widen_column(rows: &mut [Vec<Value>], column: usize) {
     }
 }
 
-/// The SQL type every non-NULL value of one column has, if they share one.
 /// The name a CAST reads for the declared types `column_type` can give.
 fn type_name(data_type: &DataType) -> Option<&'static str> {
     Some(match data_type {
@@ -144,6 +143,7 @@ fn type_name(data_type: &DataType) -> Option<&'static str> {
     })
 }
 
+/// The SQL type every non-NULL value of one column has, if they share one.
 fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
     let mut found = None;
     for value in rows.iter().filter_map(|row| row.get(column)) {

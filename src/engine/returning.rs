@@ -246,9 +246,9 @@ impl Engine {
             let Some(table) = self.store().table(&returning.table) else {
                 return Err(internal());
             };
-            let mut schema = table.schema.clone();
+            let schema = table.schema.clone();
             let query = Statement::Query(select_over_table(returning, false)?);
-            let output = select_over_scratch(&query, &mut schema, rows, params)?;
+            let output = select_over_scratch(&query, schema, rows, params)?;
             return Ok(QueryOutput {
                 command: written.command,
                 row_count: written.row_count,
@@ -410,7 +410,7 @@ fn fold_literal_casts(expr: &mut ExprPlan) {
 /// bound as a parameter per value (which cost seven times the write over 10,000 rows).
 fn select_over_scratch(
     query: &Statement,
-    schema: &mut gluesql_core::data::Schema,
+    mut schema: gluesql_core::data::Schema,
     rows: Vec<Vec<Value>>,
     params: &[Value],
 ) -> Result<QueryOutput, DbError> {
@@ -420,7 +420,7 @@ fn select_over_scratch(
     for column in schema.column_defs.iter_mut().flatten() {
         column.unique = None;
     }
-    let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema.clone(), rows));
+    let mut scratch = Engine::new(crate::store::MemoryStore::of_rows(schema, rows));
     scratch.execute(query, params)
 }
 

@@ -127,14 +127,19 @@ pub(super) fn row_canon(row: &[Value]) -> Vec<Canon> {
 /// The columns where FLOAT and DECIMAL values meet, in any of `rows`: PostgreSQL gives such a
 /// column of a set operation the type DOUBLE PRECISION, so its DECIMALs compare as FLOATs
 /// (a DECIMAL 5.58 and a FLOAT 5.58 are one row).
-fn float_columns<'r>(rows: impl Iterator<Item = &'r Vec<Value>> + Clone) -> Vec<bool> {
-    let width = rows.clone().map(Vec::len).max().unwrap_or(0);
-    let has = |column: usize, wanted: fn(&Value) -> bool| {
-        rows.clone().any(|row| row.get(column).is_some_and(wanted))
-    };
-    (0..width)
-        .map(|c| has(c, is_float_value) && has(c, |v| matches!(v, Value::Decimal(_))))
-        .collect()
+fn float_columns<'r>(rows: impl Iterator<Item = &'r Vec<Value>>) -> Vec<bool> {
+    let (mut floats, mut decimals) = (Vec::new(), Vec::new());
+    for row in rows {
+        if floats.len() < row.len() {
+            floats.resize(row.len(), false);
+            decimals.resize(row.len(), false);
+        }
+        for (c, value) in row.iter().enumerate() {
+            floats[c] |= is_float_value(value);
+            decimals[c] |= matches!(value, Value::Decimal(_));
+        }
+    }
+    floats.iter().zip(decimals).map(|(f, d)| *f && d).collect()
 }
 
 /// A row's identity in a set operation whose `float_columns` compare as FLOATs.
