@@ -107,7 +107,8 @@ fn describe_table(table: &Table, objects: &[Object]) -> TableInfo {
         .flatten()
         .map(|def| ColumnInfo {
             name: def.name.clone(),
-            data_type: def.data_type.to_string(),
+            data_type: crate::json::JsonKind::of_marker(def.comment.as_deref())
+                .map_or_else(|| def.data_type.to_string(), |k| k.name().to_owned()),
             nullable: def.nullable,
             primary_key: def.unique.is_some_and(|unique| unique.is_primary),
             unique: def.unique.is_some(),

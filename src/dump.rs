@@ -97,10 +97,13 @@ fn create_table_sql(schema: &Schema, sequences: &[Sequence]) -> Result<String, D
     if let Some(columns) = &schema.column_defs {
         let mut parts = Vec::with_capacity(columns.len() + schema.foreign_keys.len());
         for column in columns {
+            // A JSON column is TEXT with a marking comment in the schema; it is written as the
+            // type it was declared with.
+            let json = crate::json::JsonKind::of_marker(column.comment.as_deref());
             let mut part = format!(
                 "{} {} {}",
                 sql_text::ident(&column.name),
-                column.data_type,
+                json.map_or_else(|| column.data_type.to_string(), |k| k.name().to_owned()),
                 if column.nullable { "NULL" } else { "NOT NULL" }
             );
             if let Some(sequence) = sequences
@@ -121,7 +124,7 @@ fn create_table_sql(schema: &Schema, sequences: &[Sequence]) -> Result<String, D
             if let Some(unique) = &column.unique {
                 let _ = write!(part, " {}", unique.to_sql());
             }
-            if let Some(comment) = &column.comment {
+            if let (Some(comment), None) = (&column.comment, json) {
                 let _ = write!(part, " COMMENT {}", sql_text::literal(comment));
             }
             parts.push(part);

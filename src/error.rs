@@ -67,6 +67,10 @@ impl From<GlueError> for DbError {
             GlueError::Translate(_) | GlueError::Planner(_) => ErrorCode::Plan,
             // The store's own refusals (e.g. a nested BEGIN) are statement errors; IndexedDB
             // failures never pass through GlueSQL and get `Storage` where they happen.
+            // Text that is not JSON, written to a JSON column (store/mod.rs): said as it is.
+            GlueError::StorageMsg(message) if message.starts_with(crate::json::INVALID) => {
+                return DbError::new(ErrorCode::Constraint, message.clone());
+            }
             GlueError::StorageMsg(_) => ErrorCode::Execute,
             GlueError::Validate(
                 ValidateError::DuplicateEntryOnUniqueField(..)

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod engine;
 pub mod error;
 pub mod guard;
+pub mod json;
 pub mod kinds;
 pub mod persist;
 pub mod protocol;

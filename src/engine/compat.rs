@@ -5,10 +5,10 @@
 //! Pure syntax, done once per parsed statement; never looks at data or schemas.
 
 use gluesql_core::sqlparser::ast::{
-    AlterTableOperation, BinaryOperator, ColumnDef, DataType, ExactNumberInfo, Expr, FunctionArg,
-    FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator,
-    ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
-    TimezoneInfo, UnaryOperator, Value,
+    AlterTableOperation, BinaryOperator, ColumnDef, ColumnOption, ColumnOptionDef, DataType,
+    ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident,
+    Join, JoinConstraint, JoinOperator, ObjectName, Query, Select, SelectItem, SetExpr, Statement,
+    TableFactor, TableWithJoins, TimezoneInfo, UnaryOperator, Value,
 };
 use std::ops::ControlFlow;
 
@@ -229,6 +229,21 @@ fn not_distinct(a: &Expr, b: &Expr) -> Expr {
 }
 
 fn column_type(column: &mut ColumnDef) {
+    // A JSON column is TEXT to GlueSQL; the comment tells the store to check what it holds
+    // (crate::json).
+    let json = match column.data_type {
+        DataType::JSON => Some(crate::json::JsonKind::Json),
+        DataType::JSONB => Some(crate::json::JsonKind::Jsonb),
+        _ => None,
+    };
+    if let Some(kind) = json {
+        column.data_type = DataType::Text;
+        column.options.push(ColumnOptionDef {
+            name: None,
+            option: ColumnOption::Comment(kind.marker().to_owned()),
+        });
+        return;
+    }
     if let Some(supported) = supported_type(&column.data_type) {
         column.data_type = supported;
     }

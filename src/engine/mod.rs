@@ -10,6 +10,7 @@ mod generated_keys;
 mod indexes;
 mod joined_writes;
 mod joins;
+mod json_calls;
 mod labels;
 mod lateral;
 mod logic;
@@ -265,6 +266,9 @@ impl Engine {
         }
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
+        }
+        if json_calls::has_call(&statement) {
+            self.lower_json(statement.to_mut(), &params)?;
         }
         Ok((statement, params))
     }

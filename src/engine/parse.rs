@@ -396,6 +396,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         if with {
             super::ctes::inline(statement)?;
         }
+        super::json_calls::rewrite(statement)?;
         compat::rewrite_statement(statement);
         super::functions::rewrite(statement);
         super::null_order::rewrite(statement);

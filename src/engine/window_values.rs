@@ -5,6 +5,7 @@
 
 use {
     super::{
+        json_calls::JsonTree,
         setops::compare_rows,
         value_order::{compare_values, wider_kind},
     },
@@ -44,6 +45,8 @@ pub(super) enum Function {
     GroupString {
         distinct: bool,
     },
+    /// A JSON operation (json_calls.rs), computed from each row's own values: `Call::json`.
+    Json,
 }
 
 /// The internal window function string_agg.rs computes a group's string with.
@@ -128,6 +131,8 @@ pub(super) struct Call {
     pub partition: Vec<usize>,
     pub order: Vec<SortKey>,
     pub frame: Frame,
+    /// What a `Function::Json` call computes.
+    pub json: Option<JsonTree>,
 }
 
 fn error(message: impl Into<String>) -> DbError {
@@ -141,6 +146,9 @@ fn value_error(error: gluesql_core::error::Error) -> DbError {
 /// GlueSQL's ordering of two non-NULL values (values it cannot compare are equal).
 /// The value of `call` for each of `rows`, in their order.
 pub(super) fn evaluate(rows: &[Vec<Value>], call: &Call) -> Result<Vec<Value>, DbError> {
+    if let Some(tree) = &call.json {
+        return rows.iter().map(|row| tree.eval(row)).collect();
+    }
     // Partition keys first (NULLs one group), then the window's ORDER BY keys.
     let keys: Vec<(usize, bool, bool)> = call
         .partition
@@ -618,6 +626,7 @@ mod tests {
                     nulls_first: false,
                 }],
                 frame: Frame::default(),
+                json: None,
             };
             let values = evaluate(&rows, &call).expect("evaluates");
             assert_eq!(values, vec![Value::I64(-1); 3]);

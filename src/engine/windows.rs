@@ -200,6 +200,19 @@ impl Split<'_> {
         let Expr::Function(f) = expr else {
             return Err(refused("internal: not a window call"));
         };
+        if super::json_calls::as_call(expr).is_some() {
+            let json = super::json_calls::JsonTree::of(expr, &mut |e| self.operand(e))?;
+            self.calls.push(Call {
+                function: Function::Json,
+                args: Vec::new(),
+                partition: Vec::new(),
+                order: Vec::new(),
+                frame: Frame::default(),
+                json: Some(json),
+            });
+            self.call_exprs.push(expr.clone());
+            return Ok(self.calls.len() - 1);
+        }
         let name = f.name.to_string();
         if f.filter.is_some() {
             return Err(refused(format!(
@@ -312,6 +325,7 @@ impl Split<'_> {
             partition,
             order,
             frame,
+            json: None,
         });
         self.call_exprs.push(expr.clone());
         Ok(self.calls.len() - 1)
@@ -524,7 +538,7 @@ impl Engine {
         params: &[Value],
     ) -> Result<Plan, DbError> {
         let mut select = select.clone();
-        self.spell_wildcards_beside_windows(&mut select)?;
+        self.spell_wildcards(&mut select)?;
         let named = std::mem::take(&mut select.named_window);
         let projection = std::mem::take(&mut select.projection);
         let mut order_by = order_by.cloned();
@@ -716,8 +730,9 @@ impl Engine {
         }))
     }
 
-    /// `*` and `name.*` beside window functions become the columns they stand for.
-    fn spell_wildcards_beside_windows(&self, select: &mut Select) -> Result<(), DbError> {
+    /// `*` and `name.*` beside window functions (or JSON operations computed as columns)
+    /// become the columns they stand for.
+    pub(super) fn spell_wildcards(&self, select: &mut Select) -> Result<(), DbError> {
         let has_wildcard = select.projection.iter().any(|item| {
             matches!(
                 item,
@@ -732,7 +747,7 @@ impl Engine {
             .iter()
             .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
         let named = self.named(factors).map_err(|_| {
-            refused("* beside window functions over a parenthesised join or a relation whose columns are not known is not supported")
+            refused("* beside window functions or JSON operations over a parenthesised join or a relation whose columns are not known is not supported")
         })?;
         let projection = std::mem::take(&mut select.projection);
         for item in projection {

@@ -49,6 +49,39 @@ use {
 
 pub type Row = Vec<Value>;
 
+/// A JSON / JSONB column holds JSON text (a jsonb one in its normal form): whatever writes a
+/// row — a statement, an import, another replica's change — is checked here.
+fn check_json(columns: &[gluesql_core::ast::ColumnDef], row: &mut Row) -> Result<()> {
+    for (column, value) in columns.iter().zip(row.iter_mut()) {
+        let Some(kind) = crate::json::JsonKind::of_marker(column.comment.as_deref()) else {
+            continue;
+        };
+        let refused = |message: String| {
+            gluesql_core::error::Error::StorageMsg(format!("{message} (column {})", column.name))
+        };
+        match value {
+            Value::Null => {}
+            Value::Str(text) => {
+                let node = crate::json::parse(text).map_err(refused)?;
+                if kind == crate::json::JsonKind::Jsonb {
+                    let normal = node.jsonb(text);
+                    if normal != *text {
+                        *text = normal;
+                    }
+                }
+            }
+            other => {
+                return Err(refused(format!(
+                    "{}: a {} value is not JSON text",
+                    crate::json::INVALID,
+                    other.get_type().map_or_else(String::new, |t| t.to_string())
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// See `MemoryStore::number_columns`.
 #[derive(Clone, Copy, Default, Debug)]
 pub struct NumberColumns {
@@ -117,7 +150,7 @@ impl MemoryStore {
         Utc::now().naive_utc()
     }
 
-    fn write_row(&mut self, table_name: &str, key: Key, row: Option<Row>) -> Result<()> {
+    fn write_row(&mut self, table_name: &str, key: Key, mut row: Option<Row>) -> Result<()> {
         if let Some(row) = &row {
             for value in row {
                 crate::guard::check_value(value).map_err(gluesql_core::error::Error::StorageMsg)?;
@@ -128,6 +161,9 @@ impl MemoryStore {
             .tables
             .get_mut(table_name)
             .ok_or_else(|| table_not_found(table_name))?;
+        if let (Some(row), Some(columns)) = (row.as_mut(), table.schema.column_defs.as_ref()) {
+            check_json(columns, row)?;
+        }
         if let (false, Some(row)) = (defs.is_empty(), &row) {
             table.check_unique(&defs, &key, row)?;
         }

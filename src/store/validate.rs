@@ -469,6 +469,17 @@ fn check_row(schema: &Schema, row: &Row) -> Result<(), String> {
                 Value::Null => Ok(()),
                 value => value.validate_type(&column.data_type),
             });
+        if let (Some(_), Value::Str(text)) = (
+            crate::json::JsonKind::of_marker(column.comment.as_deref()),
+            value,
+        ) {
+            crate::json::parse(text).map_err(|error| {
+                format!(
+                    "table {}, column {}: {error}",
+                    schema.table_name, column.name
+                )
+            })?;
+        }
         if let Err(error) = result {
             return Err(format!(
                 "table {}, column {}: {error}",

@@ -1,0 +1,1023 @@
+//! JSON operators, functions and casts in statements (crate::json::ops computes them): at
+//! parse each becomes one internal call, folded to its value when its arguments are literals;
+//! at run, parameters folded too, each call left is computed per row by our layer — as an
+//! internal window over a SELECT's rows where it stands in the output, or as a column added to
+//! the one FROM item it reads where rows are chosen, joined or grouped. Refuses the rest by name.
+
+use {
+    super::{
+        computed_from::{column, refused},
+        Engine,
+    },
+    crate::{
+        error::{DbError, ErrorCode},
+        json::{ops, ops::Op, JsonKind},
+    },
+    gluesql_core::{
+        data::Value,
+        sqlparser::ast::{
+            BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+            FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, JoinConstraint,
+            JoinOperator, ObjectName, OrderBy, Query, Select, SelectItem, SetExpr, Statement,
+            TableAlias, TableFactor, TableWithJoins, UnaryOperator, Value as SqlValue, WindowSpec,
+            WindowType,
+        },
+        store::Store,
+    },
+    std::ops::ControlFlow,
+};
+
+/// The internal function every JSON operation becomes: `CALL('<op>', '<flags>', args…)`, the
+/// flags a `j` for each argument holding JSON (set at run, empty until then).
+pub const CALL: &str = "__idbsql_json";
+
+/// The column a JSON call computed for a FROM item is read from.
+const COMPUTED: &str = "__idbsql_j";
+
+/// How deep a derived table is followed to learn whether its column holds JSON.
+const JSON_COLUMN_DEPTH: usize = 16;
+
+fn text_literal(text: &str) -> Expr {
+    Expr::Value(SqlValue::SingleQuotedString(text.to_owned()))
+}
+
+fn internal(op: Op, args: Vec<Expr>) -> Expr {
+    let args = [text_literal(op.name()), text_literal("")]
+        .into_iter()
+        .chain(args)
+        .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+        .collect();
+    Expr::Function(Function {
+        name: ObjectName(vec![Ident::new(CALL)]),
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
+/// A call's operation, flags and argument expressions, if `expr` is one.
+pub(super) fn as_call(expr: &Expr) -> Option<(Op, Vec<bool>, Vec<&Expr>)> {
+    let Expr::Function(f) = expr else {
+        return None;
+    };
+    if f.name.0.len() != 1 || !f.name.0[0].value.eq_ignore_ascii_case(CALL) {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let mut exprs = list.args.iter().map(|a| match a {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+        _ => None,
+    });
+    let op = match exprs.next()?? {
+        Expr::Value(SqlValue::SingleQuotedString(name)) => Op::named(name)?,
+        _ => return None,
+    };
+    let flags = match exprs.next()?? {
+        Expr::Value(SqlValue::SingleQuotedString(flags)) => {
+            flags.chars().map(|c| c == 'j').collect()
+        }
+        _ => return None,
+    };
+    let args = exprs.collect::<Option<Vec<_>>>()?;
+    Some((op, flags, args))
+}
+
+fn is_call(expr: &Expr) -> bool {
+    as_call(expr).is_some()
+}
+
+fn call_args_mut(expr: &mut Expr) -> Vec<&mut Expr> {
+    match expr {
+        Expr::Function(Function {
+            args: FunctionArguments::List(list),
+            ..
+        }) => list
+            .args
+            .iter_mut()
+            .skip(2)
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A call as the query wrote it (for messages): each internal call spelled back.
+fn written(expr: &Expr) -> String {
+    let mut expr = expr.clone();
+    let _ = super::visit::exprs_mut(&mut expr, |e| {
+        if let Some((op, _, args)) = as_call(e) {
+            let args: Vec<Expr> = args.into_iter().cloned().collect();
+            let binary = |op: BinaryOperator, args: &[Expr]| match args {
+                [left, right] => Some(Expr::BinaryOp {
+                    left: Box::new(left.clone()),
+                    op,
+                    right: Box::new(right.clone()),
+                }),
+                _ => None,
+            };
+            let name = match op {
+                Op::Get { text: false } => return_expr(e, binary(BinaryOperator::Arrow, &args)),
+                Op::Get { text: true } => return_expr(e, binary(BinaryOperator::LongArrow, &args)),
+                Op::Path { text: false } => {
+                    return_expr(e, binary(BinaryOperator::HashArrow, &args))
+                }
+                Op::Path { text: true } => {
+                    return_expr(e, binary(BinaryOperator::HashLongArrow, &args))
+                }
+                Op::Contains => return_expr(e, binary(BinaryOperator::AtArrow, &args)),
+                Op::Cast(kind) => Some(kind.name().to_ascii_lowercase()),
+                Op::TypeOf => Some("json_typeof".to_owned()),
+                Op::ArrayLength => Some("json_array_length".to_owned()),
+                Op::BuildObject(kind) => {
+                    Some(format!("{}_build_object", kind.name().to_ascii_lowercase()))
+                }
+                Op::BuildArray(kind) => {
+                    Some(format!("{}_build_array", kind.name().to_ascii_lowercase()))
+                }
+                Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
+                Op::Extract => Some("json_extract".to_owned()),
+            };
+            if let (Some(name), Expr::Function(f)) = (name, e) {
+                f.name = ObjectName(vec![Ident::new(name)]);
+                if let FunctionArguments::List(list) = &mut f.args {
+                    list.args.drain(..2.min(list.args.len()));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    expr.to_string()
+}
+
+/// Replaces `expr` by `with` when there is one; the name to give a function call otherwise.
+fn return_expr(expr: &mut Expr, with: Option<Expr>) -> Option<String> {
+    if let Some(with) = with {
+        *expr = with;
+    }
+    None
+}
+
+/// Whether an operation's result is JSON (not text, a number or a boolean).
+fn yields_json(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Get { text: false }
+            | Op::Path { text: false }
+            | Op::BuildObject(_)
+            | Op::BuildArray(_)
+            | Op::Cast(_)
+            | Op::ToJson(_)
+    )
+}
+
+/// The JSON operation a parsed expression spells, with its operands.
+fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
+    match expr {
+        Expr::BinaryOp { left, op, right } => {
+            let (op, args) = match op {
+                BinaryOperator::Arrow => (Op::Get { text: false }, [left, right]),
+                BinaryOperator::LongArrow => (Op::Get { text: true }, [left, right]),
+                BinaryOperator::HashArrow => (Op::Path { text: false }, [left, right]),
+                BinaryOperator::HashLongArrow => (Op::Path { text: true }, [left, right]),
+                BinaryOperator::AtArrow => (Op::Contains, [left, right]),
+                BinaryOperator::ArrowAt => (Op::Contains, [right, left]),
+                _ => return None,
+            };
+            Some((op, args.into_iter().map(|e| (**e).clone()).collect()))
+        }
+        Expr::Cast {
+            expr, data_type, ..
+        } => {
+            let kind = match data_type {
+                DataType::JSON => JsonKind::Json,
+                DataType::JSONB => JsonKind::Jsonb,
+                _ => return None,
+            };
+            Some((Op::Cast(kind), vec![(**expr).clone()]))
+        }
+        Expr::Function(f) if f.over.is_none() && f.filter.is_none() && f.name.0.len() == 1 => {
+            let op = match f.name.0[0].value.to_ascii_lowercase().as_str() {
+                "json_typeof" | "jsonb_typeof" => Op::TypeOf,
+                "json_array_length" | "jsonb_array_length" => Op::ArrayLength,
+                "json_build_object" => Op::BuildObject(JsonKind::Json),
+                "jsonb_build_object" => Op::BuildObject(JsonKind::Jsonb),
+                "json_build_array" => Op::BuildArray(JsonKind::Json),
+                "jsonb_build_array" => Op::BuildArray(JsonKind::Jsonb),
+                "to_json" => Op::ToJson(JsonKind::Json),
+                "to_jsonb" => Op::ToJson(JsonKind::Jsonb),
+                "json_extract" => Op::Extract,
+                _ => return None,
+            };
+            let args = match &f.args {
+                FunctionArguments::None => Vec::new(),
+                FunctionArguments::List(list)
+                    if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+                {
+                    list.args
+                        .iter()
+                        .map(|a| match a {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>()?
+                }
+                _ => return None,
+            };
+            Some((op, args))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `statement` spells a JSON operation anywhere.
+fn spells_json(statement: &Statement) -> bool {
+    super::visit::exprs(statement, |e| match spelled(e).is_some() || is_call(e) {
+        true => ControlFlow::Break(()),
+        false => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Whether an internal call stands anywhere in `statement` (run-time work to do).
+pub fn has_call(statement: &Statement) -> bool {
+    super::visit::exprs(statement, |e| match is_call(e) {
+        true => ControlFlow::Break(()),
+        false => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Parse-time: every JSON operation becomes an internal call, folded where it can be. A column
+/// of a select list keeps the name the query wrote.
+pub fn rewrite(statement: &mut Statement) -> Result<(), DbError> {
+    if !spells_json(statement) {
+        return Ok(());
+    }
+    let _ = super::visit::queries_mut(statement, |query| {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                if let SelectItem::UnnamedExpr(e) = item {
+                    let written = super::visit::exprs(&*e, |x| match spelled(x) {
+                        Some(_) => ControlFlow::Break(()),
+                        None => ControlFlow::Continue(()),
+                    });
+                    if written.is_break() {
+                        let alias = super::windows::label(e);
+                        let expr = std::mem::replace(e, Expr::Value(SqlValue::Null));
+                        *item = SelectItem::ExprWithAlias { expr, alias };
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    // Inner before outer: an operand is a call already when its operation is rewritten.
+    let _ = super::visit::exprs_mut(statement, |expr| {
+        if let Some((op, args)) = spelled(expr) {
+            *expr = internal(op, args);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    fold(statement, &[])
+}
+
+/// Every call whose arguments are constants (literals, parameters, calls over them) becomes
+/// its value. Only outermost calls fold: a call folded inside another would lose that its
+/// text is JSON, so the calls that are other calls' arguments are set aside first.
+fn fold<
+    N: gluesql_core::sqlparser::ast::VisitMut + gluesql_core::sqlparser::ast::Visit + ?Sized,
+>(
+    node: &mut N,
+    params: &[Value],
+) -> Result<(), DbError> {
+    let mut nested = Vec::new();
+    let _ = super::visit::exprs(&*node, |e| {
+        if let Some((_, _, args)) = as_call(e) {
+            nested.extend(
+                args.into_iter()
+                    .map(unnested)
+                    .filter(|a| is_call(a))
+                    .cloned(),
+            );
+        }
+        ControlFlow::Continue(())
+    });
+    let mut failed = None;
+    let _ = super::visit::exprs_mut(node, |expr| {
+        if is_call(expr) && !nested.contains(expr) {
+            match constant(expr, params) {
+                Ok(Some((value, _))) => *expr = literal(value),
+                Ok(None) => {}
+                Err(error) => {
+                    failed = Some(error);
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+/// A call's value when every argument is a constant, and whether it is JSON.
+fn constant(expr: &Expr, params: &[Value]) -> Result<Option<(Value, bool)>, DbError> {
+    if let Some((op, _, args)) = as_call(expr) {
+        let mut values = Vec::with_capacity(args.len());
+        let mut flags = Vec::with_capacity(args.len());
+        for arg in args {
+            match constant(arg, params)? {
+                Some((value, json)) => {
+                    values.push(value);
+                    flags.push(json);
+                }
+                None => return Ok(None),
+            }
+        }
+        let value = ops::apply(op, &values, &flags).map_err(execute)?;
+        return Ok(Some((value, yields_json(op))));
+    }
+    Ok(literal_value(expr, params).map(|v| (v, false)))
+}
+
+fn execute(message: String) -> DbError {
+    DbError::new(ErrorCode::Execute, message)
+}
+
+/// A literal's or parameter's value (numbers with a fraction exact, as DECIMAL).
+fn literal_value(expr: &Expr, params: &[Value]) -> Option<Value> {
+    match expr {
+        Expr::Nested(inner) => literal_value(inner, params),
+        Expr::Value(SqlValue::SingleQuotedString(s)) => Some(Value::Str(s.clone())),
+        Expr::Value(SqlValue::Boolean(b)) => Some(Value::Bool(*b)),
+        Expr::Value(SqlValue::Null) => Some(Value::Null),
+        Expr::Value(SqlValue::Number(n, _)) => number(&n.to_string()),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(SqlValue::Number(n, _)) => number(&format!("-{n}")),
+            _ => None,
+        },
+        other => super::params::bound_value(other, params).and_then(|v| match v {
+            // A parameter's map or list is JSON text to these functions.
+            Value::Map(_) | Value::List(_) => serde_json::Value::try_from(v.clone())
+                .ok()
+                .map(|j| Value::Str(j.to_string())),
+            v => Some(v.clone()),
+        }),
+    }
+}
+
+fn number(text: &str) -> Option<Value> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Value::I64(i));
+    }
+    text.parse::<rust_decimal::Decimal>()
+        .ok()
+        .map(Value::Decimal)
+        .or_else(|| text.parse::<f64>().ok().map(Value::F64))
+}
+
+fn literal(value: Value) -> Expr {
+    Expr::Value(match value {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Boolean(b),
+        Value::Str(s) => SqlValue::SingleQuotedString(s),
+        other => {
+            let text = String::from(&other);
+            match text.parse() {
+                Ok(number) => SqlValue::Number(number, false),
+                Err(_) => SqlValue::SingleQuotedString(text),
+            }
+        }
+    })
+}
+
+/// A JSON call as computed per row: its operation, which arguments are JSON, and each
+/// argument a column of the rows or a call of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct JsonTree {
+    pub op: Op,
+    pub flags: Vec<bool>,
+    pub args: Vec<JsonArg>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum JsonArg {
+    Column(usize),
+    /// A literal, kept exact (a number's digits as written, as PostgreSQL's numeric keeps them).
+    Const(Value),
+    Tree(JsonTree),
+}
+
+impl JsonTree {
+    /// The tree of `expr` (a call), each argument that is no call made a column by `leaf`.
+    pub fn of(
+        expr: &Expr,
+        leaf: &mut impl FnMut(&Expr) -> Result<usize, DbError>,
+    ) -> Result<Self, DbError> {
+        let (op, flags, args) =
+            as_call(expr).ok_or_else(|| refused("internal: not a JSON call"))?;
+        let args = args
+            .into_iter()
+            .map(|arg| match as_call(unnested(arg)) {
+                Some(_) => JsonTree::of(unnested(arg), leaf).map(JsonArg::Tree),
+                None => match literal_value(arg, &[]) {
+                    Some(value) => Ok(JsonArg::Const(value)),
+                    None => leaf(arg).map(JsonArg::Column),
+                },
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(JsonTree { op, flags, args })
+    }
+
+    pub fn eval(&self, row: &[Value]) -> Result<Value, DbError> {
+        let args = self
+            .args
+            .iter()
+            .map(|arg| match arg {
+                JsonArg::Column(c) => Ok(row.get(*c).cloned().unwrap_or(Value::Null)),
+                JsonArg::Const(value) => Ok(value.clone()),
+                JsonArg::Tree(tree) => tree.eval(row),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        ops::apply(self.op, &args, &self.flags).map_err(execute)
+    }
+}
+
+fn unnested(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => unnested(inner),
+        other => other,
+    }
+}
+
+/// Whether a call stands in `expr` itself (not in a subquery it holds).
+fn holds_call(expr: &mut Expr) -> bool {
+    is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
+}
+
+/// The aggregates whose arguments are read before rows are grouped.
+const AGGREGATES: [&str; 9] = [
+    "COUNT",
+    "SUM",
+    "MIN",
+    "MAX",
+    "AVG",
+    "VARIANCE",
+    "STDEV",
+    "STRING_AGG",
+    "GROUP_CONCAT",
+];
+
+fn is_aggregate(expr: &Expr) -> bool {
+    matches!(expr, Expr::Function(f) if f.over.is_none() && {
+        let name = f.name.to_string();
+        AGGREGATES.iter().any(|a| name.eq_ignore_ascii_case(a))
+    })
+}
+
+/// The outermost calls in `expr` (not in a subquery), and whether each stands inside an
+/// aggregate's arguments.
+fn outer_calls(expr: &mut Expr, in_aggregate: bool, found: &mut Vec<(Expr, bool)>) {
+    if is_call(expr) {
+        found.push((expr.clone(), in_aggregate));
+        return;
+    }
+    let inside = in_aggregate || is_aggregate(expr);
+    for operand in super::walk::operands_mut(expr) {
+        outer_calls(operand, inside, found);
+    }
+}
+
+/// Every expression of `select` where rows are chosen, joined or grouped.
+fn row_clauses(select: &mut Select) -> Vec<&mut Expr> {
+    let mut out: Vec<&mut Expr> = Vec::new();
+    if let Some(selection) = select.selection.as_mut() {
+        out.push(selection);
+    }
+    if let Some(having) = select.having.as_mut() {
+        out.push(having);
+    }
+    if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+        out.extend(exprs.iter_mut());
+    }
+    for table in &mut select.from {
+        for join in &mut table.joins {
+            match &mut join.join_operator {
+                JoinOperator::Inner(JoinConstraint::On(on))
+                | JoinOperator::LeftOuter(JoinConstraint::On(on))
+                | JoinOperator::RightOuter(JoinConstraint::On(on))
+                | JoinOperator::FullOuter(JoinConstraint::On(on)) => out.push(on),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+fn output_clauses<'a>(
+    select: &'a mut Select,
+    order_by: Option<&'a mut OrderBy>,
+) -> Vec<&'a mut Expr> {
+    let mut out: Vec<&mut Expr> = select
+        .projection
+        .iter_mut()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .collect();
+    if let Some(order_by) = order_by {
+        out.extend(order_by.exprs.iter_mut().map(|o| &mut o.expr));
+    }
+    out
+}
+
+/// `f` on every clause of `select` that may hold a call, and on its query's ORDER BY.
+fn each_clause(select: &mut Select, order_by: Option<&mut OrderBy>, mut f: impl FnMut(&mut Expr)) {
+    for expr in row_clauses(select) {
+        f(expr);
+    }
+    for expr in output_clauses(select, order_by) {
+        f(expr);
+    }
+}
+
+/// Replaces every occurrence of `from` (outside subqueries) in `expr` with `to`.
+fn replace(expr: &mut Expr, from: &Expr, to: &Expr) {
+    if expr == from {
+        *expr = to.clone();
+        return;
+    }
+    for operand in super::walk::operands_mut(expr) {
+        replace(operand, from, to);
+    }
+}
+
+/// The column names a call reads (qualifier, name), or `None` when it holds a subquery.
+fn columns_read(expr: &Expr) -> Option<Vec<(Option<String>, String)>> {
+    let mut out = Vec::new();
+    let mut subquery = false;
+    let _ = super::visit::exprs(expr, |e| {
+        match e {
+            Expr::Identifier(ident) => out.push((None, ident.value.clone())),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                out.push((Some(parts[0].value.clone()), parts[1].value.clone()))
+            }
+            Expr::CompoundIdentifier(_) => subquery = true,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => subquery = true,
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    (!subquery).then_some(out)
+}
+
+fn factor_name(factor: &TableFactor) -> Option<String> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => Some(match alias {
+            Some(alias) => alias.name.value.clone(),
+            None => name.0.last()?.value.clone(),
+        }),
+        TableFactor::Derived {
+            alias: Some(alias), ..
+        } => Some(alias.name.value.clone()),
+        _ => None,
+    }
+}
+
+fn factors_mut(select: &mut Select) -> Vec<&mut TableFactor> {
+    select
+        .from
+        .iter_mut()
+        .flat_map(|t| {
+            std::iter::once(&mut t.relation).chain(t.joins.iter_mut().map(|j| &mut j.relation))
+        })
+        .collect()
+}
+
+impl Engine {
+    /// Run-time: parameters folded, then every call left placed where it can be computed.
+    pub(super) fn lower_json(
+        &self,
+        statement: &mut Statement,
+        params: &[Value],
+    ) -> Result<(), DbError> {
+        fold(statement, params)?;
+        // Writes compute nothing per row of the written table: a call left there is refused.
+        let in_write = match &mut *statement {
+            Statement::Update {
+                assignments,
+                selection,
+                ..
+            } => {
+                assignments.iter_mut().any(|a| holds_call(&mut a.value))
+                    || selection.as_mut().is_some_and(holds_call)
+            }
+            Statement::Delete(delete) => delete.selection.as_mut().is_some_and(holds_call),
+            Statement::Insert(insert) => insert.source.as_mut().is_some_and(|source| match source
+                .body
+                .as_mut()
+            {
+                SetExpr::Values(values) => values.rows.iter_mut().flatten().any(holds_call),
+                _ => false,
+            }),
+            _ => false,
+        };
+        if in_write {
+            return Err(refused(
+                "a JSON operator or function over the written rows' columns in UPDATE, DELETE or INSERT … VALUES is not supported (select the values first, or pass them as parameters)",
+            ));
+        }
+        self.place_calls(statement)?;
+        // A call left unplaced (an ORDER BY over a set operation, LIMIT, …) is refused here,
+        // not handed to GlueSQL as an unknown function.
+        let mut nested = Vec::new();
+        let _ = super::visit::exprs(&*statement, |e| {
+            if let Some((_, _, args)) = as_call(e) {
+                nested.extend(
+                    args.into_iter()
+                        .map(unnested)
+                        .filter(|a| is_call(a))
+                        .cloned(),
+                );
+            }
+            ControlFlow::Continue(())
+        });
+        let mut left = None;
+        let _ = super::visit::exprs(&*statement, |e| match e {
+            Expr::Function(f) if f.over.is_none() && is_call(e) && !nested.contains(e) => {
+                left = Some(written(e));
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        });
+        match left {
+            Some(call) => Err(refused(format!(
+                "a JSON operation is not supported in this place: {call}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Every SELECT's calls placed: as windows over its rows, or as columns of FROM items.
+    fn place_calls(&self, statement: &mut Statement) -> Result<(), DbError> {
+        let mut failed = None;
+        let _ = super::visit::queries_mut(statement, |query| {
+            let Query { body, order_by, .. } = query;
+            let result = match body.as_mut() {
+                SetExpr::Select(select) => self.lower_json_select(select, order_by.as_mut()),
+                _ => {
+                    let mut result = Ok(());
+                    super::subquery::all_selects(body, &mut |select| {
+                        result = self.lower_json_select(select, None);
+                        result.is_ok()
+                    });
+                    result
+                }
+            };
+            match result {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(error) => {
+                    failed = Some(error);
+                    ControlFlow::Break(())
+                }
+            }
+        });
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn lower_json_select(
+        &self,
+        select: &mut Select,
+        mut order_by: Option<&mut OrderBy>,
+    ) -> Result<(), DbError> {
+        let mut placed = Vec::new();
+        for expr in row_clauses(select) {
+            outer_calls(expr, true, &mut placed);
+        }
+        let mut outputs = Vec::new();
+        for expr in output_clauses(select, order_by.as_deref_mut()) {
+            outer_calls(expr, false, &mut outputs);
+        }
+        if placed.is_empty() && outputs.is_empty() {
+            return Ok(());
+        }
+        // Which arguments hold JSON, read before any call moves.
+        let mut flagged = Vec::new();
+        for (call, _) in placed.iter().chain(&outputs) {
+            let mut with_flags = call.clone();
+            self.set_flags(select, &mut with_flags, 0)?;
+            flagged.push((call.clone(), with_flags));
+        }
+        for (call, with_flags) in &flagged {
+            each_clause(select, order_by.as_deref_mut(), |expr| {
+                replace(expr, call, with_flags)
+            });
+        }
+        let flagged_of = |call: &Expr| {
+            flagged
+                .iter()
+                .find(|(c, _)| c == call)
+                .map_or_else(|| call.clone(), |(_, f)| f.clone())
+        };
+        // Calls that must be computed before rows are chosen or grouped: a column of the
+        // FROM item they read; an output call equal to one reads the same column. So are the
+        // output calls of a SELECT reading an outer query's row (a correlated subquery), whose
+        // rows cannot be computed on their own.
+        let closed = outputs.is_empty() || {
+            let mut alone = super::setops::plain_query(SetExpr::Select(Box::new(select.clone())));
+            self.is_closed(&mut alone, &mut Vec::new())
+        };
+        let mut wrapped: Vec<(Expr, usize)> = Vec::new();
+        for (call, in_rows) in placed.iter().chain(&outputs) {
+            let call = flagged_of(call);
+            if closed && !*in_rows && !placed.iter().any(|(p, _)| flagged_of(p) == call) {
+                continue;
+            }
+            if wrapped.iter().any(|(c, _)| *c == call) {
+                continue;
+            }
+            let owner = self.owner_of(select, &call)?;
+            wrapped.push((call, owner));
+        }
+        if !wrapped.is_empty() {
+            self.wrap_calls(select, order_by.as_deref_mut(), wrapped)?;
+        }
+        // The rest are computed over the SELECT's rows, as windows are.
+        for expr in output_clauses(select, order_by) {
+            mark_windows(expr);
+        }
+        Ok(())
+    }
+
+    /// The index of the FROM item every column `call` reads belongs to.
+    fn owner_of(&self, select: &Select, call: &Expr) -> Result<usize, DbError> {
+        let not_placed = || {
+            refused(format!(
+                "a JSON operation in WHERE, JOIN, GROUP BY, HAVING or an aggregate must read the columns of one table of its own FROM list: {}",
+                written(call)
+            ))
+        };
+        let read = columns_read(call).ok_or_else(not_placed)?;
+        let factors: Vec<&TableFactor> = select
+            .from
+            .iter()
+            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+            .collect();
+        if factors.is_empty() {
+            return Err(not_placed());
+        }
+        let mut owner = None;
+        for (qualifier, name) in &read {
+            let found: Vec<usize> = factors
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| match qualifier {
+                    Some(q) => factor_name(f).as_deref() == Some(q.as_str()),
+                    None => self
+                        .named(std::iter::once(**f))
+                        .is_ok_and(|n| n.iter().any(|n| n.columns.iter().any(|c| c == name))),
+                })
+                .map(|(i, _)| i)
+                .collect();
+            match (found.as_slice(), owner) {
+                ([one], None) => owner = Some(*one),
+                ([one], Some(o)) if *one == o => {}
+                _ => return Err(not_placed()),
+            }
+        }
+        Ok(owner.unwrap_or(0))
+    }
+
+    /// Each call of `wrapped` becomes a column of its FROM item: the item is read through a
+    /// derived table of its columns and the calls, under the item's own name.
+    fn wrap_calls(
+        &self,
+        select: &mut Select,
+        mut order_by: Option<&mut OrderBy>,
+        wrapped: Vec<(Expr, usize)>,
+    ) -> Result<(), DbError> {
+        self.spell_wildcards(select)?;
+        let mut owners: Vec<usize> = wrapped.iter().map(|(_, o)| *o).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let mut computed = 0;
+        for owner in owners {
+            let factor = factors_mut(select)
+                .into_iter()
+                .nth(owner)
+                .ok_or_else(|| refused("internal: no such FROM item"))?;
+            let unsupported = || {
+                refused("a JSON operation in WHERE, JOIN, GROUP BY or HAVING over a parenthesised join or a subquery without an alias is not supported")
+            };
+            let name = factor_name(factor).ok_or_else(unsupported)?;
+            let named = self
+                .named(std::iter::once(&*factor))
+                .map_err(|_| unsupported())?;
+            let mut projection: Vec<SelectItem> = named
+                .iter()
+                .flat_map(|n| n.columns.iter())
+                .map(|c| SelectItem::ExprWithAlias {
+                    expr: column(&name, c),
+                    alias: Ident::new(c),
+                })
+                .collect();
+            let mut replacements = Vec::new();
+            for (call, _) in wrapped.iter().filter(|(_, o)| *o == owner) {
+                let label = format!("{COMPUTED}{computed}");
+                computed += 1;
+                let mut windowed = call.clone();
+                mark_windows(&mut windowed);
+                projection.push(SelectItem::ExprWithAlias {
+                    expr: windowed,
+                    alias: Ident::new(&label),
+                });
+                replacements.push((call.clone(), column(&name, &label)));
+            }
+            let original = std::mem::replace(
+                factor,
+                TableFactor::Table {
+                    name: ObjectName(Vec::new()),
+                    alias: None,
+                    args: None,
+                    with_hints: Vec::new(),
+                    version: None,
+                    with_ordinality: false,
+                    partitions: Vec::new(),
+                },
+            );
+            let inner = super::setops::plain_select(
+                projection,
+                vec![TableWithJoins {
+                    relation: original,
+                    joins: Vec::new(),
+                }],
+            );
+            *factor = TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(super::setops::plain_query(SetExpr::Select(Box::new(inner)))),
+                alias: Some(TableAlias {
+                    name: Ident::new(&name),
+                    columns: Vec::new(),
+                }),
+            };
+            for (call, to) in &replacements {
+                each_clause(select, order_by.as_deref_mut(), |expr| {
+                    replace(expr, call, to)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the flags of `call` and of the calls among its arguments.
+    fn set_flags(&self, select: &Select, call: &mut Expr, depth: usize) -> Result<(), DbError> {
+        let flags: String = match as_call(call) {
+            Some((_, _, args)) => args
+                .iter()
+                .map(|a| {
+                    if self.holds_json(select, a, depth) {
+                        'j'
+                    } else {
+                        '-'
+                    }
+                })
+                .collect(),
+            None => return Ok(()),
+        };
+        if let Expr::Function(Function {
+            args: FunctionArguments::List(list),
+            ..
+        }) = call
+        {
+            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(slot))) = list.args.get_mut(1) {
+                *slot = text_literal(&flags);
+            }
+        }
+        for arg in call_args_mut(call) {
+            let arg = match arg {
+                Expr::Nested(inner) => inner.as_mut(),
+                other => other,
+            };
+            if is_call(arg) {
+                self.set_flags(select, arg, depth)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `expr` (in `select`) is a JSON value: a call yielding JSON, or a column
+    /// declared JSON / JSONB (also through a derived table naming one).
+    fn holds_json(&self, select: &Select, expr: &Expr, depth: usize) -> bool {
+        if depth > JSON_COLUMN_DEPTH {
+            return false;
+        }
+        match expr {
+            Expr::Nested(inner) => self.holds_json(select, inner, depth),
+            Expr::Identifier(ident) => self.json_column(select, None, &ident.value, depth),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                self.json_column(select, Some(&parts[0].value), &parts[1].value, depth)
+            }
+            Expr::Function(f) if f.over.is_some() => {
+                // A call already computed as a window (a derived table's column).
+                let mut plain = expr.clone();
+                if let Expr::Function(f) = &mut plain {
+                    f.over = None;
+                }
+                as_call(&plain).is_some_and(|(op, _, _)| yields_json(op))
+            }
+            other => as_call(other).is_some_and(|(op, _, _)| yields_json(op)),
+        }
+    }
+
+    fn json_column(
+        &self,
+        select: &Select,
+        qualifier: Option<&str>,
+        name: &str,
+        depth: usize,
+    ) -> bool {
+        let factors = select
+            .from
+            .iter()
+            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+        for factor in factors {
+            if qualifier.is_some_and(|q| factor_name(factor).as_deref() != Some(q)) {
+                continue;
+            }
+            match factor {
+                TableFactor::Table { name: table, .. } => {
+                    let Some(table) = table.0.last() else {
+                        continue;
+                    };
+                    let Ok(Some(schema)) = self.glue.storage.fetch_schema(&table.value) else {
+                        continue;
+                    };
+                    let found = schema.column_defs.iter().flatten().find(|c| c.name == name);
+                    if let Some(def) = found {
+                        return JsonKind::of_marker(def.comment.as_deref()).is_some();
+                    }
+                }
+                TableFactor::Derived { subquery, .. } => {
+                    let SetExpr::Select(inner) = subquery.body.as_ref() else {
+                        continue;
+                    };
+                    for item in &inner.projection {
+                        match item {
+                            SelectItem::ExprWithAlias { expr, alias } if alias.value == name => {
+                                return self.holds_json(inner, expr, depth + 1)
+                            }
+                            SelectItem::UnnamedExpr(expr)
+                                if super::windows::label(expr).value == name =>
+                            {
+                                return self.holds_json(inner, expr, depth + 1)
+                            }
+                            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                                if self.json_column(inner, None, name, depth + 1) =>
+                            {
+                                return true;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+/// Every outermost call in `expr` (outside subqueries) is computed as an internal window.
+fn mark_windows(expr: &mut Expr) {
+    if let Expr::Function(f) = expr {
+        if as_call(&Expr::Function(f.clone())).is_some() {
+            if f.over.is_none() {
+                f.over = Some(WindowType::WindowSpec(WindowSpec {
+                    window_name: None,
+                    partition_by: Vec::new(),
+                    order_by: Vec::new(),
+                    window_frame: None,
+                }));
+            }
+            return;
+        }
+    }
+    for operand in super::walk::operands_mut(expr) {
+        mark_windows(operand);
+    }
+}
