@@ -148,6 +148,9 @@ fn written(expr: &Expr) -> String {
                 }
                 Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
                 Op::Extract => Some("json_extract".to_owned()),
+                Op::Element(kind) | Op::ArrayOf(kind) => {
+                    Some(format!("{}_agg", kind.name().to_ascii_lowercase()))
+                }
             };
             if let (Some(name), Expr::Function(f)) = (name, e) {
                 f.name = ObjectName(vec![Ident::new(name)]);
@@ -179,6 +182,7 @@ fn yields_json(op: Op) -> bool {
             | Op::BuildArray(_)
             | Op::Cast(_)
             | Op::ToJson(_)
+            | Op::ArrayOf(_)
     )
 }
 
@@ -206,6 +210,27 @@ fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
                 _ => return None,
             };
             Some((Op::Cast(kind), vec![(**expr).clone()]))
+        }
+        Expr::Function(f)
+            if f.over.is_none() && f.name.0.len() == 1 && aggregate_kind(f).is_some() =>
+        {
+            let kind = aggregate_kind(f)?;
+            // json_agg(x …) is string_agg(<x as JSON>, ', ' …) made an array: string_agg.rs
+            // groups it, keeping DISTINCT, ORDER BY and FILTER as written.
+            let mut agg = f.clone();
+            agg.name = ObjectName(vec![Ident::new("string_agg")]);
+            let FunctionArguments::List(list) = &mut agg.args else {
+                return None;
+            };
+            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] = list.args.as_slice() else {
+                return None;
+            };
+            let element = internal(Op::Element(kind), vec![value.clone()]);
+            list.args = vec![
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(element)),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(text_literal(", "))),
+            ];
+            Some((Op::ArrayOf(kind), vec![Expr::Function(agg)]))
         }
         Expr::Function(f) if f.over.is_none() && f.filter.is_none() && f.name.0.len() == 1 => {
             let op = match f.name.0[0].value.to_ascii_lowercase().as_str() {
@@ -239,6 +264,24 @@ fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
         }
         _ => None,
     }
+}
+
+/// The value a `json_agg` element is made from, if `expr` is one.
+pub(super) fn element_of(expr: &Expr) -> Option<&Expr> {
+    match as_call(expr)? {
+        (Op::Element(_), _, args) => args.first().copied(),
+        _ => None,
+    }
+}
+
+/// `json_agg` / `jsonb_agg` of one value.
+fn aggregate_kind(f: &Function) -> Option<JsonKind> {
+    let kind = match f.name.0.first()?.value.to_ascii_lowercase().as_str() {
+        "json_agg" => JsonKind::Json,
+        "jsonb_agg" => JsonKind::Jsonb,
+        _ => return None,
+    };
+    matches!(&f.args, FunctionArguments::List(list) if list.args.len() == 1).then_some(kind)
 }
 
 /// Whether `statement` spells a JSON operation anywhere.
@@ -469,6 +512,14 @@ fn holds_call(expr: &mut Expr) -> bool {
     is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
 }
 
+/// Whether an aggregate call stands in `expr` itself (not in a subquery it holds).
+fn holds_aggregate(expr: &mut Expr) -> bool {
+    is_aggregate(expr)
+        || super::walk::operands_mut(expr)
+            .into_iter()
+            .any(holds_aggregate)
+}
+
 /// The aggregates whose arguments are read before rows are grouped.
 const AGGREGATES: [&str; 9] = [
     "COUNT",
@@ -496,7 +547,9 @@ fn outer_calls(expr: &mut Expr, in_aggregate: bool, found: &mut Vec<(Expr, bool)
         found.push((expr.clone(), in_aggregate));
         return;
     }
-    let inside = in_aggregate || is_aggregate(expr);
+    // An aggregate's or a window's arguments are read before rows are grouped or windowed.
+    let window = matches!(expr, Expr::Function(f) if f.over.is_some());
+    let inside = in_aggregate || window || is_aggregate(expr);
     for operand in super::walk::operands_mut(expr) {
         outer_calls(operand, inside, found);
     }
@@ -642,24 +695,32 @@ impl Engine {
                 "a JSON operator or function over the written rows' columns in UPDATE, DELETE or INSERT … VALUES is not supported (select the values first, or pass them as parameters)",
             ));
         }
-        self.place_calls(statement)?;
+        let deferred = self.place_calls(statement)?;
         // A call left unplaced (an ORDER BY over a set operation, LIMIT, …) is refused here,
-        // not handed to GlueSQL as an unknown function.
+        // not handed to GlueSQL as an unknown function. Calls inside a call's arguments are
+        // placed with it (a window's first query or a derived table lowers them in turn).
         let mut nested = Vec::new();
         let _ = super::visit::exprs(&*statement, |e| {
             if let Some((_, _, args)) = as_call(e) {
-                nested.extend(
-                    args.into_iter()
-                        .map(unnested)
-                        .filter(|a| is_call(a))
-                        .cloned(),
-                );
+                for arg in args {
+                    let _ = super::visit::exprs(arg, |inner| {
+                        if is_call(inner) {
+                            nested.push(inner.clone());
+                        }
+                        ControlFlow::Continue(())
+                    });
+                }
             }
             ControlFlow::Continue(())
         });
         let mut left = None;
         let _ = super::visit::exprs(&*statement, |e| match e {
-            Expr::Function(f) if f.over.is_none() && is_call(e) && !nested.contains(e) => {
+            Expr::Function(f)
+                if f.over.is_none()
+                    && is_call(e)
+                    && !nested.contains(e)
+                    && !deferred.contains(e) =>
+            {
                 left = Some(written(e));
                 ControlFlow::Break(())
             }
@@ -673,17 +734,21 @@ impl Engine {
         }
     }
 
-    /// Every SELECT's calls placed: as windows over its rows, or as columns of FROM items.
-    fn place_calls(&self, statement: &mut Statement) -> Result<(), DbError> {
+    /// Every SELECT's calls placed: as windows over its rows, or as columns of FROM items;
+    /// answers the calls left for later (see `lower_json_select`).
+    fn place_calls(&self, statement: &mut Statement) -> Result<Vec<Expr>, DbError> {
+        let mut deferred = Vec::new();
         let mut failed = None;
         let _ = super::visit::queries_mut(statement, |query| {
             let Query { body, order_by, .. } = query;
             let result = match body.as_mut() {
-                SetExpr::Select(select) => self.lower_json_select(select, order_by.as_mut()),
+                SetExpr::Select(select) => {
+                    self.lower_json_select(select, order_by.as_mut(), &mut deferred)
+                }
                 _ => {
                     let mut result = Ok(());
                     super::subquery::all_selects(body, &mut |select| {
-                        result = self.lower_json_select(select, None);
+                        result = self.lower_json_select(select, None, &mut deferred);
                         result.is_ok()
                     });
                     result
@@ -697,13 +762,14 @@ impl Engine {
                 }
             }
         });
-        failed.map_or(Ok(()), Err)
+        failed.map_or(Ok(deferred), Err)
     }
 
     fn lower_json_select(
         &self,
         select: &mut Select,
         mut order_by: Option<&mut OrderBy>,
+        deferred: &mut Vec<Expr>,
     ) -> Result<(), DbError> {
         let mut placed = Vec::new();
         for expr in row_clauses(select) {
@@ -751,6 +817,12 @@ impl Engine {
             if wrapped.iter().any(|(c, _)| *c == call) {
                 continue;
             }
+            if !closed && !*in_rows && holds_aggregate(&mut call.clone()) {
+                // Over a correlated SELECT's groups: left for when it runs on its own, its
+                // outer row bound (a LATERAL join, string_agg's lift).
+                deferred.push(call);
+                continue;
+            }
             let owner = self.owner_of(select, &call)?;
             wrapped.push((call, owner));
         }
@@ -758,8 +830,10 @@ impl Engine {
             self.wrap_calls(select, order_by.as_deref_mut(), wrapped)?;
         }
         // The rest are computed over the SELECT's rows, as windows are.
-        for expr in output_clauses(select, order_by) {
-            mark_windows(expr);
+        if closed {
+            for expr in output_clauses(select, order_by) {
+                mark_windows(expr);
+            }
         }
         Ok(())
     }

@@ -406,7 +406,10 @@ impl Split {
         };
         if distinct
             && !name.eq_ignore_ascii_case("group_concat")
-            && !order.iter().all(|o| o.expr == value)
+            && !order.iter().all(|o| {
+                // json_agg(DISTINCT x ORDER BY x) aggregates x's JSON text, made from x.
+                o.expr == value || super::json_calls::element_of(&value) == Some(&o.expr)
+            })
         {
             return Err(refused(
                 "in an aggregate with DISTINCT, ORDER BY expressions must appear in the argument list",

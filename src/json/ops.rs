@@ -31,6 +31,11 @@ pub enum Op {
     ToJson(JsonKind),
     /// SQLite's `json_extract(json, path, …)`.
     Extract,
+    /// One element of `json_agg` / `jsonb_agg`: the value's JSON text, `null` for NULL (the
+    /// aggregate is a string_agg of these, engine/json_calls.rs).
+    Element(JsonKind),
+    /// The aggregate's elements joined by `, ` made an array; NULL (no rows) stays NULL.
+    ArrayOf(JsonKind),
 }
 
 impl Op {
@@ -53,11 +58,15 @@ impl Op {
             Op::ToJson(JsonKind::Json) => "to_json",
             Op::ToJson(JsonKind::Jsonb) => "to_jsonb",
             Op::Extract => "extract",
+            Op::Element(JsonKind::Json) => "element",
+            Op::Element(JsonKind::Jsonb) => "elementb",
+            Op::ArrayOf(JsonKind::Json) => "array_of",
+            Op::ArrayOf(JsonKind::Jsonb) => "array_ofb",
         }
     }
 
     pub fn named(name: &str) -> Option<Op> {
-        const ALL: [Op; 16] = [
+        const ALL: [Op; 20] = [
             Op::Get { text: false },
             Op::Get { text: true },
             Op::Path { text: false },
@@ -74,6 +83,10 @@ impl Op {
             Op::ToJson(JsonKind::Json),
             Op::ToJson(JsonKind::Jsonb),
             Op::Extract,
+            Op::Element(JsonKind::Json),
+            Op::Element(JsonKind::Jsonb),
+            Op::ArrayOf(JsonKind::Json),
+            Op::ArrayOf(JsonKind::Jsonb),
         ];
         ALL.into_iter().find(|op| op.name() == name)
     }
@@ -95,6 +108,11 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
             }
             out.push(']');
             return finish(kind, out);
+        }
+        Op::Element(_) => {
+            let mut out = String::new();
+            to_json_into(args.first().unwrap_or(&Value::Null), is_json(0), &mut out)?;
+            return Ok(Value::Str(out));
         }
         Op::ToJson(kind) => {
             let Some(arg) = args.first() else {
@@ -122,6 +140,9 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
     };
     if let Op::Cast(kind) = op {
         return kind.stored(text).map(Value::Str);
+    }
+    if let Op::ArrayOf(kind) = op {
+        return finish(kind, format!("[{text}]"));
     }
     let node = parse(text)?;
     match op {
@@ -160,9 +181,12 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
             _ => Err("cannot get array length of a scalar".into()),
         },
         Op::Extract => extract(&node, text, &args[1..]),
-        Op::BuildObject(_) | Op::BuildArray(_) | Op::ToJson(_) | Op::Cast(_) => {
-            Err("internal: JSON builder reached the operators".into())
-        }
+        Op::BuildObject(_)
+        | Op::BuildArray(_)
+        | Op::ToJson(_)
+        | Op::Cast(_)
+        | Op::Element(_)
+        | Op::ArrayOf(_) => Err("internal: JSON builder reached the operators".into()),
     }
 }
 
