@@ -138,6 +138,59 @@ for (const current of MODES) {
       }
     }));
 
+  test(`JSON and JSONB columns: text in and out, objects as parameters, operators through a view, a transaction, a reload and export / import${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        await deleteDatabase("edges-json");
+        await deleteDatabase("edges-json-copy");
+        const db = await connect("edges-json");
+        await db.exec("CREATE TABLE doc (id INTEGER PRIMARY KEY, body JSON, meta JSONB)");
+        await db.query("INSERT INTO doc VALUES ($1, $2, $3)", [1, '{"b": 1,  "a": [1.50]}', { tags: ["x", "y"], n: 2 }]);
+        await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO doc VALUES (2, $1, $2)", [[1, null, "z"], '{"tags": []}']);
+        });
+        let rolledBack;
+        try {
+          await db.transaction(async (tx) => {
+            await tx.query("UPDATE doc SET meta = '{\"tags\": [\"gone\"]}' WHERE id = 1");
+            await tx.query("INSERT INTO doc VALUES (3, '{broken', NULL)");
+          });
+        } catch (error) {
+          rolledBack = error.code;
+        }
+        await db.exec("CREATE VIEW tagged AS SELECT id, meta -> 'tags' AS tags FROM doc WHERE json_array_length(meta -> 'tags') > 0");
+        const rows = (await db.query("SELECT id, body, meta FROM doc ORDER BY id")).rows;
+        const view = (await db.query("SELECT id, tags, tags ->> 0 AS first FROM tagged")).rows;
+        const agg = (await db.query("SELECT json_agg(json_build_object('id', id, 'meta', meta) ORDER BY id) AS all FROM doc")).rows[0].all;
+        const types = (await db.tables()).find((t) => t.name === "doc").columns.map((c) => c.type);
+        const dump = await db.export();
+        await db.disconnect();
+        const again = await connect("edges-json");
+        const reloaded = (await again.query("SELECT id, body, meta FROM doc ORDER BY id")).rows;
+        await again.disconnect();
+        const copy = await connect("edges-json-copy");
+        await copy.import(dump);
+        const copied = (await copy.query("SELECT id, body, meta FROM doc ORDER BY id")).rows;
+        await copy.disconnect();
+        return { rows, rolledBack, view, agg, types, reloaded, copied };
+      });
+      const rows = [
+        { id: 1, body: '{"b": 1,  "a": [1.50]}', meta: '{"n": 2, "tags": ["x", "y"]}' },
+        { id: 2, body: '[1,null,"z"]', meta: '{"tags": []}' },
+      ];
+      assert.deepEqual(out.rows, rows);
+      assert.equal(out.rolledBack, "constraint");
+      assert.deepEqual(out.view, [{ id: 1, tags: '["x", "y"]', first: "x" }]);
+      assert.deepEqual(JSON.parse(out.agg), [
+        { id: 1, meta: { n: 2, tags: ["x", "y"] } },
+        { id: 2, meta: { tags: [] } },
+      ]);
+      assert.deepEqual(out.types, ["INT", "JSON", "JSONB"]);
+      assert.deepEqual(out.reloaded, rows);
+      assert.deepEqual(out.copied, rows);
+    }));
+
   test(`rowMode array keeps duplicate column names; a column named __proto__ is a plain property${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {

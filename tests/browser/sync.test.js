@@ -321,6 +321,55 @@ test("a live query follows a remote change arriving by sync, with origin remote 
   }
 });
 
+test("a JSONB column syncs as its text, and a live query with JSON operators follows remote writes", async () => {
+  const server = await startSyncServer({ dataDir: path.join(dataDir, "json") });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  try {
+    const a = await openSynced(contextA, server.url);
+    const b = await openSynced(contextB, server.url);
+    await a.evaluate(async () => {
+      await window.db.exec("CREATE TABLE event (id INTEGER PRIMARY KEY, payload JSONB)");
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.changes >= 1);
+    await b.evaluate(async () => {
+      window.kinds = [];
+      window.liveKinds = await window.db.live(
+        "SELECT payload ->> 'kind' AS kind, COUNT(*) AS n FROM event WHERE payload @> '{\"ok\": true}' GROUP BY 1 ORDER BY 1",
+        [],
+        (r) => window.kinds.push(r.rows.map((row) => `${row.kind}:${row.n}`)),
+      );
+    });
+    await a.evaluate(async () => {
+      await window.db.query("INSERT INTO event VALUES (1, $1), (2, $2)", [{ kind: "click", ok: true }, '{"ok": false,  "kind": "view"}']);
+      await window.db.sync.flush();
+    });
+    await waitFor(b, () => window.kinds.at(-1)?.length === 1);
+    assert.deepEqual(await b.evaluate(() => window.kinds), [[], ["click:1"]]);
+    const out = await b.evaluate(async () => {
+      const rows = (await window.db.query("SELECT id, payload FROM event ORDER BY id")).rows;
+      let refused;
+      try {
+        await window.db.query("UPDATE event SET payload = 'not json' WHERE id = 1");
+      } catch (error) {
+        refused = error.code;
+      }
+      window.liveKinds.stop();
+      return { rows, refused };
+    });
+    assert.deepEqual(out.rows, [
+      { id: 1, payload: '{"ok": true, "kind": "click"}' },
+      { id: 2, payload: '{"ok": false, "kind": "view"}' },
+    ]);
+    assert.equal(out.refused, "constraint");
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
+
 test("the owner tab closing hands sync over: the next owner pushes and receives", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "handover") });
   const contextA = await browser.newContext();
