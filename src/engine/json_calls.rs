@@ -148,6 +148,7 @@ fn written(expr: &Expr) -> String {
                 }
                 Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
                 Op::Extract => Some("json_extract".to_owned()),
+                Op::RowObject => Some("row_to_json".to_owned()),
                 Op::Element(kind) | Op::ArrayOf(kind) => {
                     Some(format!("{}_agg", kind.name().to_ascii_lowercase()))
                 }
@@ -183,6 +184,7 @@ fn yields_json(op: Op) -> bool {
             | Op::Cast(_)
             | Op::ToJson(_)
             | Op::ArrayOf(_)
+            | Op::RowObject
     )
 }
 
@@ -243,6 +245,7 @@ fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
                 "to_json" => Op::ToJson(JsonKind::Json),
                 "to_jsonb" => Op::ToJson(JsonKind::Jsonb),
                 "json_extract" => Op::Extract,
+                "row_to_json" => Op::RowObject,
                 _ => return None,
             };
             let args = match &f.args {
@@ -510,6 +513,17 @@ fn unnested(expr: &Expr) -> &Expr {
 /// Whether a call stands in `expr` itself (not in a subquery it holds).
 fn holds_call(expr: &mut Expr) -> bool {
     is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
+}
+
+/// Whether a `row_to_json` call stands in `expr`, to be expanded to its row's columns.
+fn holds_row_object(expr: &Expr) -> bool {
+    super::visit::exprs(expr, |e| match as_call(e) {
+        Some((Op::RowObject, _, args)) if matches!(args.as_slice(), [Expr::Identifier(_)]) => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// Whether an aggregate call stands in `expr` itself (not in a subquery it holds).
@@ -782,6 +796,21 @@ impl Engine {
         if placed.is_empty() && outputs.is_empty() {
             return Ok(());
         }
+        if placed
+            .iter()
+            .chain(&outputs)
+            .any(|(c, _)| holds_row_object(c))
+        {
+            self.expand_rows(select, order_by.as_deref_mut())?;
+            placed.clear();
+            outputs.clear();
+            for expr in row_clauses(select) {
+                outer_calls(expr, true, &mut placed);
+            }
+            for expr in output_clauses(select, order_by.as_deref_mut()) {
+                outer_calls(expr, false, &mut outputs);
+            }
+        }
         // Which arguments hold JSON, read before any call moves.
         let mut flagged = Vec::new();
         for (call, _) in placed.iter().chain(&outputs) {
@@ -836,6 +865,56 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// `row_to_json(t)` of a FROM item `t`: its columns' names and values as arguments.
+    fn expand_rows(
+        &self,
+        select: &mut Select,
+        order_by: Option<&mut OrderBy>,
+    ) -> Result<(), DbError> {
+        let mut items = Vec::new();
+        for factor in select
+            .from
+            .iter()
+            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+        {
+            if let (Some(name), Ok(named)) =
+                (factor_name(factor), self.named(std::iter::once(factor)))
+            {
+                let columns: Vec<String> = named.into_iter().flat_map(|n| n.columns).collect();
+                items.push((name, columns));
+            }
+        }
+        let mut failed = None;
+        fn expand(expr: &mut Expr, items: &[(String, Vec<String>)], failed: &mut Option<DbError>) {
+            if let Some((Op::RowObject, _, args)) = as_call(expr) {
+                let target = match args.as_slice() {
+                    [Expr::Identifier(ident)] => Some(ident.value.clone()),
+                    _ => None,
+                };
+                let Some((name, columns)) =
+                    target.and_then(|t| items.iter().find(|(name, _)| *name == t))
+                else {
+                    *failed = Some(refused(format!(
+                        "row_to_json takes a table of its FROM list: {}",
+                        written(expr)
+                    )));
+                    return;
+                };
+                let args = columns
+                    .iter()
+                    .flat_map(|c| [text_literal(c), column(name, c)])
+                    .collect();
+                *expr = internal(Op::RowObject, args);
+                return;
+            }
+            for operand in super::walk::operands_mut(expr) {
+                expand(operand, items, failed);
+            }
+        }
+        each_clause(select, order_by, |expr| expand(expr, &items, &mut failed));
+        failed.map_or(Ok(()), Err)
     }
 
     /// The index of the FROM item every column `call` reads belongs to.

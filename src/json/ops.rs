@@ -36,6 +36,9 @@ pub enum Op {
     Element(JsonKind),
     /// The aggregate's elements joined by `, ` made an array; NULL (no rows) stays NULL.
     ArrayOf(JsonKind),
+    /// `row_to_json(t)`: the row's columns as an object, written without spaces; the engine
+    /// hands in names and values as json_build_object's arguments.
+    RowObject,
 }
 
 impl Op {
@@ -62,11 +65,12 @@ impl Op {
             Op::Element(JsonKind::Jsonb) => "elementb",
             Op::ArrayOf(JsonKind::Json) => "array_of",
             Op::ArrayOf(JsonKind::Jsonb) => "array_ofb",
+            Op::RowObject => "row_object",
         }
     }
 
     pub fn named(name: &str) -> Option<Op> {
-        const ALL: [Op; 20] = [
+        const ALL: [Op; 21] = [
             Op::Get { text: false },
             Op::Get { text: true },
             Op::Path { text: false },
@@ -87,6 +91,7 @@ impl Op {
             Op::Element(JsonKind::Jsonb),
             Op::ArrayOf(JsonKind::Json),
             Op::ArrayOf(JsonKind::Jsonb),
+            Op::RowObject,
         ];
         ALL.into_iter().find(|op| op.name() == name)
     }
@@ -97,7 +102,8 @@ impl Op {
 pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String> {
     let is_json = |i: usize| json_args.get(i).copied().unwrap_or(false);
     match op {
-        Op::BuildObject(kind) => return build_object(kind, args, is_json),
+        Op::BuildObject(kind) => return build_object(kind, args, is_json, (" : ", ", ")),
+        Op::RowObject => return build_object(JsonKind::Json, args, is_json, (":", ",")),
         Op::BuildArray(kind) => {
             let mut out = String::from("[");
             for (i, arg) in args.iter().enumerate() {
@@ -186,7 +192,8 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
         | Op::ToJson(_)
         | Op::Cast(_)
         | Op::Element(_)
-        | Op::ArrayOf(_) => Err("internal: JSON builder reached the operators".into()),
+        | Op::ArrayOf(_)
+        | Op::RowObject => Err("internal: JSON builder reached the operators".into()),
     }
 }
 
@@ -356,10 +363,13 @@ fn contains(a: &Node, a_text: &str, b: &Node, b_text: &str, top: bool) -> bool {
     }
 }
 
+/// An object of key / value argument pairs; `separators` between a key and its value and
+/// between members (json_build_object spaces them, row_to_json does not).
 fn build_object(
     kind: JsonKind,
     args: &[Value],
     is_json: impl Fn(usize) -> bool,
+    separators: (&str, &str),
 ) -> Result<Value, String> {
     if !args.len().is_multiple_of(2) {
         return Err("argument list must have even number of elements".into());
@@ -367,7 +377,7 @@ fn build_object(
     let mut out = String::from("{");
     for (pair, chunk) in args.chunks(2).enumerate() {
         if pair > 0 {
-            out.push_str(", ");
+            out.push_str(separators.1);
         }
         let key = match &chunk[0] {
             Value::Null => return Err(format!("argument {}: key must not be null", pair * 2 + 1)),
@@ -375,7 +385,7 @@ fn build_object(
             other => scalar_text(other)?,
         };
         quote_into(&key, &mut out);
-        out.push_str(" : ");
+        out.push_str(separators.0);
         to_json_into(&chunk[1], is_json(pair * 2 + 1), &mut out)?;
     }
     out.push('}');
