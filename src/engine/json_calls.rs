@@ -1,14 +1,10 @@
-//! JSON operators, functions and casts in statements (crate::json::ops computes them): at
-//! parse each becomes one internal call, folded to its value when its arguments are literals;
-//! at run, parameters folded too, each call left is computed per row by our layer — as an
-//! internal window over a SELECT's rows where it stands in the output, or as a column added to
-//! the one FROM item it reads where rows are chosen, joined or grouped. Refuses the rest by name.
+//! JSON operators, functions and casts in statements (crate::json::ops computes them): each
+//! becomes one internal call at parse, folded to its value when its arguments are constants
+//! (literals, and at run parameters), and computed per row as a tree of calls over a row's
+//! values. Where a call runs is json_placement.rs's; this file never looks at schemas.
 
 use {
-    super::{
-        computed_from::{column, refused},
-        Engine,
-    },
+    super::computed_from::refused,
     crate::{
         error::{DbError, ErrorCode},
         json::{ops, ops::Op, JsonKind},
@@ -17,12 +13,9 @@ use {
         data::Value,
         sqlparser::ast::{
             BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-            FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, JoinConstraint,
-            JoinOperator, ObjectName, OrderBy, Query, Select, SelectItem, SetExpr, Statement,
-            TableAlias, TableFactor, TableWithJoins, UnaryOperator, Value as SqlValue, WindowSpec,
-            WindowType,
+            FunctionArgumentList, FunctionArguments, Ident, ObjectName, SelectItem, SetExpr,
+            Statement, UnaryOperator, Value as SqlValue,
         },
-        store::Store,
     },
     std::ops::ControlFlow,
 };
@@ -31,17 +24,11 @@ use {
 /// flags a `j` for each argument holding JSON (set at run, empty until then).
 pub const CALL: &str = "__idbsql_json";
 
-/// The column a JSON call computed for a FROM item is read from.
-const COMPUTED: &str = "__idbsql_j";
-
-/// How deep a derived table is followed to learn whether its column holds JSON.
-const JSON_COLUMN_DEPTH: usize = 16;
-
-fn text_literal(text: &str) -> Expr {
+pub(super) fn text_literal(text: &str) -> Expr {
     Expr::Value(SqlValue::SingleQuotedString(text.to_owned()))
 }
 
-fn internal(op: Op, args: Vec<Expr>) -> Expr {
+pub(super) fn internal(op: Op, args: Vec<Expr>) -> Expr {
     let args = [text_literal(op.name()), text_literal("")]
         .into_iter()
         .chain(args)
@@ -91,11 +78,11 @@ pub(super) fn as_call(expr: &Expr) -> Option<(Op, Vec<bool>, Vec<&Expr>)> {
     Some((op, flags, args))
 }
 
-fn is_call(expr: &Expr) -> bool {
+pub(super) fn is_call(expr: &Expr) -> bool {
     as_call(expr).is_some()
 }
 
-fn call_args_mut(expr: &mut Expr) -> Vec<&mut Expr> {
+pub(super) fn call_args_mut(expr: &mut Expr) -> Vec<&mut Expr> {
     match expr {
         Expr::Function(Function {
             args: FunctionArguments::List(list),
@@ -114,7 +101,7 @@ fn call_args_mut(expr: &mut Expr) -> Vec<&mut Expr> {
 }
 
 /// A call as the query wrote it (for messages): each internal call spelled back.
-fn written(expr: &Expr) -> String {
+pub(super) fn written(expr: &Expr) -> String {
     let mut expr = expr.clone();
     let _ = super::visit::exprs_mut(&mut expr, |e| {
         if let Some((op, _, args)) = as_call(e) {
@@ -174,7 +161,7 @@ fn return_expr(expr: &mut Expr, with: Option<Expr>) -> Option<String> {
 }
 
 /// Whether an operation's result is JSON (not text, a number or a boolean).
-fn yields_json(op: Op) -> bool {
+pub(super) fn yields_json(op: Op) -> bool {
     matches!(
         op,
         Op::Get { text: false }
@@ -342,7 +329,7 @@ pub fn rewrite(statement: &mut Statement) -> Result<(), DbError> {
 /// Every call whose arguments are constants (literals, parameters, calls over them) becomes
 /// its value. Only outermost calls fold: a call folded inside another would lose that its
 /// text is JSON, so the calls that are other calls' arguments are set aside first.
-fn fold<
+pub(super) fn fold<
     N: gluesql_core::sqlparser::ast::VisitMut + gluesql_core::sqlparser::ast::Visit + ?Sized,
 >(
     node: &mut N,
@@ -503,674 +490,9 @@ impl JsonTree {
     }
 }
 
-fn unnested(expr: &Expr) -> &Expr {
+pub(super) fn unnested(expr: &Expr) -> &Expr {
     match expr {
         Expr::Nested(inner) => unnested(inner),
         other => other,
-    }
-}
-
-/// Whether a call stands in `expr` itself (not in a subquery it holds).
-fn holds_call(expr: &mut Expr) -> bool {
-    is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
-}
-
-/// Whether a `row_to_json` call stands in `expr`, to be expanded to its row's columns.
-fn holds_row_object(expr: &Expr) -> bool {
-    super::visit::exprs(expr, |e| match as_call(e) {
-        Some((Op::RowObject, _, args)) if matches!(args.as_slice(), [Expr::Identifier(_)]) => {
-            ControlFlow::Break(())
-        }
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break()
-}
-
-/// Whether an aggregate call stands in `expr` itself (not in a subquery it holds).
-fn holds_aggregate(expr: &mut Expr) -> bool {
-    is_aggregate(expr)
-        || super::walk::operands_mut(expr)
-            .into_iter()
-            .any(holds_aggregate)
-}
-
-/// The aggregates whose arguments are read before rows are grouped.
-const AGGREGATES: [&str; 9] = [
-    "COUNT",
-    "SUM",
-    "MIN",
-    "MAX",
-    "AVG",
-    "VARIANCE",
-    "STDEV",
-    "STRING_AGG",
-    "GROUP_CONCAT",
-];
-
-fn is_aggregate(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f) if f.over.is_none() && {
-        let name = f.name.to_string();
-        AGGREGATES.iter().any(|a| name.eq_ignore_ascii_case(a))
-    })
-}
-
-/// The outermost calls in `expr` (not in a subquery), and whether each stands inside an
-/// aggregate's arguments.
-fn outer_calls(expr: &mut Expr, in_aggregate: bool, found: &mut Vec<(Expr, bool)>) {
-    if is_call(expr) {
-        found.push((expr.clone(), in_aggregate));
-        return;
-    }
-    // An aggregate's or a window's arguments are read before rows are grouped or windowed.
-    let window = matches!(expr, Expr::Function(f) if f.over.is_some());
-    let inside = in_aggregate || window || is_aggregate(expr);
-    for operand in super::walk::operands_mut(expr) {
-        outer_calls(operand, inside, found);
-    }
-}
-
-/// Every expression of `select` where rows are chosen, joined or grouped.
-fn row_clauses(select: &mut Select) -> Vec<&mut Expr> {
-    let mut out: Vec<&mut Expr> = Vec::new();
-    if let Some(selection) = select.selection.as_mut() {
-        out.push(selection);
-    }
-    if let Some(having) = select.having.as_mut() {
-        out.push(having);
-    }
-    if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
-        out.extend(exprs.iter_mut());
-    }
-    for table in &mut select.from {
-        for join in &mut table.joins {
-            match &mut join.join_operator {
-                JoinOperator::Inner(JoinConstraint::On(on))
-                | JoinOperator::LeftOuter(JoinConstraint::On(on))
-                | JoinOperator::RightOuter(JoinConstraint::On(on))
-                | JoinOperator::FullOuter(JoinConstraint::On(on)) => out.push(on),
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-fn output_clauses<'a>(
-    select: &'a mut Select,
-    order_by: Option<&'a mut OrderBy>,
-) -> Vec<&'a mut Expr> {
-    let mut out: Vec<&mut Expr> = select
-        .projection
-        .iter_mut()
-        .filter_map(|item| match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
-            _ => None,
-        })
-        .collect();
-    if let Some(order_by) = order_by {
-        out.extend(order_by.exprs.iter_mut().map(|o| &mut o.expr));
-    }
-    out
-}
-
-/// `f` on every clause of `select` that may hold a call, and on its query's ORDER BY.
-fn each_clause(select: &mut Select, order_by: Option<&mut OrderBy>, mut f: impl FnMut(&mut Expr)) {
-    for expr in row_clauses(select) {
-        f(expr);
-    }
-    for expr in output_clauses(select, order_by) {
-        f(expr);
-    }
-}
-
-/// Replaces every occurrence of `from` (outside subqueries) in `expr` with `to`.
-fn replace(expr: &mut Expr, from: &Expr, to: &Expr) {
-    if expr == from {
-        *expr = to.clone();
-        return;
-    }
-    for operand in super::walk::operands_mut(expr) {
-        replace(operand, from, to);
-    }
-}
-
-/// The column names a call reads (qualifier, name), or `None` when it holds a subquery.
-fn columns_read(expr: &Expr) -> Option<Vec<(Option<String>, String)>> {
-    let mut out = Vec::new();
-    let mut subquery = false;
-    let _ = super::visit::exprs(expr, |e| {
-        match e {
-            Expr::Identifier(ident) => out.push((None, ident.value.clone())),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                out.push((Some(parts[0].value.clone()), parts[1].value.clone()))
-            }
-            Expr::CompoundIdentifier(_) => subquery = true,
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => subquery = true,
-            _ => {}
-        }
-        ControlFlow::Continue(())
-    });
-    (!subquery).then_some(out)
-}
-
-fn factor_name(factor: &TableFactor) -> Option<String> {
-    match factor {
-        TableFactor::Table { name, alias, .. } => Some(match alias {
-            Some(alias) => alias.name.value.clone(),
-            None => name.0.last()?.value.clone(),
-        }),
-        TableFactor::Derived {
-            alias: Some(alias), ..
-        } => Some(alias.name.value.clone()),
-        _ => None,
-    }
-}
-
-fn factors_mut(select: &mut Select) -> Vec<&mut TableFactor> {
-    select
-        .from
-        .iter_mut()
-        .flat_map(|t| {
-            std::iter::once(&mut t.relation).chain(t.joins.iter_mut().map(|j| &mut j.relation))
-        })
-        .collect()
-}
-
-impl Engine {
-    /// Run-time: parameters folded, then every call left placed where it can be computed.
-    pub(super) fn lower_json(
-        &self,
-        statement: &mut Statement,
-        params: &[Value],
-    ) -> Result<(), DbError> {
-        fold(statement, params)?;
-        // Writes compute nothing per row of the written table: a call left there is refused.
-        let in_write = match &mut *statement {
-            Statement::Update {
-                assignments,
-                selection,
-                ..
-            } => {
-                assignments.iter_mut().any(|a| holds_call(&mut a.value))
-                    || selection.as_mut().is_some_and(holds_call)
-            }
-            Statement::Delete(delete) => delete.selection.as_mut().is_some_and(holds_call),
-            Statement::Insert(insert) => insert.source.as_mut().is_some_and(|source| match source
-                .body
-                .as_mut()
-            {
-                SetExpr::Values(values) => values.rows.iter_mut().flatten().any(holds_call),
-                _ => false,
-            }),
-            _ => false,
-        };
-        if in_write {
-            return Err(refused(
-                "a JSON operator or function over the written rows' columns in UPDATE, DELETE or INSERT … VALUES is not supported (select the values first, or pass them as parameters)",
-            ));
-        }
-        let deferred = self.place_calls(statement)?;
-        // A call left unplaced (an ORDER BY over a set operation, LIMIT, …) is refused here,
-        // not handed to GlueSQL as an unknown function. Calls inside a call's arguments are
-        // placed with it (a window's first query or a derived table lowers them in turn).
-        let mut nested = Vec::new();
-        let _ = super::visit::exprs(&*statement, |e| {
-            if let Some((_, _, args)) = as_call(e) {
-                for arg in args {
-                    let _ = super::visit::exprs(arg, |inner| {
-                        if is_call(inner) {
-                            nested.push(inner.clone());
-                        }
-                        ControlFlow::Continue(())
-                    });
-                }
-            }
-            ControlFlow::Continue(())
-        });
-        let mut left = None;
-        let _ = super::visit::exprs(&*statement, |e| match e {
-            Expr::Function(f)
-                if f.over.is_none()
-                    && is_call(e)
-                    && !nested.contains(e)
-                    && !deferred.contains(e) =>
-            {
-                left = Some(written(e));
-                ControlFlow::Break(())
-            }
-            _ => ControlFlow::Continue(()),
-        });
-        match left {
-            Some(call) => Err(refused(format!(
-                "a JSON operation is not supported in this place: {call}"
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    /// Every SELECT's calls placed: as windows over its rows, or as columns of FROM items;
-    /// answers the calls left for later (see `lower_json_select`).
-    fn place_calls(&self, statement: &mut Statement) -> Result<Vec<Expr>, DbError> {
-        let mut deferred = Vec::new();
-        let mut failed = None;
-        let _ = super::visit::queries_mut(statement, |query| {
-            let Query { body, order_by, .. } = query;
-            let result = match body.as_mut() {
-                SetExpr::Select(select) => {
-                    self.lower_json_select(select, order_by.as_mut(), &mut deferred)
-                }
-                _ => {
-                    let mut result = Ok(());
-                    super::subquery::all_selects(body, &mut |select| {
-                        result = self.lower_json_select(select, None, &mut deferred);
-                        result.is_ok()
-                    });
-                    result
-                }
-            };
-            match result {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(error) => {
-                    failed = Some(error);
-                    ControlFlow::Break(())
-                }
-            }
-        });
-        failed.map_or(Ok(deferred), Err)
-    }
-
-    fn lower_json_select(
-        &self,
-        select: &mut Select,
-        mut order_by: Option<&mut OrderBy>,
-        deferred: &mut Vec<Expr>,
-    ) -> Result<(), DbError> {
-        let mut placed = Vec::new();
-        for expr in row_clauses(select) {
-            outer_calls(expr, true, &mut placed);
-        }
-        let mut outputs = Vec::new();
-        for expr in output_clauses(select, order_by.as_deref_mut()) {
-            outer_calls(expr, false, &mut outputs);
-        }
-        if placed.is_empty() && outputs.is_empty() {
-            return Ok(());
-        }
-        if placed
-            .iter()
-            .chain(&outputs)
-            .any(|(c, _)| holds_row_object(c))
-        {
-            self.expand_rows(select, order_by.as_deref_mut())?;
-            placed.clear();
-            outputs.clear();
-            for expr in row_clauses(select) {
-                outer_calls(expr, true, &mut placed);
-            }
-            for expr in output_clauses(select, order_by.as_deref_mut()) {
-                outer_calls(expr, false, &mut outputs);
-            }
-        }
-        // Which arguments hold JSON, read before any call moves.
-        let mut flagged = Vec::new();
-        for (call, _) in placed.iter().chain(&outputs) {
-            let mut with_flags = call.clone();
-            self.set_flags(select, &mut with_flags, 0)?;
-            flagged.push((call.clone(), with_flags));
-        }
-        for (call, with_flags) in &flagged {
-            each_clause(select, order_by.as_deref_mut(), |expr| {
-                replace(expr, call, with_flags)
-            });
-        }
-        let flagged_of = |call: &Expr| {
-            flagged
-                .iter()
-                .find(|(c, _)| c == call)
-                .map_or_else(|| call.clone(), |(_, f)| f.clone())
-        };
-        // Calls that must be computed before rows are chosen or grouped: a column of the
-        // FROM item they read; an output call equal to one reads the same column. So are the
-        // output calls of a SELECT reading an outer query's row (a correlated subquery), whose
-        // rows cannot be computed on their own.
-        let closed = outputs.is_empty() || {
-            let mut alone = super::setops::plain_query(SetExpr::Select(Box::new(select.clone())));
-            self.is_closed(&mut alone, &mut Vec::new())
-        };
-        let mut wrapped: Vec<(Expr, usize)> = Vec::new();
-        for (call, in_rows) in placed.iter().chain(&outputs) {
-            let call = flagged_of(call);
-            if closed && !*in_rows && !placed.iter().any(|(p, _)| flagged_of(p) == call) {
-                continue;
-            }
-            if wrapped.iter().any(|(c, _)| *c == call) {
-                continue;
-            }
-            if !closed && !*in_rows && holds_aggregate(&mut call.clone()) {
-                // Over a correlated SELECT's groups: left for when it runs on its own, its
-                // outer row bound (a LATERAL join, string_agg's lift).
-                deferred.push(call);
-                continue;
-            }
-            let owner = self.owner_of(select, &call)?;
-            wrapped.push((call, owner));
-        }
-        if !wrapped.is_empty() {
-            self.wrap_calls(select, order_by.as_deref_mut(), wrapped)?;
-        }
-        // The rest are computed over the SELECT's rows, as windows are.
-        if closed {
-            for expr in output_clauses(select, order_by) {
-                mark_windows(expr);
-            }
-        }
-        Ok(())
-    }
-
-    /// `row_to_json(t)` of a FROM item `t`: its columns' names and values as arguments.
-    fn expand_rows(
-        &self,
-        select: &mut Select,
-        order_by: Option<&mut OrderBy>,
-    ) -> Result<(), DbError> {
-        let mut items = Vec::new();
-        for factor in select
-            .from
-            .iter()
-            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
-        {
-            if let (Some(name), Ok(named)) =
-                (factor_name(factor), self.named(std::iter::once(factor)))
-            {
-                let columns: Vec<String> = named.into_iter().flat_map(|n| n.columns).collect();
-                items.push((name, columns));
-            }
-        }
-        let mut failed = None;
-        fn expand(expr: &mut Expr, items: &[(String, Vec<String>)], failed: &mut Option<DbError>) {
-            if let Some((Op::RowObject, _, args)) = as_call(expr) {
-                let target = match args.as_slice() {
-                    [Expr::Identifier(ident)] => Some(ident.value.clone()),
-                    _ => None,
-                };
-                let Some((name, columns)) =
-                    target.and_then(|t| items.iter().find(|(name, _)| *name == t))
-                else {
-                    *failed = Some(refused(format!(
-                        "row_to_json takes a table of its FROM list: {}",
-                        written(expr)
-                    )));
-                    return;
-                };
-                let args = columns
-                    .iter()
-                    .flat_map(|c| [text_literal(c), column(name, c)])
-                    .collect();
-                *expr = internal(Op::RowObject, args);
-                return;
-            }
-            for operand in super::walk::operands_mut(expr) {
-                expand(operand, items, failed);
-            }
-        }
-        each_clause(select, order_by, |expr| expand(expr, &items, &mut failed));
-        failed.map_or(Ok(()), Err)
-    }
-
-    /// The index of the FROM item every column `call` reads belongs to.
-    fn owner_of(&self, select: &Select, call: &Expr) -> Result<usize, DbError> {
-        let not_placed = || {
-            refused(format!(
-                "a JSON operation in WHERE, JOIN, GROUP BY, HAVING or an aggregate must read the columns of one table of its own FROM list: {}",
-                written(call)
-            ))
-        };
-        let read = columns_read(call).ok_or_else(not_placed)?;
-        let factors: Vec<&TableFactor> = select
-            .from
-            .iter()
-            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
-            .collect();
-        if factors.is_empty() {
-            return Err(not_placed());
-        }
-        let mut owner = None;
-        for (qualifier, name) in &read {
-            let found: Vec<usize> = factors
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| match qualifier {
-                    Some(q) => factor_name(f).as_deref() == Some(q.as_str()),
-                    None => self
-                        .named(std::iter::once(**f))
-                        .is_ok_and(|n| n.iter().any(|n| n.columns.iter().any(|c| c == name))),
-                })
-                .map(|(i, _)| i)
-                .collect();
-            match (found.as_slice(), owner) {
-                ([one], None) => owner = Some(*one),
-                ([one], Some(o)) if *one == o => {}
-                _ => return Err(not_placed()),
-            }
-        }
-        Ok(owner.unwrap_or(0))
-    }
-
-    /// Each call of `wrapped` becomes a column of its FROM item: the item is read through a
-    /// derived table of its columns and the calls, under the item's own name.
-    fn wrap_calls(
-        &self,
-        select: &mut Select,
-        mut order_by: Option<&mut OrderBy>,
-        wrapped: Vec<(Expr, usize)>,
-    ) -> Result<(), DbError> {
-        self.spell_wildcards(select)?;
-        let mut owners: Vec<usize> = wrapped.iter().map(|(_, o)| *o).collect();
-        owners.sort_unstable();
-        owners.dedup();
-        let mut computed = 0;
-        for owner in owners {
-            let factor = factors_mut(select)
-                .into_iter()
-                .nth(owner)
-                .ok_or_else(|| refused("internal: no such FROM item"))?;
-            let unsupported = || {
-                refused("a JSON operation in WHERE, JOIN, GROUP BY or HAVING over a parenthesised join or a subquery without an alias is not supported")
-            };
-            let name = factor_name(factor).ok_or_else(unsupported)?;
-            let named = self
-                .named(std::iter::once(&*factor))
-                .map_err(|_| unsupported())?;
-            let mut projection: Vec<SelectItem> = named
-                .iter()
-                .flat_map(|n| n.columns.iter())
-                .map(|c| SelectItem::ExprWithAlias {
-                    expr: column(&name, c),
-                    alias: Ident::new(c),
-                })
-                .collect();
-            let mut replacements = Vec::new();
-            for (call, _) in wrapped.iter().filter(|(_, o)| *o == owner) {
-                let label = format!("{COMPUTED}{computed}");
-                computed += 1;
-                let mut windowed = call.clone();
-                mark_windows(&mut windowed);
-                projection.push(SelectItem::ExprWithAlias {
-                    expr: windowed,
-                    alias: Ident::new(&label),
-                });
-                replacements.push((call.clone(), column(&name, &label)));
-            }
-            let original = std::mem::replace(
-                factor,
-                TableFactor::Table {
-                    name: ObjectName(Vec::new()),
-                    alias: None,
-                    args: None,
-                    with_hints: Vec::new(),
-                    version: None,
-                    with_ordinality: false,
-                    partitions: Vec::new(),
-                },
-            );
-            let inner = super::setops::plain_select(
-                projection,
-                vec![TableWithJoins {
-                    relation: original,
-                    joins: Vec::new(),
-                }],
-            );
-            *factor = TableFactor::Derived {
-                lateral: false,
-                subquery: Box::new(super::setops::plain_query(SetExpr::Select(Box::new(inner)))),
-                alias: Some(TableAlias {
-                    name: Ident::new(&name),
-                    columns: Vec::new(),
-                }),
-            };
-            for (call, to) in &replacements {
-                each_clause(select, order_by.as_deref_mut(), |expr| {
-                    replace(expr, call, to)
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// Sets the flags of `call` and of the calls among its arguments.
-    fn set_flags(&self, select: &Select, call: &mut Expr, depth: usize) -> Result<(), DbError> {
-        let flags: String = match as_call(call) {
-            Some((_, _, args)) => args
-                .iter()
-                .map(|a| {
-                    if self.holds_json(select, a, depth) {
-                        'j'
-                    } else {
-                        '-'
-                    }
-                })
-                .collect(),
-            None => return Ok(()),
-        };
-        if let Expr::Function(Function {
-            args: FunctionArguments::List(list),
-            ..
-        }) = call
-        {
-            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(slot))) = list.args.get_mut(1) {
-                *slot = text_literal(&flags);
-            }
-        }
-        for arg in call_args_mut(call) {
-            let arg = match arg {
-                Expr::Nested(inner) => inner.as_mut(),
-                other => other,
-            };
-            if is_call(arg) {
-                self.set_flags(select, arg, depth)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `expr` (in `select`) is a JSON value: a call yielding JSON, or a column
-    /// declared JSON / JSONB (also through a derived table naming one).
-    fn holds_json(&self, select: &Select, expr: &Expr, depth: usize) -> bool {
-        if depth > JSON_COLUMN_DEPTH {
-            return false;
-        }
-        match expr {
-            Expr::Nested(inner) => self.holds_json(select, inner, depth),
-            Expr::Identifier(ident) => self.json_column(select, None, &ident.value, depth),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
-                self.json_column(select, Some(&parts[0].value), &parts[1].value, depth)
-            }
-            Expr::Function(f) if f.over.is_some() => {
-                // A call already computed as a window (a derived table's column).
-                let mut plain = expr.clone();
-                if let Expr::Function(f) = &mut plain {
-                    f.over = None;
-                }
-                as_call(&plain).is_some_and(|(op, _, _)| yields_json(op))
-            }
-            other => as_call(other).is_some_and(|(op, _, _)| yields_json(op)),
-        }
-    }
-
-    fn json_column(
-        &self,
-        select: &Select,
-        qualifier: Option<&str>,
-        name: &str,
-        depth: usize,
-    ) -> bool {
-        let factors = select
-            .from
-            .iter()
-            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
-        for factor in factors {
-            if qualifier.is_some_and(|q| factor_name(factor).as_deref() != Some(q)) {
-                continue;
-            }
-            match factor {
-                TableFactor::Table { name: table, .. } => {
-                    let Some(table) = table.0.last() else {
-                        continue;
-                    };
-                    let Ok(Some(schema)) = self.glue.storage.fetch_schema(&table.value) else {
-                        continue;
-                    };
-                    let found = schema.column_defs.iter().flatten().find(|c| c.name == name);
-                    if let Some(def) = found {
-                        return JsonKind::of_marker(def.comment.as_deref()).is_some();
-                    }
-                }
-                TableFactor::Derived { subquery, .. } => {
-                    let SetExpr::Select(inner) = subquery.body.as_ref() else {
-                        continue;
-                    };
-                    for item in &inner.projection {
-                        match item {
-                            SelectItem::ExprWithAlias { expr, alias } if alias.value == name => {
-                                return self.holds_json(inner, expr, depth + 1)
-                            }
-                            SelectItem::UnnamedExpr(expr)
-                                if super::windows::label(expr).value == name =>
-                            {
-                                return self.holds_json(inner, expr, depth + 1)
-                            }
-                            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-                                if self.json_column(inner, None, name, depth + 1) =>
-                            {
-                                return true;
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        false
-    }
-}
-
-/// Every outermost call in `expr` (outside subqueries) is computed as an internal window.
-fn mark_windows(expr: &mut Expr) {
-    if let Expr::Function(f) = expr {
-        if as_call(&Expr::Function(f.clone())).is_some() {
-            if f.over.is_none() {
-                f.over = Some(WindowType::WindowSpec(WindowSpec {
-                    window_name: None,
-                    partition_by: Vec::new(),
-                    order_by: Vec::new(),
-                    window_frame: None,
-                }));
-            }
-            return;
-        }
-    }
-    for operand in super::walk::operands_mut(expr) {
-        mark_windows(operand);
     }
 }

@@ -11,6 +11,7 @@ mod indexes;
 mod joined_writes;
 mod joins;
 mod json_calls;
+mod json_placement;
 mod labels;
 mod lateral;
 mod logic;
