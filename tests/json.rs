@@ -107,13 +107,45 @@ fn text_that_is_not_json_is_refused_as_a_constraint_and_nothing_is_written() {
 }
 
 #[test]
+fn writes_compute_json_over_their_rows_and_values() {
+    let (_, mut db) = with_docs();
+    exec(
+        &mut db,
+        r#"INSERT INTO docs VALUES (1, '{"a": {"n": 1}}', NULL), (2, '{"a": {"n": 2}}', NULL), (3, json_build_object('a', 1 + 1), jsonb_build_array(CURRENT_DATE > '2000-01-01'))"#,
+    );
+    exec(
+        &mut db,
+        "UPDATE docs SET meta = doc -> 'a' WHERE doc -> 'a' ->> 'n' = '2'",
+    );
+    exec(&mut db, "DELETE FROM docs WHERE doc #>> '{a,n}' = '1'");
+    assert_eq!(
+        rows(&mut db, "SELECT id, doc, meta FROM docs ORDER BY id", &[]),
+        vec![
+            vec![
+                Value::I64(2),
+                text(r#"{"a": {"n": 2}}"#),
+                text(r#"{"n": 2}"#)
+            ],
+            vec![Value::I64(3), text(r#"{"a" : 2}"#), text("[true]")],
+        ]
+    );
+}
+
+#[test]
 fn json_operations_it_cannot_place_are_refused_by_name() {
     let (_, mut db) = with_docs();
-    exec(&mut db, "CREATE TABLE keys (k TEXT)");
+    exec(
+        &mut db,
+        "CREATE TABLE keys (k TEXT); CREATE TABLE loose (doc JSON)",
+    );
     for sql in [
-        "UPDATE docs SET meta = doc -> 'a'",
-        "DELETE FROM docs WHERE doc ->> 'a' = 'x'",
+        "DELETE FROM loose WHERE doc ->> 'a' = 'x'",
+        "UPDATE loose SET doc = doc -> 'a'",
         "SELECT d.id FROM docs d, keys WHERE d.doc ->> keys.k = 'x'",
+        "SELECT id, doc FROM docs UNION SELECT id, doc FROM docs ORDER BY doc ->> 'a'",
+        "SELECT id FROM docs ORDER BY meta",
+        "SELECT DISTINCT doc FROM docs",
+        "SELECT id FROM docs WHERE meta IN ('1', '2')",
     ] {
         let error = block_on(db.query(sql, &[])).unwrap_err();
         assert_eq!(error.code, ErrorCode::Plan, "{sql}: {error}");

@@ -22,11 +22,17 @@ use {
     std::collections::HashSet,
 };
 
-/// Whether `statement` is an UPDATE with FROM or a DELETE with USING.
+/// Whether `statement` is an UPDATE with FROM or a DELETE with USING, or an UPDATE / DELETE
+/// whose values or condition compute a JSON operation over the written rows (GlueSQL cannot
+/// run those per row; the SELECT this lowering runs can).
 pub fn is_joined_write(statement: &Statement) -> bool {
     match statement {
-        Statement::Update { from, .. } => from.is_some(),
-        Statement::Delete(delete) => delete.using.is_some(),
+        Statement::Update { from, .. } => {
+            from.is_some() || super::json_calls::write_computes_json(statement)
+        }
+        Statement::Delete(delete) => {
+            delete.using.is_some() || super::json_calls::write_computes_json(statement)
+        }
         _ => false,
     }
 }
@@ -107,10 +113,16 @@ impl Engine {
             Statement::Update {
                 table,
                 assignments,
-                from: Some(from),
+                from,
                 selection,
                 returning: None,
-            } => engine.update_from(table, assignments, from, selection.as_ref(), params),
+            } => engine.update_from(
+                table,
+                assignments,
+                from.as_slice(),
+                selection.as_ref(),
+                params,
+            ),
             Statement::Delete(delete) if delete.returning.is_none() => {
                 if !delete.tables.is_empty()
                     || !delete.order_by.is_empty()
@@ -122,9 +134,10 @@ impl Engine {
                 }
                 let (FromTable::WithFromKeyword(targets) | FromTable::WithoutKeyword(targets)) =
                     &delete.from;
-                let ([target], Some(using)) = (targets.as_slice(), delete.using.as_ref()) else {
+                let [target] = targets.as_slice() else {
                     return Err(plan_error("DELETE … USING deletes from one table"));
                 };
+                let using = delete.using.as_deref().unwrap_or_default();
                 engine.delete_using(target, using, delete.selection.as_ref(), params)
             }
             _ => Err(plan_error(
@@ -137,11 +150,16 @@ impl Engine {
         &mut self,
         target: &TableWithJoins,
         assignments: &[Assignment],
-        from: &TableWithJoins,
+        from: &[TableWithJoins],
         selection: Option<&Expr>,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
-        let (table, key) = self.target_key(target, "UPDATE … FROM")?;
+        let what = if from.is_empty() {
+            "UPDATE with a JSON operation"
+        } else {
+            "UPDATE … FROM"
+        };
+        let (table, key) = self.target_key(target, what)?;
         let mut columns = Vec::with_capacity(assignments.len());
         let mut items = vec![SelectItem::UnnamedExpr(qualified(target, &table, &key))];
         for assignment in assignments {
@@ -152,13 +170,7 @@ impl Engine {
             columns.push(column);
             items.push(SelectItem::UnnamedExpr(assignment.value.clone()));
         }
-        let select = select_over(
-            items,
-            target,
-            std::slice::from_ref(from),
-            selection.cloned(),
-            false,
-        );
+        let select = select_over(items, target, from, selection.cloned(), false);
         let rows = self.execute(&select, params)?.rows;
 
         // Each target row once, with the values of the first row it joined (PostgreSQL takes
@@ -217,7 +229,12 @@ impl Engine {
         selection: Option<&Expr>,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
-        let (table, key) = self.target_key(target, "DELETE … USING")?;
+        let what = if using.is_empty() {
+            "DELETE with a JSON operation"
+        } else {
+            "DELETE … USING"
+        };
+        let (table, key) = self.target_key(target, what)?;
         let items = vec![SelectItem::UnnamedExpr(qualified(target, &table, &key))];
         let select = select_over(items, target, using, selection.cloned(), true);
         let keys: Vec<Value> = self

@@ -136,6 +136,17 @@ pub(super) fn written(expr: &Expr) -> String {
                 Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
                 Op::Extract => Some("json_extract".to_owned()),
                 Op::RowObject => Some("row_to_json".to_owned()),
+                Op::Equals { equal } => return_expr(
+                    e,
+                    binary(
+                        if equal {
+                            BinaryOperator::Eq
+                        } else {
+                            BinaryOperator::NotEq
+                        },
+                        &args,
+                    ),
+                ),
                 Op::Element(kind) | Op::ArrayOf(kind) => {
                     Some(format!("{}_agg", kind.name().to_ascii_lowercase()))
                 }
@@ -290,6 +301,26 @@ pub fn has_call(statement: &Statement) -> bool {
         false => ControlFlow::Continue(()),
     })
     .is_break()
+}
+
+/// Whether an UPDATE's values or condition, or a DELETE's condition, hold a call outside a
+/// subquery: it runs as a SELECT of the rows' keys and values (joined_writes.rs).
+pub fn write_computes_json(statement: &Statement) -> bool {
+    let holds = |expr: &Expr| holds_call(&mut expr.clone());
+    match statement {
+        Statement::Update {
+            assignments,
+            selection,
+            ..
+        } => assignments.iter().any(|a| holds(&a.value)) || selection.as_ref().is_some_and(holds),
+        Statement::Delete(delete) => delete.selection.as_ref().is_some_and(holds),
+        _ => false,
+    }
+}
+
+/// Whether a call stands in `expr` itself (not in a subquery it holds).
+pub(super) fn holds_call(expr: &mut Expr) -> bool {
+    is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
 }
 
 /// Parse-time: every JSON operation becomes an internal call, folded where it can be. A column

@@ -7,7 +7,8 @@ use {
     super::{
         computed_from::{column, refused},
         json_calls::{
-            as_call, call_args_mut, fold, internal, is_call, text_literal, written, yields_json,
+            as_call, call_args_mut, fold, holds_call, internal, is_call, text_literal, written,
+            yields_json,
         },
         Engine,
     },
@@ -18,9 +19,10 @@ use {
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
-            Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident,
-            JoinConstraint, JoinOperator, ObjectName, OrderBy, Query, Select, SelectItem, SetExpr,
-            Statement, TableAlias, TableFactor, TableWithJoins, WindowSpec, WindowType,
+            BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+            GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectName, OrderBy, Query, Select,
+            SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableAlias, TableFactor,
+            TableWithJoins, WindowSpec, WindowType,
         },
         store::Store,
     },
@@ -32,11 +34,6 @@ const COMPUTED: &str = "__idbsql_j";
 
 /// How deep a derived table is followed to learn whether its column holds JSON.
 const JSON_COLUMN_DEPTH: usize = 16;
-
-/// Whether a call stands in `expr` itself (not in a subquery it holds).
-fn holds_call(expr: &mut Expr) -> bool {
-    is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
-}
 
 /// Whether a `row_to_json` call stands in `expr`, to be expanded to its row's columns.
 fn holds_row_object(expr: &Expr) -> bool {
@@ -200,6 +197,18 @@ fn factors_mut(select: &mut Select) -> Vec<&mut TableFactor> {
 }
 
 impl Engine {
+    /// Whether a table has a JSON / JSONB column: then comparisons may meet JSON values.
+    pub(super) fn has_json_columns(&self) -> bool {
+        self.store().tables().any(|table| {
+            table
+                .schema
+                .column_defs
+                .iter()
+                .flatten()
+                .any(|c| JsonKind::of_marker(c.comment.as_deref()).is_some())
+        })
+    }
+
     /// Run-time: parameters folded, then every call left placed where it can be computed.
     pub(super) fn lower_json(
         &self,
@@ -207,30 +216,18 @@ impl Engine {
         params: &[Value],
     ) -> Result<(), DbError> {
         fold(statement, params)?;
-        // Writes compute nothing per row of the written table: a call left there is refused.
-        let in_write = match &mut *statement {
-            Statement::Update {
-                assignments,
-                selection,
-                ..
-            } => {
-                assignments.iter_mut().any(|a| holds_call(&mut a.value))
-                    || selection.as_mut().is_some_and(holds_call)
+        // An INSERT's VALUES rows holding calls become SELECTs (UNION ALL of one per row),
+        // whose outputs are computed as any SELECT's are. (UPDATE and DELETE run as a
+        // SELECT, joined_writes.rs.)
+        if let Statement::Insert(insert) = &mut *statement {
+            if let Some(source) = insert.source.as_mut() {
+                if let SetExpr::Values(values) = source.body.as_mut() {
+                    if values.rows.iter_mut().flatten().any(holds_call) {
+                        let rows = std::mem::take(&mut values.rows);
+                        *source.body = rows_as_selects(rows);
+                    }
+                }
             }
-            Statement::Delete(delete) => delete.selection.as_mut().is_some_and(holds_call),
-            Statement::Insert(insert) => insert.source.as_mut().is_some_and(|source| match source
-                .body
-                .as_mut()
-            {
-                SetExpr::Values(values) => values.rows.iter_mut().flatten().any(holds_call),
-                _ => false,
-            }),
-            _ => false,
-        };
-        if in_write {
-            return Err(refused(
-                "a JSON operator or function over the written rows' columns in UPDATE, DELETE or INSERT … VALUES is not supported (select the values first, or pass them as parameters)",
-            ));
         }
         let deferred = self.place_calls(statement)?;
         // A call left unplaced (an ORDER BY over a set operation, LIMIT, …) is refused here,
@@ -279,13 +276,17 @@ impl Engine {
         let _ = super::visit::queries_mut(statement, |query| {
             let Query { body, order_by, .. } = query;
             let result = match body.as_mut() {
-                SetExpr::Select(select) => {
-                    self.lower_json_select(select, order_by.as_mut(), &mut deferred)
-                }
+                SetExpr::Select(select) => self
+                    .json_comparisons(select, order_by.as_mut())
+                    .and_then(|()| {
+                        self.lower_json_select(select, order_by.as_mut(), &mut deferred)
+                    }),
                 _ => {
                     let mut result = Ok(());
                     super::subquery::all_selects(body, &mut |select| {
-                        result = self.lower_json_select(select, None, &mut deferred);
+                        result = self
+                            .json_comparisons(select, None)
+                            .and_then(|()| self.lower_json_select(select, None, &mut deferred));
                         result.is_ok()
                     });
                     result
@@ -300,6 +301,98 @@ impl Engine {
             }
         });
         failed.map_or(Ok(deferred), Err)
+    }
+
+    /// JSON values compared: `=` / `<>` as jsonb compares them (a call); by order, in ORDER BY,
+    /// GROUP BY or DISTINCT they are refused — their text's order and equality are not jsonb's.
+    fn json_comparisons(
+        &self,
+        select: &mut Select,
+        order_by: Option<&mut OrderBy>,
+    ) -> Result<(), DbError> {
+        let ordered = |what: &str, expr: &Expr| {
+            refused(format!(
+                "{what} JSON values is not supported (compare a value in them, e.g. doc ->> 'key'): {}",
+                written(expr)
+            ))
+        };
+        if let Some(order_by) = order_by.as_deref() {
+            if let Some(o) = order_by
+                .exprs
+                .iter()
+                .find(|o| self.holds_json(select, &o.expr, 0))
+            {
+                return Err(ordered("ORDER BY", &o.expr));
+            }
+        }
+        if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
+            if let Some(e) = exprs.iter().find(|e| self.holds_json(select, e, 0)) {
+                return Err(ordered("GROUP BY", e));
+            }
+        }
+        if select.distinct.is_some() {
+            let json_item = select.projection.iter().find_map(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
+                    if self.holds_json(select, e, 0) =>
+                {
+                    Some(e)
+                }
+                _ => None,
+            });
+            if let Some(e) = json_item {
+                return Err(ordered("DISTINCT over", e));
+            }
+        }
+        let snapshot = select.clone();
+        let mut failed = None;
+        let mut compare = |expr: &mut Expr| {
+            fn walk(
+                engine: &Engine,
+                select: &Select,
+                expr: &mut Expr,
+                failed: &mut Option<DbError>,
+            ) {
+                if failed.is_some() || is_call(expr) {
+                    return;
+                }
+                let json = |e: &Expr| engine.holds_json(select, e, 0);
+                match expr {
+                    Expr::BinaryOp { left, op, right } if json(left) || json(right) => match op {
+                        BinaryOperator::Eq | BinaryOperator::NotEq => {
+                            let equal = *op == BinaryOperator::Eq;
+                            let args = vec![(**left).clone(), (**right).clone()];
+                            *expr = internal(Op::Equals { equal }, args);
+                            return;
+                        }
+                        BinaryOperator::Lt
+                        | BinaryOperator::LtEq
+                        | BinaryOperator::Gt
+                        | BinaryOperator::GtEq => {
+                            *failed = Some(refused(format!(
+                                "comparing JSON values by order is not supported: {}",
+                                written(expr)
+                            )));
+                            return;
+                        }
+                        _ => {}
+                    },
+                    Expr::Between { expr: e, .. } | Expr::InList { expr: e, .. } if json(e) => {
+                        *failed = Some(refused(format!(
+                            "BETWEEN or IN over JSON values is not supported (compare with =): {}",
+                            written(expr)
+                        )));
+                        return;
+                    }
+                    _ => {}
+                }
+                for operand in super::walk::operands_mut(expr) {
+                    walk(engine, select, operand, failed);
+                }
+            }
+            walk(self, &snapshot, expr, &mut failed);
+        };
+        each_clause(select, order_by, &mut compare);
+        failed.map_or(Ok(()), Err)
     }
 
     fn lower_json_select(
@@ -676,6 +769,29 @@ impl Engine {
         }
         false
     }
+}
+
+/// `VALUES (…), (…)` as `SELECT … UNION ALL SELECT …`, one SELECT without FROM per row.
+fn rows_as_selects(rows: Vec<Vec<Expr>>) -> SetExpr {
+    let mut selects = rows.into_iter().map(|row| {
+        let projection = row.into_iter().map(SelectItem::UnnamedExpr).collect();
+        SetExpr::Select(Box::new(super::setops::plain_select(
+            projection,
+            Vec::new(),
+        )))
+    });
+    let first = selects.next().unwrap_or_else(|| {
+        SetExpr::Select(Box::new(super::setops::plain_select(
+            Vec::new(),
+            Vec::new(),
+        )))
+    });
+    selects.fold(first, |left, right| SetExpr::SetOperation {
+        op: SetOperator::Union,
+        set_quantifier: SetQuantifier::All,
+        left: Box::new(left),
+        right: Box::new(right),
+    })
 }
 
 /// Every outermost call in `expr` (outside subqueries) is computed as an internal window.

@@ -268,7 +268,7 @@ impl Engine {
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
         }
-        if json_calls::has_call(&statement) {
+        if json_calls::has_call(&statement) || self.has_json_columns() {
             self.lower_json(statement.to_mut(), &params)?;
         }
         Ok((statement, params))

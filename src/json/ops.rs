@@ -39,6 +39,9 @@ pub enum Op {
     /// `row_to_json(t)`: the row's columns as an object, written without spaces; the engine
     /// hands in names and values as json_build_object's arguments.
     RowObject,
+    /// `=` (`equal: true`) and `<>` of JSON values, as jsonb compares them: members whatever
+    /// their order, numbers by value.
+    Equals { equal: bool },
 }
 
 impl Op {
@@ -66,11 +69,13 @@ impl Op {
             Op::ArrayOf(JsonKind::Json) => "array_of",
             Op::ArrayOf(JsonKind::Jsonb) => "array_ofb",
             Op::RowObject => "row_object",
+            Op::Equals { equal: true } => "equals",
+            Op::Equals { equal: false } => "not_equals",
         }
     }
 
     pub fn named(name: &str) -> Option<Op> {
-        const ALL: [Op; 21] = [
+        const ALL: [Op; 23] = [
             Op::Get { text: false },
             Op::Get { text: true },
             Op::Path { text: false },
@@ -92,6 +97,8 @@ impl Op {
             Op::ArrayOf(JsonKind::Json),
             Op::ArrayOf(JsonKind::Jsonb),
             Op::RowObject,
+            Op::Equals { equal: true },
+            Op::Equals { equal: false },
         ];
         ALL.into_iter().find(|op| op.name() == name)
     }
@@ -187,6 +194,13 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
             _ => Err("cannot get array length of a scalar".into()),
         },
         Op::Extract => extract(&node, text, &args[1..]),
+        Op::Equals { equal } => {
+            let Some(Value::Str(other)) = args.get(1) else {
+                return Err("a JSON value compares with JSON text".into());
+            };
+            let other_node = parse(other)?;
+            Ok(Value::Bool(same(&node, text, &other_node, other) == equal))
+        }
         Op::BuildObject(_)
         | Op::BuildArray(_)
         | Op::ToJson(_)
@@ -352,15 +366,35 @@ fn contains(a: &Node, a_text: &str, b: &Node, b_text: &str, top: bool) -> bool {
         (Kind::Bool(x), Kind::Bool(y)) => x == y,
         (Kind::String(x), Kind::String(y)) => x == y,
         (Kind::Number, Kind::Number) => {
-            super::number_text(a.text(a_text))
-                .parse::<bigdecimal::BigDecimal>()
-                .ok()
-                == super::number_text(b.text(b_text))
-                    .parse::<bigdecimal::BigDecimal>()
-                    .ok()
+            number_value(a.text(a_text)) == number_value(b.text(b_text))
         }
         _ => false,
     }
+}
+
+/// jsonb's equality: the same kind, objects with the same members (each key's last value),
+/// arrays element by element, numbers by value.
+fn same(a: &Node, a_text: &str, b: &Node, b_text: &str) -> bool {
+    match (&a.kind, &b.kind) {
+        (Kind::Object(_), Kind::Object(_)) => {
+            let (x, y) = (a.jsonb_members(), b.jsonb_members());
+            x.len() == y.len()
+                && x.iter()
+                    .zip(&y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same(vx, a_text, vy, b_text))
+        }
+        (Kind::Array(x), Kind::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, a_text, q, b_text))
+        }
+        (Kind::Number, Kind::Number) => {
+            number_value(a.text(a_text)) == number_value(b.text(b_text))
+        }
+        (x, y) => x == y,
+    }
+}
+
+fn number_value(text: &str) -> Option<bigdecimal::BigDecimal> {
+    super::number_text(text).parse().ok()
 }
 
 /// An object of key / value argument pairs; `separators` between a key and its value and
