@@ -7,7 +7,11 @@ use {
     super::computed_from::refused,
     crate::{
         error::{DbError, ErrorCode},
-        json::{ops, ops::Op, JsonKind},
+        json::{
+            ops,
+            ops::{Keys, Op},
+            JsonKind,
+        },
     },
     gluesql_core::{
         data::Value,
@@ -136,6 +140,18 @@ pub(super) fn written(expr: &Expr) -> String {
                 Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
                 Op::Extract => Some("json_extract".to_owned()),
                 Op::RowObject => Some("row_to_json".to_owned()),
+                Op::Set => Some("jsonb_set".to_owned()),
+                Op::HasKey(keys) => return_expr(
+                    e,
+                    binary(
+                        match keys {
+                            Keys::One => BinaryOperator::Question,
+                            Keys::Any => BinaryOperator::QuestionPipe,
+                            Keys::All => BinaryOperator::QuestionAnd,
+                        },
+                        &args,
+                    ),
+                ),
                 Op::Equals { equal } => return_expr(
                     e,
                     binary(
@@ -183,6 +199,7 @@ pub(super) fn yields_json(op: Op) -> bool {
             | Op::ToJson(_)
             | Op::ArrayOf(_)
             | Op::RowObject
+            | Op::Set
     )
 }
 
@@ -197,6 +214,9 @@ fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
                 BinaryOperator::HashLongArrow => (Op::Path { text: true }, [left, right]),
                 BinaryOperator::AtArrow => (Op::Contains, [left, right]),
                 BinaryOperator::ArrowAt => (Op::Contains, [right, left]),
+                BinaryOperator::Question => (Op::HasKey(Keys::One), [left, right]),
+                BinaryOperator::QuestionPipe => (Op::HasKey(Keys::Any), [left, right]),
+                BinaryOperator::QuestionAnd => (Op::HasKey(Keys::All), [left, right]),
                 _ => return None,
             };
             Some((op, args.into_iter().map(|e| (**e).clone()).collect()))
@@ -244,6 +264,7 @@ fn spelled(expr: &Expr) -> Option<(Op, Vec<Expr>)> {
                 "to_jsonb" => Op::ToJson(JsonKind::Jsonb),
                 "json_extract" => Op::Extract,
                 "row_to_json" => Op::RowObject,
+                "jsonb_set" => Op::Set,
                 _ => return None,
             };
             let args = match &f.args {

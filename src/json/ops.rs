@@ -42,6 +42,19 @@ pub enum Op {
     /// `=` (`equal: true`) and `<>` of JSON values, as jsonb compares them: members whatever
     /// their order, numbers by value.
     Equals { equal: bool },
+    /// jsonb's `?` (one key), `?|` (any of a text array), `?&` (all of it): top-level keys of
+    /// an object, or string elements of an array.
+    HasKey(Keys),
+    /// `jsonb_set(target, path, value [, create_if_missing])`.
+    Set,
+}
+
+/// Which keys `?`, `?|` and `?&` ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keys {
+    One,
+    Any,
+    All,
 }
 
 impl Op {
@@ -71,11 +84,15 @@ impl Op {
             Op::RowObject => "row_object",
             Op::Equals { equal: true } => "equals",
             Op::Equals { equal: false } => "not_equals",
+            Op::HasKey(Keys::One) => "has_key",
+            Op::HasKey(Keys::Any) => "has_any_key",
+            Op::HasKey(Keys::All) => "has_all_keys",
+            Op::Set => "set",
         }
     }
 
     pub fn named(name: &str) -> Option<Op> {
-        const ALL: [Op; 23] = [
+        const ALL: [Op; 27] = [
             Op::Get { text: false },
             Op::Get { text: true },
             Op::Path { text: false },
@@ -99,6 +116,10 @@ impl Op {
             Op::RowObject,
             Op::Equals { equal: true },
             Op::Equals { equal: false },
+            Op::HasKey(Keys::One),
+            Op::HasKey(Keys::Any),
+            Op::HasKey(Keys::All),
+            Op::Set,
         ];
         ALL.into_iter().find(|op| op.name() == name)
     }
@@ -194,6 +215,50 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
             _ => Err("cannot get array length of a scalar".into()),
         },
         Op::Extract => extract(&node, text, &args[1..]),
+        Op::HasKey(keys) => {
+            let wanted = match (keys, args.get(1)) {
+                (Keys::One, Some(Value::Str(key))) => vec![key.clone()],
+                (_, Some(Value::Str(literal))) => array_literal(literal)?,
+                _ => return Err("a JSON key test takes text".into()),
+            };
+            let has = |key: &String| match &node.kind {
+                Kind::Object(_) => node.member(key).is_some(),
+                Kind::Array(items) => items
+                    .iter()
+                    .any(|item| matches!(&item.kind, Kind::String(s) if s == key)),
+                Kind::String(s) => s == key,
+                _ => false,
+            };
+            Ok(Value::Bool(match keys {
+                Keys::All => wanted.iter().all(has),
+                Keys::One | Keys::Any => wanted.iter().any(has),
+            }))
+        }
+        Op::Set => {
+            let (Some(Value::Str(path)), Some(Value::Str(value))) = (args.get(1), args.get(2))
+            else {
+                return Err(
+                    "jsonb_set takes a JSON value, a text array path and a JSON value".into(),
+                );
+            };
+            let create = match args.get(3) {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => return Err("jsonb_set's fourth argument is a boolean".into()),
+            };
+            let steps = array_literal(path)?;
+            let new = parse(value)?;
+            let mut out = String::new();
+            set_into(
+                &node,
+                text,
+                &steps,
+                (&new, value.as_str()),
+                create,
+                &mut out,
+            )?;
+            finish(JsonKind::Jsonb, out)
+        }
         Op::Equals { equal } => {
             let Some(Value::Str(other)) = args.get(1) else {
                 return Err("a JSON value compares with JSON text".into());
@@ -370,6 +435,81 @@ fn contains(a: &Node, a_text: &str, b: &Node, b_text: &str, top: bool) -> bool {
         }
         _ => false,
     }
+}
+
+/// `node` written with the value at `steps` replaced by (or, when `create`, a missing last
+/// step given) `new`, as jsonb_set does; any other missing step leaves it as it is.
+fn set_into(
+    node: &Node,
+    source: &str,
+    steps: &[String],
+    new: (&Node, &str),
+    create: bool,
+    out: &mut String,
+) -> Result<(), String> {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push_str(new.0.text(new.1));
+        return Ok(());
+    };
+    match &node.kind {
+        Kind::Object(_) => {
+            let members = node.jsonb_members();
+            let found = members.iter().any(|(k, _)| k == step);
+            out.push('{');
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                quote_into(key, out);
+                out.push_str(": ");
+                if key == step {
+                    set_into(value, source, rest, new, create, out)?;
+                } else {
+                    out.push_str(value.text(source));
+                }
+            }
+            if !found && create && rest.is_empty() {
+                if !members.is_empty() {
+                    out.push_str(", ");
+                }
+                quote_into(step, out);
+                out.push_str(": ");
+                out.push_str(new.0.text(new.1));
+            }
+            out.push('}');
+        }
+        Kind::Array(items) => {
+            let index: i64 = step
+                .trim()
+                .parse()
+                .map_err(|_| format!("a path step into an array is not an integer: \"{step}\""))?;
+            let len = items.len() as i64;
+            let at = if index < 0 { len + index } else { index };
+            let mut written = Vec::with_capacity(items.len() + 1);
+            for (i, item) in items.iter().enumerate() {
+                let mut text = String::new();
+                if i as i64 == at {
+                    set_into(item, source, rest, new, create, &mut text)?;
+                } else {
+                    text.push_str(item.text(source));
+                }
+                written.push(text);
+            }
+            if create && rest.is_empty() && !(0..len).contains(&at) {
+                let new_text = new.0.text(new.1).to_owned();
+                if at < 0 {
+                    written.insert(0, new_text);
+                } else {
+                    written.push(new_text);
+                }
+            }
+            out.push('[');
+            out.push_str(&written.join(", "));
+            out.push(']');
+        }
+        _ => out.push_str(node.text(source)),
+    }
+    Ok(())
 }
 
 /// jsonb's equality: the same kind, objects with the same members (each key's last value),
