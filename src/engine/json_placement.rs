@@ -19,10 +19,10 @@ use {
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-            GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectName, OrderBy, Query, Select,
-            SelectItem, SetExpr, SetOperator, SetQuantifier, Statement, TableAlias, TableFactor,
-            TableWithJoins, WindowSpec, WindowType,
+            BinaryOperator, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
+            FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectName,
+            OrderBy, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement,
+            TableAlias, TableFactor, TableWithJoins, WindowSpec, WindowType,
         },
         store::Store,
     },
@@ -303,6 +303,53 @@ impl Engine {
         failed.map_or(Ok(deferred), Err)
     }
 
+    /// Whether an UPDATE's or DELETE's condition compares a JSON column of the written table:
+    /// then it runs as a SELECT of keys (joined_writes.rs), where the comparison is jsonb's.
+    pub(super) fn write_compares_json(&self, statement: &Statement) -> bool {
+        let (target, selection) = match statement {
+            Statement::Update {
+                table, selection, ..
+            } => (table, selection.as_ref()),
+            Statement::Delete(delete) => match &delete.from {
+                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => {
+                    match t.as_slice() {
+                        [one] => (one, delete.selection.as_ref()),
+                        _ => return false,
+                    }
+                }
+            },
+            _ => return false,
+        };
+        let Some(selection) = selection else {
+            return false;
+        };
+        if !self.has_json_columns() {
+            return false;
+        }
+        let select = super::setops::plain_select(Vec::new(), vec![target.clone()]);
+        let json = |e: &Expr| self.holds_json(&select, e, 0);
+        super::visit::exprs(selection, |e| match e {
+            Expr::BinaryOp { left, op, right }
+                if matches!(
+                    op,
+                    BinaryOperator::Eq
+                        | BinaryOperator::NotEq
+                        | BinaryOperator::Lt
+                        | BinaryOperator::LtEq
+                        | BinaryOperator::Gt
+                        | BinaryOperator::GtEq
+                ) && (json(left) || json(right)) =>
+            {
+                ControlFlow::Break(())
+            }
+            Expr::Between { expr, .. } | Expr::InList { expr, .. } if json(expr) => {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    }
+
     /// JSON values compared: `=` / `<>` as jsonb compares them (a call); by order, in ORDER BY,
     /// GROUP BY or DISTINCT they are refused — their text's order and equality are not jsonb's.
     fn json_comparisons(
@@ -317,11 +364,32 @@ impl Engine {
             ))
         };
         if let Some(order_by) = order_by.as_deref() {
-            if let Some(o) = order_by
-                .exprs
-                .iter()
-                .find(|o| self.holds_json(select, &o.expr, 0))
-            {
+            // A key may name an output column by position or name.
+            let output = |key: &Expr| -> Option<&Expr> {
+                let item = match key {
+                    Expr::Value(gluesql_core::sqlparser::ast::Value::Number(n, _)) => n
+                        .to_string()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|p| p.checked_sub(1))
+                        .and_then(|p| select.projection.get(p)),
+                    Expr::Identifier(ident) => select.projection.iter().find(|item| {
+                        matches!(item, SelectItem::ExprWithAlias { alias, .. } if alias.value == ident.value)
+                    }),
+                    _ => None,
+                };
+                match item? {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                        Some(e)
+                    }
+                    _ => None,
+                }
+            };
+            let json_key = order_by.exprs.iter().find(|o| {
+                self.holds_json(select, &o.expr, 0)
+                    || output(&o.expr).is_some_and(|e| self.holds_json(select, e, 0))
+            });
+            if let Some(o) = json_key {
                 return Err(ordered("ORDER BY", &o.expr));
             }
         }

@@ -190,7 +190,9 @@ impl Engine {
                 self.run_savepoint_statement(statement)
             }
             _ if upsert::is_upsert(statement) => self.run_upsert(statement, params),
-            _ if joined_writes::is_joined_write(statement) => {
+            _ if joined_writes::is_joined_write(statement)
+                || self.write_compares_json(statement) =>
+            {
                 self.run_joined_write(statement, params)
             }
             _ if generated_keys::declares_generated(statement) => {
