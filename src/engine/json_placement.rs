@@ -275,12 +275,16 @@ impl Engine {
         let mut failed = None;
         let _ = super::visit::queries_mut(statement, |query| {
             let Query { body, order_by, .. } = query;
+            let over_json = self.set_operation_over_json(body);
             let result = match body.as_mut() {
                 SetExpr::Select(select) => self
                     .json_comparisons(select, order_by.as_mut())
                     .and_then(|()| {
                         self.lower_json_select(select, order_by.as_mut(), &mut deferred)
                     }),
+                _ if over_json => Err(refused(
+                    "UNION, INTERSECT or EXCEPT over JSON values is not supported (their text's equality is not jsonb's; UNION ALL is)",
+                )),
                 _ => {
                     let mut result = Ok(());
                     super::subquery::all_selects(body, &mut |select| {
@@ -301,6 +305,41 @@ impl Engine {
             }
         });
         failed.map_or(Ok(deferred), Err)
+    }
+
+    /// Whether a set operation that compares rows (not UNION ALL) has a branch outputting a
+    /// JSON value.
+    fn set_operation_over_json(&self, body: &mut SetExpr) -> bool {
+        fn compares(body: &SetExpr) -> bool {
+            match body {
+                SetExpr::SetOperation {
+                    op,
+                    set_quantifier,
+                    left,
+                    right,
+                } => {
+                    !(*op == SetOperator::Union && *set_quantifier == SetQuantifier::All)
+                        || compares(left)
+                        || compares(right)
+                }
+                SetExpr::Query(query) => compares(&query.body),
+                _ => false,
+            }
+        }
+        if !compares(body) {
+            return false;
+        }
+        let mut json = false;
+        super::subquery::all_selects(body, &mut |select| {
+            json = select.projection.iter().any(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    self.holds_json(select, e, 0)
+                }
+                _ => false,
+            });
+            !json
+        });
+        json
     }
 
     /// Whether an UPDATE's or DELETE's condition compares a JSON column of the written table:
@@ -444,7 +483,11 @@ impl Engine {
                         }
                         _ => {}
                     },
-                    Expr::Between { expr: e, .. } | Expr::InList { expr: e, .. } if json(e) => {
+                    Expr::Between { expr: e, .. }
+                    | Expr::InList { expr: e, .. }
+                    | Expr::InSubquery { expr: e, .. }
+                        if json(e) =>
+                    {
                         *failed = Some(refused(format!(
                             "BETWEEN or IN over JSON values is not supported (compare with =): {}",
                             written(expr)
