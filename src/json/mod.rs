@@ -460,6 +460,9 @@ pub fn quote_into(text: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The largest exponent a jsonb number is spelled out for.
+pub const MAX_EXPONENT: i64 = 64;
+
 /// A JSON number's text as PostgreSQL's numeric prints it: no exponent, the scale the text
 /// implies (`1.50` keeps two decimals, `1e2` is `100`, `1.5e-3` is `0.0015`), no `-0`.
 pub fn number_text(text: &str) -> String {
@@ -468,15 +471,17 @@ pub fn number_text(text: &str) -> String {
         None => (false, text),
     };
     let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(at) => (
-            &unsigned[..at],
-            unsigned[at + 1..].parse::<i64>().unwrap_or(0),
-        ),
+        Some(at) => match unsigned[at + 1..].parse::<i64>() {
+            Ok(exponent) => (&unsigned[..at], exponent),
+            Err(_) => return text.to_owned(),
+        },
         None => (unsigned, 0),
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    // Parsing checked the form; an exponent past numeric's range keeps the text as written.
-    if exponent.abs() > 100_000 {
+    // An exponent past ±MAX_EXPONENT keeps the text as written: spelled out, a few bytes
+    // would become that many digits (a value, or a replica's change set, growing a
+    // hundredfold); PostgreSQL spells out up to numeric's range.
+    if exponent.abs() > MAX_EXPONENT {
         return text.to_owned();
     }
     let digits: String = whole.chars().chain(fraction.chars()).collect();

@@ -27,6 +27,10 @@ fn numbers_print_as_numeric_does() {
         ("-0.00", "0.00"),
         ("0.1e1", "1"),
         ("-12.5E+1", "-125"),
+        ("1e-64", &format!("0.{}1", "0".repeat(63))),
+        // Past the bound the written form stays (a few bytes never become thousands).
+        ("1e-65", "1e-65"),
+        ("2E99999999999999999999", "2E99999999999999999999"),
     ] {
         assert_eq!(number_text(written), printed, "{written}");
     }
