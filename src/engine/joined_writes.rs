@@ -201,15 +201,7 @@ impl Engine {
             };
             let update = Statement::Update {
                 table: TableWithJoins {
-                    relation: TableFactor::Table {
-                        name: name.clone(),
-                        alias: None,
-                        args: None,
-                        with_hints: Vec::new(),
-                        version: None,
-                        with_ordinality: false,
-                        partitions: Vec::new(),
-                    },
+                    relation: super::setops::plain_table(name.clone()),
                     joins: Vec::new(),
                 },
                 assignments,

@@ -728,18 +728,8 @@ impl Engine {
                 });
                 replacements.push((call.clone(), column(&name, &label)));
             }
-            let original = std::mem::replace(
-                factor,
-                TableFactor::Table {
-                    name: ObjectName(Vec::new()),
-                    alias: None,
-                    args: None,
-                    with_hints: Vec::new(),
-                    version: None,
-                    with_ordinality: false,
-                    partitions: Vec::new(),
-                },
-            );
+            let original =
+                std::mem::replace(factor, super::setops::plain_table(ObjectName(Vec::new())));
             let inner = super::setops::plain_select(
                 projection,
                 vec![TableWithJoins {

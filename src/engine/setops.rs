@@ -11,8 +11,8 @@ use {
     gluesql_core::{
         data::{Key, Value},
         sqlparser::ast::{
-            Expr, GroupByExpr, OrderByExpr, Query, Select, SelectItem, SetExpr, SetOperator,
-            SetQuantifier, Statement, TableWithJoins, Value as SqlValue,
+            Expr, GroupByExpr, ObjectName, OrderByExpr, Query, Select, SelectItem, SetExpr,
+            SetOperator, SetQuantifier, Statement, TableFactor, TableWithJoins, Value as SqlValue,
         },
     },
     rust_decimal::Decimal,
@@ -36,6 +36,19 @@ pub(super) fn plain_query(body: SetExpr) -> Query {
         for_clause: None,
         settings: None,
         format_clause: None,
+    }
+}
+
+/// The table `name` as a FROM item, without alias or options.
+pub(super) fn plain_table(name: ObjectName) -> TableFactor {
+    TableFactor::Table {
+        name,
+        alias: None,
+        args: None,
+        with_hints: Vec::new(),
+        version: None,
+        with_ordinality: false,
+        partitions: Vec::new(),
     }
 }
 

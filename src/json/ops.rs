@@ -590,18 +590,7 @@ pub fn to_json_into(value: &Value, is_json: bool, out: &mut String) -> Result<()
         }
         Value::Str(s) => quote_into(s, out),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::I8(_)
-        | Value::I16(_)
-        | Value::I32(_)
-        | Value::I64(_)
-        | Value::I128(_)
-        | Value::U8(_)
-        | Value::U16(_)
-        | Value::U32(_)
-        | Value::U64(_)
-        | Value::U128(_) => {
-            let _ = write!(out, "{}", String::from(value));
-        }
+        v if crate::kinds::is_integer_value(v) => out.push_str(&String::from(v)),
         Value::F32(f) => float_into(f64::from(*f), out),
         Value::F64(f) => float_into(*f, out),
         Value::Decimal(d) => {
