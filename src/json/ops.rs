@@ -294,6 +294,14 @@ fn step<'n>(node: &'n Node, selector: &Value) -> Result<Option<&'n Node>, String
     Ok(match selector {
         Value::Str(key) => node.member(key),
         other => match integer(other) {
+            // PostgreSQL's json answers NULL here and its jsonb the scalar itself (for 0 and
+            // -1); the text does not say which type it came from, so neither is guessed.
+            Some(_) if !matches!(node.kind, Kind::Array(_) | Kind::Object(_)) => {
+                return Err(
+                    "an array index on a JSON scalar is not supported (PostgreSQL's json and jsonb answer it differently)"
+                        .into(),
+                )
+            }
             Some(index) => node.element(index),
             None => {
                 return Err(format!(

@@ -68,6 +68,9 @@ fn arrows_answer_members_elements_and_paths() {
     assert_eq!(get(s("a"), false), Ok(s(r#"{"b": [10, "x", null]}"#)));
     assert_eq!(get(s("missing"), true), Ok(Value::Null));
     assert_eq!(get(Value::I64(0), true), Ok(Value::Null));
+    // An index into a scalar: json and jsonb disagree, so it is refused.
+    let scalar = ops::apply(Op::Get { text: false }, &[s("\"x\""), Value::I64(0)], &[]);
+    assert!(scalar.is_err(), "{scalar:?}");
     let path = |p: &str, text: bool| ops::apply(Op::Path { text }, &[doc.clone(), s(p)], &[]);
     assert_eq!(path("{a,b,1}", true), Ok(s("x")));
     assert_eq!(path("{a,b,-3}", false), Ok(s("10")));
