@@ -163,6 +163,7 @@ pub(super) fn written(expr: &Expr) -> String {
                         &args,
                     ),
                 ),
+                Op::RowElement => Some("json_agg".to_owned()),
                 Op::Element(kind) | Op::ArrayOf(kind) => {
                     Some(format!("{}_agg", kind.name().to_ascii_lowercase()))
                 }

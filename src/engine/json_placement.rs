@@ -38,7 +38,9 @@ const JSON_COLUMN_DEPTH: usize = 16;
 /// Whether a `row_to_json` call stands in `expr`, to be expanded to its row's columns.
 fn holds_row_object(expr: &Expr) -> bool {
     super::visit::exprs(expr, |e| match as_call(e) {
-        Some((Op::RowObject, _, args)) if matches!(args.as_slice(), [Expr::Identifier(_)]) => {
+        Some((Op::RowObject | Op::ToJson(_) | Op::Element(_), _, args))
+            if matches!(args.as_slice(), [Expr::Identifier(_)]) =>
+        {
             ControlFlow::Break(())
         }
         _ => ControlFlow::Continue(()),
@@ -594,7 +596,8 @@ impl Engine {
         Ok(())
     }
 
-    /// `row_to_json(t)` of a FROM item `t`: its columns' names and values as arguments.
+    /// `row_to_json(t)` of a FROM item `t`: its columns' names and values as arguments; so is
+    /// `to_json(t)` / `json_agg(t)` when `t` names a FROM item and no column.
     fn expand_rows(
         &self,
         select: &mut Select,
@@ -614,7 +617,33 @@ impl Engine {
             }
         }
         let mut failed = None;
+        fn row_object(name: &str, columns: &[String]) -> Expr {
+            let args = columns
+                .iter()
+                .flat_map(|c| [text_literal(c), column(name, c)])
+                .collect();
+            internal(Op::RowObject, args)
+        }
         fn expand(expr: &mut Expr, items: &[(String, Vec<String>)], failed: &mut Option<DbError>) {
+            // to_json(t) / json_agg(t) of a FROM item that is no column's name: its row.
+            if let Some((Op::ToJson(_) | Op::Element(_), _, args)) = as_call(expr) {
+                let row = match args.as_slice() {
+                    [Expr::Identifier(ident)] => items
+                        .iter()
+                        .find(|(name, _)| *name == ident.value)
+                        .filter(|_| !items.iter().any(|(_, cs)| cs.contains(&ident.value))),
+                    _ => None,
+                };
+                if let Some((name, columns)) = row {
+                    let object = row_object(name, columns);
+                    if matches!(as_call(expr), Some((Op::Element(JsonKind::Json), _, _))) {
+                        *expr = internal(Op::RowElement, vec![object]);
+                    } else if let Some(arg) = super::json_calls::call_args_mut(expr).pop() {
+                        *arg = object;
+                    }
+                    return;
+                }
+            }
             if let Some((Op::RowObject, _, args)) = as_call(expr) {
                 let target = match args.as_slice() {
                     [Expr::Identifier(ident)] => Some(ident.value.clone()),
@@ -629,11 +658,7 @@ impl Engine {
                     )));
                     return;
                 };
-                let args = columns
-                    .iter()
-                    .flat_map(|c| [text_literal(c), column(name, c)])
-                    .collect();
-                *expr = internal(Op::RowObject, args);
+                *expr = row_object(name, columns);
                 return;
             }
             for operand in super::walk::operands_mut(expr) {

@@ -47,7 +47,13 @@ pub enum Op {
     HasKey(Keys),
     /// `jsonb_set(target, path, value [, create_if_missing])`.
     Set,
+    /// One row of `json_agg(t)`: PostgreSQL starts each row after the first on a new line
+    /// (`[{…}, \n {…}]`); the row's text is marked for `ArrayOf` to place that break.
+    RowElement,
 }
+
+/// Marks a `RowElement`: a control character no JSON text holds.
+const ROW_MARK: char = '\u{1}';
 
 /// Which keys `?`, `?|` and `?&` ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +94,12 @@ impl Op {
             Op::HasKey(Keys::Any) => "has_any_key",
             Op::HasKey(Keys::All) => "has_all_keys",
             Op::Set => "set",
+            Op::RowElement => "row_element",
         }
     }
 
     pub fn named(name: &str) -> Option<Op> {
-        const ALL: [Op; 27] = [
+        const ALL: [Op; 28] = [
             Op::Get { text: false },
             Op::Get { text: true },
             Op::Path { text: false },
@@ -120,6 +127,7 @@ impl Op {
             Op::HasKey(Keys::Any),
             Op::HasKey(Keys::All),
             Op::Set,
+            Op::RowElement,
         ];
         ALL.into_iter().find(|op| op.name() == name)
     }
@@ -142,6 +150,11 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
             }
             out.push(']');
             return finish(kind, out);
+        }
+        Op::RowElement => {
+            let mut out = String::from(ROW_MARK);
+            to_json_into(args.first().unwrap_or(&Value::Null), true, &mut out)?;
+            return Ok(Value::Str(out));
         }
         Op::Element(_) => {
             let mut out = String::new();
@@ -176,7 +189,11 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
         return kind.stored(text).map(Value::Str);
     }
     if let Op::ArrayOf(kind) = op {
-        return finish(kind, format!("[{text}]"));
+        let rows = text
+            .strip_prefix(ROW_MARK)
+            .unwrap_or(text)
+            .replace(ROW_MARK, "\n ");
+        return finish(kind, format!("[{rows}]"));
     }
     let node = parse(text)?;
     match op {
@@ -272,7 +289,8 @@ pub fn apply(op: Op, args: &[Value], json_args: &[bool]) -> Result<Value, String
         | Op::Cast(_)
         | Op::Element(_)
         | Op::ArrayOf(_)
-        | Op::RowObject => Err("internal: JSON builder reached the operators".into()),
+        | Op::RowObject
+        | Op::RowElement => Err("internal: JSON builder reached the operators".into()),
     }
 }
 
