@@ -475,6 +475,16 @@ impl Typer<'_> {
             };
             return Some((days, Num::Int));
         }
+        // A DATE and a whole number of months: PostgreSQL's month arithmetic (a TIMESTAMP).
+        let months = match (l_date, r_date) {
+            (true, false) => month_interval(right).map(|m| if minus { -m } else { m }),
+            (false, true) if plus => month_interval(left),
+            _ => None,
+        };
+        if let Some(months) = months {
+            let date = if l_date { left } else { right };
+            return Some((add_months(date, months)?, Num::Unknown));
+        }
         let (date, days, days_kind) = match (l_date, r_date) {
             (true, false) => (left, right, r),
             (false, true) if plus => (right, left, l),
@@ -1196,6 +1206,80 @@ fn integer_bound(
 /// and skip the schema lookups. `columns.narrow_ints`: some column is an integer type narrower
 /// than INT, so a whole literal outside 0..=127 may lie outside it; `columns.decimals`: some
 /// column is a DECIMAL, which a literal may meet.
+/// The months an interval literal stands for (`INTERVAL '2' MONTH`, `INTERVAL '1' YEAR`, and
+/// their sums as functions.rs writes `'1 year 2 months'`); `None` for any other interval.
+fn month_interval(expr: &Expr) -> Option<i64> {
+    match expr {
+        Expr::Nested(inner) => month_interval(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Plus,
+            right,
+        } => month_interval(left)?.checked_add(month_interval(right)?),
+        Expr::Interval(Interval {
+            value,
+            leading_field: Some(field @ (DateTimeField::Month | DateTimeField::Year)),
+            last_field: None,
+            ..
+        }) => {
+            let n: i64 = match value.as_ref() {
+                Expr::Value(SqlValue::SingleQuotedString(text)) => text.trim().parse().ok()?,
+                Expr::Value(SqlValue::Number(n, _)) => n.to_string().parse().ok()?,
+                _ => return None,
+            };
+            match field {
+                DateTimeField::Year => n.checked_mul(12),
+                _ => Some(n),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `date + months` as PostgreSQL adds them: the month moved, the day kept or, past the new
+/// month's end, its last day; a TIMESTAMP at midnight. GlueSQL's own month arithmetic fails
+/// on a month's end and on any sum landing in December ("date overflow").
+fn add_months(date: &Expr, months: i64) -> Option<Expr> {
+    // Bounded: the stored range is ±100,000 years.
+    if months.abs() > 1_200_000 {
+        return None;
+    }
+    let total = format!(
+        "(EXTRACT(YEAR FROM __idbsql_date) * 12 + EXTRACT(MONTH FROM __idbsql_date) - 1 + {months})"
+    );
+    let year = format!("({total} / 12)");
+    let month = format!("({total} % 12 + 1)");
+    let last_day = format!(
+        "CASE {month} WHEN 2 THEN CASE WHEN ({year} % 4 = 0 AND {year} % 100 <> 0) OR {year} % 400 = 0 THEN 29 ELSE 28 END WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 ELSE 31 END"
+    );
+    let day = format!(
+        "CASE WHEN EXTRACT(DAY FROM __idbsql_date) > {last_day} THEN {last_day} ELSE EXTRACT(DAY FROM __idbsql_date) END"
+    );
+    let sql = format!(
+        "SELECT CASE WHEN __idbsql_date IS NULL THEN NULL ELSE CAST(LPAD(CAST({year} AS TEXT), 4, '0') || '-' || LPAD(CAST({month} AS TEXT), 2, '0') || '-' || LPAD(CAST({day} AS TEXT), 2, '0') || ' 00:00:00' AS TIMESTAMP) END"
+    );
+    let dialect = gluesql_core::sqlparser::dialect::PostgreSqlDialect {};
+    let statement = gluesql_core::sqlparser::parser::Parser::parse_sql(&dialect, &sql)
+        .ok()?
+        .pop()?;
+    let Statement::Query(query) = statement else {
+        return None;
+    };
+    let SetExpr::Select(select) = *query.body else {
+        return None;
+    };
+    let Some(SelectItem::UnnamedExpr(mut formula)) = select.projection.into_iter().next() else {
+        return None;
+    };
+    let _ = super::visit::exprs_mut(&mut formula, |e| {
+        if matches!(e, Expr::Identifier(i) if i.value == "__idbsql_date") {
+            *e = Expr::Nested(Box::new(date.clone()));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(formula)
+}
+
 pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: NumberColumns) -> bool {
     let NumberColumns {
         narrow_ints,
