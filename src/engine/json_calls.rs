@@ -108,84 +108,63 @@ pub(super) fn call_args_mut(expr: &mut Expr) -> Vec<&mut Expr> {
 pub(super) fn written(expr: &Expr) -> String {
     let mut expr = expr.clone();
     let _ = super::visit::exprs_mut(&mut expr, |e| {
-        if let Some((op, _, args)) = as_call(e) {
-            let args: Vec<Expr> = args.into_iter().cloned().collect();
-            let binary = |op: BinaryOperator, args: &[Expr]| match args {
-                [left, right] => Some(Expr::BinaryOp {
-                    left: Box::new(left.clone()),
-                    op,
-                    right: Box::new(right.clone()),
-                }),
-                _ => None,
-            };
-            let name = match op {
-                Op::Get { text: false } => return_expr(e, binary(BinaryOperator::Arrow, &args)),
-                Op::Get { text: true } => return_expr(e, binary(BinaryOperator::LongArrow, &args)),
-                Op::Path { text: false } => {
-                    return_expr(e, binary(BinaryOperator::HashArrow, &args))
-                }
-                Op::Path { text: true } => {
-                    return_expr(e, binary(BinaryOperator::HashLongArrow, &args))
-                }
-                Op::Contains => return_expr(e, binary(BinaryOperator::AtArrow, &args)),
-                Op::Cast(kind) => Some(kind.name().to_ascii_lowercase()),
-                Op::TypeOf => Some("json_typeof".to_owned()),
-                Op::ArrayLength => Some("json_array_length".to_owned()),
-                Op::BuildObject(kind) => {
-                    Some(format!("{}_build_object", kind.name().to_ascii_lowercase()))
-                }
-                Op::BuildArray(kind) => {
-                    Some(format!("{}_build_array", kind.name().to_ascii_lowercase()))
-                }
-                Op::ToJson(kind) => Some(format!("to_{}", kind.name().to_ascii_lowercase())),
-                Op::Extract => Some("json_extract".to_owned()),
-                Op::RowObject => Some("row_to_json".to_owned()),
-                Op::Set => Some("jsonb_set".to_owned()),
-                Op::HasKey(keys) => return_expr(
-                    e,
-                    binary(
-                        match keys {
-                            Keys::One => BinaryOperator::Question,
-                            Keys::Any => BinaryOperator::QuestionPipe,
-                            Keys::All => BinaryOperator::QuestionAnd,
-                        },
-                        &args,
-                    ),
-                ),
-                Op::Equals { equal } => return_expr(
-                    e,
-                    binary(
-                        if equal {
-                            BinaryOperator::Eq
-                        } else {
-                            BinaryOperator::NotEq
-                        },
-                        &args,
-                    ),
-                ),
-                Op::RowElement => Some("json_agg".to_owned()),
-                Op::Element(kind) | Op::ArrayOf(kind) => {
-                    Some(format!("{}_agg", kind.name().to_ascii_lowercase()))
-                }
-            };
-            if let (Some(name), Expr::Function(f)) = (name, e) {
-                f.name = ObjectName(vec![Ident::new(name)]);
-                if let FunctionArguments::List(list) = &mut f.args {
-                    list.args.drain(..2.min(list.args.len()));
+        let Some((op, _, args)) = as_call(e) else {
+            return ControlFlow::<()>::Continue(());
+        };
+        match (spelling(op), args.as_slice()) {
+            (Spelling::Operator(operator), [left, right]) => {
+                *e = Expr::BinaryOp {
+                    left: Box::new((*left).clone()),
+                    op: operator,
+                    right: Box::new((*right).clone()),
+                };
+            }
+            (Spelling::Function(name), _) => {
+                if let Expr::Function(f) = e {
+                    f.name = ObjectName(vec![Ident::new(name)]);
+                    if let FunctionArguments::List(list) = &mut f.args {
+                        list.args.drain(..2.min(list.args.len()));
+                    }
                 }
             }
+            (Spelling::Operator(_), _) => {}
         }
-        ControlFlow::<()>::Continue(())
+        ControlFlow::Continue(())
     });
     expr.to_string()
 }
 
-/// Replaces `expr` by `with` when there is one; the name to give a function call otherwise.
-fn return_expr(expr: &mut Expr, with: Option<Expr>) -> Option<String> {
-    if let Some(with) = with {
-        *expr = with;
-    }
-    None
+/// How a query writes an operation: an operator between two operands, or a function.
+enum Spelling {
+    Operator(BinaryOperator),
+    Function(String),
+}
+
+fn spelling(op: Op) -> Spelling {
+    let lower = |kind: JsonKind| kind.name().to_ascii_lowercase();
+    Spelling::Function(match op {
+        Op::Get { text: false } => return Spelling::Operator(BinaryOperator::Arrow),
+        Op::Get { text: true } => return Spelling::Operator(BinaryOperator::LongArrow),
+        Op::Path { text: false } => return Spelling::Operator(BinaryOperator::HashArrow),
+        Op::Path { text: true } => return Spelling::Operator(BinaryOperator::HashLongArrow),
+        Op::Contains => return Spelling::Operator(BinaryOperator::AtArrow),
+        Op::HasKey(Keys::One) => return Spelling::Operator(BinaryOperator::Question),
+        Op::HasKey(Keys::Any) => return Spelling::Operator(BinaryOperator::QuestionPipe),
+        Op::HasKey(Keys::All) => return Spelling::Operator(BinaryOperator::QuestionAnd),
+        Op::Equals { equal: true } => return Spelling::Operator(BinaryOperator::Eq),
+        Op::Equals { equal: false } => return Spelling::Operator(BinaryOperator::NotEq),
+        Op::Cast(kind) => lower(kind),
+        Op::TypeOf => "json_typeof".into(),
+        Op::ArrayLength => "json_array_length".into(),
+        Op::BuildObject(kind) => format!("{}_build_object", lower(kind)),
+        Op::BuildArray(kind) => format!("{}_build_array", lower(kind)),
+        Op::ToJson(kind) => format!("to_{}", lower(kind)),
+        Op::Extract => "json_extract".into(),
+        Op::RowObject => "row_to_json".into(),
+        Op::Set => "jsonb_set".into(),
+        Op::RowElement => "json_agg".into(),
+        Op::Element(kind) | Op::ArrayOf(kind) => format!("{}_agg", lower(kind)),
+    })
 }
 
 /// Whether an operation's result is JSON (not text, a number or a boolean).
@@ -343,6 +322,23 @@ pub fn write_computes_json(statement: &Statement) -> bool {
 /// Whether a call stands in `expr` itself (not in a subquery it holds).
 pub(super) fn holds_call(expr: &mut Expr) -> bool {
     is_call(expr) || super::walk::operands_mut(expr).into_iter().any(holds_call)
+}
+
+/// Whether a SELECT stands anywhere in `statement` (its comparisons may meet JSON columns).
+pub fn has_select(statement: &Statement) -> bool {
+    fn holds_select(body: &SetExpr) -> bool {
+        match body {
+            SetExpr::Select(_) => true,
+            SetExpr::Query(query) => holds_select(&query.body),
+            SetExpr::SetOperation { left, right, .. } => holds_select(left) || holds_select(right),
+            _ => false,
+        }
+    }
+    super::visit::queries(statement, |query| match holds_select(&query.body) {
+        true => ControlFlow::Break(()),
+        false => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// Parse-time: every JSON operation becomes an internal call, folded where it can be. A column

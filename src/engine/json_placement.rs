@@ -24,7 +24,6 @@ use {
             OrderBy, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement,
             TableAlias, TableFactor, TableWithJoins, WindowSpec, WindowType,
         },
-        store::Store,
     },
     std::ops::ControlFlow,
 };
@@ -57,23 +56,8 @@ fn holds_aggregate(expr: &mut Expr) -> bool {
 }
 
 /// The aggregates whose arguments are read before rows are grouped.
-const AGGREGATES: [&str; 9] = [
-    "COUNT",
-    "SUM",
-    "MIN",
-    "MAX",
-    "AVG",
-    "VARIANCE",
-    "STDEV",
-    "STRING_AGG",
-    "GROUP_CONCAT",
-];
-
 fn is_aggregate(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f) if f.over.is_none() && {
-        let name = f.name.to_string();
-        AGGREGATES.iter().any(|a| name.eq_ignore_ascii_case(a))
-    })
+    super::string_agg::is_aggregate(expr) || super::string_agg::is_string_agg(expr)
 }
 
 /// The outermost calls in `expr` (not in a subquery), and whether each stands inside an
@@ -199,18 +183,6 @@ fn factors_mut(select: &mut Select) -> Vec<&mut TableFactor> {
 }
 
 impl Engine {
-    /// Whether a table has a JSON / JSONB column: then comparisons may meet JSON values.
-    pub(super) fn has_json_columns(&self) -> bool {
-        self.store().tables().any(|table| {
-            table
-                .schema
-                .column_defs
-                .iter()
-                .flatten()
-                .any(|c| JsonKind::of_marker(c.comment.as_deref()).is_some())
-        })
-    }
-
     /// Run-time: parameters folded, then every call left placed where it can be computed.
     pub(super) fn lower_json(
         &self,
@@ -364,7 +336,7 @@ impl Engine {
         let Some(selection) = selection else {
             return false;
         };
-        if !self.has_json_columns() {
+        if !self.store().column_kinds().json {
             return false;
         }
         let select = super::setops::plain_select(Vec::new(), vec![target.clone()]);
@@ -827,14 +799,7 @@ impl Engine {
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
                 self.json_column(select, Some(&parts[0].value), &parts[1].value, depth)
             }
-            Expr::Function(f) if f.over.is_some() => {
-                // A call already computed as a window (a derived table's column).
-                let mut plain = expr.clone();
-                if let Expr::Function(f) = &mut plain {
-                    f.over = None;
-                }
-                as_call(&plain).is_some_and(|(op, _, _)| yields_json(op))
-            }
+            // (A call already marked as a window is one too: `as_call` reads past OVER.)
             other => as_call(other).is_some_and(|(op, _, _)| yields_json(op)),
         }
     }
@@ -859,10 +824,15 @@ impl Engine {
                     let Some(table) = table.0.last() else {
                         continue;
                     };
-                    let Ok(Some(schema)) = self.glue.storage.fetch_schema(&table.value) else {
+                    let Some(stored) = self.store().table(&table.value) else {
                         continue;
                     };
-                    let found = schema.column_defs.iter().flatten().find(|c| c.name == name);
+                    let found = stored
+                        .schema
+                        .column_defs
+                        .iter()
+                        .flatten()
+                        .find(|c| c.name == name);
                     if let Some(def) = found {
                         return JsonKind::of_marker(def.comment.as_deref()).is_some();
                     }

@@ -248,6 +248,7 @@ impl Engine {
         &mut self,
         statement: &'s SqlStatement,
         params: &'s [Value],
+        kinds: crate::store::ColumnKinds,
     ) -> Result<(Cow<'s, SqlStatement>, Cow<'s, [Value]>), DbError> {
         let mut statement = Cow::Borrowed(statement);
         if self.has_objects() {
@@ -270,7 +271,8 @@ impl Engine {
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
         }
-        if json_calls::has_call(&statement) || self.has_json_columns() {
+        // JSON calls to place, or (with JSON columns) SELECTs whose comparisons may meet one.
+        if json_calls::has_call(&statement) || (kinds.json && json_calls::has_select(&statement)) {
             self.lower_json(statement.to_mut(), &params)?;
         }
         Ok((statement, params))
@@ -326,7 +328,9 @@ impl Engine {
         statement: &'s SqlStatement,
         params: &'s [Value],
     ) -> Result<Lowered<'s>, DbError> {
-        let (mut statement, mut params) = self.prepare(statement, params)?;
+        // One pass over the columns per statement, for the JSON and numeric passes.
+        let kinds = self.glue.storage.column_kinds();
+        let (mut statement, mut params) = self.prepare(statement, params, kinds)?;
         if let SqlStatement::Query(query) = statement.as_ref() {
             if setops::is_set_operation(query) {
                 return self.run_set_query(query, &params).map(Lowered::Answered);
@@ -365,7 +369,7 @@ impl Engine {
         if logic::needs_rewrite(&statement) {
             logic::rewrite_statement(statement.to_mut(), &params);
         }
-        if numeric::needs_rewrite(&statement, &params, self.glue.storage.number_columns()) {
+        if numeric::needs_rewrite(&statement, &params, kinds) {
             let mut owned = statement.into_owned();
             numeric::rewrite_statement(self, &mut owned, &params);
             statement = Cow::Owned(owned);
@@ -383,7 +387,8 @@ impl Engine {
 
     /// Translates and plans a statement without running it: its tables and columns exist.
     fn plan_only(&mut self, statement: &SqlStatement) -> Result<(), DbError> {
-        let (statement, params) = self.prepare(statement, &[])?;
+        let kinds = self.glue.storage.column_kinds();
+        let (statement, params) = self.prepare(statement, &[], kinds)?;
         if let SqlStatement::Query(query) = statement.as_ref() {
             if setops::is_set_operation(query) {
                 return Ok(());

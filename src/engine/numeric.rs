@@ -21,7 +21,7 @@ use {
     },
     crate::{
         kinds::{is_float_type, is_float_value, is_integer_type, is_integer_value},
-        store::NumberColumns,
+        store::ColumnKinds,
     },
     bigdecimal::{BigDecimal, FromPrimitive, RoundingMode, ToPrimitive},
     gluesql_core::{
@@ -1280,10 +1280,11 @@ fn add_months(date: &Expr, months: i64) -> Option<Expr> {
     Some(formula)
 }
 
-pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: NumberColumns) -> bool {
-    let NumberColumns {
+pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKinds) -> bool {
+    let ColumnKinds {
         narrow_ints,
         decimals,
+        ..
     } = columns;
     if is_plain_insert(statement) {
         return false;

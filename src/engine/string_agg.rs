@@ -26,14 +26,14 @@ const RELATION: &str = "__string_agg";
 /// The aggregates GlueSQL computes itself; their arguments are read from the derived table.
 const AGGREGATES: [&str; 7] = ["COUNT", "SUM", "MIN", "MAX", "AVG", "VARIANCE", "STDEV"];
 
-fn is_string_agg(expr: &Expr) -> bool {
+pub(super) fn is_string_agg(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(f) if f.over.is_none() && {
         let name = f.name.to_string();
         name.eq_ignore_ascii_case("string_agg") || name.eq_ignore_ascii_case("group_concat")
     })
 }
 
-fn is_aggregate(expr: &Expr) -> bool {
+pub(super) fn is_aggregate(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(f) if f.over.is_none() && {
         let name = f.name.to_string();
         AGGREGATES.iter().any(|a| name.eq_ignore_ascii_case(a))

@@ -82,11 +82,13 @@ fn check_json(columns: &[gluesql_core::ast::ColumnDef], row: &mut Row) -> Result
     Ok(())
 }
 
-/// See `MemoryStore::number_columns`.
+/// See `MemoryStore::column_kinds`.
 #[derive(Clone, Copy, Default, Debug)]
-pub struct NumberColumns {
+pub struct ColumnKinds {
     pub narrow_ints: bool,
     pub decimals: bool,
+    /// A JSON / JSONB column (crate::json): comparisons may meet JSON values.
+    pub json: bool,
 }
 
 #[derive(Debug, Default)]
@@ -245,10 +247,11 @@ impl MemoryStore {
     /// Which number types the tables' columns use that change how literals compare with
     /// them (see engine::numeric): an integer type narrower than INT (INT8 … INT32, UINT8 …
     /// UINT64), whose range a whole literal can miss, and DECIMAL, which GlueSQL never finds
-    /// equal to a literal.
-    pub fn number_columns(&self) -> NumberColumns {
+    /// equal to a literal; and whether any column holds JSON (engine::json_placement). One
+    /// pass over the columns, asked once per statement.
+    pub fn column_kinds(&self) -> ColumnKinds {
         use gluesql_core::ast::DataType;
-        let mut found = NumberColumns::default();
+        let mut found = ColumnKinds::default();
         for column in self
             .tables
             .values()
@@ -264,6 +267,9 @@ impl MemoryStore {
                 | DataType::Uint64 => found.narrow_ints = true,
                 DataType::Decimal => found.decimals = true,
                 _ => {}
+            }
+            if crate::json::JsonKind::of_marker(column.comment.as_deref()).is_some() {
+                found.json = true;
             }
         }
         found
