@@ -10,6 +10,8 @@ pub enum Ty {
     Dec,
     Text,
     Date,
+    /// A TIMESTAMP (whole seconds).
+    Stamp,
     Bool,
 }
 
@@ -35,6 +37,7 @@ pub enum Lit {
     Dec(String),
     Text(String),
     Date(String),
+    Stamp(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +133,10 @@ pub enum Expr {
     /// `EXTRACT(field FROM date)`: YEAR, MONTH, DAY, DOW, ISODOW, DOY, QUARTER (SQLite: the
     /// date formatted by strftime, read as an integer).
     Extract(&'static str, Box<Expr>),
+    /// `x ± INTERVAL 'n months'` of a DATE or TIMESTAMP: a TIMESTAMP, the day clamped to the
+    /// new month's last (SQLite: the smaller of the day moved within the month and the month's
+    /// last day, at the time of day `x` had).
+    AddMonths(Box<Expr>, i64),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -448,6 +455,12 @@ impl Render {
             }
             (Lit::Date(text), _) => {
                 let _ = write!(out, "DATE '{text}'");
+            }
+            (Lit::Stamp(text), Dialect::Sqlite) => {
+                let _ = write!(out, "'{text}'");
+            }
+            (Lit::Stamp(text), _) => {
+                let _ = write!(out, "TIMESTAMP '{text}'");
             }
         }
     }
@@ -869,6 +882,18 @@ impl Render {
                     Expr::Lit(Lit::Int(n)) if *n < 0 => {
                         let _ = write!(out, " - {})", -n);
                     }
+                    Expr::Lit(_) => {
+                        out.push_str(" + ");
+                        self.expr(out, days);
+                        out.push(')');
+                    }
+                    // PostgreSQL adds an INTEGER to a DATE, never a BIGINT (its INTEGER columns
+                    // here).
+                    _ if self.dialect == Dialect::Postgres => {
+                        out.push_str(" + CAST(");
+                        self.expr(out, days);
+                        out.push_str(" AS INTEGER))");
+                    }
                     _ => {
                         out.push_str(" + ");
                         self.expr(out, days);
@@ -876,18 +901,54 @@ impl Render {
                     }
                 }
             }
+            Expr::AddMonths(at, months) if self.dialect == Dialect::Sqlite => {
+                let mut x = String::new();
+                self.expr(&mut x, at);
+                let next = months + 1;
+                let _ = write!(
+                    out,
+                    "(MIN(date({x}, 'start of month', '{months:+} months', '+' || (CAST(strftime('%d', {x}) AS INTEGER) - 1) || ' days'), date({x}, 'start of month', '{next:+} months', '-1 day')) || ' ' || time({x}))"
+                );
+            }
+            Expr::AddMonths(at, months) => {
+                out.push('(');
+                self.expr(out, at);
+                let (sign, n) = if *months < 0 {
+                    ('-', -months)
+                } else {
+                    ('+', *months)
+                };
+                // Whole years now and then, as people write them.
+                let text = match n {
+                    12 => "1 year".to_owned(),
+                    n if n > 12 && n % 12 == 0 => format!("{} years", n / 12),
+                    n if n > 12 => format!("{} year {} months", n / 12, n % 12),
+                    1 => "1 month".to_owned(),
+                    n => format!("{n} months"),
+                };
+                let _ = write!(out, " {sign} INTERVAL '{text}')");
+            }
             Expr::Extract(field, date) if self.dialect == Dialect::Sqlite => {
                 let format = match *field {
                     "YEAR" => "%Y",
                     "MONTH" | "QUARTER" => "%m",
                     "DAY" => "%d",
+                    "HOUR" => "%H",
+                    "MINUTE" => "%M",
+                    "SECOND" => "%S",
                     "DOW" => "%w",
                     "ISODOW" => "%u",
                     _ => "%j",
                 };
                 let mut text = String::new();
                 self.expr(&mut text, date);
-                let value = format!("CAST(strftime('{format}', {text}) AS INTEGER)");
+                // SECOND is a fraction in SQL (a NUMERIC in PostgreSQL).
+                let kind = if *field == "SECOND" {
+                    "REAL"
+                } else {
+                    "INTEGER"
+                };
+                let value = format!("CAST(strftime('{format}', {text}) AS {kind})");
                 if *field == "QUARTER" {
                     let _ = write!(out, "(({value} + 2) / 3)");
                 } else {
@@ -977,12 +1038,16 @@ pub fn create_table_keyed(
             (Ty::Float, Dialect::Postgres) => "DOUBLE PRECISION",
             (Ty::Float, Dialect::Sqlite) => "REAL",
             (Ty::Float, Dialect::Idbsql) => "FLOAT",
-            (Ty::Dec, Dialect::Postgres) => "NUMERIC(12,2)",
+            // Unconstrained, as DECIMAL is in idbsql and NUMERIC in SQLite: a recursive WITH mixing
+            // a column with a computed NUMERIC is one type, and a stored sum is not rounded.
+            (Ty::Dec, Dialect::Postgres) => "NUMERIC",
             (Ty::Dec, Dialect::Sqlite) => "NUMERIC",
             (Ty::Dec, Dialect::Idbsql) => "DECIMAL",
             (Ty::Text, _) | (Ty::Bool, _) => "TEXT",
             (Ty::Date, Dialect::Sqlite) => "TEXT",
             (Ty::Date, _) => "DATE",
+            (Ty::Stamp, Dialect::Sqlite) => "TEXT",
+            (Ty::Stamp, _) => "TIMESTAMP",
         };
         let key = if i == 0 && keyed { " PRIMARY KEY" } else { "" };
         parts.push(format!("{column} {type_name}{key}"));

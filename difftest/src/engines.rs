@@ -282,7 +282,7 @@ impl Postgres {
                 self.client
                     .batch_execute(statement)
                     .await
-                    .map_err(|e| format!("{statement}: {e}"))?;
+                    .map_err(|e| format!("{statement}: {}", error_text(&e)))?;
             }
             Ok(())
         })

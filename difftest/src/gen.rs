@@ -90,6 +90,7 @@ pub const SHAPES: &[&str] = &[
     "IS [NOT] DISTINCT FROM",
     "GREATEST / LEAST",
     "date arithmetic",
+    "month arithmetic",
     "EXTRACT",
 ];
 
@@ -121,6 +122,7 @@ const COLUMN_TYPES: &[Ty] = &[
     Ty::Text,
     Ty::Text,
     Ty::Date,
+    Ty::Stamp,
 ];
 const TEXTS: &[&str] = &["a", "ab", "abc", "b", "ba", "x y", "", "zz"];
 
@@ -141,12 +143,33 @@ fn literal(rng: &mut Rng, ty: Ty) -> Lit {
             ))
         }
         Ty::Text | Ty::Bool => Lit::Text(rng.pick(TEXTS).to_owned()),
-        Ty::Date => Lit::Date(format!(
-            "2024-{:02}-{:02}",
-            1 + rng.below(3),
-            1 + rng.below(28)
+        Ty::Date => Lit::Date(day(rng)),
+        Ty::Stamp => Lit::Stamp(format!(
+            "{} {:02}:{:02}:{:02}",
+            day(rng),
+            rng.below(24),
+            rng.pick(&[0, 15, 30, 59]),
+            rng.pick(&[0, 1, 30, 59])
         )),
     }
+}
+
+/// A day of 2023 or 2024, month ends (where month arithmetic clamps) as likely as any.
+fn day(rng: &mut Rng) -> String {
+    let year = 2023 + rng.below(2);
+    let month = 1 + rng.below(12);
+    let last = match month {
+        2 if year.is_multiple_of(4) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let day = if rng.percent(30) {
+        last - rng.below(3)
+    } else {
+        1 + rng.below(last)
+    };
+    format!("{year}-{month:02}-{day:02}")
 }
 
 /// Two or three tables of 3–5 columns and 0–12 rows each (a fifth of the values NULL), and a
@@ -609,7 +632,7 @@ impl Gen<'_> {
         let mut group_by = Vec::new();
         if grouped {
             self.note("GROUP BY");
-            let key_type = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Date]);
+            let key_type = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Date, Ty::Stamp]);
             let key = self
                 .column_of(local, key_type)
                 .unwrap_or_else(|| self.column_any(local));
@@ -628,9 +651,15 @@ impl Gen<'_> {
             }
         } else {
             for i in 0..1 + self.rng.below(3) {
-                let ty = self
-                    .rng
-                    .pick(&[Ty::Int, Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date]);
+                let ty = self.rng.pick(&[
+                    Ty::Int,
+                    Ty::Int,
+                    Ty::Float,
+                    Ty::Dec,
+                    Ty::Text,
+                    Ty::Date,
+                    Ty::Stamp,
+                ]);
                 let expr = self.expr(ty, &scope, 2);
                 items.push((expr, alias(i, ty)));
             }
@@ -1118,10 +1147,13 @@ impl Gen<'_> {
             (Ty::Int, 4) if self.rng.percent(40) => {
                 // A field of a date that may be NULL (GlueSQL failed on a NULL one).
                 self.note("EXTRACT");
-                let field = self
-                    .rng
-                    .pick(&["YEAR", "MONTH", "DAY", "DOW", "ISODOW", "DOY", "QUARTER"]);
-                Expr::Extract(field, Box::new(self.expr(Ty::Date, scope, d)))
+                let mut fields = vec!["YEAR", "MONTH", "DAY", "DOW", "ISODOW", "DOY", "QUARTER"];
+                let of = self.rng.pick(&[Ty::Date, Ty::Stamp]);
+                if of == Ty::Stamp {
+                    fields.extend(["HOUR", "MINUTE"]);
+                }
+                let field = self.rng.pick(&fields);
+                Expr::Extract(field, Box::new(self.expr(of, scope, d)))
             }
             (Ty::Int, 4) => {
                 self.note("LENGTH");
@@ -1145,6 +1177,13 @@ impl Gen<'_> {
                 };
                 Expr::DateAdd(Box::new(self.expr(Ty::Date, scope, d)), Box::new(days))
             }
+            (Ty::Stamp, 0..=3) => {
+                // Months added to a DATE or a TIMESTAMP (GlueSQL failed past a month's end).
+                self.note("month arithmetic");
+                let of = self.rng.pick(&[Ty::Date, Ty::Stamp]);
+                let months = self.rng.below(29) as i64 - 14;
+                Expr::AddMonths(Box::new(self.expr(of, scope, d)), months)
+            }
             (Ty::Int, 5) => {
                 self.note("math function");
                 Expr::Func("ABS", vec![self.expr(Ty::Int, scope, d)])
@@ -1159,6 +1198,11 @@ impl Gen<'_> {
                     (self.expr(Ty::Int, scope, d), self.expr(ty, scope, d))
                 };
                 Expr::Bin(Box::new(left), op, Box::new(right))
+            }
+            (Ty::Dec, 4) if self.rng.percent(20) => {
+                // SECOND of a TIMESTAMP: a fraction in SQL (GlueSQL gave an integer).
+                self.note("EXTRACT");
+                Expr::Extract("SECOND", Box::new(self.expr(Ty::Stamp, scope, d)))
             }
             (Ty::Float | Ty::Dec, 4) => {
                 self.note("math function");
@@ -1251,7 +1295,9 @@ impl Gen<'_> {
                     .collect();
                 Expr::Func(name, args)
             }
-            (_, 9) if self.depth < 2 && ty != Ty::Date => self.scalar_subquery(ty, scope),
+            (_, 9) if self.depth < 2 && !matches!(ty, Ty::Date | Ty::Stamp) => {
+                self.scalar_subquery(ty, scope)
+            }
             _ => self.expr(ty, scope, 0),
         }
     }
@@ -1352,9 +1398,15 @@ impl Gen<'_> {
         };
         match choice {
             0..=2 => {
-                let ty = self
-                    .rng
-                    .pick(&[Ty::Int, Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date]);
+                let ty = self.rng.pick(&[
+                    Ty::Int,
+                    Ty::Int,
+                    Ty::Float,
+                    Ty::Dec,
+                    Ty::Text,
+                    Ty::Date,
+                    Ty::Stamp,
+                ]);
                 let left = self.expr(ty, scope, d);
                 // Numbers meet numbers of any kind: an INT column against a FLOAT, a DECIMAL.
                 let right_ty = if ty.is_numeric() {
@@ -1399,7 +1451,7 @@ impl Gen<'_> {
             }
             5 => {
                 self.note("BETWEEN");
-                let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Date]);
+                let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Date, Ty::Stamp]);
                 Expr::Between(
                     Box::new(self.expr(ty, scope, d)),
                     Box::new(self.literal_expr(ty)),
@@ -1514,6 +1566,7 @@ fn alias(i: usize, ty: Ty) -> String {
         Ty::Dec => "d",
         Ty::Text => "t",
         Ty::Date => "a",
+        Ty::Stamp => "s",
         Ty::Bool => "b",
     };
     format!("{prefix}{i}")
@@ -1525,6 +1578,7 @@ fn type_of_alias(alias: &str) -> Ty {
         Some('d') => Ty::Dec,
         Some('t') => Ty::Text,
         Some('a') => Ty::Date,
+        Some('s') => Ty::Stamp,
         Some('b') => Ty::Bool,
         _ => Ty::Int,
     }

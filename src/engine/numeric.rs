@@ -49,6 +49,9 @@ enum Num {
     Decimal,
     /// Not a number: a DATE, which arithmetic with days and other dates reads.
     Date,
+    /// Not a number: a TIMESTAMP, which month arithmetic and EXTRACT(SECOND) read (a derived
+    /// table's column of one is one).
+    Timestamp,
     /// A number whose kind varies by row (a CASE with integer and fraction branches).
     Mixed,
     /// Not a number, or not known.
@@ -61,6 +64,7 @@ fn of_glue_type(data_type: &GlueType) -> Num {
         t if is_float_type(t) => Num::Float,
         GlueType::Decimal => Num::Decimal,
         GlueType::Date => Num::Date,
+        GlueType::Timestamp => Num::Timestamp,
         _ => Num::Unknown,
     }
 }
@@ -82,6 +86,7 @@ fn of_sql_type(data_type: &DataType) -> Num {
         DataType::Float(_) | DataType::Float32 | DataType::Float64 => Num::Float,
         DataType::Decimal(_) => Num::Decimal,
         DataType::Date => Num::Date,
+        DataType::Timestamp(..) => Num::Timestamp,
         _ => Num::Unknown,
     }
 }
@@ -92,6 +97,7 @@ fn of_value(value: &Value) -> Num {
         v if is_float_value(v) => Num::Float,
         Value::Decimal(_) => Num::Decimal,
         Value::Date(_) => Num::Date,
+        Value::Timestamp(_) => Num::Timestamp,
         _ => Num::Unknown,
     }
 }
@@ -113,6 +119,7 @@ fn glue_type_of(num: Num) -> Option<GlueType> {
         Num::Float => Some(GlueType::Float),
         Num::Decimal => Some(GlueType::Decimal),
         Num::Date => Some(GlueType::Date),
+        Num::Timestamp => Some(GlueType::Timestamp),
         _ => None,
     }
 }
@@ -194,8 +201,36 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
             typer.query(query, &mut scopes);
         }
         Statement::Insert(insert) => {
-            if let Some(source) = insert.source.as_mut() {
-                typer.query(source, &mut scopes);
+            let Some(source) = insert.source.as_mut() else {
+                return;
+            };
+            typer.query(source, &mut scopes);
+            // VALUES rows: typed as expressions, and a TIMESTAMP bound for a DATE column cast
+            // to its date, as PostgreSQL's assignment does.
+            let SetExpr::Values(values) = source.body.as_mut() else {
+                return;
+            };
+            let table = insert.table_name.0.last().map(|i| i.value.clone());
+            let columns: Vec<String> = match &insert.columns {
+                named if !named.is_empty() => named.iter().map(|i| i.value.clone()).collect(),
+                _ => table
+                    .as_deref()
+                    .and_then(|t| engine.store().table(t))
+                    .and_then(|t| t.schema.column_defs.as_ref())
+                    .map(|defs| defs.iter().map(|d| d.name.clone()).collect())
+                    .unwrap_or_default(),
+            };
+            for row in &mut values.rows {
+                for (at, value) in row.iter_mut().enumerate() {
+                    let num = typer.expr(value, &mut scopes);
+                    let to = table
+                        .as_deref()
+                        .zip(columns.get(at))
+                        .and_then(|(table, column)| column_glue_type(engine, table, column));
+                    if num == Num::Timestamp && to == Some(GlueType::Date) {
+                        cast_in_place(value, DataType::Date);
+                    }
+                }
             }
         }
         Statement::Update {
@@ -212,7 +247,8 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
             for assignment in assignments {
                 let num = typer.expr(&mut assignment.value, &mut scopes);
                 // A value stored in a FLOAT or DECIMAL column takes the column's type, as an
-                // assignment does in SQL; GlueSQL refuses an integer-valued expression there.
+                // assignment does in SQL; GlueSQL refuses an integer-valued expression there, and
+                // a FLOAT in a DECIMAL column (or the reverse).
                 let column = match &assignment.target {
                     gluesql_core::sqlparser::ast::AssignmentTarget::ColumnName(name) => {
                         name.0.last().map(|i| i.value.as_str())
@@ -239,11 +275,18 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                     other => other,
                 };
                 match (to, num) {
+                    // PostgreSQL's assignment cast: the date of a TIMESTAMP.
+                    (Some(Num::Date), Num::Timestamp) => {
+                        cast_in_place(&mut assignment.value, DataType::Date)
+                    }
                     (Some(Num::Float), Num::Int | Num::Mixed) => {
                         cast_in_place(&mut assignment.value, float())
                     }
-                    (Some(Num::Decimal), Num::Int | Num::Mixed) => {
+                    (Some(Num::Decimal), Num::Int | Num::Mixed | Num::Float) => {
                         cast_in_place(&mut assignment.value, decimal())
+                    }
+                    (Some(Num::Float), Num::Decimal) => {
+                        cast_in_place(&mut assignment.value, float())
                     }
                     _ => {}
                 }
@@ -404,14 +447,26 @@ impl Typer<'_> {
 
     /// Whether `expr` is a TIMESTAMP or a TIME: a column, literal or cast of one.
     fn is_clock(&self, expr: &Expr, scopes: &[Scope]) -> bool {
-        let clock = |t: &DataType| matches!(t, DataType::Timestamp(..) | DataType::Time(..));
+        self.is_timestamp(expr, scopes) || self.is_of_type(expr, scopes, &GlueType::Time)
+    }
+
+    /// Whether `expr` is a TIMESTAMP: a column, literal or cast of one.
+    fn is_timestamp(&self, expr: &Expr, scopes: &[Scope]) -> bool {
+        self.is_of_type(expr, scopes, &GlueType::Timestamp)
+    }
+
+    fn is_of_type(&self, expr: &Expr, scopes: &[Scope], wanted: &GlueType) -> bool {
+        let written = |t: &DataType| match t {
+            DataType::Timestamp(..) => *wanted == GlueType::Timestamp,
+            DataType::Time(..) => *wanted == GlueType::Time,
+            _ => false,
+        };
         match expr {
-            Expr::Nested(inner) => self.is_clock(inner, scopes),
-            Expr::TypedString { data_type, .. } | Expr::Cast { data_type, .. } => clock(data_type),
-            _ => matches!(
-                column_type_of(expr, scopes),
-                Some(GlueType::Timestamp | GlueType::Time)
-            ),
+            Expr::Nested(inner) => self.is_of_type(inner, scopes, wanted),
+            Expr::TypedString { data_type, .. } | Expr::Cast { data_type, .. } => {
+                written(data_type)
+            }
+            _ => column_type_of(expr, scopes).as_ref() == Some(wanted),
         }
     }
 
@@ -483,7 +538,21 @@ impl Typer<'_> {
         };
         if let Some(months) = months {
             let date = if l_date { left } else { right };
-            return Some((add_months(date, months)?, Num::Unknown));
+            return Some((add_months(date, months, false)?, Num::Timestamp));
+        }
+        // A TIMESTAMP and whole months: the same, the time of day kept.
+        let months = match (l == Num::Timestamp, r == Num::Timestamp) {
+            (true, false) => month_interval(right).map(|m| if minus { -m } else { m }),
+            (false, true) if plus => month_interval(left),
+            _ => None,
+        };
+        if let Some(months) = months {
+            let at = if month_interval(right).is_some() {
+                left
+            } else {
+                right
+            };
+            return Some((add_months(at, months, true)?, Num::Timestamp));
         }
         let (date, days, days_kind) = match (l_date, r_date) {
             (true, false) => (left, right, r),
@@ -597,7 +666,13 @@ impl Typer<'_> {
                 field: DateTimeField::Second,
                 expr: value,
                 ..
-            } if self.is_clock(value, scopes) => {
+            } => {
+                // A TIMESTAMP however computed (month arithmetic, CASE, a derived column), or
+                // a TIME.
+                let of = self.expr(value, scopes);
+                if of != Num::Timestamp && !self.is_clock(value, scopes) {
+                    return Num::Int;
+                }
                 // GlueSQL drops the fraction of a second; PostgreSQL gives it, as a NUMERIC.
                 let seconds = super::functions::format_call((**value).clone(), "%S.%6f");
                 *expr = cast(seconds, decimal());
@@ -895,6 +970,12 @@ impl Typer<'_> {
             }
             (Num::Float | Num::FloatLiteral, _) | (_, Num::Float | Num::FloatLiteral) => Num::Float,
             (Num::Decimal, _) | (_, Num::Decimal) => Num::Decimal,
+            // A TIMESTAMP moved by an interval (GlueSQL's arithmetic) is one.
+            (Num::Timestamp, Num::Unknown) | (Num::Unknown, Num::Timestamp)
+                if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) =>
+            {
+                Num::Timestamp
+            }
             (a, b) if is_integer(a) && is_integer(b) => {
                 if a == Num::IntLiteral && b == Num::IntLiteral {
                     Num::IntLiteral
@@ -1237,26 +1318,24 @@ fn month_interval(expr: &Expr) -> Option<i64> {
 }
 
 /// `date + months` as PostgreSQL adds them: the month moved, the day kept or, past the new
-/// month's end, its last day; a TIMESTAMP at midnight. GlueSQL's own month arithmetic fails
-/// on a month's end and on any sum landing in December ("date overflow").
-fn add_months(date: &Expr, months: i64) -> Option<Expr> {
+/// month's end, its last day; a TIMESTAMP at midnight, or for a TIMESTAMP (`clock`) at its time
+/// of day. GlueSQL's `+ INTERVAL` fails on a month's end and on any sum landing in December
+/// ("date overflow"); its ADD_MONTH (chrono's, which clamps as PostgreSQL does) reads a date's
+/// text and gives a DATE. The operand is written once (twice for a TIMESTAMP's time of day):
+/// nested sums stay small once the guards copy them.
+fn add_months(date: &Expr, months: i64, clock: bool) -> Option<Expr> {
     // Bounded: the stored range is ±100,000 years.
     if months.abs() > 1_200_000 {
         return None;
     }
-    let total = format!(
-        "(EXTRACT(YEAR FROM __idbsql_date) * 12 + EXTRACT(MONTH FROM __idbsql_date) - 1 + {months})"
-    );
-    let year = format!("({total} / 12)");
-    let month = format!("({total} % 12 + 1)");
-    let last_day = format!(
-        "CASE {month} WHEN 2 THEN CASE WHEN ({year} % 4 = 0 AND {year} % 100 <> 0) OR {year} % 400 = 0 THEN 29 ELSE 28 END WHEN 4 THEN 30 WHEN 6 THEN 30 WHEN 9 THEN 30 WHEN 11 THEN 30 ELSE 31 END"
-    );
-    let day = format!(
-        "CASE WHEN EXTRACT(DAY FROM __idbsql_date) > {last_day} THEN {last_day} ELSE EXTRACT(DAY FROM __idbsql_date) END"
-    );
+    // A DATE has no time of day to format.
+    let time = if clock {
+        "FORMAT(__idbsql_date, ' %H:%M:%S%.f')"
+    } else {
+        "' 00:00:00'"
+    };
     let sql = format!(
-        "SELECT CASE WHEN __idbsql_date IS NULL THEN NULL ELSE CAST(LPAD(CAST({year} AS TEXT), 4, '0') || '-' || LPAD(CAST({month} AS TEXT), 2, '0') || '-' || LPAD(CAST({day} AS TEXT), 2, '0') || ' 00:00:00' AS TIMESTAMP) END"
+        "SELECT CAST(CAST(ADD_MONTH(FORMAT(__idbsql_date, '%Y-%m-%d'), {months}) AS TEXT) || {time} AS TIMESTAMP)"
     );
     let dialect = gluesql_core::sqlparser::dialect::PostgreSqlDialect {};
     let statement = gluesql_core::sqlparser::parser::Parser::parse_sql(&dialect, &sql)
@@ -1356,6 +1435,16 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
             Expr::Value(SqlValue::Number(n, _)) => decimals || n.fractional_digit_count() > 0,
             Expr::Value(SqlValue::Placeholder(p)) => fractional_param(p),
             Expr::Case { .. } | Expr::Subquery(_) | Expr::InSubquery { .. } => true,
+            // Seconds with their fraction.
+            Expr::Extract {
+                field: DateTimeField::Second,
+                ..
+            } => true,
+            // A TIMESTAMP literal, which a DATE column takes as its date (an INSERT's VALUES).
+            Expr::TypedString {
+                data_type: DataType::Timestamp(..),
+                ..
+            } => matches!(statement, Statement::Insert(_)),
             Expr::Function(function) => matches!(
                 function.name.to_string().to_uppercase().as_str(),
                 "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF"

@@ -139,6 +139,8 @@ fn type_name(data_type: &DataType) -> Option<&'static str> {
         DataType::Text => "TEXT",
         DataType::Boolean => "BOOLEAN",
         DataType::Date => "DATE",
+        DataType::Timestamp => "TIMESTAMP",
+        DataType::Time => "TIME",
         _ => return None,
     })
 }
@@ -155,6 +157,8 @@ fn column_type(rows: &[Vec<Value>], column: usize) -> Option<&'static str> {
             Value::Str(_) => "TEXT",
             Value::Bool(_) => "BOOLEAN",
             Value::Date(_) => "DATE",
+            Value::Timestamp(_) => "TIMESTAMP",
+            Value::Time(_) => "TIME",
             _ => return None,
         };
         if found.is_some_and(|f| f != data_type) {
