@@ -57,6 +57,14 @@ impl DbError {
     }
 }
 
+/// A name in a schema other than `public`, which is the one idbsql has.
+pub fn unsupported_schema(name: &str) -> DbError {
+    DbError::new(
+        ErrorCode::Plan,
+        format!("the schema-qualified name {name} is not supported: idbsql has one schema, public"),
+    )
+}
+
 impl From<GlueError> for DbError {
     fn from(error: GlueError) -> Self {
         if let Some(message) = crate::guard::guard_message(&error) {
@@ -64,6 +72,10 @@ impl From<GlueError> for DbError {
         }
         let code = match &error {
             GlueError::Parser(_) => ErrorCode::Parse,
+            // `other.t`: a schema our parse pass did not take away (it takes `public.`).
+            GlueError::Translate(
+                gluesql_core::translate::TranslateError::CompoundObjectNotSupported(name),
+            ) => return unsupported_schema(name),
             GlueError::Translate(_) | GlueError::Planner(_) => ErrorCode::Plan,
             // The store's own refusals (e.g. a nested BEGIN) are statement errors; IndexedDB
             // failures never pass through GlueSQL and get `Storage` where they happen.

@@ -465,3 +465,38 @@ fn a_synced_database_refuses_to_mint_keys_and_points_to_uuids() {
         vec![vec![Value::I64(2)]]
     );
 }
+
+#[test]
+fn table_constraints_and_altered_columns_survive_reopen() {
+    let disk = disk();
+    let mut db = open(&disk);
+    block_on(db.exec(
+        "CREATE TABLE public.users (id INTEGER, email TEXT NOT NULL, name TEXT, n INTEGER, \
+         CONSTRAINT users_pk PRIMARY KEY (id), CONSTRAINT \"users_email_unique\" UNIQUE(\"email\")); \
+         INSERT INTO users VALUES (1, 'a@x', 'A', 1); \
+         ALTER TABLE users ALTER COLUMN name SET DEFAULT 'anon'; \
+         ALTER TABLE users ALTER COLUMN name SET NOT NULL; \
+         ALTER TABLE users ALTER COLUMN n TYPE TEXT;",
+    ))
+    .unwrap();
+    db.close();
+    let mut db = open(&disk);
+    block_on(db.exec("INSERT INTO users (id, email) VALUES (2, 'b@x')")).unwrap();
+    assert_eq!(
+        rows(&mut db, "SELECT id, name, n FROM public.users ORDER BY id"),
+        vec![
+            vec![
+                Value::I64(1),
+                Value::Str("A".into()),
+                Value::Str("1".into())
+            ],
+            vec![Value::I64(2), Value::Str("anon".into()), Value::Null],
+        ]
+    );
+    let duplicate = block_on(db.exec("INSERT INTO users VALUES (3, 'a@x', 'C', NULL)"))
+        .expect_err("the UNIQUE constraint survives a reopen");
+    assert_eq!(duplicate.code, ErrorCode::Constraint);
+    let null = block_on(db.exec("UPDATE users SET name = NULL WHERE id = 1"))
+        .expect_err("NOT NULL survives a reopen");
+    assert_eq!(null.code, ErrorCode::Constraint);
+}

@@ -223,11 +223,24 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
                 literal(rng, data_type, false)
             )
         }
-        8 if columns.len() > 2 => {
+        8 if columns.len() > 2 && rng.percent(50) => {
             format!(
                 "ALTER TABLE {table} DROP COLUMN {}",
                 columns.last().unwrap().0
             )
+        }
+        // ALTER COLUMN: a new default, NULL rule or type travels as the table's schema.
+        8 if columns.len() > 1 => {
+            let i = 1 + rng.below(columns.len() - 1);
+            let column = &columns[i].0;
+            let change = match rng.below(5) {
+                0 => format!("SET DEFAULT {}", literal(rng, columns[i].1.as_str(), false)),
+                1 => "DROP DEFAULT".to_owned(),
+                2 => "SET NOT NULL".to_owned(),
+                3 => "DROP NOT NULL".to_owned(),
+                _ => "TYPE TEXT".to_owned(),
+            };
+            format!("ALTER TABLE {table} ALTER COLUMN {column} {change}")
         }
         9 if columns.len() > 1 => {
             let column = &columns[1 + rng.below(columns.len() - 1)].0;

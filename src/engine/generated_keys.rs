@@ -681,6 +681,8 @@ impl Engine {
                     old_column_name, ..
                 } => generated(old_column_name),
                 AlterTableOperation::DropColumn { column_name, .. } => generated(column_name),
+                // Its sequence gives the key its values.
+                AlterTableOperation::AlterColumn { column_name, .. } => generated(column_name),
                 _ => false,
             };
             if refused {

@@ -5,12 +5,16 @@
 
 use {
     super::{
+        names::same_name,
         objects::{Object, ObjectKind},
         Engine, QueryOutput,
     },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
-        sqlparser::ast::{CreateIndex, Expr, Ident, ObjectName, ObjectType, Statement},
+        sqlparser::ast::{
+            AlterColumnOperation, AlterTableOperation, CreateIndex, Expr, Ident, ObjectName,
+            ObjectType, Statement,
+        },
         store::Store,
     },
 };
@@ -24,7 +28,7 @@ fn object_name(table: &str, index: &str) -> String {
 }
 
 impl Engine {
-    fn index_exists(&self, table: &str, index: &str) -> bool {
+    pub(super) fn index_exists(&self, table: &str, index: &str) -> bool {
         matches!(
             self.glue.storage.fetch_schema(table),
             Ok(Some(schema)) if schema.indexes.iter().any(|i| i.name == index)
@@ -196,24 +200,49 @@ impl Engine {
         })
     }
 
-    /// ALTER TABLE on a table with a UNIQUE or multi-column index would leave its definition
-    /// naming columns that moved; such a table is altered after dropping the index.
-    pub(super) fn refuse_alter_with_objects(&self, table: &str) -> Result<(), DbError> {
+    /// ALTER TABLE on a table with a UNIQUE or multi-column index, where it would leave the
+    /// index's definition naming a column that is gone or renamed (or a table renamed): such a
+    /// table is altered after dropping the index. Adding a column, or dropping or renaming one
+    /// no such index names, goes ahead.
+    pub(super) fn refuse_alter_with_objects(&self, statement: &Statement) -> Result<(), DbError> {
+        let Statement::AlterTable {
+            name, operations, ..
+        } = statement
+        else {
+            return Ok(());
+        };
         if !self.has_objects() {
             return Ok(());
         }
-        if let Some(index) = self
+        let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
+        for index in self
             .objects(ObjectKind::Index)
             .into_iter()
-            .find(|o| o.table.as_deref() == Some(table))
+            .filter(|o| o.table.as_deref() == Some(table))
         {
-            return Err(error(
-                ErrorCode::Execute,
-                format!(
-                    "ALTER TABLE {table} is refused while index {} (UNIQUE or multi-column) exists; drop it first",
-                    index.name
-                ),
-            ));
+            let names = |column: &Ident| index.columns.iter().any(|c| same_name(c, &column.value));
+            let touches = operations.iter().any(|operation| match operation {
+                AlterTableOperation::AddColumn { .. } => false,
+                AlterTableOperation::DropColumn { column_name, .. }
+                | AlterTableOperation::RenameColumn {
+                    old_column_name: column_name,
+                    ..
+                } => names(column_name),
+                // A default or NULL rule leaves the index as it is; a new type does not.
+                AlterTableOperation::AlterColumn { column_name, op } => {
+                    matches!(op, AlterColumnOperation::SetDataType { .. }) && names(column_name)
+                }
+                _ => true,
+            });
+            if touches {
+                return Err(error(
+                    ErrorCode::Execute,
+                    format!(
+                        "ALTER TABLE {table} is refused while index {} (UNIQUE or multi-column) exists on the columns it changes; drop it first",
+                        index.name
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -2,8 +2,10 @@
 //! binding, statement-level atomicity, and results as plain rows. Synchronous; no I/O.
 
 mod aggregate;
+mod alter_columns;
 mod compat;
 mod computed_from;
+mod constraints;
 mod ctes;
 mod functions;
 mod generated_keys;
@@ -29,6 +31,7 @@ mod relation;
 mod result;
 mod returning;
 mod savepoints;
+mod schemas;
 mod scope;
 mod setops;
 mod string_agg;
@@ -195,6 +198,12 @@ impl Engine {
             {
                 self.run_joined_write(statement, params)
             }
+            _ if constraints::declares_constraints(statement) => {
+                self.create_table_with_constraints(statement, params)
+            }
+            _ if constraints::alters_constraints(statement) => {
+                self.alter_constraint(statement, params)
+            }
             _ if generated_keys::declares_generated(statement) => {
                 self.create_table_with_sequences(statement, params)
             }
@@ -220,9 +229,13 @@ impl Engine {
                 self.refuse_update_of_always(statement)?;
                 self.run(statement, params)
             }
-            SqlStatement::AlterTable { name, .. } => {
-                let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
-                self.refuse_alter_with_objects(table)?;
+            SqlStatement::AlterTable { .. } if alter_columns::alters_columns(statement) => {
+                self.refuse_alter_with_objects(statement)?;
+                self.refuse_alter_of_sequences(statement)?;
+                self.alter_columns(statement)
+            }
+            SqlStatement::AlterTable { .. } => {
+                self.refuse_alter_with_objects(statement)?;
                 self.refuse_alter_of_sequences(statement)?;
                 self.run(statement, params)
             }

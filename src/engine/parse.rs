@@ -372,6 +372,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
     sqlite_insert_or(&mut tokens)?;
     identity_options_in_order(&mut tokens);
     let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
+    let public = super::schemas::writes_public(&tokens);
     let mut statements = Parser::new(&dialect)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
@@ -393,6 +394,9 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
             }
         }
         sqlite_conflict(statement);
+        if public {
+            super::schemas::unqualify_statement(statement)?;
+        }
         if with {
             super::ctes::inline(statement)?;
         }

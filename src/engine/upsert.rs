@@ -80,11 +80,14 @@ impl Engine {
             column,
         } in uniques
         {
-            // PostgreSQL names a column's UNIQUE constraint `<table>_<column>_key`.
+            // PostgreSQL names a column's UNIQUE constraint `<table>_<column>_key`; a UNIQUE
+            // index (or a table's UNIQUE constraint, kept as one) is named as it was created,
+            // its object named `<table>.<index>`.
             let name = if column {
                 format!("{table}_{}_key", key_columns.join("_"))
             } else {
-                name
+                name.strip_prefix(&format!("{table}."))
+                    .map_or(name.clone(), str::to_owned)
             };
             keys.push((name, key_columns));
         }

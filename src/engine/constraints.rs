@@ -1,0 +1,218 @@
+//! Table constraints as migration tools write them, in forms GlueSQL 0.20 runs: `[CONSTRAINT n]
+//! UNIQUE (a, …)` in CREATE TABLE or `ALTER TABLE … ADD` becomes the UNIQUE index n (indexes.rs
+//! keeps and enforces it), a one-column `PRIMARY KEY (a)` the column's own option, and `ALTER
+//! TABLE … DROP CONSTRAINT n` drops such an index. Enforces nothing itself.
+
+use {
+    super::{names::same_name, parse_sql, Engine, QueryOutput},
+    crate::error::{DbError, ErrorCode},
+    gluesql_core::{
+        data::Value,
+        sqlparser::ast::{
+            AlterTableOperation, ColumnOption, ColumnOptionDef, CreateIndex, Ident, ObjectName,
+            Statement, TableConstraint,
+        },
+    },
+};
+
+fn plan_error(message: impl Into<String>) -> DbError {
+    DbError::new(ErrorCode::Plan, message)
+}
+
+/// Whether a CREATE TABLE declares a UNIQUE or PRIMARY KEY table constraint.
+pub fn declares_constraints(statement: &Statement) -> bool {
+    let Statement::CreateTable(create) = statement else {
+        return false;
+    };
+    create.constraints.iter().any(|c| {
+        matches!(
+            c,
+            TableConstraint::Unique { .. } | TableConstraint::PrimaryKey { .. }
+        )
+    })
+}
+
+/// Whether an ALTER TABLE adds a UNIQUE or PRIMARY KEY constraint or drops a constraint.
+pub fn alters_constraints(statement: &Statement) -> bool {
+    let Statement::AlterTable { operations, .. } = statement else {
+        return false;
+    };
+    operations.iter().any(|operation| {
+        matches!(
+            operation,
+            AlterTableOperation::AddConstraint(
+                TableConstraint::Unique { .. } | TableConstraint::PrimaryKey { .. }
+            ) | AlterTableOperation::DropConstraint { .. }
+        )
+    })
+}
+
+/// PostgreSQL's name for an unnamed UNIQUE constraint: `table_a_b_key`.
+fn unique_name(table: &str, name: Option<&Ident>, columns: &[Ident]) -> String {
+    name.map(|n| n.value.clone()).unwrap_or_else(|| {
+        let columns: Vec<&str> = columns.iter().map(|c| c.value.as_str()).collect();
+        format!("{table}_{}_key", columns.join("_"))
+    })
+}
+
+/// `CREATE UNIQUE INDEX name ON table (columns)`, as indexes.rs takes it.
+fn unique_index(table: &str, name: &str, columns: &[Ident]) -> Result<CreateIndex, DbError> {
+    let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let columns: Vec<String> = columns.iter().map(|c| quoted(&c.value)).collect();
+    let sql = format!(
+        "CREATE UNIQUE INDEX {} ON {} ({})",
+        quoted(name),
+        quoted(table),
+        columns.join(", ")
+    );
+    match parse_sql(&sql)?.pop() {
+        Some(Statement::CreateIndex(create)) => Ok(create),
+        _ => Err(plan_error(
+            "internal: a UNIQUE constraint's index did not parse",
+        )),
+    }
+}
+
+fn several_keys(columns: &[Ident]) -> DbError {
+    let columns: Vec<&str> = columns.iter().map(|c| c.value.as_str()).collect();
+    plan_error(format!(
+        "PRIMARY KEY ({}) over several columns is not supported: declare one key column and UNIQUE ({})",
+        columns.join(", "),
+        columns.join(", ")
+    ))
+}
+
+impl Engine {
+    /// CREATE TABLE with its UNIQUE constraints as indexes and a one-column PRIMARY KEY
+    /// constraint on its column, all in one transaction; the rest (SERIAL columns, foreign
+    /// keys) as any CREATE TABLE runs.
+    pub(super) fn create_table_with_constraints(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<QueryOutput, DbError> {
+        let Statement::CreateTable(create) = statement else {
+            return Err(plan_error("internal: not a CREATE TABLE"));
+        };
+        let mut create = create.clone();
+        let table = create
+            .name
+            .0
+            .last()
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
+        let mut uniques = Vec::new();
+        let mut kept = Vec::new();
+        for constraint in std::mem::take(&mut create.constraints) {
+            match constraint {
+                TableConstraint::PrimaryKey { columns, .. } => {
+                    let [key] = columns.as_slice() else {
+                        return Err(several_keys(&columns));
+                    };
+                    let column = create
+                        .columns
+                        .iter_mut()
+                        .find(|c| same_name(&c.name.value, &key.value))
+                        .ok_or_else(|| {
+                            plan_error(format!(
+                                "PRIMARY KEY names {}, which the table does not have",
+                                key.value
+                            ))
+                        })?;
+                    // A key is never NULL, as a column's own PRIMARY KEY says.
+                    column
+                        .options
+                        .retain(|o| !matches!(o.option, ColumnOption::Null));
+                    for option in [
+                        ColumnOption::NotNull,
+                        ColumnOption::Unique {
+                            is_primary: true,
+                            characteristics: None,
+                        },
+                    ] {
+                        column.options.push(ColumnOptionDef { name: None, option });
+                    }
+                }
+                TableConstraint::Unique { name, columns, .. } => {
+                    let name = unique_name(&table, name.as_ref(), &columns);
+                    uniques.push(unique_index(&table, &name, &columns)?);
+                }
+                other => kept.push(other),
+            }
+        }
+        create.constraints = kept;
+        let existed = self.table_exists(&table);
+        let lowered = Statement::CreateTable(create);
+        self.atomically(|engine| {
+            let output = engine.execute(&lowered, params)?;
+            // CREATE TABLE IF NOT EXISTS of a table there already: nothing more.
+            if !existed {
+                for index in &uniques {
+                    engine.create_index(index, params)?;
+                }
+            }
+            Ok(output)
+        })
+    }
+
+    /// ALTER TABLE … ADD [CONSTRAINT n] UNIQUE (…), and DROP CONSTRAINT n of such an index.
+    pub(super) fn alter_constraint(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<QueryOutput, DbError> {
+        let Statement::AlterTable {
+            name, operations, ..
+        } = statement
+        else {
+            return Err(plan_error("internal: not an ALTER TABLE"));
+        };
+        let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
+        let [operation] = operations.as_slice() else {
+            return Err(plan_error(
+                "ALTER TABLE adding or dropping a constraint takes that one operation",
+            ));
+        };
+        if !self.table_exists(&table) {
+            return Err(DbError::new(
+                ErrorCode::Plan,
+                format!("table {table} does not exist"),
+            ));
+        }
+        match operation {
+            AlterTableOperation::AddConstraint(TableConstraint::Unique {
+                name, columns, ..
+            }) => {
+                let name = unique_name(&table, name.as_ref(), columns);
+                self.create_index(&unique_index(&table, &name, columns)?, params)?;
+            }
+            AlterTableOperation::AddConstraint(TableConstraint::PrimaryKey { .. }) => {
+                return Err(plan_error(format!(
+                    "ALTER TABLE {table} ADD PRIMARY KEY is not supported: a table's key is declared when it is created"
+                )));
+            }
+            AlterTableOperation::DropConstraint {
+                name: constraint,
+                if_exists,
+                ..
+            } => {
+                if !self.index_exists(&table, &constraint.value) {
+                    if *if_exists {
+                        return Ok(QueryOutput::command("ALTER TABLE", 0));
+                    }
+                    return Err(DbError::new(
+                        ErrorCode::Execute,
+                        format!(
+                            "constraint {} of table {table} does not exist (idbsql keeps UNIQUE constraints as indexes; other constraints cannot be dropped)",
+                            constraint.value
+                        ),
+                    ));
+                }
+                let index = ObjectName(vec![Ident::new(&table), constraint.clone()]);
+                self.drop_index(&[index], false, params)?;
+            }
+            _ => return Err(plan_error("internal: not a constraint change")),
+        }
+        Ok(QueryOutput::command("ALTER TABLE", 0))
+    }
+}
