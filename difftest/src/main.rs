@@ -279,7 +279,7 @@ fn main() -> ExitCode {
                 };
                 let columns = generated.write.returned_columns();
                 let answers = [&lite, &pg, &ours];
-                let at = (seed, index, our_sql.as_str());
+                let at = (seed, index, our_sql.as_str(), &db);
                 match settle(
                     &mut tally,
                     &args,
@@ -313,7 +313,7 @@ fn main() -> ExitCode {
             let ordered = !generated.query.order_by.is_empty() && sink.is_none();
             let columns = answer_columns(&generated.query, sink);
             let answers = [&lite, &pg, &ours];
-            let at = (seed, index, our_sql.as_str());
+            let at = (seed, index, our_sql.as_str(), &db);
             match settle(
                 &mut tally,
                 &args,
@@ -370,7 +370,7 @@ fn settle(
     [lite, pg, ours]: [&Answer; 3],
     ordered: bool,
     columns: &[String],
-    (seed, index, our_sql): (u64, usize, &str),
+    (seed, index, our_sql, db): (u64, usize, &str, &Db),
     our_params: &ast::Params,
 ) -> Settled {
     let (Ok(lite_rows), Ok(pg_rows)) = (&lite.rows, &pg.rows) else {
@@ -406,7 +406,15 @@ fn settle(
             *count += 1;
             // One example of each cause, so an error can be looked into.
             if *count == 1 && args.show > 0 {
-                println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}\n");
+                println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}");
+                if !our_params.is_empty() {
+                    println!("  parameters: {our_params:?}");
+                }
+                println!("  with:");
+                for statement in engines::load_script(db, Dialect::Idbsql) {
+                    println!("    {statement};");
+                }
+                println!();
             }
             Settled::Done
         }

@@ -48,6 +48,25 @@ impl Scope {
         self.tables.iter().any(|table| table.name == name)
     }
 
+    /// `names`, ignoring ASCII case.
+    pub fn names_folded(&self, ident: &str) -> bool {
+        self.any_column
+            || self.labels.iter().any(|l| l.eq_ignore_ascii_case(ident))
+            || self.tables.iter().any(|table| {
+                table
+                    .columns
+                    .as_ref()
+                    .is_some_and(|c| c.iter().any(|(name, _)| name.eq_ignore_ascii_case(ident)))
+            })
+    }
+
+    /// `has_table`, ignoring ASCII case.
+    pub fn has_table_folded(&self, name: &str) -> bool {
+        self.tables
+            .iter()
+            .any(|table| table.name.eq_ignore_ascii_case(name))
+    }
+
     /// Whether `column` (of `table` when qualified) is a derived column whose numeric kind
     /// varies by row.
     pub fn varies(&self, table: Option<&str>, column: &str) -> bool {

@@ -155,9 +155,18 @@ impl Engine {
 
     fn expr_is_closed(&self, expr: &mut Expr, inner: &mut Vec<Scope>) -> bool {
         match expr {
-            Expr::Identifier(ident) => inner.iter().any(|scope| scope.names(&ident.value)),
+            // An unquoted name is its own in any case (PostgreSQL folds it): `S0.c` inside
+            // `FROM t AS s0` is the inner `s0`'s, even beside an outer `S0`.
+            Expr::Identifier(ident) => inner.iter().any(|scope| {
+                scope.names(&ident.value)
+                    || (ident.quote_style.is_none() && scope.names_folded(&ident.value))
+            }),
             Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
-                inner.iter().any(|scope| scope.has_table(&idents[0].value))
+                let table = &idents[0];
+                inner.iter().any(|scope| {
+                    scope.has_table(&table.value)
+                        || (table.quote_style.is_none() && scope.has_table_folded(&table.value))
+                })
             }
             Expr::CompoundIdentifier(_) => false,
             Expr::Subquery(query)
