@@ -124,6 +124,16 @@ const COLUMN_TYPES: &[Ty] = &[
     Ty::Date,
     Ty::Stamp,
 ];
+/// The types a selected value or a compared pair is drawn from (integers twice as often).
+const VALUE_TYPES: &[Ty] = &[
+    Ty::Int,
+    Ty::Int,
+    Ty::Float,
+    Ty::Dec,
+    Ty::Text,
+    Ty::Date,
+    Ty::Stamp,
+];
 const TEXTS: &[&str] = &["a", "ab", "abc", "b", "ba", "x y", "", "zz"];
 
 fn literal(rng: &mut Rng, ty: Ty) -> Lit {
@@ -651,15 +661,7 @@ impl Gen<'_> {
             }
         } else {
             for i in 0..1 + self.rng.below(3) {
-                let ty = self.rng.pick(&[
-                    Ty::Int,
-                    Ty::Int,
-                    Ty::Float,
-                    Ty::Dec,
-                    Ty::Text,
-                    Ty::Date,
-                    Ty::Stamp,
-                ]);
+                let ty = self.rng.pick(VALUE_TYPES);
                 let expr = self.expr(ty, &scope, 2);
                 items.push((expr, alias(i, ty)));
             }
@@ -1398,15 +1400,7 @@ impl Gen<'_> {
         };
         match choice {
             0..=2 => {
-                let ty = self.rng.pick(&[
-                    Ty::Int,
-                    Ty::Int,
-                    Ty::Float,
-                    Ty::Dec,
-                    Ty::Text,
-                    Ty::Date,
-                    Ty::Stamp,
-                ]);
+                let ty = self.rng.pick(VALUE_TYPES);
                 let left = self.expr(ty, scope, d);
                 // Numbers meet numbers of any kind: an INT column against a FLOAT, a DECIMAL.
                 let right_ty = if ty.is_numeric() {

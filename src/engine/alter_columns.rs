@@ -4,7 +4,11 @@
 //! GlueSQL's own ALTER TABLE does; never another table.
 
 use {
-    super::{compat::supported_type, names::column_position, parse_sql, Engine, QueryOutput},
+    super::{
+        compat::supported_type,
+        names::{altered_table, column_position},
+        parse_sql, Engine, QueryOutput,
+    },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         ast::{AlterTableOperation as GlueAlter, DataType, Statement as GlueStatement},
@@ -34,13 +38,9 @@ pub fn alters_columns(statement: &Statement) -> bool {
 impl Engine {
     /// Every ALTER COLUMN of the statement, in one transaction.
     pub(super) fn alter_columns(&mut self, statement: &Statement) -> Result<QueryOutput, DbError> {
-        let Statement::AlterTable {
-            name, operations, ..
-        } = statement
-        else {
+        let Some((table, operations)) = altered_table(statement) else {
             return Err(plan_error("internal: not an ALTER TABLE"));
         };
-        let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
         let mut changes = Vec::new();
         for operation in operations {
             let AlterTableOperation::AlterColumn { column_name, op } = operation else {
@@ -52,7 +52,7 @@ impl Engine {
         }
         self.atomically(|engine| {
             for (column, change) in changes {
-                engine.alter_column(&table, column, change)?;
+                engine.alter_column(table, column, change)?;
             }
             Ok(QueryOutput::command("ALTER TABLE", 0))
         })

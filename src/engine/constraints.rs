@@ -4,7 +4,10 @@
 //! TABLE … DROP CONSTRAINT n` drops such an index. Enforces nothing itself.
 
 use {
-    super::{names::same_name, parse_sql, Engine, QueryOutput},
+    super::{
+        names::{altered_table, same_name},
+        parse_sql, Engine, QueryOutput,
+    },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
         data::Value,
@@ -161,14 +164,11 @@ impl Engine {
         statement: &Statement,
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
-        let Statement::AlterTable {
-            name, operations, ..
-        } = statement
-        else {
+        let Some((table, operations)) = altered_table(statement) else {
             return Err(plan_error("internal: not an ALTER TABLE"));
         };
-        let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
-        let [operation] = operations.as_slice() else {
+        let table = table.to_owned();
+        let [operation] = operations else {
             return Err(plan_error(
                 "ALTER TABLE adding or dropping a constraint takes that one operation",
             ));

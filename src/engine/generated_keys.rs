@@ -658,13 +658,9 @@ impl Engine {
     /// ALTER TABLE would leave a sequence naming a table or column that moved: renaming the
     /// table, or renaming or dropping the column, is refused while the sequence exists.
     pub(super) fn refuse_alter_of_sequences(&self, statement: &Statement) -> Result<(), DbError> {
-        let Statement::AlterTable {
-            name, operations, ..
-        } = statement
-        else {
+        let Some((table, operations)) = super::names::altered_table(statement) else {
             return Ok(());
         };
-        let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
         let sequences = self.sequences_of(table);
         if sequences.is_empty() {
             return Ok(());

@@ -5,7 +5,7 @@
 
 use {
     super::{
-        names::same_name,
+        names::{altered_table, same_name},
         objects::{Object, ObjectKind},
         Engine, QueryOutput,
     },
@@ -205,16 +205,12 @@ impl Engine {
     /// table is altered after dropping the index. Adding a column, or dropping or renaming one
     /// no such index names, goes ahead.
     pub(super) fn refuse_alter_with_objects(&self, statement: &Statement) -> Result<(), DbError> {
-        let Statement::AlterTable {
-            name, operations, ..
-        } = statement
-        else {
+        let Some((table, operations)) = altered_table(statement) else {
             return Ok(());
         };
         if !self.has_objects() {
             return Ok(());
         }
-        let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
         for index in self
             .objects(ObjectKind::Index)
             .into_iter()

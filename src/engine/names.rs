@@ -6,8 +6,8 @@
 use {
     super::{visit, Engine},
     gluesql_core::sqlparser::ast::{
-        AssignmentTarget, Expr, Ident, ObjectName, ObjectType, SelectItem, SetExpr, Statement,
-        TableFactor,
+        AlterTableOperation, AssignmentTarget, Expr, Ident, ObjectName, ObjectType, SelectItem,
+        SetExpr, Statement, TableFactor,
     },
     std::{
         collections::{hash_map::Entry, HashMap, HashSet},
@@ -479,6 +479,18 @@ fn ddl_targets(statement: &Statement) -> Vec<&ObjectName> {
         Statement::AlterTable { name, .. } => vec![name],
         _ => Vec::new(),
     }
+}
+
+/// The table an ALTER TABLE names (its last part, as written) and its operations.
+pub(super) fn altered_table(statement: &Statement) -> Option<(&str, &[AlterTableOperation])> {
+    let Statement::AlterTable {
+        name, operations, ..
+    } = statement
+    else {
+        return None;
+    };
+    let table = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
+    Some((table, operations))
 }
 
 fn ddl_targets_mut(statement: &mut Statement) -> Vec<&mut ObjectName> {
