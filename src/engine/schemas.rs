@@ -26,10 +26,12 @@ fn is_public(ident: &Ident) -> bool {
 /// Whether the text writes `public.` (quoted or not): only then is there anything to strip.
 pub fn writes_public(tokens: &[TokenWithLocation]) -> bool {
     tokens.windows(2).any(|pair| {
-        matches!(&pair[0].token, Token::Word(word) if is_public(&Ident {
-            value: word.value.clone(),
-            quote_style: word.quote_style,
-        })) && pair[1].token == Token::Period
+        let public = match &pair[0].token {
+            Token::Word(word) if word.quote_style.is_some() => word.value == "public",
+            Token::Word(word) => word.value.eq_ignore_ascii_case("public"),
+            _ => false,
+        };
+        public && pair[1].token == Token::Period
     })
 }
 
