@@ -37,6 +37,8 @@ export interface ColumnInfo {
   default: string | null;
 }
 
+export type ForeignKeyAction = "NO ACTION" | "RESTRICT" | "CASCADE" | "SET NULL" | "SET DEFAULT";
+
 export interface TableInfo {
   name: string;
   kind: "table" | "view";
@@ -46,7 +48,17 @@ export interface TableInfo {
   columns: ColumnInfo[];
   /** `expr` is the indexed expression, or the columns of a multi-column index. */
   indexes: { name: string; expr: string; unique: boolean }[];
-  foreignKeys: { column: string; referencesTable: string; referencesColumn: string }[];
+  /** `column` / `referencesColumn` are the first of `columns` / `referencesColumns`. */
+  foreignKeys: {
+    name: string;
+    column: string;
+    referencesTable: string;
+    referencesColumn: string;
+    columns: string[];
+    referencesColumns: string[];
+    onDelete: ForeignKeyAction;
+    onUpdate: ForeignKeyAction;
+  }[];
   rowCount: number;
 }
 

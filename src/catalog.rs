@@ -4,7 +4,7 @@
 use {
     crate::{
         engine::{Engine, Object, ObjectKind, OBJECTS_TABLE},
-        store::Table,
+        store::{ForeignKeyDef, Table},
     },
     gluesql_core::ast::ToSql,
     serde::Serialize,
@@ -51,20 +51,43 @@ pub struct IndexInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForeignKeyInfo {
+    pub name: String,
+    /// The first referencing column and the column it references (`columns` lists them all).
     pub column: String,
     pub references_table: String,
     pub references_column: String,
+    pub columns: Vec<String>,
+    pub references_columns: Vec<String>,
+    /// "NO ACTION", "RESTRICT", "CASCADE", "SET NULL" or "SET DEFAULT".
+    pub on_delete: &'static str,
+    pub on_update: &'static str,
+}
+
+impl ForeignKeyInfo {
+    fn of(def: &ForeignKeyDef) -> Self {
+        ForeignKeyInfo {
+            name: def.name.clone(),
+            column: def.columns.first().cloned().unwrap_or_default(),
+            references_table: def.parent.clone(),
+            references_column: def.parent_columns.first().cloned().unwrap_or_default(),
+            columns: def.columns.clone(),
+            references_columns: def.parent_columns.clone(),
+            on_delete: def.on_delete.as_sql(),
+            on_update: def.on_update.as_sql(),
+        }
+    }
 }
 
 /// Every table and view, in name order. A view's columns are its query's; their types are
 /// not known before rows exist, so they are reported empty.
 pub fn describe_tables(engine: &mut Engine) -> Vec<TableInfo> {
     let indexes = engine.objects(ObjectKind::Index);
+    let foreign_keys = engine.store().foreign_keys();
     let mut tables: Vec<TableInfo> = engine
         .store()
         .tables()
         .filter(|table| table.schema.table_name != OBJECTS_TABLE)
-        .map(|table| describe_table(table, &indexes))
+        .map(|table| describe_table(table, &indexes, &foreign_keys))
         .collect();
     for view in engine.objects(ObjectKind::View) {
         let columns = engine
@@ -99,7 +122,7 @@ fn describe_view(view: Object, columns: Vec<String>) -> TableInfo {
     }
 }
 
-fn describe_table(table: &Table, objects: &[Object]) -> TableInfo {
+fn describe_table(table: &Table, objects: &[Object], foreign_keys: &[ForeignKeyDef]) -> TableInfo {
     let schema = &table.schema;
     let columns = schema
         .column_defs
@@ -142,14 +165,26 @@ fn describe_table(table: &Table, objects: &[Object]) -> TableInfo {
                 }
             })
             .collect(),
+        // GlueSQL's own (made by 0.1 releases: one column, NO ACTION), then ours.
         foreign_keys: schema
             .foreign_keys
             .iter()
             .map(|fk| ForeignKeyInfo {
+                name: fk.name.clone(),
                 column: fk.referencing_column_name.clone(),
                 references_table: fk.referenced_table_name.clone(),
                 references_column: fk.referenced_column_name.clone(),
+                columns: vec![fk.referencing_column_name.clone()],
+                references_columns: vec![fk.referenced_column_name.clone()],
+                on_delete: "NO ACTION",
+                on_update: "NO ACTION",
             })
+            .chain(
+                foreign_keys
+                    .iter()
+                    .filter(|def| def.table == schema.table_name)
+                    .map(ForeignKeyInfo::of),
+            )
             .collect(),
         row_count: table.rows.len(),
     }
@@ -218,6 +253,8 @@ mod tests {
             }]
         );
         assert_eq!(book.foreign_keys[0].references_table, "author");
+        assert_eq!(book.foreign_keys[0].name, "book_author_id_fkey");
+        assert_eq!(book.foreign_keys[0].on_delete, "NO ACTION");
         assert!(tables[3].columns.is_empty());
     }
 }

@@ -1,5 +1,5 @@
 //! SQL dumps: the whole database written as a script of CREATE and INSERT statements that
-//! recreates it (schemas, indexes, functions, rows) when run on an empty database.
+//! recreates it (schemas, indexes, functions, rows, foreign keys) when run on an empty database.
 
 use {
     crate::{
@@ -77,6 +77,11 @@ pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
             }
         }
         write_inserts(&mut out, table);
+    }
+    // Foreign keys after every table's rows: a table may reference one written after it, or
+    // itself, and ADD CONSTRAINT checks the rows already there.
+    for key in store.foreign_keys().iter() {
+        let _ = writeln!(out, "{};", key.to_sql());
     }
     for definition in views_in_dependency_order(engine)? {
         let _ = writeln!(out, "{definition};");

@@ -38,6 +38,23 @@ pub fn expr(expr: &Expr) -> Result<String, String> {
     }
 }
 
+fn parse(definition: &str) -> Result<Vec<Statement>, String> {
+    Parser::new(&PostgreSqlDialect {})
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(definition)
+        .and_then(|mut parser| parser.parse_statements())
+        .map_err(|e| e.to_string())
+}
+
+/// Exactly one stored statement, read back.
+pub fn parse_one(definition: &str) -> Result<Statement, String> {
+    let mut statements = parse(definition)?;
+    match (statements.pop(), statements.is_empty()) {
+        (Some(one), true) => Ok(one),
+        _ => Err("not one statement".to_owned()),
+    }
+}
+
 /// The stored statement defining a view or an index, re-read and written from its syntax tree:
 /// exactly one statement of its kind, named `name` (a view) or on table `target` (an index).
 pub fn object_definition(
@@ -46,10 +63,11 @@ pub fn object_definition(
     target: Option<&str>,
     definition: &str,
 ) -> Result<String, String> {
-    let statements = Parser::new(&PostgreSqlDialect {})
-        .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(definition)
-        .and_then(|mut parser| parser.parse_statements())
+    if kind == "foreign_key" {
+        let def = crate::store::ForeignKeyDef::parse(name, target.unwrap_or_default(), definition)?;
+        return Ok(def.to_sql());
+    }
+    let statements = parse(definition)
         .map_err(|e| format!("{kind} {name}: its definition does not parse: {e}"))?;
     let last = |object: &gluesql_core::sqlparser::ast::ObjectName| {
         object.0.last().map(|i| i.value.clone()).unwrap_or_default()

@@ -196,6 +196,9 @@ impl Engine {
                 if_exists,
                 ..
             } => {
+                if self.drop_foreign_key(&table, &constraint.value)? {
+                    return Ok(QueryOutput::command("ALTER TABLE", 0));
+                }
                 if !self.index_exists(&table, &constraint.value) {
                     if *if_exists {
                         return Ok(QueryOutput::command("ALTER TABLE", 0));
@@ -203,7 +206,7 @@ impl Engine {
                     return Err(DbError::new(
                         ErrorCode::Execute,
                         format!(
-                            "constraint {} of table {table} does not exist (idbsql keeps UNIQUE constraints as indexes; other constraints cannot be dropped)",
+                            "constraint {} of table {table} does not exist (idbsql keeps UNIQUE constraints as indexes and foreign keys; other constraints cannot be dropped)",
                             constraint.value
                         ),
                     ));

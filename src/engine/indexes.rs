@@ -184,6 +184,7 @@ impl Engine {
             return self.run(statement, params);
         }
         self.atomically(|engine| {
+            engine.drop_foreign_keys_of(statement)?;
             let output = engine.run(statement, params)?;
             for kind in [ObjectKind::Index, ObjectKind::Sequence] {
                 let stale: Vec<String> = engine

@@ -7,6 +7,7 @@ mod compat;
 mod computed_from;
 mod constraints;
 mod ctes;
+mod foreign_keys;
 mod functions;
 mod generated_keys;
 mod indexes;
@@ -118,6 +119,8 @@ pub struct Engine {
     synced: bool,
     /// GENERATED ALWAYS columns take the values an INSERT gives (while a dump is imported).
     overriding_system_value: bool,
+    /// A write statement runs with its foreign keys checked at its end (see foreign_keys.rs).
+    checking_foreign_keys: bool,
 }
 
 impl Default for Engine {
@@ -134,6 +137,7 @@ impl Engine {
             relation_failed: None,
             synced: false,
             overriding_system_value: false,
+            checking_foreign_keys: false,
         }
     }
 
@@ -182,6 +186,12 @@ impl Engine {
     ) -> Result<QueryOutput, DbError> {
         let respelled = self.resolve_relations(statement);
         let statement = respelled.as_ref().unwrap_or(statement);
+        if !self.checking_foreign_keys
+            && foreign_keys::writes_rows(statement)
+            && self.glue.storage.has_foreign_keys()
+        {
+            return self.execute_checked(statement, params);
+        }
         if returning::has_returning(statement) {
             if let Some(output) = self.run_returning(statement, params)? {
                 return Ok(output);
@@ -198,6 +208,10 @@ impl Engine {
             {
                 self.run_joined_write(statement, params)
             }
+            _ if foreign_keys::declares_foreign_keys(statement) => {
+                self.create_table_with_foreign_keys(statement, params)
+            }
+            _ if foreign_keys::adds_foreign_key(statement) => self.alter_add_foreign_key(statement),
             _ if constraints::declares_constraints(statement) => {
                 self.create_table_with_constraints(statement, params)
             }
@@ -231,11 +245,13 @@ impl Engine {
             }
             SqlStatement::AlterTable { .. } if alter_columns::alters_columns(statement) => {
                 self.refuse_alter_with_objects(statement)?;
+                self.refuse_alter_of_foreign_keys(statement)?;
                 self.refuse_alter_of_sequences(statement)?;
                 self.alter_columns(statement)
             }
             SqlStatement::AlterTable { .. } => {
                 self.refuse_alter_with_objects(statement)?;
+                self.refuse_alter_of_foreign_keys(statement)?;
                 self.refuse_alter_of_sequences(statement)?;
                 self.run(statement, params)
             }

@@ -20,6 +20,8 @@ pub enum ObjectKind {
     Index,
     /// A SERIAL or IDENTITY column's sequence (generated_keys.rs).
     Sequence,
+    /// A foreign key (foreign_keys.rs), named `table.constraint`.
+    ForeignKey,
 }
 
 impl ObjectKind {
@@ -28,6 +30,7 @@ impl ObjectKind {
             ObjectKind::View => "view",
             ObjectKind::Index => "index",
             ObjectKind::Sequence => "sequence",
+            ObjectKind::ForeignKey => "foreign_key",
         }
     }
 }

@@ -4,6 +4,7 @@
 mod alter_table;
 mod capture;
 mod change_set;
+mod foreign_keys;
 mod function;
 mod functions;
 mod index;
@@ -25,6 +26,7 @@ mod unique_check;
 mod validate;
 
 pub use {
+    foreign_keys::{FkAction, ForeignKeyDef, ForeignKeyViolation},
     pages::{PageFold, CATALOG_PAGE},
     savepoints::{Savepoint, SavepointError, Written},
     table::Table,
@@ -101,6 +103,8 @@ pub struct MemoryStore {
     minter: RowKeyMinter,
     /// Unique indexes per table, read from the objects table; `None` until read again.
     unique_defs: RefCell<Option<BTreeMap<String, Vec<UniqueDef>>>>,
+    /// Foreign keys, read from the objects table; `None` until read again.
+    foreign_defs: RefCell<Option<std::rc::Rc<Vec<ForeignKeyDef>>>>,
     /// Rows handed to GlueSQL by scans, key lookups and index reads: tests use it to show a
     /// statement took the key or index path.
     rows_read: Cell<u64>,
@@ -200,6 +204,7 @@ impl MemoryStore {
         self.tables.clear();
         self.functions.clear();
         *self.unique_defs.borrow_mut() = None;
+        *self.foreign_defs.borrow_mut() = None;
         self.clear_scan_hint();
         self.clear_read_columns();
         self.pages_unknown = true;

@@ -7,7 +7,7 @@ use {super::MemoryStore, gluesql_core::data::Value};
 /// then, so rolling back to it also forgets the names made after it and restores released ones.
 #[derive(Debug, Clone)]
 pub struct Savepoint {
-    undo: usize,
+    pub(super) undo: usize,
     named: Vec<(String, usize)>,
 }
 

@@ -53,6 +53,13 @@ impl MemoryStore {
         let inverse = self
             .apply_change_set_with_inverse(checked)
             .map_err(|error| Refusal::Failed(error.to_string()))?;
+        // Foreign keys hold over the whole replica only once it is applied: a parent deleted
+        // by one writer and a child inserted by another offline meet here.
+        if let Err(violation) = self.check_foreign_keys_applied(&inverse) {
+            self.apply_change_set(inverse)
+                .map_err(|error| Refusal::Failed(error.to_string()))?;
+            return Err(Refusal::Invalid(violation.0));
+        }
         Ok((kept, inverse))
     }
 
@@ -224,7 +231,7 @@ fn reshape(schema: &Schema, from: &[ColumnDef], row: &Row) -> Option<Row> {
         .collect()
 }
 
-fn default_value(column: &ColumnDef) -> Option<Value> {
+pub(super) fn default_value(column: &ColumnDef) -> Option<Value> {
     match &column.default {
         None => column.nullable.then_some(Value::Null),
         // Evaluated as written only once the checks found that safe.
@@ -370,8 +377,9 @@ fn check_function(change: &FunctionChange) -> Result<(), String> {
     Ok(())
 }
 
-/// A row of the objects table: a view or an index, its id made of its kind and name, and a
-/// definition that is one CREATE statement of it (export() writes it; views run from it).
+/// A row of the objects table: a view, an index or a foreign key, its id made of its kind and
+/// name, and a definition that is one CREATE (a foreign key: ALTER TABLE … ADD) statement of it
+/// (export() writes it; views run from it).
 fn check_object_row(row: &Row) -> Result<(), String> {
     let text = |i: usize| match row.get(i) {
         Some(Value::Str(text)) => Some(text.as_str()),
@@ -383,9 +391,9 @@ fn check_object_row(row: &Row) -> Result<(), String> {
             "{OBJECTS_TABLE}: a row without its id, kind, name or definition"
         ));
     };
-    if !matches!(kind, "view" | "index") || id != format!("{kind}:{name}") {
+    if !matches!(kind, "view" | "index" | "foreign_key") || id != format!("{kind}:{name}") {
         return Err(format!(
-            "{OBJECTS_TABLE}: row {id:?} is not a view or an index under its own id"
+            "{OBJECTS_TABLE}: row {id:?} is not a view, an index or a foreign key under its own id"
         ));
     }
     sql_text::object_definition(kind, name, text(2), definition)

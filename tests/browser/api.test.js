@@ -661,9 +661,12 @@ for (const current of MODES) {
       assert.match(out.dump, /^-- idbsql dump\n/);
       assert.ok(out.same, `${out.before}\n!=\n${out.after}`);
       assert.ok(out.again, "exporting the imported copy gives the same SQL");
-      assert.deepEqual(out.summary, { statements: 7, rows: 4 });
+      assert.deepEqual(out.summary, { statements: 8, rows: 4 });
       assert.deepEqual(out.tables.map((t) => [t.name, t.rowCount]), [["author", 1], ["book", 2], ["v", 1]]);
-      assert.deepEqual(out.tables[1].foreignKeys, [{ column: "author_id", referencesTable: "author", referencesColumn: "id" }]);
+      assert.deepEqual(out.tables[1].foreignKeys, [{
+        name: "book_author_id_fkey", column: "author_id", referencesTable: "author", referencesColumn: "id",
+        columns: ["author_id"], referencesColumns: ["id"], onDelete: "NO ACTION", onUpdate: "NO ACTION",
+      }]);
       assert.deepEqual(out.tables[1].indexes.map((i) => i.name), ["book_author"]);
       assert.deepEqual(out.tables[0].columns[1], {
         name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null,
