@@ -25,6 +25,7 @@ export async function w1Statement() {
   await db.transaction((tx) => tx.query(sql));
   const ms = performance.now() - t0;
   await db.disconnect();
+  await deleteDatabase(`bench-cascade-${cascadeRun}`);
   return ms;
 }
 
@@ -47,6 +48,7 @@ export async function w1Batched() {
   });
   const ms = performance.now() - t0;
   await db.disconnect();
+  await deleteDatabase(`bench-cascade-${cascadeRun}`);
   return ms;
 }
 
@@ -61,6 +63,7 @@ export async function w1Params() {
   });
   const ms = performance.now() - t0;
   await db.disconnect();
+  await deleteDatabase(`bench-cascade-${cascadeRun}`);
   return ms;
 }
 
@@ -341,5 +344,31 @@ export async function windowQuery(kind) {
   const { rows } = await windowDb.query(sql);
   const ms = performance.now() - t0;
   if (rows.length !== 100_000) throw new Error(`${kind}: ${rows.length} rows`);
+  return ms;
+}
+
+// Foreign keys (issue 28): 1,000 parents with 10 children each, no index on the child's
+// column; one DELETE of every parent cascades to the 10,000 children. A fresh database each run.
+let cascadeRun = 0;
+export async function cascadeDelete() {
+  cascadeRun += 1;
+  const db = await connect(`bench-cascade-${cascadeRun}`);
+  await db.exec(
+    "CREATE TABLE fk_parent (id INTEGER PRIMARY KEY, name TEXT);" +
+      "CREATE TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES fk_parent (id) ON DELETE CASCADE, note TEXT)",
+  );
+  const parents = [];
+  for (let i = 0; i < 1_000; i += 1) parents.push(`(${i}, 'p${i}')`);
+  await db.query(`INSERT INTO fk_parent VALUES ${parents.join(",")}`);
+  const children = [];
+  for (let i = 0; i < 10_000; i += 1) children.push(`(${i}, ${i % 1_000}, 'c${i}')`);
+  await db.query(`INSERT INTO fk_child VALUES ${children.join(",")}`);
+  const t0 = performance.now();
+  await db.query("DELETE FROM fk_parent");
+  const ms = performance.now() - t0;
+  const { rows } = await db.query("SELECT COUNT(*) AS n FROM fk_child");
+  if (Number(rows[0].n) !== 0) throw new Error(`cascade left ${rows[0].n} children`);
+  await db.disconnect();
+  await deleteDatabase(`bench-cascade-${cascadeRun}`);
   return ms;
 }

@@ -371,3 +371,35 @@ fn generated_keys_round_trip_and_go_on_where_they_stood() {
         assert_eq!(refused.code, ErrorCode::Constraint);
     }
 }
+
+#[test]
+fn foreign_keys_round_trip_with_their_actions_and_stay_enforced() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE node (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES node (id) ON DELETE CASCADE);
+         CREATE TABLE room (building TEXT PRIMARY KEY, num INTEGER, UNIQUE (building, num));
+         CREATE TABLE booking (id INTEGER PRIMARY KEY, building TEXT, num INTEGER,
+           CONSTRAINT \"booking room\" FOREIGN KEY (building, num) REFERENCES room (building, num) ON DELETE SET NULL ON UPDATE CASCADE);
+         INSERT INTO node VALUES (1, NULL), (2, 1), (3, 2);
+         INSERT INTO room VALUES ('main', 1);
+         INSERT INTO booking VALUES (1, 'main', 1);",
+    );
+    let dump = db.export().expect("export");
+    assert!(
+        dump.contains("ALTER TABLE \"booking\" ADD CONSTRAINT \"booking room\" FOREIGN KEY (\"building\", \"num\") REFERENCES \"room\" (\"building\", \"num\") ON DELETE SET NULL ON UPDATE CASCADE;"),
+        "{dump}"
+    );
+    let mut copy = assert_round_trip(
+        &mut db,
+        &["SELECT * FROM node ORDER BY id", "SELECT * FROM booking"],
+    );
+    let refused = block_on(copy.query("INSERT INTO booking VALUES (2, 'annex', 1)", &[]));
+    assert_eq!(refused.map(|_| ()).unwrap_err().code, ErrorCode::Constraint);
+    exec(&mut copy, "DELETE FROM node WHERE id = 1; UPDATE room SET num = 2");
+    assert_eq!(rows_text(&mut copy, "SELECT COUNT(*) FROM node"), "[[I64(0)]]");
+    assert_eq!(
+        rows_text(&mut copy, "SELECT num FROM booking"),
+        "[[I64(2)]]"
+    );
+}

@@ -103,8 +103,8 @@ pub struct MemoryStore {
     minter: RowKeyMinter,
     /// Unique indexes per table, read from the objects table; `None` until read again.
     unique_defs: RefCell<Option<BTreeMap<String, Vec<UniqueDef>>>>,
-    /// Foreign keys, read from the objects table; `None` until read again.
-    foreign_defs: RefCell<Option<std::rc::Rc<Vec<ForeignKeyDef>>>>,
+    /// Foreign keys, read from the objects table; read again once it changed.
+    foreign_defs: RefCell<foreign_keys::Cache>,
     /// Rows handed to GlueSQL by scans, key lookups and index reads: tests use it to show a
     /// statement took the key or index path.
     rows_read: Cell<u64>,
@@ -204,7 +204,7 @@ impl MemoryStore {
         self.tables.clear();
         self.functions.clear();
         *self.unique_defs.borrow_mut() = None;
-        *self.foreign_defs.borrow_mut() = None;
+        self.foreign_defs.borrow_mut().fresh = false;
         self.clear_scan_hint();
         self.clear_read_columns();
         self.pages_unknown = true;

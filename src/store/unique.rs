@@ -253,7 +253,7 @@ impl MemoryStore {
     pub(super) fn objects_changed(&self, table: &str) {
         if table == OBJECTS_TABLE {
             *self.unique_defs.borrow_mut() = None;
-            *self.foreign_defs.borrow_mut() = None;
+            self.foreign_defs.borrow_mut().fresh = false;
         }
     }
 

@@ -629,6 +629,99 @@ test("a token that expires mid-session: the server ends the session, the token f
   }
 });
 
+test("foreign keys: a cascade survives a reload and syncs as rows; the offline parent/child race is rejected", async () => {
+  const dir = path.join(dataDir, "foreign-keys");
+  let server = await startSyncServer({ dataDir: dir });
+  const contextA = await browser.newContext();
+  const contextB = await browser.newContext();
+  const books = (page) =>
+    page.evaluate(async () => (await window.db.query("SELECT id, author_id FROM book ORDER BY id")).rows);
+  const authors = (page) => page.evaluate(async () => (await window.db.query("SELECT COUNT(*) AS n FROM author")).rows[0].n);
+  // Opens the database again on a page (after a reload, or to come back online), counting rejects.
+  const reopen = (page) =>
+    page.evaluate(async (syncUrl) => {
+      window.db = await window.idbsql.connect("shared-notes", { sync: { url: syncUrl } });
+      window.rejects = [];
+      window.db.sync.addEventListener("reject", (event) => window.rejects.push(event.detail));
+    }, server.url);
+  const goOffline = async () => {
+    await server.stop();
+    await waitFor(a, () => window.db.sync.status === "offline");
+    await waitFor(b, () => window.db.sync.status === "offline");
+  };
+  let a;
+  let b;
+  try {
+    a = await openSynced(contextA, server.url);
+    b = await openSynced(contextB, server.url);
+    await a.evaluate(async () => {
+      await window.db.exec(
+        "CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT);" +
+          "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES author (id) ON DELETE CASCADE, title TEXT);" +
+          "INSERT INTO author VALUES (1, 'Ann'), (2, 'Bo'), (3, 'Cy');" +
+          "INSERT INTO book VALUES (10, 1, 'a'), (11, 1, 'b'), (12, 2, 'c'), (13, 3, 'd');",
+      );
+      await window.db.sync.flush();
+    });
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM book")).rows[0].n === 4);
+    // The foreign key came with the tables: B's own writes are checked too.
+    const refused = await b.evaluate(() => window.db.query("INSERT INTO book VALUES (14, 9, 'x')").then(() => null, (e) => e.code));
+    assert.equal(refused, "constraint");
+
+    // A cascade on A: kept across a reload, and received by B as rows.
+    await a.evaluate(async () => {
+      await window.db.query("DELETE FROM author WHERE id = 1");
+      await window.db.sync.flush();
+    });
+    await a.evaluate(() => window.db.disconnect());
+    await a.reload();
+    await a.waitForFunction(() => window.idbsqlReady === true);
+    await reopen(a);
+    assert.deepEqual(await books(a), [{ id: 12, author_id: 2 }, { id: 13, author_id: 3 }]);
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM book")).rows[0].n === 2);
+
+    // Offline race, A's delete reaching the server first: B's child of author 2 is rejected.
+    await goOffline();
+    await a.evaluate(() => window.db.query("DELETE FROM author WHERE id = 2"));
+    await b.evaluate(async () => {
+      await window.db.query("INSERT INTO book VALUES (20, 2, 'offline child')");
+      await window.db.disconnect();
+    });
+    server = await startSyncServer({ dataDir: dir, port: server.port });
+    await a.evaluate(() => window.db.sync.flush());
+    await reopen(b);
+    await b.evaluate(() => window.db.sync.flush().catch(() => {}));
+    await waitFor(b, () => window.rejects.length === 1);
+    assert.match(await b.evaluate(() => window.rejects[0].reason), /violates foreign key constraint/);
+    await waitFor(b, async () => (await window.db.query("SELECT COUNT(*) AS n FROM book")).rows[0].n === 1);
+    assert.deepEqual(await books(b), [{ id: 13, author_id: 3 }], "B's child taken back, A's cascade received");
+    assert.equal(await authors(b), 1);
+
+    // The other order: B's child of author 3 first, then A's delete of author 3, whose
+    // cascade never saw that child: A's push is rejected and A gets author 3 back.
+    await goOffline();
+    await b.evaluate(() => window.db.query("INSERT INTO book VALUES (22, 3, 'B first')"));
+    await a.evaluate(async () => {
+      await window.db.query("DELETE FROM author WHERE id = 3");
+      await window.db.disconnect();
+    });
+    server = await startSyncServer({ dataDir: dir, port: server.port });
+    await b.evaluate(() => window.db.sync.flush());
+    await reopen(a);
+    await a.evaluate(() => window.db.sync.flush().catch(() => {}));
+    await waitFor(a, () => window.rejects.length === 1);
+    assert.match(await a.evaluate(() => window.rejects[0].reason), /is still referenced/);
+    await waitFor(a, async () => (await window.db.query("SELECT COUNT(*) AS n FROM book")).rows[0].n === 2);
+    assert.equal(await authors(a), 1);
+    assert.deepEqual(await books(a), [{ id: 13, author_id: 3 }, { id: 22, author_id: 3 }]);
+    assert.deepEqual(await books(b), await books(a));
+  } finally {
+    await contextA.close();
+    await contextB.close();
+    await server.stop();
+  }
+});
+
 test("a commit past a server quota is rejected with code quota and rolled back; sync goes on", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "idbsql-sync-quota-"));
   const server = await startSyncServer({ dataDir: dir, extraArgs: ["--max-tables-per-database", "1"] });
