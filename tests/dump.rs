@@ -396,8 +396,14 @@ fn foreign_keys_round_trip_with_their_actions_and_stay_enforced() {
     );
     let refused = block_on(copy.query("INSERT INTO booking VALUES (2, 'annex', 1)", &[]));
     assert_eq!(refused.map(|_| ()).unwrap_err().code, ErrorCode::Constraint);
-    exec(&mut copy, "DELETE FROM node WHERE id = 1; UPDATE room SET num = 2");
-    assert_eq!(rows_text(&mut copy, "SELECT COUNT(*) FROM node"), "[[I64(0)]]");
+    exec(
+        &mut copy,
+        "DELETE FROM node WHERE id = 1; UPDATE room SET num = 2",
+    );
+    assert_eq!(
+        rows_text(&mut copy, "SELECT COUNT(*) FROM node"),
+        "[[I64(0)]]"
+    );
     assert_eq!(
         rows_text(&mut copy, "SELECT num FROM booking"),
         "[[I64(2)]]"

@@ -5,7 +5,7 @@
 
 use {
     super::{
-        names::{altered_table, same_name},
+        names::{altered_table, created_table, same_name},
         parse_sql, Engine, QueryOutput,
     },
     crate::error::{DbError, ErrorCode},
@@ -98,12 +98,7 @@ impl Engine {
             return Err(plan_error("internal: not a CREATE TABLE"));
         };
         let mut create = create.clone();
-        let table = create
-            .name
-            .0
-            .last()
-            .map(|i| i.value.clone())
-            .unwrap_or_default();
+        let table = created_table(&create);
         let mut uniques = Vec::new();
         let mut kept = Vec::new();
         for constraint in std::mem::take(&mut create.constraints) {

@@ -4,11 +4,12 @@
 
 use {
     super::{
-        names::{altered_table, column_position, same_name},
+        names::{altered_table, column_position, created_table, same_name},
         Engine, Object, ObjectKind, QueryOutput,
     },
     crate::{
         error::{DbError, ErrorCode},
+        kinds::is_integer_type,
         store::{FkAction, ForeignKeyDef, ForeignKeyViolation},
     },
     gluesql_core::{
@@ -108,22 +109,6 @@ fn object_name(table: &str, constraint: &str) -> String {
     format!("{table}.{constraint}")
 }
 
-fn is_integer(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int
-            | DataType::Int128
-            | DataType::Uint8
-            | DataType::Uint16
-            | DataType::Uint32
-            | DataType::Uint64
-            | DataType::Uint128
-    )
-}
-
 impl Engine {
     /// CREATE TABLE with its foreign keys taken out and stored as objects after it, all in
     /// one transaction. A table may reference itself.
@@ -136,12 +121,7 @@ impl Engine {
             return Err(plan_error("internal: not a CREATE TABLE"));
         };
         let mut create = create.clone();
-        let table = create
-            .name
-            .0
-            .last()
-            .map(|i| i.value.clone())
-            .unwrap_or_default();
+        let table = created_table(&create);
         let mut keys = Vec::new();
         for column in &mut create.columns {
             let mut kept = Vec::with_capacity(column.options.len());
@@ -322,7 +302,9 @@ impl Engine {
                 .find(|(n, _)| n == name)
                 .map(|(_, t)| t.clone())
                 .unwrap_or(DataType::Text);
-            if *child_type != parent_type && !(is_integer(child_type) && is_integer(&parent_type)) {
+            if *child_type != parent_type
+                && !(is_integer_type(child_type) && is_integer_type(&parent_type))
+            {
                 return Err(plan_error(format!(
                     "foreign key column {child_name} ({child_type}) and referenced column {parent}.{name} ({parent_type}) are of incompatible types"
                 )));

@@ -481,6 +481,16 @@ fn ddl_targets(statement: &Statement) -> Vec<&ObjectName> {
     }
 }
 
+/// The table a CREATE TABLE makes (its last part, as written).
+pub(super) fn created_table(create: &gluesql_core::sqlparser::ast::CreateTable) -> String {
+    create
+        .name
+        .0
+        .last()
+        .map(|i| i.value.clone())
+        .unwrap_or_default()
+}
+
 /// The table an ALTER TABLE names (its last part, as written) and its operations.
 pub(super) fn altered_table(statement: &Statement) -> Option<(&str, &[AlterTableOperation])> {
     let Statement::AlterTable {
