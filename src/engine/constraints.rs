@@ -1,7 +1,8 @@
 //! Table constraints as migration tools write them, in forms GlueSQL 0.20 runs: `[CONSTRAINT n]
 //! UNIQUE (a, …)` in CREATE TABLE or `ALTER TABLE … ADD` becomes the UNIQUE index n (indexes.rs
-//! keeps and enforces it), a one-column `PRIMARY KEY (a)` the column's own option, and `ALTER
-//! TABLE … DROP CONSTRAINT n` drops such an index. Enforces nothing itself.
+//! keeps and enforces it), a one-column `PRIMARY KEY (a)` the column's own option (over several
+//! columns: those NOT NULL and a UNIQUE index over them), and `ALTER TABLE … DROP CONSTRAINT n`
+//! drops such an index. Enforces nothing itself.
 
 use {
     super::{
@@ -76,15 +77,6 @@ fn unique_index(table: &str, name: &str, columns: &[Ident]) -> Result<CreateInde
     }
 }
 
-fn several_keys(columns: &[Ident]) -> DbError {
-    let columns: Vec<&str> = columns.iter().map(|c| c.value.as_str()).collect();
-    plan_error(format!(
-        "PRIMARY KEY ({}) over several columns is not supported: declare one key column and UNIQUE ({})",
-        columns.join(", "),
-        columns.join(", ")
-    ))
-}
-
 impl Engine {
     /// CREATE TABLE with its UNIQUE constraints as indexes and a one-column PRIMARY KEY
     /// constraint on its column, all in one transaction; the rest (SERIAL columns, foreign
@@ -103,32 +95,43 @@ impl Engine {
         let mut kept = Vec::new();
         for constraint in std::mem::take(&mut create.constraints) {
             match constraint {
-                TableConstraint::PrimaryKey { columns, .. } => {
-                    let [key] = columns.as_slice() else {
-                        return Err(several_keys(&columns));
-                    };
-                    let column = create
-                        .columns
-                        .iter_mut()
-                        .find(|c| same_name(&c.name.value, &key.value))
-                        .ok_or_else(|| {
-                            plan_error(format!(
-                                "PRIMARY KEY names {}, which the table does not have",
-                                key.value
-                            ))
-                        })?;
-                    // A key is never NULL, as a column's own PRIMARY KEY says.
-                    column
-                        .options
-                        .retain(|o| !matches!(o.option, ColumnOption::Null));
-                    for option in [
-                        ColumnOption::NotNull,
-                        ColumnOption::Unique {
-                            is_primary: true,
-                            characteristics: None,
-                        },
-                    ] {
-                        column.options.push(ColumnOptionDef { name: None, option });
+                TableConstraint::PrimaryKey { name, columns, .. } => {
+                    for key in &columns {
+                        let column = create
+                            .columns
+                            .iter_mut()
+                            .find(|c| same_name(&c.name.value, &key.value))
+                            .ok_or_else(|| {
+                                plan_error(format!(
+                                    "PRIMARY KEY names {}, which the table does not have",
+                                    key.value
+                                ))
+                            })?;
+                        // A key is never NULL, as a column's own PRIMARY KEY says.
+                        column
+                            .options
+                            .retain(|o| !matches!(o.option, ColumnOption::Null));
+                        column.options.push(ColumnOptionDef {
+                            name: None,
+                            option: ColumnOption::NotNull,
+                        });
+                        // One column is the row's key; several are a UNIQUE index over them
+                        // (GlueSQL keys a row by one value), named as PostgreSQL names the key.
+                        if let [_] = columns.as_slice() {
+                            column.options.push(ColumnOptionDef {
+                                name: None,
+                                option: ColumnOption::Unique {
+                                    is_primary: true,
+                                    characteristics: None,
+                                },
+                            });
+                        }
+                    }
+                    if columns.len() > 1 {
+                        let name = name
+                            .map(|n| n.value)
+                            .unwrap_or_else(|| format!("{table}_pkey"));
+                        uniques.push(unique_index(&table, &name, &columns)?);
                     }
                 }
                 TableConstraint::Unique { name, columns, .. } => {
