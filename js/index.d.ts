@@ -59,6 +59,8 @@ export interface TableInfo {
     onDelete: ForeignKeyAction;
     onUpdate: ForeignKeyAction;
   }[];
+  /** CHECK constraints, each expression as SQL. */
+  checks: { name: string; expr: string }[];
   rowCount: number;
 }
 

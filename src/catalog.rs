@@ -4,7 +4,7 @@
 use {
     crate::{
         engine::{Engine, Object, ObjectKind, OBJECTS_TABLE},
-        store::{ForeignKeyDef, Table},
+        store::{CheckDef, ForeignKeyDef, Table},
     },
     gluesql_core::ast::ToSql,
     serde::Serialize,
@@ -23,7 +23,15 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     pub indexes: Vec<IndexInfo>,
     pub foreign_keys: Vec<ForeignKeyInfo>,
+    pub checks: Vec<CheckInfo>,
     pub row_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckInfo {
+    pub name: String,
+    /// The CHECK's expression as SQL.
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,11 +91,12 @@ impl ForeignKeyInfo {
 pub fn describe_tables(engine: &mut Engine) -> Vec<TableInfo> {
     let indexes = engine.objects(ObjectKind::Index);
     let foreign_keys = engine.store().foreign_keys();
+    let checks = engine.store().checks();
     let mut tables: Vec<TableInfo> = engine
         .store()
         .tables()
         .filter(|table| table.schema.table_name != OBJECTS_TABLE)
-        .map(|table| describe_table(table, &indexes, &foreign_keys))
+        .map(|table| describe_table(table, &indexes, &foreign_keys, &checks))
         .collect();
     for view in engine.objects(ObjectKind::View) {
         let columns = engine
@@ -118,11 +127,17 @@ fn describe_view(view: Object, columns: Vec<String>) -> TableInfo {
             .collect(),
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        checks: Vec::new(),
         row_count: 0,
     }
 }
 
-fn describe_table(table: &Table, objects: &[Object], foreign_keys: &[ForeignKeyDef]) -> TableInfo {
+fn describe_table(
+    table: &Table,
+    objects: &[Object],
+    foreign_keys: &[ForeignKeyDef],
+    checks: &[CheckDef],
+) -> TableInfo {
     let schema = &table.schema;
     let columns = schema
         .column_defs
@@ -186,6 +201,14 @@ fn describe_table(table: &Table, objects: &[Object], foreign_keys: &[ForeignKeyD
                     .map(ForeignKeyInfo::of),
             )
             .collect(),
+        checks: checks
+            .iter()
+            .filter(|def| def.table == schema.table_name)
+            .map(|def| CheckInfo {
+                name: def.name.clone(),
+                expr: def.expr.to_string(),
+            })
+            .collect(),
         row_count: table.rows.len(),
     }
 }
@@ -205,6 +228,7 @@ mod tests {
             "INSERT INTO author VALUES (1, 'a@x', 'A'), (2, 'b@x', 'B')",
             "CREATE UNIQUE INDEX author_name ON author (name, email)",
             "CREATE VIEW named AS SELECT name AS who FROM author",
+            "ALTER TABLE author ADD CONSTRAINT named CHECK (name <> '')",
         ] {
             engine.query(sql, &[]).expect(sql);
         }
@@ -243,6 +267,13 @@ mod tests {
         assert!(author.columns[1].unique && !author.columns[1].primary_key);
         assert_eq!(author.columns[2].default.as_deref(), Some("'anon'"));
         assert!(!author.columns[2].nullable);
+        assert_eq!(
+            author.checks,
+            [CheckInfo {
+                name: "named".into(),
+                expr: "name <> ''".into(),
+            }]
+        );
         let book = &tables[1];
         assert_eq!(
             book.indexes,

@@ -83,6 +83,9 @@ pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
     for key in store.foreign_keys().iter() {
         let _ = writeln!(out, "{};", key.to_sql());
     }
+    for check in store.checks().iter() {
+        let _ = writeln!(out, "{};", check.to_sql());
+    }
     for definition in views_in_dependency_order(engine)? {
         let _ = writeln!(out, "{definition};");
     }

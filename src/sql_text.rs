@@ -67,6 +67,10 @@ pub fn object_definition(
         let def = crate::store::ForeignKeyDef::parse(name, target.unwrap_or_default(), definition)?;
         return Ok(def.to_sql());
     }
+    if kind == "check" {
+        let def = crate::store::CheckDef::parse(name, target.unwrap_or_default(), definition)?;
+        return Ok(def.to_sql());
+    }
     let statements = parse(definition)
         .map_err(|e| format!("{kind} {name}: its definition does not parse: {e}"))?;
     let last = |object: &gluesql_core::sqlparser::ast::ObjectName| {

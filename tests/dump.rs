@@ -409,3 +409,31 @@ fn foreign_keys_round_trip_with_their_actions_and_stay_enforced() {
         "[[I64(2)]]"
     );
 }
+
+#[test]
+fn check_constraints_round_trip_and_stay_enforced() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE item (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty >= 0), \"lo\" INTEGER, hi INTEGER,
+           CONSTRAINT \"lo below hi\" CHECK (\"lo\" < hi));
+         INSERT INTO item VALUES (1, 3, 1, 2);",
+    );
+    let dump = db.export().expect("export");
+    assert!(
+        dump.contains("ALTER TABLE \"item\" ADD CONSTRAINT \"lo below hi\" CHECK (\"lo\" < hi);"),
+        "{dump}"
+    );
+    let mut copy = assert_round_trip(&mut db, &["SELECT * FROM item"]);
+    for sql in [
+        "INSERT INTO item VALUES (2, -1, 1, 2)",
+        "UPDATE item SET hi = 0",
+    ] {
+        let refused = block_on(copy.query(sql, &[]));
+        assert_eq!(
+            refused.map(|_| ()).unwrap_err().code,
+            ErrorCode::Constraint,
+            "{sql}"
+        );
+    }
+}

@@ -194,7 +194,9 @@ impl Engine {
                 if_exists,
                 ..
             } => {
-                if self.drop_foreign_key(&table, &constraint.value)? {
+                if self.drop_foreign_key(&table, &constraint.value)?
+                    || self.drop_check(&table, &constraint.value)?
+                {
                     return Ok(QueryOutput::command("ALTER TABLE", 0));
                 }
                 if !self.index_exists(&table, &constraint.value) {
@@ -204,7 +206,7 @@ impl Engine {
                     return Err(DbError::new(
                         ErrorCode::Execute,
                         format!(
-                            "constraint {} of table {table} does not exist (idbsql keeps UNIQUE constraints as indexes and foreign keys; other constraints cannot be dropped)",
+                            "constraint {} of table {table} does not exist (idbsql keeps UNIQUE constraints as indexes, foreign keys and CHECKs; other constraints cannot be dropped)",
                             constraint.value
                         ),
                     ));

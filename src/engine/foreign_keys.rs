@@ -364,8 +364,9 @@ impl Engine {
         }
     }
 
-    /// A write statement with its foreign keys enforced at its end: the actions run, then
-    /// every reference is checked; on a violation the statement changes nothing.
+    /// A write statement with its foreign keys and CHECKs enforced at its end: the actions
+    /// run, then every reference and every CHECK is checked; on a violation the statement
+    /// changes nothing.
     pub(super) fn execute_checked(
         &mut self,
         statement: &Statement,
@@ -380,6 +381,8 @@ impl Engine {
                 .ok_or_else(|| plan_error("internal: no transaction for a checked write"))?;
             let output = engine.execute(statement, params)?;
             engine.glue.storage.enforce_foreign_keys(&since)?;
+            // After the actions: a cascaded SET NULL or SET DEFAULT meets the CHECKs too.
+            engine.enforce_checks(&since)?;
             Ok(output)
         });
         self.checking_foreign_keys = false;

@@ -185,6 +185,7 @@ impl Engine {
         }
         self.atomically(|engine| {
             engine.drop_foreign_keys_of(statement)?;
+            engine.drop_checks_of(statement)?;
             let output = engine.run(statement, params)?;
             for kind in [ObjectKind::Index, ObjectKind::Sequence] {
                 let stale: Vec<String> = engine

@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod alter_columns;
+mod checks;
 mod compat;
 mod computed_from;
 mod constraints;
@@ -188,7 +189,7 @@ impl Engine {
         let statement = respelled.as_ref().unwrap_or(statement);
         if !self.checking_foreign_keys
             && foreign_keys::writes_rows(statement)
-            && self.glue.storage.has_foreign_keys()
+            && (self.glue.storage.has_foreign_keys() || self.glue.storage.has_checks())
         {
             return self.execute_checked(statement, params);
         }
@@ -208,6 +209,10 @@ impl Engine {
             {
                 self.run_joined_write(statement, params)
             }
+            _ if checks::declares_checks(statement) => {
+                self.create_table_with_checks(statement, params)
+            }
+            _ if checks::adds_check(statement) => self.alter_add_check(statement),
             _ if foreign_keys::declares_foreign_keys(statement) => {
                 self.create_table_with_foreign_keys(statement, params)
             }
@@ -246,12 +251,14 @@ impl Engine {
             SqlStatement::AlterTable { .. } if alter_columns::alters_columns(statement) => {
                 self.refuse_alter_with_objects(statement)?;
                 self.refuse_alter_of_foreign_keys(statement)?;
+                self.refuse_alter_of_checks(statement)?;
                 self.refuse_alter_of_sequences(statement)?;
                 self.alter_columns(statement)
             }
             SqlStatement::AlterTable { .. } => {
                 self.refuse_alter_with_objects(statement)?;
                 self.refuse_alter_of_foreign_keys(statement)?;
+                self.refuse_alter_of_checks(statement)?;
                 self.refuse_alter_of_sequences(statement)?;
                 self.run(statement, params)
             }

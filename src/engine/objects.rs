@@ -22,6 +22,8 @@ pub enum ObjectKind {
     Sequence,
     /// A foreign key (foreign_keys.rs), named `table.constraint`.
     ForeignKey,
+    /// A CHECK constraint (checks.rs), named `table.constraint`.
+    Check,
 }
 
 impl ObjectKind {
@@ -31,6 +33,7 @@ impl ObjectKind {
             ObjectKind::Index => "index",
             ObjectKind::Sequence => "sequence",
             ObjectKind::ForeignKey => "foreign_key",
+            ObjectKind::Check => "check",
         }
     }
 }

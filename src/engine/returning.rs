@@ -408,7 +408,7 @@ fn fold_literal_casts(expr: &mut ExprPlan) {
 /// RETURNING's expressions as a SELECT over a scratch table of its own store that holds only
 /// the written rows, named and typed as the written table: each row is read as stored, not
 /// bound as a parameter per value (which cost seven times the write over 10,000 rows).
-fn select_over_scratch(
+pub(super) fn select_over_scratch(
     query: &Statement,
     mut schema: gluesql_core::data::Schema,
     rows: Vec<Vec<Value>>,

@@ -151,14 +151,6 @@ impl ForeignKeyDef {
 #[error("{0}")]
 pub struct ForeignKeyViolation(pub String);
 
-/// The foreign keys as last read, and the rows they were read from (see `foreign_keys`).
-#[derive(Debug, Default)]
-pub(super) struct Cache {
-    pub(super) fresh: bool,
-    sources: Vec<(String, String, String)>,
-    defs: Arc<Vec<ForeignKeyDef>>,
-}
-
 /// Rounds of actions one statement may set off (each round acts on the rows the last one
 /// wrote): a chain of cascades deeper than this is refused rather than run without end.
 const MAX_ROUNDS: usize = 10_000;
@@ -224,49 +216,13 @@ impl Resolved<'_> {
 }
 
 impl MemoryStore {
-    /// Every foreign key, read from the objects table (cached until it changes). A row that
-    /// does not read back is skipped: the server refused it before any replica stored it.
-    /// (An `Arc`: the server moves its replica between threads.)
+    /// Every foreign key, read from the objects table (see object_defs).
     pub fn foreign_keys(&self) -> Arc<Vec<ForeignKeyDef>> {
-        let mut cache = self.foreign_defs.borrow_mut();
-        if cache.fresh {
-            return Arc::clone(&cache.defs);
-        }
-        // The objects table changes on every INSERT that moves a sequence: the definitions
-        // are parsed again only when a foreign key's row changed.
-        let mut sources: Vec<(&str, &str, &str)> = Vec::new();
-        if let Some(objects) = self.tables.get(OBJECTS_TABLE) {
-            for row in objects.rows.values() {
-                if let [_, Value::Str(kind), Value::Str(table), Value::Str(name), Value::Str(definition), ..] =
-                    row.as_slice()
-                {
-                    if kind == "foreign_key" {
-                        sources.push((name, table, definition));
-                    }
-                }
-            }
-        }
-        let same = cache.sources.len() == sources.len()
-            && cache
-                .sources
-                .iter()
-                .zip(&sources)
-                .all(|((n, t, d), (n2, t2, d2))| n == n2 && t == t2 && d == d2);
-        if !same {
-            let defs = sources
-                .iter()
-                .filter_map(|(name, table, definition)| {
-                    ForeignKeyDef::parse(name, table, definition).ok()
-                })
-                .collect();
-            cache.defs = Arc::new(defs);
-            cache.sources = sources
-                .iter()
-                .map(|(n, t, d)| (n.to_string(), t.to_string(), d.to_string()))
-                .collect();
-        }
-        cache.fresh = true;
-        Arc::clone(&cache.defs)
+        self.foreign_defs.borrow_mut().get(
+            self.tables.get(OBJECTS_TABLE),
+            "foreign_key",
+            |name, table, definition| ForeignKeyDef::parse(name, table, definition).ok(),
+        )
     }
 
     pub fn has_foreign_keys(&self) -> bool {

@@ -4,12 +4,14 @@
 mod alter_table;
 mod capture;
 mod change_set;
+mod checks;
 mod foreign_keys;
 mod function;
 mod functions;
 mod index;
 mod index_data;
 mod metadata;
+mod object_defs;
 mod pages;
 mod planner;
 mod read_columns;
@@ -26,6 +28,7 @@ mod unique_check;
 mod validate;
 
 pub use {
+    checks::CheckDef,
     foreign_keys::{FkAction, ForeignKeyDef, ForeignKeyViolation},
     pages::{PageFold, CATALOG_PAGE},
     savepoints::{Savepoint, SavepointError, Written},
@@ -104,7 +107,9 @@ pub struct MemoryStore {
     /// Unique indexes per table, read from the objects table; `None` until read again.
     unique_defs: RefCell<Option<BTreeMap<String, Vec<UniqueDef>>>>,
     /// Foreign keys, read from the objects table; read again once it changed.
-    foreign_defs: RefCell<foreign_keys::Cache>,
+    foreign_defs: RefCell<object_defs::ObjectDefs<ForeignKeyDef>>,
+    /// CHECK constraints, likewise.
+    check_defs: RefCell<object_defs::ObjectDefs<CheckDef>>,
     /// Rows handed to GlueSQL by scans, key lookups and index reads: tests use it to show a
     /// statement took the key or index path.
     rows_read: Cell<u64>,
@@ -204,7 +209,8 @@ impl MemoryStore {
         self.tables.clear();
         self.functions.clear();
         *self.unique_defs.borrow_mut() = None;
-        self.foreign_defs.borrow_mut().fresh = false;
+        self.foreign_defs.borrow_mut().mark_stale();
+        self.check_defs.borrow_mut().mark_stale();
         self.clear_scan_hint();
         self.clear_read_columns();
         self.pages_unknown = true;

@@ -253,7 +253,8 @@ impl MemoryStore {
     pub(super) fn objects_changed(&self, table: &str) {
         if table == OBJECTS_TABLE {
             *self.unique_defs.borrow_mut() = None;
-            self.foreign_defs.borrow_mut().fresh = false;
+            self.foreign_defs.borrow_mut().mark_stale();
+            self.check_defs.borrow_mut().mark_stale();
         }
     }
 

@@ -377,9 +377,9 @@ fn check_function(change: &FunctionChange) -> Result<(), String> {
     Ok(())
 }
 
-/// A row of the objects table: a view, an index or a foreign key, its id made of its kind and
-/// name, and a definition that is one CREATE (a foreign key: ALTER TABLE … ADD) statement of it
-/// (export() writes it; views run from it).
+/// A row of the objects table: a view, an index, a foreign key or a CHECK, its id made of its
+/// kind and name, and a definition that is one CREATE (a constraint: ALTER TABLE … ADD)
+/// statement of it (export() writes it; views run from it).
 fn check_object_row(row: &Row) -> Result<(), String> {
     let text = |i: usize| match row.get(i) {
         Some(Value::Str(text)) => Some(text.as_str()),
@@ -391,9 +391,10 @@ fn check_object_row(row: &Row) -> Result<(), String> {
             "{OBJECTS_TABLE}: a row without its id, kind, name or definition"
         ));
     };
-    if !matches!(kind, "view" | "index" | "foreign_key") || id != format!("{kind}:{name}") {
+    if !matches!(kind, "view" | "index" | "foreign_key" | "check") || id != format!("{kind}:{name}")
+    {
         return Err(format!(
-            "{OBJECTS_TABLE}: row {id:?} is not a view, an index or a foreign key under its own id"
+            "{OBJECTS_TABLE}: row {id:?} is not a view, an index, a foreign key or a check under its own id"
         ));
     }
     sql_text::object_definition(kind, name, text(2), definition)
