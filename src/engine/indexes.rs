@@ -41,6 +41,29 @@ impl Engine {
         create: &CreateIndex,
         params: &[gluesql_core::data::Value],
     ) -> Result<QueryOutput, DbError> {
+        // `USING btree` (drizzle-kit writes it on every index) is what every index here is;
+        // `hash` answers the same lookups. Other methods (gin, gist, …) index what ours cannot.
+        let without_method;
+        let create = match &create.using {
+            None => create,
+            Some(method)
+                if ["btree", "hash"]
+                    .iter()
+                    .any(|m| method.value.eq_ignore_ascii_case(m)) =>
+            {
+                without_method = CreateIndex {
+                    using: None,
+                    ..create.clone()
+                };
+                &without_method
+            }
+            Some(method) => return Err(error(
+                ErrorCode::Plan,
+                format!(
+                    "index method {method} is not supported: idbsql's indexes are ordered (btree)"
+                ),
+            )),
+        };
         let table = create
             .table_name
             .0
