@@ -122,3 +122,16 @@ fn a_parent_deleted_offline_under_a_pushed_child_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_cascade_pushed_without_its_childrens_rows_is_refused() {
+    let (mut server, mut a, _) = setup("CASCADE");
+    let child = write(&mut a, "INSERT INTO child VALUES (10, 1)");
+    server.accept_remote(child).unwrap();
+    let mut delete = write(&mut a, "DELETE FROM parent WHERE id = 1");
+    let names: Vec<&str> = delete.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["parent", "child"]);
+    delete.tables[1].rows.clear();
+    let reason = refused(server.accept_remote(delete));
+    assert!(reason.contains("is still referenced"), "{reason}");
+}

@@ -1,6 +1,7 @@
 //! A seeded fuzzer of what a server takes from its clients: whole change sets, made by running
 //! random SQL on a writer replica and then, often, damaged the way a hostile client would
-//! (unknown tables, schemas and defaults GlueSQL panics on, wrong rows, huge values). Each goes
+//! (unknown tables, schemas and defaults GlueSQL panics on, wrong rows, huge values); foreign
+//! keys and CHECKs among the definitions, so pushes the server's foreign-key check refuses too. Each goes
 //! through `accept_remote`, the server's one check-and-apply step, against a reference model
 //! of what was accepted:
 //! - nothing panics;
@@ -26,7 +27,7 @@ use {
 /// Cases run (change sets that reached the server) across all seeds, at least.
 const MIN_CASES: usize = 10_000;
 const SEEDS: u64 = 20;
-const ATTEMPTS_PER_SEED: usize = 900;
+const ATTEMPTS_PER_SEED: usize = 1_300;
 
 #[path = "common/rng.rs"]
 mod rng;
@@ -163,6 +164,14 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
     let name = format!("t{}", rng.below(4));
     if tables.is_empty() || rng.percent(12) {
         let mut columns = vec!["id INT PRIMARY KEY".to_owned()];
+        // A reference to another table's key, whose values below meet its rows often.
+        if !tables.is_empty() && rng.percent(40) {
+            let (parent, _) = rng.pick(&tables).clone();
+            columns.push(format!(
+                "p INT REFERENCES {parent} (id) ON DELETE {}",
+                rng.pick(&["CASCADE", "SET NULL", "NO ACTION"])
+            ));
+        }
         for i in 0..1 + rng.below(4) {
             let data_type = *rng.pick(TYPES);
             let mut column = format!("c{i} {data_type}");
@@ -178,7 +187,7 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
     }
     let (table, columns) = rng.pick(&tables).clone();
     let value_for = |rng: &mut Rng, i: usize, large: bool| {
-        if i == 0 {
+        if i == 0 || columns[i].0 == "p" {
             (rng.below(60) as i64).to_string()
         } else {
             literal(rng, columns[i].1.as_str(), large)
@@ -244,8 +253,23 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
         }
         9 if columns.len() > 1 => {
             let column = &columns[1 + rng.below(columns.len() - 1)].0;
-            match rng.below(3) {
+            match rng.below(5) {
                 0 => format!("CREATE INDEX i{} ON {table} ({column})", rng.below(5)),
+                // Foreign keys and CHECKs travel as rows of the objects table; cascades as
+                // rows of their tables, and the server checks every key after each push.
+                3 => {
+                    let (parent, _) = rng.pick(&tables).clone();
+                    format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT fk{} FOREIGN KEY ({column}) REFERENCES {parent} (id) ON DELETE {}",
+                        rng.below(3),
+                        rng.pick(&["CASCADE", "SET NULL", "NO ACTION", "RESTRICT", "SET DEFAULT"])
+                    )
+                }
+                4 => format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT ck{} CHECK ({column} IS NULL OR id >= {})",
+                    rng.below(3),
+                    rng.below(10)
+                ),
                 1 => format!(
                     "CREATE VIEW v{} AS SELECT id, {column} FROM {table}",
                     rng.below(3)
@@ -261,6 +285,9 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
             rng.below(3),
             rng.pick(&["x + 1", "LPAD(CAST(x AS TEXT), 5, '0')", "REPEAT('ab', x)"])
         ),
+        // Tables are dropped less often than rows are deleted: deletes are what set off
+        // foreign keys' cascades.
+        _ if rng.percent(60) => format!("DELETE FROM {table} WHERE id > {}", rng.below(60)),
         _ => format!("DROP TABLE {table}"),
     }
 }
@@ -351,6 +378,14 @@ fn damage(rng: &mut Rng, change_set: &mut ChangeSet) -> &'static str {
     else {
         return "none";
     };
+    // A statement that wrote several tables (a cascade) sent with one of them left out: the
+    // rest may leave a reference dangling.
+    if change_set.tables.len() > 1 && rng.percent(60) {
+        // The tables a cascade wrote come after the one the statement wrote.
+        let last = change_set.tables.len() - 1;
+        change_set.tables[last].rows.clear();
+        return "left out a table's rows";
+    }
     let change = &mut change_set.tables[index];
     match rng.below(14) {
         0 => {
@@ -517,6 +552,8 @@ struct Counts {
     cases: usize,
     accepted: usize,
     refused: usize,
+    /// Refused by the server's foreign-key check after applying (a dangling reference).
+    dangling: usize,
     damaged: BTreeMap<&'static str, usize>,
 }
 
@@ -621,8 +658,11 @@ fn run_seed(seed: u64, counts: &mut Counts) {
                 log.push(accepted);
                 counts.accepted += 1;
             }
-            Err(Refusal::Invalid(_)) => {
+            Err(Refusal::Invalid(reason)) => {
                 counts.refused += 1;
+                if reason.contains("foreign key constraint") {
+                    counts.dangling += 1;
+                }
                 assert!(
                     state_of(&server) == before,
                     "a refusal changed the replica: {}",
@@ -668,10 +708,11 @@ fn change_sets_from_hostile_clients_leave_the_server_as_the_model_says() {
         run_seed(seed, &mut counts);
     }
     println!(
-        "remote change sets: {} cases over {SEEDS} seeds, {} accepted, {} refused; damage: {:?}",
-        counts.cases, counts.accepted, counts.refused, counts.damaged
+        "remote change sets: {} cases over {SEEDS} seeds, {} accepted, {} refused ({} leaving a dangling reference); damage: {:?}",
+        counts.cases, counts.accepted, counts.refused, counts.dangling, counts.damaged
     );
     assert!(counts.cases >= MIN_CASES, "only {} cases ran", counts.cases);
     // Both sides of the check are exercised, not one.
     assert!(counts.accepted * 4 > counts.cases && counts.refused * 10 > counts.cases);
+    assert!(counts.dangling > 0, "no push met the foreign-key check");
 }

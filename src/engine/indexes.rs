@@ -57,12 +57,14 @@ impl Engine {
                 };
                 &without_method
             }
-            Some(method) => return Err(error(
-                ErrorCode::Plan,
-                format!(
+            Some(method) => {
+                return Err(error(
+                    ErrorCode::Plan,
+                    format!(
                     "index method {method} is not supported: idbsql's indexes are ordered (btree)"
                 ),
-            )),
+                ))
+            }
         };
         let table = create
             .table_name
