@@ -437,3 +437,20 @@ fn check_constraints_round_trip_and_stay_enforced() {
         );
     }
 }
+
+#[test]
+fn partial_unique_indexes_round_trip_with_their_predicate() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE account (id INTEGER PRIMARY KEY, email TEXT, deleted BOOLEAN);
+         CREATE UNIQUE INDEX live_email ON account (email) WHERE NOT deleted;
+         INSERT INTO account VALUES (1, 'a@x', FALSE), (2, 'a@x', TRUE);",
+    );
+    let dump = db.export().expect("export");
+    assert!(dump.contains("WHERE NOT deleted;"), "{dump}");
+    let mut copy = assert_round_trip(&mut db, &["SELECT * FROM account ORDER BY id"]);
+    let refused = block_on(copy.query("INSERT INTO account VALUES (3, 'a@x', FALSE)", &[]));
+    assert_eq!(refused.map(|_| ()).unwrap_err().code, ErrorCode::Constraint);
+    exec(&mut copy, "INSERT INTO account VALUES (3, 'a@x', TRUE)");
+}

@@ -274,6 +274,12 @@ fn statement(rng: &mut Rng, writer: &Engine) -> String {
                     "CREATE VIEW v{} AS SELECT id, {column} FROM {table}",
                     rng.below(3)
                 ),
+                // A partial one: every replica evaluates its predicate on the rows it stores.
+                _ if rng.percent(30) => format!(
+                    "CREATE UNIQUE INDEX u{} ON {table} ({column}) WHERE {column} IS NOT NULL AND id > {}",
+                    rng.below(3),
+                    rng.below(30)
+                ),
                 _ => format!(
                     "CREATE UNIQUE INDEX u{} ON {table} ({column})",
                     rng.below(3)

@@ -86,9 +86,13 @@ impl Engine {
             unique: false,
             if_not_exists: false,
             columns: create.columns.iter().take(1).cloned().collect(),
+            predicate: None,
             ..create.clone()
         };
-        if !create.unique && create.columns.len() == 1 {
+        if let Some(predicate) = &create.predicate {
+            self.check_index_predicate(&table, predicate)?;
+        }
+        if !create.unique && create.columns.len() == 1 && create.predicate.is_none() {
             return self.run(&Statement::CreateIndex(plain), params);
         }
         let Some(name) = name else {
@@ -130,6 +134,37 @@ impl Engine {
                 .map_err(DbError::from)
         })?;
         Ok(QueryOutput::command("CREATE INDEX", 0))
+    }
+
+    /// A partial index's `WHERE`: a condition on the table's own columns, with no subquery
+    /// (PostgreSQL's rule), that plans as a filter of the table.
+    fn check_index_predicate(&mut self, table: &str, predicate: &Expr) -> Result<(), DbError> {
+        let mut subquery = false;
+        let _ = super::visit::exprs(predicate, |e| {
+            subquery |= matches!(
+                e,
+                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+            );
+            std::ops::ControlFlow::Continue(())
+        });
+        if subquery {
+            return Err(error(
+                ErrorCode::Plan,
+                "cannot use subquery in index predicate",
+            ));
+        }
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {predicate}",
+            crate::sql_text::ident(table)
+        );
+        let statements = self.parse(&sql)?;
+        match statements.as_slice() {
+            [select] => self.plan_only(select),
+            _ => Err(error(
+                ErrorCode::Plan,
+                "an index predicate is one expression",
+            )),
+        }
     }
 
     /// DROP INDEX `table.name`, or SQLite's `DROP INDEX name` when one table has it.

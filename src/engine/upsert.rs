@@ -78,6 +78,7 @@ impl Engine {
             name,
             columns: key_columns,
             column,
+            ..
         } in uniques
         {
             // PostgreSQL names a column's UNIQUE constraint `<table>_<column>_key`; a UNIQUE

@@ -113,6 +113,12 @@ fn guard_in(expr: &mut Expr, scope: Scope) -> Result<(), TooComplex> {
     budget.result()
 }
 
+/// `expr` reading a row of columns `columns` (a partial index's predicate), with every call
+/// behind its guard.
+pub fn guard_row_expr(expr: &mut Expr, columns: &[(String, DataType)]) -> Result<(), TooComplex> {
+    guard_in(expr, Scope::of_arguments(columns))
+}
+
 /// A stored function as it is evaluated: its body and argument defaults guarded. The
 /// function as written (exported, synced, listed) is kept apart by the store.
 pub fn guarded_function(function: &CustomFunction) -> Result<CustomFunction, TooComplex> {

@@ -7,8 +7,11 @@
 use {
     super::{MemoryStore, Row, Table},
     gluesql_core::{
+        ast::DataType,
         data::{Key, Value},
         error::{Error, Result, ValidateError},
+        executor::{evaluate_stateless, RowContext},
+        plan::{plan_scalar_expr, ExprPlan},
     },
     std::collections::{BTreeMap, HashMap},
 };
@@ -26,6 +29,7 @@ pub fn is_reserved(name: &str) -> bool {
 const KIND: usize = 1;
 const TARGET: usize = 2;
 const NAME: usize = 3;
+const DEFINITION: usize = 4;
 const COLUMNS: usize = 5;
 const UNIQUE: usize = 6;
 
@@ -35,6 +39,8 @@ pub struct UniqueDef {
     pub columns: Vec<String>,
     /// A column's own UNIQUE constraint rather than a `CREATE UNIQUE INDEX`.
     pub column: bool,
+    /// A partial index's `WHERE` (as SQL): only rows for which it is TRUE are unique.
+    pub predicate: Option<String>,
 }
 
 /// One unique index's values: each non-NULL tuple and the row that holds it.
@@ -46,12 +52,51 @@ pub(super) struct UniqueData {
     /// A column set found two rows with one value (a remote change set can bring them: it is
     /// not checked). It checks nothing until rebuilt, and GlueSQL's own scan validates.
     tainted: bool,
+    /// A partial index's predicate, planned, with the table's column names it reads by.
+    predicate: Option<(ExprPlan, Vec<String>)>,
 }
 
 impl UniqueData {
+    /// The row's values of the index; `None` when one is NULL or the row is outside a partial
+    /// index (its predicate not TRUE, or failing to evaluate).
     fn tuple(&self, row: &[Value]) -> Option<Vec<Key>> {
+        if let Some((predicate, columns)) = &self.predicate {
+            let context = RowContext::RefVecData {
+                columns,
+                values: row,
+            };
+            let holds = evaluate_stateless(Some(context), predicate)
+                .ok()
+                .and_then(|evaluated| Value::try_from(evaluated).ok());
+            if holds != Some(Value::Bool(true)) {
+                return None;
+            }
+        }
         key_tuple(&self.positions, row)
     }
+}
+
+/// The `WHERE` of a stored `CREATE UNIQUE INDEX … WHERE …`, as SQL (`None` for a full index).
+fn partial_predicate(definition: &str) -> Option<String> {
+    if !definition.contains(" WHERE ") {
+        return None;
+    }
+    match crate::sql_text::parse_one(definition) {
+        Ok(gluesql_core::sqlparser::ast::Statement::CreateIndex(create)) => {
+            create.predicate.map(|p| p.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A partial index's predicate as GlueSQL plans it, from its SQL, every call behind its guard
+/// (a replica evaluates it on every row it stores, whoever wrote the index).
+fn planned_predicate(sql: &str, columns: &[(String, DataType)]) -> Result<ExprPlan> {
+    let parsed = gluesql_core::parse_sql::parse_expr(sql)?;
+    let mut translated = gluesql_core::translate::translate_expr(&parsed, &[])?;
+    crate::guard::guard_row_expr(&mut translated, columns)
+        .map_err(|too_complex| Error::StorageMsg(too_complex.to_string()))?;
+    Ok(plan_scalar_expr(translated))
 }
 
 /// The values of `row` at `positions` as keys; `None` when one is NULL (NULLs never collide).
@@ -115,11 +160,25 @@ impl Table {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
+            let predicate = match &def.predicate {
+                Some(sql) => {
+                    let typed: Vec<(String, DataType)> = self
+                        .schema
+                        .column_defs
+                        .iter()
+                        .flatten()
+                        .map(|c| (c.name.clone(), c.data_type.clone()))
+                        .collect();
+                    Some((planned_predicate(sql, &typed)?, columns.clone()))
+                }
+                None => None,
+            };
             let mut set = UniqueData {
                 def: def.clone(),
                 positions,
                 entries: HashMap::with_capacity(self.rows.len()),
                 tainted: false,
+                predicate,
             };
             for (key, row) in &self.rows {
                 if let Some(tuple) = set.tuple(row) {
@@ -216,6 +275,10 @@ impl MemoryStore {
                             name: name.clone(),
                             columns: cols.iter().map(String::from).collect(),
                             column: false,
+                            predicate: match row.get(DEFINITION) {
+                                Some(Value::Str(definition)) => partial_predicate(definition),
+                                _ => None,
+                            },
                         });
                     }
                 }
@@ -243,6 +306,7 @@ impl MemoryStore {
                     name: def.name.clone(),
                     columns: vec![def.name.clone()],
                     column: true,
+                    predicate: None,
                 });
             }
         }
@@ -309,7 +373,8 @@ impl MemoryStore {
 
 impl MemoryStore {
     /// What ON CONFLICT can name in `table`: its primary key column, if any, and its UNIQUE
-    /// columns and UNIQUE indexes.
+    /// columns and UNIQUE indexes — not partial ones, which key only some rows (PostgreSQL
+    /// infers them only from an ON CONFLICT … WHERE, and a foreign key may not reference one).
     pub fn conflict_keys(&self, table: &str) -> (Option<String>, Vec<UniqueDef>) {
         let primary = self
             .tables
@@ -317,6 +382,8 @@ impl MemoryStore {
             .and_then(|t| t.schema.column_defs.as_ref())
             .and_then(|defs| defs.iter().find(|d| d.unique.is_some_and(|u| u.is_primary)))
             .map(|d| d.name.clone());
-        (primary, self.check_defs(table))
+        let mut keys = self.check_defs(table);
+        keys.retain(|def| def.predicate.is_none());
+        (primary, keys)
     }
 }
