@@ -219,3 +219,82 @@ impl Engine {
         Ok(QueryOutput::command("ALTER TABLE", 0))
     }
 }
+
+/// Whether an ALTER TABLE adds a column with a REFERENCES or CHECK of its own.
+pub fn adds_constrained_column(statement: &Statement) -> bool {
+    altered_table(statement).is_some_and(|(_, operations)| {
+        operations.iter().any(|operation| {
+            matches!(operation, AlterTableOperation::AddColumn { column_def, .. }
+            if column_def.options.iter().any(|o| {
+                matches!(o.option, ColumnOption::ForeignKey { .. } | ColumnOption::Check(_))
+            }))
+        })
+    })
+}
+
+impl Engine {
+    /// `ALTER TABLE t ADD COLUMN c … REFERENCES p … / CHECK (…)`: the column added, then each
+    /// of its constraints as `ALTER TABLE t ADD CONSTRAINT`, in one transaction.
+    pub(super) fn add_constrained_column(
+        &mut self,
+        statement: &Statement,
+        params: &[Value],
+    ) -> Result<QueryOutput, DbError> {
+        let mut stripped = statement.clone();
+        let Statement::AlterTable { operations, .. } = &mut stripped else {
+            return Err(plan_error("internal: not an ALTER TABLE"));
+        };
+        let [AlterTableOperation::AddColumn { column_def, .. }] = operations.as_mut_slice() else {
+            return Err(plan_error(
+                "ALTER TABLE adding a column with REFERENCES or CHECK takes that one operation",
+            ));
+        };
+        let mut constraints = Vec::new();
+        let mut kept = Vec::with_capacity(column_def.options.len());
+        for option in std::mem::take(&mut column_def.options) {
+            match option.option {
+                ColumnOption::ForeignKey {
+                    foreign_table,
+                    referred_columns,
+                    on_delete,
+                    on_update,
+                    characteristics,
+                } => constraints.push(TableConstraint::ForeignKey {
+                    name: option.name,
+                    columns: vec![column_def.name.clone()],
+                    foreign_table,
+                    referred_columns,
+                    on_delete,
+                    on_update,
+                    characteristics,
+                }),
+                ColumnOption::Check(expr) => constraints.push(TableConstraint::Check {
+                    name: option.name,
+                    expr: Box::new(expr),
+                }),
+                other => kept.push(ColumnOptionDef {
+                    name: option.name,
+                    option: other,
+                }),
+            }
+        }
+        column_def.options = kept;
+        let adds: Vec<Statement> = constraints
+            .into_iter()
+            .map(|constraint| {
+                let mut add = stripped.clone();
+                if let Statement::AlterTable { operations, .. } = &mut add {
+                    *operations = vec![AlterTableOperation::AddConstraint(constraint)];
+                }
+                add
+            })
+            .collect();
+        self.atomically(|engine| {
+            engine.execute(&stripped, params)?;
+            for add in &adds {
+                engine.execute(add, params)?;
+            }
+            Ok(QueryOutput::command("ALTER TABLE", 0))
+        })
+    }
+}

@@ -373,18 +373,25 @@ impl Engine {
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
         self.checking_foreign_keys = true;
-        let result = self.atomically(|engine| {
-            let since = engine
-                .glue
-                .storage
-                .savepoint()
-                .ok_or_else(|| plan_error("internal: no transaction for a checked write"))?;
-            let output = engine.execute(statement, params)?;
-            engine.glue.storage.enforce_foreign_keys(&since)?;
-            // After the actions: a cascaded SET NULL or SET DEFAULT meets the CHECKs too.
-            engine.enforce_checks(&since)?;
-            Ok(output)
-        });
+        let result =
+            self.atomically(|engine| {
+                let since =
+                    engine.glue.storage.savepoint().ok_or_else(|| {
+                        plan_error("internal: no transaction for a checked write")
+                    })?;
+                let output = engine.execute(statement, params)?;
+                let after =
+                    engine.glue.storage.savepoint().ok_or_else(|| {
+                        plan_error("internal: no transaction for a checked write")
+                    })?;
+                // PostgreSQL's order: a row's CHECKs when it is written, the foreign keys at the
+                // statement's end; then the rows their actions wrote (a SET NULL, a SET DEFAULT)
+                // meet the CHECKs of their tables too.
+                engine.enforce_checks(&since)?;
+                engine.glue.storage.enforce_foreign_keys(&since)?;
+                engine.enforce_checks(&after)?;
+                Ok(output)
+            });
         self.checking_foreign_keys = false;
         result
     }

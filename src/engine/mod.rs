@@ -209,6 +209,9 @@ impl Engine {
             {
                 self.run_joined_write(statement, params)
             }
+            _ if constraints::adds_constrained_column(statement) => {
+                self.add_constrained_column(statement, params)
+            }
             _ if checks::declares_checks(statement) => {
                 self.create_table_with_checks(statement, params)
             }
