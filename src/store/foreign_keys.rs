@@ -284,6 +284,9 @@ impl MemoryStore {
         if fk.by_row_key {
             return keys.first().is_some_and(|key| table.rows.contains_key(key));
         }
+        if let Some(held) = self.unique_holds(&fk.def.parent, &fk.def.parent_columns, keys) {
+            return held;
+        }
         let set = cache.entry(fk.def.name.clone()).or_insert_with(|| {
             table
                 .rows

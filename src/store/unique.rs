@@ -361,6 +361,36 @@ impl MemoryStore {
         Some(Ok(()))
     }
 
+    /// Whether a row of `table` holds `keys` in `columns`, answered by a unique set over exactly
+    /// those columns (any order; not partial, not tainted); `None` when no such set answers.
+    pub(super) fn unique_holds(
+        &self,
+        table: &str,
+        columns: &[String],
+        keys: &[Key],
+    ) -> Option<bool> {
+        if keys.len() != columns.len() {
+            return None;
+        }
+        let stored = self.tables.get(table)?;
+        let defs = self.check_defs(table);
+        stored.fresh_uniques(&defs).ok()?;
+        let uniques = stored.uniques.borrow();
+        let set = uniques.sets.iter().find(|set| {
+            !set.tainted
+                && set.predicate.is_none()
+                && set.def.columns.len() == columns.len()
+                && set.def.columns.iter().all(|c| columns.contains(c))
+        })?;
+        let tuple: Vec<Key> = set
+            .def
+            .columns
+            .iter()
+            .map(|c| columns.iter().position(|n| n == c).map(|i| keys[i].clone()))
+            .collect::<Option<_>>()?;
+        Some(set.entries.contains_key(&tuple))
+    }
+
     /// Checks every unique index of `table` over its current rows; for CREATE UNIQUE INDEX.
     pub fn verify_unique(&self, table: &str) -> Result<()> {
         let defs = self.check_defs(table);
