@@ -4,7 +4,7 @@
 
 use {
     super::{
-        names::{altered_table, column_position, created_table, same_name},
+        names::{alter_touches, altered_table, column_position, same_name},
         returning::select_over_scratch,
         visit, Engine, Object, ObjectKind, QueryOutput,
     },
@@ -15,8 +15,7 @@ use {
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
-            AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, Ident, ObjectType,
-            Statement, TableConstraint,
+            AlterTableOperation, ColumnOption, Expr, Ident, ObjectType, Statement, TableConstraint,
         },
     },
     std::ops::ControlFlow,
@@ -91,7 +90,6 @@ impl Engine {
             return Err(plan_error("internal: not a CREATE TABLE"));
         };
         let mut create = create.clone();
-        let table = created_table(&create);
         let mut checks: Vec<(Option<Ident>, Expr)> = Vec::new();
         for column in &mut create.columns {
             let mut kept = Vec::with_capacity(column.options.len());
@@ -113,16 +111,11 @@ impl Engine {
             }
             _ => true,
         });
-        let existed = self.table_exists(&table);
-        let lowered = Statement::CreateTable(create);
-        self.atomically(|engine| {
-            let output = engine.execute(&lowered, params)?;
-            if !existed {
-                for (name, expr) in checks {
-                    engine.add_check(&table, name, expr, false)?;
-                }
+        self.create_table_then(create, params, |engine, table| {
+            for (name, expr) in checks {
+                engine.add_check(table, name, expr, false)?;
             }
-            Ok(output)
+            Ok(())
         })
     }
 
@@ -351,19 +344,7 @@ impl Engine {
             }
             let read = columns_read(&def.expr);
             let names = |column: &Ident| read.iter().any(|c| same_name(c, &column.value));
-            let touches = operations.iter().any(|operation| match operation {
-                AlterTableOperation::RenameTable { .. } => true,
-                AlterTableOperation::DropColumn { column_name, .. }
-                | AlterTableOperation::RenameColumn {
-                    old_column_name: column_name,
-                    ..
-                } => names(column_name),
-                AlterTableOperation::AlterColumn { column_name, op } => {
-                    matches!(op, AlterColumnOperation::SetDataType { .. }) && names(column_name)
-                }
-                _ => false,
-            });
-            if touches {
+            if alter_touches(operations, names, true, false) {
                 return Err(DbError::new(
                     ErrorCode::Execute,
                     format!(

@@ -142,15 +142,30 @@ impl Engine {
             }
         }
         create.constraints = kept;
+        self.create_table_then(create, params, |engine, _| {
+            for index in &uniques {
+                engine.create_index(index, params)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `create` (a CREATE TABLE with a pass's constraints taken out), then `then` with the
+    /// table's name, in one transaction; `then` is skipped for CREATE TABLE IF NOT EXISTS of a
+    /// table there already.
+    pub(super) fn create_table_then(
+        &mut self,
+        create: gluesql_core::sqlparser::ast::CreateTable,
+        params: &[Value],
+        then: impl FnOnce(&mut Self, &str) -> Result<(), DbError>,
+    ) -> Result<QueryOutput, DbError> {
+        let table = created_table(&create);
         let existed = self.table_exists(&table);
         let lowered = Statement::CreateTable(create);
         self.atomically(|engine| {
             let output = engine.execute(&lowered, params)?;
-            // CREATE TABLE IF NOT EXISTS of a table there already: nothing more.
             if !existed {
-                for index in &uniques {
-                    engine.create_index(index, params)?;
-                }
+                then(engine, &table)?;
             }
             Ok(output)
         })

@@ -4,7 +4,7 @@
 
 use {
     super::{
-        names::{altered_table, column_position, created_table, same_name},
+        names::{alter_touches, altered_table, column_position, same_name},
         Engine, Object, ObjectKind, QueryOutput,
     },
     crate::{
@@ -16,8 +16,8 @@ use {
         ast::DataType,
         data::Value,
         sqlparser::ast::{
-            AlterColumnOperation, AlterTableOperation, ColumnOption, ConstraintCharacteristics,
-            Ident, ObjectName, ObjectType, ReferentialAction, Statement, TableConstraint,
+            AlterTableOperation, ColumnOption, ConstraintCharacteristics, Ident, ObjectName,
+            ObjectType, ReferentialAction, Statement, TableConstraint,
         },
     },
 };
@@ -121,7 +121,6 @@ impl Engine {
             return Err(plan_error("internal: not a CREATE TABLE"));
         };
         let mut create = create.clone();
-        let table = created_table(&create);
         let mut keys = Vec::new();
         for column in &mut create.columns {
             let mut kept = Vec::with_capacity(column.options.len());
@@ -156,17 +155,11 @@ impl Engine {
                 }
                 None => true,
             });
-        let existed = self.table_exists(&table);
-        let lowered = Statement::CreateTable(create);
-        self.atomically(|engine| {
-            let output = engine.execute(&lowered, params)?;
-            // CREATE TABLE IF NOT EXISTS of a table there already: nothing more.
-            if !existed {
-                for key in keys {
-                    engine.add_foreign_key(&table, key, false)?;
-                }
+        self.create_table_then(create, params, |engine, table| {
+            for key in keys {
+                engine.add_foreign_key(table, key, false)?;
             }
-            Ok(output)
+            Ok(())
         })
     }
 
@@ -456,19 +449,7 @@ impl Engine {
                             .any(|c| same_name(c, &column.value)))
             };
             let involved = same_name(&def.table, table) || same_name(&def.parent, table);
-            let touches = operations.iter().any(|operation| match operation {
-                AlterTableOperation::RenameTable { .. } => involved,
-                AlterTableOperation::DropColumn { column_name, .. }
-                | AlterTableOperation::RenameColumn {
-                    old_column_name: column_name,
-                    ..
-                } => names(column_name),
-                AlterTableOperation::AlterColumn { column_name, op } => {
-                    matches!(op, AlterColumnOperation::SetDataType { .. }) && names(column_name)
-                }
-                _ => false,
-            });
-            if touches {
+            if alter_touches(operations, names, involved, false) {
                 return Err(DbError::new(
                     ErrorCode::Execute,
                     format!(

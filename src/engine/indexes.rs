@@ -5,16 +5,13 @@
 
 use {
     super::{
-        names::{altered_table, same_name},
+        names::{alter_touches, altered_table, same_name},
         objects::{Object, ObjectKind},
         Engine, QueryOutput,
     },
     crate::error::{DbError, ErrorCode},
     gluesql_core::{
-        sqlparser::ast::{
-            AlterColumnOperation, AlterTableOperation, CreateIndex, Expr, Ident, ObjectName,
-            ObjectType, Statement,
-        },
+        sqlparser::ast::{CreateIndex, Expr, Ident, ObjectName, ObjectType, Statement},
         store::Store,
     },
 };
@@ -279,20 +276,7 @@ impl Engine {
             .filter(|o| o.table.as_deref() == Some(table))
         {
             let names = |column: &Ident| index.columns.iter().any(|c| same_name(c, &column.value));
-            let touches = operations.iter().any(|operation| match operation {
-                AlterTableOperation::AddColumn { .. } => false,
-                AlterTableOperation::DropColumn { column_name, .. }
-                | AlterTableOperation::RenameColumn {
-                    old_column_name: column_name,
-                    ..
-                } => names(column_name),
-                // A default or NULL rule leaves the index as it is; a new type does not.
-                AlterTableOperation::AlterColumn { column_name, op } => {
-                    matches!(op, AlterColumnOperation::SetDataType { .. }) && names(column_name)
-                }
-                _ => true,
-            });
-            if touches {
+            if alter_touches(operations, names, true, true) {
                 return Err(error(
                     ErrorCode::Execute,
                     format!(

@@ -491,6 +491,31 @@ pub(super) fn created_table(create: &gluesql_core::sqlparser::ast::CreateTable) 
         .unwrap_or_default()
 }
 
+/// Whether ALTER TABLE `operations` touch what an object depends on: a column `names` holds
+/// dropped, renamed or retyped; the table renamed when `renaming` counts; any other operation
+/// when `others` counts (a default or NULL rule never does).
+pub(super) fn alter_touches(
+    operations: &[AlterTableOperation],
+    names: impl Fn(&Ident) -> bool,
+    renaming: bool,
+    others: bool,
+) -> bool {
+    use gluesql_core::sqlparser::ast::AlterColumnOperation;
+    operations.iter().any(|operation| match operation {
+        AlterTableOperation::AddColumn { .. } => false,
+        AlterTableOperation::RenameTable { .. } => renaming,
+        AlterTableOperation::DropColumn { column_name, .. }
+        | AlterTableOperation::RenameColumn {
+            old_column_name: column_name,
+            ..
+        } => names(column_name),
+        AlterTableOperation::AlterColumn { column_name, op } => {
+            matches!(op, AlterColumnOperation::SetDataType { .. }) && names(column_name)
+        }
+        _ => others,
+    })
+}
+
 /// The table an ALTER TABLE names (its last part, as written) and its operations.
 pub(super) fn altered_table(statement: &Statement) -> Option<(&str, &[AlterTableOperation])> {
     let Statement::AlterTable {
