@@ -101,6 +101,8 @@ async function main() {
     }
     // Issue 28's target: ≤ 1,000 ms, IndexedDB storage (the commit included).
     await run("FK ms (DELETE of 1,000 parents cascading to 10,000 children, no child index)", "cascadeDelete");
+    await run("FK1 ms (DELETE of 1 parent of 100 among 100,000 children, child column indexed)", "cascadeDeleteOne", true);
+    await run("FK1 ms (the same, no child index)", "cascadeDeleteOne", false);
     if (wanted("R")) {
       // Interleaved, so a slow stretch of the machine does not land on one kind only.
       await page.evaluate(() => window.workloads.returningPrepare());

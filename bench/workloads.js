@@ -372,3 +372,32 @@ export async function cascadeDelete() {
   await deleteDatabase(`bench-cascade-${cascadeRun}`);
   return ms;
 }
+
+// One parent deleted among 1,000 whose 100,000 children reference them (100 each): with an
+// index on the child's column the cascade reads that parent's children only.
+let cascadeOneRun = 0;
+export async function cascadeDeleteOne(indexed) {
+  cascadeOneRun += 1;
+  const name = `bench-cascade-one-${cascadeOneRun}`;
+  const db = await connect(name, { storage: "memory" });
+  await db.exec(
+    "CREATE TABLE fk_parent (id INTEGER PRIMARY KEY, name TEXT);" +
+      "CREATE TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES fk_parent (id) ON DELETE CASCADE, note TEXT)",
+  );
+  if (indexed) await db.query("CREATE INDEX fk_child_parent ON fk_child (parent_id)");
+  const parents = [];
+  for (let i = 0; i < 1_000; i += 1) parents.push(`(${i}, 'p${i}')`);
+  await db.query(`INSERT INTO fk_parent VALUES ${parents.join(",")}`);
+  for (let from = 0; from < 100_000; from += 10_000) {
+    const children = [];
+    for (let i = from; i < from + 10_000; i += 1) children.push(`(${i}, ${i % 1_000}, 'c')`);
+    await db.query(`INSERT INTO fk_child VALUES ${children.join(",")}`);
+  }
+  const t0 = performance.now();
+  await db.query("DELETE FROM fk_parent WHERE id = 7");
+  const ms = performance.now() - t0;
+  const { rows } = await db.query("SELECT COUNT(*) AS n FROM fk_child");
+  if (Number(rows[0].n) !== 99_900) throw new Error(`cascade left ${rows[0].n} children`);
+  await db.disconnect();
+  return ms;
+}

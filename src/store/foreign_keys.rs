@@ -4,10 +4,10 @@
 //! reference written and every referenced key removed checked. Decides nothing about SQL text.
 
 use {
-    super::{MemoryStore, Row, Savepoint, Undo, OBJECTS_TABLE},
+    super::{MemoryStore, Row, Savepoint, Table, Undo, OBJECTS_TABLE},
     crate::sql_text,
     gluesql_core::{
-        ast::{ColumnDef, DataType},
+        ast::{ColumnDef, DataType, IndexOperator},
         data::{Key, Value},
         sqlparser::ast::{AlterTableOperation, ReferentialAction, Statement, TableConstraint},
     },
@@ -463,7 +463,8 @@ impl MemoryStore {
             return Ok(());
         };
         let mut removed: HashMap<Vec<Key>, (FkAction, Option<Vec<Value>>)> = HashMap::new();
-        for (keys, _, new) in self.removed_keys(&fk, written, &mut cache) {
+        let mut firsts = Vec::new();
+        for (keys, values, new) in self.removed_keys(&fk, written, &mut cache) {
             let action = if new.is_some() {
                 def.on_update
             } else {
@@ -471,6 +472,7 @@ impl MemoryStore {
             };
             if action.writes() {
                 removed.insert(keys, (action, new));
+                firsts.extend(values.into_iter().next());
             }
         }
         if removed.is_empty() {
@@ -481,7 +483,7 @@ impl MemoryStore {
         };
         let columns = table.schema.column_defs.clone().unwrap_or_default();
         let mut writes: Vec<(Key, Option<Row>)> = Vec::new();
-        for (key, row) in &table.rows {
+        for (key, row) in candidate_rows(&fk, table, &firsts) {
             let Some((_, Some(keys))) = fk.reference(row) else {
                 continue;
             };
@@ -606,7 +608,11 @@ impl MemoryStore {
         let Some(table) = self.tables.get(&fk.def.table) else {
             return Ok(());
         };
-        for row in table.rows.values() {
+        let firsts: Vec<Value> = removed
+            .values()
+            .filter_map(|values| values.first().cloned())
+            .collect();
+        for (_, row) in candidate_rows(fk, table, &firsts) {
             if let Some((_, Some(keys))) = fk.reference(row) {
                 if let Some(values) = removed.get(&keys) {
                     return Err(ForeignKeyViolation(format!(
@@ -646,6 +652,40 @@ impl MemoryStore {
         }
         Ok(())
     }
+}
+
+/// The child rows that may reference one of the removed keys (`firsts`: each one's value of the
+/// first referenced column): found by the child's index on its first referencing column when it
+/// has one of the parent's type and few keys went, else every row. Each found row is still
+/// matched on every column by its caller.
+fn candidate_rows<'t>(
+    fk: &Resolved,
+    table: &'t Table,
+    firsts: &[Value],
+) -> Vec<(&'t Key, &'t Row)> {
+    let every = || table.rows.iter().collect();
+    let (Some(column), Some(None)) = (fk.def.columns.first(), fk.casts.first()) else {
+        return every();
+    };
+    if firsts.len().saturating_mul(8) > table.rows.len() {
+        return every();
+    }
+    let index = table.schema.indexes.iter().find(
+        |index| matches!(&index.expr, gluesql_core::ast::Expr::Identifier(name) if name == column),
+    );
+    let Some(index) = index else {
+        return every();
+    };
+    let mut keys = std::collections::BTreeSet::new();
+    for value in firsts {
+        match table.index_lookup(&index.name, true, Some((&IndexOperator::Eq, value.clone()))) {
+            Ok(Some(found)) => keys.extend(found),
+            _ => return every(),
+        }
+    }
+    keys.into_iter()
+        .filter_map(|key| table.rows.get_key_value(&key))
+        .collect()
 }
 
 /// A referenced key removed: its keys, its values, and the values that replaced it (`None`
