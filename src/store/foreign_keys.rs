@@ -297,11 +297,14 @@ impl MemoryStore {
         set.contains(keys)
     }
 
-    fn written_between(&self, from: usize, to: usize) -> Written {
+    /// The rows written between two points of the undo log, of the tables a foreign key of
+    /// `defs` names only: a statement's other writes are not copied.
+    fn written_between(&self, defs: &[ForeignKeyDef], from: usize, to: usize) -> Written {
         let mut written: Written = BTreeMap::new();
         let Some(tx) = self.tx.as_ref() else {
             return written;
         };
+        let named = |table: &str| defs.iter().any(|d| d.table == table || d.parent == table);
         for step in tx.undo.get(from..to).into_iter().flatten() {
             if let Undo::Row {
                 table,
@@ -309,6 +312,9 @@ impl MemoryStore {
                 previous,
             } = step
             {
+                if !named(table) {
+                    continue;
+                }
                 written
                     .entry(table.clone())
                     .or_default()
@@ -382,7 +388,7 @@ impl MemoryStore {
             if from >= to {
                 break;
             }
-            let written = self.written_between(from, to);
+            let written = self.written_between(&defs, from, to);
             from = to;
             rounds += 1;
             if rounds > MAX_ROUNDS {
@@ -399,7 +405,7 @@ impl MemoryStore {
                 self.act(def, &written)?;
             }
         }
-        let written = self.written_between(start, self.undo_len());
+        let written = self.written_between(&defs, start, self.undo_len());
         self.check_written(&defs, &written)
     }
 
