@@ -4,6 +4,7 @@
 
 use {
     super::{
+        constraints::take_column_constraints,
         names::{alter_touches, altered_table, column_position, same_name},
         returning::select_over_scratch,
         visit, Engine, Object, ObjectKind, QueryOutput,
@@ -92,17 +93,13 @@ impl Engine {
         let mut create = create.clone();
         let mut checks: Vec<(Option<Ident>, Expr)> = Vec::new();
         for column in &mut create.columns {
-            let mut kept = Vec::with_capacity(column.options.len());
-            for option in std::mem::take(&mut column.options) {
-                match option.option {
-                    ColumnOption::Check(expr) => checks.push((option.name, expr)),
-                    other => kept.push(gluesql_core::sqlparser::ast::ColumnOptionDef {
-                        name: option.name,
-                        option: other,
-                    }),
+            for constraint in
+                take_column_constraints(column, |o| matches!(o, ColumnOption::Check(_)))
+            {
+                if let TableConstraint::Check { name, expr } = constraint {
+                    checks.push((name, *expr));
                 }
             }
-            column.options = kept;
         }
         create.constraints.retain(|constraint| match constraint {
             TableConstraint::Check { name, expr } => {

@@ -235,6 +235,49 @@ impl Engine {
     }
 }
 
+/// Takes a column's own REFERENCES and CHECK options that `wanted` picks out of it, as the
+/// table constraints they mean (the foreign-key and CHECK passes keep only table constraints).
+pub(super) fn take_column_constraints(
+    column: &mut gluesql_core::sqlparser::ast::ColumnDef,
+    wanted: impl Fn(&ColumnOption) -> bool,
+) -> Vec<TableConstraint> {
+    let mut constraints = Vec::new();
+    let mut kept = Vec::with_capacity(column.options.len());
+    for option in std::mem::take(&mut column.options) {
+        if !wanted(&option.option) {
+            kept.push(option);
+            continue;
+        }
+        match option.option {
+            ColumnOption::ForeignKey {
+                foreign_table,
+                referred_columns,
+                on_delete,
+                on_update,
+                characteristics,
+            } => constraints.push(TableConstraint::ForeignKey {
+                name: option.name,
+                columns: vec![column.name.clone()],
+                foreign_table,
+                referred_columns,
+                on_delete,
+                on_update,
+                characteristics,
+            }),
+            ColumnOption::Check(expr) => constraints.push(TableConstraint::Check {
+                name: option.name,
+                expr: Box::new(expr),
+            }),
+            other => kept.push(ColumnOptionDef {
+                name: option.name,
+                option: other,
+            }),
+        }
+    }
+    column.options = kept;
+    constraints
+}
+
 /// Whether an ALTER TABLE adds a column with a REFERENCES or CHECK of its own.
 pub fn adds_constrained_column(statement: &Statement) -> bool {
     altered_table(statement).is_some_and(|(_, operations)| {
@@ -264,36 +307,7 @@ impl Engine {
                 "ALTER TABLE adding a column with REFERENCES or CHECK takes that one operation",
             ));
         };
-        let mut constraints = Vec::new();
-        let mut kept = Vec::with_capacity(column_def.options.len());
-        for option in std::mem::take(&mut column_def.options) {
-            match option.option {
-                ColumnOption::ForeignKey {
-                    foreign_table,
-                    referred_columns,
-                    on_delete,
-                    on_update,
-                    characteristics,
-                } => constraints.push(TableConstraint::ForeignKey {
-                    name: option.name,
-                    columns: vec![column_def.name.clone()],
-                    foreign_table,
-                    referred_columns,
-                    on_delete,
-                    on_update,
-                    characteristics,
-                }),
-                ColumnOption::Check(expr) => constraints.push(TableConstraint::Check {
-                    name: option.name,
-                    expr: Box::new(expr),
-                }),
-                other => kept.push(ColumnOptionDef {
-                    name: option.name,
-                    option: other,
-                }),
-            }
-        }
-        column_def.options = kept;
+        let constraints = take_column_constraints(column_def, |_| true);
         let adds: Vec<Statement> = constraints
             .into_iter()
             .map(|constraint| {

@@ -4,6 +4,7 @@
 
 use {
     super::{
+        constraints::take_column_constraints,
         names::{alter_touches, altered_table, column_position, same_name},
         Engine, Object, ObjectKind, QueryOutput,
     },
@@ -121,30 +122,11 @@ impl Engine {
             return Err(plan_error("internal: not a CREATE TABLE"));
         };
         let mut create = create.clone();
-        let mut keys = Vec::new();
+        let mut keys: Vec<Declared> = Vec::new();
         for column in &mut create.columns {
-            let mut kept = Vec::with_capacity(column.options.len());
-            for option in std::mem::take(&mut column.options) {
-                match option.option {
-                    ColumnOption::ForeignKey {
-                        foreign_table,
-                        referred_columns,
-                        on_delete,
-                        on_update,
-                        characteristics,
-                    } => keys.push(Declared {
-                        name: option.name,
-                        columns: vec![column.name.clone()],
-                        parent: foreign_table,
-                        parent_columns: referred_columns,
-                        on_delete,
-                        on_update,
-                        characteristics,
-                    }),
-                    _ => kept.push(option),
-                }
-            }
-            column.options = kept;
+            let taken =
+                take_column_constraints(column, |o| matches!(o, ColumnOption::ForeignKey { .. }));
+            keys.extend(taken.iter().filter_map(declared));
         }
         create
             .constraints
