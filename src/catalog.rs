@@ -168,12 +168,15 @@ fn describe_table(
                 IndexInfo {
                     name: index.name.clone(),
                     expr: match object {
-                        Some(object) => object
+                        Some(object) if !object.columns.is_empty() => object
                             .columns
                             .iter()
                             .map(|c| format!("\"{c}\""))
                             .collect::<Vec<_>>()
                             .join(", "),
+                        // An index on an expression: as written in its definition.
+                        Some(object) => written_expression(&object.definition)
+                            .unwrap_or_else(|| index.expr.to_sql()),
                         None => index.expr.to_sql(),
                     },
                     unique: object.is_some_and(|o| o.unique),
@@ -210,6 +213,16 @@ fn describe_table(
             })
             .collect(),
         row_count: table.rows.len(),
+    }
+}
+
+/// The indexed expression of a stored `CREATE INDEX … ON t (expr)`.
+fn written_expression(definition: &str) -> Option<String> {
+    match crate::sql_text::parse_one(definition) {
+        Ok(gluesql_core::sqlparser::ast::Statement::CreateIndex(create)) => {
+            create.columns.first().map(|column| column.expr.to_string())
+        }
+        _ => None,
     }
 }
 

@@ -60,12 +60,16 @@ pub fn dump_sql(engine: &Engine) -> Result<String, DbError> {
                 None => {
                     let expr = match &index.expr {
                         Expr::Identifier(column) => sql_text::ident(column),
-                        other => sql_text::expr(other).map_err(|e| {
-                            refused(format!(
-                                "index {} of {}: {e}",
-                                index.name, schema.table_name
-                            ))
-                        })?,
+                        // PostgreSQL's form of an index on an expression: in its own parentheses.
+                        other => format!(
+                            "({})",
+                            sql_text::expr(other).map_err(|e| {
+                                refused(format!(
+                                    "index {} of {}: {e}",
+                                    index.name, schema.table_name
+                                ))
+                            })?
+                        ),
                     };
                     let _ = writeln!(
                         out,

@@ -500,3 +500,56 @@ fn table_constraints_and_altered_columns_survive_reopen() {
         .expect_err("NOT NULL survives a reopen");
     assert_eq!(null.code, ErrorCode::Constraint);
 }
+
+#[test]
+fn expression_and_partial_indexes_survive_reopen_and_checkpoints() {
+    let disk = disk();
+    let policy = CheckpointPolicy {
+        max_log_entries: 4,
+        max_log_bytes: usize::MAX,
+        max_fold_rows: usize::MAX,
+        rows_per_page: 5,
+    };
+    let mut db = block_on(Database::open_with_policy(
+        MemoryPersistence::shared(Rc::clone(&disk)),
+        policy,
+    ))
+    .unwrap();
+    block_on(db.exec(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, age INTEGER); \
+         CREATE INDEX p_lower ON p (lower(name)); \
+         CREATE INDEX p_adult ON p (age) WHERE age >= 18;",
+    ))
+    .unwrap();
+    for i in 0..20 {
+        block_on(db.query(
+            "INSERT INTO p VALUES ($1, $2, $3)",
+            &[
+                Value::I64(i),
+                Value::Str(if i % 2 == 0 {
+                    format!("N{i}")
+                } else {
+                    format!("n{i}")
+                }),
+                Value::I64(i * 2),
+            ],
+        ))
+        .unwrap();
+    }
+    assert!(disk.borrow().checkpoints_written >= 2);
+    let queries = [
+        "SELECT id FROM p WHERE lower(name) = 'n4'",
+        "SELECT id FROM p WHERE age >= 18 AND age < 24 ORDER BY id",
+    ];
+    let expected: Vec<_> = queries.iter().map(|sql| rows(&mut db, sql)).collect();
+    assert_eq!(expected[0], vec![vec![Value::I64(4)]]);
+    assert_eq!(expected[1].len(), 3);
+    db.close();
+    let mut db = open(&disk);
+    for (sql, expected) in queries.iter().zip(&expected) {
+        assert_eq!(&rows(&mut db, sql), expected, "{sql}");
+    }
+    let tables = db.tables().unwrap();
+    let p = tables.iter().find(|t| t.name == "p").unwrap();
+    assert_eq!(p.indexes.len(), 2, "{:?}", p.indexes);
+}

@@ -454,3 +454,36 @@ fn partial_unique_indexes_round_trip_with_their_predicate() {
     assert_eq!(refused.map(|_| ()).unwrap_err().code, ErrorCode::Constraint);
     exec(&mut copy, "INSERT INTO account VALUES (3, 'a@x', TRUE)");
 }
+
+#[test]
+fn expression_and_partial_indexes_round_trip() {
+    let mut db = fresh();
+    exec(
+        &mut db,
+        "CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, age INTEGER);
+         CREATE INDEX person_lower ON person (lower(name));
+         CREATE INDEX person_next ON person ((age + 1));
+         CREATE INDEX person_adult ON person (age) WHERE age >= 18;
+         INSERT INTO person VALUES (1, 'Ann', 30), (2, 'bob', 12), (3, 'ANN', NULL);",
+    );
+    let dump = db.export().expect("export");
+    assert!(dump.contains("WHERE age >= 18;"), "{dump}");
+    assert!(dump.contains("ON person(lower(name));"), "{dump}");
+    let tables = db.tables().expect("tables");
+    let person = tables.iter().find(|t| t.name == "person").expect("person");
+    let exprs: Vec<&str> = person.indexes.iter().map(|i| i.expr.as_str()).collect();
+    assert!(exprs.contains(&"lower(name)"), "{exprs:?}");
+    assert!(exprs.contains(&"(age + 1)"), "{exprs:?}");
+    assert!(exprs.contains(&"\"age\""), "{exprs:?}");
+    let mut copy = assert_round_trip(
+        &mut db,
+        &[
+            "SELECT id FROM person WHERE lower(name) = 'ann' ORDER BY id",
+            "SELECT id FROM person WHERE age + 1 = 13",
+            "SELECT id FROM person WHERE age >= 18 AND age < 40",
+        ],
+    );
+    let copied = copy.tables().expect("tables");
+    let person = copied.iter().find(|t| t.name == "person").expect("person");
+    assert_eq!(person.indexes.len(), 3, "{:?}", person.indexes);
+}

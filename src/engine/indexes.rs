@@ -1,7 +1,8 @@
 //! Index statements GlueSQL 0.20 refuses: `CREATE UNIQUE INDEX`, indexes on several columns,
-//! `IF NOT EXISTS`, and SQLite's `DROP INDEX name` without its table. GlueSQL keeps an index on
-//! the first column (its planner uses it for that column); the full definition is a hidden
-//! object, and the store enforces UNIQUE from it.
+//! on expressions with function calls, partial ones (`WHERE`), `IF NOT EXISTS`, and SQLite's
+//! `DROP INDEX name` without its table. The schema keeps an index of the first column or the
+//! expression (a partial one as index_expr.rs shapes it), which the planner uses; the full
+//! definition is a hidden object, and the store enforces UNIQUE from it.
 
 use {
     super::{
@@ -9,7 +10,10 @@ use {
         objects::{Object, ObjectKind},
         Engine, QueryOutput,
     },
-    crate::error::{DbError, ErrorCode},
+    crate::{
+        error::{DbError, ErrorCode},
+        store::index_expr,
+    },
     gluesql_core::{
         sqlparser::ast::{CreateIndex, Expr, Ident, ObjectName, ObjectType, Statement},
         store::Store,
@@ -18,6 +22,51 @@ use {
 
 fn error(code: ErrorCode, message: impl Into<String>) -> DbError {
     DbError::new(code, message)
+}
+
+/// PostgreSQL's rule for index expressions and predicates (our passes would run it once).
+fn refuse_subquery(expr: &Expr, what: &str) -> Result<(), DbError> {
+    let mut subquery = false;
+    let _ = super::visit::exprs(expr, |e| {
+        subquery |= matches!(
+            e,
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        );
+        std::ops::ControlFlow::Continue(())
+    });
+    if subquery {
+        return Err(error(
+            ErrorCode::Plan,
+            format!("cannot use subquery in {what}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The column names a stored `CREATE INDEX`'s expressions and predicate read.
+fn read_by_definition(definition: &str) -> Vec<String> {
+    let Ok(Statement::CreateIndex(create)) = crate::sql_text::parse_one(definition) else {
+        return Vec::new();
+    };
+    let mut read = Vec::new();
+    for expr in create
+        .columns
+        .iter()
+        .map(|column| &column.expr)
+        .chain(create.predicate.as_ref())
+    {
+        let _ = super::visit::exprs(expr, |e| {
+            match e {
+                Expr::Identifier(ident) => read.push(ident.value.clone()),
+                Expr::CompoundIdentifier(idents) => {
+                    read.extend(idents.last().map(|i| i.value.clone()))
+                }
+                _ => {}
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+    }
+    read
 }
 
 fn object_name(table: &str, index: &str) -> String {
@@ -89,32 +138,55 @@ impl Engine {
         if let Some(predicate) = &create.predicate {
             self.check_index_predicate(&table, predicate)?;
         }
-        if !create.unique && create.columns.len() == 1 && create.predicate.is_none() {
+        let Some(first) = create.columns.first() else {
+            return Err(error(
+                ErrorCode::Plan,
+                "an index needs a column or an expression",
+            ));
+        };
+        let on_column = matches!(first.expr, Expr::Identifier(_));
+        if !create.unique && create.columns.len() == 1 && create.predicate.is_none() && on_column {
             return self.run(&Statement::CreateIndex(plain), params);
         }
         let Some(name) = name else {
             return Err(error(ErrorCode::Plan, "an index needs a name"));
         };
+        if !on_column && (create.unique || create.columns.len() > 1) {
+            return Err(error(
+                ErrorCode::Plan,
+                format!(
+                    "UNIQUE and multi-column indexes take column names, not expressions: {}",
+                    first.expr
+                ),
+            ));
+        }
+        // An expression or a predicate: GlueSQL's CREATE INDEX takes neither, so the schema's
+        // index is written here, in the shape index_expr.rs reads.
+        let schema_index = if on_column && create.predicate.is_none() {
+            None
+        } else {
+            Some(self.index_expression(&table, first, create.predicate.as_ref())?)
+        };
         let columns = create
             .columns
             .iter()
-            .map(|column| match &column.expr {
-                Expr::Identifier(ident) => Ok(ident.value.clone()),
-                other => Err(error(
-                    ErrorCode::Plan,
-                    format!(
-                        "UNIQUE and multi-column indexes take column names, not expressions: {other}"
-                    ),
-                )),
+            .filter_map(|column| match &column.expr {
+                Expr::Identifier(ident) => Some(ident.value.clone()),
+                _ => None,
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Vec<_>>();
         let definition = Statement::CreateIndex(CreateIndex {
             if_not_exists: false,
             ..create.clone()
         })
         .to_string();
         self.atomically(|engine| {
-            engine.run(&Statement::CreateIndex(plain), params)?;
+            match &schema_index {
+                Some(_) => engine.add_schema_index(&table, &name, schema_index.clone())?,
+                None => {
+                    engine.run(&Statement::CreateIndex(plain), params)?;
+                }
+            }
             engine.put_object(&Object {
                 kind: ObjectKind::Index,
                 name: object_name(&table, &name),
@@ -133,23 +205,118 @@ impl Engine {
         Ok(QueryOutput::command("CREATE INDEX", 0))
     }
 
+    /// The schema expression of an index on `column` (an expression of the table's columns),
+    /// partial when `predicate` is given: translated as GlueSQL reads it, and checked as every
+    /// replica checks a schema it receives (index_expr.rs).
+    fn index_expression(
+        &mut self,
+        table: &str,
+        column: &gluesql_core::sqlparser::ast::OrderByExpr,
+        predicate: Option<&Expr>,
+    ) -> Result<gluesql_core::ast::OrderByExpr, DbError> {
+        refuse_subquery(&column.expr, "index expression")?;
+        // As a statement's WHERE reaches GlueSQL (typed by our passes, guarded), so that the
+        // planner finds the index expression in it.
+        let value = match self.lowered_where(table, &format!("({}) IS NULL", column.expr))? {
+            gluesql_core::ast::Expr::IsNull(inner) => *inner,
+            other => other,
+        };
+        // `((a + 1))`: the planner matches the expression itself, not its parentheses.
+        let mut value = value;
+        while let gluesql_core::ast::Expr::Nested(inner) = value {
+            value = *inner;
+        }
+        let expr = match predicate {
+            Some(predicate) => {
+                index_expr::partial(value, self.lowered_where(table, &predicate.to_string())?)
+            }
+            None => value,
+        };
+        let columns: Vec<String> = self
+            .glue
+            .storage
+            .fetch_schema(table)
+            .ok()
+            .flatten()
+            .ok_or_else(|| error(ErrorCode::Execute, format!("table {table} does not exist")))?
+            .column_defs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|def| def.name)
+            .collect();
+        index_expr::check(&expr, &columns).map_err(|e| error(ErrorCode::Plan, e))?;
+        Ok(gluesql_core::ast::OrderByExpr {
+            expr,
+            asc: column.asc,
+        })
+    }
+
+    /// `condition` as the WHERE of a SELECT of `table` reaches GlueSQL.
+    fn lowered_where(
+        &mut self,
+        table: &str,
+        condition: &str,
+    ) -> Result<gluesql_core::ast::Expr, DbError> {
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {condition}",
+            crate::sql_text::ident(table)
+        );
+        let statements = self.parse(&sql)?;
+        let [select] = statements.as_slice() else {
+            return Err(error(
+                ErrorCode::Plan,
+                "an index expression is one expression",
+            ));
+        };
+        let super::Lowered::Ready(statement, params) = self.lower(select, &[])? else {
+            return Err(error(
+                ErrorCode::Plan,
+                format!("unsupported index expression {condition}"),
+            ));
+        };
+        let translated = super::translate_guarded(&self.glue.storage, &statement, &params)?;
+        match translated {
+            gluesql_core::ast::Statement::Query(gluesql_core::ast::Query {
+                body: gluesql_core::ast::SetExpr::Select(select),
+                ..
+            }) => select.selection.ok_or_else(|| {
+                error(
+                    ErrorCode::Plan,
+                    format!("unsupported index expression {condition}"),
+                )
+            }),
+            _ => Err(error(
+                ErrorCode::Plan,
+                format!("unsupported index expression {condition}"),
+            )),
+        }
+    }
+
+    /// Adds an index the schema holds whole (built at once: a row its expression fails on
+    /// fails the statement).
+    fn add_schema_index(
+        &mut self,
+        table: &str,
+        name: &str,
+        index: Option<gluesql_core::ast::OrderByExpr>,
+    ) -> Result<(), DbError> {
+        let Some(index) = index else {
+            return Ok(());
+        };
+        if self.index_exists(table, name) {
+            return Err(error(
+                ErrorCode::Execute,
+                format!("index {name} already exists"),
+            ));
+        }
+        gluesql_core::store::IndexMut::create_index(&mut self.glue.storage, table, name, &index)
+            .map_err(DbError::from)
+    }
+
     /// A partial index's `WHERE`: a condition on the table's own columns, with no subquery
     /// (PostgreSQL's rule), that plans as a filter of the table.
     fn check_index_predicate(&mut self, table: &str, predicate: &Expr) -> Result<(), DbError> {
-        let mut subquery = false;
-        let _ = super::visit::exprs(predicate, |e| {
-            subquery |= matches!(
-                e,
-                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
-            );
-            std::ops::ControlFlow::Continue(())
-        });
-        if subquery {
-            return Err(error(
-                ErrorCode::Plan,
-                "cannot use subquery in index predicate",
-            ));
-        }
+        refuse_subquery(predicate, "index predicate")?;
         let sql = format!(
             "SELECT 1 FROM {} WHERE {predicate}",
             crate::sql_text::ident(table)
@@ -275,12 +442,20 @@ impl Engine {
             .into_iter()
             .filter(|o| o.table.as_deref() == Some(table))
         {
-            let names = |column: &Ident| index.columns.iter().any(|c| same_name(c, &column.value));
+            // Its columns, and those its expression or predicate reads.
+            let read = read_by_definition(&index.definition);
+            let names = |column: &Ident| {
+                index
+                    .columns
+                    .iter()
+                    .chain(&read)
+                    .any(|c| same_name(c, &column.value))
+            };
             if alter_touches(operations, names, true, true) {
                 return Err(error(
                     ErrorCode::Execute,
                     format!(
-                        "ALTER TABLE {table} is refused while index {} (UNIQUE or multi-column) exists on the columns it changes; drop it first",
+                        "ALTER TABLE {table} is refused while index {} (UNIQUE, multi-column, partial or on an expression) exists on the columns it changes; drop it first",
                         index.name
                     ),
                 ));

@@ -10,7 +10,7 @@ mod constant;
 mod dates;
 mod types;
 mod values;
-mod walk;
+pub(crate) mod walk;
 
 pub use {
     constant::{check_default, DefaultError},

@@ -1,17 +1,47 @@
 //! `AlterTable`: GlueSQL's row-rewriting defaults, except DROP COLUMN, which must also drop
-//! the indexes whose expression reads the dropped column.
+//! the indexes whose expression reads the dropped column, and RENAME COLUMN, which renames it
+//! in the indexes' expressions (GlueSQL's left them naming a column that is gone).
 
 use {
-    super::MemoryStore,
+    super::{index_expr::columns_read, MemoryStore},
     gluesql_core::{
+        ast::Expr,
         data::Schema,
         error::Result,
-        plan::{plan_scalar_expr, ExprPlan, FunctionExprPlan},
         store::{AlterTable, AlterTableError, Store, StoreMut},
     },
 };
 
 impl AlterTable for MemoryStore {
+    fn rename_column(&mut self, table_name: &str, old_name: &str, new_name: &str) -> Result<()> {
+        let mut schema: Schema = self
+            .fetch_schema(table_name)?
+            .ok_or_else(|| AlterTableError::TableNotFound(table_name.to_owned()))?;
+        let column_defs = schema
+            .column_defs
+            .as_mut()
+            .ok_or_else(|| AlterTableError::SchemalessTableFound(table_name.to_owned()))?;
+        if column_defs.iter().any(|def| def.name == new_name) {
+            return Err(AlterTableError::AlreadyExistingColumn(new_name.to_owned()).into());
+        }
+        new_name.clone_into(
+            &mut column_defs
+                .iter_mut()
+                .find(|def| def.name == old_name)
+                .ok_or(AlterTableError::RenamingColumnNotFound)?
+                .name,
+        );
+        for index in &mut schema.indexes {
+            crate::guard::walk::expr(&mut index.expr, &mut |e| match e {
+                Expr::Identifier(name) if name == old_name => new_name.clone_into(name),
+                _ => {}
+            });
+        }
+        let rows = self.scan_data(table_name)?.collect::<Result<Vec<_>>>()?;
+        self.insert_schema(&schema)?;
+        self.insert_data(table_name, rows)
+    }
+
     fn drop_column(&mut self, table_name: &str, column_name: &str, if_exists: bool) -> Result<()> {
         let mut schema: Schema = self
             .fetch_schema(table_name)?
@@ -29,7 +59,7 @@ impl AlterTable for MemoryStore {
         column_defs.remove(position);
         schema
             .indexes
-            .retain(|index| !reads_column(&plan_scalar_expr(index.expr.clone()), column_name));
+            .retain(|index| !columns_read(&index.expr).iter().any(|c| c == column_name));
 
         let rows = self
             .scan_data(table_name)?
@@ -42,23 +72,5 @@ impl AlterTable for MemoryStore {
         // Schema first: the surviving indexes are then evaluated on rows of the new shape.
         self.insert_schema(&schema)?;
         self.insert_data(table_name, rows)
-    }
-}
-
-/// Whether an index expression (of the shapes GlueSQL accepts for indexes) reads `column`.
-fn reads_column(expr: &ExprPlan, column: &str) -> bool {
-    match expr {
-        ExprPlan::Identifier(name) => name == column,
-        ExprPlan::Nested(inner) | ExprPlan::UnaryOp { expr: inner, .. } => {
-            reads_column(inner, column)
-        }
-        ExprPlan::BinaryOp { left, right, .. } => {
-            reads_column(left, column) || reads_column(right, column)
-        }
-        ExprPlan::Function(function) => match function.as_ref() {
-            FunctionExprPlan::Cast { expr, .. } => reads_column(expr, column),
-            _ => false,
-        },
-        _ => false,
     }
 }

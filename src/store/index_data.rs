@@ -6,7 +6,7 @@ use {
     gluesql_core::{
         ast::{DataType, Expr, IndexOperator},
         data::{Key, Value},
-        error::Result,
+        error::{Error, Result},
         executor::{evaluate_stateless, RowContext},
         plan::{plan_scalar_expr, ExprPlan},
     },
@@ -22,6 +22,8 @@ use {
 #[derive(Debug, Clone)]
 pub struct IndexData {
     expr: ExprPlan,
+    /// A partial index's predicate: rows it is not TRUE for have no entry.
+    predicate: Option<ExprPlan>,
     entries: BTreeMap<Key, BTreeSet<Key>>,
 }
 
@@ -44,37 +46,59 @@ fn is_nan(key: &Key) -> bool {
 }
 
 impl IndexData {
-    pub fn new(expr: &Expr) -> Self {
-        Self {
-            expr: plan_scalar_expr(expr.clone()),
+    /// The index of a schema expression (index_expr.rs), its calls behind their guards: every
+    /// replica evaluates it for every row it stores, whoever wrote the index.
+    pub fn new(expr: &Expr, columns: &[(String, DataType)]) -> Result<Self> {
+        let guarded = |expr: &Expr| -> Result<ExprPlan> {
+            let mut expr = expr.clone();
+            crate::guard::guard_row_expr(&mut expr, columns)
+                .map_err(|too_complex| Error::StorageMsg(too_complex.to_string()))?;
+            Ok(plan_scalar_expr(expr))
+        };
+        let (value, predicate) = match super::index_expr::partial_parts(expr) {
+            Some((predicate, value)) => (value, Some(guarded(predicate)?)),
+            None => (expr, None),
+        };
+        Ok(Self {
+            expr: guarded(value)?,
+            predicate,
             entries: BTreeMap::new(),
-        }
+        })
     }
 
-    pub fn evaluate(&self, columns: &[String], row: &[Value]) -> Result<Key> {
-        let context = RowContext::RefVecData {
+    /// The row's entry key; `None` for a row outside a partial index.
+    pub fn evaluate(&self, columns: &[String], row: &[Value]) -> Result<Option<Key>> {
+        let context = || RowContext::RefVecData {
             columns,
             values: row,
         };
-        let value: Value = evaluate_stateless(Some(context), &self.expr)?.try_into()?;
-        Key::try_from(value).map(normalize)
+        if let Some(predicate) = &self.predicate {
+            let holds: Value = evaluate_stateless(Some(context()), predicate)?.try_into()?;
+            if holds != Value::Bool(true) {
+                return Ok(None);
+            }
+        }
+        let value: Value = evaluate_stateless(Some(context()), &self.expr)?.try_into()?;
+        Key::try_from(value).map(normalize).map(Some)
     }
 
     pub fn insert(&mut self, columns: &[String], key: &Key, row: &[Value]) -> Result<()> {
-        let index_key = self.evaluate(columns, row)?;
-        self.entries
-            .entry(index_key)
-            .or_default()
-            .insert(key.clone());
+        if let Some(index_key) = self.evaluate(columns, row)? {
+            self.entries
+                .entry(index_key)
+                .or_default()
+                .insert(key.clone());
+        }
         Ok(())
     }
 
     pub fn remove(&mut self, columns: &[String], key: &Key, row: &[Value]) -> Result<()> {
-        let index_key = self.evaluate(columns, row)?;
-        if let Some(keys) = self.entries.get_mut(&index_key) {
-            keys.remove(key);
-            if keys.is_empty() {
-                self.entries.remove(&index_key);
+        if let Some(index_key) = self.evaluate(columns, row)? {
+            if let Some(keys) = self.entries.get_mut(&index_key) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.entries.remove(&index_key);
+                }
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! `Planner`: GlueSQL's planning passes plus the index pass, so WHERE and ORDER BY on an
-//! indexed expression read the index instead of scanning the table; UPDATE and DELETE get a
+//! indexed expression read the index instead of scanning the table (a partial index where
+//! partial_indexes.rs finds the WHERE implies its predicate); UPDATE and DELETE get a
 //! scan hint (scan_hint.rs) for the same reason, and INSERT/UPDATE their UNIQUE check by
 //! lookup (unique_check.rs).
 
@@ -23,7 +24,15 @@ impl Planner for MemoryStore {
 
         let statement = plan_schemaless(&schema_map, statement)?;
         let statement = plan_primary_key(&schema_map, statement);
-        let statement = plan_index(&schema_map, statement);
+        // A partial index holds some rows only: the index pass sees it where that is enough.
+        let statement = if super::partial_indexes::any(&schema_map) {
+            plan_index(
+                &super::partial_indexes::usable(&schema_map, &statement),
+                statement,
+            )
+        } else {
+            plan_index(&schema_map, statement)
+        };
         let statement = plan_hash_join(&schema_map, statement);
         // GlueSQL plans key and index reads for SELECT only; its UPDATE and DELETE scan.
         self.clear_scan_hint();

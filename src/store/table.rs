@@ -4,7 +4,7 @@
 use {
     super::{index_data::IndexData, pages::TablePages, unique::Uniques, Row},
     gluesql_core::{
-        ast::{ColumnDef, IndexOperator},
+        ast::{ColumnDef, DataType, IndexOperator},
         chrono::NaiveDateTime,
         data::{Key, Schema, Value},
         error::Result,
@@ -78,9 +78,16 @@ impl Table {
             return Ok(());
         }
         let columns = self.column_names();
+        let typed: Vec<(String, DataType)> = self
+            .schema
+            .column_defs
+            .iter()
+            .flatten()
+            .map(|def| (def.name.clone(), def.data_type.clone()))
+            .collect();
         let mut indexes = BTreeMap::new();
         for schema_index in &self.schema.indexes {
-            let mut data = IndexData::new(&schema_index.expr);
+            let mut data = IndexData::new(&schema_index.expr, &typed)?;
             for (key, row) in &self.rows {
                 data.insert(&columns, key, row)?;
             }

@@ -279,17 +279,20 @@ fn check_schema(name: &str, schema: &Schema) -> Result<(), String> {
                 index.name
             ));
         }
-        // What CREATE INDEX makes: one of the table's columns. Any other expression would be
-        // evaluated on every replica for every row it writes.
-        let names_a_column = match &index.expr {
-            Expr::Identifier(column) => {
-                schema.column_defs.is_none() || names.contains(column.as_str())
+        // What CREATE INDEX makes: one of the table's columns, or an expression of them
+        // (partial: with its predicate) that index_expr.rs accepts. Every replica evaluates it
+        // for every row it writes, guarded.
+        let fits = match (&index.expr, &schema.column_defs) {
+            (Expr::Identifier(_), None) => true,
+            (_, None) => false,
+            (expr, Some(_)) => {
+                let columns: Vec<String> = names.iter().map(|c| c.to_string()).collect();
+                super::index_expr::check(expr, &columns).is_ok()
             }
-            _ => false,
         };
-        if !names_a_column {
+        if !fits {
             return Err(format!(
-                "table {name}: index {:?} is not on one of its columns",
+                "table {name}: index {:?} is not on its columns",
                 index.name
             ));
         }
