@@ -5,7 +5,7 @@
 use {
     super::{index_expr::columns_read, MemoryStore},
     gluesql_core::{
-        ast::Expr,
+        ast::{ColumnDef, Expr},
         data::Schema,
         error::Result,
         store::{AlterTable, AlterTableError, Store, StoreMut},
@@ -14,13 +14,8 @@ use {
 
 impl AlterTable for MemoryStore {
     fn rename_column(&mut self, table_name: &str, old_name: &str, new_name: &str) -> Result<()> {
-        let mut schema: Schema = self
-            .fetch_schema(table_name)?
-            .ok_or_else(|| AlterTableError::TableNotFound(table_name.to_owned()))?;
-        let column_defs = schema
-            .column_defs
-            .as_mut()
-            .ok_or_else(|| AlterTableError::SchemalessTableFound(table_name.to_owned()))?;
+        let mut schema = self.table_schema(table_name)?;
+        let column_defs = columns_of(&mut schema)?;
         if column_defs.iter().any(|def| def.name == new_name) {
             return Err(AlterTableError::AlreadyExistingColumn(new_name.to_owned()).into());
         }
@@ -43,13 +38,8 @@ impl AlterTable for MemoryStore {
     }
 
     fn drop_column(&mut self, table_name: &str, column_name: &str, if_exists: bool) -> Result<()> {
-        let mut schema: Schema = self
-            .fetch_schema(table_name)?
-            .ok_or_else(|| AlterTableError::TableNotFound(table_name.to_owned()))?;
-        let column_defs = schema
-            .column_defs
-            .as_mut()
-            .ok_or_else(|| AlterTableError::SchemalessTableFound(table_name.to_owned()))?;
+        let mut schema = self.table_schema(table_name)?;
+        let column_defs = columns_of(&mut schema)?;
         let Some(position) = column_defs.iter().position(|def| def.name == column_name) else {
             if if_exists {
                 return Ok(());
@@ -73,4 +63,19 @@ impl AlterTable for MemoryStore {
         self.insert_schema(&schema)?;
         self.insert_data(table_name, rows)
     }
+}
+
+impl MemoryStore {
+    fn table_schema(&self, table_name: &str) -> Result<Schema> {
+        self.fetch_schema(table_name)?
+            .ok_or_else(|| AlterTableError::TableNotFound(table_name.to_owned()).into())
+    }
+}
+
+fn columns_of(schema: &mut Schema) -> Result<&mut Vec<ColumnDef>> {
+    let name = schema.table_name.clone();
+    schema
+        .column_defs
+        .as_mut()
+        .ok_or_else(|| AlterTableError::SchemalessTableFound(name).into())
 }

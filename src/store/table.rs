@@ -58,6 +58,16 @@ impl Table {
             .unwrap_or_default()
     }
 
+    /// Each column's name and type (what the guards read an expression of a row by).
+    pub(super) fn typed_columns(&self) -> Vec<(String, DataType)> {
+        self.schema
+            .column_defs
+            .iter()
+            .flatten()
+            .map(|def| (def.name.clone(), def.data_type.clone()))
+            .collect()
+    }
+
     pub(super) fn set_schema(&mut self, schema: Schema) -> Schema {
         self.indexes_stale.set(true);
         self.uniques.get_mut().mark_stale();
@@ -78,13 +88,7 @@ impl Table {
             return Ok(());
         }
         let columns = self.column_names();
-        let typed: Vec<(String, DataType)> = self
-            .schema
-            .column_defs
-            .iter()
-            .flatten()
-            .map(|def| (def.name.clone(), def.data_type.clone()))
-            .collect();
+        let typed = self.typed_columns();
         let mut indexes = BTreeMap::new();
         for schema_index in &self.schema.indexes {
             let mut data = IndexData::new(&schema_index.expr, &typed)?;

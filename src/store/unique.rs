@@ -161,16 +161,10 @@ impl Table {
                 })
                 .collect::<Result<Vec<_>>>()?;
             let predicate = match &def.predicate {
-                Some(sql) => {
-                    let typed: Vec<(String, DataType)> = self
-                        .schema
-                        .column_defs
-                        .iter()
-                        .flatten()
-                        .map(|c| (c.name.clone(), c.data_type.clone()))
-                        .collect();
-                    Some((planned_predicate(sql, &typed)?, columns.clone()))
-                }
+                Some(sql) => Some((
+                    planned_predicate(sql, &self.typed_columns())?,
+                    columns.clone(),
+                )),
                 None => None,
             };
             let mut set = UniqueData {
