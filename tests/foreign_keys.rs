@@ -135,3 +135,31 @@ fn a_cascade_pushed_without_its_childrens_rows_is_refused() {
     let reason = refused(server.accept_remote(delete));
     assert!(reason.contains("is still referenced"), "{reason}");
 }
+
+/// An UPDATE of a parent's primary key travels as its delete and insert plus the children
+/// ON UPDATE CASCADE moved; the server's check finds no dangling reference and accepts it.
+#[test]
+fn a_primary_key_update_cascades_through_the_server() {
+    let mut server = MemoryStore::new();
+    let mut a = Engine::default();
+    let mut b = Engine::default();
+    for replica in [&mut a, &mut b] {
+        replica.set_synced(true);
+    }
+    for sql in [
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON UPDATE CASCADE)",
+        "INSERT INTO parent VALUES (1, 'p1'), (2, 'p2')",
+        "INSERT INTO child VALUES (10, 1), (11, 1), (12, 2)",
+        "UPDATE parent SET id = 7 WHERE id = 1",
+    ] {
+        let change_set = write(&mut a, sql);
+        let (accepted, _) = server.accept_remote(change_set).expect(sql);
+        b.store_mut().apply_change_set(accepted).unwrap();
+    }
+    assert_eq!(
+        count(&mut b, "SELECT COUNT(*) FROM child WHERE parent_id = 7"),
+        2
+    );
+    assert_eq!(count(&mut b, "SELECT COUNT(*) FROM parent WHERE id = 1"), 0);
+}

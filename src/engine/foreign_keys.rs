@@ -368,6 +368,7 @@ impl Engine {
                 Ok(output)
             });
         self.checking_foreign_keys = false;
+        self.glue.storage.clear_key_moves();
         result
     }
 

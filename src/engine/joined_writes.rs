@@ -42,7 +42,7 @@ fn plan_error(message: impl Into<String>) -> DbError {
 }
 
 /// A SELECT of `items` over `target` and `others` where `selection` holds.
-fn select_over(
+pub(super) fn select_over(
     items: Vec<SelectItem>,
     target: &TableWithJoins,
     others: &[TableWithJoins],
@@ -69,7 +69,7 @@ fn select_over(
 }
 
 /// `target.column`, by the name the target is read as.
-fn qualified(target: &TableWithJoins, table: &str, column: &str) -> Expr {
+pub(super) fn qualified(target: &TableWithJoins, table: &str, column: &str) -> Expr {
     let qualifier = match &target.relation {
         TableFactor::Table { alias: Some(a), .. } => a.name.clone(),
         _ => Ident::with_quote('"', table),
@@ -80,7 +80,11 @@ fn qualified(target: &TableWithJoins, table: &str, column: &str) -> Expr {
 impl Engine {
     /// The written table's name and primary key column; a table without one is refused,
     /// since its rows could not be named one by one.
-    fn target_key(&self, target: &TableWithJoins, what: &str) -> Result<(String, String), DbError> {
+    pub(super) fn target_key(
+        &self,
+        target: &TableWithJoins,
+        what: &str,
+    ) -> Result<(String, String), DbError> {
         let TableFactor::Table { name, .. } = &target.relation else {
             return Err(plan_error(format!("{what} writes a table, not a subquery")));
         };

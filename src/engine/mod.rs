@@ -16,6 +16,7 @@ mod joined_writes;
 mod joins;
 mod json_calls;
 mod json_placement;
+mod key_updates;
 mod labels;
 mod lateral;
 mod logic;
@@ -204,6 +205,9 @@ impl Engine {
                 self.run_savepoint_statement(statement)
             }
             _ if upsert::is_upsert(statement) => self.run_upsert(statement, params),
+            SqlStatement::Update { .. } if self.assigns_primary_key(statement) => {
+                self.update_primary_key(statement, params)
+            }
             _ if joined_writes::is_joined_write(statement)
                 || self.write_compares_json(statement) =>
             {

@@ -325,6 +325,21 @@ impl MemoryStore {
         written
     }
 
+    /// The running statement moved these rows of `table` to new primary keys.
+    pub fn note_key_moves(&self, table: &str, moves: Vec<(Key, Key)>) {
+        self.key_moves.borrow_mut().extend(
+            moves
+                .into_iter()
+                .filter(|(old, new)| old != new)
+                .map(|(old, new)| (table.to_owned(), old, new)),
+        );
+    }
+
+    /// The statement ended: its moves are forgotten.
+    pub fn clear_key_moves(&self) {
+        self.key_moves.borrow_mut().clear();
+    }
+
     fn undo_len(&self) -> usize {
         self.tx.as_ref().map_or(0, |tx| tx.undo.len())
     }
@@ -354,7 +369,15 @@ impl MemoryStore {
             let Some(old_keys) = keys_of(&old_values) else {
                 continue;
             };
-            let now = table.rows.get(key);
+            // A row moved to a new primary key is the same row, updated.
+            let now = table.rows.get(key).or_else(|| {
+                let moves = self.key_moves.borrow();
+                let moved = moves
+                    .iter()
+                    .find(|(t, old, _)| *t == fk.def.parent && old == key)
+                    .map(|(_, _, new)| new.clone());
+                moved.and_then(|new| table.rows.get(&new))
+            });
             let new_values = now.map(|row| {
                 fk.parent
                     .iter()

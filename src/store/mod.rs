@@ -130,6 +130,9 @@ pub struct MemoryStore {
     loading: BTreeMap<String, Vec<(Key, Row)>>,
     /// An INSERT whose rows are captured, not stored (see capture).
     capture: Option<capture::Capture>,
+    /// Rows the running statement moved to a new primary key (table, old key, new key): the
+    /// foreign keys read such a delete and insert as an update (engine/key_updates.rs).
+    key_moves: RefCell<Vec<(String, Key, Key)>>,
 }
 
 impl MemoryStore {
