@@ -4,6 +4,46 @@
 
 use gluesql_core::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
 
+/// A quoted column selected by its name is labelled by the name (`SELECT "name"` gives `name`,
+/// as in PostgreSQL); GlueSQL labels it with its quotes. Given the name as its alias, in every
+/// SELECT and RETURNING list. Runs once per parsed statement.
+pub fn unquote_labels(statement: &mut Statement) {
+    fn items(items: &mut [SelectItem]) {
+        for item in items {
+            if let SelectItem::UnnamedExpr(Expr::Identifier(ident)) = item {
+                if ident.quote_style.is_some() {
+                    let alias = Ident::with_quote('"', ident.value.clone());
+                    let expr = Expr::Identifier(ident.clone());
+                    *item = SelectItem::ExprWithAlias { expr, alias };
+                }
+            }
+        }
+    }
+    fn body(set: &mut SetExpr) {
+        match set {
+            SetExpr::Select(select) => items(&mut select.projection),
+            SetExpr::SetOperation { left, right, .. } => {
+                body(left);
+                body(right);
+            }
+            _ => {}
+        }
+    }
+    let _ = super::visit::queries_mut(statement, |query| {
+        body(&mut query.body);
+        std::ops::ControlFlow::Continue(())
+    });
+    match statement {
+        Statement::Insert(insert) => items(insert.returning.as_deref_mut().unwrap_or_default()),
+        Statement::Update {
+            returning: Some(returning),
+            ..
+        } => items(returning),
+        Statement::Delete(delete) => items(delete.returning.as_deref_mut().unwrap_or_default()),
+        _ => {}
+    }
+}
+
 /// Labels of a SELECT's unnamed, computed output columns, by position.
 pub struct Written(Vec<(usize, String)>);
 

@@ -401,6 +401,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
             super::ctes::inline(statement)?;
         }
         super::json_calls::rewrite(statement)?;
+        super::labels::unquote_labels(statement);
         compat::rewrite_statement(statement);
         super::functions::rewrite(statement);
         super::null_order::rewrite(statement);

@@ -177,6 +177,32 @@ fn names_match_ignoring_case_for_queries_live_dependencies_and_labels() {
     );
 }
 
+/// Query builders quote every name (`select "name", "timestamp" from …`): the result's
+/// columns are the names, as PostgreSQL gives them, not the quoted text (Kysely's migrator read
+/// `row.name` and found nothing).
+#[test]
+fn a_quoted_column_is_labelled_by_its_name() {
+    let mut engine = Engine::default();
+    engine
+        .query(
+            "CREATE TABLE m (\"name\" TEXT, \"Stamp\" TEXT, id INTEGER)",
+            &[],
+        )
+        .unwrap();
+    engine
+        .query("INSERT INTO m VALUES ('a', 'b', 1)", &[])
+        .unwrap();
+    for sql in [
+        "SELECT \"name\", \"Stamp\", m.\"id\" FROM m",
+        "SELECT * FROM (SELECT \"name\", \"Stamp\", \"id\" FROM m) s",
+        "SELECT \"name\", \"Stamp\", \"id\" FROM m UNION ALL SELECT \"name\", \"Stamp\", \"id\" FROM m",
+        "INSERT INTO m VALUES ('c', 'd', 2) RETURNING \"name\", \"Stamp\", \"id\"",
+    ] {
+        let out = engine.query(sql, &[]).unwrap();
+        assert_eq!(out.columns, vec!["name", "Stamp", "id"], "{sql}");
+    }
+}
+
 #[test]
 fn a_live_query_with_a_with_clause_depends_on_the_tables_its_expressions_read() {
     let mut engine = Engine::default();
