@@ -669,7 +669,7 @@ for (const current of MODES) {
       }]);
       assert.deepEqual(out.tables[1].indexes.map((i) => i.name), ["book_author"]);
       assert.deepEqual(out.tables[0].columns[1], {
-        name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null,
+        name: "name", type: "TEXT", nullable: false, primaryKey: false, unique: true, default: null, generated: null,
       });
       assert.equal(out.failed.code, "execute");
       assert.match(out.failed.message, /^statement 2: /);
