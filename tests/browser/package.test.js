@@ -13,6 +13,8 @@ const EXPECTED_FILES = [
   "README.md",
   "dist/idbsql.d.ts",
   "dist/idbsql.js",
+  "dist/kysely.d.ts",
+  "dist/kysely.js",
   "dist/worker.js",
   "package.json",
   "pkg/idbsql_bg.wasm",

@@ -1,0 +1,243 @@
+// idbsql behind the query builders web developers use, as a user installs them: the packed
+// package and the real `kysely` from npm, in an app bundled by Vite, run in headless Chromium.
+// Every statement the builder writes for the app runs unchanged.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT, serveStatic, launchBrowser } from "./harness.js";
+
+// The README's "With Kysely" snippet, then an app's calls: migrations by Kysely's Migrator,
+// CRUD with returning, an upsert, a join with an aggregate, a rolled-back transaction, a
+// savepoint, introspection, streaming, errors and a live query of a builder query.
+/** The README's "With Kysely" snippet, as written there. */
+function readmeSnippet(heading) {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const section = readme.split(`\n## ${heading}\n`)[1] ?? "";
+  const block = /```js\n([\s\S]*?)```/.exec(section);
+  assert.ok(block, `README has a js snippet under "${heading}"`);
+  return block[1];
+}
+
+// The app after the snippet, which gives it \`database\` and \`db\`.
+const KYSELY_APP = `import { sql } from "kysely";
+import { Migrator } from "kysely/migration";
+
+const migrations = {
+  "001_users_and_posts": {
+    async up(db) {
+      await db.schema
+        .createTable("users")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("email", "text", (c) => c.notNull().unique())
+        .addColumn("name", "text")
+        .addColumn("created_at", "timestamp", (c) => c.notNull().defaultTo(sql\`now()\`))
+        .execute();
+      await db.schema
+        .createTable("posts")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("author_id", "integer", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("title", "text", (c) => c.notNull())
+        .addColumn("meta", "jsonb")
+        .execute();
+      await db.schema.createIndex("posts_author").on("posts").column("author_id").execute();
+    },
+    async down(db) {
+      await db.schema.dropTable("posts").execute();
+      await db.schema.dropTable("users").execute();
+    },
+  },
+  "002_user_age": {
+    async up(db) {
+      await db.schema.alterTable("users").addColumn("age", "integer").execute();
+    },
+  },
+};
+
+async function main() {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const migrated = await migrator.migrateToLatest();
+  const again = await migrator.migrateToLatest();
+
+  const ann = await db
+    .insertInto("users")
+    .values({ email: "ann@x", name: "Ann", age: 31 })
+    .returning(["id", "email"])
+    .executeTakeFirstOrThrow();
+  const bo = await db.insertInto("users").values({ email: "bo@x", name: "Bo" }).returning("id").executeTakeFirstOrThrow();
+  const inserted = await db
+    .insertInto("posts")
+    .values([
+      { author_id: ann.id, title: "first", meta: JSON.stringify({ tags: ["a"] }) },
+      { author_id: ann.id, title: "second", meta: null },
+      { author_id: bo.id, title: "third", meta: null },
+    ])
+    .executeTakeFirst();
+  const upserted = await db
+    .insertInto("users")
+    .values({ email: "ann@x", name: "Annie" })
+    .onConflict((oc) => oc.column("email").doUpdateSet((eb) => ({ name: eb.ref("excluded.name") })))
+    .returning(["id", "name"])
+    .executeTakeFirstOrThrow();
+  const counts = await db
+    .selectFrom("users")
+    .leftJoin("posts", "posts.author_id", "users.id")
+    .select(["users.name", (eb) => eb.fn.count("posts.id").as("posts")])
+    .groupBy("users.name")
+    .orderBy("users.name")
+    .execute();
+  const updated = await db.updateTable("users").set({ age: 40 }).where("email", "=", "bo@x").executeTakeFirst();
+
+  const rolledBack = await db
+    .transaction()
+    .execute(async (trx) => {
+      await trx.insertInto("users").values({ email: "ghost@x" }).execute();
+      throw new Error("changed my mind");
+    })
+    .catch((error) => error.message);
+  const trx = await db.startTransaction().execute();
+  await trx.insertInto("users").values({ email: "kept@x" }).execute();
+  const sp = await trx.savepoint("sp1").execute();
+  await sp.insertInto("users").values({ email: "dropped@x" }).execute();
+  const back = await sp.rollbackToSavepoint("sp1").execute();
+  await back.commit().execute();
+  const emails = (await db.selectFrom("users").select("email").orderBy("email").execute()).map((r) => r.email);
+
+  const duplicate = await db
+    .insertInto("users")
+    .values({ email: "ann@x" })
+    .execute()
+    .catch((error) => error.code);
+  const tables = (await db.introspection.getTables()).map((t) => ({
+    name: t.name,
+    columns: t.columns.map(
+      (c) => c.name + ":" + c.dataType + (c.isNullable ? "?" : "") + (c.isAutoIncrementing ? "+" : "") + (c.hasDefaultValue ? "=" : ""),
+    ),
+  }));
+  const streamed = [];
+  for await (const row of db.selectFrom("posts").select("title").orderBy("id").stream(2)) streamed.push(row.title);
+
+  const live = [];
+  const query = db.selectFrom("posts").select(({ fn }) => fn.countAll().as("n")).where("author_id", "=", ann.id);
+  const { sql: text, parameters } = query.compile();
+  const subscription = await database.live(text, parameters, (result) => live.push(result.rows[0].n));
+  await db.deleteFrom("posts").where("title", "=", "second").execute();
+  for (let waited = 0; live.at(-1) !== 1 && waited < 5000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await subscription.stop();
+
+  await db.deleteFrom("users").where("id", "=", ann.id).execute();
+  const left = (await db.selectFrom("posts").select("title").execute()).map((r) => r.title);
+  const noted = (await db.selectFrom("notes").selectAll().execute()).length;
+  await notes.stop();
+  await db.destroy();
+  await database.disconnect();
+  return {
+    note,
+    noted,
+    migrated: migrated.error ? String(migrated.error) : migrated.results.map((r) => r.migrationName + ":" + r.status),
+    again: again.error ? String(again.error) : again.results.length,
+    ann,
+    inserted: Number(inserted.numInsertedOrUpdatedRows),
+    upserted,
+    counts: counts.map((r) => r.name + "=" + Number(r.posts)),
+    updated: Number(updated.numUpdatedRows),
+    rolledBack,
+    emails,
+    duplicate,
+    tables,
+    streamed,
+    live,
+    left,
+  };
+}
+
+main().then(
+  (result) => { window.appResult = result; },
+  (error) => { window.appResult = { error: String(error?.stack ?? error) }; },
+);
+`;
+
+let workDir;
+let appDir;
+let browser;
+
+function run(command, args, cwd) {
+  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+before(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "idbsql-builders-"));
+  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
+  appDir = path.join(workDir, "app");
+  fs.mkdirSync(appDir);
+  fs.writeFileSync(
+    path.join(appDir, "package.json"),
+    JSON.stringify({ name: "idbsql-builders-app", private: true, type: "module" }, null, 2),
+  );
+  // The builders as pinned in our devDependencies (installed from the copy npm already has).
+  const kysely = path.join(ROOT, "node_modules/kysely");
+  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links", path.join(workDir, packed.filename), kysely], appDir);
+  fs.writeFileSync(path.join(appDir, "kysely.js"), readmeSnippet("With Kysely") + KYSELY_APP);
+  fs.writeFileSync(
+    path.join(appDir, "kysely.html"),
+    `<!doctype html><meta charset="utf-8"><title>kysely</title>\n<script type="module" src="./kysely.js"></script>\n`,
+  );
+  fs.writeFileSync(
+    path.join(appDir, "vite.config.js"),
+    `export default { build: { target: "es2022", minify: false, rollupOptions: { input: { kysely: "kysely.html" } } } };\n`,
+  );
+  run(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], appDir);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+async function runApp(page) {
+  const server = await serveStatic(path.join(appDir, "dist"));
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on("pageerror", (error) => errors.push(error.message));
+    await tab.goto(`${server.url}/${page}`);
+    await tab.waitForFunction(() => window.appResult !== undefined, null, { timeout: 60_000 });
+    return { result: await tab.evaluate(() => window.appResult), errors };
+  } finally {
+    await context.close();
+    await server.close();
+  }
+}
+
+test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introspection, streaming, live", async () => {
+  const { result, errors } = await runApp("kysely.html");
+  assert.deepEqual(errors, []);
+  assert.equal(result.error, undefined, result.error);
+  assert.deepEqual(result.note, { id: 1, body: "hello" }, "the README snippet ran");
+  assert.equal(result.noted, 1);
+  assert.deepEqual(result.migrated, ["001_users_and_posts:Success", "002_user_age:Success"]);
+  assert.equal(result.again, 0, "a second migrateToLatest has nothing to run");
+  assert.deepEqual(result.ann, { id: 1, email: "ann@x" });
+  assert.equal(result.inserted, 3);
+  assert.deepEqual(result.upserted, { id: 1, name: "Annie" });
+  assert.deepEqual(result.counts, ["Annie=2", "Bo=1"]);
+  assert.equal(result.updated, 1);
+  assert.equal(result.rolledBack, "changed my mind");
+  assert.deepEqual(result.emails, ["ann@x", "bo@x", "kept@x"], "the rollback and the savepoint undid their rows");
+  assert.equal(result.duplicate, "constraint", "idbsql's error code reaches the caller through Kysely");
+  assert.deepEqual(result.tables, [
+    // idbsql's INT holds 64-bit integers: PostgreSQL's int8.
+    { name: "notes", columns: ["id:int8+=", "body:text"] },
+    { name: "posts", columns: ["id:int8+=", "author_id:int8", "title:text", "meta:jsonb?"] },
+    { name: "users", columns: ["id:int8+=", "email:text", "name:text?", "created_at:timestamp=", "age:int8?"] },
+  ]);
+  assert.deepEqual(result.streamed, ["first", "second", "third"]);
+  assert.deepEqual(result.live, [2, 1], "the live builder query answered, then saw the delete");
+  assert.deepEqual(result.left, ["third"], "the cascade removed Ann's posts");
+});
