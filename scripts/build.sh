@@ -18,7 +18,8 @@ node_modules/.bin/esbuild idbsql=js/index.js worker=js/worker.js \
   --bundle --format=esm --outdir=dist --log-level=warning
 # The query builders' adapters: their own modules, the builders left to the user's install
 # (optional peer dependencies), so the raw package's pages load nothing more.
-node_modules/.bin/esbuild kysely=js/kysely.js \
-  --bundle --format=esm --outdir=dist --log-level=warning --external:kysely
+node_modules/.bin/esbuild kysely=js/kysely.js drizzle=js/drizzle.js \
+  --bundle --format=esm --outdir=dist --log-level=warning --external:kysely --external:drizzle-orm
 cp js/index.d.ts dist/idbsql.d.ts
 cp js/kysely.d.ts dist/kysely.d.ts
+cp js/drizzle.d.ts dist/drizzle.d.ts

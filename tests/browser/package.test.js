@@ -11,6 +11,8 @@ import { ROOT, serveStatic, launchBrowser } from "./harness.js";
 const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
+  "dist/drizzle.d.ts",
+  "dist/drizzle.js",
   "dist/idbsql.d.ts",
   "dist/idbsql.js",
   "dist/kysely.d.ts",

@@ -161,6 +161,102 @@ main().then(
 );
 `;
 
+// The app after the "With Drizzle" snippet, which gives it `database`, `db`, `schema`, `ann`
+// and `users`: CRUD with returning, an upsert, a join with an aggregate, transactions (rolled
+// back, nested), constraint errors, relational queries, dates and a live builder query.
+const DRIZZLE_APP = `import { count, eq } from "drizzle-orm";
+
+async function main() {
+  const again = await migrate(db, migrations);
+  const [bo] = await db
+    .insert(schema.users)
+    .values({ email: "bo@x", settings: { theme: "dark" } })
+    .returning({ id: schema.users.id, settings: schema.users.settings });
+  const [second] = await db.insert(schema.posts).values({ authorId: bo.id, title: "second" }).returning();
+  await db.insert(schema.comments).values([{ postId: second.id, authorId: ann.id, body: "nice" }]);
+  await db.insert(schema.postTags).values([{ postId: second.id, tag: "news" }]);
+  const upserted = await db
+    .insert(schema.users)
+    .values({ email: "ann@x", name: "Annie" })
+    .onConflictDoUpdate({ target: schema.users.email, set: { name: "Annie" } })
+    .returning({ id: schema.users.id, name: schema.users.name });
+  const perUser = await db
+    .select({ email: schema.users.email, posts: count(schema.posts.id) })
+    .from(schema.users)
+    .leftJoin(schema.posts, eq(schema.posts.authorId, schema.users.id))
+    .groupBy(schema.users.email)
+    .orderBy(schema.users.email);
+  const published = await db.update(schema.posts).set({ published: true }).where(eq(schema.posts.id, second.id)).returning({ id: schema.posts.id });
+
+  const rolledBack = await db
+    .transaction(async (tx) => {
+      await tx.insert(schema.users).values({ email: "ghost@x" });
+      tx.rollback();
+    })
+    .catch((error) => error.constructor.name);
+  await db.transaction(async (tx) => {
+    await tx.insert(schema.users).values({ email: "kept@x" });
+    await tx
+      .transaction(async (inner) => {
+        await inner.insert(schema.users).values({ email: "dropped@x" });
+        throw new Error("inner");
+      })
+      .catch(() => {});
+  });
+  const emails = (await db.select({ email: schema.users.email }).from(schema.users).orderBy(schema.users.email)).map((r) => r.email);
+  const duplicate = await db.insert(schema.users).values({ email: "ann@x" }).catch((error) => error.code);
+  const empty = await db.insert(schema.comments).values({ postId: second.id, body: "" }).catch((error) => error.code);
+  const orphan = await db.insert(schema.posts).values({ authorId: 99, title: "x" }).catch((error) => error.code);
+
+  const relational = await db.query.users.findMany({
+    columns: { email: true },
+    with: { posts: { columns: { title: true } }, comments: { columns: { body: true } } },
+    orderBy: (u, { asc }) => [asc(u.id)],
+  });
+  const first = await db.query.posts.findFirst({
+    where: eq(schema.posts.id, second.id),
+    columns: { title: true, published: true },
+    with: { author: { columns: { email: true } }, tags: { columns: { tag: true } } },
+  });
+  const created = (await db.select({ at: schema.users.createdAt }).from(schema.users).limit(1))[0].at;
+
+  const live = [];
+  const { sql: text, params } = db.select({ n: count() }).from(schema.posts).toSQL();
+  // Drizzle reads a select's columns by position: the rows as arrays.
+  const subscription = await database.live(text, params, (result) => live.push(result.rows[0][0]), { rowMode: "array" });
+  await db.delete(schema.users).where(eq(schema.users.id, ann.id));
+  for (let waited = 0; live.at(-1) !== 1 && waited < 5000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await subscription.stop();
+  const left = (await db.select({ title: schema.posts.title }).from(schema.posts)).map((r) => r.title);
+  await database.disconnect();
+  return {
+    snippetUsers: users.map((u) => ({ email: u.email, posts: u.posts.map((p) => p.title) })),
+    again,
+    bo,
+    upserted,
+    perUser: perUser.map((r) => r.email + "=" + r.posts),
+    published: published.length,
+    rolledBack,
+    emails,
+    duplicate,
+    empty,
+    orphan,
+    relational,
+    first,
+    createdIsDate: created instanceof Date && !Number.isNaN(created.getTime()),
+    live,
+    left,
+  };
+}
+
+main().then(
+  (result) => { window.appResult = result; },
+  (error) => { window.appResult = { error: String(error?.stack ?? error) + " cause: " + String(error?.cause?.message) }; },
+);
+`;
+
 let workDir;
 let appDir;
 let browser;
@@ -179,8 +275,33 @@ before(async () => {
     JSON.stringify({ name: "idbsql-builders-app", private: true, type: "module" }, null, 2),
   );
   // The builders as pinned in our devDependencies (installed from the copy npm already has).
-  const kysely = path.join(ROOT, "node_modules/kysely");
-  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links", path.join(workDir, packed.filename), kysely], appDir);
+  const pinned = (name) => path.join(ROOT, "node_modules", name);
+  run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links", path.join(workDir, packed.filename), pinned("kysely"), pinned("drizzle-orm")],
+    appDir,
+  );
+  // Drizzle: drizzle-kit generates the migrations of the fixture schema into the app, and the
+  // app bundles them as README says (the journal and each migration's SQL, imported raw).
+  fs.copyFileSync(path.join(ROOT, "tests/fixtures/drizzle/schema.js"), path.join(appDir, "schema.js"));
+  fs.writeFileSync(
+    path.join(appDir, "drizzle.config.js"),
+    'export default { dialect: "postgresql", schema: "./schema.js", out: "./drizzle" };\n',
+  );
+  fs.symlinkSync(pinned("drizzle-kit"), path.join(appDir, "node_modules/drizzle-kit"));
+  run(process.execPath, [pinned("drizzle-kit/bin.cjs"), "generate", "--config", "drizzle.config.js"], appDir);
+  const journal = JSON.parse(fs.readFileSync(path.join(appDir, "drizzle/meta/_journal.json"), "utf8"));
+  const imports = journal.entries.map((e) => `import m${String(e.idx).padStart(4, "0")} from "./drizzle/${e.tag}.sql?raw";`);
+  const keys = journal.entries.map((e) => `m${String(e.idx).padStart(4, "0")}`);
+  fs.writeFileSync(
+    path.join(appDir, "migrations.js"),
+    `import journal from "./drizzle/meta/_journal.json";\n${imports.join("\n")}\nexport default { journal, migrations: { ${keys.join(", ")} } };\n`,
+  );
+  fs.writeFileSync(path.join(appDir, "drizzle.js"), readmeSnippet("With Drizzle") + DRIZZLE_APP);
+  fs.writeFileSync(
+    path.join(appDir, "drizzle.html"),
+    `<!doctype html><meta charset="utf-8"><title>drizzle</title>\n<script type="module" src="./drizzle.js"></script>\n`,
+  );
   fs.writeFileSync(path.join(appDir, "kysely.js"), readmeSnippet("With Kysely") + KYSELY_APP);
   fs.writeFileSync(
     path.join(appDir, "kysely.html"),
@@ -188,7 +309,7 @@ before(async () => {
   );
   fs.writeFileSync(
     path.join(appDir, "vite.config.js"),
-    `export default { build: { target: "es2022", minify: false, rollupOptions: { input: { kysely: "kysely.html" } } } };\n`,
+    `export default { build: { target: "es2022", minify: false, rollupOptions: { input: { kysely: "kysely.html", drizzle: "drizzle.html" } } } };\n`,
   );
   run(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], appDir);
   browser = await launchBrowser();
@@ -240,4 +361,28 @@ test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introsp
   assert.deepEqual(result.streamed, ["first", "second", "third"]);
   assert.deepEqual(result.live, [2, 1], "the live builder query answered, then saw the delete");
   assert.deepEqual(result.left, ["third"], "the cascade removed Ann's posts");
+});
+
+test("Drizzle: drizzle-kit's migrations, CRUD, upsert, joins, transactions, relational queries, live", async () => {
+  const { result, errors } = await runApp("drizzle.html");
+  assert.deepEqual(errors, []);
+  assert.equal(result.error, undefined, result.error);
+  assert.deepEqual(result.snippetUsers, [{ email: "ann@x", posts: ["hello"] }], "the README snippet ran");
+  assert.deepEqual(result.again, [], "a second migrate has nothing to run");
+  assert.deepEqual(result.bo, { id: 2, settings: { theme: "dark" } });
+  assert.deepEqual(result.upserted, [{ id: 1, name: "Annie" }]);
+  assert.deepEqual(result.perUser, ["ann@x=1", "bo@x=1"]);
+  assert.equal(result.published, 1);
+  assert.equal(result.rolledBack, "TransactionRollbackError");
+  assert.deepEqual(result.emails, ["ann@x", "bo@x", "kept@x"], "the rollback and the failed inner transaction undid their rows");
+  assert.deepEqual([result.duplicate, result.empty, result.orphan], ["constraint", "constraint", "constraint"]);
+  assert.deepEqual(result.relational, [
+    { email: "ann@x", posts: [{ title: "hello" }], comments: [{ body: "nice" }] },
+    { email: "bo@x", posts: [{ title: "second" }], comments: [] },
+    { email: "kept@x", posts: [], comments: [] },
+  ]);
+  assert.deepEqual(result.first, { title: "second", published: true, author: { email: "bo@x" }, tags: [{ tag: "news" }] });
+  assert.equal(result.createdIsDate, true, "a timestamp column reads as a Date");
+  assert.deepEqual(result.live, [2, 1], "the live builder query answered, then saw the cascade");
+  assert.deepEqual(result.left, ["second"]);
 });
