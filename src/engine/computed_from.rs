@@ -48,12 +48,17 @@ pub fn has_computed_join(statement: &Statement) -> bool {
     .is_break()
 }
 
+/// Whether `select`'s FROM holds a join this module computes (then its items become one).
+pub(super) fn select_has_computed_join(select: &Select) -> bool {
+    select
+        .from
+        .iter()
+        .any(|table| last_computed(table).is_some() || is_lateral(&table.relation))
+}
+
 fn body_has(body: &SetExpr) -> bool {
     match body {
-        SetExpr::Select(select) => select
-            .from
-            .iter()
-            .any(|table| last_computed(table).is_some() || is_lateral(&table.relation)),
+        SetExpr::Select(select) => select_has_computed_join(select),
         SetExpr::SetOperation { left, right, .. } => body_has(left) || body_has(right),
         SetExpr::Query(query) => body_has(&query.body),
         _ => false,

@@ -19,7 +19,7 @@ use {
     gluesql_core::{
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
+            BinaryOperator, DataType, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
             FunctionArguments, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectName,
             OrderBy, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Statement,
             TableAlias, TableFactor, TableWithJoins, WindowSpec, WindowType,
@@ -157,6 +157,15 @@ fn columns_read(expr: &Expr) -> Option<Vec<(Option<String>, String)>> {
         ControlFlow::Continue(())
     });
     (!subquery).then_some(out)
+}
+
+/// Whether `select` holds a JSON call not placed yet (neither a window nor a FROM item's column).
+pub(super) fn holds_unplaced_call(select: &Select) -> bool {
+    super::visit::exprs(select, |e| match e {
+        Expr::Function(f) if f.over.is_none() && is_call(e) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 fn factor_name(factor: &TableFactor) -> Option<String> {
@@ -480,7 +489,7 @@ impl Engine {
         failed.map_or(Ok(()), Err)
     }
 
-    fn lower_json_select(
+    pub(super) fn lower_json_select(
         &self,
         select: &mut Select,
         mut order_by: Option<&mut OrderBy>,
@@ -538,6 +547,23 @@ impl Engine {
             let mut alone = super::setops::plain_query(SetExpr::Select(Box::new(select.clone())));
             self.is_closed(&mut alone, &mut Vec::new())
         };
+        // A call reading several items of a FROM whose join is computed here (LATERAL, FULL,
+        // RIGHT) is placed once the join is computed: the items are then one relation
+        // (subquery.rs places the SELECT's calls again). Nothing of this SELECT moves before.
+        if super::computed_from::select_has_computed_join(select)
+            && placed
+                .iter()
+                .chain(&outputs)
+                .any(|(call, _)| self.owner_of(select, &flagged_of(call)).is_err())
+        {
+            deferred.extend(
+                placed
+                    .iter()
+                    .chain(&outputs)
+                    .map(|(call, _)| flagged_of(call)),
+            );
+            return Ok(());
+        }
         let mut wrapped: Vec<(Expr, usize)> = Vec::new();
         for (call, in_rows) in placed.iter().chain(&outputs) {
             let call = flagged_of(call);
@@ -772,7 +798,11 @@ impl Engine {
         }) = call
         {
             if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(slot))) = list.args.get_mut(1) {
-                *slot = text_literal(&flags);
+                // Flags set by an earlier placement stay: it saw the FROM items as written,
+                // before a computed join made them one relation of plain values.
+                if *slot == text_literal("") {
+                    *slot = text_literal(&flags);
+                }
             }
         }
         for arg in call_args_mut(call) {
@@ -798,6 +828,24 @@ impl Engine {
             Expr::Identifier(ident) => self.json_column(select, None, &ident.value, depth),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
                 self.json_column(select, Some(&parts[0].value), &parts[1].value, depth)
+            }
+            // `'[]'::json`, and COALESCE of a JSON value (its type is its arguments' common type;
+            // a relational query's `coalesce(json_agg(…), '[]'::json)`).
+            Expr::Cast { data_type, .. } => {
+                matches!(data_type, DataType::JSON | DataType::JSONB)
+            }
+            Expr::Function(Function {
+                name,
+                args: FunctionArguments::List(list),
+                over: None,
+                ..
+            }) if name.0.len() == 1 && name.0[0].value.eq_ignore_ascii_case("coalesce") => {
+                list.args.iter().any(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                        self.holds_json(select, e, depth)
+                    }
+                    _ => false,
+                })
             }
             // (A call already marked as a window is one too: `as_call` reads past OVER.)
             other => as_call(other).is_some_and(|(op, _, _)| yields_json(op)),

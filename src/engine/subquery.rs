@@ -235,9 +235,27 @@ impl Engine {
         }
         let mut renames = Vec::new();
         all_selects(&mut query.body, &mut |select| {
+            let computed = super::computed_from::select_has_computed_join(select);
             match self.compute_joins(select, params) {
                 Ok(renamed) => renames = renamed,
                 Err(error) => {
+                    self.relation_failed.get_or_insert(error);
+                }
+            }
+            // JSON calls left until the join was computed (json_placement.rs) are placed now
+            // that its items are one relation, before that relation's FROM is walked.
+            if computed && super::json_placement::holds_unplaced_call(select) {
+                let placed = self
+                    .lower_json_select(select, None, &mut Vec::new())
+                    .and_then(|()| {
+                        // Calls over the SELECT's rows are windows, computed as windows are.
+                        if super::windows::select_has_window(select, None) {
+                            self.compute_windows(select, None, params)
+                        } else {
+                            Ok(())
+                        }
+                    });
+                if let Err(error) = placed {
                     self.relation_failed.get_or_insert(error);
                 }
             }

@@ -210,7 +210,10 @@ async function main() {
 
   const relational = await db.query.users.findMany({
     columns: { email: true },
-    with: { posts: { columns: { title: true } }, comments: { columns: { body: true } } },
+    with: {
+      posts: { columns: { title: true }, with: { comments: { columns: { body: true } } } },
+      comments: { columns: { body: true } },
+    },
     orderBy: (u, { asc }) => [asc(u.id)],
   });
   const first = await db.query.posts.findFirst({
@@ -377,8 +380,8 @@ test("Drizzle: drizzle-kit's migrations, CRUD, upsert, joins, transactions, rela
   assert.deepEqual(result.emails, ["ann@x", "bo@x", "kept@x"], "the rollback and the failed inner transaction undid their rows");
   assert.deepEqual([result.duplicate, result.empty, result.orphan], ["constraint", "constraint", "constraint"]);
   assert.deepEqual(result.relational, [
-    { email: "ann@x", posts: [{ title: "hello" }], comments: [{ body: "nice" }] },
-    { email: "bo@x", posts: [{ title: "second" }], comments: [] },
+    { email: "ann@x", posts: [{ title: "hello", comments: [] }], comments: [{ body: "nice" }] },
+    { email: "bo@x", posts: [{ title: "second", comments: [{ body: "nice" }] }], comments: [] },
     { email: "kept@x", posts: [], comments: [] },
   ]);
   assert.deepEqual(result.first, { title: "second", published: true, author: { email: "bo@x" }, tags: [{ tag: "news" }] });
