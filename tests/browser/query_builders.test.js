@@ -43,8 +43,17 @@ const migrations = {
         .addColumn("meta", "jsonb")
         .execute();
       await db.schema.createIndex("posts_author").on("posts").column("author_id").execute();
+      await db.schema
+        .createTable("comments")
+        .addColumn("id", "serial", (c) => c.primaryKey())
+        .addColumn("post_id", "integer", (c) => c.notNull().references("posts.id").onDelete("cascade"))
+        .addColumn("author_id", "integer", (c) => c.references("users.id").onDelete("set null"))
+        .addColumn("body", "text", (c) => c.notNull())
+        .addCheckConstraint("body_not_empty", sql\`length(body) > 0\`)
+        .execute();
     },
     async down(db) {
+      await db.schema.dropTable("comments").execute();
       await db.schema.dropTable("posts").execute();
       await db.schema.dropTable("users").execute();
     },
@@ -75,6 +84,13 @@ async function main() {
       { author_id: bo.id, title: "third", meta: null },
     ])
     .executeTakeFirst();
+  const third = await db.selectFrom("posts").select("id").where("title", "=", "third").executeTakeFirstOrThrow();
+  await db.insertInto("comments").values({ post_id: third.id, author_id: ann.id, body: "nice" }).execute();
+  const emptyBody = await db
+    .insertInto("comments")
+    .values({ post_id: third.id, body: "" })
+    .execute()
+    .catch((error) => error.code);
   const upserted = await db
     .insertInto("users")
     .values({ email: "ann@x", name: "Annie" })
@@ -131,6 +147,7 @@ async function main() {
 
   await db.deleteFrom("users").where("id", "=", ann.id).execute();
   const left = (await db.selectFrom("posts").select("title").execute()).map((r) => r.title);
+  const orphaned = await db.selectFrom("comments").select(["body", "author_id"]).execute();
   const noted = (await db.selectFrom("notes").selectAll().execute()).length;
   await notes.stop();
   await db.destroy();
@@ -152,6 +169,8 @@ async function main() {
     streamed,
     live,
     left,
+    emptyBody,
+    orphaned,
   };
 }
 
@@ -357,6 +376,7 @@ test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introsp
   assert.equal(result.duplicate, "constraint", "idbsql's error code reaches the caller through Kysely");
   assert.deepEqual(result.tables, [
     // idbsql's INT holds 64-bit integers: PostgreSQL's int8.
+    { name: "comments", columns: ["id:int8+=", "post_id:int8", "author_id:int8?", "body:text"] },
     { name: "notes", columns: ["id:int8+=", "body:text"] },
     { name: "posts", columns: ["id:int8+=", "author_id:int8", "title:text", "meta:jsonb?"] },
     { name: "users", columns: ["id:int8+=", "email:text", "name:text?", "created_at:timestamp=", "age:int8?"] },
@@ -364,6 +384,8 @@ test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introsp
   assert.deepEqual(result.streamed, ["first", "second", "third"]);
   assert.deepEqual(result.live, [2, 1], "the live builder query answered, then saw the delete");
   assert.deepEqual(result.left, ["third"], "the cascade removed Ann's posts");
+  assert.equal(result.emptyBody, "constraint", "the CHECK holds");
+  assert.deepEqual(result.orphaned, [{ body: "nice", author_id: null }], "ON DELETE SET NULL");
 });
 
 test("Drizzle: drizzle-kit's migrations, CRUD, upsert, joins, transactions, relational queries, live", async () => {
