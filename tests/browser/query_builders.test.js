@@ -279,6 +279,29 @@ main().then(
 );
 `;
 
+// A TypeScript app over both adapters: their declarations type what it does (strict).
+const TYPED_APP = `import { connect } from "idbsql";
+import { IdbsqlDialect } from "idbsql/kysely";
+import { drizzle, migrate } from "idbsql/drizzle";
+import { Kysely, type Generated } from "kysely";
+import { pgTable, serial, text } from "drizzle-orm/pg-core";
+import { eq } from "drizzle-orm";
+
+interface DB { notes: { id: Generated<number>; body: string } }
+const users = pgTable("users", { id: serial("id").primaryKey(), email: text("email").notNull() });
+
+export async function main(): Promise<[string, number]> {
+  const database = await connect("typed");
+  const k = new Kysely<DB>({ dialect: new IdbsqlDialect({ database }) });
+  const note = await k.insertInto("notes").values({ body: "a" }).returning("id").executeTakeFirstOrThrow();
+  const db = drizzle(database, { schema: { users } });
+  const ran: string[] = await migrate(db, { journal: { entries: [] }, migrations: {} });
+  const rows = await db.select().from(users).where(eq(users.id, note.id));
+  const email: string = rows[0].email;
+  return [email, ran.length];
+}
+`;
+
 let workDir;
 let appDir;
 let browser;
@@ -300,7 +323,16 @@ before(async () => {
   const pinned = (name) => path.join(ROOT, "node_modules", name);
   run(
     "npm",
-    ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links", path.join(workDir, packed.filename), pinned("kysely"), pinned("drizzle-orm")],
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      "--install-links",
+      path.join(workDir, packed.filename),
+      pinned("kysely"),
+      pinned("drizzle-orm"),
+    ],
     appDir,
   );
   // Drizzle: drizzle-kit generates the migrations of the fixture schema into the app, and the
@@ -410,4 +442,31 @@ test("Drizzle: drizzle-kit's migrations, CRUD, upsert, joins, transactions, rela
   assert.equal(result.createdIsDate, true, "a timestamp column reads as a Date");
   assert.deepEqual(result.live, [2, 1], "the live builder query answered, then saw the cascade");
   assert.deepEqual(result.left, ["second"]);
+});
+
+test("the adapters' TypeScript declarations type an app over both (tsc --strict)", () => {
+  const dir = path.join(workDir, "typed");
+  fs.mkdirSync(dir);
+  fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
+  fs.writeFileSync(path.join(dir, "app.ts"), TYPED_APP);
+  const compilerOptions = {
+    strict: true,
+    module: "nodenext",
+    moduleResolution: "nodenext",
+    target: "es2022",
+    lib: ["es2022", "dom"],
+    noEmit: true,
+    skipLibCheck: false,
+  };
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+  let out = "";
+  try {
+    run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "."], dir);
+  } catch (error) {
+    out = String(error.stdout ?? error);
+  }
+  // Only our declarations are judged: the builders' own may carry errors of their own.
+  const ours = out.split("\n").filter((line) => /idbsql|app\.ts/.test(line));
+  assert.deepEqual(ours, []);
 });
