@@ -256,3 +256,60 @@ fn expression_and_partial_indexes_sync_through_the_server() {
     let tables = b.query("SELECT COUNT(*) FROM item", &[]).unwrap().rows;
     assert_eq!(tables, vec![vec![Value::I64(3)]]);
 }
+
+/// An index a hostile replica defined on an expression GlueSQL panics on (LPAD with an empty
+/// fill) is evaluated behind the guards: the lookup that reads it is an error, not a crash.
+#[test]
+fn a_hostile_index_expression_is_an_error_where_it_is_read() {
+    use gluesql_core::{
+        ast::{Expr, Function, Literal},
+        chrono::NaiveDateTime,
+        data::{Key, Schema, SchemaIndex, SchemaIndexOrd},
+    };
+    use idbsql::protocol::{ChangeSet, SchemaChange, TableChange};
+    let text = |s: &str| Expr::Literal(Literal::QuotedString(s.into()));
+    let lpad = Expr::Function(Box::new(Function::Lpad {
+        expr: Expr::Identifier("name".into()),
+        size: Expr::Literal(Literal::Number(10.into())),
+        fill: Some(text("")),
+    }));
+    let schema = Schema {
+        table_name: "fresh".into(),
+        column_defs: Some(vec![gluesql_core::ast::ColumnDef {
+            name: "name".into(),
+            data_type: gluesql_core::ast::DataType::Text,
+            nullable: true,
+            default: None,
+            unique: None,
+            comment: None,
+        }]),
+        indexes: vec![SchemaIndex {
+            name: "i".into(),
+            expr: lpad,
+            order: SchemaIndexOrd::Both,
+            created: NaiveDateTime::default(),
+        }],
+        engine: None,
+        foreign_keys: Vec::new(),
+        comment: None,
+    };
+    let change_set = ChangeSet {
+        tables: vec![TableChange {
+            name: "fresh".into(),
+            schema: SchemaChange::Create {
+                schema: Box::new(schema),
+                created: NaiveDateTime::default(),
+            },
+            rows: vec![(Key::Uuid(7), Some(vec![Value::Str("short".into())]))],
+        }],
+        functions: Vec::new(),
+    };
+    idbsql::store::check_definitions(&change_set).expect("a guarded expression passes");
+    let mut store = MemoryStore::new();
+    store.apply_change_set(change_set).unwrap();
+    let mut engine = Engine::new(store);
+    let error = engine
+        .query("SELECT name FROM fresh WHERE lpad(name, 10, '') = 'x'", &[])
+        .expect_err("the index cannot be built");
+    assert!(error.to_string().contains("empty fill"), "{error}");
+}

@@ -277,16 +277,38 @@ async fn expressions_glue_sql_panics_on_are_refused_and_the_server_stays_up() {
         assert!(server.is_running());
     }
 
-    // An index on an expression would be evaluated for every row on every replica.
-    let mut indexed = table("fresh", vec![column("name", DataType::Text, None)]);
-    indexed.indexes.push(SchemaIndex {
+    // An index on an expression is evaluated on every replica that reads it: one naming
+    // anything but its table's columns is refused; one GlueSQL would panic on is stored, and
+    // evaluated behind the guards (a replica's lookup gets an error: tests/expression_indexes.rs).
+    let index = |expr: Expr| SchemaIndex {
         name: "i".into(),
-        expr: lpad(Expr::Identifier("name".into()), 10, Some("")),
+        expr,
         order: SchemaIndexOrd::Both,
         created: NaiveDateTime::default(),
-    });
+    };
+    let mut elsewhere = table("fresh", vec![column("name", DataType::Text, None)]);
+    elsewhere
+        .indexes
+        .push(index(lpad(Expr::Identifier("nope".into()), 10, Some(""))));
     seq += 1;
-    rejected(&mut a, seq, &create(indexed), "not on one of its columns").await;
+    rejected(&mut a, seq, &create(elsewhere), "not on its columns").await;
+    let mut indexed = table("fresh", vec![column("name", DataType::Text, None)]);
+    indexed
+        .indexes
+        .push(index(lpad(Expr::Identifier("name".into()), 10, Some(""))));
+    seq += 1;
+    acked(&mut a, seq, encode_change_set(&create(indexed)).unwrap()).await;
+    let row = ChangeSet {
+        tables: vec![TableChange {
+            name: "fresh".into(),
+            schema: SchemaChange::Unchanged,
+            rows: vec![(Key::Uuid(7), Some(vec![Value::Str("short".into())]))],
+        }],
+        functions: Vec::new(),
+    };
+    seq += 1;
+    acked(&mut a, seq, encode_change_set(&row).unwrap()).await;
+    assert!(server.is_running());
 
     // A function body is stored as written and guarded where it runs: accepted, and a
     // replica that calls it gets an error, not a crash.
