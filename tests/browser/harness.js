@@ -1,6 +1,10 @@
 // Test and bench harness: serves the repository on 127.0.0.1 and drives headless Chromium
 // (Debian's /usr/bin/chromium through playwright-core). Shared by tests, bench and demo checks.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
+import path from "node:path";
 import sirv from "sirv";
 import { chromium } from "playwright-core";
 import { ROOT } from "../../scripts/demo-site.js";
@@ -32,6 +36,43 @@ export async function serveStatic(dir = ROOT) {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+/** Runs a command in `cwd`; its stdout (a failure throws with its stdout and stderr). */
+export function run(command, args, cwd) {
+  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** The package as a user gets it: `npm pack` into a fresh temporary directory, and an empty
+ *  app (`app/`, its package.json named `appName`) beside it to install it into. */
+export function packIntoApp(prefix, appName) {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
+  const appDir = path.join(workDir, "app");
+  fs.mkdirSync(appDir);
+  fs.writeFileSync(
+    path.join(appDir, "package.json"),
+    JSON.stringify({ name: appName, private: true, type: "module" }, null, 2),
+  );
+  return { workDir, appDir, packed, tarball: path.join(workDir, packed.filename) };
+}
+
+/** Serves `dir`, opens `page` in a fresh context of `browser` and waits for the app to set
+ *  `window.appResult`; that result and the page's uncaught errors. */
+export async function runApp(browser, dir, page, timeout = 60_000) {
+  const server = await serveStatic(dir);
+  const context = await browser.newContext();
+  try {
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on("pageerror", (error) => errors.push(error.message));
+    await tab.goto(`${server.url}/${page}`);
+    await tab.waitForFunction(() => window.appResult !== undefined, null, { timeout });
+    return { result: await tab.evaluate(() => window.appResult), errors };
+  } finally {
+    await context.close();
+    await server.close();
+  }
 }
 
 export async function launchBrowser() {

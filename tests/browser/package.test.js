@@ -2,11 +2,9 @@
 // plain ES modules (import map) and once bundled by Vite, each run in headless Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { ROOT, serveStatic, launchBrowser } from "./harness.js";
+import { ROOT, launchBrowser, packIntoApp, run, runApp } from "./harness.js";
 
 const EXPECTED_FILES = [
   "LICENSE",
@@ -72,21 +70,12 @@ let appDir;
 let packedFiles;
 let browser;
 
-function run(command, args, cwd) {
-  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
 before(async () => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "idbsql-package-"));
-  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
+  let packed;
+  ({ workDir, appDir, packed } = packIntoApp("idbsql-package-", "idbsql-user-app"));
   packedFiles = packed.files.map((file) => file.path).sort();
 
-  appDir = path.join(workDir, "app");
-  fs.mkdirSync(appDir);
-  fs.writeFileSync(
-    path.join(appDir, "package.json"),
-    JSON.stringify({ name: "idbsql-user-app", private: true, type: "module" }, null, 2),
-  );
   run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", path.join(workDir, packed.filename)], appDir);
   fs.writeFileSync(path.join(appDir, "main.js"), APP_MAIN);
   // Plain ESM: the browser loads the installed package straight from node_modules.
@@ -111,21 +100,6 @@ after(async () => {
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
-async function runApp(dir, page) {
-  const server = await serveStatic(dir);
-  const context = await browser.newContext();
-  try {
-    const tab = await context.newPage();
-    const errors = [];
-    tab.on("pageerror", (error) => errors.push(error.message));
-    await tab.goto(`${server.url}/${page}`);
-    await tab.waitForFunction(() => window.appResult !== undefined, null, { timeout: 30_000 });
-    return { result: await tab.evaluate(() => window.appResult), errors };
-  } finally {
-    await context.close();
-    await server.close();
-  }
-}
 
 test("npm pack ships only what users need", () => {
   assert.deepEqual(packedFiles, EXPECTED_FILES);
@@ -137,7 +111,7 @@ test("npm pack ships only what users need", () => {
 });
 
 test("the installed package works as plain ES modules", async () => {
-  const { result, errors } = await runApp(appDir, "plain.html");
+  const { result, errors } = await runApp(browser, appDir, "plain.html", 30_000);
   assert.deepEqual(errors, []);
   assert.deepEqual(result, EXPECTED_RESULT);
 });
@@ -146,7 +120,7 @@ test("the installed package works bundled by Vite", async () => {
   const dist = path.join(appDir, "dist");
   const assets = fs.readdirSync(path.join(dist, "assets"));
   assert.ok(assets.some((file) => file.endsWith(".wasm")), `Vite emitted the wasm: ${assets}`);
-  const { result, errors } = await runApp(dist, "index.html");
+  const { result, errors } = await runApp(browser, dist, "index.html", 30_000);
   assert.deepEqual(errors, []);
   assert.deepEqual(result, EXPECTED_RESULT);
 });

@@ -3,11 +3,9 @@
 // Every statement the builder writes for the app runs unchanged.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { ROOT, serveStatic, launchBrowser } from "./harness.js";
+import { ROOT, launchBrowser, packIntoApp, run, runApp } from "./harness.js";
 
 // The README's "With Kysely" snippet, then an app's calls: migrations by Kysely's Migrator,
 // CRUD with returning, an upsert, a join with an aggregate, a rolled-back transaction, a
@@ -306,19 +304,10 @@ let workDir;
 let appDir;
 let browser;
 
-function run(command, args, cwd) {
-  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
 before(async () => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), "idbsql-builders-"));
-  const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
-  appDir = path.join(workDir, "app");
-  fs.mkdirSync(appDir);
-  fs.writeFileSync(
-    path.join(appDir, "package.json"),
-    JSON.stringify({ name: "idbsql-builders-app", private: true, type: "module" }, null, 2),
-  );
+  let packed;
+  ({ workDir, appDir, packed } = packIntoApp("idbsql-builders-", "idbsql-builders-app"));
   // The builders as pinned in our devDependencies (installed from the copy npm already has).
   const pinned = (name) => path.join(ROOT, "node_modules", name);
   run(
@@ -374,24 +363,9 @@ after(async () => {
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
-async function runApp(page) {
-  const server = await serveStatic(path.join(appDir, "dist"));
-  const context = await browser.newContext();
-  try {
-    const tab = await context.newPage();
-    const errors = [];
-    tab.on("pageerror", (error) => errors.push(error.message));
-    await tab.goto(`${server.url}/${page}`);
-    await tab.waitForFunction(() => window.appResult !== undefined, null, { timeout: 60_000 });
-    return { result: await tab.evaluate(() => window.appResult), errors };
-  } finally {
-    await context.close();
-    await server.close();
-  }
-}
 
 test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introspection, streaming, live", async () => {
-  const { result, errors } = await runApp("kysely.html");
+  const { result, errors } = await runApp(browser, path.join(appDir, "dist"), "kysely.html");
   assert.deepEqual(errors, []);
   assert.equal(result.error, undefined, result.error);
   assert.deepEqual(result.note, { id: 1, body: "hello" }, "the README snippet ran");
@@ -421,7 +395,7 @@ test("Kysely: migrations, CRUD, upsert, joins, transactions, savepoints, introsp
 });
 
 test("Drizzle: drizzle-kit's migrations, CRUD, upsert, joins, transactions, relational queries, live", async () => {
-  const { result, errors } = await runApp("drizzle.html");
+  const { result, errors } = await runApp(browser, path.join(appDir, "dist"), "drizzle.html");
   assert.deepEqual(errors, []);
   assert.equal(result.error, undefined, result.error);
   assert.deepEqual(result.snippetUsers, [{ email: "ann@x", posts: ["hello"] }], "the README snippet ran");
