@@ -100,7 +100,7 @@ impl Engine {
                 format!("table not found: {table}"),
             ));
         }
-        match self.store().conflict_keys(&table).0 {
+        match self.store().primary_key(&table).map(str::to_owned) {
             Some(key) => Ok((table, key)),
             None => Err(plan_error(format!(
                 "{what} needs a target table with a PRIMARY KEY; {table} has none"

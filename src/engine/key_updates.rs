@@ -35,7 +35,8 @@ impl Engine {
         let Some(table) = name.0.last() else {
             return false;
         };
-        let Some(key) = self.store().conflict_keys(&table.value).0 else {
+        // Every UPDATE asks: the key's name is read in place, the unique sets left alone.
+        let Some(key) = self.store().primary_key(&table.value) else {
             return false;
         };
         assignments

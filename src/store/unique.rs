@@ -396,16 +396,23 @@ impl MemoryStore {
 }
 
 impl MemoryStore {
+    /// The primary key column of `table`, if it has one (read in place: no copy).
+    pub fn primary_key(&self, table: &str) -> Option<&str> {
+        self.tables
+            .get(table)?
+            .schema
+            .column_defs
+            .as_ref()?
+            .iter()
+            .find(|d| d.unique.is_some_and(|u| u.is_primary))
+            .map(|d| d.name.as_str())
+    }
+
     /// What ON CONFLICT can name in `table`: its primary key column, if any, and its UNIQUE
     /// columns and UNIQUE indexes — not partial ones, which key only some rows (PostgreSQL
     /// infers them only from an ON CONFLICT … WHERE, and a foreign key may not reference one).
     pub fn conflict_keys(&self, table: &str) -> (Option<String>, Vec<UniqueDef>) {
-        let primary = self
-            .tables
-            .get(table)
-            .and_then(|t| t.schema.column_defs.as_ref())
-            .and_then(|defs| defs.iter().find(|d| d.unique.is_some_and(|u| u.is_primary)))
-            .map(|d| d.name.clone());
+        let primary = self.primary_key(table).map(str::to_owned);
         let mut keys = self.check_defs(table);
         keys.retain(|def| def.predicate.is_none());
         (primary, keys)
