@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod database;
+pub mod decimal;
 pub mod dump;
 pub mod engine;
 pub mod error;

@@ -8,6 +8,7 @@ mod compat;
 mod computed_from;
 mod constraints;
 mod ctes;
+mod decimal_literals;
 mod foreign_keys;
 mod functions;
 mod generated_keys;
@@ -313,6 +314,9 @@ impl Engine {
         }
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
+        }
+        if decimal_literals::may_apply(&statement, kinds.decimals) {
+            self.exact_decimals(&mut statement)?;
         }
         // JSON calls to place, or (with JSON columns) SELECTs whose comparisons may meet one.
         if json_calls::has_call(&statement) || (kinds.json && json_calls::has_select(&statement)) {

@@ -20,8 +20,6 @@ use {
         },
         store::Store,
     },
-    rust_decimal::Decimal,
-    std::str::FromStr,
 };
 
 /// Whether any parameter could need converting: text, fractions, objects.
@@ -278,27 +276,29 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
                 Err(_) => return refuse(value),
             },
         },
+        // Read digit for digit, scale kept; refused where it would be rounded.
+        (Value::Str(text), DataType::Decimal) => match crate::decimal::exact(text) {
+            Ok(d) => Value::Decimal(d),
+            Err(error) if error.would_round() => return Err(error.to_string()),
+            Err(_) => return refuse(value),
+        },
         (
             Value::Str(_),
-            DataType::Decimal
-            | DataType::Date
-            | DataType::Timestamp
-            | DataType::Time
-            | DataType::Uuid
-            | DataType::Inet,
+            DataType::Date | DataType::Timestamp | DataType::Time | DataType::Uuid | DataType::Inet,
         ) => match value.cast(data_type) {
             Ok(v) => v,
             Err(_) => return refuse(value),
         },
-        (Value::F64(f), DataType::Decimal) => match Decimal::from_str(&f.to_string())
-            .or_else(|_| Decimal::from_scientific(&format!("{f:e}")))
-        {
+        // Compared, a float no DECIMAL holds stays a float (the numeric layer compares it).
+        (Value::F64(f), DataType::Decimal) => match crate::decimal::from_f64(*f) {
             Ok(d) => Value::Decimal(d),
-            Err(_) => return refuse(value),
+            Err(_) if role == Role::Compare => return Ok(None),
+            Err(error) => return Err(error.to_string()),
         },
-        (Value::F32(f), DataType::Decimal) => match Decimal::from_str(&f.to_string()) {
+        (Value::F32(f), DataType::Decimal) => match crate::decimal::exact(&f.to_string()) {
             Ok(d) => Value::Decimal(d),
-            Err(_) => return refuse(value),
+            Err(_) if role == Role::Compare => return Ok(None),
+            Err(error) => return Err(error.to_string()),
         },
         // Stored: an integer is a DECIMAL exactly (compared, the numeric layer widens it).
         (v, DataType::Decimal) if role == Role::Store && is_integer_value(v) => {

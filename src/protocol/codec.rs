@@ -246,7 +246,14 @@ impl<'de> serde::de::Visitor<'de> for DecodedValueVisitor {
             11 => Value::U128(variant.newtype_variant()?),
             12 => Value::F32(variant.newtype_variant()?),
             13 => Value::F64(variant.newtype_variant()?),
-            14 => Value::Decimal(Decimal::deserialize(variant.newtype_variant()?)),
+            14 => {
+                // Byte 2 holds the scale; rust_decimal would round one above 28 silently.
+                let bytes: [u8; 16] = variant.newtype_variant()?;
+                if u32::from(bytes[2]) & 0x1F > 28 {
+                    return Err(bad("DECIMAL (scale above 28)"));
+                }
+                Value::Decimal(Decimal::deserialize(bytes))
+            }
             15 => Value::Str(variant.newtype_variant()?),
             16 => Value::Bytea(variant.newtype_variant()?),
             17 => Value::Inet(variant.newtype_variant()?),
@@ -675,6 +682,25 @@ mod tests {
                 found: FORMAT_VERSION + 1
             })
         );
+    }
+
+    #[test]
+    fn a_decimal_scale_past_28_is_refused_not_rounded() {
+        let decimal = Decimal::from_i128_with_scale(12_345, 28);
+        let bytes = encode_change_set(&one_row(Value::Decimal(decimal))).unwrap();
+        assert_eq!(
+            decode_change_set(&bytes).unwrap(),
+            one_row(Value::Decimal(decimal))
+        );
+        let at = bytes
+            .windows(16)
+            .position(|w| w == decimal.serialize())
+            .expect("the decimal's bytes");
+        for scale in [29u8, 31] {
+            let mut hostile = bytes.clone();
+            hostile[at + 2] = scale;
+            assert!(decode_change_set(&hostile).is_err(), "scale {scale}");
+        }
     }
 
     fn nested_list(levels: usize) -> Value {
