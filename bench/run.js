@@ -158,7 +158,8 @@ async function main() {
   }
   // What the raw package ships to run: the wasm and its two bundles (the page's and the
   // Worker's, though a page without worker mode never loads the second). The query builders'
-  // adapters (dist/kysely.js, dist/drizzle.js) are loaded only by their users: counted apart.
+  // adapters and the framework bindings (dist/kysely.js, drizzle.js, react.js, vue.js) load only for
+  // their users: counted apart.
   const RAW = ["idbsql.js", "worker.js"];
   const jsFiles = (await readdir(path.join(ROOT, "dist"))).filter((f) => f.endsWith(".js"));
   const sizes = async (files) => {
@@ -175,7 +176,7 @@ async function main() {
   results["W6 MB raw (wasm + JS)"] = { median: raw / 1e6 };
   results["W6 MB gzipped"] = { median: gz / 1e6 };
   const adapters = await sizes(jsFiles.filter((f) => !RAW.includes(f)).map((f) => `dist/${f}`));
-  results["adapters KB gzipped (idbsql/kysely, idbsql/drizzle; not in W6)"] = { median: adapters.gz / 1e3 };
+  results["adapters KB gzipped (idbsql/kysely, /drizzle, /react, /vue; not in W6)"] = { median: adapters.gz / 1e3 };
 
   if (scaleTable.length) {
     console.log("\n| rows | UPDATE by primary key p50 / p99 / max | load (10k-row INSERTs) | cold open (connect + COUNT) | wasm memory after load / after reopen |");

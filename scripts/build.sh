@@ -16,10 +16,11 @@ wasm-bindgen --target web --out-dir pkg --out-name idbsql \
 rm -rf dist
 node_modules/.bin/esbuild idbsql=js/index.js worker=js/worker.js \
   --bundle --format=esm --outdir=dist --log-level=warning
-# The query builders' adapters: their own modules, the builders left to the user's install
-# (optional peer dependencies), so the raw package's pages load nothing more.
-node_modules/.bin/esbuild kysely=js/kysely.js drizzle=js/drizzle.js \
-  --bundle --format=esm --outdir=dist --log-level=warning --external:kysely --external:drizzle-orm
+# The query builders' adapters and the framework bindings: their own modules, the builders and
+# frameworks left to the user's install (optional peer dependencies), so the raw package's
+# pages load nothing more.
+node_modules/.bin/esbuild kysely=js/kysely.js drizzle=js/drizzle.js react=js/react.js vue=js/vue.js \
+  --bundle --format=esm --outdir=dist --log-level=warning \
+  --external:kysely --external:drizzle-orm --external:react --external:vue
 cp js/index.d.ts dist/idbsql.d.ts
-cp js/kysely.d.ts dist/kysely.d.ts
-cp js/drizzle.d.ts dist/drizzle.d.ts
+for module in kysely drizzle react vue; do cp "js/$module.d.ts" "dist/$module.d.ts"; done
