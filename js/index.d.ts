@@ -99,6 +99,14 @@ export interface ConnectOptions {
   sync?: { url: string | string[]; token?: string | (() => string | Promise<string>) };
   /** Run the database in a dedicated Worker, so queries never block the page. */
   worker?: boolean;
+  /** Where the WebAssembly module is, for bundlers that do not follow
+   *  `new URL(…, import.meta.url)` (esbuild): the URL `import wasmUrl from "idbsql/wasm"`
+   *  gives, a Response, the bytes, or a compiled module. The first connect that loads the
+   *  module decides. Default: `../pkg/idbsql_bg.wasm` beside the bundle. */
+  wasm?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module;
+  /** Worker mode's script (`idbsql/worker`, i.e. dist/worker.js, built or copied by the app)
+   *  where the bundler does not follow `new URL("./worker.js", import.meta.url)`. */
+  workerUrl?: string | URL;
 }
 
 /** A change to the database: the tables a commit changed and where it came from — this tab

@@ -6,7 +6,7 @@ import { Engine } from "./engine.js";
 import { IdbsqlError } from "./errors.js";
 import { Hub, ownerLockName, randomId, sessionLockName } from "./hub.js";
 import { LocalLink, WorkerLocalLink } from "./local.js";
-import { internalError, isBroken, wasmMemoryBytes } from "./wasm.js";
+import { internalError, isBroken, setWasmSource, wasmMemoryBytes } from "./wasm.js";
 
 export { IdbsqlError, wasmMemoryBytes };
 
@@ -34,11 +34,14 @@ function hold(name) {
 
 const workers = new Map();
 
-function startWorker(name, durability) {
+function startWorker(name, durability, { workerUrl, wasm }) {
   let entry = workers.get(name);
   if (!entry) {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    worker.postMessage({ kind: "shared", name, durability });
+    // Written out whole: Vite recognises only `new Worker(new URL("…", import.meta.url))`.
+    const worker = workerUrl
+      ? new Worker(workerUrl, { type: "module" })
+      : new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    worker.postMessage({ kind: "shared", name, durability, wasm });
     entry = { worker, count: 0 };
     workers.set(name, entry);
   }
@@ -98,7 +101,33 @@ function checkOptions(name, options) {
     syncOptions = { urls: [...urls], token: typeof token === "string" ? token : "", tokenFromPage: Boolean(tokenFn) };
   }
   if (typeof worker !== "boolean") throw new IdbsqlError("params", "worker must be true or false");
-  return { storage, durability, sync: syncOptions, worker, tokenFn };
+  return { storage, durability, sync: syncOptions, worker, tokenFn, load: checkLoadOptions(options, worker) };
+}
+
+/** `wasm` (where the module is) and `workerUrl` (where worker mode's script is), for bundlers
+ *  that do not follow `new URL(…, import.meta.url)`. A worker gets the module as a URL's text
+ *  or a compiled module: what postMessage can carry. */
+function checkLoadOptions({ wasm, workerUrl }, worker) {
+  const isUrl = (v) => typeof v === "string" || v instanceof URL;
+  const isModule = (v) => typeof WebAssembly !== "undefined" && v instanceof WebAssembly.Module;
+  const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+  const isResponse = (v) => typeof Response !== "undefined" && (v instanceof Response || v instanceof Promise);
+  if (wasm !== undefined && !(isUrl(wasm) || isModule(wasm) || isBytes(wasm) || (!worker && isResponse(wasm)))) {
+    throw new IdbsqlError(
+      "params",
+      worker
+        ? "wasm must be the .wasm file's URL (string or URL), its bytes or a WebAssembly.Module in worker mode"
+        : "wasm must be the .wasm file's URL (string or URL), a Response (or a promise of one), its bytes or a WebAssembly.Module",
+    );
+  }
+  if (workerUrl !== undefined && !isUrl(workerUrl)) {
+    throw new IdbsqlError("params", "workerUrl must be the URL (string or URL) of idbsql's dist/worker.js");
+  }
+  const base = globalThis.location?.href;
+  return {
+    wasm: wasm instanceof URL ? wasm.href : typeof wasm === "string" && base ? new URL(wasm, base).href : wasm,
+    workerUrl,
+  };
 }
 
 /**
@@ -107,15 +136,17 @@ function checkOptions(name, options) {
  * @param {string} name
  * @param {{ storage?: "indexeddb" | "memory", durability?: "relaxed" | "strict",
  *   sync?: { url: string | string[], token?: string | (() => string | Promise<string>) },
- *   worker?: boolean }} [options]
+ *   worker?: boolean, wasm?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module,
+ *   workerUrl?: string | URL }} [options]
  * @returns {Promise<Database>}
  */
 export async function connect(name, options = {}) {
-  const { storage, durability, sync, worker, tokenFn } = checkOptions(name, options);
+  const { storage, durability, sync, worker, tokenFn, load } = checkOptions(name, options);
+  if (!worker) setWasmSource(load.wasm);
   if (storage === "memory") {
     let link;
     if (worker) {
-      link = new WorkerLocalLink(name, durability);
+      link = new WorkerLocalLink(name, durability, load);
     } else {
       if (isBroken()) throw internalError();
       link = new LocalLink(await Engine.open(name, { storage, durability }));
@@ -134,7 +165,7 @@ export async function connect(name, options = {}) {
   const hub = Hub.get(name);
   const session = randomId();
   const releaseSession = await hold(sessionLockName(session));
-  if (worker) startWorker(name, durability);
+  if (worker) startWorker(name, durability, load);
   else hub.join({ durability });
   const release = async () => {
     releaseSession();

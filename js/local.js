@@ -63,15 +63,18 @@ export class WorkerLocalLink {
   #syncState = null;
   #next = 0;
 
-  constructor(name, durability) {
-    this.#worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  constructor(name, durability, { workerUrl, wasm } = {}) {
+    // Written out whole: Vite recognises only `new Worker(new URL("…", import.meta.url))`.
+    this.#worker = workerUrl
+      ? new Worker(workerUrl, { type: "module" })
+      : new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     this.#worker.onmessage = (event) => this.#receive(event.data);
     // A worker that cannot start (script or wasm refused) fails its calls instead of hanging them.
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
       this.#failAll(new IdbsqlError("internal", `the database worker failed: ${event.message ?? "unknown error"}`));
     };
-    this.#worker.postMessage({ kind: "private", name, durability, context: this.context });
+    this.#worker.postMessage({ kind: "private", name, durability, context: this.context, wasm });
   }
 
   get syncState() {

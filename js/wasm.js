@@ -7,10 +7,18 @@ export { RawDatabase };
 
 let ready;
 let wasmExports;
+/** Where the module comes from when `connect`'s `wasm` option says (bundlers that do not
+ *  follow `new URL(…, import.meta.url)`); else the file beside this bundle. */
+let source = null;
+
+/** Takes `connect`'s `wasm` option; the first one given before the module loads decides. */
+export function setWasmSource(wasm) {
+  if (wasm != null && ready === undefined && source === null) source = wasm;
+}
 
 /** Loads and instantiates the module once (streaming compile where the browser can). */
 export function loadWasm() {
-  ready ??= init({ module_or_path: new URL("../pkg/idbsql_bg.wasm", import.meta.url) }).then(
+  ready ??= init({ module_or_path: source ?? new URL("../pkg/idbsql_bg.wasm", import.meta.url) }).then(
     (exports) => {
       wasmExports = exports;
       setPanicHandler(onPanic);

@@ -4,11 +4,14 @@
 import { Hub } from "./hub.js";
 import { Engine } from "./engine.js";
 import { serveLocal } from "./local.js";
+import { setWasmSource } from "./wasm.js";
 
 let serve = null;
 
 self.onmessage = (event) => {
   const message = event.data ?? {};
+  // The page's `wasm` option, as a URL's text or a compiled module.
+  if (message.wasm != null) setWasmSource(message.wasm);
   if (message.kind === "call") {
     serve?.(message);
   } else if (message.kind === "private") {

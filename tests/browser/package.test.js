@@ -1,5 +1,6 @@
-// The npm package as a user gets it: `npm pack`, installed into a fresh app, loaded once as
-// plain ES modules (import map) and once bundled by Vite, each run in headless Chromium.
+// The npm package as a user gets it: `npm pack`, installed into a fresh app, loaded as plain ES
+// modules (import map), bundled by Vite, and bundled by esbuild (which does not follow
+// `new URL(…, import.meta.url)`: the app passes `wasm` and `workerUrl`), each run in headless Chromium.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -15,6 +16,10 @@ const EXPECTED_FILES = [
   "dist/idbsql.js",
   "dist/kysely.d.ts",
   "dist/kysely.js",
+  "dist/react.d.ts",
+  "dist/react.js",
+  "dist/vue.d.ts",
+  "dist/vue.js",
   "dist/worker.js",
   "package.json",
   "pkg/idbsql_bg.wasm",
@@ -91,6 +96,34 @@ before(async () => {
     `<!doctype html><meta charset="utf-8"><title>vite</title>\n<script type="module" src="./main.js"></script>\n`,
   );
   run(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "error"], appDir);
+  // esbuild, as README's "Bundlers" says: the wasm imported as a file, the worker an entry point.
+  const header = 'import { connect, deleteDatabase, IdbsqlError } from "idbsql";';
+  assert.ok(APP_MAIN.startsWith(header));
+  fs.writeFileSync(
+    path.join(appDir, "esbuild-main.js"),
+    `import { connect as connectTo, deleteDatabase, IdbsqlError } from "idbsql";
+import wasmUrl from "idbsql/wasm";
+const connect = (name, options = {}) => connectTo(name, { wasm: wasmUrl, workerUrl: "./worker.js", ...options });
+${APP_MAIN.slice(header.length)}`,
+  );
+  const esbuildDir = path.join(appDir, "esbuild-dist");
+  run(
+    path.join(ROOT, "node_modules/.bin/esbuild"),
+    [
+      "app=esbuild-main.js",
+      "worker=node_modules/idbsql/dist/worker.js",
+      "--bundle",
+      "--format=esm",
+      `--outdir=${esbuildDir}`,
+      "--loader:.wasm=file",
+      "--log-level=warning",
+    ],
+    appDir,
+  );
+  fs.writeFileSync(
+    path.join(esbuildDir, "index.html"),
+    `<!doctype html><meta charset="utf-8"><title>esbuild</title>\n<script type="module" src="./app.js"></script>\n`,
+  );
 
   browser = await launchBrowser();
 });
@@ -120,6 +153,16 @@ test("the installed package works bundled by Vite", async () => {
   const dist = path.join(appDir, "dist");
   const assets = fs.readdirSync(path.join(dist, "assets"));
   assert.ok(assets.some((file) => file.endsWith(".wasm")), `Vite emitted the wasm: ${assets}`);
+  const { result, errors } = await runApp(browser, dist, "index.html", 30_000);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(result, EXPECTED_RESULT);
+});
+
+test("the installed package works bundled by esbuild, with the wasm and worker it is given", async () => {
+  const dist = path.join(appDir, "esbuild-dist");
+  // Nothing at the default `../pkg/` path: the module can only come from the `wasm` option.
+  assert.equal(fs.existsSync(path.join(dist, "pkg")), false);
+  assert.ok(fs.readdirSync(dist).some((file) => /^idbsql_bg-.*\.wasm$/.test(file)), "esbuild emitted the wasm");
   const { result, errors } = await runApp(browser, dist, "index.html", 30_000);
   assert.deepEqual(errors, []);
   assert.deepEqual(result, EXPECTED_RESULT);
