@@ -191,6 +191,11 @@ for (const current of MODES) {
           params: await codeOf(db.query("SELECT * FROM t WHERE id = $1", "not an array")),
           badParam: await codeOf(db.query("SELECT * FROM t WHERE id = $1", [Symbol("x")])),
           plan: await codeOf(db.query("SELECT * FROM t WHERE id = $2", [1])),
+          badWasm: await codeOf(connect("api-errors-2", { storage: "memory", wasm: 42 })),
+          badWorkerUrl: await codeOf(connect("api-errors-2", { storage: "memory", workerUrl: {} })),
+          responseToWorker: await codeOf(
+            connect("api-errors-2", { storage: "memory", worker: true, wasm: new Response("") }),
+          ),
         };
         result.rows = (await db.query("SELECT id FROM t")).rows;
         await db.disconnect();
@@ -205,6 +210,9 @@ for (const current of MODES) {
         params: "true:params",
         badParam: "true:params",
         plan: "true:plan",
+        badWasm: "true:params",
+        badWorkerUrl: "true:params",
+        responseToWorker: "true:params",
         rows: [{ id: 1 }],
       });
     }));
