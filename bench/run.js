@@ -176,7 +176,7 @@ async function main() {
   results["W6 MB raw (wasm + JS)"] = { median: raw / 1e6 };
   results["W6 MB gzipped"] = { median: gz / 1e6 };
   const adapters = await sizes(jsFiles.filter((f) => !RAW.includes(f)).map((f) => `dist/${f}`));
-  results["adapters KB gzipped (idbsql/kysely, /drizzle, /react, /vue; not in W6)"] = { median: adapters.gz / 1e3 };
+  results["adapters KB gzipped (idbsql/kysely, /drizzle, /react, /vue, Node's entry; not in W6)"] = { median: adapters.gz / 1e3 };
 
   if (scaleTable.length) {
     console.log("\n| rows | UPDATE by primary key p50 / p99 / max | load (10k-row INSERTs) | cold open (connect + COUNT) | wasm memory after load / after reopen |");

@@ -26,12 +26,13 @@ export class Engine {
   #closed = false;
 
   /**
-   * Opens the database. `storage`: "indexeddb" | "memory"; `durability`: "relaxed" | "strict".
+   * Opens the database. `storage`: "indexeddb" | "memory" | "file" (Node, with the FileStore
+   * `store`); `durability`: "relaxed" | "strict".
    * @returns {Promise<Engine>}
    */
-  static async open(name, { storage, durability }) {
+  static async open(name, { storage, durability, store = null }) {
     await loadWasm();
-    const raw = await guard(() => RawDatabase.open(name, storage, durability, false));
+    const raw = await guard(() => RawDatabase.open(name, storage, durability, false, store));
     return new Engine(name, raw);
   }
 

@@ -6,6 +6,7 @@ import { Engine } from "./engine.js";
 import { IdbsqlError } from "./errors.js";
 import { Hub, ownerLockName, randomId, sessionLockName } from "./hub.js";
 import { LocalLink, WorkerLocalLink } from "./local.js";
+import { checkOptions } from "./options.js";
 import { internalError, isBroken, setWasmSource, wasmMemoryBytes } from "./wasm.js";
 
 export { IdbsqlError, wasmMemoryBytes };
@@ -33,6 +34,9 @@ function hold(name) {
 }
 
 const workers = new Map();
+
+/** What `connect` takes in a browser. */
+const BROWSER = { storages: ["indexeddb", "memory"], defaultStorage: "indexeddb" };
 
 function startWorker(name, durability, { workerUrl, wasm }) {
   let entry = workers.get(name);
@@ -69,67 +73,6 @@ function stopWorker(name) {
   });
 }
 
-function checkOptions(name, options) {
-  if (typeof name !== "string" || name.length === 0) {
-    throw new IdbsqlError("params", "database name must be a non-empty string");
-  }
-  if (options === null || typeof options !== "object") {
-    throw new IdbsqlError("params", "options must be an object");
-  }
-  const { storage = "indexeddb", durability = "relaxed", sync, worker = false } = options;
-  if (storage !== "indexeddb" && storage !== "memory") {
-    throw new IdbsqlError("params", `storage must be "indexeddb" or "memory", not ${JSON.stringify(storage)}`);
-  }
-  if (durability !== "relaxed" && durability !== "strict") {
-    throw new IdbsqlError("params", `durability must be "relaxed" or "strict", not ${JSON.stringify(durability)}`);
-  }
-  let syncOptions;
-  let tokenFn = null;
-  if (sync !== undefined) {
-    const urls = typeof sync?.url === "string" ? [sync.url] : sync?.url;
-    const validUrls = Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === "string");
-    const token = sync?.token ?? "";
-    if (typeof sync !== "object" || sync === null || !validUrls || !["string", "function"].includes(typeof token)) {
-      throw new IdbsqlError(
-        "params",
-        "sync must be { url, token }: url a string or a non-empty array of strings, token a string or a function returning one",
-      );
-    }
-    // A function cannot cross to the tab or worker that runs sync: that context asks for a
-    // token on every (re)connect, and a connection holding the function answers.
-    if (typeof token === "function") tokenFn = token;
-    syncOptions = { urls: [...urls], token: typeof token === "string" ? token : "", tokenFromPage: Boolean(tokenFn) };
-  }
-  if (typeof worker !== "boolean") throw new IdbsqlError("params", "worker must be true or false");
-  return { storage, durability, sync: syncOptions, worker, tokenFn, load: checkLoadOptions(options, worker) };
-}
-
-/** `wasm` (where the module is) and `workerUrl` (where worker mode's script is), for bundlers
- *  that do not follow `new URL(…, import.meta.url)`. A worker gets the module as a URL's text
- *  or a compiled module: what postMessage can carry. */
-function checkLoadOptions({ wasm, workerUrl }, worker) {
-  const isUrl = (v) => typeof v === "string" || v instanceof URL;
-  const isModule = (v) => typeof WebAssembly !== "undefined" && v instanceof WebAssembly.Module;
-  const isBytes = (v) => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
-  const isResponse = (v) => typeof Response !== "undefined" && (v instanceof Response || v instanceof Promise);
-  if (wasm !== undefined && !(isUrl(wasm) || isModule(wasm) || isBytes(wasm) || (!worker && isResponse(wasm)))) {
-    throw new IdbsqlError(
-      "params",
-      worker
-        ? "wasm must be the .wasm file's URL (string or URL), its bytes or a WebAssembly.Module in worker mode"
-        : "wasm must be the .wasm file's URL (string or URL), a Response (or a promise of one), its bytes or a WebAssembly.Module",
-    );
-  }
-  if (workerUrl !== undefined && !isUrl(workerUrl)) {
-    throw new IdbsqlError("params", "workerUrl must be the URL (string or URL) of idbsql's dist/worker.js");
-  }
-  const base = globalThis.location?.href;
-  return {
-    wasm: wasm instanceof URL ? wasm.href : typeof wasm === "string" && base ? new URL(wasm, base).href : wasm,
-    workerUrl,
-  };
-}
-
 /**
  * Opens (creating if needed) the database `name`. Any number of connections, in any number of
  * tabs and workers, share one database.
@@ -141,7 +84,7 @@ function checkLoadOptions({ wasm, workerUrl }, worker) {
  * @returns {Promise<Database>}
  */
 export async function connect(name, options = {}) {
-  const { storage, durability, sync, worker, tokenFn, load } = checkOptions(name, options);
+  const { storage, durability, sync, worker, tokenFn, load } = checkOptions(name, options, BROWSER);
   if (!worker) setWasmSource(load.wasm);
   if (storage === "memory") {
     let link;

@@ -16,6 +16,9 @@ wasm-bindgen --target web --out-dir pkg --out-name idbsql \
 rm -rf dist
 node_modules/.bin/esbuild idbsql=js/index.js worker=js/worker.js \
   --bundle --format=esm --outdir=dist --log-level=warning
+# Node's entry (the "node" export condition): its own module, so pages never load it.
+node_modules/.bin/esbuild node=js/node.js \
+  --bundle --format=esm --platform=node --target=node20 --outdir=dist --log-level=warning
 # The query builders' adapters and the framework bindings: their own modules, the builders and
 # frameworks left to the user's install (optional peer dependencies), so the raw package's
 # pages load nothing more.
@@ -23,4 +26,5 @@ node_modules/.bin/esbuild kysely=js/kysely.js drizzle=js/drizzle.js react=js/rea
   --bundle --format=esm --outdir=dist --log-level=warning \
   --external:kysely --external:drizzle-orm --external:react --external:vue
 cp js/index.d.ts dist/idbsql.d.ts
+cp js/node.d.ts dist/node.d.ts
 for module in kysely drizzle react vue; do cp "js/$module.d.ts" "dist/$module.d.ts"; done

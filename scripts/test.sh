@@ -2,8 +2,8 @@
 # Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
 # codec, sync server and replicas), the sqllogictest corpus, the differential judge (difftest/),
 # wasm-bindgen tests in headless Chromium, and the JS API,
-# the packed npm package (plain ESM + Vite), demo and sync end to end in Chromium with the
-# real idbsql-server.
+# the packed npm package (plain ESM, Vite, esbuild; React, Vue), demo and sync end to end in
+# Chromium with the real idbsql-server, and the package in Node (memory and file storage).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -32,5 +32,7 @@ step "wasm-pack test --headless --chrome (real IndexedDB)"
 wasm-pack test --headless --chrome --test web
 step "build idbsql-server for the end-to-end tests"
 cargo build --quiet -p idbsql-server
+step "Node: the package's Node entry, file storage, SIGKILL, sync, README's node --test and Vitest examples"
+node --test --test-concurrency=1 tests/node/
 step "JS API, npm package, demo and sync in headless Chromium (node --test)"
 node --test --test-concurrency=1 tests/browser/

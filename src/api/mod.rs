@@ -12,6 +12,7 @@ use {
         error::{DbError, ErrorCode},
         persist::{
             idb::{Durability, IdbPersistence},
+            js::JsPersistence,
             memory::MemoryPersistence,
             Storage,
         },
@@ -275,10 +276,17 @@ impl RawDatabase {
 
 #[wasm_bindgen]
 impl RawDatabase {
-    /// Opens (creating if needed) a database. `storage` is "indexeddb" or "memory";
+    /// Opens (creating if needed) a database. `storage` is "indexeddb", "memory" or "file"
+    /// (`store`, a JS object: see persist::js);
     /// `durability` is "relaxed" or "strict"; `sync` keeps local commits in an outbox for
     /// the sync server.
-    pub fn open(name: String, storage: String, durability: String, sync: bool) -> Promise {
+    pub fn open(
+        name: String,
+        storage: String,
+        durability: String,
+        sync: bool,
+        store: JsValue,
+    ) -> Promise {
         future_to_promise(async move {
             let durability = match durability.as_str() {
                 "relaxed" | "default" | "" => Durability::Relaxed,
@@ -297,10 +305,13 @@ impl RawDatabase {
                         .map_err(to_js_error)?,
                 ),
                 "memory" => Storage::Memory(MemoryPersistence::volatile()),
+                "file" => Storage::Js(JsPersistence::new(store).map_err(to_js_error)?),
                 other => {
                     return Err(to_js_error(DbError::new(
                         ErrorCode::Params,
-                        format!("storage must be \"indexeddb\" or \"memory\", not {other:?}"),
+                        format!(
+                            "storage must be \"indexeddb\", \"memory\" or \"file\", not {other:?}"
+                        ),
                     )));
                 }
             };

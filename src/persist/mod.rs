@@ -6,6 +6,8 @@ pub mod memory;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod js;
 
 use crate::error::DbError;
 
@@ -90,6 +92,9 @@ pub trait Persistence {
 pub enum Storage {
     #[cfg(target_arch = "wasm32")]
     IndexedDb(idb::IdbPersistence),
+    /// A JS object's (Node's `storage: "file"`).
+    #[cfg(target_arch = "wasm32")]
+    Js(js::JsPersistence),
     Memory(memory::MemoryPersistence),
 }
 
@@ -98,6 +103,8 @@ macro_rules! each {
         match $self {
             #[cfg(target_arch = "wasm32")]
             Storage::IndexedDb($p) => $body,
+            #[cfg(target_arch = "wasm32")]
+            Storage::Js($p) => $body,
             Storage::Memory($p) => $body,
         }
     };

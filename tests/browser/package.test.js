@@ -16,6 +16,8 @@ const EXPECTED_FILES = [
   "dist/idbsql.js",
   "dist/kysely.d.ts",
   "dist/kysely.js",
+  "dist/node.d.ts",
+  "dist/node.js",
   "dist/react.d.ts",
   "dist/react.js",
   "dist/vue.d.ts",

@@ -1,0 +1,60 @@
+// The package in Node as a user installs it: `npm pack` into a fresh app, `import { connect }
+// from "idbsql"` resolved through the "node" export condition, and README's "Node" snippets run
+// as written — one with `node --test`, one with Vitest.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { ROOT, packIntoApp, run } from "../browser/harness.js";
+
+/** README's js snippets under `heading`, in order. */
+function readmeSnippets(heading) {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const section = (readme.split(`\n## ${heading}\n`)[1] ?? "").split("\n## ")[0];
+  return [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+let workDir;
+let appDir;
+
+before(() => {
+  let packed;
+  ({ workDir, appDir, packed } = packIntoApp("idbsql-node-package-", "idbsql-node-app"));
+  const pins = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies;
+  run(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--ignore-scripts", path.join(workDir, packed.filename), `vitest@${pins.vitest}`],
+    appDir,
+  );
+  const [nodeTest, vitestTest] = readmeSnippets("Node");
+  assert.ok(nodeTest && vitestTest, 'README has the node --test and the Vitest snippets under "Node"');
+  fs.writeFileSync(path.join(appDir, "notes.test.js"), nodeTest);
+  fs.writeFileSync(path.join(appDir, "notes.spec.js"), vitestTest);
+});
+
+after(() => {
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+test("README's node --test example passes against the installed package", () => {
+  // Without the runner's own context, so the nested run reports as a user's run does.
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const out = execFileSync(process.execPath, ["--test", "notes.test.js"], { cwd: appDir, env, encoding: "utf8" });
+  assert.match(out, /# pass 1/);
+  assert.match(out, /# fail 0/);
+});
+
+test("README's Vitest example passes against the installed package", () => {
+  const out = run(path.join(appDir, "node_modules/.bin/vitest"), ["run", "notes.spec.js", "--reporter=verbose"], appDir);
+  assert.match(out, /a file database keeps its rows/);
+  assert.match(out, /1 passed/);
+});
+
+test("Node resolves the package to its Node entry; browsers' bundlers do not", () => {
+  const resolved = run(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("idbsql"))'], appDir);
+  assert.match(resolved.trim(), /node_modules\/idbsql\/dist\/node\.js$/);
+  const manifest = JSON.parse(fs.readFileSync(path.join(appDir, "node_modules/idbsql/package.json"), "utf8"));
+  assert.equal(manifest.exports["."].default, "./dist/idbsql.js");
+});
