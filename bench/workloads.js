@@ -1,6 +1,19 @@
 // The benchmark workloads (W1–W5 of the core issue), run inside the page against the real
-// package and real IndexedDB. Each returns raw samples; bench/run.js takes medians and prints.
-import { connect, deleteDatabase, wasmMemoryBytes } from "idbsql";
+// package and real IndexedDB, or in Node against its memory or file storage (bench/node.js).
+// Each returns raw samples; bench/run.js and bench/node.js take medians and print.
+import * as idbsql from "idbsql";
+
+/** Where the workloads' databases go: the package's default storage unless `useTarget` says. */
+let defaults = {};
+
+/** Opens every workload's database with `options` (Node: { storage: "file", directory }). */
+export function useTarget(options) {
+  defaults = options;
+}
+
+const connect = (name, options) => idbsql.connect(name, { ...defaults, ...options });
+const deleteDatabase = (name) => idbsql.deleteDatabase(name, defaults);
+const wasmMemoryBytes = () => idbsql.wasmMemoryBytes();
 
 const KV = "CREATE TABLE kv (id INTEGER PRIMARY KEY, name TEXT, score FLOAT)";
 

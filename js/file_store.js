@@ -425,6 +425,8 @@ export class FileStore {
 
 /** Deletes the database in `dir`, refused with `locked` while a process holds it. */
 export async function deleteFileDatabase(dir) {
+  // Nothing there: nothing to delete (as IndexedDB's deleteDatabase of an unknown name).
+  if (!(await fs.stat(dir).then((st) => st.isDirectory(), () => false))) return;
   const lockPath = path.join(dir, "lock");
   await takeLock(lockPath);
   await fs.rm(path.join(dir, "journal"), { force: true });

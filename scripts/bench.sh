@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/build.sh
 node bench/run.js
+# The same workloads in Node, memory and file storage.
+node bench/node.js
 # Sync: latency, throughput with 50 clients and catch-up, through the real server on loopback,
 # on redb and on a throwaway PostgreSQL cluster with 1 and 3 instances.
 bash scripts/setup.sh --postgres
