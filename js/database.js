@@ -3,6 +3,7 @@
 // workers) or a private engine (memory storage). Knows nothing of locks or channels.
 import { IdbsqlError, arrayRows, checkParams, checkSql, closedError, toIdbsqlError } from "./errors.js";
 import { randomId } from "./hub.js";
+import { originStorage } from "./storage.js";
 
 /** A transaction handle passed to `db.transaction(fn)`; valid only while `fn` runs. */
 class Transaction {
@@ -361,6 +362,15 @@ export class Database {
   /** The tables and views, in name order, with columns, indexes, foreign keys, row counts. */
   tables() {
     return this.#enqueue(() => this.#call("tables", {}));
+  }
+
+  /**
+   * Where the data lives and how much room it has: `{ persisted, usage, quota }` — the
+   * origin's, from the browser's StorageManager (null where it has none); in Node, the file.
+   */
+  storage() {
+    if (this.#closing) return Promise.reject(closedError());
+    return Promise.resolve(this.#link.storageInfo?.() ?? originStorage());
   }
 
   /** Writes a checkpoint now; normally automatic. */

@@ -82,7 +82,17 @@ export type ErrorCode =
   | "unsupported"
   | "internal"
   | "leader_changed"
-  | "unavailable";
+  | "unavailable"
+  | "evicted";
+
+export interface StorageInfo {
+  /** Whether the browser will keep the data under storage pressure (see `persist`). */
+  persisted: boolean | null;
+  /** Bytes used (the whole origin's in a browser). */
+  usage: number | null;
+  /** Bytes the browser allows the origin; null in Node. */
+  quota: number | null;
+}
 
 export class IdbsqlError extends Error {
   readonly code: ErrorCode;
@@ -99,6 +109,9 @@ export interface ConnectOptions {
   sync?: { url: string | string[]; token?: string | (() => string | Promise<string>) };
   /** Run the database in a dedicated Worker, so queries never block the page. */
   worker?: boolean;
+  /** Ask the browser for persistent storage (`navigator.storage.persist()`) so it is not
+   *  evicted under storage pressure; default false (Firefox asks the user). */
+  persist?: boolean;
   /** Where the WebAssembly module is, for bundlers that do not follow
    *  `new URL(…, import.meta.url)` (esbuild): the URL `import wasmUrl from "idbsql/wasm"`
    *  gives, a Response, the bytes, or a compiled module. The first connect that loads the
@@ -183,6 +196,9 @@ export interface Database {
   import(sql: string): Promise<{ statements: number; rows: number }>;
   /** The tables with their columns, indexes, foreign keys and row counts. */
   tables(): Promise<TableInfo[]>;
+  /** `{ persisted, usage, quota }`: the origin's, from the browser (null where it cannot say);
+   *  in Node, the file's bytes. */
+  storage(): Promise<StorageInfo>;
   checkpoint(): Promise<void>;
   disconnect(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { IdbsqlError } from "./errors.js";
 import { Hub, ownerLockName, randomId, sessionLockName } from "./hub.js";
 import { LocalLink, WorkerLocalLink } from "./local.js";
 import { checkOptions } from "./options.js";
+import { askPersist, checkNotEvicted, forget, markPresent } from "./storage.js";
 import { internalError, isBroken, setWasmSource, wasmMemoryBytes } from "./wasm.js";
 
 export { IdbsqlError, wasmMemoryBytes };
@@ -84,8 +85,9 @@ function stopWorker(name) {
  * @returns {Promise<Database>}
  */
 export async function connect(name, options = {}) {
-  const { storage, durability, sync, worker, tokenFn, load } = checkOptions(name, options, BROWSER);
+  const { storage, durability, sync, worker, persist, tokenFn, load } = checkOptions(name, options, BROWSER);
   if (!worker) setWasmSource(load.wasm);
+  if (persist) await askPersist();
   if (storage === "memory") {
     let link;
     if (worker) {
@@ -105,6 +107,7 @@ export async function connect(name, options = {}) {
   }
   locks();
   if (!worker && isBroken()) throw internalError();
+  await checkNotEvicted(name);
   const hub = Hub.get(name);
   const session = randomId();
   const releaseSession = await hold(sessionLockName(session));
@@ -121,6 +124,7 @@ export async function connect(name, options = {}) {
     release();
     throw error;
   }
+  markPresent(name);
   return db;
 }
 
@@ -147,4 +151,5 @@ export async function deleteDatabase(name) {
       request.onblocked = () => {};
     });
   });
+  forget(name);
 }

@@ -51,10 +51,11 @@ async function openFile(name, dir, durability) {
     open.set(dir, entry);
     starting.catch(() => open.delete(dir));
   }
-  const { engine } = await entry.starting;
+  const { engine, store } = await entry.starting;
   entry.count += 1;
   return {
     engine,
+    store,
     release: async () => {
       entry.count -= 1;
       if (entry.count > 0) return;
@@ -69,13 +70,27 @@ async function openFile(name, dir, durability) {
 /** A connection's link: a LocalLink whose close lets go of its share of the database. */
 class SharedLink extends LocalLink {
   #release;
-  constructor(engine, release) {
+  #store;
+  constructor(engine, store, release) {
     super(engine);
+    this.#store = store;
     this.#release = release;
   }
 
   close() {
     return this.#release();
+  }
+
+  /** db.storage(): the journal's bytes; a file has no quota of its own. */
+  storageInfo() {
+    return { persisted: true, usage: this.#store.size, quota: null };
+  }
+}
+
+/** A memory database's link: nothing is kept. */
+class MemoryLink extends LocalLink {
+  storageInfo() {
+    return { persisted: false, usage: null, quota: null };
   }
 }
 
@@ -102,10 +117,10 @@ export async function connect(name, options = {}) {
   if (isBroken()) throw internalError();
   let link;
   if (storage === "memory") {
-    link = new LocalLink(await Engine.open(name, { storage, durability }));
+    link = new MemoryLink(await Engine.open(name, { storage, durability }));
   } else {
-    const { engine, release } = await openFile(name, dir, durability);
-    link = new SharedLink(engine, release);
+    const { engine, store, release } = await openFile(name, dir, durability);
+    link = new SharedLink(engine, store, release);
   }
   let closing = null;
   const close = () => (closing ??= Promise.resolve(link.close()));

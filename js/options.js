@@ -13,7 +13,8 @@ export function checkOptions(name, options, { storages, defaultStorage, workers 
   if (options === null || typeof options !== "object") {
     throw new IdbsqlError("params", "options must be an object");
   }
-  const { storage = defaultStorage, durability = "relaxed", sync, worker = false } = options;
+  const { storage = defaultStorage, durability = "relaxed", sync, worker = false, persist = false } = options;
+  if (typeof persist !== "boolean") throw new IdbsqlError("params", "persist must be true or false");
   if (!storages.includes(storage)) {
     const listed = storages.map((s) => `"${s}"`).join(" or ");
     throw new IdbsqlError("params", `storage must be ${listed} here, not ${JSON.stringify(storage)}`);
@@ -40,7 +41,7 @@ export function checkOptions(name, options, { storages, defaultStorage, workers 
   }
   if (typeof worker !== "boolean") throw new IdbsqlError("params", "worker must be true or false");
   if (worker && !workers) throw new IdbsqlError("unsupported", "worker mode is for browsers: in Node the database runs in the calling thread");
-  return { storage, durability, sync: syncOptions, worker, tokenFn, load: checkLoadOptions(options, worker) };
+  return { storage, durability, sync: syncOptions, worker, persist, tokenFn, load: checkLoadOptions(options, worker) };
 }
 
 /** `wasm` (where the module is) and `workerUrl` (where worker mode's script is), for bundlers
