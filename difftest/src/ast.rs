@@ -207,6 +207,25 @@ pub struct Join {
     pub using: Option<String>,
 }
 
+/// How a query's output columns get their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Labels {
+    /// `expr AS alias`.
+    #[default]
+    Aliased,
+    /// `expr AS "Alias x"`: quoted, mixed case and a space, named exactly so.
+    Quoted,
+    /// A column item written `rel."name"` with no alias, named `name`; others aliased.
+    Bare,
+}
+
+/// The name a quoted label gives `alias`.
+pub fn quoted_label(alias: &str) -> String {
+    let mut chars = alias.chars();
+    let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or('X');
+    format!("{first}{} Col", chars.as_str())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Select {
     pub distinct: bool,
@@ -214,6 +233,9 @@ pub struct Select {
     /// Its output aliases are written in upper case (every engine folds unquoted names); the
     /// references to them keep their own spelling.
     pub loud: bool,
+    /// How the statement's own output columns are named (the outermost select only, nothing
+    /// refers to them): quoted aliases keeping their case, and plain column items unaliased.
+    pub labels: Labels,
     pub from: From,
     pub joins: Vec<Join>,
     pub filter: Option<Expr>,
@@ -252,7 +274,15 @@ impl Query {
     /// The query's output columns' names.
     pub fn columns(&self) -> Vec<String> {
         match &self.body {
-            Body::Select(select) => select.items.iter().map(|(_, a)| a.clone()).collect(),
+            Body::Select(select) => select
+                .items
+                .iter()
+                .map(|(expr, alias)| match (select.labels, expr) {
+                    (Labels::Quoted, _) => quoted_label(alias),
+                    (Labels::Bare, Expr::Col { name, .. }) => name.clone(),
+                    _ => alias.clone(),
+                })
+                .collect(),
             Body::Set(left, _, _) => left.columns(),
         }
     }
@@ -536,7 +566,18 @@ impl Render {
             if i > 0 {
                 out.push_str(", ");
             }
-            self.expr(out, expr);
+            match (select.labels, expr) {
+                (Labels::Bare, Expr::Col { rel, name }) => {
+                    let _ = write!(out, "{rel}.\"{name}\"");
+                    continue;
+                }
+                (Labels::Quoted, _) => {
+                    self.expr(out, expr);
+                    let _ = write!(out, " AS \"{}\"", quoted_label(alias));
+                    continue;
+                }
+                _ => self.expr(out, expr),
+            }
             if select.loud {
                 let _ = write!(out, " AS {}", alias.to_uppercase());
             } else {

@@ -47,6 +47,8 @@ pub const SHAPES: &[&str] = &[
     "math function",
     "LENGTH",
     "integer with float or decimal",
+    "quoted output names",
+    "columns named by their column",
     "join",
     "LEFT JOIN",
     "RIGHT JOIN",
@@ -324,10 +326,35 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
         }
         Sink { declared, listed }
     });
+    // The statement's own column names, as applications read them: quoted aliases keep their
+    // case, a plain column item is named by its column (not under a sink, which names them).
+    let mut query = query;
+    if sink.is_none() {
+        let labels = match gen.rng.below(10) {
+            0 => Labels::Quoted,
+            1 | 2 => Labels::Bare,
+            _ => Labels::Aliased,
+        };
+        if labels != Labels::Aliased {
+            gen.note(match labels {
+                Labels::Quoted => "quoted output names",
+                _ => "columns named by their column",
+            });
+            set_labels(&mut query, labels);
+        }
+    }
     Generated {
         query,
         shapes,
         sink,
+    }
+}
+
+/// Names the query's output columns (its first arm's) so.
+fn set_labels(query: &mut Query, labels: Labels) {
+    match &mut query.body {
+        Body::Select(select) => select.labels = labels,
+        Body::Set(left, _, _) => set_labels(left, labels),
     }
 }
 
@@ -517,6 +544,7 @@ impl Gen<'_> {
                 group_by: Vec::new(),
                 having: None,
                 loud: false,
+                labels: Labels::Aliased,
                 nest_first: false,
             })),
             order_by: Vec::new(),
@@ -717,6 +745,7 @@ impl Gen<'_> {
                 group_by,
                 having,
                 loud: false,
+                labels: Labels::Aliased,
                 nest_first,
             })),
             order_by: Vec::new(),
@@ -1543,6 +1572,7 @@ fn plain_select(
             group_by: Vec::new(),
             having: None,
             loud: false,
+            labels: Labels::Aliased,
             nest_first: false,
         })),
         order_by: Vec::new(),

@@ -4,18 +4,28 @@
 
 use gluesql_core::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr, Statement};
 
-/// A quoted column selected by its name is labelled by the name (`SELECT "name"` gives `name`,
-/// as in PostgreSQL); GlueSQL labels it with its quotes. Given the name as its alias, in every
-/// SELECT and RETURNING list. Runs once per parsed statement.
+/// A quoted column selected by its name is labelled by the name as written (`SELECT "name"`
+/// and `SELECT t."name"` give `name`, as in PostgreSQL and SQLite); GlueSQL labels it with its
+/// quotes, or by the column it resolves to (`S0` of a derived table that wrote `AS S0`). Given
+/// the name as its alias, in every SELECT and RETURNING list. Runs once per parsed statement.
 pub fn unquote_labels(statement: &mut Statement) {
     fn items(items: &mut [SelectItem]) {
         for item in items {
-            if let SelectItem::UnnamedExpr(Expr::Identifier(ident)) = item {
-                if ident.quote_style.is_some() {
-                    let alias = Ident::with_quote('"', ident.value.clone());
-                    let expr = Expr::Identifier(ident.clone());
-                    *item = SelectItem::ExprWithAlias { expr, alias };
-                }
+            let SelectItem::UnnamedExpr(expr) = item else {
+                continue;
+            };
+            let name = match expr {
+                Expr::Identifier(ident) => ident,
+                Expr::CompoundIdentifier(idents) => match idents.last() {
+                    Some(last) => last,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if name.quote_style.is_some() {
+                let alias = Ident::with_quote('"', name.value.clone());
+                let expr = expr.clone();
+                *item = SelectItem::ExprWithAlias { expr, alias };
             }
         }
     }

