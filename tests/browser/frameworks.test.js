@@ -125,7 +125,7 @@ before(async () => {
       "--ignore-scripts",
       "--install-links",
       path.join(workDir, packed.filename),
-      ...["react", "react-dom", "vue"].map((name) => `${name}@${pins[name]}`),
+      ...["react", "react-dom", "vue", "@types/react"].map((name) => `${name}@${pins[name]}`),
     ],
     appDir,
   );
@@ -233,4 +233,70 @@ test("server-side rendering imports both bindings without touching browser stora
   assert.match(out.reactHtml, /loading/);
   assert.match(out.vueHtml, /loading/);
   assert.deepEqual(out.touched, []);
+});
+
+// The bindings' declarations and the connect options they sit beside, checked by tsc --strict
+// as an app written in TypeScript uses them.
+const TYPED_APP = `import { createElement } from "react";
+import { connect, type Database, type StorageInfo } from "idbsql";
+import { IdbsqlProvider, useDb, useLiveQuery } from "idbsql/react";
+import { idbsqlPlugin, useLiveQuery as useVueLiveQuery, provideDb } from "idbsql/vue";
+import { ref } from "vue";
+
+interface Todo { id: number; title: string }
+
+export async function open(): Promise<Database> {
+  const db = await connect("todos", { persist: true, wasm: new URL("./x.wasm", "https://example.com/"), workerUrl: "./worker.js" });
+  const info: StorageInfo = await db.storage();
+  const used: number | null = info.usage;
+  void used;
+  return db;
+}
+
+export function List({ search }: { search: string }) {
+  const db: Database | null = useDb();
+  const { rows, loading, error, columns } = useLiveQuery<Todo>("SELECT id, title FROM todo WHERE title LIKE $1", [search]);
+  const first: string | undefined = rows[0]?.title;
+  const arrays = useLiveQuery("SELECT id FROM todo", [], { rowMode: "array" });
+  const cell = arrays.rows[0]?.[0];
+  void cell;
+  return createElement("p", null, loading ? "…" : error ? error.message : \`\${first} \${columns.length} \${db === null}\`);
+}
+
+export const provider = (db: Database) => createElement(IdbsqlProvider, { db }, createElement(List, { search: "" }));
+
+export function setup(db: Database) {
+  provideDb(db);
+  const search = ref("");
+  const { rows, loading } = useVueLiveQuery<Todo>("SELECT id, title FROM todo WHERE title LIKE $1", () => [search.value]);
+  const title: string | undefined = rows.value[0]?.title;
+  return { title, loading: loading.value, plugin: idbsqlPlugin(db) };
+}
+`;
+
+test("the bindings' TypeScript declarations type an app over them (tsc --strict)", () => {
+  const dir = path.join(workDir, "typed");
+  fs.mkdirSync(dir);
+  fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
+  fs.writeFileSync(path.join(dir, "app.ts"), TYPED_APP);
+  const compilerOptions = {
+    strict: true,
+    module: "esnext",
+    moduleResolution: "bundler",
+    target: "es2022",
+    lib: ["es2022", "dom"],
+    noEmit: true,
+    skipLibCheck: false,
+  };
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+  let out = "";
+  try {
+    run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "."], dir);
+  } catch (error) {
+    out = String(error.stdout ?? error);
+  }
+  // Only our declarations and the app are judged: the frameworks' own may carry errors.
+  const ours = out.split("\n").filter((line) => /idbsql|app\.ts/.test(line));
+  assert.deepEqual(ours, []);
 });

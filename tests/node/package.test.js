@@ -58,3 +58,34 @@ test("Node resolves the package to its Node entry; browsers' bundlers do not", (
   const manifest = JSON.parse(fs.readFileSync(path.join(appDir, "node_modules/idbsql/package.json"), "utf8"));
   assert.equal(manifest.exports["."].default, "./dist/idbsql.js");
 });
+
+test("Node's declarations type an app over the Node entry (tsc --strict, nodenext)", () => {
+  const dir = path.join(workDir, "typed");
+  fs.mkdirSync(dir);
+  fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
+  fs.writeFileSync(
+    path.join(dir, "app.ts"),
+    `import { connect, deleteDatabase, IdbsqlError, type Database, type ConnectOptions } from "idbsql";
+const options: ConnectOptions = { storage: "file", directory: "/tmp/x", durability: "strict" };
+export async function main(): Promise<number | null> {
+  const db: Database = await connect("notes", options);
+  const { rows } = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM note");
+  const usage = (await db.storage()).usage;
+  await db.disconnect();
+  await deleteDatabase("notes", { directory: "/tmp/x" });
+  const error = new Error() as IdbsqlError;
+  return error.code === "evicted" ? null : (rows[0]?.n ?? usage);
+}
+`,
+  );
+  const compilerOptions = { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], noEmit: true, skipLibCheck: false };
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+  let out = "";
+  try {
+    run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "."], dir);
+  } catch (error) {
+    out = String(error.stdout ?? error);
+  }
+  assert.deepEqual(out.split("\n").filter((line) => line.trim()), []);
+});
