@@ -467,16 +467,10 @@ fn nulls_of(query: &Query) -> Option<Box<Query>> {
     else {
         return None;
     };
-    let mut aggregate = false;
-    let _ = super::visit::exprs(output, |e| {
-        if let Expr::Function(f) = e {
-            let name = f.name.to_string().to_uppercase();
-            aggregate |= matches!(
-                name.as_str(),
-                "COUNT" | "SUM" | "AVG" | "MIN" | "MAX" | "STDEV" | "VARIANCE"
-            );
-        }
-        std::ops::ControlFlow::<()>::Continue(())
+    // An aggregate of this SELECT's own (one inside a scalar subquery of the output belongs
+    // to that subquery, and a window is not one): its NULL test goes to HAVING.
+    let aggregate = super::string_agg::holds(output, |e| {
+        super::string_agg::is_aggregate(e) || super::string_agg::is_string_agg(e)
     });
     let grouped = aggregate
         || select.having.is_some()

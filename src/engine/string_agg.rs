@@ -42,7 +42,7 @@ pub(super) fn is_aggregate(expr: &Expr) -> bool {
 
 /// Whether `expr` itself (not a subquery in it) holds a call `found` accepts: one copy, then
 /// a walk of its operands (a copy per level made the walk quadratic in the depth).
-fn holds(expr: &Expr, found: fn(&Expr) -> bool) -> bool {
+pub(super) fn holds(expr: &Expr, found: fn(&Expr) -> bool) -> bool {
     fn walk(expr: &mut Expr, found: fn(&Expr) -> bool) -> bool {
         found(expr)
             || super::walk::operands_mut(expr)
