@@ -127,6 +127,31 @@ ${APP_MAIN.slice(header.length)}`,
     `<!doctype html><meta charset="utf-8"><title>esbuild</title>\n<script type="module" src="./app.js"></script>\n`,
   );
 
+  // README's "Bundlers" snippet and command, as written there, in an app of their own.
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const section = (readme.split("\n## Bundlers\n")[1] ?? "").split("\n## ")[0];
+  const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  const command = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(snippet && command, 'README has the js snippet and the esbuild command under "Bundlers"');
+  const readmeDir = path.join(appDir, "readme-bundlers");
+  fs.mkdirSync(readmeDir);
+  fs.symlinkSync(path.join(appDir, "node_modules"), path.join(readmeDir, "node_modules"));
+  fs.writeFileSync(
+    path.join(readmeDir, "app.js"),
+    `${snippet}
+await db.exec("CREATE TABLE IF NOT EXISTS note (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO note VALUES (1, 'from the page')");
+const fromWorker = (await inWorker.query("SELECT body FROM note")).rows;
+window.appResult = { fromWorker };
+`,
+  );
+  const [tool, ...args] = command.replace(/\\\n/g, " ").trim().split(/\s+/);
+  assert.equal(tool, "esbuild");
+  run(path.join(ROOT, "node_modules/.bin/esbuild"), [...args, "--log-level=warning"], readmeDir);
+  fs.writeFileSync(
+    path.join(readmeDir, "dist", "index.html"),
+    `<!doctype html><meta charset="utf-8"><title>readme</title>\n<script type="module" src="./app.js"></script>\n`,
+  );
+
   browser = await launchBrowser();
 });
 
@@ -168,4 +193,10 @@ test("the installed package works bundled by esbuild, with the wasm and worker i
   const { result, errors } = await runApp(browser, dist, "index.html", 30_000);
   assert.deepEqual(errors, []);
   assert.deepEqual(result, EXPECTED_RESULT);
+});
+
+test("README's Bundlers snippet, bundled by its esbuild command, runs with and without worker mode", async () => {
+  const { result, errors } = await runApp(browser, path.join(appDir, "readme-bundlers", "dist"), "index.html", 30_000);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(result, { fromWorker: [{ body: "from the page" }] });
 });
