@@ -1,5 +1,23 @@
 //! idbsql: a SQL database for the browser — GlueSQL over memory-resident tables whose commits
 //! are persisted to IndexedDB. This crate root only wires the layers together.
+//!
+//! Natively, a [`Database`] runs over any [`persist::Persistence`]; the memory one keeps a
+//! "disk" that a second open reads back, as IndexedDB would:
+//!
+//! ```
+//! use futures::executor::block_on;
+//! use idbsql::{persist::memory::{MemoryDisk, MemoryPersistence}, Database};
+//! use std::{cell::RefCell, rc::Rc};
+//!
+//! let disk = Rc::new(RefCell::new(MemoryDisk::default()));
+//! let mut db = block_on(Database::open(MemoryPersistence::shared(Rc::clone(&disk)))).unwrap();
+//! block_on(db.exec("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT)")).unwrap();
+//! block_on(db.query("INSERT INTO note VALUES (1, 'kept')", &[])).unwrap();
+//!
+//! let mut reopened = block_on(Database::open(MemoryPersistence::shared(disk))).unwrap();
+//! let rows = block_on(reopened.query("SELECT body FROM note", &[])).unwrap().rows;
+//! assert_eq!(rows, vec![vec![gluesql_core::data::Value::Str("kept".into())]]);
+//! ```
 
 pub mod catalog;
 pub mod database;
