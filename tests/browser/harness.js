@@ -57,6 +57,33 @@ export function packIntoApp(prefix, appName) {
   return { workDir, appDir, packed, tarball: path.join(workDir, packed.filename) };
 }
 
+/** tsc --strict over `source` as `app.ts` in `dir` (made, with `nodeModules` linked in), with
+ *  the module settings given; the error lines (empty when it type-checks). */
+export function typecheckApp(dir, nodeModules, source, { module = "nodenext", moduleResolution = "nodenext" } = {}) {
+  fs.mkdirSync(dir);
+  fs.symlinkSync(nodeModules, path.join(dir, "node_modules"));
+  fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
+  fs.writeFileSync(path.join(dir, "app.ts"), source);
+  const compilerOptions = {
+    strict: true,
+    module,
+    moduleResolution,
+    target: "es2022",
+    lib: ["es2022", "dom"],
+    noEmit: true,
+    skipLibCheck: false,
+  };
+  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+  try {
+    run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "."], dir);
+    return [];
+  } catch (error) {
+    return String(error.stdout ?? error)
+      .split("\n")
+      .filter((line) => line.trim());
+  }
+}
+
 /** Serves `dir`, opens `page` in a fresh context of `browser` and waits for the app to set
  *  `window.appResult`; that result and the page's uncaught errors. */
 export async function runApp(browser, dir, page, timeout = 60_000) {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, packIntoApp, run } from "../browser/harness.js";
+import { ROOT, packIntoApp, run, typecheckApp } from "../browser/harness.js";
 
 /** README's js snippets under `heading`, in order. */
 function readmeSnippets(heading) {
@@ -60,13 +60,7 @@ test("Node resolves the package to its Node entry; browsers' bundlers do not", (
 });
 
 test("Node's declarations type an app over the Node entry (tsc --strict, nodenext)", () => {
-  const dir = path.join(workDir, "typed");
-  fs.mkdirSync(dir);
-  fs.symlinkSync(path.join(appDir, "node_modules"), path.join(dir, "node_modules"));
-  fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
-  fs.writeFileSync(
-    path.join(dir, "app.ts"),
-    `import { connect, deleteDatabase, IdbsqlError, type Database, type ConnectOptions } from "idbsql";
+  const source = `import { connect, deleteDatabase, IdbsqlError, type Database, type ConnectOptions } from "idbsql";
 const options: ConnectOptions = { storage: "file", directory: "/tmp/x", durability: "strict" };
 export async function main(): Promise<number | null> {
   const db: Database = await connect("notes", options);
@@ -77,15 +71,6 @@ export async function main(): Promise<number | null> {
   const error = new Error() as IdbsqlError;
   return error.code === "evicted" ? null : (rows[0]?.n ?? usage);
 }
-`,
-  );
-  const compilerOptions = { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022", "dom"], noEmit: true, skipLibCheck: false };
-  fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
-  let out = "";
-  try {
-    run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "."], dir);
-  } catch (error) {
-    out = String(error.stdout ?? error);
-  }
-  assert.deepEqual(out.split("\n").filter((line) => line.trim()), []);
+`;
+  assert.deepEqual(typecheckApp(path.join(workDir, "typed"), path.join(appDir, "node_modules"), source), []);
 });
