@@ -164,9 +164,12 @@ impl Engine {
             } => {
                 if let TableFactor::Table { name, .. } = &table.relation {
                     let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
+                    // One schema read for every assignment.
+                    let columns: Vec<String> =
+                        assignments.iter().map(|a| a.target.to_string()).collect();
+                    let positions = self.decimal_positions(&table, &columns);
                     for (i, assignment) in assignments.iter().enumerate() {
-                        let column = assignment.target.to_string();
-                        if self.decimal_positions(&table, &[column]) == [true] {
+                        if positions.get(i) == Some(&true) {
                             if let Some(exact) = stored(&assignment.value)? {
                                 sets.push((i, exact));
                             }
