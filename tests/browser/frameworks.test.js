@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, eventually, launchBrowser, packIntoApp, run, serveStatic, typecheckApp } from "./harness.js";
+import { ROOT, eventually, launchBrowser, packIntoApp, pinned, run, serveStatic, typecheckApp } from "./harness.js";
 
 function readmeSnippet(heading) {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -112,23 +112,12 @@ let browser;
 let server;
 
 before(async () => {
-  let packed;
-  ({ workDir, appDir, packed } = packIntoApp("idbsql-frameworks-", "idbsql-frameworks-app"));
   // The frameworks at the versions our devDependencies pin (from npm's cache or registry).
-  const pins = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies;
-  run(
-    "npm",
-    [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      "--install-links",
-      path.join(workDir, packed.filename),
-      ...["react", "react-dom", "vue", "@types/react"].map((name) => `${name}@${pins[name]}`),
-    ],
-    appDir,
-  );
+  ({ workDir, appDir } = packIntoApp(
+    "idbsql-frameworks-",
+    "idbsql-frameworks-app",
+    ["react", "react-dom", "vue", "@types/react"].map(pinned),
+  ));
   for (const [name, probe] of [["react", REACT_PROBE], ["vue", VUE_PROBE]]) {
     fs.writeFileSync(path.join(appDir, `${name}.js`), readmeSnippet(name === "react" ? "React" : "Vue") + probe);
     fs.writeFileSync(

@@ -43,9 +43,10 @@ export function run(command, args, cwd) {
   return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** The package as a user gets it: `npm pack` into a fresh temporary directory, and an empty
- *  app (`app/`, its package.json named `appName`) beside it to install it into. */
-export function packIntoApp(prefix, appName) {
+/** The package as a user gets it: `npm pack` into a fresh temporary directory, and an app
+ *  (`app/`, its package.json named `appName`) beside it with the packed package installed, and
+ *  `extras` with it (npm specs or local paths: the frameworks and builders an app brings). */
+export function packIntoApp(prefix, appName, extras = []) {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", workDir], ROOT));
   const appDir = path.join(workDir, "app");
@@ -54,7 +55,15 @@ export function packIntoApp(prefix, appName) {
     path.join(appDir, "package.json"),
     JSON.stringify({ name: appName, private: true, type: "module" }, null, 2),
   );
-  return { workDir, appDir, packed, tarball: path.join(workDir, packed.filename) };
+  const tarball = path.join(workDir, packed.filename);
+  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--install-links", tarball, ...extras], appDir);
+  return { workDir, appDir, packed, tarball };
+}
+
+/** `name@version` as our devDependencies pin it. */
+export function pinned(name) {
+  const pins = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies;
+  return `${name}@${pins[name]}`;
 }
 
 /** tsc --strict over `source` as `app.ts` in `dir` (made, with `nodeModules` linked in), with

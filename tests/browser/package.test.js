@@ -83,7 +83,6 @@ before(async () => {
   ({ workDir, appDir, packed } = packIntoApp("idbsql-package-", "idbsql-user-app"));
   packedFiles = packed.files.map((file) => file.path).sort();
 
-  run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", path.join(workDir, packed.filename)], appDir);
   fs.writeFileSync(path.join(appDir, "main.js"), APP_MAIN);
   // Plain ESM: the browser loads the installed package straight from node_modules.
   fs.writeFileSync(

@@ -306,24 +306,9 @@ let browser;
 
 
 before(async () => {
-  let packed;
-  ({ workDir, appDir, packed } = packIntoApp("idbsql-builders-", "idbsql-builders-app"));
   // The builders as pinned in our devDependencies (installed from the copy npm already has).
   const pinned = (name) => path.join(ROOT, "node_modules", name);
-  run(
-    "npm",
-    [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      "--install-links",
-      path.join(workDir, packed.filename),
-      pinned("kysely"),
-      pinned("drizzle-orm"),
-    ],
-    appDir,
-  );
+  ({ workDir, appDir } = packIntoApp("idbsql-builders-", "idbsql-builders-app", [pinned("kysely"), pinned("drizzle-orm")]));
   // Drizzle: drizzle-kit generates the migrations of the fixture schema into the app, and the
   // app bundles them as README says (the journal and each migration's SQL, imported raw).
   fs.copyFileSync(path.join(ROOT, "tests/fixtures/drizzle/schema.js"), path.join(appDir, "schema.js"));

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, packIntoApp, run, typecheckApp } from "../browser/harness.js";
+import { ROOT, packIntoApp, pinned, run, typecheckApp } from "../browser/harness.js";
 
 /** README's js snippets under `heading`, in order. */
 function readmeSnippets(heading) {
@@ -19,14 +19,7 @@ let workDir;
 let appDir;
 
 before(() => {
-  let packed;
-  ({ workDir, appDir, packed } = packIntoApp("idbsql-node-package-", "idbsql-node-app"));
-  const pins = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies;
-  run(
-    "npm",
-    ["install", "--no-audit", "--no-fund", "--ignore-scripts", path.join(workDir, packed.filename), `vitest@${pins.vitest}`],
-    appDir,
-  );
+  ({ workDir, appDir } = packIntoApp("idbsql-node-package-", "idbsql-node-app", [pinned("vitest")]));
   const [nodeTest, vitestTest] = readmeSnippets("Node");
   assert.ok(nodeTest && vitestTest, 'README has the node --test and the Vitest snippets under "Node"');
   fs.writeFileSync(path.join(appDir, "notes.test.js"), nodeTest);
