@@ -6,14 +6,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, eventually, launchBrowser, packIntoApp, pinned, run, serveStatic, typecheckApp } from "./harness.js";
+import { ROOT, eventually, launchBrowser, packIntoApp, readmeSnippets, pinned, run, serveStatic, typecheckApp } from "./harness.js";
 
 function readmeSnippet(heading) {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = readme.split(`\n## ${heading}\n`)[1] ?? "";
-  const block = /```js\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, `README has a js snippet under "${heading}"`);
-  return block[1];
+  const [snippet] = readmeSnippets(heading);
+  assert.ok(snippet, `README has a js snippet under "${heading}"`);
+  return snippet;
 }
 
 // Shared by both probes: `db.live` counted, so the test sees every subscription start and stop

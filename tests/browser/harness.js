@@ -60,6 +60,13 @@ export function packIntoApp(prefix, appName, extras = []) {
   return { workDir, appDir, packed, tarball };
 }
 
+/** README's code blocks in `language` under `## heading`, in order (the snippets tests run). */
+export function readmeSnippets(heading, language = "js") {
+  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const section = (readme.split(`\n## ${heading}\n`)[1] ?? "").split("\n## ")[0];
+  return [...section.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]);
+}
+
 /** `name@version` as our devDependencies pin it. */
 export function pinned(name) {
   const pins = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies;

@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, launchBrowser, packIntoApp, run, runApp } from "./harness.js";
+import { ROOT, launchBrowser, packIntoApp, readmeSnippets, run, runApp } from "./harness.js";
 
 const EXPECTED_FILES = [
   "LICENSE",
@@ -127,10 +127,8 @@ ${APP_MAIN.slice(header.length)}`,
   );
 
   // README's "Bundlers" snippet and command, as written there, in an app of their own.
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = (readme.split("\n## Bundlers\n")[1] ?? "").split("\n## ")[0];
-  const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  const command = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  const [snippet] = readmeSnippets("Bundlers");
+  const [command] = readmeSnippets("Bundlers", "sh");
   assert.ok(snippet && command, 'README has the js snippet and the esbuild command under "Bundlers"');
   const readmeDir = path.join(appDir, "readme-bundlers");
   fs.mkdirSync(readmeDir);

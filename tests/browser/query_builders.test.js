@@ -5,18 +5,16 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, launchBrowser, packIntoApp, run, runApp, typecheckApp } from "./harness.js";
+import { ROOT, launchBrowser, packIntoApp, readmeSnippets, run, runApp, typecheckApp } from "./harness.js";
 
 // The README's "With Kysely" snippet, then an app's calls: migrations by Kysely's Migrator,
 // CRUD with returning, an upsert, a join with an aggregate, a rolled-back transaction, a
 // savepoint, introspection, streaming, errors and a live query of a builder query.
 /** The README's "With Kysely" snippet, as written there. */
 function readmeSnippet(heading) {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = readme.split(`\n## ${heading}\n`)[1] ?? "";
-  const block = /```js\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, `README has a js snippet under "${heading}"`);
-  return block[1];
+  const [snippet] = readmeSnippets(heading);
+  assert.ok(snippet, `README has a js snippet under "${heading}"`);
+  return snippet;
 }
 
 // The app after the snippet, which gives it \`database\` and \`db\`.

@@ -4,21 +4,17 @@
 // Chromium's DevTools protocol) rejected with `storage`, memory reverted. Main thread and worker.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import { ROOT, openPage, reloadPage } from "./harness.js";
+import { openPage, readmeSnippets, reloadPage } from "./harness.js";
+import { MODES, useBrowser, withPageOf } from "./suite.js";
 
 /** README's snippet under "Storage the browser may evict", as a function of the page. */
 function readmeSnippet() {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = readme.split("\n## Storage the browser may evict\n")[1] ?? "";
-  const block = /```js\n([\s\S]*?)```/.exec(section);
-  assert.ok(block, "README has the snippet");
-  const body = block[1].replace('import { connect, deleteDatabase } from "idbsql";', "const { connect, deleteDatabase } = window.idbsql;");
+  const [snippet] = readmeSnippets("Storage the browser may evict");
+  assert.ok(snippet, "README has the snippet");
+  const body = snippet.replace('import { connect, deleteDatabase } from "idbsql";', "const { connect, deleteDatabase } = window.idbsql;");
   assert.ok(!body.includes("import "), "the snippet imports only idbsql");
   return `(async () => { ${body}\n const tables = (await db.tables()).map((t) => t.name);\n await db.disconnect();\n return { persisted, usage, quota, tables }; })()`;
 }
-import { MODES, useBrowser, withPageOf } from "./suite.js";
 
 const env = useBrowser();
 let mode = MODES[0];

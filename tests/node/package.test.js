@@ -6,14 +6,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, packIntoApp, pinned, run, typecheckApp } from "../browser/harness.js";
+import { ROOT, packIntoApp, pinned, readmeSnippets, run, typecheckApp } from "../browser/harness.js";
 
-/** README's js snippets under `heading`, in order. */
-function readmeSnippets(heading) {
-  const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const section = (readme.split(`\n## ${heading}\n`)[1] ?? "").split("\n## ")[0];
-  return [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
-}
 
 let workDir;
 let appDir;
