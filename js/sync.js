@@ -199,8 +199,10 @@ export class SyncController {
     try {
       socket = new WebSocket(url);
     } catch (error) {
+      // Refused before any connection: a URL this browser will not open.
       this.#emit({ type: "error", message: String(error?.message ?? error) });
-      this.#scheduleReconnect();
+      this.#setStatus("offline");
+      this.#tryNextUrl(false);
       return;
     }
     socket.binaryType = "arraybuffer";
@@ -227,21 +229,32 @@ export class SyncController {
           return this.#refresh();
         });
     };
-    socket.onclose = () => {
+    const closed = () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
       if (this.#unauthorized) return;
       this.#setStatus("offline");
-      // A URL that never answered gives way to the next; after a connection, start over.
-      this.#urlIndex = opened ? 0 : this.#urlIndex + 1;
-      if (!opened && this.#urlIndex % this.#urls.length !== 0) {
-        clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => this.#connect(), 0);
-        return;
-      }
-      this.#scheduleReconnect();
+      this.#tryNextUrl(opened);
     };
+    socket.onclose = closed;
+    // WebKit fires only "error", never "close", for a connection it refuses (a blocked port):
+    // before the socket opened, an error is the end of this attempt.
+    socket.onerror = () => {
+      if (!opened) closed();
+    };
+  }
+
+  /** A URL that never answered gives way to the next at once; after a connection, or once every
+   *  URL was tried, start over from the first after the backoff. */
+  #tryNextUrl(opened) {
+    this.#urlIndex = opened ? 0 : this.#urlIndex + 1;
+    if (!opened && this.#urlIndex % this.#urls.length !== 0) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#connect(), 0);
+      return;
+    }
+    this.#scheduleReconnect();
   }
 
   #scheduleReconnect() {
