@@ -87,7 +87,8 @@ function stopWorker(name) {
 export async function connect(name, options = {}) {
   const { storage, durability, sync, worker, persist, tokenFn, load } = checkOptions(name, options, BROWSER);
   if (!worker) setWasmSource(load.wasm);
-  if (persist) await askPersist();
+  // Asked, not awaited: Firefox answers only when the user clicks its prompt, which may be never.
+  if (persist) askPersist();
   if (storage === "memory") {
     let link;
     if (worker) {

@@ -33,24 +33,33 @@ for (const current of MODES) {
           await deleteDatabase("storage-persist");
           let asked = 0;
           const real = navigator.storage.persist.bind(navigator.storage);
+          const realPersisted = navigator.storage.persisted.bind(navigator.storage);
+          // Not granted yet (an earlier test may have been granted it), so connect asks.
+          navigator.storage.persisted = async () => false;
           navigator.storage.persist = () => {
             asked += 1;
-            return real();
+            // An answer that never comes (a prompt nobody clicks): connect must not wait for it.
+            real();
+            return new Promise(() => {});
           };
           const plain = await connect("storage-persist");
           const askedWithout = asked;
           const db = await connect("storage-persist", { persist: true });
+          navigator.storage.persist = real;
+          navigator.storage.persisted = realPersisted;
+          const granted = await real();
           const info = await db.storage();
           const refused = await connect("storage-persist", { persist: "yes" }).catch((e) => e.code);
           await db.disconnect();
           await plain.disconnect();
           const closed = await db.storage().catch((e) => e.code);
-          return { askedWithout, asked, info, refused, closed, persisted: await navigator.storage.persisted() };
+          return { askedWithout, asked, info, refused, closed, granted, persisted: await navigator.storage.persisted() };
         });
         assert.equal(out.askedWithout, 0, "not asked by default");
         assert.equal(out.asked, 1);
         assert.equal(typeof out.info.persisted, "boolean");
         assert.equal(out.info.persisted, out.persisted);
+        assert.equal(out.persisted, out.granted);
         assert.ok(out.info.usage > 0, "the database uses some of the origin's storage");
         assert.ok(out.info.quota > out.info.usage);
         assert.equal(out.refused, "params");
