@@ -1,11 +1,13 @@
-// `npm run bench`: runs the workloads in headless Chromium against the built package and
-// prints a table of medians (also written to bench-results/latest.json). Numbers, not asserts.
+// `npm run bench`: runs the workloads in headless Chromium (or the engine BENCH_BROWSER names:
+// firefox, webkit) against the built package and prints a table of medians (also written to
+// bench-results/latest.json, or latest-<engine>.json). Numbers, not asserts.
 import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { ROOT, serveStatic, launchBrowser } from "../tests/browser/harness.js";
 
 const REPEAT = Number(process.env.BENCH_REPEAT || 5);
+const ENGINE = process.env.BENCH_BROWSER || "chromium";
 // `BENCH_ONLY=W1,W3` runs only the workloads whose names start so (for iterating on one).
 const ONLY = process.env.BENCH_ONLY?.split(",");
 const wanted = (name) => !ONLY || ONLY.some((prefix) => name.startsWith(prefix));
@@ -46,7 +48,8 @@ let scaleTable = [];
 
 async function main() {
   const server = await serveStatic();
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(ENGINE);
+  console.error(`browser engine: ${ENGINE}`);
   const context = await browser.newContext();
   const results = {};
   try {
@@ -183,10 +186,11 @@ async function main() {
     console.log("|---:|---:|---:|---:|---:|");
     for (const line of scaleTable) console.log(line);
   }
-  console.log("\n| workload | median |\n|---|---:|");
+  console.log(`\n| workload (${ENGINE}) | median |\n|---|---:|`);
   for (const [name, { median: m }] of Object.entries(results)) console.log(`| ${name} | ${m.toFixed(3)} |`);
   await mkdir(path.join(ROOT, "bench-results"), { recursive: true });
-  await writeFile(path.join(ROOT, "bench-results/latest.json"), JSON.stringify(results, null, 2));
+  const out = ENGINE === "chromium" ? "latest.json" : `latest-${ENGINE}.json`;
+  await writeFile(path.join(ROOT, "bench-results", out), JSON.stringify(results, null, 2));
 }
 
 main().catch((error) => {

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the build and tests need, idempotently: quiet when nothing is missing.
-# Order: system packages, wasm32 std, wasm-bindgen-cli (Cargo.lock's version), wasm-pack, npm deps.
+# Order: system packages, wasm32 std, wasm-bindgen-cli (Cargo.lock's version), wasm-pack,
+# geckodriver, npm deps.
 # `--postgres` (tests, bench) also installs Debian's PostgreSQL; `npm run demo` does not need it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 WASM_PACK_VERSION=0.13.1
+GECKODRIVER_VERSION=0.37.1
 LOG="${TMPDIR:-/tmp}/idbsql-setup.log"
 say() { echo "setup: $*" >&2; }
 run_logged() { "$@" >>"$LOG" 2>&1 || { say "failed: $* (log: $LOG)"; tail -40 "$LOG" >&2; exit 1; }; }
@@ -21,6 +23,11 @@ apt_need() { dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1"); }
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_need chromium; apt_need chromium-driver
 fi
+# Firefox ESR and WebKitGTK (its WebDriver and MiniBrowser, run under Xvfb): the browser tests
+# run in all three engines (tests/browser/engines.js says how each is driven).
+[ -x /usr/bin/firefox-esr ] || apt_need firefox-esr
+[ -x /usr/bin/WebKitWebDriver ] || apt_need webkit2gtk-driver
+command -v Xvfb >/dev/null || apt_need xvfb
 # PostgreSQL server binaries (initdb, pg_ctl) for the multi-instance tests' throwaway clusters.
 if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_need postgresql
@@ -63,6 +70,12 @@ fi
 if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
   say "installing wasm-pack $WASM_PACK_VERSION (about 2 minutes)"
   run_logged cargo install -q wasm-pack --version "=$WASM_PACK_VERSION" --force
+fi
+
+# geckodriver for `wasm-pack test --firefox` (crates.io; Debian has no package of it).
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1{print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  say "installing geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
+  run_logged cargo install -q geckodriver --version "=$GECKODRIVER_VERSION" --locked --force
 fi
 
 # 4. npm dependencies at the committed lockfile's versions, only when it changed. `npm ci`

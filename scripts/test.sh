@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, native cargo tests (store, GlueSQL suites, database,
 # codec, sync server and replicas), the sqllogictest corpus, the differential judge (difftest/),
-# wasm-bindgen tests in headless Chromium, and the JS API,
-# the packed npm package (plain ESM, Vite, esbuild; React, Vue), demo and sync end to end in
-# Chromium with the real idbsql-server, and the package in Node (memory and file storage).
+# wasm-bindgen tests in headless Chromium and Firefox, and the JS API, the packed npm package
+# (plain ESM, Vite, esbuild; React, Vue), demo, sync and a browser crash end to end in Chromium,
+# Firefox ESR and WebKitGTK with the real idbsql-server, and the package in Node (memory and
+# file storage).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -28,11 +29,16 @@ cargo build --quiet --profile slt -p idbsql-difftest
 target/slt/idbsql-difftest --seed 1 --queries 6000 --show 3 --min-kept 5000 --strict
 step "build the package (cargo + wasm-bindgen, release)"
 bash scripts/build.sh
-step "wasm-pack test --headless --chrome (real IndexedDB)"
+step "wasm-pack test --headless --chrome and --firefox (real IndexedDB)"
 wasm-pack test --headless --chrome --test web
+wasm-pack test --headless --firefox --test web
 step "build idbsql-server for the end-to-end tests"
 cargo build --quiet -p idbsql-server
 step "Node: the package's Node entry, file storage, SIGKILL, sync, README's node --test and Vitest examples"
 node --test --test-concurrency=1 tests/node/
-step "JS API, npm package, demo and sync in headless Chromium (node --test)"
-node --test --test-concurrency=1 tests/browser/
+# Every browser test in each engine (tests/browser/engines.js: how each is driven); a test that
+# cannot run in one names the engine and the API it lacks.
+for engine in chromium firefox webkit; do
+  step "JS API, npm package, demo, sync and a crash in $engine (node --test)"
+  IDBSQL_BROWSER="$engine" node --test --test-concurrency=1 tests/browser/
+done

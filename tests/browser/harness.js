@@ -1,27 +1,16 @@
-// Test and bench harness: serves the repository on 127.0.0.1 and drives headless Chromium
-// (Debian's /usr/bin/chromium through playwright-core). Shared by tests, bench and demo checks.
+// Test and bench harness: serves the repository on 127.0.0.1 and drives a browser engine
+// (engines.js: Chromium, Firefox or WebKitGTK, by IDBSQL_BROWSER). Shared by tests, bench and demo checks.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import sirv from "sirv";
-import { chromium } from "playwright-core";
 import { ROOT } from "../../scripts/demo-site.js";
 
 export { ROOT };
 
-export const CHROMIUM_ARGS = [
-  "--headless=new",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-  "--no-first-run",
-];
+export { CHROMIUM_ARGS, ENGINE, launchBrowser, lacks } from "./engines.js";
 
 /** Serves `dir` (default: the repository) on an ephemeral loopback port. */
 export async function serveStatic(dir = ROOT) {
@@ -118,12 +107,6 @@ export async function runApp(browser, dir, page, timeout = 60_000) {
   }
 }
 
-export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-  });
-}
 
 /**
  * Opens the test page, which imports the package as `idbsql` through an import map. With

@@ -4,7 +4,7 @@
 // Chromium's DevTools protocol) rejected with `storage`, memory reverted. Main thread and worker.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { openPage, readmeSnippets, reloadPage } from "./harness.js";
+import { lacks, openPage, readmeSnippets, reloadPage } from "./harness.js";
 import { MODES, useBrowser, withPageOf } from "./suite.js";
 
 /** README's snippet under "Storage the browser may evict", as a function of the page. */
@@ -26,7 +26,7 @@ for (const current of MODES) {
       mode = current;
     });
 
-    test(`persist asks the browser once; db.storage() reports persisted, usage and quota${current.name}`, () =>
+    test(`persist asks the browser once; db.storage() reports persisted, usage and quota${current.name}`, { skip: lacks("storage.persist") }, () =>
       withPage(async (page) => {
         const out = await page.evaluate(async () => {
           const { connect, deleteDatabase } = window.idbsql;
@@ -103,7 +103,7 @@ for (const current of MODES) {
         assert.equal(out.neverMade, "opened");
       }));
 
-    test(`README's snippet opens an evicted database again, empty${current.name}`, () =>
+    test(`README's snippet opens an evicted database again, empty${current.name}`, { skip: lacks("storage.persist") }, () =>
       withPage(async (page) => {
         await page.evaluate(async () => {
           const { connect, deleteDatabase } = window.idbsql;
@@ -122,7 +122,7 @@ for (const current of MODES) {
         await page.evaluate(() => window.idbsql.deleteDatabase("notes"));
       }));
 
-    test(`a commit past the origin's quota rejects with storage and changes nothing${current.name}`, async () => {
+    test(`a commit past the origin's quota rejects with storage and changes nothing${current.name}`, { skip: lacks("storage.quota") }, async () => {
       // A context of its own: Chromium reads an origin's quota when its IndexedDB first opens,
       // so the override comes before any database does.
       const context = await env.browser.newContext();
