@@ -41,11 +41,10 @@ const MINIBROWSER = process.env.MINIBROWSER_PATH || "/usr/lib/x86_64-linux-gnu/w
 const LACKS = {
   webkit: {
     "storage.persist": "WebKitGTK has no navigator.storage.persist / estimate",
-    "storage.quota": "only Chromium can lower an origin's quota (DevTools protocol)",
+    "storage.quota": "WebKitGTK's driver has no way to lower an origin's quota",
     download: "classic WebDriver cannot see a download",
   },
   firefox: {
-    "storage.quota": "only Chromium can lower an origin's quota (DevTools protocol)",
     download: "puppeteer has no download event (Playwright's waitForEvent(\"download\"))",
   },
   chromium: {},
@@ -95,9 +94,34 @@ export function browserCommand(engine, profile, url, display) {
   };
 }
 
+/**
+ * A fresh context whose origins may keep about `bytes`: `limit(page)` applies it to the page's
+ * origin before the page opens IndexedDB (Chromium reads an origin's quota then), through the
+ * DevTools protocol; Firefox takes it only at launch (a browser of its own, whose origin groups
+ * get a fifth of its storage, never less than 10 MiB). `close()` ends what it started.
+ */
+export async function quotaContext(browser, bytes, engine = ENGINE) {
+  if (engine === "chromium") {
+    const context = await browser.newContext();
+    return {
+      context,
+      async limit(page) {
+        const cdp = await context.newCDPSession(page);
+        await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(page.url()).origin, quotaSize: bytes });
+      },
+      close: () => context.close(),
+    };
+  }
+  if (engine === "firefox") {
+    const own = await launchFirefox({ "dom.quotaManager.temporaryStorage.fixedLimit": Math.ceil((5 * bytes) / 1024) });
+    return { context: await own.newContext(), limit: async () => {}, close: () => own.close() };
+  }
+  throw new Error(lacks("storage.quota", engine));
+}
+
 // ---- Firefox: puppeteer's API is Playwright's in all the tests use but a few names.
 
-async function launchFirefox() {
+async function launchFirefox(prefs = {}) {
   const { default: puppeteer } = await import("puppeteer-core");
   const browser = await puppeteer.launch({
     browser: "firefox",
@@ -105,7 +129,7 @@ async function launchFirefox() {
     headless: true,
     protocolTimeout: 600_000,
     // navigator.storage.persist() answers at once, as "allow", instead of prompting the user.
-    extraPrefsFirefox: { "dom.storageManager.prompt.testing": true, "dom.storageManager.prompt.testing.allow": true },
+    extraPrefsFirefox: { "dom.storageManager.prompt.testing": true, "dom.storageManager.prompt.testing.allow": true, ...prefs },
   });
   return {
     engine: "firefox",

@@ -10,7 +10,7 @@ import { ROOT } from "../../scripts/demo-site.js";
 
 export { ROOT };
 
-export { CHROMIUM_ARGS, ENGINE, launchBrowser, lacks } from "./engines.js";
+export { CHROMIUM_ARGS, ENGINE, launchBrowser, lacks, quotaContext } from "./engines.js";
 
 /** Serves `dir` (default: the repository) on an ephemeral loopback port. */
 export async function serveStatic(dir = ROOT) {

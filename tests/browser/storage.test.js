@@ -1,10 +1,10 @@
-// Storage the browser never empties silently, in real headless Chromium: persistent storage
-// asked for, db.storage() reporting it, a database deleted behind idbsql's back refused with
-// `evicted` until the app accepts the loss, and a commit past the origin's quota (set through
-// Chromium's DevTools protocol) rejected with `storage`, memory reverted. Main thread and worker.
+// Storage the browser never empties silently, in each engine: persistent storage asked for,
+// db.storage() reporting it, a database deleted behind idbsql's back refused with `evicted`
+// until the app accepts the loss, and a commit past the origin's quota (lowered as engines.js
+// can) rejected with `storage`, memory reverted. Main thread and worker.
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
-import { lacks, openPage, readmeSnippets, reloadPage } from "./harness.js";
+import { lacks, openPage, quotaContext, readmeSnippets, reloadPage } from "./harness.js";
 import { MODES, useBrowser, withPageOf } from "./suite.js";
 
 /** README's snippet under "Storage the browser may evict", as a function of the page. */
@@ -123,15 +123,12 @@ for (const current of MODES) {
       }));
 
     test(`a commit past the origin's quota rejects with storage and changes nothing${current.name}`, { skip: lacks("storage.quota") }, async () => {
-      // A context of its own: Chromium reads an origin's quota when its IndexedDB first opens,
-      // so the override comes before any database does.
-      const context = await env.browser.newContext();
+      // Room for a new database's own files (Chromium counts them: 0.1 to a few MiB), not for a
+      // 12 MB value; set before any database opens (Firefox: 10 MiB, its least).
+      const quota = await quotaContext(env.browser, 8 * 1024 * 1024);
       try {
-        const page = await openPage(context, env.server.url, { worker: current.worker });
-        const cdp = await context.newCDPSession(page);
-        // Room for a new database's own files (Chromium counts them: 0.1 to a few MiB), not
-        // for a 12 MB value.
-        await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(page.url()).origin, quotaSize: 8 * 1024 * 1024 });
+        const page = await openPage(quota.context, env.server.url, { worker: current.worker });
+        await quota.limit(page);
         const out = await page.evaluate(async () => {
           const db = await window.idbsql.connect("storage-quota");
           await db.exec("CREATE TABLE blob (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO blob VALUES (1, 'small')");
@@ -164,7 +161,7 @@ for (const current of MODES) {
         });
         assert.deepEqual(kept, [1], "nothing of the refused commits reached IndexedDB");
       } finally {
-        await context.close();
+        await quota.close();
       }
     });
   });
