@@ -211,14 +211,21 @@ impl IdbPersistence {
         } else {
             transaction
         };
-        let result = transaction.await.map_err(|e| storage_error(context, e))?;
+        // Kept to read the reason of an abort (Chromium's QuotaExceededError) after the await.
+        let raw = web_sys::IdbTransaction::from(transaction);
+        let result = Transaction::from(raw.clone())
+            .await
+            .map_err(|e| transaction_error(context, e))?;
         if result.is_committed() {
             self.format_stamped = true;
             Ok(())
         } else {
+            let reason = error_reason(&raw)
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             Err(DbError::new(
                 ErrorCode::Storage,
-                format!("IndexedDB {context} was aborted"),
+                format!("IndexedDB {context} was aborted{reason}"),
             ))
         }
     }
@@ -236,6 +243,38 @@ fn call_id_cutoff() -> String {
     }
     let text: String = digits.iter().rev().collect();
     format!("{text:0>9}")
+}
+
+/// idb 0.6.5 takes the target of a transaction's error event for the transaction, but a failed
+/// request's error reaches the transaction with the request as its target, and idb then reports
+/// "unexpected JS type" instead of the browser's reason (Firefox's QuotaExceededError): the
+/// reason is read off the request.
+fn transaction_error(context: &str, error: idb::Error) -> DbError {
+    if let idb::Error::UnexpectedJsType(_, target) = &error {
+        if let Some(reason) = error_reason(target) {
+            return DbError::new(
+                ErrorCode::Storage,
+                format!("IndexedDB {context} failed: {reason}"),
+            );
+        }
+    }
+    storage_error(context, error)
+}
+
+/// `name: message` of a failed IDBRequest's or aborted IDBTransaction's `error`; None otherwise.
+fn error_reason(target: &JsValue) -> Option<String> {
+    let error = Reflect::get(target, &JsValue::from_str("error")).ok()?;
+    if error.is_null() || error.is_undefined() {
+        return None;
+    }
+    let name = Reflect::get(&error, &JsValue::from_str("name"))
+        .ok()?
+        .as_string()?;
+    let message = Reflect::get(&error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default();
+    Some(format!("{name}: {message}"))
 }
 
 fn read_error(error: impl std::fmt::Debug) -> DbError {

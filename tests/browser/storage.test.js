@@ -150,6 +150,7 @@ for (const current of MODES) {
         });
         assert.equal(out.failed.code, "storage");
         assert.match(out.failed.message, /undone/);
+        assert.match(out.failed.message, /quota/i, "the browser's reason is in the message");
         assert.equal(out.inTx, "storage");
         assert.deepEqual(out.rows, [{ id: 1, body: "small" }], "memory reverted to before each failed commit");
         await reloadPage(page);
