@@ -4,7 +4,7 @@
 
 use {
     crate::{
-        ast::{create_table, create_table_keyed, Dialect, Params, Render, Write},
+        ast::{create_table, create_table_keyed, Dialect, Lit, Params, Render, Write},
         gen::{Db, Sink, SINK_EXTRA},
     },
     gluesql_core::data::Value,
@@ -351,6 +351,31 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    /// A query's rows as PostgreSQL prints them (NULL as None): for comparing text, such as a
+    /// NUMERIC's scale, where the judge's cells keep only the value.
+    pub fn texts(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        self.runtime.block_on(async {
+            let messages = self
+                .client
+                .simple_query(sql)
+                .await
+                .map_err(|e| error_text(&e))?;
+            Ok(messages
+                .into_iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+}
+
 fn error_text(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => db.message().to_owned(),
@@ -425,6 +450,29 @@ impl Idbsql {
     }
 }
 
+impl Idbsql {
+    /// A query's rows as text (NULL as None), a DECIMAL with the scale it keeps.
+    pub fn texts(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let out = self
+            .0
+            .query(sql, &[])
+            .map_err(|e| format!("{}: {}", e.code.as_str(), e.message))?;
+        Ok(out
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|value| match value {
+                        Value::Null => None,
+                        Value::Decimal(d) => Some(d.to_string()),
+                        other => Some(format!("{other:?}")),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
 fn cell(value: Value) -> Cell {
     match value {
         Value::Null => Cell::Null,
@@ -461,7 +509,14 @@ pub fn load_script(db: &Db, dialect: Dialect) -> Vec<String> {
                 if i > 0 {
                     values.push_str(", ");
                 }
-                Render::new(dialect, false).lit(&mut values, lit);
+                match (dialect, lit) {
+                    // Every other row's decimals as plain literals (`-4.50`), which idbsql must
+                    // store exactly, scale and all, as it stores `CAST('-4.50' AS DECIMAL)`.
+                    (Dialect::Idbsql, Lit::Dec(text)) if matches!(row[0], Lit::Int(id) if id % 2 == 1) => {
+                        values.push_str(text)
+                    }
+                    _ => Render::new(dialect, false).lit(&mut values, lit),
+                }
             }
             script.push(format!("INSERT INTO {} VALUES ({values})", table.name));
         }

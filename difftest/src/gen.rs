@@ -166,6 +166,28 @@ fn literal(rng: &mut Rng, ty: Ty) -> Lit {
     }
 }
 
+/// The same decimal written with another scale, chosen by its place in the table (drawing
+/// nothing from the generator, so a seed keeps its queries): `12.50` as itself, `12.5`, `12.500`
+/// or `12.5000`, a whole one also as `12`. The judge reads stored decimals back and compares the
+/// scale each engine kept.
+fn rescaled(text: &str, place: usize) -> String {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = fraction.trim_end_matches('0');
+    let scale = match place % 5 {
+        0 => digits.len(),
+        1 => fraction.len(),
+        2 => 3,
+        3 => 4,
+        _ => 1,
+    }
+    .max(digits.len());
+    if scale == 0 {
+        whole.to_owned()
+    } else {
+        format!("{whole}.{digits:0<scale$}")
+    }
+}
+
 /// A day of 2023 or 2024, month ends (where month arithmetic clamps) as likely as any.
 fn day(rng: &mut Rng) -> String {
     let year = 2023 + rng.below(2);
@@ -195,14 +217,17 @@ pub fn database(rng: &mut Rng) -> Db {
         }
         let mut rows = Vec::new();
         let mut ids: Vec<i64> = (1..=14).collect();
-        for _ in 0..rng.below(13) {
+        for r in 0..rng.below(13) {
             let id = ids.remove(rng.below(ids.len()));
             let mut row = vec![Lit::Int(id)];
-            for (_, ty) in &columns[1..] {
+            for (c, (_, ty)) in columns[1..].iter().enumerate() {
                 row.push(if rng.percent(20) {
                     Lit::Null
                 } else {
-                    literal(rng, *ty)
+                    match literal(rng, *ty) {
+                        Lit::Dec(text) => Lit::Dec(rescaled(&text, r * 8 + c)),
+                        other => other,
+                    }
                 });
             }
             rows.push(row);
@@ -1759,5 +1784,20 @@ pub fn write(rng: &mut Rng, db: &Db) -> GeneratedWrite {
             returning,
         },
         shapes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rescaled;
+
+    #[test]
+    fn a_rescaled_decimal_keeps_its_value_and_changes_only_its_scale() {
+        let written: Vec<String> = (0..5).map(|place| rescaled("12.50", place)).collect();
+        assert_eq!(written, ["12.5", "12.50", "12.500", "12.5000", "12.5"]);
+        assert_eq!(rescaled("3.00", 0), "3");
+        assert_eq!(rescaled("3.00", 4), "3.0");
+        assert_eq!(rescaled("-0.05", 4), "-0.05");
+        assert_eq!(rescaled("-4.13", 3), "-4.1300");
     }
 }

@@ -264,6 +264,10 @@ fn main() -> ExitCode {
                 continue;
             }
         };
+        if let Err(why) = stored_decimals_agree(&db, &mut engines) {
+            tally.wrong += 1;
+            println!("--- wrong answer (seed {seed}, the database as loaded): {why}");
+        }
         for index in 0..args.per_database {
             if tally.generated >= args.queries {
                 break;
@@ -436,6 +440,34 @@ fn settle(
             }
         }
     }
+}
+
+/// Every stored DECIMAL read back as PostgreSQL prints its NUMERIC: the same digits and scale
+/// (the queries' cells compare values only), whether idbsql was given `CAST('…' AS DECIMAL)`
+/// or a plain literal.
+fn stored_decimals_agree(db: &Db, engines: &mut Engines) -> Result<(), String> {
+    for table in &db.tables {
+        let decimals: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|(_, ty)| *ty == ast::Ty::Dec)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if decimals.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY id",
+            decimals.join(", "),
+            table.name
+        );
+        let ours = engines.idbsql.texts(&sql)?;
+        let theirs = engines.postgres.texts(&sql)?;
+        if ours != theirs {
+            return Err(format!("{sql}: idbsql {ours:?}, PostgreSQL {theirs:?}"));
+        }
+    }
+    Ok(())
 }
 
 fn load<'a>(db: &Db, postgres: &'a mut Postgres) -> Result<Engines<'a>, String> {
