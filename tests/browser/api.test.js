@@ -625,6 +625,38 @@ for (const current of MODES) {
       assert.deepEqual(out, { code: "storage", inMemory: [{ v: "kept" }], onDisk: [{ v: "kept" }] });
     }));
 
+  test(`DECIMALs keep every digit and their scale through parameters and export → import${current.name}`, () =>
+    withPage(async (page) => {
+      const out = await page.evaluate(async () => {
+        const { connect, deleteDatabase } = window.idbsql;
+        for (const name of ["api-decimal-a", "api-decimal-b"]) await deleteDatabase(name);
+        const db = await connect("api-decimal-a");
+        await db.exec("CREATE TABLE d (id INTEGER PRIMARY KEY, v DECIMAL)");
+        await db.exec(
+          "INSERT INTO d VALUES (1, 0.00), (2, 12.50), (3, -0.00), (4, 9999999999999999999999999999), (5, -0.0000000000000000000000000001)",
+        );
+        await db.query("INSERT INTO d VALUES (6, $1), (7, $2)", ["12.50", "0.000"]);
+        const refused = [];
+        for (const beyond of ["1e-30", "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"]) {
+          refused.push(await db.query("INSERT INTO d VALUES (8, $1)", [beyond]).then(() => "stored", (e) => e.code));
+          refused.push(await db.exec(`INSERT INTO d VALUES (8, ${beyond})`).then(() => "stored", (e) => e.code));
+        }
+        const dump = await db.export();
+        await db.disconnect();
+        const copy = await connect("api-decimal-b");
+        await copy.import(dump);
+        const rows = (await copy.query("SELECT v FROM d ORDER BY id")).rows.map((r) => r.v);
+        const importRefused = await copy.import("INSERT INTO d VALUES (9, 0.00000000000000000000000000001)").catch((e) => e.code);
+        await copy.disconnect();
+        return { rows, refused, importRefused };
+      });
+      assert.deepEqual(out.rows, [
+        "0.00", "12.50", "0.00", "9999999999999999999999999999", "-0.0000000000000000000000000001", "12.50", "0.000",
+      ]);
+      assert.deepEqual(out.refused, ["params", "execute", "params", "execute"], "refused, never rounded");
+      assert.equal(out.importRefused, "execute");
+    }));
+
   test(`export writes SQL that import turns back into the same database${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async (every) => {
