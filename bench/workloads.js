@@ -38,7 +38,7 @@ export async function w1Statement() {
   await db.transaction((tx) => tx.query(sql));
   const ms = performance.now() - t0;
   await db.disconnect();
-  await deleteDatabase(`bench-cascade-${cascadeRun}`);
+  await deleteDatabase("bench-w1a");
   return ms;
 }
 
@@ -61,7 +61,7 @@ export async function w1Batched() {
   });
   const ms = performance.now() - t0;
   await db.disconnect();
-  await deleteDatabase(`bench-cascade-${cascadeRun}`);
+  await deleteDatabase("bench-w1");
   return ms;
 }
 
@@ -76,7 +76,7 @@ export async function w1Params() {
   });
   const ms = performance.now() - t0;
   await db.disconnect();
-  await deleteDatabase(`bench-cascade-${cascadeRun}`);
+  await deleteDatabase("bench-w1b");
   return ms;
 }
 
