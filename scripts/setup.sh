@@ -2,7 +2,8 @@
 # Installs everything the build and tests need, idempotently: quiet when nothing is missing.
 # Order: system packages, wasm32 std, wasm-bindgen-cli (Cargo.lock's version), wasm-pack,
 # geckodriver, npm deps.
-# `--postgres` (tests, bench) also installs Debian's PostgreSQL; `npm run demo` does not need it.
+# `--postgres` (tests, bench) also installs Debian's PostgreSQL, Firefox ESR, WebKitGTK's driver,
+# Xvfb and geckodriver; `npm run demo` needs none of them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,10 +25,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt_need chromium; apt_need chromium-driver
 fi
 # Firefox ESR and WebKitGTK (its WebDriver and MiniBrowser, run under Xvfb): the browser tests
-# run in all three engines (tests/browser/engines.js says how each is driven).
-[ -x /usr/bin/firefox-esr ] || apt_need firefox-esr
-[ -x /usr/bin/WebKitWebDriver ] || apt_need webkit2gtk-driver
-command -v Xvfb >/dev/null || apt_need xvfb
+# run in all three engines (tests/browser/engines.js says how each is driven); the demo needs none.
+if [ "${1:-}" = "--postgres" ]; then
+  [ -x /usr/bin/firefox-esr ] || apt_need firefox-esr
+  [ -x /usr/bin/WebKitWebDriver ] || apt_need webkit2gtk-driver
+  command -v Xvfb >/dev/null || apt_need xvfb
+fi
 # PostgreSQL server binaries (initdb, pg_ctl) for the multi-instance tests' throwaway clusters.
 if [ "${1:-}" = "--postgres" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_need postgresql
@@ -73,7 +76,7 @@ if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERS
 fi
 
 # geckodriver for `wasm-pack test --firefox` (crates.io; Debian has no package of it).
-if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1{print $2}')" != "$GECKODRIVER_VERSION" ]; then
+if [ "${1:-}" = "--postgres" ] && [ "$(geckodriver --version 2>/dev/null | awk 'NR==1{print $2}')" != "$GECKODRIVER_VERSION" ]; then
   say "installing geckodriver $GECKODRIVER_VERSION (about 2 minutes)"
   run_logged cargo install -q geckodriver --version "=$GECKODRIVER_VERSION" --locked --force
 fi
