@@ -309,51 +309,41 @@ impl Postgres {
 
     pub fn run(&mut self, sql: &str) -> Answer {
         let started = Instant::now();
-        let rows = self.runtime.block_on(async {
-            let prepared = self.client.prepare(sql).await.map_err(|e| error_text(&e))?;
-            let types: Vec<tokio_postgres::types::Type> = prepared
+        let rows = (|| {
+            use tokio_postgres::types::Type;
+            let types: Vec<Type> = self
+                .runtime
+                .block_on(self.client.prepare(sql))
+                .map_err(|e| error_text(&e))?
                 .columns()
                 .iter()
                 .map(|c| c.type_().clone())
                 .collect();
-            let messages = self
-                .client
-                .simple_query(sql)
-                .await
-                .map_err(|e| error_text(&e))?;
-            let mut out = Vec::new();
-            for message in messages {
-                if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
-                    let mut cells = Vec::with_capacity(types.len());
-                    for (i, ty) in types.iter().enumerate() {
-                        use tokio_postgres::types::Type;
-                        cells.push(match row.get(i) {
-                            None => Cell::Null,
-                            Some(text) => match *ty {
-                                Type::INT2 | Type::INT4 | Type::INT8 => numeric_text(text),
-                                // A FLOAT or NUMERIC column holds fractions even where a
-                                // value prints whole (`CASE … THEN id ELSE 0.5 END` is 12).
-                                Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => fraction_text(text),
-                                _ => Cell::Text(text.into()),
-                            },
-                        });
-                    }
-                    out.push(cells);
-                }
-            }
-            Ok(out)
-        });
+            let cell = |text: &Option<String>, ty: &Type| match text.as_deref() {
+                None => Cell::Null,
+                Some(text) => match *ty {
+                    Type::INT2 | Type::INT4 | Type::INT8 => numeric_text(text),
+                    // A FLOAT or NUMERIC column holds fractions even where a value prints
+                    // whole (`CASE … THEN id ELSE 0.5 END` is 12).
+                    Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => fraction_text(text),
+                    _ => Cell::Text(text.into()),
+                },
+            };
+            Ok(self
+                .texts(sql)?
+                .iter()
+                .map(|row| row.iter().zip(&types).map(|(t, ty)| cell(t, ty)).collect())
+                .collect())
+        })();
         Answer {
             rows,
             took: started.elapsed(),
             columns: Vec::new(),
         }
     }
-}
 
-impl Postgres {
-    /// A query's rows as PostgreSQL prints them (NULL as None): for comparing text, such as a
-    /// NUMERIC's scale, where the judge's cells keep only the value.
+    /// A query's rows as PostgreSQL prints them (NULL as None): `run` types them into cells; the
+    /// stored-decimal check compares them as text (a NUMERIC's scale, which cells do not keep).
     pub fn texts(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
         self.runtime.block_on(async {
             let messages = self
@@ -448,9 +438,7 @@ impl Idbsql {
             columns,
         }
     }
-}
 
-impl Idbsql {
     /// A query's rows as text (NULL as None), a DECIMAL with the scale it keeps.
     pub fn texts(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
         let out = self
