@@ -58,8 +58,8 @@ export function forget(name) {
   }
 }
 
-/** Asks the browser to keep this origin's storage under pressure; whether it agreed. */
-/** Asks for persistent storage; never rejects (the caller does not wait for the answer). */
+/** Asks the browser to keep this origin's storage under pressure; whether it agreed. Never
+ *  rejects: connect does not wait for the answer. */
 export async function askPersist() {
   const manager = globalThis.navigator?.storage;
   if (typeof manager?.persist !== "function") return false;

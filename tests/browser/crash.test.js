@@ -5,26 +5,20 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import sirv from "sirv";
-import { ENGINE } from "./harness.js";
-import { ROOT } from "../../scripts/demo-site.js";
+import { ENGINE, ROOT, serveStatic } from "./harness.js";
 import { browserCommand, startXvfb } from "./engines.js";
 
 const ACKED_BEFORE_KILL = 2_000;
 
-/** The repository's files, and `/crash/<what>` where the page reports (JSON bodies). */
-async function serve(onReport) {
-  const files = sirv(ROOT, { dev: true, etag: false });
-  const server = http.createServer((req, res) => {
+/** The repository's files, and `POST /crash/<what>` where the page reports (JSON bodies). */
+function serve(onReport) {
+  return serveStatic(ROOT, (req, res) => {
     const match = /^\/crash\/(\w+)$/.exec(req.url);
     if (req.method !== "POST" || !match) {
-      files(req, res, () => {
-        res.statusCode = 404;
-        res.end();
-      });
+      res.statusCode = 404;
+      res.end();
       return;
     }
     let body = "";
@@ -35,8 +29,6 @@ async function serve(onReport) {
       onReport(match[1], JSON.parse(body));
     });
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), `idbsql-crash-${ENGINE}-`));

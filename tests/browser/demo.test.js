@@ -41,7 +41,6 @@ async function openDemo(context) {
 
 const idle = (page) => page.waitForFunction(() => !document.querySelector("#run").disabled, null, { timeout: 60_000 });
 
-/** Types SQL into the editor and runs it with the keyboard, as a person would. */
 /**
  * Clicks Export and saves what it offers. Chromium: the real download. Where the driver sees no
  * download (lacks("download") names the engine), the file the link carries: the Blob given to
@@ -65,6 +64,7 @@ async function exportDump(page, file) {
   fs.writeFileSync(file, await page.evaluate(() => window.exportedBlob.text()));
 }
 
+/** Types SQL into the editor and runs it with the keyboard, as a person would. */
 async function runSql(page, sql) {
   await page.fill("#sql", sql);
   await page.focus("#sql");

@@ -9,14 +9,17 @@ import path from "node:path";
 const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_PATH || "/usr/bin/WebKitWebDriver";
 export const MINIBROWSER = process.env.MINIBROWSER_PATH || "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
+// selenium-webdriver, loaded by the first launch (runs in other engines never load it).
+let selenium;
+
 export async function launchWebKit() {
-  const { Builder } = await import("selenium-webdriver");
+  selenium ??= await import("selenium-webdriver");
   const display = await startXvfb();
   const contexts = new Set();
   return {
     engine: "webkit",
     async newContext() {
-      const context = await webkitContext(Builder, display.name);
+      const context = await webkitContext(display.name);
       contexts.add(context);
       const close = context.close;
       context.close = async () => {
@@ -61,7 +64,7 @@ function freePort() {
   });
 }
 
-async function webkitContext(Builder, display) {
+async function webkitContext(display) {
   const port = await freePort();
   const driverProcess = spawn(WEBKIT_DRIVER, [`--port=${port}`], {
     env: { ...process.env, DISPLAY: display },
@@ -71,7 +74,7 @@ async function webkitContext(Builder, display) {
   let driver;
   for (let attempt = 0; ; attempt++) {
     try {
-      driver = await new Builder()
+      driver = await new selenium.Builder()
         .usingServer(serverUrl)
         .withCapabilities({
           browserName: "MiniBrowser",
@@ -88,9 +91,7 @@ async function webkitContext(Builder, display) {
     }
   }
   await driver.manage().setTimeouts({ script: 600_000, pageLoad: 60_000 });
-  const first = await driver.getWindowHandle();
-  let firstTaken = false;
-  const open = new Set();
+  let windowTaken = false;
   // WebDriver talks to one window at a time: every page command switches first, in turn.
   let queue = Promise.resolve();
   const serial = (handle, op) => {
@@ -103,26 +104,17 @@ async function webkitContext(Builder, display) {
   };
   return {
     async newPage() {
-      let handle;
-      if (!firstTaken) {
-        firstTaken = true;
-        handle = first;
-      } else {
-        handle = await serial(first, async () => {
+      // The session's own window serves the first page; later ones open from any window left
+      // (a page's close leaves the last one open, blank).
+      const [any] = await driver.getAllWindowHandles();
+      const handle = windowTaken
+        ? await serial(any, async () => {
           await driver.switchTo().newWindow("window");
           return driver.getWindowHandle();
-        }).catch(async () => {
-          // The first window may be closed already: open from any window left.
-          const [any] = await driver.getAllWindowHandles();
-          return serial(any, async () => {
-            await driver.switchTo().newWindow("window");
-            return driver.getWindowHandle();
-          });
-        });
-      }
-      const page = webkitPage(driver, handle, serial, () => open.delete(page));
-      open.add(page);
-      return page;
+        })
+        : any;
+      windowTaken = true;
+      return webkitPage(driver, handle, serial);
     },
     async close() {
       await queue;
@@ -177,7 +169,7 @@ if (!window.__idbsqlErrors) {
   window.addEventListener("unhandledrejection", (e) => window.__idbsqlErrors.push({ name: e.reason?.name ?? "Error", message: String(e.reason?.message ?? e.reason), stack: e.reason?.stack ?? "" }));
 }`;
 
-function webkitPage(driver, handle, serial, forget) {
+function webkitPage(driver, handle, serial) {
   const listeners = { pageerror: [], dialog: [] };
   let nextCall = 0;
   let closed = false;
@@ -262,8 +254,7 @@ else {
     textContent: (selector) => run((s) => document.querySelector(s)?.textContent ?? null, selector),
     getAttribute: (selector, name) => run(([s, n]) => document.querySelector(s)?.getAttribute(n) ?? null, [selector, name]),
     click: (selector) => serial(handle, async () => {
-      const { By } = await import("selenium-webdriver");
-      await (await driver.findElement(By.css(selector))).click();
+      await (await driver.findElement(selenium.By.css(selector))).click();
       // A confirm() or alert() the click opened goes to the page's "dialog" listeners, as
       // Playwright hands it over (classic WebDriver has no event: it is looked for here).
       if (listeners.dialog.length === 0) return;
@@ -279,14 +270,12 @@ else {
     }, [selector, value]),
     focus: (selector) => run((s) => document.querySelector(s).focus(), selector),
     setInputFiles: (selector, file) => serial(handle, async () => {
-      const { By } = await import("selenium-webdriver");
-      await (await driver.findElement(By.css(selector))).sendKeys(path.resolve(file));
+      await (await driver.findElement(selenium.By.css(selector))).sendKeys(path.resolve(file));
     }),
     keyboard: {
       // "Control+Enter" to the focused element, as Playwright's keyboard.press takes it.
       press: (combo) => serial(handle, async () => {
-        const { Key } = await import("selenium-webdriver");
-        const keys = combo.split("+").map((k) => Key[k.toUpperCase()] ?? k);
+        const keys = combo.split("+").map((k) => selenium.Key[k.toUpperCase()] ?? k);
         const key = keys.pop();
         let actions = driver.actions();
         for (const modifier of keys) actions = actions.keyDown(modifier);
@@ -303,7 +292,6 @@ else {
     async close() {
       if (closed) return;
       closed = true;
-      forget();
       await serial(handle, async () => {
         // Closing a session's last window ends the session; leave it blank instead.
         if ((await driver.getAllWindowHandles()).length > 1) await driver.close();

@@ -20,6 +20,8 @@ export const ENGINES = ["chromium", "firefox", "webkit"];
 export const ENGINE = process.env.IDBSQL_BROWSER || "chromium";
 if (!ENGINES.includes(ENGINE)) throw new Error(`IDBSQL_BROWSER=${ENGINE}: not one of ${ENGINES.join(", ")}`);
 
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
 export const CHROMIUM_ARGS = [
   "--headless=new",
   "--no-sandbox",
@@ -31,7 +33,6 @@ export const CHROMIUM_ARGS = [
   "--disable-quic",
   "--no-first-run",
 ];
-
 
 /**
  * What an engine does not have that a test needs: the browser API by name, so a test that
@@ -55,7 +56,7 @@ export function lacks(api, engine = ENGINE) {
 
 export async function launchBrowser(engine = ENGINE) {
   if (engine === "chromium") {
-    return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }
   if (engine === "firefox") return launchFirefox();
   return launchWebKit();
@@ -69,7 +70,7 @@ export async function launchBrowser(engine = ENGINE) {
 export function browserCommand(engine, profile, url, display) {
   if (engine === "chromium") {
     return {
-      command: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+      command: CHROMIUM,
       args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, url],
       env: {},
     };

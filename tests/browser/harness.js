@@ -12,10 +12,12 @@ export { ROOT };
 
 export { CHROMIUM_ARGS, ENGINE, launchBrowser, lacks, quotaContext } from "./engines.js";
 
-/** Serves `dir` (default: the repository) on an ephemeral loopback port. */
-export async function serveStatic(dir = ROOT) {
+/** Serves `dir` (default: the repository) on an ephemeral loopback port; a request no file
+ *  answers goes to `others(req, res)` when given (a test's own routes), else 404. */
+export async function serveStatic(dir = ROOT, others = null) {
   const handler = sirv(dir, { dev: true, etag: false });
   const server = http.createServer((req, res) => handler(req, res, () => {
+    if (others) return others(req, res);
     res.statusCode = 404;
     res.end("not found");
   }));
@@ -106,7 +108,6 @@ export async function runApp(browser, dir, page, timeout = 60_000) {
     await server.close();
   }
 }
-
 
 /**
  * Opens the test page, which imports the package as `idbsql` through an import map. With
