@@ -24,7 +24,8 @@ use {
 
 /// Whether `statement` is an UPDATE with FROM or a DELETE with USING, or an UPDATE / DELETE
 /// whose values or condition compute a JSON operation over the written rows (GlueSQL cannot
-/// run those per row; the SELECT this lowering runs can).
+/// run those per row; the SELECT this lowering runs can; so is a correlated set operation,
+/// `Engine::write_reads_correlated_set_operation`).
 pub fn is_joined_write(statement: &Statement) -> bool {
     match statement {
         Statement::Update { from, .. } => {
@@ -159,7 +160,7 @@ impl Engine {
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
         let what = if from.is_empty() {
-            "UPDATE with a JSON operation"
+            "UPDATE computed per row (a JSON operation, a correlated set operation)"
         } else {
             "UPDATE … FROM"
         };
@@ -226,7 +227,7 @@ impl Engine {
         params: &[Value],
     ) -> Result<QueryOutput, DbError> {
         let what = if using.is_empty() {
-            "DELETE with a JSON operation"
+            "DELETE computed per row (a JSON operation, a correlated set operation)"
         } else {
             "DELETE … USING"
         };

@@ -145,11 +145,17 @@ impl Engine {
         }
         let factors = std::iter::once(&from.relation).chain(from.joins.iter().map(|j| &j.relation));
         let mut items = Vec::with_capacity(1 + from.joins.len());
-        for factor in factors {
+        let mut laterals = false;
+        for (i, factor) in factors.enumerate() {
             match self.describe(factor) {
-                Some(item) if items.iter().all(|other: &Item| other.name != item.name) => {
+                Some(item)
+                    if !laterals && items.iter().all(|other: &Item| other.name != item.name) =>
+                {
                     items.push(item)
                 }
+                // LATERAL subqueries ending the item read the run's rows, planned before them
+                // (correlated_setops.rs lifts subqueries there); a conjunct reading one stays.
+                None if i >= run && super::computed_from::is_lateral(factor) => laterals = true,
                 _ => return,
             }
         }

@@ -7,6 +7,7 @@ mod checks;
 mod compat;
 mod computed_from;
 mod constraints;
+mod correlated_setops;
 mod ctes;
 mod decimal_literals;
 mod foreign_keys;
@@ -210,7 +211,8 @@ impl Engine {
                 self.update_primary_key(statement, params)
             }
             _ if joined_writes::is_joined_write(statement)
-                || self.write_compares_json(statement) =>
+                || self.write_compares_json(statement)
+                || self.write_reads_correlated_set_operation(statement) =>
             {
                 self.run_joined_write(statement, params)
             }
@@ -401,12 +403,26 @@ impl Engine {
             }
         }
         let written = labels::written(&statement);
-        if subquery::has_subquery(&statement)
+        let has_subquery = subquery::has_subquery(&statement);
+        if has_subquery
             || subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
             || windowed
         {
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
+            // What is left holding a set operation reads the outer row: lifted, then run per
+            // row by a second walk (the first computed what it could once for all rows).
+            if has_subquery
+                && correlated_setops::may_apply(&statement)
+                && self.lift_correlated_set_operations(statement.to_mut())?
+            {
+                // Joins planned first, so the rows a lifted subquery runs beside are those
+                // the join gives, not the product of its tables.
+                if joins::may_join(&statement) {
+                    self.plan_joins(statement.to_mut());
+                }
+                self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
+            }
         }
         // Joins are planned on the conjuncts as written: the three-valued logic rewrite turns
         // an AND chain holding a division into one nested CASE, which no join could take apart.
@@ -446,6 +462,7 @@ impl Engine {
         if subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
             || windows::has_window(&statement)
+            || correlated_setops::may_apply(&statement)
         {
             return Ok(());
         }

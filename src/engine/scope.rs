@@ -44,6 +44,22 @@ impl Scope {
             })
     }
 
+    /// The FROM item that has the column `ident` (unquoted: in any case), when exactly one has.
+    pub fn only_table_naming(&self, ident: &gluesql_core::sqlparser::ast::Ident) -> Option<&str> {
+        let mut found = self.tables.iter().filter(|table| {
+            table.columns.as_ref().is_some_and(|c| {
+                c.iter().any(|(name, _)| {
+                    *name == ident.value
+                        || (ident.quote_style.is_none() && name.eq_ignore_ascii_case(&ident.value))
+                })
+            })
+        });
+        match (found.next(), found.next()) {
+            (Some(table), None) => Some(&table.name),
+            _ => None,
+        }
+    }
+
     pub fn has_table(&self, name: &str) -> bool {
         self.tables.iter().any(|table| table.name == name)
     }

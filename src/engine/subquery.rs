@@ -67,6 +67,17 @@ pub(super) fn all_selects(body: &mut SetExpr, f: &mut impl FnMut(&mut Select) ->
 impl Engine {
     /// Whether every name inside `query` is its own (or its subqueries'): it can run alone.
     pub(super) fn is_closed(&self, query: &mut Query, inner: &mut Vec<Scope>) -> bool {
+        self.is_closed_over(query, inner, None)
+    }
+
+    /// `is_closed`, where a name none of `query`'s scopes has may also be `outer`'s: an
+    /// unqualified one is then qualified by the FROM item of `outer` that has it (one only).
+    pub(super) fn is_closed_over(
+        &self,
+        query: &mut Query,
+        inner: &mut Vec<Scope>,
+        outer: Option<&Scope>,
+    ) -> bool {
         let mut labels = Vec::new();
         let selects_closed = all_selects(&mut query.body, &mut |select| {
             let mut scope = self.scope_of_from(&select.from);
@@ -95,7 +106,7 @@ impl Engine {
                     if lateral {
                         inner.push(std::mem::take(&mut before));
                     }
-                    let closed = self.factor_is_closed(factor, inner);
+                    let closed = self.factor_is_closed(factor, inner, outer);
                     if lateral {
                         before = inner.pop().unwrap_or_default();
                     }
@@ -114,7 +125,7 @@ impl Engine {
             inner.push(scope);
             let closed = select_exprs_mut(select)
                 .into_iter()
-                .all(|expr| self.expr_is_closed(expr, inner));
+                .all(|expr| self.expr_is_closed(expr, inner, outer));
             inner.pop();
             closed
         });
@@ -132,53 +143,75 @@ impl Engine {
         inner.push(tail);
         let closed = query_tail_exprs_mut(query)
             .into_iter()
-            .all(|expr| self.expr_is_closed(expr, inner));
+            .all(|expr| self.expr_is_closed(expr, inner, outer));
         inner.pop();
         closed
     }
 
-    fn factor_is_closed(&self, factor: &mut TableFactor, inner: &mut Vec<Scope>) -> bool {
+    fn factor_is_closed(
+        &self,
+        factor: &mut TableFactor,
+        inner: &mut Vec<Scope>,
+        outer: Option<&Scope>,
+    ) -> bool {
         match factor {
-            TableFactor::Derived { subquery, .. } => self.is_closed(subquery, inner),
+            TableFactor::Derived { subquery, .. } => self.is_closed_over(subquery, inner, outer),
             TableFactor::NestedJoin {
                 table_with_joins, ..
             } => {
-                self.factor_is_closed(&mut table_with_joins.relation, inner)
+                self.factor_is_closed(&mut table_with_joins.relation, inner, outer)
                     && table_with_joins
                         .joins
                         .iter_mut()
-                        .all(|join| self.factor_is_closed(&mut join.relation, inner))
+                        .all(|join| self.factor_is_closed(&mut join.relation, inner, outer))
             }
             _ => true,
         }
     }
 
-    fn expr_is_closed(&self, expr: &mut Expr, inner: &mut Vec<Scope>) -> bool {
+    pub(super) fn expr_is_closed(
+        &self,
+        expr: &mut Expr,
+        inner: &mut Vec<Scope>,
+        outer: Option<&Scope>,
+    ) -> bool {
         match expr {
             // An unquoted name is its own in any case (PostgreSQL folds it): `S0.c` inside
             // `FROM t AS s0` is the inner `s0`'s, even beside an outer `S0`.
-            Expr::Identifier(ident) => inner.iter().any(|scope| {
-                scope.names(&ident.value)
-                    || (ident.quote_style.is_none() && scope.names_folded(&ident.value))
-            }),
+            Expr::Identifier(ident) => {
+                let own = inner.iter().any(|scope| {
+                    scope.names(&ident.value)
+                        || (ident.quote_style.is_none() && scope.names_folded(&ident.value))
+                });
+                if own {
+                    return true;
+                }
+                let Some(table) = outer.and_then(|outer| outer.only_table_naming(ident)) else {
+                    return false;
+                };
+                *expr = Expr::CompoundIdentifier(vec![Ident::new(table), ident.clone()]);
+                true
+            }
             Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
                 let table = &idents[0];
-                inner.iter().any(|scope| {
+                let has = |scope: &Scope| {
                     scope.has_table(&table.value)
                         || (table.quote_style.is_none() && scope.has_table_folded(&table.value))
-                })
+                };
+                inner.iter().any(has) || outer.is_some_and(has)
             }
             Expr::CompoundIdentifier(_) => false,
             Expr::Subquery(query)
             | Expr::Exists {
                 subquery: query, ..
-            } => self.is_closed(query, inner),
+            } => self.is_closed_over(query, inner, outer),
             Expr::InSubquery { expr, subquery, .. } => {
-                self.expr_is_closed(expr, inner) && self.is_closed(subquery, inner)
+                self.expr_is_closed(expr, inner, outer)
+                    && self.is_closed_over(subquery, inner, outer)
             }
             other => operands_mut(other)
                 .into_iter()
-                .all(|operand| self.expr_is_closed(operand, inner)),
+                .all(|operand| self.expr_is_closed(operand, inner, outer)),
         }
     }
 
@@ -324,8 +357,8 @@ impl Engine {
         let replacement = match expr {
             Expr::Subquery(query) => self.scalar(query, params),
             Expr::Exists { subquery, negated } => self
-                .answer(subquery, params)
-                .map(|rows| Expr::Value(SqlValue::Boolean(rows.is_empty() == *negated))),
+                .row_count(subquery, params)
+                .map(|rows| Expr::Value(SqlValue::Boolean((rows == 0) == *negated))),
             Expr::InSubquery {
                 expr: target,
                 subquery,
@@ -362,14 +395,27 @@ impl Engine {
         }
     }
 
-    /// The rows of an uncorrelated one-column subquery, or `None` to leave it in place.
-    fn answer(&mut self, query: &mut Query, params: &[Value]) -> Option<Vec<Value>> {
+    /// How many rows an uncorrelated subquery of any width gives (EXISTS), or `None` to leave
+    /// it in place.
+    fn row_count(&mut self, query: &mut Query, params: &[Value]) -> Option<usize> {
+        let output = self.closed_output(query, params)?;
+        Some(output.rows.len())
+    }
+
+    /// The output of an uncorrelated subquery, run now, or `None` to leave it in place.
+    fn closed_output(&mut self, query: &mut Query, params: &[Value]) -> Option<super::QueryOutput> {
         if !self.is_closed(query, &mut Vec::new()) {
             return None;
         }
         let statement = Statement::Query(Box::new(query.clone()));
         let output = self.execute(&statement, params).ok()?;
-        if output.command != "SELECT" || output.columns.len() != 1 {
+        (output.command == "SELECT").then_some(output)
+    }
+
+    /// The rows of an uncorrelated one-column subquery, or `None` to leave it in place.
+    fn answer(&mut self, query: &mut Query, params: &[Value]) -> Option<Vec<Value>> {
+        let output = self.closed_output(query, params)?;
+        if output.columns.len() != 1 {
             return None;
         }
         Some(
@@ -483,6 +529,14 @@ impl Engine {
         match rows.len() {
             0 => Some(Expr::Value(SqlValue::Null)),
             1 => rows.pop().map(|value| bind(params, value)),
+            // A set operation GlueSQL cannot run: the error is ours to raise.
+            _ if super::correlated_setops::holds_set_operation(query) => {
+                self.relation_failed.get_or_insert(DbError::new(
+                    ErrorCode::Execute,
+                    "more than one row returned by a subquery used as an expression",
+                ));
+                None
+            }
             // More than one row is an error, but only for a row that evaluates it.
             _ => None,
         }

@@ -342,7 +342,7 @@ for (const current of MODES) {
       ]);
     }));
 
-  test(`WITH, WITH RECURSIVE, set operations in FROM, RIGHT JOIN, FULL JOIN, LATERAL and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
+  test(`WITH, WITH RECURSIVE, set operations in FROM and in a correlated subquery, RIGHT JOIN, FULL JOIN, LATERAL and USING: in a transaction, through a view, refused past the limit${current.name}`, () =>
     withPage(async (page) => {
       const out = await page.evaluate(async () => {
         const { connect, deleteDatabase } = window.idbsql;
@@ -395,6 +395,13 @@ for (const current of MODES) {
               "SELECT * FROM emp JOIN (SELECT id, name AS alias FROM emp) AS x USING (id) WHERE id = $1",
               [4],
             )).rows,
+            // A subquery reading the outer row that holds a set operation, run per row.
+            correlated: (await tx.query(
+              "SELECT e.name FROM emp AS e WHERE EXISTS (SELECT 1 FROM emp AS r WHERE r.boss = e.id " +
+                "UNION SELECT 2 WHERE e.id = $1) ORDER BY e.id",
+              [4],
+              { rowMode: "array" },
+            )).rows.flat(),
           };
         });
         let limit;
@@ -423,6 +430,7 @@ for (const current of MODES) {
           ["bob", "cy", "eve"],
         ],
         using: [{ id: 4, boss: null, name: "dee", alias: "dee" }],
+        correlated: ["ann", "bob", "cy", "dee"],
       });
       assert.equal(out.limit.code, "execute");
       assert.match(out.limit.message, /recursive WITH query "t" stopped: 10000 iterations/);

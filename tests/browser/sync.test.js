@@ -246,7 +246,7 @@ test("a commit larger than the server's frame limit fails with too_large and syn
   }
 });
 
-test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN, LATERAL, a window and string_agg)", async () => {
+test("a live query follows a remote change arriving by sync, with origin remote (also over WITH RECURSIVE, FULL JOIN, LATERAL, a correlated set operation, a window and string_agg)", async () => {
   const server = await startSyncServer({ dataDir: path.join(dataDir, "live") });
   const contextA = await browser.newContext();
   const contextB = await browser.newContext();
@@ -279,6 +279,14 @@ test("a live query follows a remote change arriving by sync, with origin remote 
         [],
         (r) => window.joined.push(r.rows[0].n),
       );
+      // And a subquery reading the outer row that holds a set operation.
+      window.correlated = [];
+      window.liveCorrelated = await window.db.live(
+        "SELECT COUNT(*) AS n FROM note AS x WHERE EXISTS (SELECT 1 FROM note AS y WHERE y.id = x.id " +
+          "UNION SELECT 2 WHERE x.id < 0)",
+        [],
+        (r) => window.correlated.push(r.rows[0].n),
+      );
       // And a window function over it.
       window.windowed = [];
       window.liveWindowed = await window.db.live(
@@ -304,6 +312,8 @@ test("a live query follows a remote change arriving by sync, with origin remote 
     assert.deepEqual(await b.evaluate(() => window.derived), [0, 1]);
     await waitFor(b, () => window.joined.at(-1) === 2);
     assert.deepEqual(await b.evaluate(() => window.joined), [0, 2]);
+    await waitFor(b, () => window.correlated.at(-1) === 1);
+    assert.deepEqual(await b.evaluate(() => window.correlated), [0, 1]);
     await waitFor(b, () => window.windowed.length === 2);
     assert.deepEqual(await b.evaluate(() => window.windowed), [[], [1]]);
     await waitFor(b, () => window.joinedBodies.length === 2);
@@ -314,6 +324,7 @@ test("a live query follows a remote change arriving by sync, with origin remote 
     await b.evaluate(() => window.live.stop());
     await b.evaluate(() => window.liveDerived.stop());
     await b.evaluate(() => window.liveJoined.stop());
+    await b.evaluate(() => window.liveCorrelated.stop());
   } finally {
     await contextA.close();
     await contextB.close();
