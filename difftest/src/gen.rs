@@ -71,6 +71,7 @@ pub const SHAPES: &[&str] = &[
     "view",
     "set operation",
     "set operation in FROM",
+    "set operation in a subquery",
     "ORDER BY + LIMIT",
     "parameters",
     "lazy evaluation",
@@ -1381,6 +1382,9 @@ impl Gen<'_> {
 
     fn scalar_subquery(&mut self, ty: Ty, outer: &[Rel]) -> Expr {
         self.note("scalar subquery");
+        if self.depth < 2 && self.rng.percent(12) {
+            return self.scalar_over_set(ty, outer);
+        }
         self.depth += 1;
         let (from, rel) = self.relation(&format!("q{}", self.depth));
         let scope: Vec<Rel> = outer
@@ -1421,8 +1425,74 @@ impl Gen<'_> {
         )))
     }
 
-    /// A one-column query of type `ty` for IN / EXISTS, correlated with `outer` sometimes.
+    /// `(SELECT MIN / MAX (c) | COUNT(*) FROM (a set operation whose arms may read the outer
+    /// row) AS q [WHERE …])`.
+    fn scalar_over_set(&mut self, ty: Ty, outer: &[Rel]) -> Expr {
+        self.depth += 1;
+        let alias_name = format!("q{}", self.depth);
+        let first = self.column_select(ty, outer);
+        let inner = self.column_set(first, ty, outer);
+        let rel = Rel {
+            alias: alias_name.clone(),
+            columns: output_types(&inner),
+        };
+        let agg = if ty == Ty::Int && self.rng.percent(30) {
+            Expr::Agg(Agg::CountStar, None, false)
+        } else {
+            let column = inner.columns().remove(0);
+            let arg = self.col(&alias_name, &column);
+            Expr::Agg(
+                self.rng.pick(&[Agg::Min, Agg::Max]),
+                Some(Box::new(arg)),
+                false,
+            )
+        };
+        let filter = self
+            .rng
+            .percent(40)
+            .then(|| self.predicate(std::slice::from_ref(&rel), 1));
+        self.depth -= 1;
+        Expr::Subquery(Box::new(plain_select(
+            false,
+            vec![(agg, alias(0, ty))],
+            From::Derived {
+                query: Box::new(inner),
+                alias: alias_name,
+            },
+            filter,
+        )))
+    }
+
+    /// A one-column query of type `ty` for IN / EXISTS, correlated with `outer` sometimes;
+    /// now and then a set operation of two such (its arms may read the outer row).
     fn column_query(&mut self, ty: Ty, outer: &[Rel]) -> Query {
+        let first = self.column_select(ty, outer);
+        if self.depth < 2 && self.rng.percent(15) {
+            return self.column_set(first, ty, outer);
+        }
+        first
+    }
+
+    /// `first` UNION / INTERSECT / EXCEPT [ALL] another one-column SELECT of type `ty`.
+    fn column_set(&mut self, first: Query, ty: Ty, outer: &[Rel]) -> Query {
+        self.note("set operation in a subquery");
+        let right = self.column_select(ty, outer);
+        let op = self.rng.pick(&[
+            SetOp::Union,
+            SetOp::UnionAll,
+            SetOp::Intersect,
+            SetOp::Except,
+        ]);
+        Query {
+            body: Body::Set(Box::new(first), op, Box::new(right)),
+            order_by: Vec::new(),
+            nulls_first: None,
+            limit: None,
+        }
+    }
+
+    /// A one-column SELECT of type `ty` over one relation, filtered over it and `outer`.
+    fn column_select(&mut self, ty: Ty, outer: &[Rel]) -> Query {
         self.depth += 1;
         let (from, rel) = self.relation(&format!("q{}", self.depth));
         let value = self
