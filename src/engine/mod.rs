@@ -35,6 +35,7 @@ mod recursive;
 mod relation;
 mod result;
 mod returning;
+mod row_exprs;
 mod savepoints;
 mod schemas;
 mod scope;

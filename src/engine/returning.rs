@@ -5,7 +5,9 @@
 use {
     super::{
         names::{column_position, same_name},
-        relation, Engine, QueryOutput,
+        relation,
+        row_exprs::RowExprs,
+        Engine, QueryOutput,
     },
     crate::{
         error::{DbError, ErrorCode},
@@ -13,7 +15,7 @@ use {
     },
     gluesql_core::{
         data::Value,
-        executor::{evaluate_stateless, RowContext},
+        executor::evaluate_stateless,
         plan::{
             ExprPlan, FunctionExprPlan, ProjectInputPlan, ProjectPlan, ProjectionPlan, QueryPlan,
             SelectItemPlan, SourcePlan, StatementPlan,
@@ -217,12 +219,14 @@ impl Engine {
                     for (expr, _) in &mut items {
                         fold_literal_casts(expr);
                     }
+                    let exprs = RowExprs::new(items.iter().map(|(expr, _)| expr), &columns);
                     let rows = self.store().rows_written_since(
                         before,
                         &returning.table,
                         returning.which,
-                        |row| evaluate_row(&columns, &items, row),
+                        |row| exprs.evaluate(&columns, row),
                     );
+                    drop(exprs);
                     // A row it cannot evaluate here (a name GlueSQL would look up in another
                     // way) is left to the scratch table, which answers or explains.
                     if let Ok(rows) = rows.into_iter().collect::<Result<_, _>>() {
@@ -358,21 +362,6 @@ fn projection_over_table(plan: StatementPlan) -> Option<Vec<(ExprPlan, String)>>
         })
         .collect::<Option<Vec<_>>>()?;
     Some(items)
-}
-
-/// One row's values of the planned expressions, as GlueSQL's projection evaluates them.
-fn evaluate_row(
-    columns: &[String],
-    items: &[(ExprPlan, String)],
-    values: &[Value],
-) -> Result<Vec<Value>, DbError> {
-    items
-        .iter()
-        .map(|(expr, _)| {
-            let context = RowContext::RefVecData { columns, values };
-            Ok(evaluate_stateless(Some(context), expr)?.try_into()?)
-        })
-        .collect()
 }
 
 /// A CAST of a literal (numeric.rs types integer literals so) becomes its value, evaluated
