@@ -805,6 +805,11 @@ impl Gen<'_> {
             .collect();
         let filter = self.rng.percent(60).then(|| self.predicate(&scope, 1));
         let right = plain_select(false, items, from, filter);
+        self.set_of(left, right)
+    }
+
+    /// `left` UNION / INTERSECT / EXCEPT [ALL] `right`, the operator drawn.
+    fn set_of(&mut self, left: Query, right: Query) -> Query {
         let op = self.rng.pick(&[
             SetOp::Union,
             SetOp::UnionAll,
@@ -1477,18 +1482,7 @@ impl Gen<'_> {
     fn column_set(&mut self, first: Query, ty: Ty, outer: &[Rel]) -> Query {
         self.note("set operation in a subquery");
         let right = self.column_select(ty, outer);
-        let op = self.rng.pick(&[
-            SetOp::Union,
-            SetOp::UnionAll,
-            SetOp::Intersect,
-            SetOp::Except,
-        ]);
-        Query {
-            body: Body::Set(Box::new(first), op, Box::new(right)),
-            order_by: Vec::new(),
-            nulls_first: None,
-            limit: None,
-        }
+        self.set_of(first, right)
     }
 
     /// A one-column SELECT of type `ty` over one relation, filtered over it and `outer`.

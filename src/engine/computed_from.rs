@@ -500,7 +500,7 @@ pub(super) fn names_a_relation<N: gluesql_core::sqlparser::ast::Visit + ?Sized>(
 }
 
 /// The names the FROM items of `table` are visible by, in written order.
-fn visible_names(table: &TableWithJoins, names: &mut Vec<String>) {
+pub(super) fn visible_names(table: &TableWithJoins, names: &mut Vec<String>) {
     for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
         match factor {
             TableFactor::NestedJoin {

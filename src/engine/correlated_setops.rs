@@ -1,12 +1,13 @@
-//! A subquery that reads the outer row and holds a set operation (GlueSQL 0.20 runs no set
-//! operation, and ours run as statements of their own, not once per outer row) becomes a one-row
-//! `LEFT JOIN LATERAL (SELECT <the subquery expression> AS v)` of the SELECT that holds it, which
-//! lateral.rs runs per distinct outer row with that row bound, so the set operation no longer
-//! reads an outer name. Rewrites the statement only; runs nothing and decides no value.
+//! A subquery that reads the outer row and holds a set operation that does too (GlueSQL 0.20
+//! runs no set operation, and ours run as statements of their own, not once per outer row)
+//! becomes a one-row `LEFT JOIN LATERAL (SELECT <the subquery expression> AS v)` of the SELECT
+//! holding it — from WHERE, the select list, ORDER BY or an inner join's ON — which lateral.rs
+//! runs per distinct outer row with that row bound. Where no such join can stand (HAVING, an
+//! outer join's ON, …) the statement is refused by name. Rewrites only; runs nothing.
 
 use {
     super::{
-        computed_from::{column, factor_name, refused},
+        computed_from::{column, refused, visible_names},
         scope::Scope,
         subquery::all_selects,
         walk::operands_mut,
@@ -20,7 +21,7 @@ use {
     std::ops::ControlFlow,
 };
 
-/// The name of the n-th lifted relation (no user name starts so: GlueSQL keeps `__` ours).
+/// The name of the n-th lifted relation, one no query writes (as string_agg.rs's `__string_agg`).
 fn lifted_name(n: usize) -> String {
     format!("__correlated_set{n}")
 }
@@ -415,17 +416,6 @@ fn spell_wildcard(select: &mut Select) {
                 )
             })),
             other => select.projection.push(other),
-        }
-    }
-}
-
-fn visible_names(table: &TableWithJoins, names: &mut Vec<String>) {
-    for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
-        match factor {
-            TableFactor::NestedJoin {
-                table_with_joins, ..
-            } => visible_names(table_with_joins, names),
-            other => names.extend(factor_name(other)),
         }
     }
 }
