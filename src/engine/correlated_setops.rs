@@ -210,34 +210,46 @@ impl Engine {
             }
         }
         // An inner join's ON with only inner joins before it filters as WHERE does: it moves
-        // there. Anywhere else it is refused.
+        // there. A LEFT JOIN's becomes the filter of a LATERAL subquery over its relation (run
+        // per row of what precedes it, and lifted again inside). Anywhere else it is refused.
         for table in &mut select.from {
             let mut inner = true;
-            for join in &mut table.joins {
-                inner &= matches!(
-                    join.join_operator,
-                    JoinOperator::Inner(_) | JoinOperator::CrossJoin
-                );
-                if let JoinOperator::Inner(JoinConstraint::On(on))
+            for j in 0..table.joins.len() {
+                let operator = &mut table.joins[j].join_operator;
+                inner &= matches!(operator, JoinOperator::Inner(_) | JoinOperator::CrossJoin);
+                let (JoinOperator::Inner(JoinConstraint::On(on))
                 | JoinOperator::LeftOuter(JoinConstraint::On(on))
                 | JoinOperator::RightOuter(JoinConstraint::On(on))
-                | JoinOperator::FullOuter(JoinConstraint::On(on)) = &mut join.join_operator
-                {
-                    if self.holds_correlated_set_operation(on) {
-                        if !inner {
-                            return refuse_in("the ON of an outer join, or of a join after one");
-                        }
-                        let moved = std::mem::replace(on, Expr::Value(SqlValue::Boolean(true)));
-                        select.selection = Some(match select.selection.take() {
-                            Some(selection) => Expr::BinaryOp {
-                                left: Box::new(Expr::Nested(Box::new(selection))),
-                                op: gluesql_core::sqlparser::ast::BinaryOperator::And,
-                                right: Box::new(Expr::Nested(Box::new(moved))),
-                            },
-                            None => moved,
-                        });
-                    }
+                | JoinOperator::FullOuter(JoinConstraint::On(on))) = operator
+                else {
+                    continue;
+                };
+                if !self.holds_correlated_set_operation(on) {
+                    continue;
                 }
+                if inner {
+                    let moved = std::mem::replace(on, Expr::Value(SqlValue::Boolean(true)));
+                    select.selection = Some(match select.selection.take() {
+                        Some(selection) => Expr::BinaryOp {
+                            left: Box::new(Expr::Nested(Box::new(selection))),
+                            op: gluesql_core::sqlparser::ast::BinaryOperator::And,
+                            right: Box::new(Expr::Nested(Box::new(moved))),
+                        },
+                        None => moved,
+                    });
+                    continue;
+                }
+                let before = TableWithJoins {
+                    relation: table.relation.clone(),
+                    joins: table.joins[..j].to_vec(),
+                };
+                let left = self.scope_of_from(std::slice::from_ref(&before));
+                if !self.left_join_as_lateral(&mut table.joins[j], &left) {
+                    return refuse_in(
+                        "the ON of a RIGHT or FULL join, or of an inner join after an outer one",
+                    );
+                }
+                *lifted += 1;
             }
         }
         if let GroupByExpr::Expressions(exprs, _) = &select.group_by {
@@ -323,6 +335,52 @@ impl Engine {
             });
         }
         Ok(())
+    }
+
+    /// `LEFT JOIN b ON c` as `LEFT JOIN LATERAL (SELECT b.* FROM b WHERE c) AS b ON TRUE`, the
+    /// names `c` reads from `left` (what precedes the join) qualified; false where the joined
+    /// relation is not a table or a named subquery.
+    fn left_join_as_lateral(&self, join: &mut Join, left: &Scope) -> bool {
+        let name = match &join.relation {
+            TableFactor::Table {
+                alias: Some(alias), ..
+            }
+            | TableFactor::Derived {
+                lateral: false,
+                alias: Some(alias),
+                ..
+            } => alias.name.clone(),
+            TableFactor::Table { name, .. } => match name.0.last() {
+                Some(name) => name.clone(),
+                None => return false,
+            },
+            _ => return false,
+        };
+        let JoinOperator::LeftOuter(JoinConstraint::On(on)) = &mut join.join_operator else {
+            return false;
+        };
+        let on = std::mem::replace(on, Expr::Value(SqlValue::Boolean(true)));
+        let from = TableWithJoins {
+            relation: join.relation.clone(),
+            joins: Vec::new(),
+        };
+        let items = vec![SelectItem::QualifiedWildcard(
+            ObjectName(vec![name.clone()]),
+            Default::default(),
+        )];
+        let mut select = super::setops::plain_select(items, vec![from]);
+        select.selection = Some(on);
+        let mut query = super::setops::plain_query(SetExpr::Select(Box::new(select)));
+        self.is_closed_over(&mut query, &mut Vec::new(), Some(left));
+        join.relation = TableFactor::Derived {
+            lateral: true,
+            subquery: Box::new(query),
+            alias: Some(TableAlias {
+                name,
+                columns: Vec::new(),
+            }),
+        };
+        true
     }
 
     fn lift_in_factor(&self, factor: &mut TableFactor, lifted: &mut usize) -> Result<(), DbError> {
