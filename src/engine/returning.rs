@@ -224,9 +224,8 @@ impl Engine {
                         before,
                         &returning.table,
                         returning.which,
-                        |row| exprs.evaluate(&columns, row),
+                        |row| exprs.evaluate(row),
                     );
-                    drop(exprs);
                     // A row it cannot evaluate here (a name GlueSQL would look up in another
                     // way) is left to the scratch table, which answers or explains.
                     if let Ok(rows) = rows.into_iter().collect::<Result<_, _>>() {

@@ -95,24 +95,23 @@ fn value_of(compiled: &Compiled<'_>, row: &[Value]) -> Option<Value> {
     }
 }
 
-/// Expressions planned over a table's rows, each compiled where it can be.
+/// Expressions planned over the rows of a table with `columns`, each compiled where it can be.
 pub(super) struct RowExprs<'p> {
+    columns: &'p [String],
     items: Vec<(&'p ExprPlan, Option<Compiled<'p>>)>,
 }
 
 impl<'p> RowExprs<'p> {
-    pub(super) fn new(exprs: impl Iterator<Item = &'p ExprPlan>, columns: &[String]) -> Self {
+    pub(super) fn new(exprs: impl Iterator<Item = &'p ExprPlan>, columns: &'p [String]) -> Self {
         RowExprs {
+            columns,
             items: exprs.map(|expr| (expr, compile(expr, columns))).collect(),
         }
     }
 
     /// One row's values, as GlueSQL's projection evaluates them.
-    pub(super) fn evaluate(
-        &self,
-        columns: &[String],
-        row: &[Value],
-    ) -> Result<Vec<Value>, DbError> {
+    pub(super) fn evaluate(&self, row: &[Value]) -> Result<Vec<Value>, DbError> {
+        let columns = self.columns;
         self.items
             .iter()
             .map(|(expr, compiled)| {
@@ -200,7 +199,7 @@ mod tests {
                     .map_err(DbError::from)
                     .and_then(|v| Ok(v.try_into()?));
                 let ours = RowExprs::new(std::iter::once(expr), &columns)
-                    .evaluate(&columns, row)
+                    .evaluate(row)
                     .map(|mut values| values.remove(0));
                 match (&glue, &ours) {
                     (Ok(a), Ok(b)) => assert!(
