@@ -15,6 +15,26 @@ pub struct QueryOutput {
 }
 
 impl QueryOutput {
+    /// The form a committed call's answer is kept in (see `Database::call_result`).
+    pub fn to_stored(&self) -> crate::protocol::StoredResult {
+        crate::protocol::StoredResult {
+            command: self.command.to_owned(),
+            columns: self.columns.clone(),
+            row_count: self.row_count as u64,
+            rows: self.rows.clone(),
+        }
+    }
+
+    /// A kept answer as the call gave it.
+    pub fn from_stored(result: crate::protocol::StoredResult) -> Self {
+        Self {
+            command: command_name(&result.command),
+            columns: result.columns,
+            row_count: usize::try_from(result.row_count).unwrap_or(usize::MAX),
+            rows: result.rows,
+        }
+    }
+
     pub(crate) fn command(command: &'static str, row_count: usize) -> Self {
         Self {
             command,

@@ -1,7 +1,9 @@
 //! Where change sets go: an append-only log plus a chunked checkpoint, in IndexedDB in the
-//! browser (`idb`) or in memory (`memory`). Stores encoded bytes; never decodes them.
-//! Every write is one `Batch`, atomic: all of it lands or none does.
+//! browser (`idb`), a JS object (`js`, Node's files) or in memory (`memory`), written only by
+//! the `journal`. Every write is one `Batch`, atomic: all of it lands or none does. Nothing
+//! outside this folder builds a `Batch` (the backends' trait must name it, so it stays `pub`).
 
+pub mod journal;
 pub mod memory;
 
 #[cfg(target_arch = "wasm32")]

@@ -8,14 +8,13 @@ pub use replica::SyncReplica;
 
 use {
     crate::{
-        engine::Engine,
         error::{DbError, ErrorCode},
         protocol::{
             decode_change_set, encode_change_set,
             messages::{ClientMessage, ErrorKind, LogEntry, ServerMessage, PROTOCOL_VERSION},
             ChangeSet,
         },
-        store::check_definitions,
+        store::{check_definitions, MemoryStore},
     },
     gluesql_core::data::{Key, Value},
     serde::{Deserialize, Serialize},
@@ -237,16 +236,15 @@ impl SyncState {
     /// Puts stored outbox entries (in client_seq order) back on top of the confirmed state.
     pub fn restore_outbox(
         &mut self,
-        engine: &mut Engine,
+        store: &mut MemoryStore,
         outbox: Vec<(u64, Vec<u8>)>,
     ) -> Result<(), DbError> {
         for (client_seq, bytes) in outbox {
             let change_set = decode_change_set(&bytes)?;
             // After a reset a change set may need a table the catch-up brings: it waits.
-            let (inverse, applied) = match engine.store().check_change_set(change_set.clone()) {
+            let (inverse, applied) = match store.check_change_set(change_set.clone()) {
                 Ok(checked) => (
-                    engine
-                        .store_mut()
+                    store
                         .apply_change_set_with_inverse(checked)
                         .map_err(store_error)?,
                     true,
@@ -267,7 +265,7 @@ impl SyncState {
         Ok(())
     }
 
-    /// Turns the engine's new commits into pending change sets; returns them for the outbox.
+    /// Turns the store's new commits into pending change sets; returns them for the outbox.
     /// The change sets of the newest `count` pending commits (what `capture_commits` added).
     pub fn newest_pending(&self, count: usize) -> impl Iterator<Item = &ChangeSet> {
         self.pending
@@ -276,14 +274,17 @@ impl SyncState {
             .map(|p| &p.change_set)
     }
 
-    pub fn capture_commits(&mut self, engine: &mut Engine) -> Result<Vec<(u64, Vec<u8>)>, DbError> {
-        let change_sets = engine.store_mut().take_change_sets();
+    pub fn capture_commits(
+        &mut self,
+        store: &mut MemoryStore,
+    ) -> Result<Vec<(u64, Vec<u8>)>, DbError> {
+        let change_sets = store.take_change_sets();
         if change_sets.is_empty() {
-            engine.store_mut().confirm_persisted();
+            store.confirm_persisted();
             return Ok(Vec::new());
         }
         // Take the commits off and put them back through the inverse-recording path.
-        engine.store_mut().revert_unpersisted();
+        store.revert_unpersisted();
         let encoded = change_sets
             .iter()
             .map(encode_change_set)
@@ -304,8 +305,7 @@ impl SyncState {
         }
         let mut added = Vec::with_capacity(change_sets.len());
         for (change_set, bytes) in change_sets.into_iter().zip(encoded) {
-            let inverse = engine
-                .store_mut()
+            let inverse = store
                 .apply_change_set_with_inverse(change_set.clone())
                 .map_err(store_error)?;
             let client_seq = self.meta.next_client_seq;
@@ -324,11 +324,10 @@ impl SyncState {
     }
 
     /// Persisting the newest `count` pending change sets failed: take them out of memory.
-    pub fn discard_newest(&mut self, engine: &mut Engine, count: usize) -> Result<(), DbError> {
+    pub fn discard_newest(&mut self, store: &mut MemoryStore, count: usize) -> Result<(), DbError> {
         for _ in 0..count {
             if let Some(pending) = self.pending.pop_back() {
-                engine
-                    .store_mut()
+                store
                     .apply_change_set(pending.inverse)
                     .map_err(store_error)?;
                 self.meta.next_client_seq = pending.client_seq;
@@ -340,12 +339,12 @@ impl SyncState {
     /// Runs `f` on the confirmed state (pending change sets taken off), then puts them back.
     pub fn with_confirmed_state<T>(
         &mut self,
-        engine: &mut Engine,
-        f: impl FnOnce(&Engine) -> T,
+        store: &mut MemoryStore,
+        f: impl FnOnce(&MemoryStore) -> T,
     ) -> Result<T, DbError> {
-        self.undo_pending(engine)?;
-        let result = f(engine);
-        self.redo_pending_with(engine, true)?;
+        self.undo_pending(store)?;
+        let result = f(store);
+        self.redo_pending_with(store, true)?;
         Ok(result)
     }
 
@@ -396,7 +395,7 @@ impl SyncState {
 
     pub fn on_message(
         &mut self,
-        engine: &mut Engine,
+        store: &mut MemoryStore,
         message: ServerMessage,
     ) -> Result<SyncEffects, DbError> {
         let mut effects = SyncEffects::default();
@@ -405,7 +404,7 @@ impl SyncState {
         }
         match message {
             ServerMessage::Welcome { server_seq, .. } if server_seq < self.meta.last_seen_seq => {
-                self.reset(engine, server_seq, &mut effects)?;
+                self.reset(store, server_seq, &mut effects)?;
             }
             ServerMessage::Welcome {
                 acked_client_seq,
@@ -418,7 +417,7 @@ impl SyncState {
                 self.max_frame_bytes = Some(max_frame_bytes);
                 // Committed offline before the limit was known: these can never be pushed.
                 self.drop_pending(
-                    engine,
+                    store,
                     |p| !push_fits(p.bytes.len(), max_frame_bytes),
                     &format!(
                         "too large to sync: the server takes at most {max_frame_bytes} bytes per change"
@@ -431,12 +430,12 @@ impl SyncState {
                 self.catching_up_to = Some(acked_client_seq);
             }
             ServerMessage::Changes { entries, more } => {
-                self.apply_remote(engine, entries, &mut effects)?;
+                self.apply_remote(store, entries, &mut effects)?;
                 if !more {
                     if let Some(processed) = self.catching_up_to.take() {
                         // Processed by the server but never in its log: rejected while away.
                         self.drop_pending(
-                            engine,
+                            store,
                             |p| p.client_seq <= processed,
                             "rejected while offline",
                             &mut effects,
@@ -445,12 +444,7 @@ impl SyncState {
                 }
             }
             ServerMessage::Reject { client_seq, reason } => {
-                self.drop_pending(
-                    engine,
-                    |p| p.client_seq == client_seq,
-                    &reason,
-                    &mut effects,
-                )?;
+                self.drop_pending(store, |p| p.client_seq == client_seq, &reason, &mut effects)?;
             }
             ServerMessage::Ack { .. } | ServerMessage::Pong { .. } => {}
             ServerMessage::Error { message, code } => {
@@ -476,20 +470,19 @@ impl SyncState {
     /// reconnect the caller makes, with `last_seen_seq` 0 so the whole log comes back).
     fn reset(
         &mut self,
-        engine: &mut Engine,
+        store: &mut MemoryStore,
         server_seq: u64,
         effects: &mut SyncEffects,
     ) -> Result<(), DbError> {
-        self.undo_pending(engine)?;
-        let mut tables: BTreeSet<String> = engine
-            .store()
+        self.undo_pending(store)?;
+        let mut tables: BTreeSet<String> = store
             .tables()
             .map(|t| t.schema.table_name.clone())
             .collect();
-        engine.store_mut().clear_for_reset();
+        store.clear_for_reset();
         let had_seen = std::mem::take(&mut self.meta.last_seen_seq);
-        effects.removed = self.redo_pending_with(engine, true)?;
-        tables.extend(engine.store().tables().map(|t| t.schema.table_name.clone()));
+        effects.removed = self.redo_pending_with(store, true)?;
+        tables.extend(store.tables().map(|t| t.schema.table_name.clone()));
         effects.reset = true;
         self.require_reconnect();
         self.events.push(SyncEvent::Reset {
@@ -504,10 +497,9 @@ impl SyncState {
         Ok(())
     }
 
-    fn undo_pending(&mut self, engine: &mut Engine) -> Result<(), DbError> {
+    fn undo_pending(&mut self, store: &mut MemoryStore) -> Result<(), DbError> {
         for pending in self.pending.iter().rev().filter(|p| p.applied) {
-            engine
-                .store_mut()
+            store
                 .apply_change_set(pending.inverse.clone())
                 .map_err(store_error)?;
         }
@@ -515,19 +507,23 @@ impl SyncState {
     }
 
     /// Puts the pending change sets back on top; one that no longer applies is dropped.
-    fn redo_pending(&mut self, engine: &mut Engine) -> Result<Vec<u64>, DbError> {
-        self.redo_pending_with(engine, false)
+    fn redo_pending(&mut self, store: &mut MemoryStore) -> Result<Vec<u64>, DbError> {
+        self.redo_pending_with(store, false)
     }
 
     /// `redo_pending`; with `wait`, one that does not apply stays unapplied instead (the
     /// state it needs is still to come), and is tried again at the next redo.
-    fn redo_pending_with(&mut self, engine: &mut Engine, wait: bool) -> Result<Vec<u64>, DbError> {
+    fn redo_pending_with(
+        &mut self,
+        store: &mut MemoryStore,
+        wait: bool,
+    ) -> Result<Vec<u64>, DbError> {
         let mut dropped = Vec::new();
         let mut kept = VecDeque::with_capacity(self.pending.len());
         while let Some(mut pending) = self.pending.pop_front() {
             // Checked as the server will check it; a CREATE of a table a remote change
             // already made becomes a row merge, here as there.
-            let checked = match engine.store().check_change_set(pending.change_set.clone()) {
+            let checked = match store.check_change_set(pending.change_set.clone()) {
                 Ok(checked) => checked,
                 Err(_) if wait => {
                     pending.applied = false;
@@ -543,8 +539,7 @@ impl SyncState {
                     continue;
                 }
             };
-            pending.inverse = engine
-                .store_mut()
+            pending.inverse = store
                 .apply_change_set_with_inverse(checked)
                 .map_err(store_error)?;
             pending.applied = true;
@@ -556,7 +551,7 @@ impl SyncState {
 
     fn apply_remote(
         &mut self,
-        engine: &mut Engine,
+        store: &mut MemoryStore,
         entries: Vec<LogEntry>,
         effects: &mut SyncEffects,
     ) -> Result<(), DbError> {
@@ -584,7 +579,7 @@ impl SyncState {
             }
             decoded.push(change_set);
         }
-        self.undo_pending(engine)?;
+        self.undo_pending(store)?;
         let mut tables = BTreeSet::new();
         for (entry, change_set) in entries.into_iter().zip(decoded) {
             let own = Some(entry.client_id) == self.public_id;
@@ -596,16 +591,13 @@ impl SyncState {
                 self.remember_own_writes(&change_set, entry.seq);
             } else {
                 tables.extend(change_set.tables.iter().map(|t| t.name.clone()));
-                self.report_conflicts(engine, &change_set, entry.seen);
+                self.report_conflicts(store, &change_set, entry.seen);
             }
-            engine
-                .store_mut()
-                .apply_change_set(change_set)
-                .map_err(store_error)?;
+            store.apply_change_set(change_set).map_err(store_error)?;
             self.meta.last_seen_seq = entry.seq;
             effects.confirmed.push(entry.change_set);
         }
-        let dropped = self.redo_pending(engine)?;
+        let dropped = self.redo_pending(store)?;
         effects.removed.extend(dropped);
         if !tables.is_empty() {
             self.events.push(SyncEvent::RemoteApplied {
@@ -635,13 +627,9 @@ impl SyncState {
     /// A remote change set overwrites rows our confirmed writes made after the newest entry
     /// its writer had seen: that writer did not know of ours, and ours is lost. Reported with
     /// both rows (before the remote one is applied; pending changes are off at this point).
-    fn report_conflicts(&mut self, engine: &Engine, change_set: &ChangeSet, seen: u64) {
+    fn report_conflicts(&mut self, store: &MemoryStore, change_set: &ChangeSet, seen: u64) {
         for table in &change_set.tables {
-            let Some(stored) = engine
-                .store()
-                .tables()
-                .find(|t| t.schema.table_name == table.name)
-            else {
+            let Some(stored) = store.tables().find(|t| t.schema.table_name == table.name) else {
                 continue;
             };
             for (key, remote) in &table.rows {
@@ -670,7 +658,7 @@ impl SyncState {
 
     fn drop_pending(
         &mut self,
-        engine: &mut Engine,
+        store: &mut MemoryStore,
         which: impl Fn(&Pending) -> bool,
         reason: &str,
         effects: &mut SyncEffects,
@@ -678,7 +666,7 @@ impl SyncState {
         if !self.pending.iter().any(&which) {
             return Ok(());
         }
-        self.undo_pending(engine)?;
+        self.undo_pending(store)?;
         let (dropped, kept): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|p| which(p));
         self.pending = kept.into();
         for pending in dropped {
@@ -688,8 +676,21 @@ impl SyncState {
                 reason: reason.to_owned(),
             });
         }
-        let dropped = self.redo_pending(engine)?;
+        let dropped = self.redo_pending(store)?;
         effects.removed.extend(dropped);
         Ok(())
+    }
+}
+
+/// A synced database folds its confirmed state: the pending changes are set aside around the
+/// plan, so the checkpoint never holds what the server may still refuse.
+impl crate::persist::journal::FoldView for SyncState {
+    fn plan_fold(
+        &mut self,
+        store: &mut MemoryStore,
+        rows_per_page: usize,
+        full: bool,
+    ) -> Result<crate::store::PageFold, DbError> {
+        self.with_confirmed_state(store, |store| store.plan_fold(rows_per_page, full))
     }
 }

@@ -50,7 +50,7 @@ impl SyncReplica {
     /// Runs SQL locally; each commit becomes a pending change set (pushed when connected).
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<QueryOutput, DbError> {
         let result = self.engine.query(sql, params);
-        self.state.capture_commits(&mut self.engine)?;
+        self.state.capture_commits(self.engine.store_mut())?;
         result
     }
 
@@ -67,6 +67,8 @@ impl SyncReplica {
     }
 
     pub fn on_message(&mut self, message: ServerMessage) -> Result<(), DbError> {
-        self.state.on_message(&mut self.engine, message).map(|_| ())
+        self.state
+            .on_message(self.engine.store_mut(), message)
+            .map(|_| ())
     }
 }
