@@ -1,8 +1,9 @@
 // A connection: the verbs users call (query, exec, transaction, live, on, …), one at a time in
-// call order, sent through a link to wherever the database runs — the hub (shared by tabs and
-// workers) or a private engine (memory storage). Knows nothing of locks or channels.
-import { IdbsqlError, arrayRows, checkParams, checkSql, closedError, toIdbsqlError } from "./errors.js";
-import { randomId } from "./hub.js";
+// call order, sent through a link to wherever the database runs — the shared link (shared.js: tabs and
+// workers) or a local one (local.js: memory storage). Knows nothing of locks or channels.
+import { IdbsqlError, closedError, toIdbsqlError } from "./errors.js";
+import { randomId } from "./ids.js";
+import { arrayRows, checkParams, checkSql } from "./params.js";
 import { originStorage } from "./storage.js";
 
 /** A transaction handle passed to `db.transaction(fn)`; valid only while `fn` runs. */

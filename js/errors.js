@@ -1,4 +1,5 @@
-// idbsql's error type and its codes (README, "Errors"). Nothing else lives here.
+// idbsql's error type and its codes (README, "Errors"), and errors as they cross to another
+// context. Nothing else lives here (checks of what callers pass are in params.js).
 
 /** An error from idbsql; `code` says what kind (see the README). */
 export class IdbsqlError extends Error {
@@ -32,27 +33,6 @@ export function errorFromWire(wire) {
 }
 
 export const closedError = () => new IdbsqlError("closed", "the database connection is closed");
-
-export function checkSql(sql) {
-  if (typeof sql !== "string") throw new IdbsqlError("params", "SQL must be a string");
-}
-
-export function checkParams(params) {
-  if (params !== undefined && !Array.isArray(params)) {
-    throw new IdbsqlError("params", "parameters must be an array");
-  }
-}
-
-/** `{ rowMode }` of `query`: true for rows as arrays. */
-export function arrayRows(options) {
-  if (options === undefined || options === null) return false;
-  if (typeof options !== "object") throw new IdbsqlError("params", "query options must be an object");
-  const { rowMode = "object" } = options;
-  if (rowMode !== "object" && rowMode !== "array") {
-    throw new IdbsqlError("params", `rowMode must be "object" or "array", not ${JSON.stringify(rowMode)}`);
-  }
-  return rowMode === "array";
-}
 
 /** `post(message)` (postMessage to a worker or tab); a value that cannot be sent there (a
  * function, a symbol) is the caller's parameter error, as it would be on the main thread. */

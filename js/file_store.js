@@ -1,6 +1,6 @@
 // Node's `storage: "file"`: the records and checkpoint pages IndexedDB keeps, in one append-only
 // journal file per database, each commit one checksummed frame (docs/format.md, "File storage"),
-// and the lock that lets one process own the database. Never decodes a record; the engine does.
+// and the lock that lets one process own the database. Never decodes a record; the Rust journal (persist::journal) does.
 import fs from "node:fs/promises";
 import { constants as fsConstants } from "node:fs";
 import path from "node:path";
@@ -324,7 +324,7 @@ export class FileStore {
     return store;
   }
 
-  /** What the engine loads (persist::js): pages in id order, the log, outbox and sync state. */
+  /** What the journal loads (persist::js): pages in id order, the log, outbox and sync state. */
   async load() {
     let bytes;
     try {
@@ -369,7 +369,7 @@ export class FileStore {
       await this.#handle.write(frame, 0, frame.length, this.#size);
       await this.#sync();
     } catch (error) {
-      // Cut back what may have landed: the engine reverts memory, the file follows it.
+      // Cut back what may have landed: the journal reverts memory, the file follows it.
       await this.#handle.truncate(this.#size).catch(() => {});
       throw new IdbsqlError("storage", `cannot write ${this.#journalPath}: ${error.message}`);
     }

@@ -1,12 +1,13 @@
 // The public JS API of idbsql: connect / deleteDatabase / wasmMemoryBytes and the error type.
 // A database is shared by every tab and worker of the origin: one of them runs it (elected with
-// a Web Lock, see hub.js), the others forward their calls. Verbs are in database.js.
+// a Web Lock, see shared.js), the others forward their calls. Verbs are in database.js.
 import { Database } from "./database.js";
-import { Engine } from "./engine.js";
 import { IdbsqlError } from "./errors.js";
-import { Hub, ownerLockName, randomId, sessionLockName } from "./hub.js";
+import { randomId } from "./ids.js";
 import { LocalLink, WorkerLocalLink } from "./local.js";
+import { Owner } from "./owner.js";
 import { checkOptions } from "./options.js";
+import { SharedLink, ownerLockName, sessionLockName } from "./shared.js";
 import { askPersist, checkNotEvicted, forget, markPresent } from "./storage.js";
 import { internalError, isBroken, setWasmSource, wasmMemoryBytes } from "./wasm.js";
 
@@ -95,7 +96,7 @@ export async function connect(name, options = {}) {
       link = new WorkerLocalLink(name, durability, load);
     } else {
       if (isBroken()) throw internalError();
-      link = new LocalLink(await Engine.open(name, { storage, durability }));
+      link = new LocalLink(await Owner.open(name, { storage, durability }));
     }
     const db = new Database(name, link, () => link.close(), Boolean(sync), undefined, tokenFn);
     try {
@@ -109,16 +110,16 @@ export async function connect(name, options = {}) {
   locks();
   if (!worker && isBroken()) throw internalError();
   await checkNotEvicted(name);
-  const hub = Hub.get(name);
+  const shared = SharedLink.get(name);
   const session = randomId();
   const releaseSession = await hold(sessionLockName(session));
   if (worker) startWorker(name, durability, load);
-  else hub.join({ durability });
+  else shared.join({ durability });
   const release = async () => {
     releaseSession();
-    await (worker ? stopWorker(name) : hub.leave());
+    await (worker ? stopWorker(name) : shared.leave());
   };
-  const db = new Database(name, hub, release, Boolean(sync), session, tokenFn);
+  const db = new Database(name, shared, release, Boolean(sync), session, tokenFn);
   try {
     await db._open(sync);
   } catch (error) {

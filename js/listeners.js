@@ -1,4 +1,4 @@
-// The listeners of one source of events (the engine, a hub, a worker link): added, removed,
+// The listeners of one source of events (an Owner, a shared link, a worker link): added, removed,
 // called in order. A listener that throws does not stop the others; its error is rethrown
 // on its own so it still shows.
 

@@ -1,36 +1,36 @@
-// A database no other context shares (storage: "memory"): a private engine behind the link
-// interface the hub offers (call, listen, holdsTransaction), in this page or in its own Worker.
-import { randomId } from "./hub.js";
+// A database no other context shares (storage: "memory"): a private Owner behind the link
+// interface the shared link offers (call, listen, holdsTransaction), in this page or in its own Worker.
+import { randomId } from "./ids.js";
 import { checkSendable } from "./params.js";
 import { Listeners } from "./listeners.js";
 import { IdbsqlError, closedError, errorFromWire, errorToWire, postOrParamsError, toIdbsqlError } from "./errors.js";
 
 export class LocalLink {
   context = randomId();
-  #engine;
+  #owner;
   #inTransaction = new Set();
 
-  constructor(engine, context) {
-    this.#engine = engine;
+  constructor(owner, context) {
+    this.#owner = owner;
     if (context) this.context = context;
   }
 
   get syncState() {
-    return this.#engine.sync?.state() ?? null;
+    return this.#owner.syncState();
   }
 
   async call(session, verb, args) {
     if (verb === "syncFlush") {
-      await this.#engine.sync?.flush();
+      await this.#owner.syncFlush();
       return null;
     }
     if (verb === "syncSetToken") {
-      this.#engine.sync?.setToken(args);
+      this.#owner.setSyncToken(args);
       return null;
     }
     let result;
     try {
-      result = await this.#engine.run(session, verb, args, { context: this.context, session });
+      result = await this.#owner.run(session, verb, args, { context: this.context, session });
     } catch (error) {
       throw toIdbsqlError(error);
     }
@@ -44,15 +44,15 @@ export class LocalLink {
   }
 
   listen(fn) {
-    return this.#engine.listen(fn);
+    return this.#owner.listen(fn);
   }
 
   close() {
-    this.#engine.close();
+    this.#owner.close();
   }
 }
 
-/** The page's side of a private database in a dedicated Worker (`worker.js` runs the engine):
+/** The page's side of a private database in a dedicated Worker (`worker.js` runs the Owner):
  * calls and their answers are messages; the worker's events arrive the same way. */
 export class WorkerLocalLink {
   context = randomId();
@@ -125,11 +125,11 @@ export class WorkerLocalLink {
   }
 }
 
-/** The worker's side of `WorkerLocalLink`: runs calls on a private engine, posts events. */
-export function serveLocal(port, openEngine, { context }) {
-  const opened = openEngine().then((engine) => {
-    engine.listen((event) => port.postMessage({ kind: "event", event }));
-    return new LocalLink(engine, context);
+/** The worker's side of `WorkerLocalLink`: runs calls on a private Owner, posts events. */
+export function serveLocal(port, openOwner, { context }) {
+  const opened = openOwner().then((owner) => {
+    owner.listen((event) => port.postMessage({ kind: "event", event }));
+    return new LocalLink(owner, context);
   });
   return async ({ id, session, verb, args }) => {
     try {

@@ -4,10 +4,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Database } from "./database.js";
-import { Engine } from "./engine.js";
 import { IdbsqlError } from "./errors.js";
 import { FileStore, deleteFileDatabase } from "./file_store.js";
 import { LocalLink } from "./local.js";
+import { Owner } from "./owner.js";
 import { checkOptions } from "./options.js";
 import { internalError, isBroken, setWasmSource, wasmMemoryBytes } from "./wasm.js";
 
@@ -32,7 +32,7 @@ function databaseDir(name, directory) {
   return path.resolve(directory, encodeURIComponent(name));
 }
 
-/** File databases open in this process, shared by their connections (one engine each). */
+/** File databases open in this process, shared by their connections (one Owner each). */
 const open = new Map();
 
 async function openFile(name, dir, durability) {
@@ -41,7 +41,7 @@ async function openFile(name, dir, durability) {
     const starting = (async () => {
       const store = await FileStore.open(dir, { durability });
       try {
-        return { store, engine: await Engine.open(name, { storage: "file", durability, store }) };
+        return { store, owner: await Owner.open(name, { storage: "file", durability, store }) };
       } catch (error) {
         await store.close();
         throw error;
@@ -51,28 +51,28 @@ async function openFile(name, dir, durability) {
     open.set(dir, entry);
     starting.catch(() => open.delete(dir));
   }
-  const { engine, store } = await entry.starting;
+  const { owner, store } = await entry.starting;
   entry.count += 1;
   return {
-    engine,
+    owner,
     store,
     release: async () => {
       entry.count -= 1;
       if (entry.count > 0) return;
       open.delete(dir);
       const { store } = await entry.starting;
-      engine.close();
+      owner.close();
       await store.close();
     },
   };
 }
 
 /** A connection's link: a LocalLink whose close lets go of its share of the database. */
-class SharedLink extends LocalLink {
+class FileLink extends LocalLink {
   #release;
   #store;
-  constructor(engine, store, release) {
-    super(engine);
+  constructor(owner, store, release) {
+    super(owner);
     this.#store = store;
     this.#release = release;
   }
@@ -117,10 +117,10 @@ export async function connect(name, options = {}) {
   if (isBroken()) throw internalError();
   let link;
   if (storage === "memory") {
-    link = new MemoryLink(await Engine.open(name, { storage, durability }));
+    link = new MemoryLink(await Owner.open(name, { storage, durability }));
   } else {
-    const { engine, store, release } = await openFile(name, dir, durability);
-    link = new SharedLink(engine, store, release);
+    const { owner, store, release } = await openFile(name, dir, durability);
+    link = new FileLink(owner, store, release);
   }
   let closing = null;
   const close = () => (closing ??= Promise.resolve(link.close()));

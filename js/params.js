@@ -1,6 +1,7 @@
-// Parameters about to leave this context (to a worker or the owner tab): structured cloning
-// turns a class instance into a plain object and throws on functions and symbols, so what the
-// wasm side would refuse is refused here first, with the same messages. Converts nothing.
+// Checks of what callers pass: SQL text, the parameter array and query options, and parameters
+// about to leave this context (to a worker or the owner tab) — structured cloning turns a class
+// instance into a plain object and throws on functions and symbols, so what the wasm side would
+// refuse is refused here first, with the same messages. Converts nothing.
 import { IdbsqlError } from "./errors.js";
 
 /** Deepest nesting of arrays and objects in one parameter (as in src/api/values.rs). */
@@ -34,4 +35,25 @@ function check(index, value, depth) {
 export function checkSendable(verb, args) {
   if (verb !== "query" || !Array.isArray(args?.params)) return;
   args.params.forEach((value, index) => check(index, value, 0));
+}
+
+export function checkSql(sql) {
+  if (typeof sql !== "string") throw new IdbsqlError("params", "SQL must be a string");
+}
+
+export function checkParams(params) {
+  if (params !== undefined && !Array.isArray(params)) {
+    throw new IdbsqlError("params", "parameters must be an array");
+  }
+}
+
+/** `{ rowMode }` of `query`: true for rows as arrays. */
+export function arrayRows(options) {
+  if (options === undefined || options === null) return false;
+  if (typeof options !== "object") throw new IdbsqlError("params", "query options must be an object");
+  const { rowMode = "object" } = options;
+  if (rowMode !== "object" && rowMode !== "array") {
+    throw new IdbsqlError("params", `rowMode must be "object" or "array", not ${JSON.stringify(rowMode)}`);
+  }
+  return rowMode === "array";
 }

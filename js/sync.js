@@ -1,7 +1,8 @@
 // The browser side of sync, run by the database's owner only: one WebSocket to idbsql-server,
-// reconnecting with backoff and jitter through the URLs in order; frames go through the
-// engine's queue to the wasm state machine. Reports status, pending count and events through
-// `emit`. A token from a function is asked of the connections ("token-needed").
+// reconnecting with backoff and jitter through the URLs in order. It holds no wasm handle and
+// no call queue: what the database must do it asks as commands (`perform`, the owner's), what
+// happened there it is told as events (`onRawEvent`, `afterLocalWrite`, `note`). Reports status,
+// pending count and events through `emit`. A token from a function is asked of the connections.
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 10_000;
@@ -9,7 +10,9 @@ const MAX_BACKOFF_MS = 10_000;
 const TOKEN_WAIT_MS = 10_000;
 
 export class SyncController {
-  #engine;
+  /** `perform(command)`: the owner runs a sync command in its queue, resolving to its answer
+   * (see `SyncCommand` in owner.js). */
+  #perform;
   #emit;
   #database;
   #urls;
@@ -33,8 +36,8 @@ export class SyncController {
   #pending = 0;
   #waiters = [];
 
-  constructor({ engine, database, urls, token, tokenFromPage, emit }) {
-    this.#engine = engine;
+  constructor({ perform, database, urls, token, tokenFromPage, emit }) {
+    this.#perform = perform;
     this.#emit = emit;
     this.#database = database;
     this.#urls = urls;
@@ -104,7 +107,7 @@ export class SyncController {
     this.#socket = null;
     if (socket) {
       socket.close();
-      this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
+      this.#perform({ type: "disconnected" }).catch(() => {});
     }
     this.#setStatus("offline");
     for (const waiter of this.#waiters.splice(0)) {
@@ -114,8 +117,7 @@ export class SyncController {
 
   /** After local calls that committed: push what is new. */
   afterLocalWrite() {
-    this.#engine
-      .system((raw) => raw.syncOutgoing())
+    this.#perform({ type: "outgoing" })
       .then((frames) => this.#send(frames))
       .then(() => this.#refresh())
       .catch(() => {});
@@ -210,15 +212,13 @@ export class SyncController {
     let opened = false;
     socket.onopen = () => {
       opened = true;
-      this.#engine
-        .system((raw) => raw.syncHello(this.#database, token))
+      this.#perform({ type: "hello", database: this.#database, token })
         .then((hello) => socket.send(hello))
         .catch(() => socket.close());
     };
     socket.onmessage = (event) => {
       const frame = new Uint8Array(event.data);
-      this.#engine
-        .system((raw) => raw.syncReceive(frame))
+      this.#perform({ type: "receive", frame })
         .then((frames) => {
           this.#attempt = 0;
           this.#send(frames);
@@ -232,7 +232,7 @@ export class SyncController {
     const closed = () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.#engine.system((raw) => raw.syncDisconnected()).catch(() => {});
+      this.#perform({ type: "disconnected" }).catch(() => {});
       if (this.#unauthorized) return;
       this.#setStatus("offline");
       this.#tryNextUrl(opened);
@@ -269,7 +269,7 @@ export class SyncController {
   async #refresh() {
     let info;
     try {
-      info = await this.#engine.system((raw) => raw.syncInfo());
+      info = await this.#perform({ type: "info" });
     } catch {
       return;
     }

@@ -1,8 +1,8 @@
 // The dedicated Worker of `connect(name, { worker: true })`: for a shared database it stands for
 // its page in the election of the owner and runs the database here when elected; for a private
-// one (storage: "memory") it runs that page's engine. Either way queries never block the page.
-import { Hub } from "./hub.js";
-import { Engine } from "./engine.js";
+// one (storage: "memory") it runs that page's Owner. Either way queries never block the page.
+import { Owner } from "./owner.js";
+import { SharedLink } from "./shared.js";
 import { serveLocal } from "./local.js";
 import { setWasmSource } from "./wasm.js";
 
@@ -16,14 +16,14 @@ self.onmessage = (event) => {
     serve?.(message);
   } else if (message.kind === "private") {
     const { name, durability, context } = message;
-    serve = serveLocal(self, () => Engine.open(name, { storage: "memory", durability }), { context });
+    serve = serveLocal(self, () => Owner.open(name, { storage: "memory", durability }), { context });
   } else if (message.kind === "shared") {
     // A shared database: the page's connections reach it like any other context, by BroadcastChannel.
-    Hub.get(message.name).join({ durability: message.durability });
+    SharedLink.get(message.name).join({ durability: message.durability });
   } else if (message.kind === "leave") {
     // The page's last connection went: let go of the database before the page terminates us,
     // so the page's `disconnect()` resolves with the database free.
-    Hub.get(message.name)
+    SharedLink.get(message.name)
       .leave()
       .finally(() => self.postMessage({ kind: "left" }));
   }

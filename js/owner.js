@@ -1,6 +1,8 @@
-// The owner's side of one database: the open wasm handle, the one place its calls run. Calls
-// run one at a time; while a session holds a transaction only that session's calls run, so
-// transactions of different connections (tabs) never interleave. Knows nothing of tabs.
+// The owner of one database: the open wasm handle and its call queue, the one place its calls
+// run. Calls run one at a time; while a session holds a transaction only that session's calls
+// run, so transactions of different connections (tabs) never interleave. Events flow one way
+// out of it (to listeners and to the sync client, which answers with commands it runs here as
+// system work). Knows nothing of tabs. (The SQL engine is the Rust `src/engine/`.)
 import { RawDatabase, guard, internalError, isBroken, loadWasm } from "./wasm.js";
 import { IdbsqlError, closedError } from "./errors.js";
 import { SyncController } from "./sync.js";
@@ -15,7 +17,13 @@ const WRITES = new Set(["query", "exec", "import"]);
 const IN_TRANSACTION = 1;
 const HAS_EVENTS = 2;
 
-export class Engine {
+/**
+ * What the sync client asks of the database, run between user calls:
+ * @typedef {{ type: "hello", database: string, token: string } | { type: "receive", frame: Uint8Array }
+ *   | { type: "outgoing" } | { type: "disconnected" } | { type: "info" }} SyncCommand
+ */
+
+export class Owner {
   #raw;
   #name;
   #pending = [];
@@ -28,12 +36,12 @@ export class Engine {
   /**
    * Opens the database. `storage`: "indexeddb" | "memory" | "file" (Node, with the FileStore
    * `store`); `durability`: "relaxed" | "strict".
-   * @returns {Promise<Engine>}
+   * @returns {Promise<Owner>}
    */
   static async open(name, { storage, durability, store = null }) {
     await loadWasm();
     const raw = await guard(() => RawDatabase.open(name, storage, durability, false, store));
-    return new Engine(name, raw);
+    return new Owner(name, raw);
   }
 
   constructor(name, raw) {
@@ -56,8 +64,20 @@ export class Engine {
     return this.#txSession;
   }
 
-  get sync() {
-    return this.#sync;
+  /** The sync client's `{ status, pending }`, or null when the database is not synced. */
+  syncState() {
+    return this.#sync?.state() ?? null;
+  }
+
+  /** Resolves when everything committed before the call is confirmed by the server (at once
+   * when the database is not synced). */
+  async syncFlush() {
+    await this.#sync?.flush();
+  }
+
+  /** A new sync token (see SyncController.setToken). */
+  setSyncToken(args) {
+    this.#sync?.setToken(args);
   }
 
   /**
@@ -92,10 +112,31 @@ export class Engine {
     });
   }
 
-  /** Runs `fn` (a call into the handle) as system work, between user calls. */
-  system(fn) {
+  /** Runs one of the sync client's commands as system work, between user calls.
+   * @param {SyncCommand} command */
+  #performSync(command) {
     return this.#submit(SYSTEM, async () => {
-      const value = await fn(this.#raw);
+      const raw = this.#raw;
+      let value = null;
+      switch (command.type) {
+        case "hello":
+          value = await guard(() => raw.syncHello(command.database, command.token));
+          break;
+        case "receive":
+          value = await guard(() => raw.syncReceive(command.frame));
+          break;
+        case "outgoing":
+          value = await guard(() => raw.syncOutgoing());
+          break;
+        case "disconnected":
+          value = await guard(() => raw.syncDisconnected());
+          break;
+        case "info":
+          value = await guard(() => raw.syncInfo());
+          break;
+        default:
+          throw new IdbsqlError("params", `unknown sync command ${command.type}`);
+      }
       await this.#drainEvents(null);
       return value;
     });
@@ -191,7 +232,7 @@ export class Engine {
   async startSync(options) {
     if (this.#sync) return;
     this.#sync = new SyncController({
-      engine: this,
+      perform: (command) => this.#performSync(command),
       database: this.#name,
       urls: options.urls,
       token: options.token,

@@ -1,25 +1,20 @@
-// One database name as seen from this tab or worker: which context owns the database (elected
-// with a Web Lock), the BroadcastChannel to the others, and every call of this context's
-// connections routed to the owner — here or elsewhere — with hand-over and the reach bound.
-// Knows nothing of SQL; the owner's work is the Engine's.
-import { Engine } from "./engine.js";
+// The shared link: one database name as seen from this tab or worker — which context owns the
+// database (elected with a Web Lock), the BroadcastChannel to the others, and every call of
+// this context's connections routed to the owner, here or elsewhere, with hand-over and the
+// reach bound. Knows no SQL but whether a statement ends a transaction (statements.js); the
+// owner's work is the Owner's (owner.js). (The server's per-database writer is server/src/hub.rs.)
+import { Owner } from "./owner.js";
+import { newCallId, randomId } from "./ids.js";
 import { Listeners } from "./listeners.js";
+import { transactionEnd } from "./statements.js";
 import { checkSendable } from "./params.js";
 import { IdbsqlError, errorFromWire, errorToWire, postOrParamsError, toIdbsqlError } from "./errors.js";
 
 /** How long a call may wait for some owner to take it (README, multi-tab). */
 export const REACH_OWNER_MS = 10_000;
 
-const hubs = new Map();
-
-export function randomId() {
-  return globalThis.crypto?.randomUUID?.() ?? `${Math.random().toString(36).slice(2)}${Date.now()}`;
-}
-
-/** Call ids start with the time in base 36, so the owner drops old kept answers by range. */
-export function newCallId() {
-  return `${Date.now().toString(36).padStart(9, "0")}-${randomId()}`;
-}
+/** The shared link of each database name in this context. */
+const links = new Map();
 
 /** Calls whose answer the owner keeps with their commit (see `#dispatch`). */
 const KEPT_VERBS = new Set(["query", "exec", "import"]);
@@ -33,22 +28,23 @@ const leaderChanged = () =>
     "the tab or worker running this database closed during the call; it was not committed",
   );
 
-export class Hub {
-  /** The hub of `name` in this context. */
+export class SharedLink {
+  /** The shared link of `name` in this context. */
   static get(name) {
-    let hub = hubs.get(name);
-    if (!hub) {
-      hub = new Hub(name);
-      hubs.set(name, hub);
+    let link = links.get(name);
+    if (!link) {
+      link = new SharedLink(name);
+      links.set(name, link);
     }
-    return hub;
+    return link;
   }
 
   name;
   context = randomId();
   #channel;
   #owner = null;
-  #engine = null;
+  /** The Owner this context runs while it owns the database. */
+  #ownerHere = null;
   #openError = null;
   #serving = false;
   #eligible = 0;
@@ -137,12 +133,12 @@ export class Hub {
   /** Runs the database here until no connection of this context needs it. */
   async #serve() {
     try {
-      this.#engine = await Engine.open(this.name, { storage: "indexeddb", durability: this.#durability });
+      this.#ownerHere = await Owner.open(this.name, { storage: "indexeddb", durability: this.#durability });
       this.#openError = null;
     } catch (error) {
       this.#openError = toIdbsqlError(error);
     }
-    const off = this.#engine?.listen((event) => {
+    const off = this.#ownerHere?.listen((event) => {
       this.#deliver(event);
       this.#channel.postMessage({ kind: "event", event });
     });
@@ -158,8 +154,8 @@ export class Hub {
     this.#serving = false;
     this.#owner = null;
     off?.();
-    this.#engine?.close();
-    this.#engine = null;
+    this.#ownerHere?.close();
+    this.#ownerHere = null;
     this.#watched.clear();
     this.#taken.clear();
   }
@@ -172,7 +168,7 @@ export class Hub {
     if (this.#lost.has(session)) return this.#afterLostTransaction(session, verb, args);
     if (verb === "open" && args.sync) this.#syncOptions = args.sync;
     if (this.#serving) {
-      // Run here: no id, no timer, nothing to send again (this context's engine rejects its
+      // Run here: no id, no timer, nothing to send again (this context's owner rejects its
       // queued calls itself if it stops serving). W1's 10,000 calls pay for none of it.
       const origin = { context: this.context, session };
       return this.#runHere(session, verb, args, false, origin).then(
@@ -208,13 +204,12 @@ export class Hub {
 
   /** A transaction lost with its owner: its statements fail until it is ended. */
   #afterLostTransaction(session, verb, args) {
-    const sql = verb === "query" ? String(args.sql).trim().toUpperCase() : "";
-    // ROLLBACK ends it; ROLLBACK TO (a savepoint) is a statement of the lost transaction.
-    if (sql.startsWith("ROLLBACK") && !/\bTO\b/.test(sql)) {
+    const end = verb === "query" ? transactionEnd(args.sql) : null;
+    if (end === "rollback") {
       this.#lost.delete(session);
       return Promise.resolve({ command: "ROLLBACK", columns: [], types: [], rows: [], rowCount: 0 });
     }
-    if (sql.startsWith("COMMIT") || sql.startsWith("END")) this.#lost.delete(session);
+    if (end === "commit") this.#lost.delete(session);
     return Promise.reject(leaderChanged());
   }
 
@@ -298,21 +293,21 @@ export class Hub {
   /** The owner's side of a call. */
   async #runHere(session, verb, args, retry, origin) {
     if (this.#openError) throw this.#openError;
-    const engine = this.#engine;
+    const owner = this.#ownerHere;
     if (verb === "syncFlush") {
-      if (engine.sync) await engine.sync.flush();
-      return { value: null, inTransaction: engine.transactionSession === session };
+      await owner.syncFlush();
+      return { value: null, inTransaction: owner.transactionSession === session };
     }
     if (verb === "syncSetToken") {
       // Not queued behind the database's calls: a reconnect may be waiting for it.
-      engine.sync?.setToken(args);
-      return { value: null, inTransaction: engine.transactionSession === session };
+      owner.setSyncToken(args);
+      return { value: null, inTransaction: owner.transactionSession === session };
     }
     if (retry && args.callId) {
-      const kept = await engine.retry(session, verb, args.callId, Boolean(args.arrays));
+      const kept = await owner.retry(session, verb, args.callId, Boolean(args.arrays));
       if (kept) return kept;
     }
-    const result = await engine.run(session, verb, args, origin);
+    const result = await owner.run(session, verb, args, origin);
     if (result.inTransaction && origin.context !== this.context) this.#watchSession(session);
     return result;
   }
@@ -321,9 +316,9 @@ export class Hub {
   #watchSession(session) {
     if (this.#watched.has(session)) return;
     this.#watched.add(session);
-    const engine = this.#engine;
+    const owner = this.#ownerHere;
     navigator.locks
-      .request(sessionLockName(session), () => engine?.abandon(session))
+      .request(sessionLockName(session), () => owner?.abandon(session))
       .catch(() => {})
       .finally(() => this.#watched.delete(session));
   }
