@@ -1,15 +1,17 @@
 //! The journal: the one owner of durability. It opens what is stored into a store, takes every
 //! kind of commit (local, outbox, confirmed remote, sync state, reset), writes each as one atomic
 //! `Batch`, confirms or reverts the store's local commits, and folds checkpoint pages when the
-//! policy says. It never runs SQL and never decides what sync sends or applies.
+//! policy says, keeping which checkpoint pages are on disk. It never runs SQL and never decides
+//! what sync sends or applies; which rows a page holds and which changed is the store's.
 
 use {
     super::{Batch, CheckpointWrite, Persistence},
     crate::{
         error::{DbError, ErrorCode},
         protocol::{decode_change_set, encode_change_set, ChangeSet},
-        store::{MemoryStore, PageFold, CATALOG_PAGE},
+        store::{FoldRequest, LoadedPage, MemoryStore, PageFold, Staged, CATALOG_PAGE},
     },
+    std::collections::BTreeSet,
 };
 
 /// Checkpoint pages by id, encoded.
@@ -44,8 +46,7 @@ pub trait FoldView {
     fn plan_fold(
         &mut self,
         store: &mut MemoryStore,
-        rows_per_page: usize,
-        full: bool,
+        request: &FoldRequest<'_>,
     ) -> Result<PageFold, DbError>;
 }
 
@@ -56,10 +57,9 @@ impl FoldView for AsIs {
     fn plan_fold(
         &mut self,
         store: &mut MemoryStore,
-        rows_per_page: usize,
-        full: bool,
+        request: &FoldRequest<'_>,
     ) -> Result<PageFold, DbError> {
-        Ok(store.plan_fold(rows_per_page, full))
+        Ok(store.plan_fold(request))
     }
 }
 
@@ -116,6 +116,19 @@ pub struct Journal<P: Persistence> {
     policy: CheckpointPolicy,
     /// The catalog page as last written: a fold rewrites it only when it differs.
     catalog_written: Option<Vec<u8>>,
+    pages: StoredPages,
+}
+
+/// The checkpoint's pages on disk as last written or read.
+#[derive(Debug, Default)]
+struct StoredPages {
+    /// Page ids on disk, the catalog aside.
+    ids: BTreeSet<u64>,
+    /// The next id to give a page.
+    next_id: u64,
+    /// The stored checkpoint must be rewritten whole at the next fold: it is not in pages
+    /// (written by 0.1.0), or a reset replaced the state it holds and its write failed.
+    whole: bool,
 }
 
 impl<P: Persistence> Journal<P> {
@@ -125,6 +138,7 @@ impl<P: Persistence> Journal<P> {
             persistence,
             policy,
             catalog_written: None,
+            pages: StoredPages::default(),
         };
         let opened = journal.load().await?;
         Ok((journal, opened))
@@ -141,27 +155,36 @@ impl<P: Persistence> Journal<P> {
         let unreadable =
             |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
         let mut catalog_written = None;
+        let mut pages = StoredPages::default();
+        let mut staged = Staged::default();
         // Page by page as they are read, each decoded and dropped before the next: the bytes
         // and the rows of the whole database are never in memory twice.
         let loaded = self
             .persistence
             .load(&mut |id, bytes| {
-                store
-                    .load_page(id, decode_change_set(&bytes)?)
-                    .map_err(unreadable)?;
+                let page = decode_change_set(&bytes)?;
+                match store.load_page(id, page, &mut staged).map_err(unreadable)? {
+                    LoadedPage::Rows => {
+                        pages.ids.insert(id);
+                        pages.next_id = pages.next_id.max(id + 1);
+                    }
+                    LoadedPage::Chunk => pages.whole = true,
+                    LoadedPage::Catalog => {}
+                }
                 if id == CATALOG_PAGE {
                     catalog_written = Some(bytes);
                 }
                 Ok(())
             })
             .await?;
-        store.finish_loading();
+        store.finish_loading(staged);
         for bytes in &loaded.log {
             store
                 .apply_change_set(decode_change_set(bytes)?)
                 .map_err(unreadable)?;
         }
         self.catalog_written = catalog_written;
+        self.pages = pages;
         Ok(Opened {
             store,
             outbox: loaded.outbox,
@@ -241,6 +264,9 @@ impl<P: Persistence> Journal<P> {
                 return Ok(Committed::default());
             }
             Commit::Reset { removed, sync } => {
+                // The state the stored pages hold is gone: if this write fails, the next fold
+                // must still rewrite them all.
+                self.pages.whole = true;
                 let with = Batch {
                     outbox_remove: removed,
                     sync: Some(sync),
@@ -332,7 +358,13 @@ impl<P: Persistence> Journal<P> {
         full: bool,
         with: Batch,
     ) -> Result<(), DbError> {
-        let fold = view.plan_fold(store, self.policy.rows_per_page, full)?;
+        let request = FoldRequest {
+            on_disk: &self.pages.ids,
+            next_id: self.pages.next_id,
+            rows_per_page: self.policy.rows_per_page,
+            full: full || self.pages.whole,
+        };
+        let fold = view.plan_fold(store, &request)?;
         let (catalog, put) = self.encode_fold(&fold)?;
         self.persistence
             .commit(Batch {
@@ -345,6 +377,11 @@ impl<P: Persistence> Journal<P> {
             })
             .await?;
         self.catalog_written = Some(catalog);
+        self.pages = StoredPages {
+            ids: fold.pages_after().clone(),
+            next_id: fold.next_id_after(),
+            whole: false,
+        };
         store.confirm_fold(fold);
         Ok(())
     }

@@ -32,7 +32,7 @@ mod validate;
 pub use {
     checks::CheckDef,
     foreign_keys::{FkAction, ForeignKeyDef, ForeignKeyViolation},
-    pages::{PageFold, CATALOG_PAGE},
+    pages::{FoldRequest, LoadedPage, PageFold, Staged, CATALOG_PAGE},
     savepoints::{Savepoint, SavepointError, Written},
     table::Table,
     unique::{is_reserved, key_tuple, UniqueDef, OBJECTS_TABLE},
@@ -121,13 +121,6 @@ pub struct MemoryStore {
     read_columns: RefCell<Option<read_columns::ReadColumns>>,
     /// The running INSERT/UPDATE whose UNIQUE validation scan the sets answer (see unique_check).
     unique_check: RefCell<Option<unique_check::UniqueCheck>>,
-    /// Checkpoint pages on disk (the catalog aside), and the next id to give one.
-    written_pages: std::collections::BTreeSet<u64>,
-    next_page_id: u64,
-    /// The stored checkpoint is not in pages (written by 0.1.0): the next fold rewrites it.
-    pages_unknown: bool,
-    /// Rows of checkpoint pages read but not yet built into their table (see pages.rs).
-    loading: BTreeMap<String, Vec<(Key, Row)>>,
     /// An INSERT whose rows are captured, not stored (see capture).
     capture: Option<capture::Capture>,
     /// Rows the running statement moved to a new primary key (table, old key, new key): the
@@ -209,7 +202,7 @@ impl MemoryStore {
 
     /// Drops every table and function, outside any transaction and without a change set:
     /// a synced replica whose server lost what it had confirmed starts again from the
-    /// server's log. The next fold rewrites the stored checkpoint whole.
+    /// server's log (whose reset the journal writes as a whole new checkpoint).
     pub fn clear_for_reset(&mut self) {
         self.tables.clear();
         self.functions.clear();
@@ -218,7 +211,6 @@ impl MemoryStore {
         self.check_defs.borrow_mut().mark_stale();
         self.clear_scan_hint();
         self.clear_read_columns();
-        self.pages_unknown = true;
     }
 
     /// A store of one table holding `rows` in this order, for reading them again (RETURNING's

@@ -1,6 +1,7 @@
-//! The checkpoint as pages: which page holds each row (a key range of one table), which pages
-//! changed since they were written, and the pages a fold must write so no commit pays for the
-//! whole database. Builds change sets; never encodes them or touches storage.
+//! The checkpoint as pages, as the store sees them: which page holds each row (a key range of one
+//! table), which pages changed since they were written, and the pages a fold must write so no
+//! commit pays for the whole database. Builds change sets; never encodes them or touches
+//! storage; what is on disk (which page ids, the next id) is the journal's to know.
 //!
 //! Page 0 is the catalog (every table's schema and every function); every other page holds the
 //! rows of one table in one key range. A table's pages cover its whole key space: a page holds
@@ -28,6 +29,9 @@ const LOAD_BATCH_ROWS: usize = 32 * 1024;
 pub const CATALOG_PAGE: u64 = 0;
 
 /// Marks are stamped from one counter so a fold can tell marks made before it from later ones.
+/// Only their order matters, so one counter serves every store of the process: a table made
+/// anew between a fold's plan and its confirmation (a sync replay) must stamp later than the
+/// plan, which a per-table clock could not promise.
 static EPOCH: AtomicU64 = AtomicU64::new(1);
 
 fn epoch() -> u64 {
@@ -102,6 +106,32 @@ pub struct PageFold {
     receipt: FoldReceipt,
 }
 
+/// What a loaded checkpoint page was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadedPage {
+    /// One table's key range, kept as a page.
+    Rows,
+    /// The catalog (page 0).
+    Catalog,
+    /// A chunk of the format before pages (0.1.0): the next fold must rewrite the checkpoint
+    /// whole.
+    Chunk,
+}
+
+/// Rows of checkpoint pages read but not yet built into their tables (see `load_page`).
+#[derive(Debug, Default)]
+pub struct Staged(BTreeMap<String, Vec<(Key, Vec<Value>)>>);
+
+/// What a fold is asked: the page ids on disk (the catalog aside), the next id to give one,
+/// the rows a page holds, and whether to rewrite every page.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldRequest<'a> {
+    pub on_disk: &'a BTreeSet<u64>,
+    pub next_id: u64,
+    pub rows_per_page: usize,
+    pub full: bool,
+}
+
 #[derive(Debug)]
 struct FoldReceipt {
     epoch: u64,
@@ -170,6 +200,18 @@ fn cut<'a>(
     flush(&mut page);
 }
 
+impl PageFold {
+    /// The page ids on disk once this fold is written (the catalog aside).
+    pub fn pages_after(&self) -> &BTreeSet<u64> {
+        &self.receipt.written
+    }
+
+    /// The next page id to give once this fold is written.
+    pub fn next_id_after(&self) -> u64 {
+        self.receipt.next_id
+    }
+}
+
 impl MemoryStore {
     /// Roughly how many rows the next fold would write.
     pub fn fold_estimate(&self, rows_per_page: usize) -> usize {
@@ -186,19 +228,14 @@ impl MemoryStore {
             .sum()
     }
 
-    /// Whether the stored checkpoint must be rewritten whole at the next fold.
-    pub fn needs_full_fold(&self) -> bool {
-        self.pages_unknown
-    }
-
     /// The pages to write now: the dirty ones (every one with `full`), cut to about
     /// `rows_per_page` rows, and the stored pages no table refers to any more.
-    pub fn plan_fold(&self, rows_per_page: usize, full: bool) -> PageFold {
-        let rows_per_page = rows_per_page.max(1);
-        let full = full || self.pages_unknown;
+    pub fn plan_fold(&self, request: &FoldRequest<'_>) -> PageFold {
+        let rows_per_page = request.rows_per_page.max(1);
+        let full = request.full;
         // Marks made from here on survive this fold.
         let epoch = EPOCH.fetch_add(1, Ordering::Relaxed);
-        let mut next_id = self.next_page_id.max(CATALOG_PAGE + 1);
+        let mut next_id = request.next_id.max(CATALOG_PAGE + 1);
         let mut put = Vec::new();
         let mut tables = Vec::new();
         let mut referenced = BTreeSet::new();
@@ -258,8 +295,8 @@ impl MemoryStore {
                 repaged: repage,
             });
         }
-        let delete = self
-            .written_pages
+        let delete = request
+            .on_disk
             .iter()
             .copied()
             .filter(|id| !referenced.contains(id))
@@ -337,9 +374,6 @@ impl MemoryStore {
                 }
             }
         }
-        self.written_pages = receipt.written;
-        self.next_page_id = receipt.next_id;
-        self.pages_unknown = false;
     }
 
     /// The catalog page: every table's schema (empty) and every function.
@@ -373,7 +407,12 @@ impl MemoryStore {
     /// rows) is applied as a change set, and the next fold rewrites the checkpoint whole.
     /// Rows go straight into their table, one at a time: no second copy of the database
     /// exists while it loads.
-    pub fn load_page(&mut self, id: u64, mut page: ChangeSet) -> gluesql_core::error::Result<()> {
+    pub fn load_page(
+        &mut self,
+        id: u64,
+        mut page: ChangeSet,
+        staged: &mut Staged,
+    ) -> gluesql_core::error::Result<LoadedPage> {
         let is_row_page = id != CATALOG_PAGE
             && page.functions.is_empty()
             && page.tables.len() == 1
@@ -382,12 +421,13 @@ impl MemoryStore {
             && page.tables[0].rows.iter().all(|(_, row)| row.is_some());
         let is_catalog = id == CATALOG_PAGE && page.tables.iter().all(|t| t.rows.is_empty());
         if !is_row_page {
-            if !is_catalog {
-                self.pages_unknown = true;
-            }
             self.apply_change_set(page)?;
             self.forget_marks();
-            return Ok(());
+            return Ok(if is_catalog {
+                LoadedPage::Catalog
+            } else {
+                LoadedPage::Chunk
+            });
         }
         let change = page.tables.remove(0);
         let table = self
@@ -399,7 +439,7 @@ impl MemoryStore {
         }
         table.indexes_stale.set(true);
         table.uniques.get_mut().mark_stale();
-        let staged = self.loading.entry(change.name).or_default();
+        let staged = staged.0.entry(change.name).or_default();
         staged.extend(
             change
                 .rows
@@ -413,14 +453,12 @@ impl MemoryStore {
             let rows = std::mem::take(staged);
             Self::merge_sorted(table, rows);
         }
-        self.written_pages.insert(id);
-        self.next_page_id = self.next_page_id.max(id + 1);
-        Ok(())
+        Ok(LoadedPage::Rows)
     }
 
     /// Builds the rows still staged into their tables: the checkpoint is loaded.
-    pub fn finish_loading(&mut self) {
-        for (name, rows) in std::mem::take(&mut self.loading) {
+    pub fn finish_loading(&mut self, staged: Staged) {
+        for (name, rows) in staged.0 {
             if let Some(table) = self.tables.get_mut(&name) {
                 Self::merge_sorted(table, rows);
             }

@@ -688,9 +688,8 @@ impl crate::persist::journal::FoldView for SyncState {
     fn plan_fold(
         &mut self,
         store: &mut MemoryStore,
-        rows_per_page: usize,
-        full: bool,
+        request: &crate::store::FoldRequest<'_>,
     ) -> Result<crate::store::PageFold, DbError> {
-        self.with_confirmed_state(store, |store| store.plan_fold(rows_per_page, full))
+        self.with_confirmed_state(store, |store| store.plan_fold(request))
     }
 }
