@@ -3,7 +3,9 @@
 
 use {
     super::{MemoryStore, Row, Table},
+    crate::protocol::{ChangeSet, SchemaChange, TableChange},
     gluesql_core::data::{CustomFunction as StructCustomFunction, Key, Schema},
+    std::collections::HashMap,
 };
 
 /// What a transaction did, in order, so that it can be undone exactly.
@@ -84,9 +86,88 @@ impl MemoryStore {
         }
     }
 
+    /// The commits not yet persisted, taken and confirmed, each with its inverse (the change
+    /// set that, applied right after it, restores the state before it) read off its undo log:
+    /// every row as it was before the commit. Only when every commit wrote rows alone; `None`,
+    /// with nothing taken, when one changed a schema or a function (its inverse would need the
+    /// whole table or schema as it was, which `apply_change_set_with_inverse` computes).
+    pub fn take_row_commits_with_inverses(&mut self) -> Option<Vec<(ChangeSet, ChangeSet)>> {
+        let rows_only = self.produced.len() == self.unpersisted.len()
+            && self.unpersisted.iter().all(|commit| {
+                commit
+                    .undo
+                    .iter()
+                    .all(|step| matches!(step, Undo::Row { .. }))
+            })
+            && self.produced.iter().all(|change_set| {
+                change_set.functions.is_empty()
+                    && change_set
+                        .tables
+                        .iter()
+                        .all(|t| t.schema == SchemaChange::Unchanged)
+            });
+        if !rows_only {
+            return None;
+        }
+        let commits = std::mem::take(&mut self.unpersisted);
+        let change_sets = std::mem::take(&mut self.produced);
+        Some(
+            change_sets
+                .into_iter()
+                .zip(commits)
+                .map(|(change_set, commit)| {
+                    let inverse = row_inverse(&change_set, commit.undo);
+                    (change_set, inverse)
+                })
+                .collect(),
+        )
+    }
+
     pub(super) fn record(&mut self, undo: Undo) {
         if let Some(tx) = self.tx.as_mut() {
             tx.undo.push(undo);
         }
+    }
+}
+
+/// The inverse of a commit that wrote rows alone: each row of `change_set` as the first undo step
+/// for it saw it (later steps of the same row saw the commit's own writes). Tables newest first,
+/// as `apply_change_set_with_inverse` orders them.
+fn row_inverse(change_set: &ChangeSet, undo: Vec<Undo>) -> ChangeSet {
+    let mut before: HashMap<String, HashMap<Key, Option<Row>>> = HashMap::new();
+    for step in undo {
+        if let Undo::Row {
+            table,
+            key,
+            previous,
+        } = step
+        {
+            before
+                .entry(table)
+                .or_default()
+                .entry(key)
+                .or_insert(previous);
+        }
+    }
+    let tables = change_set
+        .tables
+        .iter()
+        .rev()
+        .map(|change| {
+            let mut rows_before = before.remove(&change.name).unwrap_or_default();
+            TableChange {
+                name: change.name.clone(),
+                schema: SchemaChange::Unchanged,
+                rows: change
+                    .rows
+                    .iter()
+                    .map(|(key, _)| (key.clone(), rows_before.remove(key).flatten()))
+                    .collect(),
+            }
+        })
+        .collect();
+    ChangeSet {
+        tables,
+        functions: Vec::new(),
     }
 }

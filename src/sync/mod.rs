@@ -164,6 +164,14 @@ fn push_fits(bytes: usize, max_frame_bytes: u64) -> bool {
     bytes as u64 + PUSH_FRAME_OVERHEAD <= max_frame_bytes
 }
 
+/// Commits taken from the store with their inverses, undone: the state before the oldest.
+fn undo_newest_first(store: &mut MemoryStore, commits: Vec<(ChangeSet, ChangeSet)>) {
+    for (_, inverse) in commits.into_iter().rev() {
+        // Each restores rows and schemas that held before; it cannot meet a new conflict.
+        let _ = store.apply_change_set(inverse);
+    }
+}
+
 fn store_error(error: gluesql_core::error::Error) -> DbError {
     DbError::new(
         ErrorCode::Storage,
@@ -265,7 +273,6 @@ impl SyncState {
         Ok(())
     }
 
-    /// Turns the store's new commits into pending change sets; returns them for the outbox.
     /// The change sets of the newest `count` pending commits (what `capture_commits` added).
     pub fn newest_pending(&self, count: usize) -> impl Iterator<Item = &ChangeSet> {
         self.pending
@@ -274,40 +281,67 @@ impl SyncState {
             .map(|p| &p.change_set)
     }
 
+    /// Turns the store's new commits into pending change sets; returns them for the outbox.
     pub fn capture_commits(
         &mut self,
         store: &mut MemoryStore,
     ) -> Result<Vec<(u64, Vec<u8>)>, DbError> {
-        let change_sets = store.take_change_sets();
-        if change_sets.is_empty() {
-            store.confirm_persisted();
+        // A commit that wrote rows alone gives its inverse from the undo log; one that changed a
+        // schema or a function is taken off and put back through the inverse-recording path.
+        let commits = match store.take_row_commits_with_inverses() {
+            Some(commits) => commits,
+            None => {
+                let change_sets = store.take_change_sets();
+                if change_sets.is_empty() {
+                    store.confirm_persisted();
+                    return Ok(Vec::new());
+                }
+                store.revert_unpersisted();
+                let mut commits = Vec::with_capacity(change_sets.len());
+                for change_set in change_sets {
+                    let inverse = match store.apply_change_set_with_inverse(change_set.clone()) {
+                        Ok(inverse) => inverse,
+                        Err(error) => {
+                            undo_newest_first(store, commits);
+                            return Err(store_error(error));
+                        }
+                    };
+                    commits.push((change_set, inverse));
+                }
+                commits
+            }
+        };
+        if commits.is_empty() {
             return Ok(Vec::new());
         }
-        // Take the commits off and put them back through the inverse-recording path.
-        store.revert_unpersisted();
-        let encoded = change_sets
+        let encoded = match commits
             .iter()
-            .map(encode_change_set)
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|(change_set, _)| encode_change_set(change_set))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(encoded) => encoded,
+            Err(error) => {
+                undo_newest_first(store, commits);
+                return Err(error.into());
+            }
+        };
         if let Some(limit) = self.max_frame_bytes {
             if let Some(bytes) = encoded.iter().find(|bytes| !push_fits(bytes.len(), limit)) {
                 // It could never reach the server (the frame would close the connection on
-                // every retry), so it is refused here, already undone, like a failed write.
+                // every retry), so it is refused here, undone, like a failed write.
+                let size = bytes.len();
+                undo_newest_first(store, commits);
                 return Err(DbError::new(
                     ErrorCode::TooLarge,
                     format!(
-                        "the change is {} bytes encoded but the sync server takes at most {limit} \
+                        "the change is {size} bytes encoded but the sync server takes at most {limit} \
                          per change; it was undone — commit it in smaller transactions",
-                        bytes.len()
                     ),
                 ));
             }
         }
-        let mut added = Vec::with_capacity(change_sets.len());
-        for (change_set, bytes) in change_sets.into_iter().zip(encoded) {
-            let inverse = store
-                .apply_change_set_with_inverse(change_set.clone())
-                .map_err(store_error)?;
+        let mut added = Vec::with_capacity(commits.len());
+        for ((change_set, inverse), bytes) in commits.into_iter().zip(encoded) {
             let client_seq = self.meta.next_client_seq;
             self.meta.next_client_seq += 1;
             added.push((client_seq, bytes.clone()));
