@@ -109,7 +109,7 @@ async function main() {
     if (wanted("R")) {
       // Interleaved, so a slow stretch of the machine does not land on one kind only.
       await page.evaluate(() => window.workloads.returningPrepare());
-      const kinds = ["none", "select", "columns", "expressions", "text", "arith", "upper"];
+      const kinds = ["none", "select", "columns", "expressions"];
       const samples = Object.fromEntries(kinds.map((k) => [k, []]));
       for (let i = 0; i < Math.max(REPEAT, 9); i += 1) {
         for (const kind of kinds) samples[kind].push(await page.evaluate((k) => window.workloads.returning(k), kind));

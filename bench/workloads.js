@@ -321,9 +321,6 @@ export async function returning(kind) {
     select: "",
     columns: " RETURNING id, score",
     expressions: " RETURNING id, score * 2 AS double, upper(name) AS loud",
-    text: " RETURNING id, score, name",
-    arith: " RETURNING id, score * 2 AS double",
-    upper: " RETURNING id, upper(name) AS loud",
   }[kind];
   const t0 = performance.now();
   if (kind === "select") {
