@@ -140,17 +140,13 @@ impl<P: Persistence> Journal<P> {
             catalog_written: None,
             pages: StoredPages::default(),
         };
-        let opened = journal.load().await?;
+        let opened = journal.reload().await?;
         Ok((journal, opened))
     }
 
-    /// Reads the stored state again (after a write of a remote change failed, memory is put
-    /// back as stored).
+    /// Reads the stored state (on open, and again after a write of a remote change failed, so
+    /// memory is put back as stored).
     pub async fn reload(&mut self) -> Result<Opened, DbError> {
-        self.load().await
-    }
-
-    async fn load(&mut self) -> Result<Opened, DbError> {
         let mut store = MemoryStore::new();
         let unreadable =
             |e| DbError::new(ErrorCode::Format, format!("cannot replay stored data: {e}"));
@@ -364,25 +360,25 @@ impl<P: Persistence> Journal<P> {
             rows_per_page: self.policy.rows_per_page,
             full: full || self.pages.whole,
         };
-        let fold = view.plan_fold(store, &request)?;
+        let mut fold = view.plan_fold(store, &request)?;
         let (catalog, put) = self.encode_fold(&fold)?;
         self.persistence
             .commit(Batch {
                 checkpoint: Some(CheckpointWrite {
                     replace: fold.replace,
                     put,
-                    delete: fold.delete.clone(),
+                    delete: std::mem::take(&mut fold.delete),
                 }),
                 ..with
             })
             .await?;
         self.catalog_written = Some(catalog);
+        let (ids, next_id) = store.confirm_fold(fold);
         self.pages = StoredPages {
-            ids: fold.pages_after().clone(),
-            next_id: fold.next_id_after(),
+            ids,
+            next_id,
             whole: false,
         };
-        store.confirm_fold(fold);
         Ok(())
     }
 

@@ -200,18 +200,6 @@ fn cut<'a>(
     flush(&mut page);
 }
 
-impl PageFold {
-    /// The page ids on disk once this fold is written (the catalog aside).
-    pub fn pages_after(&self) -> &BTreeSet<u64> {
-        &self.receipt.written
-    }
-
-    /// The next page id to give once this fold is written.
-    pub fn next_id_after(&self) -> u64 {
-        self.receipt.next_id
-    }
-}
-
 impl MemoryStore {
     /// Roughly how many rows the next fold would write.
     pub fn fold_estimate(&self, rows_per_page: usize) -> usize {
@@ -316,8 +304,9 @@ impl MemoryStore {
     }
 
     /// The fold is written: the directories it computed hold, and marks made before it are
-    /// forgotten.
-    pub fn confirm_fold(&mut self, fold: PageFold) {
+    /// forgotten. Returns what is on disk now: the page ids (the catalog aside) and the next id
+    /// to give a page.
+    pub fn confirm_fold(&mut self, fold: PageFold) -> (BTreeSet<u64>, u64) {
         let receipt = fold.receipt;
         for TableFold {
             name,
@@ -374,6 +363,7 @@ impl MemoryStore {
                 }
             }
         }
+        (receipt.written, receipt.next_id)
     }
 
     /// The catalog page: every table's schema (empty) and every function.
