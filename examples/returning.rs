@@ -1,5 +1,6 @@
 //! Profiling aid: a 10,000-row UPDATE natively, without RETURNING, returning columns and
-//! returning expressions, interleaved (`cargo run --profile slt --example returning`).
+//! returning expressions, interleaved (`cargo run --profile slt --example returning`; `REPS=N`
+//! rounds, 21 by default).
 use std::time::Instant;
 
 #[path = "common/kv.rs"]
@@ -18,7 +19,11 @@ fn main() {
     // `returning columns` runs only that kind (for a profiler).
     let only = std::env::args().nth(1);
     let mut samples = vec![Vec::new(); kinds.len()];
-    for _ in 0..21 {
+    let rounds: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(21);
+    for _ in 0..rounds {
         for (i, (name, tail)) in kinds.iter().enumerate() {
             if only.as_deref().is_some_and(|only| only != *name) {
                 continue;

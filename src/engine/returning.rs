@@ -220,7 +220,7 @@ impl Engine {
                         fold_literal_casts(expr);
                     }
                     let exprs = RowExprs::new(items.iter().map(|(expr, _)| expr), &columns);
-                    let rows = self.store().rows_written_since(
+                    let rows = self.store().try_rows_written_since(
                         before,
                         &returning.table,
                         returning.which,
@@ -228,7 +228,7 @@ impl Engine {
                     );
                     // A row it cannot evaluate here (a name GlueSQL would look up in another
                     // way) is left to the scratch table, which answers or explains.
-                    if let Ok(rows) = rows.into_iter().collect::<Result<_, _>>() {
+                    if let Ok(rows) = rows {
                         return Ok(QueryOutput {
                             command: written.command,
                             row_count: written.row_count,

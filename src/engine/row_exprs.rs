@@ -111,21 +111,29 @@ impl<'p> RowExprs<'p> {
 
     /// One row's values, as GlueSQL's projection evaluates them.
     pub(super) fn evaluate(&self, row: &[Value]) -> Result<Vec<Value>, DbError> {
-        let columns = self.columns;
-        self.items
-            .iter()
-            .map(|(expr, compiled)| {
-                if let Some(value) = compiled.as_ref().and_then(|c| value_of(c, row)) {
-                    return Ok(value);
-                }
-                let context = RowContext::RefVecData {
-                    columns,
-                    values: row,
-                };
-                Ok(evaluate_stateless(Some(context), expr)?.try_into()?)
-            })
-            .collect()
+        // A plain loop into a sized vector: run per written row, an iterator of results
+        // collected through `Result` cost as much again as the compiled items themselves.
+        let mut values = Vec::with_capacity(self.items.len());
+        for (expr, compiled) in &self.items {
+            values.push(match compiled.as_ref().and_then(|c| value_of(c, row)) {
+                Some(value) => value,
+                None => by_gluesql(expr, self.columns, row)?,
+            });
+        }
+        Ok(values)
     }
+}
+
+/// GlueSQL's evaluation of one item over one row. Kept out of line: inlined, its evaluator's
+/// large stack frame was set up (and probed) on every call, compiled items' included.
+#[inline(never)]
+#[cold]
+fn by_gluesql(expr: &ExprPlan, columns: &[String], row: &[Value]) -> Result<Value, DbError> {
+    let context = RowContext::RefVecData {
+        columns,
+        values: row,
+    };
+    Ok(evaluate_stateless(Some(context), expr)?.try_into()?)
 }
 
 #[cfg(test)]

@@ -102,8 +102,24 @@ impl MemoryStore {
         which: Written,
         mut project: impl FnMut(&[Value]) -> T,
     ) -> Vec<T> {
+        match self.try_rows_written_since(savepoint, table, which, |row| {
+            Ok::<_, std::convert::Infallible>(project(row))
+        }) {
+            Ok(rows) => rows,
+            Err(never) => match never {},
+        }
+    }
+
+    /// `rows_written_since` with a projection that can fail: the first failure is the answer.
+    pub fn try_rows_written_since<T, E>(
+        &self,
+        savepoint: &Savepoint,
+        table: &str,
+        which: Written,
+        mut project: impl FnMut(&[Value]) -> Result<T, E>,
+    ) -> Result<Vec<T>, E> {
         let (Some(tx), Some(stored)) = (self.tx.as_ref(), self.tables.get(table)) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let steps = || {
             tx.undo
@@ -127,7 +143,8 @@ impl MemoryStore {
             ok
         });
         let mut seen = std::collections::HashSet::new();
-        let mut rows = Vec::new();
+        // Sized once: a statement's steps are mostly its rows (sized by a bound, not a count).
+        let mut rows = Vec::with_capacity(tx.undo.len().saturating_sub(savepoint.undo));
         // Ascending keys are found walking the table forward from the last one (a statement's
         // rows are mostly neighbours); a key not next is looked for from the root.
         let mut cursor = None;
@@ -146,8 +163,10 @@ impl MemoryStore {
                 Written::New => stored.rows.get(key),
                 Written::Old => previous.as_ref(),
             };
-            rows.extend(row.map(|row| project(row)));
+            if let Some(row) = row {
+                rows.push(project(row)?);
+            }
         }
-        rows
+        Ok(rows)
     }
 }
