@@ -44,6 +44,7 @@ pub const SHAPES: &[&str] = &[
     "COALESCE",
     "NULLIF",
     "text function",
+    "CONCAT",
     "math function",
     "LENGTH",
     "integer with float or decimal",
@@ -1300,6 +1301,22 @@ impl Gen<'_> {
                 BinOp::Concat,
                 Box::new(self.expr(Ty::Text, scope, d)),
             ),
+            (Ty::Text, 3) if self.rng.percent(50) => {
+                // CONCAT skips a NULL argument and makes text of a number (GlueSQL's answered
+                // NULL for a NULL argument).
+                self.note("CONCAT");
+                let args = (0..2 + self.rng.below(2))
+                    .map(|_| {
+                        let ty = if self.rng.percent(30) {
+                            Ty::Int
+                        } else {
+                            Ty::Text
+                        };
+                        self.expr(ty, scope, d)
+                    })
+                    .collect();
+                Expr::Func("CONCAT", args)
+            }
             (Ty::Text, 3) => {
                 self.note("text function");
                 let start = Expr::Lit(Lit::Int(1 + self.rng.below(3) as i64));

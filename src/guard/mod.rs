@@ -2,9 +2,11 @@
 //! arguments (an empty LPAD fill, a negative REPEAT, a byte index inside a character, a bad
 //! FORMAT pattern), and the browser build cannot catch a panic. Every statement (after
 //! translation), every stored function body and every column DEFAULT passes through here, so
-//! such arguments become an `execute` error instead. It evaluates nothing itself, except a
-//! DEFAULT's constant parts (see `constant`).
+//! such arguments become an `execute` error instead; values made text there take PostgreSQL's
+//! spelling (see `as_text`). It evaluates nothing itself, except a DEFAULT's constant parts
+//! (see `constant`).
 
+mod as_text;
 mod calls;
 mod constant;
 mod dates;
@@ -91,10 +93,16 @@ pub fn guard_statement(statement: &mut Statement, columns_of: ColumnsOf) -> Resu
     }
     let mut budget = Budget::new(None);
     walk::statement_exprs(statement, &mut |expr| budget.guard(expr));
-    // Only sums need the names' types; most statements have none, and skip looking them up.
-    if budget.sums {
+    // Only sums and texts made of values need the names' types; most statements have
+    // neither, and skip looking them up.
+    if budget.sums || budget.texts {
         budget.scope = Some(Scope::of_statement(statement, columns_of));
+    }
+    if budget.sums {
         walk::statement_top(statement, &mut |expr| budget.guard_dates(expr));
+    }
+    if budget.texts {
+        walk::statement_exprs(statement, &mut |expr| budget.guard_text(expr));
     }
     budget
         .result()
@@ -110,6 +118,9 @@ fn guard_in(expr: &mut Expr, scope: Scope) -> Result<(), TooComplex> {
     let mut budget = Budget::new(Some(scope));
     walk::expr(expr, &mut |e| budget.guard(e));
     budget.guard_dates(expr);
+    if budget.texts {
+        walk::expr(expr, &mut |e| budget.guard_text(e));
+    }
     budget.result()
 }
 
@@ -141,6 +152,8 @@ struct Budget {
     added: usize,
     /// Whether a `+` or `-` was met (date arithmetic is guarded in a second pass).
     sums: bool,
+    /// Whether a CAST to TEXT or a `||` was met (values made text in a pass of their own).
+    texts: bool,
     /// The types names may have; looked up only once a sum is met.
     scope: Option<Scope>,
 }
@@ -150,6 +163,7 @@ impl Budget {
         Self {
             added: 0,
             sums: false,
+            texts: false,
             scope,
         }
     }
@@ -159,6 +173,7 @@ impl Budget {
             return;
         }
         self.sums |= dates::is_sum(expr);
+        self.texts |= as_text::may_apply(expr);
         let guarded = match expr {
             Expr::Function(function) => calls::guarded(function),
             Expr::BinaryOp { left, op, right } => calls::guarded_arithmetic(left, op, right),
@@ -174,6 +189,17 @@ impl Budget {
     fn guard_dates(&mut self, expr: &mut Expr) {
         if let (true, Some(scope)) = (self.added <= MAX_ADDED_NODES, &self.scope) {
             self.added += dates::guard(expr, scope);
+        }
+    }
+
+    /// Makes text of values in `expr` as PostgreSQL does (see `as_text`).
+    fn guard_text(&mut self, expr: &mut Expr) {
+        let (true, Some(scope)) = (self.added <= MAX_ADDED_NODES, &self.scope) else {
+            return;
+        };
+        if let Some(guarded) = as_text::guarded(expr, scope) {
+            self.added += size(&guarded);
+            *expr = guarded;
         }
     }
 

@@ -298,3 +298,43 @@ fn date_arithmetic_is_refused_before_it_leaves_chronos_range() {
         error.message
     );
 }
+
+/// A value made text costs a second look only where it may be a boolean: a TEXT column's `||`
+/// is left as written, a BOOLEAN column's is spelled once, a name of unknown type both ways.
+#[test]
+fn only_operands_that_may_be_boolean_are_spelled() {
+    use gluesql_core::ast::{BinaryOperator, DataType, Expr, Literal};
+    let concat = |name: &str| Expr::BinaryOp {
+        left: Box::new(Expr::Identifier(name.to_owned())),
+        op: BinaryOperator::StringConcat,
+        right: Box::new(Expr::Literal(Literal::QuotedString("x".to_owned()))),
+    };
+    let columns = [
+        ("name".to_owned(), DataType::Text),
+        ("ok".to_owned(), DataType::Boolean),
+    ];
+    let mut text_column = concat("name");
+    crate::guard::guard_row_expr(&mut text_column, &columns).expect("guarded");
+    assert_eq!(text_column, concat("name"));
+    let arms = |expr: &Expr| match expr {
+        Expr::BinaryOp { left, .. } => match left.as_ref() {
+            Expr::Case {
+                when_then,
+                else_result,
+                ..
+            } => (when_then.len(), else_result.is_some()),
+            other => panic!("not spelled: {other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let mut boolean = concat("ok");
+    crate::guard::guard_row_expr(&mut boolean, &columns).expect("guarded");
+    assert_eq!(arms(&boolean), (2, false));
+    let mut unknown = concat("elsewhere");
+    crate::guard::guard_row_expr(&mut unknown, &columns).expect("guarded");
+    assert_eq!(arms(&unknown), (2, true));
+    assert_eq!(
+        text("SELECT CAST(1 < 2 AS TEXT) || CONCAT(NULL, FALSE)"),
+        "truef"
+    );
+}

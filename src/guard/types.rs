@@ -102,6 +102,56 @@ impl Scope {
         self.temporal(expr, 0)
     }
 
+    /// Whether a column or label `expr` names may hold a BOOLEAN (sound as `may_be_temporal`
+    /// is: a name it cannot resolve may).
+    pub fn may_be_boolean(&self, expr: &Expr) -> bool {
+        let is_boolean = |t: &DataType| *t == DataType::Boolean;
+        match expr {
+            Expr::Identifier(name) => {
+                self.unknown.contains(name)
+                    || self.labels.contains_key(name)
+                    || self
+                        .columns
+                        .get(name)
+                        .is_none_or(|types| types.iter().any(is_boolean))
+            }
+            Expr::CompoundIdentifier { alias, ident } => {
+                self.unknown.contains(alias)
+                    || self.labels.contains_key(ident)
+                    || self
+                        .tables
+                        .get(alias)
+                        .is_none_or(|columns| columns.get(ident).is_none_or(is_boolean))
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether the column `expr` names is a BOOLEAN wherever it may come from.
+    pub fn is_boolean(&self, expr: &Expr) -> bool {
+        let is_boolean = |t: &DataType| *t == DataType::Boolean;
+        match expr {
+            Expr::Identifier(name) => {
+                !self.unknown.contains(name)
+                    && !self.labels.contains_key(name)
+                    && self
+                        .columns
+                        .get(name)
+                        .is_some_and(|types| types.iter().all(is_boolean))
+            }
+            Expr::CompoundIdentifier { alias, ident } => {
+                !self.unknown.contains(alias)
+                    && !self.labels.contains_key(ident)
+                    && self
+                        .tables
+                        .get(alias)
+                        .and_then(|columns| columns.get(ident))
+                        .is_some_and(is_boolean)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether a label of that name may hold one.
     fn label_temporal(&self, name: &str, depth: usize) -> bool {
         self.labels.get(name).is_some_and(|exprs| {
