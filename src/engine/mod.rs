@@ -6,6 +6,7 @@ mod alter_columns;
 mod checks;
 mod compat;
 mod computed_from;
+mod constant_case;
 mod constraints;
 mod correlated_setops;
 mod ctes;
@@ -410,6 +411,10 @@ impl Engine {
             || computed_from::has_computed_join(&statement)
             || windowed
         {
+            // A branch no row can take is gone before subqueries are computed ahead of the rows.
+            if constant_case::may_apply(statement.as_ref()) {
+                constant_case::settle(statement.to_mut());
+            }
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
             // What is left holding a set operation reads the outer row: lifted, then run per
             // row by a second walk (the first computed what it could once for all rows).
