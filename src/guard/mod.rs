@@ -152,9 +152,10 @@ struct Budget {
     added: usize,
     /// Whether a `+` or `-` was met (date arithmetic is guarded in a second pass).
     sums: bool,
-    /// Whether a CAST to TEXT or a `||` was met (values made text in a pass of their own).
+    /// Whether a CAST to TEXT, a `||` or a CONCAT was met (values made text in a pass of their
+    /// own).
     texts: bool,
-    /// The types names may have; looked up only once a sum is met.
+    /// The types names may have; looked up only once a sum or a text is met.
     scope: Option<Scope>,
 }
 
