@@ -34,6 +34,11 @@ fn main() {
                 .expect("update");
             samples[i].push(t0.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(out.row_count, 10_000);
+            drop(out);
+            // As the database layer does after each commit: the change set goes to storage and
+            // its undo log is let go (left to pile up, later rounds paid for fresh pages).
+            engine.store_mut().take_change_sets();
+            engine.store_mut().confirm_persisted();
         }
     }
     for ((name, _), mut s) in kinds.iter().zip(samples) {

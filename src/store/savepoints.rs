@@ -135,30 +135,48 @@ impl MemoryStore {
                 })
         };
         // A statement writes its rows in ascending key order as a rule (an UPDATE scans in
-        // key order, keyless INSERTs mint growing keys); then no key repeats and none is hashed.
-        let mut last: Option<&gluesql_core::data::Key> = None;
-        let ascending = steps().all(|(key, _)| {
-            let ok = last.is_none_or(|last| last < key);
-            last = Some(key);
-            ok
-        });
-        let mut seen = std::collections::HashSet::new();
+        // key order, keyless INSERTs mint growing keys): then no key repeats, none is hashed,
+        // and each is found walking the table forward from the last (a statement's rows are
+        // mostly neighbours). From the first key that does not ascend on, keys go through a
+        // set (first sight of each wins) and rows are looked up: no row is projected twice,
+        // as a projection may pack what it reads.
         // Sized once: a statement's steps are mostly its rows (sized by a bound, not a count).
         let mut rows = Vec::with_capacity(tx.undo.len().saturating_sub(savepoint.undo));
-        // Ascending keys are found walking the table forward from the last one (a statement's
-        // rows are mostly neighbours); a key not next is looked for from the root.
-        let mut cursor = None;
-        for (key, previous) in steps() {
-            if !ascending && !seen.insert(key) {
-                continue;
+        let mut last: Option<&gluesql_core::data::Key> = None;
+        let mut seen: Option<std::collections::HashSet<&gluesql_core::data::Key>> = None;
+        let mut walk = None;
+        for (step, (key, previous)) in steps().enumerate() {
+            match seen.as_mut() {
+                Some(seen) => {
+                    if !seen.insert(key) {
+                        continue;
+                    }
+                }
+                None if last.is_some_and(|last| last >= key) => {
+                    // The keys so far ascended, so each was new.
+                    let mut keys: std::collections::HashSet<_> =
+                        steps().take(step).map(|(key, _)| key).collect();
+                    let new = keys.insert(key);
+                    seen = Some(keys);
+                    if !new {
+                        continue;
+                    }
+                }
+                None => last = Some(key),
             }
             let row = match which {
-                Written::New if ascending => {
-                    let walk = cursor.get_or_insert_with(|| stored.rows.range(key..).peekable());
-                    if walk.peek().is_some_and(|(found, _)| *found != key) {
-                        *walk = stored.rows.range(key..).peekable();
+                Written::New if seen.is_none() => {
+                    let walk = walk.get_or_insert_with(|| stored.rows.range(key..));
+                    match walk.next() {
+                        Some((found, row)) if found == key => Some(row),
+                        // Not the next stored key: looked for from the root, walked on from it.
+                        _ => {
+                            *walk = stored.rows.range(key..);
+                            walk.next()
+                                .filter(|(found, _)| *found == key)
+                                .map(|(_, row)| row)
+                        }
                     }
-                    walk.next_if(|(found, _)| *found == key).map(|(_, row)| row)
                 }
                 Written::New => stored.rows.get(key),
                 Written::Old => previous.as_ref(),

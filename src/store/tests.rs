@@ -174,6 +174,48 @@ fn the_rows_a_statement_wrote_come_from_the_undo_log_once_each() {
 }
 
 #[test]
+fn the_rows_a_statement_wrote_come_in_the_order_written_whatever_their_keys() {
+    let mut glue = Glue::new(MemoryStore::new());
+    run(&mut glue, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    run(
+        &mut glue,
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')",
+    );
+    let new = |glue: &Glue<MemoryStore>, since| {
+        glue.storage
+            .rows_written_since(since, "t", Written::New, |row| row[0].clone())
+    };
+    run(&mut glue, "BEGIN");
+    // Ascending with gaps: each row found walking on, or looked for again past a gap.
+    let before = glue.storage.savepoint().unwrap();
+    run(&mut glue, "UPDATE t SET v = 'x' WHERE id IN (2, 5)");
+    assert_eq!(new(&glue, &before), vec![Value::I64(2), Value::I64(5)]);
+    // Descending: the walk starts over keyed by a set, the order written kept.
+    let before = glue.storage.savepoint().unwrap();
+    run(
+        &mut glue,
+        "INSERT INTO t VALUES (9, 'i'), (8, 'h'), (7, 'g')",
+    );
+    assert_eq!(
+        new(&glue, &before),
+        vec![Value::I64(9), Value::I64(8), Value::I64(7)]
+    );
+    // A row written twice, then others after it: once, where first written.
+    let before = glue.storage.savepoint().unwrap();
+    run(&mut glue, "UPDATE t SET v = 'y' WHERE id = 3");
+    run(&mut glue, "UPDATE t SET v = 'z' WHERE id >= 3 AND id <= 4");
+    assert_eq!(new(&glue, &before), vec![Value::I64(3), Value::I64(4)]);
+    let old = glue
+        .storage
+        .rows_written_since(&before, "t", Written::Old, |row| row[1].clone());
+    assert_eq!(
+        old,
+        vec![Value::Str("c".to_owned()), Value::Str("d".to_owned())],
+        "each row as it was before the first write"
+    );
+}
+
+#[test]
 fn keys_of_keyless_rows_keep_insertion_order_and_never_repeat() {
     let mut minter = RowKeyMinter::default();
     let keys: Vec<Key> = (0..10_000).map(|_| minter.mint()).collect();
