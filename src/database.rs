@@ -131,6 +131,20 @@ impl<P: Persistence> Database<P> {
         self.query_call(sql, params, None).await
     }
 
+    /// `query`, with RETURNING's rows packed for the JS edge where the engine packs them
+    /// (`Engine::pack_returning`): then they are the second value and the output's `rows` are
+    /// empty.
+    pub async fn query_packed(
+        &mut self,
+        sql: &str,
+        params: &[gluesql_core::data::Value],
+    ) -> Result<(QueryOutput, Option<crate::packed_rows::PackedRows>), DbError> {
+        self.engine.pack_returning();
+        let result = self.query_call(sql, params, None).await;
+        let packed = self.engine.take_packed();
+        Ok((result?, packed))
+    }
+
     /// `query`, keeping its answer under `call` if it commits (see `call_result`).
     pub async fn query_call(
         &mut self,

@@ -28,6 +28,7 @@ pub mod error;
 pub mod guard;
 pub mod json;
 pub mod kinds;
+pub mod packed_rows;
 pub mod persist;
 pub mod protocol;
 pub mod sql_text;

@@ -10,6 +10,7 @@ use {
         database::{Database, DbEvent},
         engine::QueryOutput,
         error::{DbError, ErrorCode},
+        packed_rows::PackedRows,
         persist::{
             idb::{Durability, IdbPersistence},
             js::JsPersistence,
@@ -47,12 +48,30 @@ fn to_plain<T: Serialize>(value: &T) -> Result<JsValue, DbError> {
         .map_err(|e| DbError::new(ErrorCode::Execute, e.to_string()))
 }
 
-/// A result object; rows as arrays when `arrays`, else as objects keyed by column name.
-fn output_to_js(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
+/// A result object; rows as arrays when `arrays`, else as objects keyed by column name. Its rows
+/// are `packed` where the engine packed them (RETURNING's), else `output`'s.
+fn output_to_js(
+    output: QueryOutput,
+    packed: Option<PackedRows>,
+    arrays: bool,
+) -> Result<JsValue, DbError> {
     let result = Object::new();
     let columns: Array = output.columns.iter().map(|c| values::js_str(c)).collect();
-    let types = column_types(&output);
-    let rows = values::rows_to_js(&output.columns, &output.rows, arrays)?;
+    let packed = match packed {
+        Some(packed) => packed,
+        None => values::pack(&output.columns, &output.rows)?,
+    };
+    // Each column's type, taken from its first non-NULL value (a query's columns have no
+    // declared type); `null` when every value is NULL.
+    let types: Array = packed
+        .types
+        .iter()
+        .map(|t| {
+            t.as_ref()
+                .map_or(JsValue::NULL, |t| values::js_str(&t.to_string()))
+        })
+        .collect();
+    let rows = values::packed_to_js(&output.columns, &packed, arrays)?;
     let set = |key: &str, value: &JsValue| {
         Reflect::set(&result, &values::js_str(key), value)
             .map_err(|_| DbError::new(ErrorCode::Execute, "cannot build result object"))
@@ -68,25 +87,9 @@ fn output_to_js(output: QueryOutput, arrays: bool) -> Result<JsValue, DbError> {
 fn outputs_to_js(outputs: Vec<QueryOutput>, arrays: bool) -> Result<JsValue, DbError> {
     let array = Array::new();
     for output in outputs {
-        array.push(&output_to_js(output, arrays)?);
+        array.push(&output_to_js(output, None, arrays)?);
     }
     Ok(array.into())
-}
-
-/// Each column's type, taken from its first non-NULL value (a query's columns have no declared
-/// type); `null` when every value is NULL.
-fn column_types(output: &QueryOutput) -> Array {
-    (0..output.columns.len())
-        .map(|column| {
-            output
-                .rows
-                .iter()
-                .find_map(|row| row.get(column).and_then(|value| value.get_type()))
-                .map_or(JsValue::NULL, |data_type| {
-                    values::js_str(&data_type.to_string())
-                })
-        })
-        .collect()
 }
 
 /// An event as JS sees it: `{ type: "commit" | "remote" | "reject" | "error" | "reset", … }`
@@ -339,8 +342,12 @@ impl RawDatabase {
         self.run(move |mut db| async move {
             let result = async {
                 let params = values::params_from_js(&params)?;
-                let output = db.query_call(&sql, &params, call.as_deref()).await?;
-                output_to_js(output, arrays)
+                // A forwarded call keeps its answer as rows (see `call_result`): not packed.
+                let (output, packed) = match call.as_deref() {
+                    None => db.query_packed(&sql, &params).await?,
+                    Some(call) => (db.query_call(&sql, &params, Some(call)).await?, None),
+                };
+                output_to_js(output, packed, arrays)
             }
             .await;
             (db, result)

@@ -2,7 +2,10 @@
 //! parameters back to values. Integers beyond ±2^53 become BigInt so no digit is lost.
 
 use {
-    crate::error::{DbError, ErrorCode},
+    crate::{
+        error::{DbError, ErrorCode},
+        packed_rows::PackedRows,
+    },
     gluesql_core::{
         chrono::{DateTime, NaiveDateTime},
         data::{Interval, Value},
@@ -176,121 +179,16 @@ extern "C" {
     ) -> JsValue;
 }
 
-const TAG_NULL: u8 = 0;
-const TAG_FALSE: u8 = 1;
-const TAG_TRUE: u8 = 2;
-const TAG_NUMBER: u8 = 3;
-const TAG_TEXT: u8 = 4;
-const TAG_OTHER: u8 = 5;
-
-/// Values packed for `idbsql_build_rows`; each becomes in JS what `value_to_js` makes of it.
-#[derive(Default)]
-struct Packed {
-    tags: Vec<u8>,
-    numbers: Vec<f64>,
-    text: String,
-    /// Where each text ends in `text`, in UTF-16 units (JS string offsets).
-    ends: Vec<u32>,
-    utf16_len: u32,
-    others: Vec<JsValue>,
-}
-
-impl Packed {
-    fn number(&mut self, v: f64) {
-        self.tags.push(TAG_NUMBER);
-        self.numbers.push(v);
-    }
-
-    /// Appends text written by `write`, ending one text value.
-    fn text(&mut self, write: impl FnOnce(&mut String)) {
-        let start = self.text.len();
-        write(&mut self.text);
-        let added = &self.text[start..];
-        let units = if added.is_ascii() {
-            added.len()
-        } else {
-            added.encode_utf16().count()
-        };
-        self.utf16_len = self.utf16_len.saturating_add(units as u32);
-        self.tags.push(TAG_TEXT);
-        self.ends.push(self.utf16_len);
-    }
-
-    fn other(&mut self, value: JsValue) {
-        self.tags.push(TAG_OTHER);
-        self.others.push(value);
-    }
-
-    fn push(&mut self, value: &Value) {
-        use std::fmt::Write;
-        match value {
-            Value::Null => self.tags.push(TAG_NULL),
-            Value::Bool(v) => self.tags.push(if *v { TAG_TRUE } else { TAG_FALSE }),
-            Value::I8(v) => self.number(f64::from(*v)),
-            Value::I16(v) => self.number(f64::from(*v)),
-            Value::I32(v) => self.number(f64::from(*v)),
-            Value::U8(v) => self.number(f64::from(*v)),
-            Value::U16(v) => self.number(f64::from(*v)),
-            Value::U32(v) => self.number(f64::from(*v)),
-            Value::I64(v) if (-MAX_SAFE..=MAX_SAFE).contains(&i128::from(*v)) => {
-                self.number(*v as f64)
-            }
-            Value::F32(v) => self.number(f64::from(*v)),
-            Value::F64(v) => self.number(*v),
-            Value::Str(v) => self.text(|t| t.push_str(v)),
-            Value::Decimal(v) => self.text(|t| {
-                let _ = write!(t, "{v}");
-            }),
-            Value::Date(v) => self.text(|t| {
-                let _ = write!(t, "{}", v.format("%Y-%m-%d"));
-            }),
-            Value::Timestamp(v) => self.text(|t| {
-                let _ = write!(t, "{}", v.format("%Y-%m-%dT%H:%M:%S%.f"));
-            }),
-            Value::Time(v) => self.text(|t| {
-                let _ = write!(t, "{}", v.format("%H:%M:%S%.f"));
-            }),
-            Value::Uuid(v) => self.text(|t| {
-                let _ = write!(t, "{}", uuid::Uuid::from_u128(*v).hyphenated());
-            }),
-            other => self.other(value_to_js(other)),
-        }
-    }
-
-    fn build(self, keys: &Array, count: usize, arrays: bool) -> JsValue {
-        let others: Array = self.others.into_iter().collect();
-        idbsql_build_rows(
-            keys,
-            count as u32,
-            arrays,
-            &self.tags,
-            &self.numbers,
-            &self.text,
-            &self.ends,
-            &others,
-        )
-    }
-}
-
-fn packed(rows: &[Vec<Value>]) -> Packed {
-    let mut packed = Packed::default();
-    for row in rows {
-        for value in row {
-            packed.push(value);
-        }
-    }
-    packed
-}
-
-/// Rows as plain objects keyed by column name (a later column of the same name wins), or with
-/// `arrays` as arrays, columns in order, duplicates kept (`rowMode: "array"`).
-pub fn rows_to_js(
+/// Packed rows (see packed_rows.rs) as JS rows: objects keyed by column name (a later column of
+/// the same name wins), or with `arrays` as arrays, columns in order, duplicates kept
+/// (`rowMode: "array"`).
+pub fn packed_to_js(
     columns: &[String],
-    rows: &[Vec<Value>],
+    packed: &PackedRows,
     arrays: bool,
 ) -> Result<JsValue, DbError> {
-    // Every row has a value per column: the packed tags are read `columns.len()` per row.
-    if rows.iter().any(|row| row.len() != columns.len()) {
+    // The tags are read `columns.len()` per row.
+    if packed.width() != columns.len() || !packed.is_whole() {
         return Err(DbError::new(
             ErrorCode::Execute,
             "cannot build a result row: its width is not the columns'",
@@ -301,7 +199,36 @@ pub fn rows_to_js(
     } else {
         columns.iter().map(|c| js_str(c)).collect()
     };
-    Ok(packed(rows).build(&keys, rows.len(), arrays))
+    let others: Array = packed.others.iter().map(value_to_js).collect();
+    Ok(idbsql_build_rows(
+        &keys,
+        packed.count() as u32,
+        arrays,
+        &packed.tags,
+        &packed.numbers,
+        &packed.text,
+        &packed.ends,
+        &others,
+    ))
+}
+
+/// Rows as `packed_to_js` makes them, packed first.
+pub fn rows_to_js(
+    columns: &[String],
+    rows: &[Vec<Value>],
+    arrays: bool,
+) -> Result<JsValue, DbError> {
+    packed_to_js(columns, &pack(columns, rows)?, arrays)
+}
+
+/// `rows` packed, each as wide as `columns`.
+pub fn pack(columns: &[String], rows: &[Vec<Value>]) -> Result<PackedRows, DbError> {
+    PackedRows::of_rows(columns.len(), rows).ok_or_else(|| {
+        DbError::new(
+            ErrorCode::Execute,
+            "cannot build a result row: its width is not the columns'",
+        )
+    })
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {

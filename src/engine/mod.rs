@@ -127,6 +127,9 @@ pub struct Engine {
     overriding_system_value: bool,
     /// A write statement runs with its foreign keys checked at its end (see foreign_keys.rs).
     checking_foreign_keys: bool,
+    /// The next RETURNING packs its rows into `packed` (see `pack_returning`).
+    pack_returning: bool,
+    packed: Option<crate::packed_rows::PackedRows>,
 }
 
 impl Default for Engine {
@@ -144,7 +147,22 @@ impl Engine {
             synced: false,
             overriding_system_value: false,
             checking_foreign_keys: false,
+            pack_returning: false,
+            packed: None,
         }
+    }
+
+    /// The next statement's RETURNING rows, where they are computed row by row, are packed for
+    /// the JS edge (see packed_rows.rs) and kept for `take_packed`, its output's `rows` left
+    /// empty: handed over with no vector per row (issue 26's cost target).
+    pub fn pack_returning(&mut self) {
+        self.pack_returning = true;
+    }
+
+    /// The rows the last statement packed, if it did; forgets a request no statement took.
+    pub fn take_packed(&mut self) -> Option<crate::packed_rows::PackedRows> {
+        self.pack_returning = false;
+        self.packed.take()
     }
 
     /// Tells the engine its database syncs (see `generated_keys`).

@@ -11,6 +11,7 @@ use {
     },
     crate::{
         error::{DbError, ErrorCode},
+        packed_rows::PackedRows,
         store::{Savepoint, Written},
     },
     gluesql_core::{
@@ -152,6 +153,8 @@ impl Engine {
         let Some(returning) = split(statement) else {
             return Ok(None);
         };
+        // Taken by the statement's own RETURNING, never by one a statement runs inside it.
+        let pack = std::mem::take(&mut self.pack_returning);
         if super::joined_writes::is_joined_write(statement) {
             refuse_other_relations(statement, &returning)?;
         }
@@ -163,18 +166,20 @@ impl Engine {
                 )
             })?;
             let written = engine.execute(&returning.write, params)?;
-            engine.returned(&returning, &before, written, params)
+            engine.returned(&returning, &before, written, params, pack)
         })
         .map(Some)
     }
 
-    /// The write's output with RETURNING's columns and rows.
+    /// The write's output with RETURNING's columns and rows; with `pack`, rows computed row by
+    /// row go to `self.packed` instead (see `Engine::pack_returning`).
     fn returned(
         &mut self,
         returning: &Returning,
         before: &Savepoint,
         written: QueryOutput,
         params: &[Value],
+        pack: bool,
     ) -> Result<QueryOutput, DbError> {
         let Some(table) = self.store().table(&returning.table) else {
             return Err(DbError::new(
@@ -193,6 +198,22 @@ impl Engine {
             ));
         }
         if let Some(picked) = plain_columns(returning, &columns) {
+            if pack {
+                let mut packed = PackedRows::with_capacity(picked.len(), written.row_count);
+                self.store()
+                    .rows_written_since(before, &returning.table, returning.which, |row| {
+                        for (column, (i, _)) in picked.iter().enumerate() {
+                            packed.push(column, row.get(*i).unwrap_or(&Value::Null));
+                        }
+                    });
+                self.packed = Some(packed);
+                return Ok(QueryOutput {
+                    command: written.command,
+                    columns: picked.into_iter().map(|(_, label)| label).collect(),
+                    rows: Vec::new(),
+                    row_count: written.row_count,
+                });
+            }
             let rows =
                 self.store()
                     .rows_written_since(before, &returning.table, returning.which, |row| {
@@ -220,6 +241,25 @@ impl Engine {
                         fold_literal_casts(expr);
                     }
                     let exprs = RowExprs::new(items.iter().map(|(expr, _)| expr), &columns);
+                    if pack {
+                        let mut packed = PackedRows::with_capacity(items.len(), written.row_count);
+                        let packing = self.store().try_rows_written_since(
+                            before,
+                            &returning.table,
+                            returning.which,
+                            |row| exprs.pack(row, &mut packed),
+                        );
+                        // As below, a row it cannot evaluate is left to the scratch table.
+                        if packing.is_ok() {
+                            self.packed = Some(packed);
+                            return Ok(QueryOutput {
+                                command: written.command,
+                                row_count: written.row_count,
+                                columns: items.into_iter().map(|(_, label)| label).collect(),
+                                rows: Vec::new(),
+                            });
+                        }
+                    }
                     let rows = self.store().try_rows_written_since(
                         before,
                         &returning.table,
@@ -487,12 +527,25 @@ fn internal() -> DbError {
     DbError::new(ErrorCode::Execute, "internal: RETURNING query")
 }
 
-/// A SELECT parsed from `sql`, whose projection and FROM item the caller then replaces.
-fn select_template(sql: &str) -> Result<Box<gluesql_core::sqlparser::ast::Query>, DbError> {
-    match super::parse_sql(sql)?.pop() {
-        Some(Statement::Query(query)) if matches!(query.body.as_ref(), SetExpr::Select(_)) => {
-            Ok(query)
-        }
-        _ => Err(internal()),
+/// A SELECT parsed from `sql`, whose projection and FROM item the caller then replaces. Parsed
+/// once per thread and copied after: per statement, parsing it cost as much as planning.
+fn select_template(sql: &'static str) -> Result<Box<gluesql_core::sqlparser::ast::Query>, DbError> {
+    type Parsed = Vec<(&'static str, Box<gluesql_core::sqlparser::ast::Query>)>;
+    thread_local! {
+        static PARSED: std::cell::RefCell<Parsed> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    if let Some(query) = PARSED.with_borrow(|parsed| {
+        parsed
+            .iter()
+            .find(|(text, _)| *text == sql)
+            .map(|(_, query)| query.clone())
+    }) {
+        return Ok(query);
+    }
+    let query = match super::parse_sql(sql)?.pop() {
+        Some(Statement::Query(query)) if matches!(query.body.as_ref(), SetExpr::Select(_)) => query,
+        _ => return Err(internal()),
+    };
+    PARSED.with_borrow_mut(|parsed| parsed.push((sql, query.clone())));
+    Ok(query)
 }

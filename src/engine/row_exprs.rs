@@ -5,7 +5,7 @@
 //! GlueSQL's `evaluate_stateless`: this module must never decide a value GlueSQL would not.
 
 use {
-    crate::error::DbError,
+    crate::{error::DbError, packed_rows::PackedRows},
     gluesql_core::{
         ast::BinaryOperator,
         data::Value,
@@ -13,6 +13,7 @@ use {
         executor::{evaluate_stateless, RowContext},
         plan::{ExprPlan, FunctionExprPlan},
     },
+    std::borrow::Cow,
 };
 
 /// A compiled expression; `None` from `compile` means GlueSQL evaluates the whole item.
@@ -69,29 +70,37 @@ fn value_of(compiled: &Compiled<'_>, row: &[Value]) -> Option<Value> {
         Compiled::Column(i) => row.get(*i).cloned(),
         Compiled::Value(value) => Some((*value).clone()),
         Compiled::Arithmetic(left, apply, right) => {
-            let left = value_of(left, row)?;
-            let right = value_of(right, row)?;
+            let left = operand(left, row)?;
+            let right = operand(right, row)?;
             // GlueSQL's binary operators answer NULL for a NULL operand before anything else.
             if left.is_null() || right.is_null() {
                 return Some(Value::Null);
             }
             apply(&left, &right).ok()
         }
-        Compiled::Case(upper, inner) => match value_of(inner, row)? {
+        Compiled::Case(upper, inner) => match operand(inner, row)?.as_ref() {
             Value::Null => Some(Value::Null),
-            // ASCII text changes case in place, as Unicode's mapping would change it.
-            Value::Str(mut text) if text.is_ascii() => {
-                if *upper {
-                    text.make_ascii_uppercase();
-                } else {
-                    text.make_ascii_lowercase();
-                }
-                Some(Value::Str(text))
-            }
+            // ASCII text changes case byte by byte, as Unicode's mapping would change it.
+            Value::Str(text) if text.is_ascii() => Some(Value::Str(if *upper {
+                text.to_ascii_uppercase()
+            } else {
+                text.to_ascii_lowercase()
+            })),
             Value::Str(text) if *upper => Some(Value::Str(text.to_uppercase())),
             Value::Str(text) => Some(Value::Str(text.to_lowercase())),
             _ => None,
         },
+    }
+}
+
+/// An operand's value, borrowed where it is stored (a column, a constant): an operator only
+/// reads its operands, and a copy per row of each (a text's included) cost as much as the
+/// operation.
+fn operand<'v>(compiled: &Compiled<'v>, row: &'v [Value]) -> Option<Cow<'v, Value>> {
+    match compiled {
+        Compiled::Column(i) => row.get(*i).map(Cow::Borrowed),
+        Compiled::Value(value) => Some(Cow::Borrowed(*value)),
+        _ => value_of(compiled, row).map(Cow::Owned),
     }
 }
 
@@ -121,6 +130,47 @@ impl<'p> RowExprs<'p> {
             });
         }
         Ok(values)
+    }
+}
+
+impl RowExprs<'_> {
+    /// One row's values, as `evaluate` gives them, packed (see packed_rows.rs) with no value
+    /// made where one is stored or is an ASCII text changing case: a column is packed from the
+    /// row, UPPER / LOWER of such a text is written straight into the packed text.
+    pub(super) fn pack(&self, row: &[Value], packed: &mut PackedRows) -> Result<(), DbError> {
+        for (column, (expr, compiled)) in self.items.iter().enumerate() {
+            match compiled {
+                Some(Compiled::Column(i)) => {
+                    if let Some(value) = row.get(*i) {
+                        packed.push(column, value);
+                        continue;
+                    }
+                }
+                Some(Compiled::Case(upper, inner)) => {
+                    if let Some(Value::Str(text)) = operand(inner, row).as_deref() {
+                        if text.is_ascii() {
+                            packed.push_text(column, |packed| {
+                                let start = packed.len();
+                                packed.push_str(text);
+                                if *upper {
+                                    packed[start..].make_ascii_uppercase();
+                                } else {
+                                    packed[start..].make_ascii_lowercase();
+                                }
+                            });
+                            continue;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let value = match compiled.as_ref().and_then(|c| value_of(c, row)) {
+                Some(value) => value,
+                None => by_gluesql(expr, self.columns, row)?,
+            };
+            packed.push(column, &value);
+        }
+        Ok(())
     }
 }
 

@@ -333,3 +333,59 @@ fn functions_rewritten_as_parsed_keep_the_names_the_query_wrote() {
         ]
     );
 }
+
+/// RETURNING's rows packed for the JS edge are the rows it gives unpacked, packed: for plain
+/// columns, compiled expressions (ASCII and other text changing case, NULLs), items GlueSQL
+/// evaluates, old rows of a DELETE, and a statement whose RETURNING runs a query instead.
+#[test]
+fn returning_packed_is_returning_unpacked_packed() {
+    let setup = [
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score FLOAT, big INTEGER)",
+        "INSERT INTO t VALUES (1, 'ann', 1.5, 9007199254740993), (2, 'Érik ß', NULL, 2), \
+         (3, NULL, 3.0, NULL), (4, 'bo', -0.5, 4)",
+    ];
+    let statements = [
+        "UPDATE t SET score = score + 1 RETURNING id, name, score, big",
+        "UPDATE t SET score = score * 2 WHERE id >= 2 RETURNING *",
+        "UPDATE t SET big = big + 1 RETURNING id, score * 2 AS double, upper(name) AS loud, \
+         lower(name), big",
+        "UPDATE t SET name = name RETURNING id + 0.5, coalesce(name, 'none'), id = 2",
+        "INSERT INTO t VALUES (6, 'x', 1, 1), (5, 'Y', 2, 2) RETURNING id, lower(name)",
+        "UPDATE t SET score = 1 RETURNING (SELECT COUNT(*) FROM t) AS n, id",
+        "DELETE FROM t WHERE id <= 3 RETURNING upper(name), big",
+    ];
+    let mut plain = Engine::default();
+    let mut packing = Engine::default();
+    for sql in setup {
+        plain.query(sql, &[]).unwrap();
+        packing.query(sql, &[]).unwrap();
+    }
+    for sql in statements {
+        let expected = plain.query(sql, &[]).unwrap();
+        packing.pack_returning();
+        let output = packing.query(sql, &[]).unwrap();
+        let packed = match packing.take_packed() {
+            Some(packed) => {
+                assert!(output.rows.is_empty(), "{sql}: rows given twice");
+                packed
+            }
+            None => {
+                // Only a RETURNING that runs a query gives rows unpacked.
+                assert!(sql.contains("SELECT"), "{sql}: not packed");
+                crate::packed_rows::PackedRows::of_rows(output.columns.len(), &output.rows).unwrap()
+            }
+        };
+        assert_eq!(output.columns, expected.columns, "{sql}");
+        assert_eq!(output.row_count, expected.row_count, "{sql}");
+        assert_eq!(
+            Some(packed),
+            crate::packed_rows::PackedRows::of_rows(expected.columns.len(), &expected.rows),
+            "{sql}"
+        );
+    }
+    // A request no statement took is forgotten.
+    packing.pack_returning();
+    packing.query("SELECT 1", &[]).unwrap();
+    assert!(packing.take_packed().is_none());
+    assert!(!packing.pack_returning);
+}

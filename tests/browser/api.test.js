@@ -278,6 +278,13 @@ for (const current of MODES) {
           "INSERT INTO acct VALUES ($1, 'ann', 10.50), (2, 'bob', 0.50) RETURNING id, balance, upper(owner) AS who",
           [9007199254740993n],
         );
+        // Rows RETURNING packs as it evaluates them, as arrays: a value beyond 2^53, a text
+        // changing case in place, a column twice.
+        const asArrays = await db.query(
+          "UPDATE acct SET owner = owner RETURNING id, lower(owner), owner, upper(owner) AS owner",
+          [],
+          { rowMode: "array" },
+        );
         const innerError = await db.transaction(async (tx) => {
           await tx.query("UPDATE acct SET balance = balance + 1 WHERE id = 2");
           // An inner transaction that throws undoes only its own writes.
@@ -314,7 +321,8 @@ for (const current of MODES) {
         await again.disconnect();
         const text = (rows) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "bigint" ? `${v}n` : v])));
         return {
-          inserted: { command: inserted.command, rowCount: inserted.rowCount, columns: inserted.columns, rows: text(inserted.rows) },
+          inserted: { command: inserted.command, rowCount: inserted.rowCount, columns: inserted.columns, types: inserted.types, rows: text(inserted.rows) },
+          asArrays: { columns: asArrays.columns, types: asArrays.types, rows: asArrays.rows.map((r) => r.map((v) => (typeof v === "bigint" ? `${v}n` : v))) },
           innerError,
           nested,
           deleted: { command: deleted.command, rowCount: deleted.rowCount, rows: deleted.rows },
@@ -326,9 +334,18 @@ for (const current of MODES) {
         command: "INSERT",
         rowCount: 2,
         columns: ["id", "balance", "who"],
+        types: ["INT", "DECIMAL", "TEXT"],
         rows: [
           { id: "9007199254740993n", balance: "10.50", who: "ANN" },
           { id: 2, balance: "0.50", who: "BOB" },
+        ],
+      });
+      assert.deepEqual(out.asArrays, {
+        columns: ["id", "lower(owner)", "owner", "owner"],
+        types: ["INT", "TEXT", "TEXT", "TEXT"],
+        rows: [
+          [2, "bob", "bob", "BOB"],
+          ["9007199254740993n", "ann", "ann", "ANN"],
         ],
       });
       assert.equal(out.innerError, "inner failed");
