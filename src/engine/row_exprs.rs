@@ -1,8 +1,9 @@
 //! Planned expressions compiled once for evaluation over many stored rows (RETURNING's): a
 //! column, a value, `+ - * / %` and UPPER / LOWER run with GlueSQL's own value operations and
 //! no per-call context (GlueSQL's evaluator allocates one and finds each column by name per
-//! call). Every other shape, and any value of a kind a shape does not expect, is evaluated by
-//! GlueSQL's `evaluate_stateless`: this module must never decide a value GlueSQL would not.
+//! call), into values or packed straight for JS (packed_rows.rs). Every other shape, and any
+//! value of a kind a shape does not expect, is evaluated by GlueSQL's `evaluate_stateless`:
+//! this module must never decide a value GlueSQL would not.
 
 use {
     crate::{error::DbError, packed_rows::PackedRows},
