@@ -144,13 +144,16 @@ fn size(expr: &Expr) -> usize {
     count
 }
 
-/// The operands with the smaller one second (the one the value forms write twice). AND and OR
-/// are symmetric in SQL, and SQL does not promise an evaluation order.
+/// The operands in the order the value forms evaluate them: one that may fail (`a / b > 1`)
+/// second, evaluated only when the other does not decide, as SQL users rely on (`b <> 0 AND
+/// a / b > 1` in a select list, or in a WHERE a HAVING of constants guards); else the smaller
+/// one second (the one the value forms write twice). AND and OR are symmetric in SQL.
 fn smaller_second(a: Expr, b: Expr) -> (Expr, Expr) {
-    if size(&b) > size(&a) {
-        (b, a)
-    } else {
-        (a, b)
+    match (may_fail(&a), may_fail(&b)) {
+        (true, false) => (b, a),
+        (false, true) => (a, b),
+        _ if size(&b) > size(&a) => (b, a),
+        _ => (a, b),
     }
 }
 
