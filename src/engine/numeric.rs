@@ -756,7 +756,11 @@ impl Typer<'_> {
                     // relies on it), compared with the second as SQL compares numbers.
                     "NULLIF" => {
                         let second = args.get(1).map(|(_, n)| *n);
-                        if let (Num::Decimal, Some(Num::Int | Num::IntLiteral)) = (first, second) {
+                        if let (
+                            Num::Decimal,
+                            Some(Num::Int | Num::IntLiteral | Num::FloatLiteral),
+                        ) = (first, second)
+                        {
                             if let Some((e, _)) = args.get_mut(1) {
                                 cast_in_place(e, decimal());
                             }
@@ -767,7 +771,10 @@ impl Typer<'_> {
                                 Num::Int | Num::Mixed,
                                 Some(Num::Float | Num::FloatLiteral | Num::Decimal | Num::Mixed),
                             )
-                            | (Num::Mixed, Some(Num::Int | Num::IntLiteral)) => Some(float()),
+                            | (Num::Mixed, Some(Num::Int | Num::IntLiteral))
+                            // A DECIMAL meets a FLOAT as a FLOAT (PostgreSQL's rule), and a
+                            // kind that varies by row (`GREATEST(id, 1.5)`) the same way.
+                            | (Num::Decimal, Some(Num::Float | Num::Mixed)) => Some(float()),
                             _ => None,
                         };
                         first
