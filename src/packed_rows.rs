@@ -66,7 +66,7 @@ impl PackedRows {
 
     /// The value of the next column (column `column` of the row being packed).
     pub fn push(&mut self, column: usize, value: &Value) {
-        self.note_type(column, value);
+        self.note_type(column, || value.get_type());
         match value {
             Value::Null => self.tags.push(TAG_NULL),
             Value::Bool(v) => self.tags.push(if *v { TAG_TRUE } else { TAG_FALSE }),
@@ -107,15 +107,14 @@ impl PackedRows {
     /// A text (a `Value::Str`) of column `column` written by `write` straight into the packed
     /// text, with no string of its own.
     pub fn push_text(&mut self, column: usize, write: impl FnOnce(&mut String)) {
-        if self.types.get(column).is_some_and(Option::is_none) {
-            self.types[column] = Some(DataType::Text);
-        }
+        self.note_type(column, || Some(DataType::Text));
         self.text(write);
     }
 
-    fn note_type(&mut self, column: usize, value: &Value) {
+    /// Column `column`'s type, from its first value that has one.
+    fn note_type(&mut self, column: usize, of: impl FnOnce() -> Option<DataType>) {
         if let Some(slot @ None) = self.types.get_mut(column) {
-            *slot = value.get_type();
+            *slot = of();
         }
     }
 

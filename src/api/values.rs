@@ -189,10 +189,7 @@ pub fn packed_to_js(
 ) -> Result<JsValue, DbError> {
     // The tags are read `columns.len()` per row.
     if packed.width() != columns.len() || !packed.is_whole() {
-        return Err(DbError::new(
-            ErrorCode::Execute,
-            "cannot build a result row: its width is not the columns'",
-        ));
+        return Err(width_error());
     }
     let keys: Array = if arrays {
         Array::new_with_length(columns.len() as u32)
@@ -223,12 +220,14 @@ pub fn rows_to_js(
 
 /// `rows` packed, each as wide as `columns`.
 pub fn pack(columns: &[String], rows: &[Vec<Value>]) -> Result<PackedRows, DbError> {
-    PackedRows::of_rows(columns.len(), rows).ok_or_else(|| {
-        DbError::new(
-            ErrorCode::Execute,
-            "cannot build a result row: its width is not the columns'",
-        )
-    })
+    PackedRows::of_rows(columns.len(), rows).ok_or_else(width_error)
+}
+
+fn width_error() -> DbError {
+    DbError::new(
+        ErrorCode::Execute,
+        "cannot build a result row: its width is not the columns'",
+    )
 }
 
 fn params_error(position: usize, message: impl std::fmt::Display) -> DbError {

@@ -207,12 +207,7 @@ impl Engine {
                         }
                     });
                 self.packed = Some(packed);
-                return Ok(QueryOutput {
-                    command: written.command,
-                    columns: picked.into_iter().map(|(_, label)| label).collect(),
-                    rows: Vec::new(),
-                    row_count: written.row_count,
-                });
+                return Ok(with_rows(&written, labels(picked), Vec::new()));
             }
             let rows =
                 self.store()
@@ -222,12 +217,7 @@ impl Engine {
                             .map(|(i, _)| row.get(*i).cloned().unwrap_or(Value::Null))
                             .collect()
                     });
-            return Ok(QueryOutput {
-                command: written.command,
-                columns: picked.into_iter().map(|(_, label)| label).collect(),
-                rows,
-                row_count: written.row_count,
-            });
+            return Ok(with_rows(&written, labels(picked), rows));
         }
         let plain_reads =
             !reads_more_than_its_rows(returning) && self.store().functions().next().is_none();
@@ -252,12 +242,7 @@ impl Engine {
                         // As below, a row it cannot evaluate is left to the scratch table.
                         if packing.is_ok() {
                             self.packed = Some(packed);
-                            return Ok(QueryOutput {
-                                command: written.command,
-                                row_count: written.row_count,
-                                columns: items.into_iter().map(|(_, label)| label).collect(),
-                                rows: Vec::new(),
-                            });
+                            return Ok(with_rows(&written, labels(items), Vec::new()));
                         }
                     }
                     let rows = self.store().try_rows_written_since(
@@ -269,12 +254,7 @@ impl Engine {
                     // A row it cannot evaluate here (a name GlueSQL would look up in another
                     // way) is left to the scratch table, which answers or explains.
                     if let Ok(rows) = rows {
-                        return Ok(QueryOutput {
-                            command: written.command,
-                            row_count: written.row_count,
-                            columns: items.into_iter().map(|(_, label)| label).collect(),
-                            rows,
-                        });
+                        return Ok(with_rows(&written, labels(items), rows));
                     }
                 }
             }
@@ -521,6 +501,21 @@ fn refuse_other_relations(statement: &Statement, returning: &Returning) -> Resul
         )),
         None => Ok(()),
     }
+}
+
+/// The write's output (its command and count) with RETURNING's columns and rows.
+fn with_rows(written: &QueryOutput, columns: Vec<String>, rows: Vec<Vec<Value>>) -> QueryOutput {
+    QueryOutput {
+        command: written.command,
+        columns,
+        rows,
+        row_count: written.row_count,
+    }
+}
+
+/// The labels of (item, label) pairs, in order.
+fn labels<T>(items: Vec<(T, String)>) -> Vec<String> {
+    items.into_iter().map(|(_, label)| label).collect()
 }
 
 fn internal() -> DbError {

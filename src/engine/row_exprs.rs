@@ -81,16 +81,27 @@ fn value_of(compiled: &Compiled<'_>, row: &[Value]) -> Option<Value> {
         }
         Compiled::Case(upper, inner) => match operand(inner, row)?.as_ref() {
             Value::Null => Some(Value::Null),
-            // ASCII text changes case byte by byte, as Unicode's mapping would change it.
-            Value::Str(text) if text.is_ascii() => Some(Value::Str(if *upper {
-                text.to_ascii_uppercase()
-            } else {
-                text.to_ascii_lowercase()
-            })),
+            Value::Str(text) if text.is_ascii() => {
+                let mut changed = String::with_capacity(text.len());
+                ascii_case(text, *upper, &mut changed);
+                Some(Value::Str(changed))
+            }
             Value::Str(text) if *upper => Some(Value::Str(text.to_uppercase())),
             Value::Str(text) => Some(Value::Str(text.to_lowercase())),
             _ => None,
         },
+    }
+}
+
+/// ASCII `text` appended to `out` in upper (or lower) case: byte by byte, as Unicode's mapping
+/// would change it.
+fn ascii_case(text: &str, upper: bool, out: &mut String) {
+    let start = out.len();
+    out.push_str(text);
+    if upper {
+        out[start..].make_ascii_uppercase();
+    } else {
+        out[start..].make_ascii_lowercase();
     }
 }
 
@@ -150,15 +161,7 @@ impl RowExprs<'_> {
                 Some(Compiled::Case(upper, inner)) => {
                     if let Some(Value::Str(text)) = operand(inner, row).as_deref() {
                         if text.is_ascii() {
-                            packed.push_text(column, |packed| {
-                                let start = packed.len();
-                                packed.push_str(text);
-                                if *upper {
-                                    packed[start..].make_ascii_uppercase();
-                                } else {
-                                    packed[start..].make_ascii_lowercase();
-                                }
-                            });
+                            packed.push_text(column, |packed| ascii_case(text, *upper, packed));
                             continue;
                         }
                     }
