@@ -746,6 +746,10 @@ impl Typer<'_> {
                         cast_in_place(e, float());
                     }
                 }
+                // GlueSQL averages DECIMALs as FLOATs (three 8.70s average to
+                // 8.700000000000001, so ties PostgreSQL sees break): SUM / COUNT is exact.
+                let exact_average =
+                    name == "AVG" && first == Num::Decimal && function.over.is_none();
                 let num = match name.as_str() {
                     "SUM" | "MIN" | "MAX" if first == Num::Mixed => Num::Float,
                     "SUM" | "MIN" | "MAX" => as_value(first),
@@ -781,6 +785,12 @@ impl Typer<'_> {
                     }
                     other => function_result(other).unwrap_or(Num::Unknown),
                 };
+                if exact_average {
+                    if let Some(exact) = decimal_average(function) {
+                        *expr = exact;
+                        return Num::Decimal;
+                    }
+                }
                 if let Some(to) = nullif_across {
                     // `NULLIF(i, f)` as `CASE WHEN CAST(i AS FLOAT) = f THEN NULL ELSE i END`:
                     // GlueSQL would convert `f` to an integer to compare.
@@ -1111,6 +1121,29 @@ fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataTyp
         results: vec![Expr::Value(SqlValue::Null)],
         else_result: Some(Box::new(a.clone())),
     })
+}
+
+/// `AVG(x)` of a DECIMAL as `(SUM(x) / COUNT(x))`, DISTINCT and FILTER kept on both: exact
+/// where GlueSQL's AVG is a FLOAT. NULL where no value is counted (NULL / 0 is NULL).
+fn decimal_average(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(_))] = list.args.as_slice() else {
+        return None;
+    };
+    let named = |name: &str| {
+        let mut call = function.clone();
+        call.name = gluesql_core::sqlparser::ast::ObjectName(vec![
+            gluesql_core::sqlparser::ast::Ident::new(name),
+        ]);
+        Expr::Function(call)
+    };
+    Some(Expr::Nested(Box::new(Expr::BinaryOp {
+        left: Box::new(named("SUM")),
+        op: BinaryOperator::Divide,
+        right: Box::new(named("COUNT")),
+    })))
 }
 
 /// GlueSQL cannot order integers among FLOATs: an output column whose kind varies by row
@@ -1457,7 +1490,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
             } => matches!(statement, Statement::Insert(_)),
             Expr::Function(function) => matches!(
                 function.name.to_string().to_uppercase().as_str(),
-                "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF"
+                "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF" | "AVG"
             ),
             _ => false,
         };

@@ -307,6 +307,15 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
                 Err(_) => return refuse(value),
             }
         }
+        // Stored into a FLOAT column, a DECIMAL (an INSERT … SELECT's) is the nearest FLOAT, as
+        // PostgreSQL's assignment makes it: read from its digits, correctly rounded.
+        (Value::Decimal(d), t) if role == Role::Store && is_float_type(t) => {
+            let nearest = d.to_string().parse::<f64>().map(Value::F64);
+            match nearest.map(|f| f.cast(data_type)) {
+                Ok(Ok(v)) => v,
+                _ => return refuse(value),
+            }
+        }
         (Value::Map(map), DataType::Point) => {
             let coordinate = |name: &str| match map.get(name) {
                 Some(Value::F64(v)) => Some(*v),
