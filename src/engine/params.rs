@@ -119,6 +119,10 @@ pub(super) fn bound_value<'a>(expr: &SqlExpr, params: &'a [Value]) -> Option<&'a
 
 /// Whether `expr` is NULL written out or a parameter given as NULL.
 pub(super) fn is_null_or_null_param(expr: &SqlExpr, params: &[Value]) -> bool {
-    matches!(expr, SqlExpr::Value(SqlValue::Null))
-        || matches!(bound_value(expr, params), Some(Value::Null))
+    match expr {
+        // `(NULL)`: how a CASE no row can take is left (constant_case.rs).
+        SqlExpr::Nested(inner) => is_null_or_null_param(inner, params),
+        SqlExpr::Value(SqlValue::Null) => true,
+        _ => matches!(bound_value(expr, params), Some(Value::Null)),
+    }
 }
