@@ -19,6 +19,7 @@ mod joined_writes;
 mod joins;
 mod json_calls;
 mod json_placement;
+mod key_probes;
 mod key_updates;
 mod labels;
 mod lateral;
@@ -421,6 +422,10 @@ impl Engine {
             if let Some(output) = self.windows_answered_directly(&statement, &params)? {
                 return Ok(Lowered::Answered(output));
             }
+        }
+        // Before subqueries are computed: a key compared with a computed constant becomes one.
+        if key_probes::may_apply(&statement) {
+            self.wrap_key_probes(statement.to_mut());
         }
         let written = labels::written(&statement);
         let has_subquery = subquery::has_subquery(&statement);
