@@ -124,6 +124,22 @@ fn glue_type_of(num: Num) -> Option<GlueType> {
     }
 }
 
+/// The types of `query`'s output columns as the typer knows them, `None` where it does not:
+/// a computed join reads a view's `c0 - 4` of a DATE as a DATE even where every row it gives
+/// is NULL (computed_from.rs). Types a copy; `query` is left as it is.
+pub(super) fn output_types(engine: &Engine, query: &Query) -> Vec<Option<GlueType>> {
+    let typer = Typer {
+        engine,
+        params: &[],
+    };
+    let mut copy = query.clone();
+    typer
+        .query(&mut copy, &mut Vec::new())
+        .into_iter()
+        .map(glue_type_of)
+        .collect()
+}
+
 /// The kinds of a FROM item's columns, in order (nothing when its columns are unknown).
 fn columns_num(table: &ScopeTable) -> Vec<Num> {
     table.columns.as_ref().map_or_else(Vec::new, |columns| {
