@@ -766,6 +766,8 @@ impl Typer<'_> {
                 // 8.700000000000001, so ties PostgreSQL sees break): SUM / COUNT is exact.
                 let exact_average =
                     name == "AVG" && first == Num::Decimal && function.over.is_none();
+                let sign_of_decimal =
+                    name == "SIGN" && first == Num::Decimal && function.over.is_none();
                 let num = match name.as_str() {
                     "SUM" | "MIN" | "MAX" if first == Num::Mixed => Num::Float,
                     "SUM" | "MIN" | "MAX" => as_value(first),
@@ -794,13 +796,26 @@ impl Typer<'_> {
                             | (Num::Mixed, Some(Num::Int | Num::IntLiteral))
                             // A DECIMAL meets a FLOAT as a FLOAT (PostgreSQL's rule), and a
                             // kind that varies by row (`GREATEST(id, 1.5)`) the same way.
-                            | (Num::Decimal, Some(Num::Float | Num::Mixed)) => Some(float()),
+                            | (Num::Decimal, Some(Num::Float | Num::Mixed))
+                            | (Num::Float, Some(Num::Decimal)) => Some(float()),
                             _ => None,
                         };
                         first
                     }
                     other => function_result(other).unwrap_or(Num::Unknown),
                 };
+                if sign_of_decimal {
+                    if let Some(by_comparison) = decimal_sign(function) {
+                        *expr = by_comparison;
+                        return Num::Int;
+                    }
+                }
+                if name == "SIGN" && function.over.is_none() {
+                    // GlueSQL's SIGN is an I8, which an INTEGER key probe (`id = SIGN(x)`)
+                    // and an INTEGER column refuse: it is an INTEGER.
+                    cast_in_place(expr, DataType::Integer(None));
+                    return Num::Int;
+                }
                 if exact_average {
                     if let Some(exact) = decimal_average(function) {
                         *expr = exact;
@@ -1137,6 +1152,37 @@ fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataTyp
         results: vec![Expr::Value(SqlValue::Null)],
         else_result: Some(Box::new(a.clone())),
     })
+}
+
+/// `SIGN(x)` of a DECIMAL, which GlueSQL refuses ("function requires float value"): -1, 0 or
+/// 1 by comparing `x` with a DECIMAL zero, NULL for NULL.
+fn decimal_sign(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] = list.args.as_slice() else {
+        return None;
+    };
+    let zero = || {
+        let mut zero = number(BigDecimal::from(0));
+        cast_in_place(&mut zero, decimal());
+        zero
+    };
+    let against = |op: BinaryOperator| Expr::BinaryOp {
+        left: Box::new(x.clone()),
+        op,
+        right: Box::new(zero()),
+    };
+    Some(Expr::Nested(Box::new(Expr::Case {
+        operand: None,
+        conditions: vec![
+            against(BinaryOperator::Gt),
+            against(BinaryOperator::Lt),
+            against(BinaryOperator::Eq),
+        ],
+        results: vec![number(1.into()), number((-1).into()), number(0.into())],
+        else_result: None,
+    })))
 }
 
 /// `AVG(x)` of a DECIMAL as `(SUM(x) / COUNT(x))`, DISTINCT and FILTER kept on both: exact
@@ -1506,7 +1552,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
             } => matches!(statement, Statement::Insert(_)),
             Expr::Function(function) => matches!(
                 function.name.to_string().to_uppercase().as_str(),
-                "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF" | "AVG"
+                "LENGTH" | "ASCII" | "COALESCE" | "IFNULL" | "NULLIF" | "AVG" | "SIGN"
             ),
             _ => false,
         };
