@@ -1536,7 +1536,13 @@ impl Gen<'_> {
         match choice {
             0..=2 => {
                 let ty = self.rng.pick(VALUE_TYPES);
-                let left = self.expr(ty, scope, d);
+                let mut left = self.expr(ty, scope, d);
+                if ty.is_numeric() && self.rng.percent(10) {
+                    // SIGN of any numeric kind, compared (as a value its kind differs: SQLite's
+                    // is an integer, PostgreSQL's a float or a numeric).
+                    self.note("math function");
+                    left = Expr::Func("SIGN", vec![left]);
+                }
                 // Numbers meet numbers of any kind: an INT column against a FLOAT, a DECIMAL.
                 let right_ty = if ty.is_numeric() {
                     self.rng.pick(&[ty, ty, Ty::Int, Ty::Float, Ty::Dec])
