@@ -354,7 +354,17 @@ fn respell_columns(statement: &mut Statement, names: &[String], relations: &Rela
             }
             Expr::CompoundIdentifier(idents) => match idents.as_mut_slice() {
                 [qualifier, column] => {
-                    respell(qualifier, names);
+                    // A qualifier names a relation: respelled among them first, so a column
+                    // or output alias spelled as written (`c AS S0` beside `FROM w AS s0`)
+                    // does not keep `S0.a1` from meaning `s0.a1`.
+                    if !relations.contains_key(&qualifier.value) {
+                        match pick(&qualifier.value, relations.keys().map(String::as_str)) {
+                            Some(relation) => qualifier.value = relation.to_owned(),
+                            None => {
+                                respell(qualifier, names);
+                            }
+                        }
+                    }
                     match columns_of(relations, &qualifier.value) {
                         Some(columns) => {
                             respell(column, columns);
