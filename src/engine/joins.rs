@@ -406,7 +406,7 @@ fn unnested(expr: &Expr) -> &Expr {
 }
 
 /// The conjuncts of an AND chain (parentheses looked through).
-fn split(expr: &Expr) -> Vec<&Expr> {
+pub(super) fn split(expr: &Expr) -> Vec<&Expr> {
     match unnested(expr) {
         Expr::BinaryOp {
             left,

@@ -6,6 +6,7 @@
 
 use {
     super::{
+        joins::split,
         setops::{plain_query, plain_select},
         subquery::all_selects,
         Engine,
@@ -28,7 +29,9 @@ pub fn may_apply(statement: &Statement) -> bool {
     let _ = super::visit::queries(statement, |query| {
         if let SetExpr::Select(select) = query.body.as_ref() {
             found = select.selection.as_ref().is_some_and(|w| {
-                conjuncts(w).any(|c| eq_sides(c).and_then(column_first).is_some())
+                split(w)
+                    .into_iter()
+                    .any(|c| eq_sides(c).and_then(column_first).is_some())
             });
         }
         if found {
@@ -106,19 +109,7 @@ impl Engine {
     }
 }
 
-/// The top-level AND operands of a WHERE.
-fn conjuncts(expr: &Expr) -> Box<dyn Iterator<Item = &Expr> + '_> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => Box::new(conjuncts(left).chain(conjuncts(right))),
-        Expr::Nested(inner) => conjuncts(inner),
-        other => Box::new(std::iter::once(other)),
-    }
-}
-
+/// The top-level AND operands of a WHERE, to rewrite (`joins::split` reads them).
 fn conjuncts_mut(expr: &mut Expr) -> Vec<&mut Expr> {
     match expr {
         Expr::BinaryOp {
