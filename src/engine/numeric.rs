@@ -337,6 +337,7 @@ impl Typer<'_> {
         });
         let mut output = output.unwrap_or_default();
         sort_varying_as_float(query, &mut output);
+        sort_negative_zero_as_zero(query, &output);
         // ORDER BY after one SELECT reads its FROM's columns (`ORDER BY d - 1`).
         let plain = matches!(query.body.as_ref(), SetExpr::Select(_));
         let scoped = match last_scope {
@@ -346,8 +347,12 @@ impl Typer<'_> {
             }
             _ => false,
         };
-        for expr in query_tail_exprs_mut(query) {
-            self.expr(expr, scopes);
+        let sorted = query.order_by.as_ref().map_or(0, |o| o.exprs.len());
+        for (at, expr) in query_tail_exprs_mut(query).into_iter().enumerate() {
+            let num = self.expr(expr, scopes);
+            if at < sorted && as_value(num) == Num::Float && may_be_negative_zero(expr) {
+                plus_zero(expr);
+            }
         }
         if scoped {
             scopes.pop();
@@ -755,9 +760,9 @@ impl Typer<'_> {
                 }
                 let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
                 // An aggregate compares or adds its values: a kind that varies by row is
-                // aggregated as FLOATs.
+                // aggregated as FLOATs. So is SIGN's, which GlueSQL refuses for a DECIMAL row.
                 let aggregate = matches!(name.as_str(), "SUM" | "MIN" | "MAX" | "AVG");
-                if aggregate && first == Num::Mixed {
+                if (aggregate || name == "SIGN") && first == Num::Mixed {
                     if let Some((e, _)) = args.first_mut() {
                         cast_in_place(e, float());
                     }
@@ -1266,6 +1271,87 @@ fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
             output[p] = Num::Float;
         }
     }
+}
+
+/// IEEE's -0.0 (`-(0 * x)`, `0 * -4.75`) is 0 to SQL, but GlueSQL sorts it before 0.0 (it
+/// orders FLOATs by `total_cmp`): an output column of FLOAT arithmetic that ORDER BY sorts on
+/// by position or name is computed plus 0.0, which makes -0.0 +0.0 and changes nothing else.
+fn sort_negative_zero_as_zero(query: &mut Query, output: &[Num]) {
+    let Some(order_by) = query.order_by.as_ref() else {
+        return;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let mut positions = Vec::new();
+    for item in &order_by.exprs {
+        let position = match &item.expr {
+            Expr::Value(SqlValue::Number(n, _)) => n.to_usize().and_then(|n| n.checked_sub(1)),
+            Expr::Identifier(name) => select.projection.iter().position(|p| {
+                matches!(p, SelectItem::ExprWithAlias { alias, .. } if alias.value == name.value)
+            }),
+            _ => None,
+        };
+        positions.extend(position);
+    }
+    // Positions count projection items; a wildcard before them would shift the output.
+    for p in positions {
+        if output.get(p).map(|n| as_value(*n)) != Some(Num::Float)
+            || select.projection[..p.min(select.projection.len())]
+                .iter()
+                .any(|i| {
+                    matches!(
+                        i,
+                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                    )
+                })
+        {
+            continue;
+        }
+        if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+            select.projection.get_mut(p)
+        {
+            if may_be_negative_zero(e) {
+                plus_zero(e);
+            }
+        }
+    }
+}
+
+/// Arithmetic (a sign, an operator) over no function: what can make -0.0 and may safely be
+/// computed plus 0.0 (an aggregate or a window could not).
+fn may_be_negative_zero(expr: &Expr) -> bool {
+    if !matches!(
+        expr,
+        Expr::BinaryOp { .. } | Expr::UnaryOp { .. } | Expr::Nested(_)
+    ) {
+        return false;
+    }
+    let mut plain = true;
+    let _ = super::visit::exprs(expr, |e| {
+        plain = !matches!(
+            e,
+            Expr::Function(_) | Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
+        );
+        if plain {
+            std::ops::ControlFlow::Continue(())
+        } else {
+            std::ops::ControlFlow::Break(())
+        }
+    });
+    plain
+}
+
+/// `expr` as `(expr + CAST(0 AS FLOAT))`: -0.0 becomes 0.0, every other value stays.
+fn plus_zero(expr: &mut Expr) {
+    let taken = std::mem::replace(expr, Expr::Value(SqlValue::Null));
+    let mut zero = number(BigDecimal::from(0));
+    cast_in_place(&mut zero, float());
+    *expr = Expr::Nested(Box::new(Expr::BinaryOp {
+        left: Box::new(taken),
+        op: BinaryOperator::Plus,
+        right: Box::new(zero),
+    }));
 }
 
 fn is_null_literal(expr: &Expr) -> bool {
