@@ -1159,15 +1159,21 @@ fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataTyp
     })
 }
 
-/// `SIGN(x)` of a DECIMAL, which GlueSQL refuses ("function requires float value"): -1, 0 or
-/// 1 by comparing `x` with a DECIMAL zero, NULL for NULL.
-fn decimal_sign(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
+/// The one plain argument of a call (`f(x)`), if it has exactly that.
+fn only_argument(function: &gluesql_core::sqlparser::ast::Function) -> Option<&Expr> {
     let FunctionArguments::List(list) = &function.args else {
         return None;
     };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] = list.args.as_slice() else {
-        return None;
-    };
+    match list.args.as_slice() {
+        [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] => Some(x),
+        _ => None,
+    }
+}
+
+/// `SIGN(x)` of a DECIMAL, which GlueSQL refuses ("function requires float value"): -1, 0 or
+/// 1 by comparing `x` with a DECIMAL zero, NULL for NULL.
+fn decimal_sign(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
+    let x = only_argument(function)?;
     let zero = || {
         let mut zero = number(BigDecimal::from(0));
         cast_in_place(&mut zero, decimal());
@@ -1193,12 +1199,7 @@ fn decimal_sign(function: &gluesql_core::sqlparser::ast::Function) -> Option<Exp
 /// `AVG(x)` of a DECIMAL as `(SUM(x) / COUNT(x))`, DISTINCT and FILTER kept on both: exact
 /// where GlueSQL's AVG is a FLOAT. NULL where no value is counted (NULL / 0 is NULL).
 fn decimal_average(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
-    let FunctionArguments::List(list) = &function.args else {
-        return None;
-    };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(_))] = list.args.as_slice() else {
-        return None;
-    };
+    only_argument(function)?;
     let named = |name: &str| {
         let mut call = function.clone();
         call.name = gluesql_core::sqlparser::ast::ObjectName(vec![
