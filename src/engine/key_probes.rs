@@ -59,7 +59,8 @@ impl Engine {
         let Some(selection) = select.selection.as_mut() else {
             return;
         };
-        let keys: Vec<String> = select
+        let store = self.store();
+        let keys: Vec<&str> = select
             .from
             .iter()
             .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
@@ -67,12 +68,7 @@ impl Engine {
                 TableFactor::Table { name, .. } => name.0.last().map(|i| i.value.as_str()),
                 _ => None,
             })
-            .filter_map(|table| {
-                let defs = self.store().table(table)?.schema.column_defs.as_ref()?;
-                defs.iter()
-                    .find(|d| d.unique.is_some_and(|u| u.is_primary))
-                    .map(|d| d.name.clone())
-            })
+            .filter_map(|table| store.primary_key(table))
             .collect();
         if keys.is_empty() {
             return;
@@ -99,7 +95,7 @@ impl Engine {
                 Expr::CompoundIdentifier(parts) => parts.last().map(|i| &i.value),
                 _ => None,
             };
-            if named.is_some_and(|n| keys.iter().any(|k| k == n)) {
+            if named.is_some_and(|n| keys.contains(&n.as_str())) {
                 let computed = std::mem::replace(value.as_mut(), Expr::Value(SqlValue::Null));
                 **value = Expr::Subquery(Box::new(plain_query(SetExpr::Select(Box::new(
                     plain_select(vec![SelectItem::UnnamedExpr(computed)], Vec::new()),

@@ -1174,11 +1174,7 @@ fn only_argument(function: &gluesql_core::sqlparser::ast::Function) -> Option<&E
 /// 1 by comparing `x` with a DECIMAL zero, NULL for NULL.
 fn decimal_sign(function: &gluesql_core::sqlparser::ast::Function) -> Option<Expr> {
     let x = only_argument(function)?;
-    let zero = || {
-        let mut zero = number(BigDecimal::from(0));
-        cast_in_place(&mut zero, decimal());
-        zero
-    };
+    let zero = || cast(number(0.into()), decimal());
     let against = |op: BinaryOperator| Expr::BinaryOp {
         left: Box::new(x.clone()),
         op,
@@ -1228,25 +1224,11 @@ fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
         return;
     };
     let mut sorted = Vec::new();
-    for item in &mut order_by.exprs {
-        let by_position = matches!(&item.expr, Expr::Value(SqlValue::Number(..)));
-        let position = match &item.expr {
-            Expr::Value(SqlValue::Number(n, _)) => n
-                .to_usize()
-                .and_then(|n| n.checked_sub(1))
-                .filter(|p| *p < select.projection.len()),
-            expr => select.projection.iter().position(|p| match p {
-                SelectItem::ExprWithAlias { expr: e, alias } => {
-                    e == expr || matches!(expr, Expr::Identifier(i) if i.value == alias.value)
-                }
-                SelectItem::UnnamedExpr(e) => e == expr,
-                _ => false,
-            }),
-        };
-        if let Some(p) = position {
+    let columns = sorted_columns(select, &order_by.exprs);
+    for (item, column) in order_by.exprs.iter_mut().zip(columns) {
+        if let Some((p, by)) = column {
             // ORDER BY evaluates a written expression again; it is sorted as a FLOAT too.
-            let by_name = matches!(item.expr, Expr::Identifier(_));
-            if !by_position && !by_name && output.get(p) == Some(&Num::Mixed) {
+            if by == SortedBy::Expression && output.get(p) == Some(&Num::Mixed) {
                 cast_in_place(&mut item.expr, float());
             }
             sorted.push(p);
@@ -1274,6 +1256,53 @@ fn sort_varying_as_float(query: &mut Query, output: &mut [Num]) {
     }
 }
 
+/// How an ORDER BY item names the output column it sorts on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SortedBy {
+    /// `ORDER BY 2`.
+    Position,
+    /// `ORDER BY v`: an output alias (or a column the select list names as written).
+    Name,
+    /// The select list's expression written again (`ORDER BY d - 1`).
+    Expression,
+}
+
+/// The output column (its projection position) each ORDER BY item of `select` sorts on, and
+/// how the item names it; `None` for an item sorting on something the select list lacks.
+fn sorted_columns(
+    select: &Select,
+    items: &[gluesql_core::sqlparser::ast::OrderByExpr],
+) -> Vec<Option<(usize, SortedBy)>> {
+    items
+        .iter()
+        .map(|item| match &item.expr {
+            Expr::Value(SqlValue::Number(n, _)) => n
+                .to_usize()
+                .and_then(|n| n.checked_sub(1))
+                .filter(|p| *p < select.projection.len())
+                .map(|p| (p, SortedBy::Position)),
+            expr => {
+                let by = match expr {
+                    Expr::Identifier(_) => SortedBy::Name,
+                    _ => SortedBy::Expression,
+                };
+                select
+                    .projection
+                    .iter()
+                    .position(|p| match p {
+                        SelectItem::ExprWithAlias { expr: e, alias } => {
+                            e == expr
+                                || matches!(expr, Expr::Identifier(i) if i.value == alias.value)
+                        }
+                        SelectItem::UnnamedExpr(e) => e == expr,
+                        _ => false,
+                    })
+                    .map(|p| (p, by))
+            }
+        })
+        .collect()
+}
+
 /// IEEE's -0.0 (`-(0 * x)`, `0 * -4.75`) is 0 to SQL, but GlueSQL sorts it before 0.0 (it
 /// orders FLOATs by `total_cmp`): an output column of FLOAT arithmetic that ORDER BY sorts on
 /// by position or name is computed plus 0.0, which makes -0.0 +0.0 and changes nothing else.
@@ -1284,28 +1313,22 @@ fn sort_negative_zero_as_zero(query: &mut Query, output: &[Num]) {
     let SetExpr::Select(select) = query.body.as_mut() else {
         return;
     };
-    let mut positions = Vec::new();
-    for item in &order_by.exprs {
-        let position = match &item.expr {
-            Expr::Value(SqlValue::Number(n, _)) => n.to_usize().and_then(|n| n.checked_sub(1)),
-            Expr::Identifier(name) => select.projection.iter().position(|p| {
-                matches!(p, SelectItem::ExprWithAlias { alias, .. } if alias.value == name.value)
-            }),
-            _ => None,
-        };
-        positions.extend(position);
-    }
+    // A written expression is handled where ORDER BY's own expressions are typed.
+    let positions: Vec<usize> = sorted_columns(select, &order_by.exprs)
+        .into_iter()
+        .flatten()
+        .filter(|(_, by)| *by != SortedBy::Expression)
+        .map(|(p, _)| p)
+        .collect();
     // Positions count projection items; a wildcard before them would shift the output.
     for p in positions {
         if output.get(p).map(|n| as_value(*n)) != Some(Num::Float)
-            || select.projection[..p.min(select.projection.len())]
-                .iter()
-                .any(|i| {
-                    matches!(
-                        i,
-                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-                    )
-                })
+            || select.projection[..p].iter().any(|i| {
+                matches!(
+                    i,
+                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+                )
+            })
         {
             continue;
         }
@@ -1346,12 +1369,10 @@ fn may_be_negative_zero(expr: &Expr) -> bool {
 /// `expr` as `(expr + CAST(0 AS FLOAT))`: -0.0 becomes 0.0, every other value stays.
 fn plus_zero(expr: &mut Expr) {
     let taken = std::mem::replace(expr, Expr::Value(SqlValue::Null));
-    let mut zero = number(BigDecimal::from(0));
-    cast_in_place(&mut zero, float());
     *expr = Expr::Nested(Box::new(Expr::BinaryOp {
         left: Box::new(taken),
         op: BinaryOperator::Plus,
-        right: Box::new(zero),
+        right: Box::new(cast(number(0.into()), float())),
     }));
 }
 
