@@ -399,9 +399,10 @@ fn settle(
         _ if slow => {
             tally.timeouts += 1;
             println!(
-                "--- timeout (seed {seed}, query {index}): {our_sql} took {:?}\n",
+                "--- timeout (seed {seed}, query {index}): {our_sql} took {:?}",
                 ours.took
             );
+            print_database(db, our_params);
             Settled::Done
         }
         Err(error) => {
@@ -411,14 +412,7 @@ fn settle(
             // One example of each cause, so an error can be looked into.
             if *count == 1 && args.show > 0 {
                 println!("--- error (seed {seed}, query {index}): {error}\n  {our_sql}");
-                if !our_params.is_empty() {
-                    println!("  parameters: {our_params:?}");
-                }
-                println!("  with:");
-                for statement in engines::load_script(db, Dialect::Idbsql) {
-                    println!("    {statement};");
-                }
-                println!();
+                print_database(db, our_params);
             }
             Settled::Done
         }
@@ -440,6 +434,18 @@ fn settle(
             }
         }
     }
+}
+
+/// The parameters and the database a printed statement ran with, so it can be run again.
+fn print_database(db: &Db, our_params: &ast::Params) {
+    if !our_params.is_empty() {
+        println!("  parameters: {our_params:?}");
+    }
+    println!("  with:");
+    for statement in engines::load_script(db, Dialect::Idbsql) {
+        println!("    {statement};");
+    }
+    println!();
 }
 
 /// Every stored DECIMAL read back as PostgreSQL prints its NUMERIC: the same digits and scale
