@@ -21,9 +21,35 @@ use {
     std::ops::ControlFlow,
 };
 
-/// The name of the n-th lifted relation, one no query writes (as string_agg.rs's `__string_agg`).
+/// The names of lifted relations begin so, a name no query writes (as string_agg.rs's
+/// `__string_agg`).
+const LIFTED: &str = "__correlated_set";
+
+/// The name of the n-th lifted relation.
 fn lifted_name(n: usize) -> String {
-    format!("__correlated_set{n}")
+    format!("{LIFTED}{n}")
+}
+
+/// Whether `join` is one this module lifted a subquery expression into: exactly one row per
+/// row before it, reading only that row (join planning may move it to the earliest place where
+/// all it reads is joined).
+pub(super) fn is_lifted_row(join: &Join) -> bool {
+    let TableFactor::Derived {
+        lateral: true,
+        subquery,
+        alias: Some(alias),
+    } = &join.relation
+    else {
+        return false;
+    };
+    let one_row =
+        matches!(subquery.body.as_ref(), SetExpr::Select(select) if select.from.is_empty());
+    alias.name.value.starts_with(LIFTED)
+        && one_row
+        && matches!(
+            &join.join_operator,
+            JoinOperator::LeftOuter(JoinConstraint::On(Expr::Value(SqlValue::Boolean(true))))
+        )
 }
 
 /// Whether `query` holds a set operation anywhere (its body, a derived table, a subquery).

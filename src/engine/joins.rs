@@ -206,22 +206,54 @@ impl Engine {
         for (p, &i) in order.iter().enumerate() {
             place[i] = p;
         }
+        // A lifted one-row LATERAL after the run (correlated_setops.rs) moves to just after
+        // the last run item it reads: it adds a column to each row, wherever it stands, and
+        // there it runs beside the rows of those items, not beside the product of the run.
+        let later: Option<Vec<String>> = from.joins[run - 1..]
+            .iter()
+            .map(|join| factor_name(&join.relation))
+            .collect();
+        let mut early: Vec<(usize, usize)> = Vec::new();
+        let movable = later.as_ref().map_or(&[][..], |_| &from.joins[run - 1..]);
+        let later = later.unwrap_or_default();
+        for (j, join) in movable.iter().enumerate() {
+            if !super::correlated_setops::is_lifted_row(join) {
+                continue;
+            }
+            if let Some(reads) = names.read_by(&join.relation, &later) {
+                let after = bits(reads).map(|i| place[i]).max().unwrap_or(0);
+                if after + 1 < run {
+                    early.push((j, after));
+                }
+            }
+        }
 
         // Each conjunct joins the first join that sees all it reads; one reading only the
-        // first item stays in WHERE (GlueSQL's key lookups look there).
+        // first item stays in WHERE (GlueSQL's key lookups look there) and is also copied to
+        // the first join, so the rows it drops are not joined with every later item first.
         let identity = order.iter().enumerate().all(|(p, &i)| p == i);
         // A conjunct reading no row (`1 > 2`, a parameter) goes to the first join: false, it
         // empties the join there instead of after a cross product.
         let at = |c: &Conjunct| bits(c.reads).map(|i| place[i]).max().unwrap_or(1);
-        if identity && conjuncts.iter().all(|c| at(c) == c.origin) {
+        if identity && early.is_empty() && conjuncts.iter().all(|c| at(c) == c.origin && at(c) != 0)
+        {
             return;
         }
         let mut ons: Vec<Vec<Conjunct>> = (0..run).map(|_| Vec::new()).collect();
         let mut where_after = Vec::new();
         for c in conjuncts {
             match at(&c) {
-                0 if c.origin == 0 => kept.push((c.rank, c.expr)),
-                0 => where_after.push(c.expr),
+                0 => {
+                    ons[1].push(Conjunct {
+                        expr: c.expr.clone(),
+                        ..c
+                    });
+                    if c.origin == 0 {
+                        kept.push((c.rank, c.expr));
+                    } else {
+                        where_after.push(c.expr);
+                    }
+                }
                 p => ons[p].push(c),
             }
         }
@@ -253,7 +285,12 @@ impl Engine {
         }
 
         let from = &mut select.from[0];
-        let rest = from.joins.split_off(run - 1);
+        let mut rest: Vec<Option<Join>> = from
+            .joins
+            .split_off(run - 1)
+            .into_iter()
+            .map(Some)
+            .collect();
         let mut factors: Vec<Option<TableFactor>> = std::iter::once(from.relation.clone())
             .chain(
                 std::mem::take(&mut from.joins)
@@ -263,7 +300,13 @@ impl Engine {
             .map(Some)
             .collect();
         let mut take = |i: usize| factors[i].take().expect("each item placed once");
+        let mut laterals_after = |p: usize, joins: &mut Vec<Join>| {
+            for &(r, _) in early.iter().filter(|(_, after)| *after == p) {
+                joins.extend(rest[r].take());
+            }
+        };
         from.relation = take(order[0]);
+        laterals_after(0, &mut from.joins);
         for (p, on) in ons.into_iter().enumerate().skip(1) {
             let joined = order[p];
             let condition = join_condition(on, joined, &order[..p]);
@@ -275,10 +318,23 @@ impl Engine {
                     None => JoinConstraint::None,
                 }),
             });
+            laterals_after(p, &mut from.joins);
         }
-        from.joins.extend(rest);
+        from.joins.extend(rest.into_iter().flatten());
         select.selection = kept.into_iter().reduce(and);
     }
+}
+
+/// The name a FROM item's columns are qualified by, in lower case.
+fn factor_name(factor: &TableFactor) -> Option<String> {
+    let ident = match factor {
+        TableFactor::Table { name, alias, .. } => {
+            alias.as_ref().map(|a| &a.name).or(name.0.last())?
+        }
+        TableFactor::Derived { alias, .. } => &alias.as_ref()?.name,
+        _ => return None,
+    };
+    Some(ident.value.to_lowercase())
 }
 
 /// Whether `expr` divides anywhere (its subqueries included): where it is evaluated matters.
@@ -352,6 +408,32 @@ impl Names<'_> {
                 }
                 _ => ControlFlow::Break(()),
             }
+        });
+        flow.is_continue().then_some(reads)
+    }
+
+    /// The run items a LATERAL `factor` reads by `name.column` anywhere inside it, or `None`
+    /// when it names one of the `later` FROM items (after the run) or an item it cannot place.
+    fn read_by(&self, factor: &TableFactor, later: &[String]) -> Option<u64> {
+        let mut reads = 0u64;
+        let flow = visit::exprs(factor, |e| {
+            let Expr::CompoundIdentifier(idents) = e else {
+                return ControlFlow::Continue(());
+            };
+            let [qualifier, _] = idents.as_slice() else {
+                return ControlFlow::Continue(());
+            };
+            let name = qualifier.value.to_lowercase();
+            if later.contains(&name) {
+                return ControlFlow::Break(());
+            }
+            match self.owner_named(&name) {
+                Some(i) if i < self.run => reads |= 1 << i,
+                Some(_) => return ControlFlow::Break(()),
+                // A relation of the subquery's own.
+                None => {}
+            }
+            ControlFlow::Continue(())
         });
         flow.is_continue().then_some(reads)
     }
