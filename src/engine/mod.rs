@@ -11,6 +11,7 @@ mod constraints;
 mod correlated_setops;
 mod ctes;
 mod decimal_literals;
+mod derived_once;
 mod foreign_keys;
 mod functions;
 mod generated_keys;
@@ -470,6 +471,10 @@ impl Engine {
             if labels::changed(&statement, &written) {
                 labels::restore(statement.to_mut(), written);
             }
+        }
+        // Last, on the SQL GlueSQL runs: a derived table it would run per row on its left.
+        if derived_once::may_apply(&statement) {
+            self.compute_joined_derived(statement.to_mut(), params.to_mut());
         }
         if let Some(payload) = self.whole_table_aggregate(&statement) {
             return Ok(Lowered::Answered(output_of(payload)));
