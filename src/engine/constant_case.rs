@@ -52,7 +52,7 @@ fn settled(expr: &Expr) -> Option<Expr> {
     let mut changed = false;
     let mut otherwise = else_result.clone();
     for (condition, result) in conditions.iter().zip(results) {
-        match truth(condition) {
+        match truth(condition, &[]) {
             Some(false) => changed = true,
             Some(true) => {
                 // No later arm, and not the ELSE, can be reached.
@@ -83,12 +83,24 @@ fn settled(expr: &Expr) -> Option<Expr> {
     })
 }
 
+/// Whether `condition` is a literal-only condition this pass decides, and false: a WHERE so
+/// written reads no row (subquery.rs then computes nothing of its FROM). A parameter counts
+/// as the literal `params` binds it to (a subquery computed ahead is one).
+pub(super) fn is_false(condition: &Expr, params: &[GlueValue]) -> bool {
+    truth(condition, params) == Some(false)
+}
+
 /// What a literal-only condition is, or `None` when it is not one this pass decides.
-fn truth(condition: &Expr) -> Option<bool> {
-    if kind(condition)? != Kind::Boolean {
+fn truth(condition: &Expr, params: &[GlueValue]) -> Option<bool> {
+    if kind(condition, params)? != Kind::Boolean {
         return None;
     }
-    let translated = translate_expr(condition, &[]).ok()?;
+    let bound = if params.is_empty() {
+        Vec::new()
+    } else {
+        super::params::bind_params(params).ok()?
+    };
+    let translated = translate_expr(condition, &bound).ok()?;
     let value: GlueValue = evaluate_stateless(None, &plan_scalar_expr(translated))
         .ok()?
         .try_into()
@@ -103,13 +115,17 @@ fn truth(condition: &Expr) -> Option<bool> {
 enum Kind {
     Boolean,
     Integer,
+    /// `CAST(<number> AS FLOAT)`: compared as the FLOATs they are.
+    Float,
+    /// `CAST('<number>' AS DECIMAL)`: compared exactly.
+    Decimal,
     Text,
     Date,
     Timestamp,
 }
 
 /// The kind of a NULL-free literal expression this pass decides, or `None`.
-fn kind(expr: &Expr) -> Option<Kind> {
+fn kind(expr: &Expr, params: &[GlueValue]) -> Option<Kind> {
     use BinaryOperator as B;
     match expr {
         Expr::Value(Value::Boolean(_)) => Some(Kind::Boolean),
@@ -119,18 +135,45 @@ fn kind(expr: &Expr) -> Option<Kind> {
             Some(Kind::Integer)
         }
         Expr::Value(Value::SingleQuotedString(_)) => Some(Kind::Text),
+        Expr::Value(Value::Placeholder(name)) => {
+            let n: usize = name.strip_prefix('$')?.parse().ok()?;
+            match params.get(n.checked_sub(1)?)? {
+                GlueValue::I64(_) => Some(Kind::Integer),
+                GlueValue::F64(_) => Some(Kind::Float),
+                GlueValue::Decimal(_) => Some(Kind::Decimal),
+                GlueValue::Str(_) => Some(Kind::Text),
+                GlueValue::Bool(_) => Some(Kind::Boolean),
+                GlueValue::Date(_) => Some(Kind::Date),
+                GlueValue::Timestamp(_) => Some(Kind::Timestamp),
+                _ => None,
+            }
+        }
         Expr::TypedString { data_type, .. } => match data_type {
             DataType::Date => Some(Kind::Date),
             DataType::Timestamp(None, _) => Some(Kind::Timestamp),
             _ => None,
         },
-        Expr::Nested(inner) => kind(inner),
+        Expr::Cast {
+            expr, data_type, ..
+        } => match (data_type, expr.as_ref()) {
+            (DataType::Float(_) | DataType::Double | DataType::Float64, inner)
+                if is_number(inner) =>
+            {
+                Some(Kind::Float)
+            }
+            (
+                DataType::Decimal(_) | DataType::Numeric(_),
+                Expr::Value(Value::SingleQuotedString(text)),
+            ) if text.parse::<f64>().is_ok() => Some(Kind::Decimal),
+            _ => None,
+        },
+        Expr::Nested(inner) => kind(inner, params),
         Expr::UnaryOp {
             op: UnaryOperator::Not,
             expr,
-        } => (kind(expr)? == Kind::Boolean).then_some(Kind::Boolean),
+        } => (kind(expr, params)? == Kind::Boolean).then_some(Kind::Boolean),
         Expr::BinaryOp { left, op, right } => {
-            let (left, right) = (kind(left)?, kind(right)?);
+            let (left, right) = (kind(left, params)?, kind(right, params)?);
             match op {
                 B::And | B::Or => {
                     (left == Kind::Boolean && right == Kind::Boolean).then_some(Kind::Boolean)
@@ -144,15 +187,28 @@ fn kind(expr: &Expr) -> Option<Kind> {
         Expr::Between {
             expr, low, high, ..
         } => {
-            let (e, l, h) = (kind(expr)?, kind(low)?, kind(high)?);
+            let (e, l, h) = (kind(expr, params)?, kind(low, params)?, kind(high, params)?);
             (e == l && e == h && e != Kind::Boolean).then_some(Kind::Boolean)
         }
         Expr::InList { expr, list, .. } => {
-            let e = kind(expr)?;
-            (e != Kind::Boolean && list.iter().all(|item| kind(item) == Some(e)))
+            let e = kind(expr, params)?;
+            (e != Kind::Boolean && list.iter().all(|item| kind(item, params) == Some(e)))
                 .then_some(Kind::Boolean)
         }
         _ => None,
+    }
+}
+
+/// A number literal, negated or not.
+fn is_number(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(Value::Number(..)) => true,
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        }
+        | Expr::Nested(expr) => is_number(expr),
+        _ => false,
     }
 }
 
@@ -182,11 +238,17 @@ mod tests {
             settled_sql("SELECT CASE WHEN NOT (3 BETWEEN 1 AND 2) THEN a END FROM t"),
             "SELECT (a) FROM t"
         );
+        assert_eq!(
+            settled_sql("SELECT CASE WHEN CAST(6.25 AS FLOAT) > CAST(-10 AS FLOAT) THEN a END, CASE WHEN CAST('2.50' AS DECIMAL) = CAST('2.5' AS DECIMAL) THEN b ELSE c END FROM t"),
+            "SELECT (a), (b) FROM t"
+        );
         // NULL, mixed kinds, numbers with a fraction, parameters and columns are left to run.
         for kept in [
             "SELECT CASE WHEN NULL = 1 THEN a END FROM t",
             "SELECT CASE WHEN 1 = '1' THEN a END FROM t",
             "SELECT CASE WHEN 1.5 > 1 THEN a END FROM t",
+            "SELECT CASE WHEN CAST(1.5 AS FLOAT) > CAST('1' AS DECIMAL) THEN a END FROM t",
+            "SELECT CASE WHEN CAST(a AS FLOAT) > CAST(1 AS FLOAT) THEN a END FROM t",
             "SELECT CASE WHEN $1 = 1 THEN a END FROM t",
             "SELECT CASE WHEN a = 1 THEN a END FROM t",
             "SELECT CASE x WHEN 1 THEN a END FROM t",

@@ -17,7 +17,7 @@ use {
             Value as SqlValue,
         },
     },
-    std::collections::HashSet,
+    std::{collections::HashSet, ops::ControlFlow},
 };
 
 /// Whether `statement` holds a subquery at all (then it is worth a walk).
@@ -51,6 +51,24 @@ pub fn has_derived_set_operation(statement: &Statement) -> bool {
         _ => std::ops::ControlFlow::Continue(()),
     })
     .is_break()
+}
+
+/// Whether `expr` holds a subquery.
+fn holds_subquery(expr: &Expr) -> bool {
+    super::visit::exprs(expr, |e| match e {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Whether `expr` reads no column outside the subqueries it holds.
+fn reads_no_column(expr: &mut Expr) -> bool {
+    match expr {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => false,
+        Expr::Subquery(_) | Expr::Exists { .. } => true,
+        other => operands_mut(other).into_iter().all(reads_no_column),
+    }
 }
 
 /// Calls `f` on every SELECT of a query body (each branch of a set operation is one) until it
@@ -256,6 +274,22 @@ impl Engine {
     }
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
+        // A SELECT whose WHERE is a constant false reads no row of its FROM: what we would
+        // compute ahead there (set operations, windows, recursive WITH) is never computed, as
+        // PostgreSQL's planner never runs it (a division by zero in it is never reached).
+        // Its subqueries are computed first where they are all it reads (`WHERE NOT EXISTS
+        // (SELECT … FROM t)`): they may make it one.
+        all_selects(&mut query.body, &mut |select| {
+            if let Some(selection) = select.selection.as_mut() {
+                if holds_subquery(selection) && reads_no_column(selection) {
+                    self.walk_expr(selection, params);
+                }
+                if super::constant_case::is_false(selection, params) {
+                    self.empty_derived(select, params);
+                }
+            }
+            true
+        });
         // Windows first: their SELECT then reads one relation of computed rows, and its first
         // query (run as its own statement) takes every other step.
         if let SetExpr::Select(select) = query.body.as_mut() {
@@ -392,6 +426,48 @@ impl Engine {
                 } => self.walk_query(query, params),
                 _ => {}
             },
+        }
+    }
+
+    /// Each derived table in `select`'s FROM replaced by an empty relation with its columns
+    /// (and their types, where known); one whose columns are not known stays.
+    fn empty_derived(&mut self, select: &mut Select, params: &mut Vec<Value>) {
+        for table in &mut select.from {
+            for factor in std::iter::once(&mut table.relation)
+                .chain(table.joins.iter_mut().map(|join| &mut join.relation))
+            {
+                // VALUES rows are given, not computed (the empty relation is one).
+                let computed = matches!(
+                    factor,
+                    TableFactor::Derived { subquery, alias: Some(_), .. }
+                        if !matches!(subquery.body.as_ref(), SetExpr::Values(_))
+                );
+                if !computed {
+                    continue;
+                }
+                let Ok(mut named) = self.named(std::iter::once(&*factor)) else {
+                    continue;
+                };
+                let Some(named) = named.pop() else {
+                    continue;
+                };
+                let width = named.columns.len();
+                let Ok(empty) =
+                    super::relation::values_query_typed(Vec::new(), width, &named.types, params)
+                else {
+                    continue;
+                };
+                if let TableFactor::Derived {
+                    subquery,
+                    alias: Some(alias),
+                    lateral,
+                } = factor
+                {
+                    **subquery = empty;
+                    *lateral = false;
+                    alias.columns = named.columns.iter().map(Ident::new).collect();
+                }
+            }
         }
     }
 
