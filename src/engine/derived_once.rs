@@ -15,7 +15,8 @@ use {
     std::ops::ControlFlow,
 };
 
-/// Whether some SELECT in `statement` joins a derived table after its first FROM item.
+/// Whether some SELECT in `statement` joins a derived table after its first FROM item (asked
+/// only of a statement reading two relations or more).
 pub fn may_apply(statement: &Statement) -> bool {
     visit::queries(statement, |query| {
         let SetExpr::Select(select) = query.body.as_ref() else {

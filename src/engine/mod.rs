@@ -456,7 +456,8 @@ impl Engine {
         }
         // Joins are planned on the conjuncts as written: the three-valued logic rewrite turns
         // an AND chain holding a division into one nested CASE, which no join could take apart.
-        if joins::may_join(&statement) {
+        let joins = joins::may_join(&statement);
+        if joins {
             self.plan_joins(statement.to_mut());
         }
         if logic::needs_rewrite(&statement) {
@@ -473,7 +474,7 @@ impl Engine {
             }
         }
         // Last, on the SQL GlueSQL runs: a derived table it would run per row on its left.
-        if derived_once::may_apply(&statement) {
+        if joins && derived_once::may_apply(&statement) {
             self.compute_joined_derived(statement.to_mut(), params.to_mut());
         }
         if let Some(payload) = self.whole_table_aggregate(&statement) {
