@@ -11,7 +11,10 @@ use {
         data::Value as GlueValue,
         executor::evaluate_stateless,
         plan::plan_scalar_expr,
-        sqlparser::ast::{BinaryOperator, DataType, Expr, UnaryOperator, Value},
+        sqlparser::ast::{
+            BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
+            UnaryOperator, Value,
+        },
         translate::translate_expr,
     },
     std::ops::ControlFlow,
@@ -168,6 +171,20 @@ fn kind(expr: &Expr, params: &[GlueValue]) -> Option<Kind> {
             _ => None,
         },
         Expr::Nested(inner) => kind(inner, params),
+        // Decided only where it evaluates to a boolean (`truth`): a NULL there stays.
+        Expr::IsNull(inner) | Expr::IsNotNull(inner) => kind(inner, params).map(|_| Kind::Boolean),
+        Expr::Function(function) if function.name.to_string().eq_ignore_ascii_case("nullif") => {
+            let FunctionArguments::List(list) = &function.args else {
+                return None;
+            };
+            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(a)), FunctionArg::Unnamed(FunctionArgExpr::Expr(b))] =
+                list.args.as_slice()
+            else {
+                return None;
+            };
+            let kind_of_a = kind(a, params)?;
+            (kind(b, params)? == kind_of_a).then_some(kind_of_a)
+        }
         Expr::UnaryOp {
             op: UnaryOperator::Not,
             expr,

@@ -434,6 +434,7 @@ impl Engine {
             || subquery::has_derived_set_operation(&statement)
             || computed_from::has_computed_join(&statement)
             || windowed
+            || subquery::derived_under_false_where(&statement, &params)
         {
             // A branch no row can take is gone before subqueries are computed ahead of the rows.
             if constant_case::may_apply(statement.as_ref()) {

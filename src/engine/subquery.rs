@@ -53,6 +53,39 @@ pub fn has_derived_set_operation(statement: &Statement) -> bool {
     .is_break()
 }
 
+/// Whether some SELECT in `statement` reads a derived table (a view, a WITH query) under a
+/// WHERE that ANDs a constant false: GlueSQL would compute its rows before filtering them.
+pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> bool {
+    fn body(set: &SetExpr, params: &[Value]) -> bool {
+        match set {
+            SetExpr::Select(select) => {
+                let derived = select.from.iter().any(|table| {
+                    std::iter::once(&table.relation)
+                        .chain(table.joins.iter().map(|join| &join.relation))
+                        .any(|factor| matches!(factor, TableFactor::Derived { .. }))
+                });
+                derived
+                    && select.selection.as_ref().is_some_and(|selection| {
+                        super::joins::split(selection)
+                            .into_iter()
+                            .any(|conjunct| super::constant_case::is_false(conjunct, params))
+                    })
+            }
+            SetExpr::Query(query) => body(&query.body, params),
+            SetExpr::SetOperation { left, right, .. } => body(left, params) || body(right, params),
+            _ => false,
+        }
+    }
+    super::visit::queries(statement, |query| {
+        if body(&query.body, params) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
 /// Whether `expr` holds a subquery.
 fn holds_subquery(expr: &Expr) -> bool {
     super::visit::exprs(expr, |e| match e {
@@ -274,9 +307,10 @@ impl Engine {
     }
 
     fn walk_query(&mut self, query: &mut Query, params: &mut Vec<Value>) {
-        // A SELECT whose WHERE is a constant false reads no row of its FROM: what we would
-        // compute ahead there (set operations, windows, recursive WITH) is never computed, as
-        // PostgreSQL's planner never runs it (a division by zero in it is never reached).
+        // A SELECT whose WHERE is a constant false (or ANDs one) reads no row of its FROM: what
+        // we would compute ahead there (set operations, windows, recursive WITH) is never
+        // computed, as PostgreSQL's planner never runs it (a division by zero in it is never
+        // reached).
         // Its subqueries are computed first where they are all it reads (`WHERE NOT EXISTS
         // (SELECT … FROM t)`): they may make it one.
         all_selects(&mut query.body, &mut |select| {
@@ -284,7 +318,11 @@ impl Engine {
                 if holds_subquery(selection) && reads_no_column(selection) {
                     self.walk_expr(selection, params);
                 }
-                if super::constant_case::is_false(selection, params) {
+                // AND with a false operand is false, whatever the others are.
+                let false_conjunct = super::joins::split(selection)
+                    .into_iter()
+                    .any(|conjunct| super::constant_case::is_false(conjunct, params));
+                if false_conjunct {
                     self.empty_derived(select, params);
                 }
             }
