@@ -54,9 +54,18 @@ fn settled(expr: &Expr) -> Option<Expr> {
     let mut kept_results = Vec::new();
     let mut changed = false;
     let mut otherwise = else_result.clone();
+    // The first arm dropped that reads no subquery: it keeps the CASE's type (below).
+    let mut typed_arm = None;
     for (condition, result) in conditions.iter().zip(results) {
         match truth(condition, &[]) {
-            Some(false) => changed = true,
+            Some(false) => {
+                changed = true;
+                if typed_arm.is_none()
+                    && visit::queries(result, |_| ControlFlow::Break(())).is_continue()
+                {
+                    typed_arm = Some(result);
+                }
+            }
             Some(true) => {
                 // No later arm, and not the ELSE, can be reached.
                 changed = true;
@@ -73,10 +82,21 @@ fn settled(expr: &Expr) -> Option<Expr> {
         return None;
     }
     if kept_conditions.is_empty() {
-        // What the CASE answers whatever the row: its ELSE (NULL without one).
-        return Some(Expr::Nested(Box::new(
-            otherwise.map_or(Expr::Value(Value::Null), |e| *e),
-        )));
+        // What the CASE answers whatever the row: its ELSE, or NULL without one. That NULL
+        // keeps the type of an arm no row takes (`WHEN NULL` is never true and GlueSQL never
+        // evaluates its result), so `CASE WHEN false THEN date END - 20` in a derived table
+        // still subtracts days from a DATE (judge, database 108,000,085). An arm reading a
+        // subquery is not kept: it would be computed ahead of the rows.
+        return Some(match (otherwise, typed_arm) {
+            (Some(e), _) => Expr::Nested(e),
+            (None, Some(arm)) => Expr::Case {
+                operand: None,
+                conditions: vec![Expr::Value(Value::Null)],
+                results: vec![arm.clone()],
+                else_result: None,
+            },
+            (None, None) => Expr::Nested(Box::new(Expr::Value(Value::Null))),
+        });
     }
     Some(Expr::Case {
         operand: None,
