@@ -1388,7 +1388,7 @@ fn is_null_literal(expr: &Expr) -> bool {
 fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
     let known: Vec<Num> = branches
         .iter()
-        .filter(|(e, _)| !super::params::is_null_or_null_param(e, params))
+        .filter(|(e, _)| !is_always_null(e, params))
         .map(|(_, n)| *n)
         .collect();
     let integer = known.iter().any(|n| is_integer(*n));
@@ -1411,6 +1411,49 @@ fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
         // FLOAT with DECIMAL branches: fractions either way.
         Some(_) if !integer => Num::Mixed,
         _ => Num::Unknown,
+    }
+}
+
+/// Whether `expr` can only be an untyped NULL: a NULL, a parameter bound to one, or a CASE,
+/// COALESCE or NULLIF every answer of which is one (`GREATEST(excluded.c, excluded.c, w.d)`
+/// of an upsert proposing NULL nests such a CASE inside the outer one, which must still be a
+/// DATE: judge, database 110,000,322). A typed NULL (`CAST(NULL AS DATE)`) is not one.
+fn is_always_null(expr: &Expr, params: &[Value]) -> bool {
+    match expr {
+        Expr::Nested(inner) => is_always_null(inner, params),
+        Expr::Case {
+            results,
+            else_result,
+            ..
+        } => {
+            results.iter().all(|r| is_always_null(r, params))
+                && else_result
+                    .as_deref()
+                    .is_none_or(|e| is_always_null(e, params))
+        }
+        Expr::Function(function) => {
+            let name = function.name.to_string().to_uppercase();
+            let FunctionArguments::List(list) = &function.args else {
+                return false;
+            };
+            let args: Vec<&Expr> = list
+                .args
+                .iter()
+                .filter_map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            match name.as_str() {
+                "COALESCE" | "IFNULL" => {
+                    args.len() == list.args.len()
+                        && args.iter().all(|a| is_always_null(a, params))
+                }
+                "NULLIF" => args.first().is_some_and(|a| is_always_null(a, params)),
+                _ => false,
+            }
+        }
+        _ => super::params::is_null_or_null_param(expr, params),
     }
 }
 
