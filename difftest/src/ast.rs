@@ -46,6 +46,8 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `%`, over integers only (PostgreSQL has none for a FLOAT).
+    Mod,
     Concat,
     Eq,
     NotEq,
@@ -64,6 +66,7 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Div => "/",
+            BinOp::Mod => "%",
             BinOp::Concat => "||",
             BinOp::Eq => "=",
             BinOp::NotEq => "<>",

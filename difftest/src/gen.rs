@@ -46,6 +46,7 @@ pub const SHAPES: &[&str] = &[
     "text function",
     "CONCAT",
     "math function",
+    "remainder (%)",
     "LENGTH",
     "integer with float or decimal",
     "quoted output names",
@@ -1199,12 +1200,24 @@ impl Gen<'_> {
                     .unwrap_or_else(|| self.expr(Ty::Int, scope, 0))
             }
             (Ty::Int, 3) => {
-                // Integer division by a non-zero literal.
-                let divisor = Expr::Lit(Lit::Int(1 + self.rng.below(4) as i64));
+                // Integer division or remainder by a non-zero literal of either sign: both
+                // truncate toward zero, the remainder taking the dividend's sign.
+                let magnitude = 1 + self.rng.below(4) as i64;
+                let divisor = if self.rng.percent(25) {
+                    -magnitude
+                } else {
+                    magnitude
+                };
+                let op = if self.rng.percent(50) {
+                    self.note("remainder (%)");
+                    BinOp::Mod
+                } else {
+                    BinOp::Div
+                };
                 Expr::Bin(
                     Box::new(self.expr(Ty::Int, scope, d)),
-                    BinOp::Div,
-                    Box::new(divisor),
+                    op,
+                    Box::new(Expr::Lit(Lit::Int(divisor))),
                 )
             }
             (Ty::Int, 4) if self.rng.percent(40) => {
