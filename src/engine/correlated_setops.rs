@@ -1,9 +1,10 @@
 //! A subquery that reads the outer row and holds a set operation that does too (GlueSQL 0.20
 //! runs no set operation, and ours run as statements of their own, not once per outer row)
 //! becomes a one-row `LEFT JOIN LATERAL (SELECT <the subquery expression> AS v)` of the SELECT
-//! holding it — from WHERE, the select list, ORDER BY or an inner join's ON — which lateral.rs
-//! runs per distinct outer row with that row bound. Where no such join can stand (HAVING, an
-//! outer join's ON, …) the statement is refused by name. Rewrites only; runs nothing.
+//! holding it — from WHERE, the select list, ORDER BY, an inner join's ON, an aggregate's
+//! arguments in the select list or HAVING — which lateral.rs runs per distinct outer row with
+//! that row bound. Where no such join can stand (HAVING outside an aggregate, a RIGHT or FULL
+//! join's ON, …) the statement is refused by name. Rewrites only; runs nothing.
 
 use {
     super::{
@@ -283,13 +284,6 @@ impl Engine {
                 return refuse_in("GROUP BY");
             }
         }
-        if select
-            .having
-            .as_ref()
-            .is_some_and(|e| self.holds_correlated_set_operation(e))
-        {
-            return refuse_in("HAVING");
-        }
         let in_output = select.projection.iter().any(|item| match item {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
                 self.holds_correlated_set_operation(e)
@@ -300,7 +294,11 @@ impl Engine {
             .selection
             .as_ref()
             .is_some_and(|e| self.holds_correlated_set_operation(e));
-        if !in_output && !in_where && order_by.is_empty() {
+        let in_having = select
+            .having
+            .as_ref()
+            .is_some_and(|e| self.holds_correlated_set_operation(e));
+        if !in_output && !in_where && !in_having && order_by.is_empty() {
             return Ok(());
         }
         if select.from.is_empty() {
@@ -331,6 +329,14 @@ impl Engine {
         }
         if let Some(selection) = select.selection.as_mut() {
             self.take_lifted(selection, &scope, false, lifted, &mut found);
+        }
+        // HAVING reads groups: an aggregate's arguments and FILTER there are read per row,
+        // as in the output (`MIN(x) FILTER (WHERE c IN (… EXCEPT …)) > 6`).
+        if let Some(having) = select.having.as_mut() {
+            self.take_lifted(having, &scope, true, lifted, &mut found);
+            if self.holds_correlated_set_operation(having) {
+                return refuse_in("HAVING (outside an aggregate's arguments)");
+            }
         }
         for expr in order_by.iter_mut() {
             self.take_lifted(expr, &scope, false, lifted, &mut found);
