@@ -11,10 +11,7 @@ use {
         data::Value as GlueValue,
         executor::evaluate_stateless,
         plan::plan_scalar_expr,
-        sqlparser::ast::{
-            BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-            UnaryOperator, Value,
-        },
+        sqlparser::ast::{BinaryOperator, DataType, Expr, UnaryOperator, Value},
         translate::translate_expr,
     },
     std::ops::ControlFlow,
@@ -194,12 +191,8 @@ fn kind(expr: &Expr, params: &[GlueValue]) -> Option<Kind> {
         // Decided only where it evaluates to a boolean (`truth`): a NULL there stays.
         Expr::IsNull(inner) | Expr::IsNotNull(inner) => kind(inner, params).map(|_| Kind::Boolean),
         Expr::Function(function) if function.name.to_string().eq_ignore_ascii_case("nullif") => {
-            let FunctionArguments::List(list) = &function.args else {
-                return None;
-            };
-            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(a)), FunctionArg::Unnamed(FunctionArgExpr::Expr(b))] =
-                list.args.as_slice()
-            else {
+            let (_, args) = super::walk::plain_args(function)?;
+            let &[a, b] = args.as_slice() else {
                 return None;
             };
             let kind_of_a = kind(a, params)?;

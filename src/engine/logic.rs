@@ -9,11 +9,10 @@
 //! evaluate each operand once and give SQL's answer.
 
 use {
-    super::walk::operands_mut,
+    super::walk::{operands_mut, plain_args},
     ast::{
-        BinaryOperator, CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-        GroupByExpr, Join, JoinConstraint, JoinOperator, Query, SelectItem, SetExpr, Statement,
-        TableFactor, UnaryOperator, Value as SqlValue,
+        BinaryOperator, CastKind, DataType, Expr, GroupByExpr, Join, JoinConstraint, JoinOperator,
+        Query, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
     },
     bigdecimal::{BigDecimal, ToPrimitive},
     gluesql_core::{data::Value, sqlparser::ast},
@@ -155,22 +154,6 @@ fn smaller_second(a: Expr, b: Expr) -> (Expr, Expr) {
         _ if size(&b) > size(&a) => (b, a),
         _ => (a, b),
     }
-}
-
-/// A call's upper-cased name and its arguments, when every argument is a plain expression.
-fn plain_args(function: &ast::Function) -> Option<(String, Vec<&Expr>)> {
-    let FunctionArguments::List(list) = &function.args else {
-        return None;
-    };
-    let args: Vec<&Expr> = list
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-            _ => None,
-        })
-        .collect();
-    (args.len() == list.args.len()).then(|| (function.name.to_string().to_uppercase(), args))
 }
 
 /// Whether evaluating `expr` can fail where SQL would not need its value: a division or

@@ -1139,12 +1139,8 @@ impl Typer<'_> {
 
 /// `NULLIF(a, b)` as `CASE WHEN CAST(a AS to) = CAST(b AS to) THEN NULL ELSE a END`.
 fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataType) -> Option<Expr> {
-    let FunctionArguments::List(list) = &function.args else {
-        return None;
-    };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(a)), FunctionArg::Unnamed(FunctionArgExpr::Expr(b))] =
-        list.args.as_slice()
-    else {
+    let (_, args) = super::walk::plain_args(function)?;
+    let &[a, b] = args.as_slice() else {
         return None;
     };
     Some(Expr::Case {
@@ -1431,28 +1427,15 @@ fn is_always_null(expr: &Expr, params: &[Value]) -> bool {
                     .as_deref()
                     .is_none_or(|e| is_always_null(e, params))
         }
-        Expr::Function(function) => {
-            let name = function.name.to_string().to_uppercase();
-            let FunctionArguments::List(list) = &function.args else {
-                return false;
-            };
-            let args: Vec<&Expr> = list
-                .args
-                .iter()
-                .filter_map(|arg| match arg {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect();
-            match name.as_str() {
-                "COALESCE" | "IFNULL" => {
-                    args.len() == list.args.len()
-                        && args.iter().all(|a| is_always_null(a, params))
-                }
-                "NULLIF" => args.first().is_some_and(|a| is_always_null(a, params)),
-                _ => false,
+        Expr::Function(function) => match super::walk::plain_args(function) {
+            Some((name, args)) if matches!(name.as_str(), "COALESCE" | "IFNULL") => {
+                args.iter().all(|a| is_always_null(a, params))
             }
-        }
+            Some((name, args)) if name == "NULLIF" => {
+                args.first().is_some_and(|a| is_always_null(a, params))
+            }
+            _ => false,
+        },
         _ => super::params::is_null_or_null_param(expr, params),
     }
 }

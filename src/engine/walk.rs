@@ -2,8 +2,24 @@
 //! with their own context. Subqueries are not operands here: each pass decides how to enter them.
 
 use gluesql_core::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Subscript,
+    Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Subscript,
 };
+
+/// A call's upper-cased name and its arguments, when every argument is a plain expression.
+pub fn plain_args(function: &Function) -> Option<(String, Vec<&Expr>)> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let args: Vec<&Expr> = list
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    (args.len() == list.args.len()).then(|| (function.name.to_string().to_uppercase(), args))
+}
 
 /// The operand expressions of `expr` (not those inside a subquery it holds), mutably.
 pub fn operands_mut(expr: &mut Expr) -> Vec<&mut Expr> {
