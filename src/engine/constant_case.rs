@@ -57,9 +57,7 @@ fn settled(expr: &Expr) -> Option<Expr> {
         match truth(condition, &[]) {
             Some(false) => {
                 changed = true;
-                if typed_arm.is_none()
-                    && visit::queries(result, |_| ControlFlow::Break(())).is_continue()
-                {
+                if typed_arm.is_none() && !super::subquery::holds_subquery(result) {
                     typed_arm = Some(result);
                 }
             }

@@ -7,7 +7,6 @@
 
 use {
     super::{params::bind_params, relation::values_query, result::output_of, visit, Engine},
-    gluesql_core::store::Planner,
     gluesql_core::{
         data::Value,
         sqlparser::ast::{Ident, Query, SetExpr, Statement, TableFactor},
@@ -96,11 +95,7 @@ impl Engine {
     ) -> Option<(Vec<String>, Vec<Vec<Value>>)> {
         let statement = Statement::Query(Box::new(query.clone()));
         let bound = bind_params(params).ok()?;
-        let result = super::translate_guarded(&self.glue.storage, &statement, &bound)
-            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
-            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
-        self.glue.storage.clear_scan_hint();
-        let output = output_of(result.ok()?);
+        let output = output_of(self.execute_lowered(&statement, &bound).ok()?);
         (output.command == "SELECT" && !output.columns.is_empty())
             .then_some((output.columns, output.rows))
     }

@@ -9,7 +9,10 @@
 //! evaluate each operand once and give SQL's answer.
 
 use {
-    super::walk::{operands_mut, plain_args},
+    super::{
+        subquery::holds_subquery,
+        walk::{operands_mut, plain_args},
+    },
     ast::{
         BinaryOperator, CastKind, DataType, Expr, GroupByExpr, Join, JoinConstraint, JoinOperator,
         Query, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
@@ -217,7 +220,7 @@ fn and_truth(a: Expr, b: Expr) -> Expr {
         (false, true) => guarded(a, b),
         (true, false) => guarded(b, a),
         (true, true) => {
-            let (first, second) = if reads_subquery(&a) && !reads_subquery(&b) {
+            let (first, second) = if holds_subquery(&a) && !holds_subquery(&b) {
                 (b, a)
             } else {
                 (a, b)
@@ -239,17 +242,6 @@ fn and_truth(a: Expr, b: Expr) -> Expr {
         }
         _ => binary(a, BinaryOperator::And, b),
     }
-}
-
-/// Whether `expr` holds a subquery.
-fn reads_subquery(expr: &Expr) -> bool {
-    super::visit::exprs(expr, |e| match e {
-        Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
-            std::ops::ControlFlow::Break(())
-        }
-        _ => std::ops::ControlFlow::Continue(()),
-    })
-    .is_break()
 }
 
 /// COALESCE (IFNULL) evaluates an argument only when every one before it is NULL, where a

@@ -358,10 +358,7 @@ impl Engine {
             self.glue.storage.set_read_columns(table, names);
         }
         let savepoint = self.glue.storage.savepoint();
-        let result = translate_guarded(&self.glue.storage, &statement, &params)
-            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
-            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
-        self.glue.storage.clear_scan_hint();
+        let result = self.execute_lowered(&statement, &params);
         self.glue.storage.clear_read_columns();
         match result {
             Ok(payload) => Ok(output_of(payload)),
@@ -372,6 +369,19 @@ impl Engine {
                 Err(error)
             }
         }
+    }
+
+    /// GlueSQL translates, plans and runs a lowered statement with its bound parameters.
+    fn execute_lowered(
+        &mut self,
+        statement: &SqlStatement,
+        params: &[gluesql_core::translate::ParamLiteral],
+    ) -> Result<gluesql_core::executor::Payload, DbError> {
+        let result = translate_guarded(&self.glue.storage, statement, params)
+            .and_then(|translated| Ok(self.glue.storage.plan(translated.into())?))
+            .and_then(|plan| Ok(self.glue.execute_stmt(&plan)?));
+        self.glue.storage.clear_scan_hint();
+        result
     }
 
     /// GlueSQL's plan of a statement, lowered as `run` lowers it, without running it; `None`

@@ -65,11 +65,10 @@ pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> boo
                         .any(|factor| matches!(factor, TableFactor::Derived { .. }))
                 });
                 derived
-                    && select.selection.as_ref().is_some_and(|selection| {
-                        super::joins::split(selection)
-                            .into_iter()
-                            .any(|conjunct| super::constant_case::is_false(conjunct, params))
-                    })
+                    && select
+                        .selection
+                        .as_ref()
+                        .is_some_and(|selection| ands_false(selection, params))
             }
             SetExpr::Query(query) => body(&query.body, params),
             SetExpr::SetOperation { left, right, .. } => body(left, params) || body(right, params),
@@ -86,8 +85,16 @@ pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> boo
     .is_break()
 }
 
+/// Whether a WHERE ANDs a constant false (constant_case.rs decides each conjunct): it is
+/// false whatever the others are.
+fn ands_false(selection: &Expr, params: &[Value]) -> bool {
+    super::joins::split(selection)
+        .into_iter()
+        .any(|conjunct| super::constant_case::is_false(conjunct, params))
+}
+
 /// Whether `expr` holds a subquery.
-fn holds_subquery(expr: &Expr) -> bool {
+pub(super) fn holds_subquery(expr: &Expr) -> bool {
     super::visit::exprs(expr, |e| match e {
         Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
@@ -318,11 +325,7 @@ impl Engine {
                 if holds_subquery(selection) && reads_no_column(selection) {
                     self.walk_expr(selection, params);
                 }
-                // AND with a false operand is false, whatever the others are.
-                let false_conjunct = super::joins::split(selection)
-                    .into_iter()
-                    .any(|conjunct| super::constant_case::is_false(conjunct, params));
-                if false_conjunct {
+                if ands_false(selection, params) {
                     self.empty_derived(select, params);
                 }
             }
