@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod alter_columns;
+mod bind_names;
 mod checks;
 mod compat;
 mod computed_from;

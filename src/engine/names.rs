@@ -4,7 +4,7 @@
 //! an exactly written name means, and leaves a name matching none (or several) as written.
 
 use {
-    super::{visit, Engine},
+    super::{bind_names::bind_names, visit, Engine},
     gluesql_core::sqlparser::ast::{
         AlterTableOperation, AssignmentTarget, Expr, Ident, ObjectName, ObjectType, SelectItem,
         SetExpr, Statement, TableFactor,
@@ -122,19 +122,25 @@ impl Engine {
 
     /// Respells the column and alias names `statement` writes (views already expanded) as the
     /// tables it reads and its own aliases spell them; an output column keeps its written label.
+    /// Each name is first looked up in its own scope (bind_names.rs); what that cannot place
+    /// is matched against every name the statement may mean.
     pub(super) fn resolve_columns(&self, statement: &Statement) -> Option<Statement> {
-        let (names, relations) = self.unknown_columns(statement)?;
-        let mut statement = statement.clone();
-        respell_columns(&mut statement, &names, &relations);
-        Some(statement)
+        if self.every_name_a_column(statement) {
+            return None;
+        }
+        let mut respelled = statement.clone();
+        keep_labels(&mut respelled);
+        let bound = bind_names(self, &mut respelled);
+        match self.unknown_columns(&respelled) {
+            Some((names, relations)) => respell_columns(&mut respelled, &names, &relations),
+            None if !bound => return None,
+            None => {}
+        }
+        Some(respelled)
     }
 
-    /// The names a statement may mean, when it writes one of them in another case, and the
-    /// columns of each relation it names (see `Relations`).
-    fn unknown_columns(&self, statement: &Statement) -> Option<(Vec<String>, Relations)> {
-        // First, without allocating names: is every name written a column (or the name) of a
-        // table the statement reads? Most statements pass here; only those that use aliases
-        // or another spelling go on to the full set of names.
+    /// The stored tables a statement reads or inserts into.
+    fn read_tables(&self, statement: &Statement) -> Vec<&crate::store::Table> {
         let mut tables = Vec::new();
         let _ = visit::relations(statement, |name| {
             tables.extend(
@@ -153,6 +159,14 @@ impl Engine {
                     .and_then(|t| self.glue.storage.table(&t.value)),
             );
         }
+        tables
+    }
+
+    /// Whether every name written is a column (or the name) of a table the statement reads,
+    /// found without allocating names. Most statements are; only those that use aliases or
+    /// another spelling go on to be bound.
+    fn every_name_a_column(&self, statement: &Statement) -> bool {
+        let tables = self.read_tables(statement);
         let is_column = |name: &str| {
             tables.iter().any(|table| {
                 table.schema.table_name == name
@@ -164,9 +178,13 @@ impl Engine {
                         .any(|column| column.name == name)
             })
         };
-        if every_name(statement, is_column) {
-            return None;
-        }
+        every_name(statement, is_column)
+    }
+
+    /// The names a statement may mean, when it writes one of them in another case, and the
+    /// columns of each relation it names (see `Relations`).
+    fn unknown_columns(&self, statement: &Statement) -> Option<(Vec<String>, Relations)> {
+        let tables = self.read_tables(statement);
         let mut known: HashSet<String> = HashSet::new();
         for table in &tables {
             known.insert(table.schema.table_name.clone());
@@ -273,7 +291,7 @@ impl Engine {
 type Relations = HashMap<String, Option<Vec<String>>>;
 
 /// The output names of a query body's columns (its first arm's), when every one is an alias.
-fn output_names(body: &SetExpr) -> Option<Vec<String>> {
+pub(super) fn output_names(body: &SetExpr) -> Option<Vec<String>> {
     match body {
         SetExpr::Select(select) => select
             .projection

@@ -18,6 +18,15 @@ type ExprMutFn<'a> = &'a mut dyn FnMut(&mut Expr) -> ControlFlow<()>;
 type FactorMutFn<'a> = &'a mut dyn FnMut(&mut TableFactor) -> ControlFlow<()>;
 type RelationMutFn<'a> = &'a mut dyn FnMut(&mut ObjectName) -> ControlFlow<()>;
 type QueryMutFn<'a> = &'a mut dyn FnMut(&mut Query) -> ControlFlow<()>;
+type NodeMutFn<'a> = &'a mut dyn FnMut(Node<'_>) -> ControlFlow<()>;
+
+/// What `nodes_mut` hands its one closure: an expression after its operands, a query before
+/// and after what it holds (so a walk may take a query out and put it back bound).
+pub enum Node<'n> {
+    Expr(&'n mut Expr),
+    QueryEnter(&'n mut Query),
+    QueryLeave(&'n mut Query),
+}
 
 /// The one read-only visitor: an expression, a relation, a table factor and a query hook,
 /// each optional.
@@ -65,15 +74,25 @@ struct Rewriter<'a> {
     factor: Option<FactorMutFn<'a>>,
     relation: Option<RelationMutFn<'a>>,
     query: Option<QueryMutFn<'a>>,
+    node: Option<NodeMutFn<'a>>,
 }
 
 impl VisitorMut for Rewriter<'_> {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Some(f) = self.node.as_mut() {
+            return f(Node::Expr(expr));
+        }
         self.expr
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(expr))
+    }
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        self.node
+            .as_mut()
+            .map_or(ControlFlow::Continue(()), |f| f(Node::QueryEnter(query)))
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
@@ -89,6 +108,9 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(f) = self.node.as_mut() {
+            return f(Node::QueryLeave(query));
+        }
         self.query
             .as_mut()
             .map_or(ControlFlow::Continue(()), |f| f(query))
@@ -181,6 +203,18 @@ pub fn queries_mut<N: VisitMut + ?Sized>(
 ) -> ControlFlow<()> {
     node.visit(&mut Rewriter {
         query: Some(&mut f),
+        ..Rewriter::default()
+    })
+}
+
+/// `f` on every expression (inner before outer) and every query (on entering and on leaving
+/// it) in `node`, free to rewrite each.
+pub fn nodes_mut<N: VisitMut + ?Sized>(
+    node: &mut N,
+    mut f: impl FnMut(Node<'_>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    node.visit(&mut Rewriter {
+        node: Some(&mut f),
         ..Rewriter::default()
     })
 }
