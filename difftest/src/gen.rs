@@ -81,6 +81,7 @@ pub const SHAPES: &[&str] = &[
     "aggregate FILTER",
     "string_agg",
     "names in another case",
+    "one alias in sibling scopes",
     "constant HAVING",
     "WITH",
     "WITH RECURSIVE",
@@ -209,14 +210,22 @@ fn day(rng: &mut Rng) -> String {
     format!("{year}-{month:02}-{day:02}")
 }
 
-/// Two or three tables of 3–5 columns and 0–12 rows each (a fifth of the values NULL), and a
+/// Two or three tables of 3–5 columns (a quarter declared in upper case) and 0–12 rows each (a fifth of the values NULL), and a
 /// view over one of them.
 pub fn database(rng: &mut Rng) -> Db {
     let mut tables = Vec::new();
     for t in 0..2 + rng.below(2) {
         let mut columns = vec![("id".to_owned(), Ty::Int)];
+        // Now and then a table declares its columns in upper case (`C0`): a query reading it
+        // and another table under one alias must find each column in its own scope.
+        let upper = rng.percent(25);
         for c in 0..2 + rng.below(3) {
-            columns.push((format!("c{c}"), rng.pick(COLUMN_TYPES)));
+            let name = if upper {
+                format!("C{c}")
+            } else {
+                format!("c{c}")
+            };
+            columns.push((name, rng.pick(COLUMN_TYPES)));
         }
         let mut rows = Vec::new();
         let mut ids: Vec<i64> = (1..=14).collect();
@@ -253,6 +262,8 @@ pub fn database(rng: &mut Rng) -> Db {
         db: &db,
         shapes: &mut shapes,
         depth: 0,
+        derived: Vec::new(),
+        given: Vec::new(),
     };
     let scope = vec![Rel::of_table(&table, "b")];
     let mut items = Vec::new();
@@ -297,6 +308,11 @@ pub struct Gen<'a> {
     pub db: &'a Db,
     pub shapes: &'a mut BTreeSet<&'static str>,
     depth: usize,
+    /// The derived tables given so far in the statement: their alias, and whether their
+    /// columns are named in upper case.
+    derived: Vec<(String, bool)>,
+    /// Every relation given an alias so far in the statement.
+    given: Vec<Rel>,
 }
 
 /// A query and the shapes it holds.
@@ -327,6 +343,8 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
         db,
         shapes: &mut shapes,
         depth: 0,
+        derived: Vec::new(),
+        given: Vec::new(),
     };
     let query = if gen.rng.percent(12) {
         gen.set_query()
@@ -394,6 +412,12 @@ fn loud(query: &mut Query) {
     }
 }
 
+/// Whether a column of `a` and one of `b` are one name spelled in two cases.
+fn spelled_otherwise(a: &[(String, Ty)], b: &[(String, Ty)]) -> bool {
+    a.iter()
+        .any(|(x, _)| b.iter().any(|(y, _)| x != y && x.eq_ignore_ascii_case(y)))
+}
+
 /// A query's output columns: their aliases, and the type each alias names.
 pub fn output_types(query: &Query) -> Vec<(String, Ty)> {
     match &query.body {
@@ -414,6 +438,13 @@ impl Gen<'_> {
     /// A table, alias or column name as a person may type it: now and then in upper case
     /// (every engine matches unquoted names ignoring case).
     fn spell(&mut self, name: &str) -> String {
+        if name.chars().any(|c| c.is_ascii_uppercase()) {
+            if self.rng.percent(50) {
+                self.note("names in another case");
+                return name.to_lowercase();
+            }
+            return name.to_owned();
+        }
         if self.rng.percent(6) {
             self.note("names in another case");
             name.to_uppercase()
@@ -430,8 +461,22 @@ impl Gen<'_> {
         }
     }
 
-    /// A table or the view, as a relation under `alias`.
+    /// A table or the view, as a relation under `alias`; noted when a relation the statement
+    /// gave the same alias before spells a column of the same name otherwise.
     fn relation(&mut self, alias: &str) -> (From, Rel) {
+        let (from, rel) = self.relation_as(alias);
+        let differs = self
+            .given
+            .iter()
+            .any(|r| r.alias == alias && spelled_otherwise(&r.columns, &rel.columns));
+        if differs {
+            self.note("one alias in sibling scopes");
+        }
+        self.given.push(rel.clone());
+        (from, rel)
+    }
+
+    fn relation_as(&mut self, alias: &str) -> (From, Rel) {
         if self.rng.percent(15) {
             if let Some(view) = self.db.views.first() {
                 self.note("view");
@@ -449,7 +494,17 @@ impl Gen<'_> {
         if self.depth < 2 && self.rng.percent(4) {
             return self.recursive(alias);
         }
-        if self.depth < 2 && self.rng.percent(10) {
+        // A subquery beside one that read a derived table under the same alias often reads
+        // one too, its columns named the other way round: each name must be found in its own
+        // scope, not in the sibling's (GlueSQL scopes are ours to resolve).
+        let sibling = self
+            .derived
+            .iter()
+            .rev()
+            .find(|(name, _)| name == alias)
+            .map(|&(_, loud)| loud);
+        let beside = self.depth >= 1 && sibling.is_some() && self.rng.percent(50);
+        if self.depth < 2 && (beside || self.rng.percent(10)) {
             self.note("derived table");
             self.depth += 1;
             let mut inner = if self.rng.percent(25) {
@@ -461,10 +516,15 @@ impl Gen<'_> {
             };
             // Its columns named in upper case, read in lower case: each reference must find
             // its own relation's column, even where another relation spells one as written.
-            if self.rng.percent(20) {
+            let upper = match sibling {
+                Some(loud) if beside => !loud,
+                _ => self.rng.percent(20),
+            };
+            if upper {
                 self.note("names in another case");
                 loud(&mut inner);
             }
+            self.derived.push((alias.to_owned(), upper));
             self.depth -= 1;
             let columns = output_types(&inner);
             let rel = Rel {
@@ -487,7 +547,19 @@ impl Gen<'_> {
             };
             return (from, rel);
         }
-        let table = self.rng.pick(&self.db.tables);
+        // Under an alias given before, often a table spelling its columns the other way.
+        let prior = self.given.iter().rev().find(|r| r.alias == alias);
+        let otherwise: Vec<&Table> = prior.map_or_else(Vec::new, |prior| {
+            let tables = self.db.tables.iter();
+            tables
+                .filter(|t| spelled_otherwise(&prior.columns, &t.columns))
+                .collect()
+        });
+        let table = if !otherwise.is_empty() && self.rng.percent(50) {
+            (*self.rng.pick(&otherwise)).clone()
+        } else {
+            self.rng.pick(&self.db.tables)
+        };
         (
             From::Table {
                 name: self.spell(&table.name),
@@ -1749,6 +1821,8 @@ pub fn write(rng: &mut Rng, db: &Db) -> GeneratedWrite {
         db,
         shapes: &mut shapes,
         depth: 0,
+        derived: Vec::new(),
+        given: Vec::new(),
     };
     gen.note("write … RETURNING");
     let source = gen.rng.pick(&db.tables);
