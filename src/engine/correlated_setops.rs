@@ -236,14 +236,21 @@ impl Engine {
                 self.lift_in_factor(factor, lifted)?;
             }
         }
-        // An inner join's ON with only inner joins before it filters as WHERE does: it moves
-        // there. A LEFT JOIN's becomes the filter of a LATERAL subquery over its relation (run
-        // per row of what precedes it, and lifted again inside). Anywhere else it is refused.
+        // An inner join's ON with no RIGHT or FULL join after it filters as WHERE does: it
+        // moves there (what it keeps of the rows before it, joins before or after keep too —
+        // a LEFT join after keeps every row on its left). A LEFT JOIN's becomes the filter of
+        // a LATERAL subquery over its relation (run per row of what precedes it, and lifted
+        // again inside). Anywhere else it is refused.
         for table in &mut select.from {
-            let mut inner = true;
             for j in 0..table.joins.len() {
+                let inner = matches!(table.joins[j].join_operator, JoinOperator::Inner(_))
+                    && !table.joins[j + 1..].iter().any(|join| {
+                        matches!(
+                            join.join_operator,
+                            JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_)
+                        )
+                    });
                 let operator = &mut table.joins[j].join_operator;
-                inner &= matches!(operator, JoinOperator::Inner(_) | JoinOperator::CrossJoin);
                 let (JoinOperator::Inner(JoinConstraint::On(on))
                 | JoinOperator::LeftOuter(JoinConstraint::On(on))
                 | JoinOperator::RightOuter(JoinConstraint::On(on))
@@ -273,7 +280,7 @@ impl Engine {
                 let left = self.scope_of_from(std::slice::from_ref(&before));
                 if !self.left_join_as_lateral(&mut table.joins[j], &left) {
                     return refuse_in(
-                        "the ON of a RIGHT or FULL join, or of an inner join after an outer one",
+                        "the ON of a RIGHT or FULL join, or of an inner join before one",
                     );
                 }
                 *lifted += 1;
