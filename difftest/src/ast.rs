@@ -107,6 +107,8 @@ pub enum Expr {
     Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
     Like(Box<Expr>, String, bool),
     Case(Vec<(Expr, Expr)>, Option<Box<Expr>>),
+    /// `CASE operand WHEN value THEN … [ELSE …] END`: each value compared with the operand.
+    SimpleCase(Box<Expr>, Vec<(Expr, Expr)>, Option<Box<Expr>>),
     Func(&'static str, Vec<Expr>),
     Agg(Agg, Option<Box<Expr>>, bool),
     /// `aggregate FILTER (WHERE predicate)`.
@@ -709,6 +711,31 @@ impl Render {
         }
     }
 
+    fn case(
+        &mut self,
+        out: &mut String,
+        operand: Option<&Expr>,
+        arms: &[(Expr, Expr)],
+        otherwise: Option<&Expr>,
+    ) {
+        out.push_str("(CASE");
+        if let Some(operand) = operand {
+            out.push(' ');
+            self.expr(out, operand);
+        }
+        for (when, then) in arms {
+            out.push_str(" WHEN ");
+            self.expr(out, when);
+            out.push_str(" THEN ");
+            self.expr(out, then);
+        }
+        if let Some(otherwise) = otherwise {
+            out.push_str(" ELSE ");
+            self.expr(out, otherwise);
+        }
+        out.push_str(" END)");
+    }
+
     fn expr(&mut self, out: &mut String, expr: &Expr) {
         match expr {
             Expr::Col { rel, name } => {
@@ -777,19 +804,9 @@ impl Render {
                     pattern
                 );
             }
-            Expr::Case(arms, otherwise) => {
-                out.push_str("(CASE");
-                for (when, then) in arms {
-                    out.push_str(" WHEN ");
-                    self.expr(out, when);
-                    out.push_str(" THEN ");
-                    self.expr(out, then);
-                }
-                if let Some(otherwise) = otherwise {
-                    out.push_str(" ELSE ");
-                    self.expr(out, otherwise);
-                }
-                out.push_str(" END)");
+            Expr::Case(arms, otherwise) => self.case(out, None, arms, otherwise.as_deref()),
+            Expr::SimpleCase(operand, arms, otherwise) => {
+                self.case(out, Some(operand), arms, otherwise.as_deref())
             }
             Expr::Func(name @ ("GREATEST" | "LEAST"), args) if self.dialect == Dialect::Sqlite => {
                 // SQLite's scalar max() / min() are NULL when an argument is, where PostgreSQL's

@@ -41,6 +41,7 @@ pub const SHAPES: &[&str] = &[
     "LIKE",
     "IS NULL",
     "CASE",
+    "simple CASE",
     "COALESCE",
     "NULLIF",
     "text function",
@@ -1407,6 +1408,31 @@ impl Gen<'_> {
                 let start = Expr::Lit(Lit::Int(1 + self.rng.below(3) as i64));
                 let count = Expr::Lit(Lit::Int(self.rng.below(3) as i64));
                 Expr::Func("SUBSTR", vec![self.expr(Ty::Text, scope, d), start, count])
+            }
+            (_, 6) if self.rng.percent(30) => {
+                // `CASE operand WHEN v …`: each value compared with the operand, numbers of
+                // any kind meeting each other (an integer operand, a fraction WHEN).
+                self.note("CASE");
+                self.note("simple CASE");
+                let operand_ty = self
+                    .rng
+                    .pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Text, Ty::Date]);
+                let operand = self.expr(operand_ty, scope, d);
+                let mut arms = Vec::new();
+                for _ in 0..1 + self.rng.below(3) {
+                    let when_ty = if operand_ty.is_numeric() {
+                        self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec])
+                    } else {
+                        operand_ty
+                    };
+                    let when = self.expr(when_ty, scope, d);
+                    arms.push((when, self.expr(ty, scope, d)));
+                }
+                let otherwise = self
+                    .rng
+                    .percent(70)
+                    .then(|| Box::new(self.expr(ty, scope, d)));
+                Expr::SimpleCase(Box::new(operand), arms, otherwise)
             }
             (_, 6) => {
                 self.note("CASE");

@@ -126,6 +126,12 @@ fn direct(expr: &Expr) -> Vec<Expr> {
             out
         }
         Expr::Between(e, low, high, _) => vec![(**e).clone(), (**low).clone(), (**high).clone()],
+        Expr::SimpleCase(operand, arms, otherwise) => {
+            let mut out = vec![(**operand).clone()];
+            out.extend(arms.iter().flat_map(|(w, t)| [w.clone(), t.clone()]));
+            out.extend(otherwise.iter().map(|e| (**e).clone()));
+            out
+        }
         Expr::Case(arms, otherwise) => {
             let mut out: Vec<Expr> = arms
                 .iter()
