@@ -111,6 +111,9 @@ struct Binder<'e> {
     /// The WITH queries in scope, with their columns, innermost last.
     ctes: Vec<(String, Option<Vec<String>>)>,
     changed: bool,
+    /// Set: names are not respelled; this is handed each `q.c` whose `q` no FROM item in
+    /// scope binds (a column of a relation around the walked query).
+    free: Option<&'e mut dyn FnMut(&mut Expr)>,
 }
 
 /// Respells the column names `statement` writes, each as the relation in its own scope spells
@@ -121,6 +124,7 @@ pub(super) fn bind_names(engine: &Engine, statement: &mut Statement) -> bool {
         scopes: Vec::new(),
         ctes: Vec::new(),
         changed: false,
+        free: None,
     };
     match statement {
         Statement::Query(query) => {
@@ -171,6 +175,20 @@ pub(super) fn bind_names(engine: &Engine, statement: &mut Statement) -> bool {
         _ => {}
     }
     binder.changed
+}
+
+/// Hands `outer` every qualified column `query` writes whose qualifier no FROM item in its
+/// scope binds, inner scopes first: the columns it reads of relations around it. A name the
+/// query gives one of its own relations hides an outer one only where SQL says it does.
+pub(super) fn free_columns(engine: &Engine, query: &mut Query, outer: &mut dyn FnMut(&mut Expr)) {
+    let mut binder = Binder {
+        engine,
+        scopes: Vec::new(),
+        ctes: Vec::new(),
+        changed: false,
+        free: Some(outer),
+    };
+    binder.query(query);
 }
 
 /// What an expression walk leaves in place of a query it binds on its own.
@@ -422,6 +440,7 @@ impl Binder<'_> {
 
     fn name(&mut self, expr: &mut Expr) {
         match expr {
+            Expr::Identifier(_) if self.free.is_some() => {}
             Expr::Identifier(ident) => {
                 for level in self.scopes.iter().rev() {
                     match level.column(&ident.value) {
@@ -439,12 +458,18 @@ impl Binder<'_> {
                 let [qualifier, column] = idents.as_mut_slice() else {
                     return;
                 };
-                let Some(relation) = self
+                let relation = self
                     .scopes
                     .iter()
                     .rev()
-                    .find_map(|level| level.relation(&qualifier.value))
-                else {
+                    .find_map(|level| level.relation(&qualifier.value));
+                if let Some(free) = self.free.as_mut() {
+                    if relation.is_none() {
+                        free(expr);
+                    }
+                    return;
+                }
+                let Some(relation) = relation else {
                     return;
                 };
                 if relation.name != qualifier.value {

@@ -17,7 +17,7 @@ use {
             TableAlias, TableFactor, TableWithJoins, Value as SqlValue,
         },
     },
-    std::{collections::HashMap, ops::ControlFlow},
+    std::collections::HashMap,
 };
 
 const WHAT: &str = "LATERAL";
@@ -58,17 +58,11 @@ impl Engine {
         // The subquery as `SELECT * FROM (subquery) AS s WHERE <ON>`, each column of the left
         // side it names (`a.x`) a parameter after the statement's own.
         let mut template = on_filtered(*subquery, alias, condition);
-        let shadowed = super::computed_from::names_a_relation(&template, |name| {
-            left.iter().any(|n| n.name.eq_ignore_ascii_case(name))
-        });
-        if shadowed {
-            return Err(refused(
-                "a LATERAL subquery naming a relation by a name the FROM list before it uses is not supported",
-            ));
-        }
+        // Only where no relation of its own by that name is in scope (bind_names.rs): a view
+        // expanded inside may call its table as the FROM list before does.
         let positions = positions(&left);
         let mut read: Vec<usize> = Vec::new();
-        let _ = super::visit::exprs_mut(&mut template, |expr| {
+        super::bind_names::free_columns(self, &mut template, &mut |expr| {
             if let Expr::CompoundIdentifier(parts) = expr {
                 if let [qualifier, name] = parts.as_slice() {
                     let key = (qualifier.value.to_lowercase(), name.value.to_lowercase());
@@ -87,7 +81,6 @@ impl Engine {
                     }
                 }
             }
-            ControlFlow::<()>::Continue(())
         });
         if !self.is_closed(&mut template, &mut Vec::new()) {
             return Err(refused(
