@@ -32,9 +32,12 @@ fn same_value(a: &Cell, b: &Cell) -> bool {
     }
 }
 
-/// A row's sort key, fractions rounded so that nearly equal values sort together.
+/// A row's sort key, fractions rounded so that nearly equal values sort together. Rows of
+/// equal values then sort by their numeric kinds (integers first), so that in two answers
+/// holding one multiset the kinds line up whatever order each engine gave equal rows in.
 fn key(row: &[Cell]) -> String {
-    row.iter()
+    let values = row
+        .iter()
         .map(|cell| match cell {
             Cell::Null => "\u{0}".to_owned(),
             Cell::Int(n) => format!("n{:+.9e}", *n as f64),
@@ -44,7 +47,16 @@ fn key(row: &[Cell]) -> String {
             Cell::Text(t) => format!("t{t}"),
         })
         .collect::<Vec<_>>()
-        .join("\u{1}")
+        .join("\u{1}");
+    let kinds: String = row
+        .iter()
+        .map(|cell| match cell {
+            Cell::Int(_) => 'i',
+            Cell::Num(_) => 'n',
+            _ => '-',
+        })
+        .collect();
+    format!("{values}\u{2}{kinds}")
 }
 
 fn arranged(rows: &Rows, ordered: bool) -> Vec<&Vec<Cell>> {
@@ -121,6 +133,20 @@ mod tests {
         let decimal = vec![vec![Cell::Num(7.0)]];
         assert_eq!(judge(&decimal, &whole, &decimal, false), Verdict::Same);
         assert_eq!(judge(&whole, &whole, &decimal, false), Verdict::Same);
+    }
+
+    #[test]
+    fn equal_rows_of_two_kinds_line_up_whatever_their_order() {
+        // SQLite and idbsql give one integer 0 and one fraction 0 (a COALESCE whose branch
+        // kind varies by row), in different orders; PostgreSQL two fractions (judge database
+        // 115,000,150 reported an integer "where both references give a fraction").
+        let ours = vec![vec![Cell::Int(0)], vec![Cell::Num(0.0)]];
+        let lite = vec![vec![Cell::Num(-0.0)], vec![Cell::Int(0)]];
+        let pg = vec![vec![Cell::Num(0.0)], vec![Cell::Num(0.0)]];
+        assert!(references_agree(&lite, &pg, false));
+        assert_eq!(judge(&ours, &lite, &pg, false), Verdict::Same);
+        // Two fractions from both references: an integer is still wrong.
+        assert!(matches!(judge(&ours, &pg, &pg, false), Verdict::Differs(_)));
     }
 
     #[test]
