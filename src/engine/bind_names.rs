@@ -11,8 +11,9 @@ use {
         Engine,
     },
     gluesql_core::sqlparser::ast::{
-        Expr, FromTable, GroupByExpr, Ident, JoinConstraint, JoinOperator, Query, Select,
-        SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, Values,
+        Assignment, AssignmentTarget, ConflictTarget, Expr, FromTable, GroupByExpr, Ident,
+        JoinConstraint, JoinOperator, OnConflictAction, OnInsert, Query, Select, SelectItem,
+        SetExpr, Statement, TableFactor, TableWithJoins, Values,
     },
     std::ops::ControlFlow,
 };
@@ -134,13 +135,61 @@ pub(super) fn bind_names(engine: &Engine, statement: &mut Statement) -> bool {
             if let Some(source) = insert.source.as_mut() {
                 binder.query(source);
             }
+            let table = insert.table_name.0.last().map(|i| i.value.clone());
+            let columns = table.as_deref().and_then(|t| binder.columns_of(t));
+            for column in &mut insert.columns {
+                binder.respell_in(column, columns.as_deref());
+            }
+            let target = Relation {
+                name: insert
+                    .table_alias
+                    .as_ref()
+                    .map(|a| a.value.clone())
+                    .or(table)
+                    .unwrap_or_default(),
+                columns: columns.clone(),
+            };
+            if let Some(OnInsert::OnConflict(conflict)) = insert.on.as_mut() {
+                if let Some(ConflictTarget::Columns(keys)) = conflict.conflict_target.as_mut() {
+                    for key in keys {
+                        binder.respell_in(key, columns.as_deref());
+                    }
+                }
+                if let OnConflictAction::DoUpdate(update) = &mut conflict.action {
+                    // The row proposed is `excluded`, with the target's columns.
+                    let excluded = Relation {
+                        name: "excluded".to_owned(),
+                        columns: columns.clone(),
+                    };
+                    binder.scopes.push(Level {
+                        relations: vec![
+                            Relation {
+                                name: target.name.clone(),
+                                columns: columns.clone(),
+                            },
+                            excluded,
+                        ],
+                        labels: Vec::new(),
+                    });
+                    binder.assignments(&mut update.assignments, columns.as_deref());
+                    if let Some(selection) = update.selection.as_mut() {
+                        binder.expr(selection);
+                    }
+                    binder.scopes.pop();
+                }
+            }
+            binder.scopes.push(Level {
+                relations: vec![target],
+                labels: Vec::new(),
+            });
+            binder.returning(insert.returning.as_mut());
         }
         Statement::Update {
             table,
             assignments,
             from,
             selection,
-            ..
+            returning,
         } => {
             let mut level = Level::default();
             binder.from(std::slice::from_mut(table), &mut level);
@@ -148,12 +197,17 @@ pub(super) fn bind_names(engine: &Engine, statement: &mut Statement) -> bool {
             binder.scopes.push(level);
             binder.constraints(std::slice::from_mut(table));
             binder.constraints(from.as_mut_slice());
-            for assignment in assignments {
-                binder.expr(&mut assignment.value);
-            }
+            let columns = match &table.relation {
+                TableFactor::Table { name, .. } => {
+                    name.0.last().and_then(|t| binder.columns_of(&t.value))
+                }
+                _ => None,
+            };
+            binder.assignments(assignments, columns.as_deref());
             if let Some(selection) = selection {
                 binder.expr(selection);
             }
+            binder.returning(returning.as_mut());
         }
         Statement::Delete(delete) => {
             let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) =
@@ -171,6 +225,7 @@ pub(super) fn bind_names(engine: &Engine, statement: &mut Statement) -> bool {
             if let Some(selection) = delete.selection.as_mut() {
                 binder.expr(selection);
             }
+            binder.returning(delete.returning.as_mut());
         }
         _ => {}
     }
@@ -254,6 +309,39 @@ impl Binder<'_> {
         };
         self.ctes.truncate(ctes);
         outputs
+    }
+
+    /// A write's SET list: each target among the written table's `columns`, each value in
+    /// the level pushed.
+    fn assignments(&mut self, assignments: &mut [Assignment], columns: Option<&[String]>) {
+        for assignment in assignments {
+            if let AssignmentTarget::ColumnName(name) = &mut assignment.target {
+                if let Some(column) = name.0.last_mut() {
+                    self.respell_in(column, columns);
+                }
+            }
+            self.expr(&mut assignment.value);
+        }
+    }
+
+    /// A write's RETURNING list, in the level pushed.
+    fn returning(&mut self, returning: Option<&mut Vec<SelectItem>>) {
+        for item in returning.into_iter().flatten() {
+            if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item {
+                self.expr(expr);
+            }
+        }
+    }
+
+    /// Respells a column the written table has (`columns`, when known).
+    fn respell_in(&mut self, column: &mut Ident, columns: Option<&[String]>) {
+        if self.free.is_some() {
+            return;
+        }
+        if let Some(name) = columns.and_then(|columns| respelling(columns, &column.value)) {
+            column.value = name;
+            self.changed = true;
+        }
     }
 
     /// ORDER BY, LIMIT and OFFSET, inside the level the caller pushed.

@@ -167,16 +167,24 @@ impl Engine {
     /// another spelling go on to be bound.
     fn every_name_a_column(&self, statement: &Statement) -> bool {
         let tables = self.read_tables(statement);
-        let is_column = |name: &str| {
-            tables.iter().any(|table| {
-                table.schema.table_name == name
-                    || table
-                        .schema
-                        .column_defs
-                        .iter()
-                        .flatten()
-                        .any(|column| column.name == name)
+        let names = || {
+            tables.iter().flat_map(|table| {
+                let columns = table.schema.column_defs.iter().flatten();
+                std::iter::once(&table.schema.table_name).chain(columns.map(|c| &c.name))
             })
+        };
+        // Written as one table spells it, and as every table spelling it in some case does:
+        // `w.c0` beside a `t1.c0` still means `w.C0`, which only scopes can tell.
+        let is_column = |name: &str| {
+            let mut exact = false;
+            for stored in names() {
+                if stored == name {
+                    exact = true;
+                } else if stored.eq_ignore_ascii_case(name) {
+                    return false;
+                }
+            }
+            exact
         };
         every_name(statement, is_column)
     }
