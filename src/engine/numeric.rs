@@ -28,9 +28,10 @@ use {
         ast::DataType as GlueType,
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, DataType, DateTimeField, ExactNumberInfo, Expr, ExtractSyntax,
-            FunctionArg, FunctionArgExpr, FunctionArguments, Interval, Query, Select, SelectItem,
-            SetExpr, Statement, TableFactor, UnaryOperator, Value as SqlValue,
+            BinaryOperator, DataType, DateTimeField, DuplicateTreatment, ExactNumberInfo, Expr,
+            ExtractSyntax, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Interval,
+            Query, Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator,
+            Value as SqlValue,
         },
     },
     std::str::FromStr,
@@ -408,8 +409,25 @@ impl Typer<'_> {
                 }
             }
         }
-        for expr in select_exprs_mut(select).into_iter().skip(projected) {
-            self.expr(expr, scopes);
+        // select_exprs_mut lists GROUP BY just before HAVING, after the projection and ON /
+        // WHERE: their kinds are read from the end.
+        let grouped = match &select.group_by {
+            GroupByExpr::Expressions(exprs, _) => exprs.len(),
+            _ => 0,
+        };
+        let after = usize::from(select.having.is_some());
+        let nums: Vec<Num> = select_exprs_mut(select)
+            .into_iter()
+            .skip(projected)
+            .map(|expr| self.expr(expr, scopes))
+            .collect();
+        let group_nums = nums
+            .len()
+            .checked_sub(after + grouped)
+            .and_then(|start| nums.get(start..start + grouped))
+            .unwrap_or_default();
+        if group_nums.contains(&Num::Mixed) {
+            group_varying_as_float(select, group_nums, &mut output);
         }
         let scope = scopes.pop().unwrap_or_default();
         // Without FROM there is one row and nothing for DISTINCT to remove: its kind stays.
@@ -744,6 +762,12 @@ impl Typer<'_> {
             Expr::Function(function) => {
                 let name = function.name.to_string().to_uppercase();
                 let mut nullif_across = None;
+                // COUNT(DISTINCT …) compares its values: 4 and 4.0 are one value.
+                let distinct = matches!(
+                    &function.args,
+                    FunctionArguments::List(list)
+                        if list.duplicate_treatment == Some(DuplicateTreatment::Distinct)
+                );
                 let mut args = Vec::new();
                 if let FunctionArguments::List(list) = &mut function.args {
                     for arg in &mut list.args {
@@ -761,7 +785,8 @@ impl Typer<'_> {
                 let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
                 // An aggregate compares or adds its values: a kind that varies by row is
                 // aggregated as FLOATs. So is SIGN's, which GlueSQL refuses for a DECIMAL row.
-                let aggregate = matches!(name.as_str(), "SUM" | "MIN" | "MAX" | "AVG");
+                let aggregate = matches!(name.as_str(), "SUM" | "MIN" | "MAX" | "AVG")
+                    || (name == "COUNT" && distinct);
                 if (aggregate || name == "SIGN") && first == Num::Mixed {
                     if let Some((e, _)) = args.first_mut() {
                         cast_in_place(e, float());
@@ -1138,6 +1163,34 @@ impl Typer<'_> {
 }
 
 /// `NULLIF(a, b)` as `CASE WHEN CAST(a AS to) = CAST(b AS to) THEN NULL ELSE a END`.
+/// GROUP BY compares its keys: a key whose kind varies by row (`COALESCE(f, i)`) groups 4 and
+/// 4.0 together as FLOAT, and a select item written as the same expression reads it so.
+fn group_varying_as_float(select: &mut Select, group_nums: &[Num], output: &mut [Num]) {
+    let GroupByExpr::Expressions(keys, _) = &mut select.group_by else {
+        return;
+    };
+    for (key, num) in keys.iter_mut().zip(group_nums) {
+        if *num != Num::Mixed {
+            continue;
+        }
+        let written = key.to_string();
+        cast_in_place(key, float());
+        for (position, item) in select.projection.iter_mut().enumerate() {
+            let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
+            else {
+                // Positions after a wildcard are not known here.
+                break;
+            };
+            if e.to_string() == written {
+                cast_in_place(e, float());
+                if let Some(slot) = output.get_mut(position) {
+                    *slot = Num::Float;
+                }
+            }
+        }
+    }
+}
+
 fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataType) -> Option<Expr> {
     let (_, args) = super::walk::plain_args(function)?;
     let &[a, b] = args.as_slice() else {
