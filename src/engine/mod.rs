@@ -413,6 +413,9 @@ impl Engine {
         // One pass over the columns per statement, for the JSON and numeric passes.
         let kinds = self.glue.storage.column_kinds();
         let (mut statement, mut params) = self.prepare(statement, params, kinds)?;
+        if subquery::has_false_having(&statement, &params) {
+            subquery::settle_false_having(statement.to_mut(), &params);
+        }
         if let SqlStatement::Query(query) = statement.as_ref() {
             if setops::is_set_operation(query) {
                 return self.run_set_query(query, &params).map(Lowered::Answered);

@@ -85,6 +85,49 @@ pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> boo
     .is_break()
 }
 
+/// Whether a SELECT of `statement` has a HAVING that is, or ANDs, a constant false.
+pub fn has_false_having(statement: &Statement, params: &[Value]) -> bool {
+    fn body(set: &SetExpr, params: &[Value]) -> bool {
+        match set {
+            SetExpr::Select(select) => select
+                .having
+                .as_ref()
+                .is_some_and(|having| ands_false(having, params)),
+            SetExpr::Query(query) => body(&query.body, params),
+            SetExpr::SetOperation { left, right, .. } => body(left, params) || body(right, params),
+            _ => false,
+        }
+    }
+    super::visit::queries(statement, |query| {
+        if body(&query.body, params) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+/// A SELECT whose HAVING is, or ANDs, a constant false keeps no group, and PostgreSQL
+/// computes nothing for it — no aggregate, no WHERE. Its WHERE becomes that false, so nothing
+/// under it is computed here either (a division by zero in an aggregate's argument or FILTER,
+/// or in a derived table, is never reached); the HAVING stays and still keeps no row.
+pub fn settle_false_having(statement: &mut Statement, params: &[Value]) {
+    let _ = super::visit::queries_mut(statement, |query| {
+        all_selects(&mut query.body, &mut |select| {
+            if select
+                .having
+                .as_ref()
+                .is_some_and(|having| ands_false(having, params))
+            {
+                select.selection = Some(Expr::Value(SqlValue::Boolean(false)));
+            }
+            true
+        });
+        ControlFlow::Continue(())
+    });
+}
+
 /// Whether a WHERE ANDs a constant false (constant_case.rs decides each conjunct): it is
 /// false whatever the others are.
 fn ands_false(selection: &Expr, params: &[Value]) -> bool {
