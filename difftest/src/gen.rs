@@ -79,6 +79,7 @@ pub const SHAPES: &[&str] = &[
     "parameters",
     "lazy evaluation",
     "GROUP BY position",
+    "GROUP BY an expression",
     "aggregate FILTER",
     "string_agg",
     "names in another case",
@@ -771,11 +772,26 @@ impl Gen<'_> {
         let mut group_by = Vec::new();
         if grouped {
             self.note("GROUP BY");
-            let key_type = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Date, Ty::Stamp]);
-            let key = self
-                .column_of(local, key_type)
-                .unwrap_or_else(|| self.column_any(local));
-            let key_ty = self.type_in(&scope, &key);
+            let computed = self.rng.percent(25).then(|| {
+                let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Dec]);
+                (self.expr(ty, local, 1), ty)
+            });
+            // (A bare literal is no key: `GROUP BY 1` names a position.)
+            let computed =
+                computed.filter(|(key, _)| !matches!(key, Expr::Lit(_) | Expr::Param(_)));
+            let (key, key_ty) = if let Some(computed) = computed {
+                // A computed key, a number of any kind (`COALESCE(f, i)` varies by row):
+                // the groups are of values, 4 and 4.0 one group.
+                self.note("GROUP BY an expression");
+                computed
+            } else {
+                let key_type = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Date, Ty::Stamp]);
+                let key = self
+                    .column_of(local, key_type)
+                    .unwrap_or_else(|| self.column_any(local));
+                let key_ty = self.type_in(&scope, &key);
+                (key, key_ty)
+            };
             if self.rng.percent(25) {
                 // The key named by its place in the select list.
                 self.note("GROUP BY position");
