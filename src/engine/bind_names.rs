@@ -248,22 +248,10 @@ pub(super) fn free_columns(engine: &Engine, query: &mut Query, outer: &mut dyn F
 
 /// What an expression walk leaves in place of a query it binds on its own.
 fn placeholder() -> Query {
-    Query {
-        with: None,
-        body: Box::new(SetExpr::Values(Values {
-            explicit_row: false,
-            rows: Vec::new(),
-        })),
-        order_by: None,
-        limit: None,
-        limit_by: Vec::new(),
-        offset: None,
-        fetch: None,
-        locks: Vec::new(),
-        for_clause: None,
-        settings: None,
-        format_clause: None,
-    }
+    super::setops::plain_query(SetExpr::Values(Values {
+        explicit_row: false,
+        rows: Vec::new(),
+    }))
 }
 
 impl Binder<'_> {

@@ -53,30 +53,19 @@ pub fn has_derived_set_operation(statement: &Statement) -> bool {
     .is_break()
 }
 
-/// Whether some SELECT in `statement` reads a derived table (a view, a WITH query) under a
-/// WHERE that ANDs a constant false: GlueSQL would compute its rows before filtering them.
-pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> bool {
-    fn body(set: &SetExpr, params: &[Value]) -> bool {
+/// Whether some SELECT in `statement` (any query, any arm of a set operation) is one `is`
+/// accepts.
+fn any_select(statement: &Statement, is: impl Fn(&Select) -> bool) -> bool {
+    fn body(set: &SetExpr, is: &dyn Fn(&Select) -> bool) -> bool {
         match set {
-            SetExpr::Select(select) => {
-                let derived = select.from.iter().any(|table| {
-                    std::iter::once(&table.relation)
-                        .chain(table.joins.iter().map(|join| &join.relation))
-                        .any(|factor| matches!(factor, TableFactor::Derived { .. }))
-                });
-                derived
-                    && select
-                        .selection
-                        .as_ref()
-                        .is_some_and(|selection| ands_false(selection, params))
-            }
-            SetExpr::Query(query) => body(&query.body, params),
-            SetExpr::SetOperation { left, right, .. } => body(left, params) || body(right, params),
+            SetExpr::Select(select) => is(select),
+            SetExpr::Query(query) => body(&query.body, is),
+            SetExpr::SetOperation { left, right, .. } => body(left, is) || body(right, is),
             _ => false,
         }
     }
     super::visit::queries(statement, |query| {
-        if body(&query.body, params) {
+        if body(&query.body, &is) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -85,27 +74,31 @@ pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> boo
     .is_break()
 }
 
+/// Whether some SELECT in `statement` reads a derived table (a view, a WITH query) under a
+/// WHERE that ANDs a constant false: GlueSQL would compute its rows before filtering them.
+pub fn derived_under_false_where(statement: &Statement, params: &[Value]) -> bool {
+    any_select(statement, |select| {
+        let derived = select.from.iter().any(|table| {
+            std::iter::once(&table.relation)
+                .chain(table.joins.iter().map(|join| &join.relation))
+                .any(|factor| matches!(factor, TableFactor::Derived { .. }))
+        });
+        derived
+            && select
+                .selection
+                .as_ref()
+                .is_some_and(|selection| ands_false(selection, params))
+    })
+}
+
 /// Whether a SELECT of `statement` has a HAVING that is, or ANDs, a constant false.
 pub fn has_false_having(statement: &Statement, params: &[Value]) -> bool {
-    fn body(set: &SetExpr, params: &[Value]) -> bool {
-        match set {
-            SetExpr::Select(select) => select
-                .having
-                .as_ref()
-                .is_some_and(|having| ands_false(having, params)),
-            SetExpr::Query(query) => body(&query.body, params),
-            SetExpr::SetOperation { left, right, .. } => body(left, params) || body(right, params),
-            _ => false,
-        }
-    }
-    super::visit::queries(statement, |query| {
-        if body(&query.body, params) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
+    any_select(statement, |select| {
+        select
+            .having
+            .as_ref()
+            .is_some_and(|having| ands_false(having, params))
     })
-    .is_break()
 }
 
 /// A SELECT whose HAVING is, or ANDs, a constant false keeps no group, and PostgreSQL
