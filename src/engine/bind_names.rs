@@ -7,6 +7,7 @@
 use {
     super::{
         names::{output_names, same_name},
+        scope::label_of,
         visit::{self, Node},
         Engine,
     },
@@ -586,11 +587,6 @@ fn outputs(select: &Select, level: &Level) -> Option<Vec<String>> {
     let mut names = Vec::new();
     for item in &select.projection {
         match item {
-            SelectItem::ExprWithAlias { alias, .. } => names.push(alias.value.clone()),
-            SelectItem::UnnamedExpr(Expr::Identifier(ident)) => names.push(ident.value.clone()),
-            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(idents)) => {
-                names.push(idents.last()?.value.clone())
-            }
             SelectItem::Wildcard(_) => {
                 for relation in &level.relations {
                     names.extend(relation.columns.iter().flatten().cloned());
@@ -601,7 +597,7 @@ fn outputs(select: &Select, level: &Level) -> Option<Vec<String>> {
                 let relation = level.relation(&name.0.last()?.value)?;
                 names.extend(relation.columns.clone()?);
             }
-            SelectItem::UnnamedExpr(_) => return None,
+            other => names.push(label_of(other)?),
         }
     }
     Some(names)

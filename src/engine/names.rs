@@ -125,13 +125,14 @@ impl Engine {
     /// Each name is first looked up in its own scope (bind_names.rs); what that cannot place
     /// is matched against every name the statement may mean.
     pub(super) fn resolve_columns(&self, statement: &Statement) -> Option<Statement> {
-        if self.every_name_a_column(statement) {
+        let tables = self.read_tables(statement);
+        if every_name_a_column(statement, &tables) {
             return None;
         }
         let mut respelled = statement.clone();
         keep_labels(&mut respelled);
         let bound = bind_names(self, &mut respelled);
-        match self.unknown_columns(&respelled) {
+        match self.unknown_columns(&respelled, &tables) {
             Some((names, relations)) => respell_columns(&mut respelled, &names, &relations),
             None if !bound => return None,
             None => {}
@@ -162,39 +163,15 @@ impl Engine {
         tables
     }
 
-    /// Whether every name written is a column (or the name) of a table the statement reads,
-    /// found without allocating names. Most statements are; only those that use aliases or
-    /// another spelling go on to be bound.
-    fn every_name_a_column(&self, statement: &Statement) -> bool {
-        let tables = self.read_tables(statement);
-        let names = || {
-            tables.iter().flat_map(|table| {
-                let columns = table.schema.column_defs.iter().flatten();
-                std::iter::once(&table.schema.table_name).chain(columns.map(|c| &c.name))
-            })
-        };
-        // Written as one table spells it, and as every table spelling it in some case does:
-        // `w.c0` beside a `t1.c0` still means `w.C0`, which only scopes can tell.
-        let is_column = |name: &str| {
-            let mut exact = false;
-            for stored in names() {
-                if stored == name {
-                    exact = true;
-                } else if stored.eq_ignore_ascii_case(name) {
-                    return false;
-                }
-            }
-            exact
-        };
-        every_name(statement, is_column)
-    }
-
     /// The names a statement may mean, when it writes one of them in another case, and the
     /// columns of each relation it names (see `Relations`).
-    fn unknown_columns(&self, statement: &Statement) -> Option<(Vec<String>, Relations)> {
-        let tables = self.read_tables(statement);
+    fn unknown_columns(
+        &self,
+        statement: &Statement,
+        tables: &[&crate::store::Table],
+    ) -> Option<(Vec<String>, Relations)> {
         let mut known: HashSet<String> = HashSet::new();
-        for table in &tables {
+        for table in tables {
             known.insert(table.schema.table_name.clone());
             for column in table.schema.column_defs.iter().flatten() {
                 known.insert(column.name.clone());
@@ -290,6 +267,32 @@ impl Engine {
         let _ = statement.visit(&mut collect);
         collect.relations
     }
+}
+
+/// Whether every name written is a column (or the name) of a table the statement reads,
+/// found without allocating names. Most statements are; only those that use aliases or
+/// another spelling go on to be bound.
+fn every_name_a_column(statement: &Statement, tables: &[&crate::store::Table]) -> bool {
+    let names = || {
+        tables.iter().flat_map(|table| {
+            let columns = table.schema.column_defs.iter().flatten();
+            std::iter::once(&table.schema.table_name).chain(columns.map(|c| &c.name))
+        })
+    };
+    // Written as one table spells it, and as every table spelling it in some case does:
+    // `w.c0` beside a `t1.c0` still means `w.C0`, which only scopes can tell.
+    let is_column = |name: &str| {
+        let mut exact = false;
+        for stored in names() {
+            if stored == name {
+                exact = true;
+            } else if stored.eq_ignore_ascii_case(name) {
+                return false;
+            }
+        }
+        exact
+    };
+    every_name(statement, is_column)
 }
 
 /// The columns of each relation a statement names (a table, a WITH query, a table or derived

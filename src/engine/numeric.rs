@@ -433,18 +433,9 @@ impl Typer<'_> {
         // Without FROM there is one row and nothing for DISTINCT to remove: its kind stays.
         if select.distinct.is_some() && !select.from.is_empty() && output.contains(&Num::Mixed) {
             // DISTINCT compares the values: 16 and 16.0 are one.
-            for (position, item) in select.projection.iter_mut().enumerate() {
-                let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
-                else {
-                    // A wildcard's columns come from tables, never Mixed; positions after it
-                    // are not known here.
-                    break;
-                };
-                if output.get(position) == Some(&Num::Mixed) {
-                    cast_in_place(e, float());
-                    output[position] = Num::Float;
-                }
-            }
+            items_as_float(&mut select.projection, &mut output, |_, num| {
+                num == Some(&Num::Mixed)
+            });
         }
         (output, scope)
     }
@@ -1162,7 +1153,6 @@ impl Typer<'_> {
     }
 }
 
-/// `NULLIF(a, b)` as `CASE WHEN CAST(a AS to) = CAST(b AS to) THEN NULL ELSE a END`.
 /// GROUP BY compares its keys: a key whose kind varies by row (`COALESCE(f, i)`) groups 4 and
 /// 4.0 together as FLOAT, and a select item written as the same expression reads it so.
 fn group_varying_as_float(select: &mut Select, group_nums: &[Num], output: &mut [Num]) {
@@ -1175,22 +1165,34 @@ fn group_varying_as_float(select: &mut Select, group_nums: &[Num], output: &mut 
         }
         let written = key.to_string();
         cast_in_place(key, float());
-        for (position, item) in select.projection.iter_mut().enumerate() {
-            let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
-            else {
-                // Positions after a wildcard are not known here.
-                break;
-            };
-            if e.to_string() == written {
-                cast_in_place(e, float());
-                if let Some(slot) = output.get_mut(position) {
-                    *slot = Num::Float;
-                }
+        items_as_float(&mut select.projection, output, |e, _| {
+            e.to_string() == written
+        });
+    }
+}
+
+/// Casts to FLOAT each select item `pick` chooses (by the item and its kind), its kind then
+/// FLOAT. A wildcard's columns come from tables, never `Mixed`; positions after one are not
+/// known here, so the walk stops there.
+fn items_as_float(
+    projection: &mut [SelectItem],
+    output: &mut [Num],
+    pick: impl Fn(&Expr, Option<&Num>) -> bool,
+) {
+    for (position, item) in projection.iter_mut().enumerate() {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            break;
+        };
+        if pick(e, output.get(position)) {
+            cast_in_place(e, float());
+            if let Some(slot) = output.get_mut(position) {
+                *slot = Num::Float;
             }
         }
     }
 }
 
+/// `NULLIF(a, b)` as `CASE WHEN CAST(a AS to) = CAST(b AS to) THEN NULL ELSE a END`.
 fn nullif_as_case(function: &gluesql_core::sqlparser::ast::Function, to: DataType) -> Option<Expr> {
     let (_, args) = super::walk::plain_args(function)?;
     let &[a, b] = args.as_slice() else {
