@@ -167,3 +167,68 @@ fn decimal_takes_text_and_numbers() {
     assert_eq!(error.code, ErrorCode::Params);
     assert!(error.message.contains("$1"), "{}", error.message);
 }
+
+/// A parameter takes its type from where it stands, as PostgreSQL types one: beside a column
+/// of a view, a derived table or a WITH query, in COALESCE / NULLIF / CASE, in an IN list or
+/// BETWEEN. Each value goes back as the API hands it to JS (a DECIMAL as its text). Before the
+/// binder typed them, `d = $1` over a view compared a DECIMAL with text: no row, no error.
+#[test]
+fn parameters_take_their_type_from_where_they_stand() {
+    let mut db = db();
+    let original = row(&mut db, 1);
+    let params: Vec<Value> = original.iter().map(as_js_param).collect();
+    block_on(db.exec("CREATE VIEW w AS SELECT * FROM v")).unwrap();
+    let names = [
+        "id", "b", "i8", "i16", "i32", "i128", "u8", "u16", "u32", "u64", "u128", "f32", "f", "d",
+        "s", "by", "ip", "dt", "ts", "tm", "iv", "iv2", "u", "m", "l", "p", "n",
+    ];
+    let one = vec![vec![Value::I64(1)]];
+    for column in [
+        "d", "dt", "ts", "tm", "iv", "iv2", "u", "ip", "f", "i128", "u64", "u128",
+    ] {
+        let position = names.iter().position(|n| *n == column).unwrap();
+        let param = [params[position].clone()];
+        for (sql, expected) in [
+            (format!("SELECT id FROM w WHERE {column} = $1"), &one),
+            (
+                format!("SELECT id FROM (SELECT * FROM v) q WHERE q.{column} = $1"),
+                &one,
+            ),
+            (
+                format!("WITH c AS (SELECT * FROM v) SELECT id FROM c WHERE {column} = $1"),
+                &one,
+            ),
+            (
+                format!("SELECT id FROM v WHERE id IN (SELECT id FROM w WHERE {column} = $1)"),
+                &one,
+            ),
+            (format!("SELECT id FROM v WHERE $1 = {column}"), &one),
+            (format!("SELECT id FROM v WHERE {column} IN ($1)"), &one),
+            (
+                format!("SELECT id FROM v WHERE {column} BETWEEN $1 AND $1"),
+                &one,
+            ),
+            (
+                format!("SELECT id FROM v WHERE COALESCE({column}, $1) = $1"),
+                &one,
+            ),
+            (
+                format!("SELECT CASE WHEN {column} = $1 THEN 1 ELSE 0 END FROM v"),
+                &one,
+            ),
+            (
+                format!("SELECT id FROM v WHERE {column} <> $1 OR id = 1"),
+                &one,
+            ),
+            (
+                format!("SELECT CASE WHEN NULLIF({column}, $1) IS NULL THEN 1 END FROM v"),
+                &one,
+            ),
+        ] {
+            let rows = block_on(db.query(&sql, &param))
+                .unwrap_or_else(|e| panic!("{sql}: {e:?} {param:?}"))
+                .rows;
+            assert_eq!(&rows, expected, "{sql} with {param:?}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 mod aggregate;
 mod alter_columns;
 mod bind_names;
+mod bind_types;
 mod checks;
 mod compat;
 mod computed_from;
@@ -339,6 +340,13 @@ impl Engine {
         }
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
+        }
+        if param_types::may_type_literals(&statement) {
+            let mut bound = params.to_vec();
+            self.type_literals(statement.to_mut(), &mut bound)?;
+            if bound.len() > params.len() {
+                params = Cow::Owned(bound);
+            }
         }
         if decimal_literals::may_apply(&statement, kinds.decimals) {
             self.exact_decimals(&mut statement)?;

@@ -1,13 +1,12 @@
-//! Parameters converted to the type of the column they are stored in or compared with, so
-//! every value a query returns is accepted back as a parameter: a DECIMAL as "12.50" or 12.5,
-//! dates and times as returned, an INTERVAL as its ISO 8601 duration, a POINT as { x, y }.
-//! Finds the columns from the store's schemas; never changes the statement.
+//! Untyped values converted to the type their context gives (bind_types.rs): parameters, so
+//! every value a query returns is accepted back as one (a DECIMAL as "12.50" or 12.5, dates and
+//! times as returned, an INTERVAL as its ISO 8601 duration, a POINT as { x, y }), and quoted
+//! literals next to a number, a UUID, an INET or a BOOLEAN (`d = '12.5'`), bound as parameters
+//! of that type. Decides no type itself; changes a statement only by binding such a literal.
 
 use {
     super::{
-        scope::{column_type_of, Scope},
-        subquery::{all_selects, select_exprs_mut},
-        walk::operands_mut,
+        bind_types::{type_untyped, Role},
         Engine,
     },
     crate::error::{DbError, ErrorCode},
@@ -15,9 +14,7 @@ use {
     gluesql_core::{
         ast::DataType,
         data::{Interval, Point, Value},
-        sqlparser::ast::{
-            BinaryOperator, Expr, FromTable, Insert, Query, SetExpr, Statement, Value as SqlValue,
-        },
+        sqlparser::ast::{BinaryOperator, Expr, Insert, SetExpr, Statement, Value as SqlValue},
         store::Store,
     },
 };
@@ -37,13 +34,6 @@ pub fn needs_conversion(params: &[Value]) -> bool {
     })
 }
 
-/// What a parameter meets: a column it is stored in, or one it is compared with.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Store,
-    Compare,
-}
-
 fn placeholder_index(expr: &Expr) -> Option<usize> {
     match expr {
         Expr::Value(SqlValue::Placeholder(p)) => p
@@ -52,73 +42,6 @@ fn placeholder_index(expr: &Expr) -> Option<usize> {
             .and_then(|n| n.checked_sub(1)),
         Expr::Nested(inner) => placeholder_index(inner),
         _ => None,
-    }
-}
-
-struct Finder<'a> {
-    engine: &'a Engine,
-    found: Vec<(usize, DataType, Role)>,
-}
-
-impl Finder<'_> {
-    fn note(&mut self, placeholder: &Expr, column: &Expr, scopes: &[Scope]) {
-        if let (Some(index), Some(data_type)) = (
-            placeholder_index(placeholder),
-            column_type_of(column, scopes),
-        ) {
-            self.found.push((index, data_type, Role::Compare));
-        }
-    }
-
-    fn query(&mut self, query: &mut Query, scopes: &mut Vec<Scope>) {
-        let engine = self.engine;
-        all_selects(&mut query.body, &mut |select| {
-            scopes.push(engine.scope_of_from(&select.from));
-            for expr in select_exprs_mut(select) {
-                self.expr(expr, scopes);
-            }
-            scopes.pop();
-            true
-        });
-    }
-
-    fn expr(&mut self, expr: &mut Expr, scopes: &mut Vec<Scope>) {
-        match expr {
-            Expr::BinaryOp {
-                left,
-                op:
-                    BinaryOperator::Eq
-                    | BinaryOperator::NotEq
-                    | BinaryOperator::Lt
-                    | BinaryOperator::LtEq
-                    | BinaryOperator::Gt
-                    | BinaryOperator::GtEq,
-                right,
-            } => {
-                self.note(right, left, scopes);
-                self.note(left, right, scopes);
-            }
-            Expr::InList { expr, list, .. } => {
-                for item in list.iter() {
-                    self.note(item, expr, scopes);
-                }
-            }
-            Expr::Between {
-                expr, low, high, ..
-            } => {
-                self.note(low, expr, scopes);
-                self.note(high, expr, scopes);
-            }
-            Expr::Subquery(query)
-            | Expr::Exists {
-                subquery: query, ..
-            } => return self.query(query, scopes),
-            Expr::InSubquery { subquery, .. } => self.query(subquery, scopes),
-            _ => {}
-        }
-        for operand in operands_mut(expr) {
-            self.expr(operand, scopes);
-        }
     }
 }
 
@@ -156,58 +79,20 @@ impl Engine {
         Some(found)
     }
 
-    /// Each parameter index that meets a column, with the column's type and how it meets it.
-    fn parameter_targets(&self, statement: &mut Statement) -> Vec<(usize, DataType, Role)> {
-        let mut finder = Finder {
-            engine: self,
-            found: Vec::new(),
-        };
-        let mut scopes = Vec::new();
-        match statement {
-            Statement::Query(query) => finder.query(query, &mut scopes),
-            Statement::Insert(insert) => {
-                if let Some(values) = self.insert_value_targets(insert) {
-                    finder.found = values;
-                } else if let Some(source) = insert.source.as_mut() {
-                    finder.query(source, &mut scopes);
-                }
+    /// Each parameter index whose type its context gives (the binder's typing), with that
+    /// type and how it meets it.
+    fn parameter_targets(
+        &self,
+        statement: &mut Statement,
+        params: &[Value],
+    ) -> Vec<(usize, DataType, Role)> {
+        let mut found = Vec::new();
+        type_untyped(self, statement, params, |expr, data_type, role| {
+            if let Some(index) = placeholder_index(expr) {
+                found.push((index, data_type.clone(), role));
             }
-            Statement::Update {
-                table,
-                assignments,
-                selection,
-                ..
-            } => {
-                scopes.push(self.scope_of_from(std::slice::from_ref(table)));
-                for assignment in assignments.iter() {
-                    let column = Expr::Identifier(gluesql_core::sqlparser::ast::Ident::new(
-                        assignment.target.to_string(),
-                    ));
-                    if let (Some(index), Some(data_type)) = (
-                        placeholder_index(&assignment.value),
-                        column_type_of(&column, &scopes),
-                    ) {
-                        finder.found.push((index, data_type, Role::Store));
-                    }
-                }
-                for assignment in assignments.iter_mut() {
-                    finder.expr(&mut assignment.value, &mut scopes);
-                }
-                if let Some(selection) = selection {
-                    finder.expr(selection, &mut scopes);
-                }
-            }
-            Statement::Delete(delete) => {
-                let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) =
-                    &delete.from;
-                scopes.push(self.scope_of_from(from));
-                if let Some(selection) = delete.selection.as_mut() {
-                    finder.expr(selection, &mut scopes);
-                }
-            }
-            _ => {}
-        }
-        finder.found
+        });
+        found
     }
 
     /// Converts parameters to the types of the columns they meet; answers which indexes were
@@ -225,7 +110,7 @@ impl Engine {
         .unwrap_or_else(|| {
             // The walk borrows expressions mutably (it shares helpers with the rewriting
             // passes); it changes nothing, so it walks a copy.
-            self.parameter_targets(&mut statement.clone())
+            self.parameter_targets(&mut statement.clone(), params)
         });
         for (index, data_type, role) in targets {
             let Some(value) = params.get(index) else {
@@ -249,6 +134,94 @@ impl Engine {
     }
 }
 
+/// Whether a quoted literal stands where its context may type it: an operand of a comparison
+/// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE. Cheap: no schema is read.
+pub fn may_type_literals(statement: &Statement) -> bool {
+    let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
+    super::visit::exprs(statement, |expr| {
+        let found = match expr {
+            Expr::BinaryOp { left, op, right } => {
+                !matches!(
+                    op,
+                    BinaryOperator::And | BinaryOperator::Or | BinaryOperator::StringConcat
+                ) && quoted(left) != quoted(right)
+            }
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => quoted(a) != quoted(b),
+            Expr::InList { list, .. } => list.iter().any(quoted),
+            Expr::Between { low, high, .. } => quoted(low) || quoted(high),
+            Expr::Case {
+                results,
+                else_result,
+                conditions,
+                ..
+            } => results
+                .iter()
+                .chain(conditions)
+                .chain(else_result.as_deref())
+                .any(quoted),
+            Expr::Function(function) => {
+                super::walk::plain_args(function).is_some_and(|(name, args)| {
+                    matches!(
+                        name.as_str(),
+                        "COALESCE" | "NULLIF" | "IFNULL" | "GREATEST" | "LEAST"
+                    ) && args.into_iter().any(quoted)
+                })
+            }
+            _ => false,
+        };
+        if found {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .is_break()
+}
+
+/// The types a quoted literal is bound as, when its context gives one: those GlueSQL does not
+/// compare with text itself (it reads a DATE, TIMESTAMP or TIME from its text already).
+fn binds_literal(data_type: &DataType) -> bool {
+    is_numeric_type(data_type)
+        || matches!(
+            data_type,
+            DataType::Decimal | DataType::Uuid | DataType::Inet | DataType::Boolean
+        )
+}
+
+impl Engine {
+    /// Binds each quoted literal whose context types it (`d = '12.5'` beside a DECIMAL) as a
+    /// new parameter of that type, as PostgreSQL reads an `unknown` literal there. A literal
+    /// that is no value of the type is refused, naming both.
+    pub(super) fn type_literals(
+        &self,
+        statement: &mut Statement,
+        params: &mut Vec<Value>,
+    ) -> Result<(), DbError> {
+        let mut refused = None;
+        let given = params.clone();
+        type_untyped(self, statement, &given, |expr, data_type, role| {
+            let Expr::Value(SqlValue::SingleQuotedString(text)) = expr else {
+                return;
+            };
+            if role != Role::Compare || !binds_literal(data_type) || refused.is_some() {
+                return;
+            }
+            match convert(&Value::Str(text.clone()), data_type, role) {
+                Ok(Some(value)) => {
+                    params.push(value);
+                    *expr = Expr::Value(SqlValue::Placeholder(format!("${}", params.len())));
+                }
+                Ok(None) => {}
+                Err(message) => refused = Some(message),
+            }
+        });
+        match refused {
+            Some(message) => Err(DbError::new(ErrorCode::Execute, message)),
+            None => Ok(()),
+        }
+    }
+}
+
 fn parameter_error(index: usize, message: String) -> DbError {
     DbError::new(
         ErrorCode::Params,
@@ -269,6 +242,26 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
     };
     Ok(Some(match (value, data_type) {
         (Value::Null, _) | (Value::Str(_), DataType::Text) => return Ok(None),
+        // Text of a number, as PostgreSQL reads `'5'` for an INT: whole for an integer type.
+        // Other text is left as it is (compared, it equals no number, as before): the type
+        // may be a guess, a column of NULLs only that relation.rs casts to INTEGER.
+        (Value::Str(text), t) if is_numeric_type(t) => {
+            let text = text.trim();
+            let number = if is_integer_type(t) {
+                text.parse::<i128>().ok().map(Value::I128)
+            } else {
+                text.parse::<f64>().ok().map(Value::F64)
+            };
+            match number.map(|n| n.cast(data_type)) {
+                Some(Ok(v)) => v,
+                _ => return Ok(None),
+            }
+        }
+        (Value::Str(text), DataType::Boolean) => match text.trim().to_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "on" | "1" => Value::Bool(true),
+            "false" | "f" | "no" | "n" | "off" | "0" => Value::Bool(false),
+            _ => return Ok(None),
+        },
         (Value::Str(text), DataType::Interval) => match iso_duration(text) {
             Some(interval) => Value::Interval(interval),
             None => match value.cast(data_type) {

@@ -12,6 +12,7 @@ use {
 
 /// One FROM item: the name it is visible by, and its columns with their declared types when
 /// known (`None`: the columns themselves are unknown, e.g. a schemaless table).
+#[derive(Clone)]
 pub struct ScopeTable {
     pub name: String,
     pub columns: Option<Vec<(String, Option<DataType>)>>,
@@ -22,7 +23,7 @@ pub struct ScopeTable {
     pub source: Option<String>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Scope {
     pub tables: Vec<ScopeTable>,
     pub labels: Vec<String>,
@@ -158,7 +159,7 @@ pub fn label_of(item: &SelectItem) -> Option<String> {
 }
 
 impl Engine {
-    fn columns_of_table(&self, name: &str) -> Option<Vec<(String, Option<DataType>)>> {
+    pub(super) fn columns_of_table(&self, name: &str) -> Option<Vec<(String, Option<DataType>)>> {
         let schema = self.glue.storage.fetch_schema(name).ok()??;
         schema.column_defs.map(|defs| {
             defs.into_iter()

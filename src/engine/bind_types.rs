@@ -1,0 +1,577 @@
+//! The binder's typing: the SQL type of an expression (a column through views, derived tables
+//! and WITH queries, a CAST, a function by its signature, CASE / COALESCE by their branches, a
+//! subquery by its select list), and the type an untyped value takes from where it stands — a
+//! quoted literal or a parameter next to a typed value, as PostgreSQL types an `unknown`.
+//! Answers only: it hands each untyped value and its type to the caller, which converts it.
+
+use {
+    super::{
+        scope::{column_type_named, label_of, Scope, ScopeTable},
+        subquery::select_exprs_mut,
+        walk::operands_mut,
+        Engine,
+    },
+    gluesql_core::{
+        ast::DataType,
+        data::Value,
+        sqlparser::ast::{
+            BinaryOperator, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
+            FunctionArguments, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+            UnaryOperator, Value as SqlValue,
+        },
+        translate::translate_data_type,
+    },
+};
+
+/// How an untyped value meets its type: stored in a column, or compared (computed) with a value.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Role {
+    Store,
+    Compare,
+}
+
+/// One relation's columns with their types, as a FROM item naming it sees them.
+type Columns = Vec<(String, Option<DataType>)>;
+
+/// What the walk hands each untyped value to, with its type and role.
+type Untyped<'e> = &'e mut dyn FnMut(&mut Expr, &DataType, Role);
+
+struct Typing<'e> {
+    engine: &'e Engine,
+    params: &'e [Value],
+    scopes: Vec<Scope>,
+    /// The WITH queries in scope, innermost last.
+    ctes: Vec<(String, Option<Columns>)>,
+    untyped: Untyped<'e>,
+}
+
+/// Hands `untyped` each quoted literal and parameter of `statement` whose type its context
+/// gives (the other operand of a comparison or arithmetic, an IN list's or BETWEEN's operand,
+/// a CASE's or COALESCE's other branches, the column an UPDATE stores it in), with that type.
+/// `untyped` may rewrite the expression it is handed.
+pub(super) fn type_untyped(
+    engine: &Engine,
+    statement: &mut Statement,
+    params: &[Value],
+    mut untyped: impl FnMut(&mut Expr, &DataType, Role),
+) {
+    let mut typing = Typing {
+        engine,
+        params,
+        scopes: Vec::new(),
+        ctes: Vec::new(),
+        untyped: &mut untyped,
+    };
+    match statement {
+        Statement::Query(query) => {
+            typing.query(query);
+        }
+        Statement::Insert(insert) => {
+            if let Some(source) = insert.source.as_mut() {
+                typing.query(source);
+            }
+        }
+        Statement::Update {
+            table,
+            assignments,
+            selection,
+            ..
+        } => {
+            let scope = typing.scope_of(std::slice::from_mut(&mut table.relation));
+            typing.scopes.push(scope);
+            for assignment in assignments.iter_mut() {
+                let column = assignment.target.to_string();
+                if let Some(data_type) = column_type_named(None, &column, &typing.scopes) {
+                    typing.report(&mut assignment.value, &data_type, Role::Store);
+                }
+                typing.expr(&mut assignment.value);
+            }
+            if let Some(selection) = selection {
+                typing.expr(selection);
+            }
+        }
+        Statement::Delete(delete) => {
+            let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) =
+                &mut delete.from;
+            let mut factors: Vec<TableFactor> = from.iter().map(|t| t.relation.clone()).collect();
+            let scope = typing.scope_of(&mut factors);
+            typing.scopes.push(scope);
+            if let Some(selection) = delete.selection.as_mut() {
+                typing.expr(selection);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `expr` is a value whose type comes from where it stands.
+fn is_untyped(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Value(SqlValue::SingleQuotedString(_) | SqlValue::Placeholder(_))
+    )
+}
+
+fn is_numeric(data_type: &DataType) -> bool {
+    crate::kinds::is_integer_type(data_type)
+        || crate::kinds::is_float_type(data_type)
+        || *data_type == DataType::Decimal
+}
+
+/// The type of a number computed from two: DECIMAL beside an integer, FLOAT beside anything
+/// that is not an integer of the same kind.
+fn wider(left: DataType, right: DataType) -> DataType {
+    use crate::kinds::{is_float_type, is_integer_type};
+    match (&left, &right) {
+        _ if left == right => left,
+        (l, r) if is_integer_type(l) && is_integer_type(r) => DataType::Int,
+        (DataType::Decimal, r) | (r, DataType::Decimal) if is_integer_type(r) => DataType::Decimal,
+        (l, r) if is_float_type(l) || is_float_type(r) => DataType::Float,
+        _ => DataType::Float,
+    }
+}
+
+/// The type values of `types` share: numbers widen to the widest (`CASE … THEN 1 ELSE d`
+/// is a DECIMAL); otherwise the first known.
+fn unified(types: impl Iterator<Item = Option<DataType>>) -> Option<DataType> {
+    let mut known = types.flatten();
+    let first = known.next()?;
+    if !is_numeric(&first) {
+        return Some(first);
+    }
+    Some(known.filter(is_numeric).fold(first, wider))
+}
+
+fn args_mut(function: &mut Function) -> Vec<&mut Expr> {
+    let FunctionArguments::List(list) = &mut function.args else {
+        return Vec::new();
+    };
+    list.args
+        .iter_mut()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+            | FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn args(function: &Function) -> Vec<&Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return Vec::new();
+    };
+    list.args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Typing<'_> {
+    fn report(&mut self, expr: &mut Expr, data_type: &DataType, role: Role) {
+        let expr = match expr {
+            Expr::Nested(inner) => inner.as_mut(),
+            other => other,
+        };
+        if is_untyped(expr) && *data_type != DataType::Text {
+            (self.untyped)(expr, data_type, role);
+        }
+    }
+
+    /// Two values that meet (compared, or computed together): an untyped one takes the type of
+    /// the other.
+    fn meet(&mut self, a: &mut Expr, b: &mut Expr) {
+        match (self.type_of(a), self.type_of(b)) {
+            (None, Some(t)) => self.report(a, &t, Role::Compare),
+            (Some(t), None) => self.report(b, &t, Role::Compare),
+            _ => {}
+        }
+    }
+
+    /// Values that are one result (CASE's branches, COALESCE's arguments): the untyped take
+    /// the type the typed ones share.
+    fn unify(&mut self, values: Vec<&mut Expr>) {
+        let Some(data_type) = unified(values.iter().map(|v| self.type_of(v))) else {
+            return;
+        };
+        for value in values {
+            self.report(value, &data_type, Role::Compare);
+        }
+    }
+
+    fn expr(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::BinaryOp { left, op, right } => match op {
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq => self.meet(left, right),
+                BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide
+                | BinaryOperator::Modulo => {
+                    // Only beside a number: `date - '3'` is a date minus days, not a date.
+                    let numeric = |t: Option<DataType>| t.filter(is_numeric);
+                    match (numeric(self.type_of(left)), numeric(self.type_of(right))) {
+                        (Some(t), None) => self.report(right, &t, Role::Compare),
+                        (None, Some(t)) => self.report(left, &t, Role::Compare),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            },
+            Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) => {
+                self.meet(left, right)
+            }
+            Expr::InList { expr, list, .. } => {
+                let mut values: Vec<&mut Expr> = vec![expr.as_mut()];
+                values.extend(list.iter_mut());
+                self.unify(values);
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => self.unify(vec![expr.as_mut(), low.as_mut(), high.as_mut()]),
+            Expr::Case {
+                operand,
+                conditions,
+                results,
+                else_result,
+            } => {
+                if let Some(operand) = operand {
+                    let mut values: Vec<&mut Expr> = vec![operand.as_mut()];
+                    values.extend(conditions.iter_mut());
+                    self.unify(values);
+                }
+                let mut values: Vec<&mut Expr> = results.iter_mut().collect();
+                values.extend(else_result.iter_mut().map(|e| e.as_mut()));
+                self.unify(values);
+            }
+            Expr::Function(function) => {
+                let name = function.name.to_string().to_uppercase();
+                if matches!(
+                    name.as_str(),
+                    "COALESCE" | "NULLIF" | "IFNULL" | "GREATEST" | "LEAST"
+                ) {
+                    self.unify(args_mut(function));
+                }
+            }
+            Expr::Subquery(query)
+            | Expr::Exists {
+                subquery: query, ..
+            } => {
+                self.query(query);
+                return;
+            }
+            Expr::InSubquery { expr, subquery, .. } => {
+                let output = self.query(subquery);
+                if let Some((_, Some(data_type))) = output.first() {
+                    if self.type_of(expr).is_none() {
+                        self.report(expr, data_type, Role::Compare);
+                    }
+                }
+            }
+            _ => {}
+        }
+        for operand in operands_mut(expr) {
+            self.expr(operand);
+        }
+    }
+
+    /// The SQL type of `expr` where it is known.
+    fn type_of(&self, expr: &Expr) -> Option<DataType> {
+        match expr {
+            Expr::Identifier(ident) => column_type_named(None, &ident.value, &self.scopes),
+            Expr::CompoundIdentifier(idents) if idents.len() >= 2 => {
+                let table = &idents[idents.len() - 2].value;
+                let column = &idents[idents.len() - 1].value;
+                column_type_named(Some(table), column, &self.scopes)
+            }
+            Expr::Nested(inner) => self.type_of(inner),
+            Expr::Cast { data_type, .. } | Expr::TypedString { data_type, .. } => {
+                translate_data_type(data_type).ok()
+            }
+            Expr::Value(SqlValue::Number(text, _)) => {
+                Some(if text.to_string().contains(['.', 'e', 'E']) {
+                    DataType::Float
+                } else {
+                    DataType::Int
+                })
+            }
+            Expr::Value(SqlValue::Boolean(_)) => Some(DataType::Boolean),
+            Expr::Value(SqlValue::Placeholder(p)) => {
+                let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;
+                match self.params.get(index)? {
+                    Value::Str(_) | Value::Null => None,
+                    value => value.get_type(),
+                }
+            }
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus | UnaryOperator::Plus,
+                expr,
+            } => self.type_of(expr),
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                ..
+            }
+            | Expr::IsNull(_)
+            | Expr::IsNotNull(_)
+            | Expr::InList { .. }
+            | Expr::InSubquery { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. }
+            | Expr::ILike { .. }
+            | Expr::Exists { .. }
+            | Expr::IsDistinctFrom(..)
+            | Expr::IsNotDistinctFrom(..) => Some(DataType::Boolean),
+            Expr::BinaryOp { left, op, right } => self.binary_type(left, op, right),
+            Expr::Case {
+                results,
+                else_result,
+                ..
+            } => unified(
+                results
+                    .iter()
+                    .chain(else_result.as_deref())
+                    .map(|e| self.type_of(e)),
+            ),
+            Expr::Function(function) => self.function_type(function),
+            Expr::Subquery(query) => self.output_types(query).into_iter().next()?.1,
+            _ => None,
+        }
+    }
+
+    fn binary_type(&self, left: &Expr, op: &BinaryOperator, right: &Expr) -> Option<DataType> {
+        match op {
+            BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide
+            | BinaryOperator::Modulo => {
+                let (l, r) = (self.type_of(left), self.type_of(right));
+                match (l, r) {
+                    (Some(DataType::Date), Some(DataType::Date)) => Some(DataType::Int),
+                    (Some(t @ (DataType::Date | DataType::Timestamp)), _) => Some(t),
+                    (Some(l), Some(r)) if is_numeric(&l) && is_numeric(&r) => Some(wider(l, r)),
+                    // An untyped operand takes the other's type.
+                    (Some(t), None) | (None, Some(t)) if is_numeric(&t) => Some(t),
+                    _ => None,
+                }
+            }
+            BinaryOperator::StringConcat => Some(DataType::Text),
+            _ => Some(DataType::Boolean),
+        }
+    }
+
+    fn function_type(&self, function: &Function) -> Option<DataType> {
+        let name = function.name.to_string().to_uppercase();
+        let args = args(function);
+        let first = || args.iter().find_map(|a| self.type_of(a));
+        match name.as_str() {
+            "COALESCE" | "IFNULL" | "GREATEST" | "LEAST" => {
+                unified(args.iter().map(|a| self.type_of(a)))
+            }
+            "NULLIF" | "ABS" | "SIGN" | "MIN" | "MAX" | "SUM" | "LAG" | "LEAD" | "FIRST_VALUE"
+            | "LAST_VALUE" | "NTH_VALUE" => first(),
+            "AVG" => Some(match first()? {
+                DataType::Decimal => DataType::Decimal,
+                _ => DataType::Float,
+            }),
+            "COUNT" | "LENGTH" | "POSITION" | "ASCII" | "ROW_NUMBER" | "RANK" | "DENSE_RANK"
+            | "NTILE" => Some(DataType::Int),
+            "CUME_DIST" | "PERCENT_RANK" => Some(DataType::Float),
+            "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG2" | "LOG10" | "SIN" | "COS" | "TAN"
+            | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" => Some(DataType::Float),
+            "UPPER" | "LOWER" | "TRIM" | "LTRIM" | "RTRIM" | "SUBSTR" | "SUBSTRING" | "CONCAT"
+            | "REPLACE" | "LPAD" | "RPAD" | "REVERSE" | "LEFT" | "RIGHT" => Some(DataType::Text),
+            _ => None,
+        }
+    }
+
+    /// Types (and hands over the untyped values of) every query level of `query`; answers its
+    /// output columns (a name is empty where none is known).
+    fn query(&mut self, query: &mut Query) -> Columns {
+        let ctes = self.ctes.len();
+        if let Some(with) = query.with.as_mut() {
+            for cte in &mut with.cte_tables {
+                let output = self.query(&mut cte.query);
+                let columns = renamed(output, &cte.alias.columns);
+                self.ctes
+                    .push((cte.alias.name.value.clone(), Some(columns)));
+            }
+        }
+        let output = self.body(&mut query.body);
+        // ORDER BY after one SELECT reads its FROM's columns.
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            let scope = self.scope_of_select(select);
+            self.scopes.push(scope);
+            if let Some(order_by) = query.order_by.as_mut() {
+                for order in &mut order_by.exprs {
+                    self.expr(&mut order.expr);
+                }
+            }
+            self.scopes.pop();
+        }
+        self.ctes.truncate(ctes);
+        output
+    }
+
+    fn body(&mut self, body: &mut SetExpr) -> Columns {
+        match body {
+            SetExpr::Select(select) => self.select(select),
+            SetExpr::Query(query) => self.query(query),
+            SetExpr::SetOperation { left, right, .. } => {
+                let mut output = self.body(left);
+                let right = self.body(right);
+                for ((_, l), (_, r)) in output.iter_mut().zip(right) {
+                    if l.is_none() {
+                        *l = r;
+                    }
+                }
+                output
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn select(&mut self, select: &mut Select) -> Columns {
+        // Derived tables first: their columns' types are what the FROM list sees.
+        let scope = self.scope_of_select(select);
+        self.scopes.push(scope);
+        for expr in select_exprs_mut(select) {
+            self.expr(expr);
+        }
+        let output = self.projection(&select.projection);
+        self.scopes.pop();
+        output
+    }
+
+    fn scope_of_select(&mut self, select: &mut Select) -> Scope {
+        let mut factors = Vec::new();
+        for table in &mut select.from {
+            factors.push(&mut table.relation);
+            factors.extend(table.joins.iter_mut().map(|j| &mut j.relation));
+        }
+        let mut scope = Scope::default();
+        for factor in factors {
+            self.factor(factor, &mut scope);
+        }
+        scope
+    }
+
+    fn scope_of(&mut self, factors: &mut [TableFactor]) -> Scope {
+        let mut scope = Scope::default();
+        for factor in factors {
+            self.factor(factor, &mut scope);
+        }
+        scope
+    }
+
+    fn factor(&mut self, factor: &mut TableFactor, scope: &mut Scope) {
+        let (name, columns, source) = match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
+                let visible = alias
+                    .as_ref()
+                    .map_or_else(|| table.clone(), |a| a.name.value.clone());
+                let cte = (name.0.len() == 1)
+                    .then(|| self.ctes.iter().rev().find(|(n, _)| *n == table))
+                    .flatten();
+                match cte {
+                    Some((_, columns)) => (visible, columns.clone(), None),
+                    None => (visible, self.engine.columns_of_table(&table), Some(table)),
+                }
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let output = self.query(subquery);
+                match alias {
+                    Some(alias) => (
+                        alias.name.value.clone(),
+                        Some(renamed(output, &alias.columns)),
+                        None,
+                    ),
+                    None => (String::new(), Some(output), None),
+                }
+            }
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
+                self.factor(&mut table_with_joins.relation, scope);
+                for join in &mut table_with_joins.joins {
+                    self.factor(&mut join.relation, scope);
+                }
+                return;
+            }
+            _ => (String::new(), None, None),
+        };
+        scope.tables.push(ScopeTable {
+            name,
+            columns,
+            varying: Vec::new(),
+            source,
+        });
+    }
+
+    /// A SELECT's output columns, in the scope its FROM made (the last pushed).
+    fn projection(&self, projection: &[SelectItem]) -> Columns {
+        let tables = self
+            .scopes
+            .last()
+            .map(|s| s.tables.as_slice())
+            .unwrap_or(&[]);
+        let columns_of = |t: &ScopeTable| t.columns.clone().unwrap_or_default();
+        let mut output = Vec::new();
+        for item in projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    output.push((label_of(item).unwrap_or_default(), self.type_of(e)))
+                }
+                SelectItem::Wildcard(_) => output.extend(tables.iter().flat_map(columns_of)),
+                SelectItem::QualifiedWildcard(name, _) => {
+                    let name = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
+                    output.extend(
+                        tables
+                            .iter()
+                            .filter(|t| t.name == name)
+                            .flat_map(columns_of),
+                    );
+                }
+            }
+        }
+        output
+    }
+
+    /// The output types of a query typed in an expression (a scalar subquery), without
+    /// handing anything over: `type_of` reads, it does not walk.
+    fn output_types(&self, query: &Query) -> Columns {
+        let mut copy = query.clone();
+        let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
+        let mut typing = Typing {
+            engine: self.engine,
+            params: self.params,
+            scopes: Vec::new(),
+            ctes: self.ctes.clone(),
+            untyped: &mut nothing,
+        };
+        // The enclosing scopes are read again (a correlated subquery's columns).
+        typing.scopes = self.scopes.clone();
+        typing.query(&mut copy)
+    }
+}
+
+/// A query's output columns under the names an alias list gives them (the first ones).
+fn renamed(mut output: Columns, names: &[gluesql_core::sqlparser::ast::Ident]) -> Columns {
+    for ((name, _), given) in output.iter_mut().zip(names) {
+        name.clone_from(&given.value);
+    }
+    output
+}
