@@ -99,6 +99,10 @@ pub enum Expr {
     Lit(Lit),
     /// A literal idbsql receives as a `$n` parameter (the references see the literal).
     Param(Lit),
+    /// A literal idbsql receives untyped, as users write or send one: quoted text (`'12.5'`),
+    /// or a text parameter where parameters are on. It stands where its context types it;
+    /// the references see the typed literal.
+    Untyped(Lit),
     Bin(Box<Expr>, BinOp, Box<Expr>),
     Not(Box<Expr>),
     Neg(Box<Expr>),
@@ -524,6 +528,26 @@ impl Render {
         }
     }
 
+    fn untyped(&mut self, out: &mut String, lit: &Lit) {
+        let text = match lit {
+            Lit::Int(n) => n.to_string(),
+            Lit::Float(text) | Lit::Dec(text) | Lit::Date(text) => text.clone(),
+            _ => return self.lit(out, lit),
+        };
+        if self.dialect != Dialect::Idbsql {
+            return self.lit(out, lit);
+        }
+        match &mut self.params {
+            Some(params) => {
+                params.push(gluesql_core::data::Value::Str(text));
+                let _ = write!(out, "${}", params.len());
+            }
+            None => {
+                let _ = write!(out, "'{text}'");
+            }
+        }
+    }
+
     fn query(&mut self, out: &mut String, query: &Query) {
         match &query.body {
             Body::Select(select) => self.select(out, select),
@@ -743,6 +767,7 @@ impl Render {
             }
             Expr::Lit(lit) => self.lit(out, lit),
             Expr::Param(lit) => self.param(out, lit),
+            Expr::Untyped(lit) => self.untyped(out, lit),
             Expr::Bin(left, op, right) => {
                 out.push('(');
                 self.expr(out, left);

@@ -77,6 +77,7 @@ pub const SHAPES: &[&str] = &[
     "set operation in a subquery",
     "ORDER BY + LIMIT",
     "parameters",
+    "untyped literal",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -777,8 +778,9 @@ impl Gen<'_> {
                 (self.expr(ty, local, 1), ty)
             });
             // (A bare literal is no key: `GROUP BY 1` names a position.)
-            let computed =
-                computed.filter(|(key, _)| !matches!(key, Expr::Lit(_) | Expr::Param(_)));
+            let computed = computed.filter(|(key, _)| {
+                !matches!(key, Expr::Lit(_) | Expr::Param(_) | Expr::Untyped(_))
+            });
             let (key, key_ty) = if let Some(computed) = computed {
                 // A computed key, a number of any kind (`COALESCE(f, i)` varies by row):
                 // the groups are of values, 4 and 4.0 one group.
@@ -831,6 +833,7 @@ impl Gen<'_> {
             }
             let (agg, ty) = self.aggregate(&scope);
             let bound = self.literal_expr(ty);
+            let bound = self.untyped_beside(bound, &agg);
             Expr::Bin(
                 Box::new(agg),
                 self.rng.pick(&[BinOp::Gt, BinOp::LtEq, BinOp::Eq]),
@@ -1216,6 +1219,22 @@ impl Gen<'_> {
             Expr::Param(lit)
         } else {
             Expr::Lit(lit)
+        }
+    }
+
+    /// A literal of a number or a date beside a typed value, now and then handed to idbsql
+    /// untyped (`'12.5'`, or a text parameter), as users write and send them: the value it
+    /// stands beside types it. Not beside another literal, which types nothing.
+    fn untyped_beside(&mut self, value: Expr, beside: &Expr) -> Expr {
+        let typed_beside = !matches!(beside, Expr::Lit(_) | Expr::Param(_) | Expr::Untyped(_));
+        match value {
+            Expr::Lit(lit @ (Lit::Int(_) | Lit::Float(_) | Lit::Dec(_) | Lit::Date(_)))
+                if typed_beside && self.rng.percent(30) =>
+            {
+                self.note("untyped literal");
+                Expr::Untyped(lit)
+            }
+            other => other,
         }
     }
 
@@ -1679,7 +1698,10 @@ impl Gen<'_> {
                 if right_ty != ty {
                     self.note("integer with float or decimal");
                 }
-                let right = self.expr(right_ty, scope, d);
+                let mut right = self.expr(right_ty, scope, d);
+                if right_ty == ty {
+                    right = self.untyped_beside(right, &left);
+                }
                 if self.rng.percent(12) {
                     self.note("IS [NOT] DISTINCT FROM");
                     return Expr::Distinct(Box::new(left), Box::new(right), self.rng.percent(40));
@@ -1702,22 +1724,27 @@ impl Gen<'_> {
             4 => {
                 self.note("IN list");
                 let ty = self.rng.pick(&[Ty::Int, Ty::Text, Ty::Dec]);
+                let tested = self.expr(ty, scope, d);
                 let list = (0..1 + self.rng.below(3))
-                    .map(|_| self.literal_expr(ty))
+                    .map(|_| {
+                        let item = self.literal_expr(ty);
+                        self.untyped_beside(item, &tested)
+                    })
                     .collect();
-                Expr::InList(
-                    Box::new(self.expr(ty, scope, d)),
-                    list,
-                    self.rng.percent(30),
-                )
+                Expr::InList(Box::new(tested), list, self.rng.percent(30))
             }
             5 => {
                 self.note("BETWEEN");
                 let ty = self.rng.pick(&[Ty::Int, Ty::Float, Ty::Date, Ty::Stamp]);
+                let tested = self.expr(ty, scope, d);
+                let low = self.literal_expr(ty);
+                let low = self.untyped_beside(low, &tested);
+                let high = self.literal_expr(ty);
+                let high = self.untyped_beside(high, &tested);
                 Expr::Between(
-                    Box::new(self.expr(ty, scope, d)),
-                    Box::new(self.literal_expr(ty)),
-                    Box::new(self.literal_expr(ty)),
+                    Box::new(tested),
+                    Box::new(low),
+                    Box::new(high),
                     self.rng.percent(25),
                 )
             }
