@@ -1911,6 +1911,12 @@ pub fn write(rng: &mut Rng, db: &Db) -> GeneratedWrite {
             .into_iter()
             .map(|(name, ty)| {
                 let value = gen.expr(ty, scope, 2);
+                // Stored in its column, which types it when it is handed over untyped.
+                let column = Expr::Col {
+                    rel: "w".into(),
+                    name: name.clone(),
+                };
+                let value = gen.untyped_beside(value, &column);
                 (name, value)
             })
             .collect::<Vec<_>>()

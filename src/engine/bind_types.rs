@@ -6,6 +6,7 @@
 
 use {
     super::{
+        names::column_position,
         scope::{column_type_named, label_of, Scope, ScopeTable},
         subquery::select_exprs_mut,
         walk::operands_mut,
@@ -15,9 +16,10 @@ use {
         ast::DataType,
         data::Value,
         sqlparser::ast::{
-            BinaryOperator, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
-            FunctionArguments, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
-            UnaryOperator, Value as SqlValue,
+            Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, Function, FunctionArg,
+            FunctionArgExpr, FunctionArguments, Insert, OnConflict, OnConflictAction, OnInsert,
+            Query, Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator,
+            Value as SqlValue,
         },
         translate::translate_data_type,
     },
@@ -66,11 +68,7 @@ pub(super) fn type_untyped(
         Statement::Query(query) => {
             typing.query(query);
         }
-        Statement::Insert(insert) => {
-            if let Some(source) = insert.source.as_mut() {
-                typing.query(source);
-            }
-        }
+        Statement::Insert(insert) => typing.insert(insert),
         Statement::Update {
             table,
             assignments,
@@ -79,13 +77,7 @@ pub(super) fn type_untyped(
         } => {
             let scope = typing.scope_of(std::slice::from_mut(&mut table.relation));
             typing.scopes.push(scope);
-            for assignment in assignments.iter_mut() {
-                let column = assignment.target.to_string();
-                if let Some(data_type) = column_type_named(None, &column, &typing.scopes) {
-                    typing.report(&mut assignment.value, &data_type, Role::Store);
-                }
-                typing.expr(&mut assignment.value);
-            }
+            typing.assignments(assignments);
             if let Some(selection) = selection {
                 typing.expr(selection);
             }
@@ -173,6 +165,105 @@ fn args(function: &Function) -> Vec<&Expr> {
 }
 
 impl Typing<'_> {
+    /// An INSERT's values (VALUES rows, a SELECT's outputs) are stored in its columns; an
+    /// upsert's DO UPDATE assigns the target's.
+    fn insert(&mut self, insert: &mut Insert) {
+        let table = insert.table_name.0.last().map(|i| i.value.clone());
+        let columns = table
+            .as_deref()
+            .and_then(|t| self.engine.columns_of_table(t))
+            .unwrap_or_default();
+        let targets: Vec<Option<DataType>> = if insert.columns.is_empty() {
+            columns.iter().map(|(_, t)| t.clone()).collect()
+        } else {
+            insert
+                .columns
+                .iter()
+                .map(|c| {
+                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+                    column_position(&names, &c.value).and_then(|at| columns[at].1.clone())
+                })
+                .collect()
+        };
+        if let Some(source) = insert.source.as_mut() {
+            match source.body.as_mut() {
+                SetExpr::Values(values) => {
+                    for row in &mut values.rows {
+                        for (value, target) in row.iter_mut().zip(&targets) {
+                            if let Some(data_type) = target {
+                                self.report(value, data_type, Role::Store);
+                            }
+                            self.expr(value);
+                        }
+                    }
+                }
+                _ => {
+                    self.query(source);
+                    if let SetExpr::Select(select) = source.body.as_mut() {
+                        for (item, target) in select.projection.iter_mut().zip(&targets) {
+                            if let (
+                                SelectItem::UnnamedExpr(value)
+                                | SelectItem::ExprWithAlias { expr: value, .. },
+                                Some(data_type),
+                            ) = (item, target)
+                            {
+                                self.report(value, data_type, Role::Store);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(OnInsert::OnConflict(OnConflict {
+            action: OnConflictAction::DoUpdate(update),
+            ..
+        })) = insert.on.as_mut()
+        {
+            // The target's row and the one proposed (`excluded`), with the target's columns.
+            let visible = insert
+                .table_alias
+                .as_ref()
+                .map(|a| a.value.clone())
+                .or(table)
+                .unwrap_or_default();
+            let mut scope = Scope::default();
+            for name in [visible, "excluded".to_owned()] {
+                scope.tables.push(ScopeTable {
+                    name,
+                    columns: Some(columns.clone()),
+                    varying: Vec::new(),
+                    source: None,
+                });
+            }
+            self.scopes.push(scope);
+            self.assignments(&mut update.assignments);
+            if let Some(selection) = update.selection.as_mut() {
+                self.expr(selection);
+            }
+            self.scopes.pop();
+        }
+    }
+
+    /// `SET column = value`: the value is stored in the column of the innermost scope.
+    fn assignments(&mut self, assignments: &mut [Assignment]) {
+        for assignment in assignments {
+            let column = match &assignment.target {
+                AssignmentTarget::ColumnName(name) => name.0.last().map(|i| i.value.clone()),
+                AssignmentTarget::Tuple(_) => None,
+            };
+            let data_type = column.and_then(|c| {
+                self.scopes
+                    .last()
+                    .and_then(|scope| scope.column_type(None, &c))
+                    .flatten()
+            });
+            if let Some(data_type) = data_type {
+                self.report(&mut assignment.value, &data_type, Role::Store);
+            }
+            self.expr(&mut assignment.value);
+        }
+    }
+
     fn report(&mut self, expr: &mut Expr, data_type: &DataType, role: Role) {
         let expr = match expr {
             Expr::Nested(inner) => inner.as_mut(),

@@ -135,9 +135,13 @@ impl Engine {
 }
 
 /// Whether a quoted literal stands where its context may type it: an operand of a comparison
-/// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE. Cheap: no schema is read.
+/// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE, or a value a write stores.
+/// Cheap: no schema is read.
 pub fn may_type_literals(statement: &Statement) -> bool {
     let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
+    if stores_quoted(statement) {
+        return true;
+    }
     super::visit::exprs(statement, |expr| {
         let found = match expr {
             Expr::BinaryOp { left, op, right } => {
@@ -178,6 +182,43 @@ pub fn may_type_literals(statement: &Statement) -> bool {
     .is_break()
 }
 
+/// Whether a write stores a quoted literal: in VALUES, a SELECT's outputs, SET.
+fn stores_quoted(statement: &Statement) -> bool {
+    use gluesql_core::sqlparser::ast::{OnConflict, OnConflictAction, OnInsert, SelectItem};
+    let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
+    let set = |assignments: &[gluesql_core::sqlparser::ast::Assignment]| {
+        assignments.iter().any(|a| quoted(&a.value))
+    };
+    match statement {
+        Statement::Insert(insert) => {
+            let source = insert
+                .source
+                .as_deref()
+                .is_some_and(|q| match q.body.as_ref() {
+                    SetExpr::Values(values) => values.rows.iter().flatten().any(quoted),
+                    SetExpr::Select(select) => select.projection.iter().any(|item| {
+                        matches!(
+                            item,
+                            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
+                                if quoted(e)
+                        )
+                    }),
+                    _ => false,
+                });
+            let upsert = matches!(
+                &insert.on,
+                Some(OnInsert::OnConflict(OnConflict {
+                    action: OnConflictAction::DoUpdate(update),
+                    ..
+                })) if set(&update.assignments)
+            );
+            source || upsert
+        }
+        Statement::Update { assignments, .. } => set(assignments),
+        _ => false,
+    }
+}
+
 /// The types a quoted literal is bound as, when its context gives one: those GlueSQL does not
 /// compare with text itself (it reads a DATE, TIMESTAMP or TIME from its text already).
 fn binds_literal(data_type: &DataType) -> bool {
@@ -203,7 +244,7 @@ impl Engine {
             let Expr::Value(SqlValue::SingleQuotedString(text)) = expr else {
                 return;
             };
-            if role != Role::Compare || !binds_literal(data_type) || refused.is_some() {
+            if !binds_literal(data_type) || refused.is_some() {
                 return;
             }
             match convert(&Value::Str(text.clone()), data_type, role) {
