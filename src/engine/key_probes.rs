@@ -44,20 +44,23 @@ pub fn may_apply(statement: &Statement) -> bool {
 }
 
 impl Engine {
-    /// Wraps each computed constant a key column is compared with in a scalar subquery.
-    pub(super) fn wrap_key_probes(&self, statement: &mut Statement) {
+    /// Wraps each computed constant a key column is compared with in a scalar subquery;
+    /// whether it wrapped any.
+    pub(super) fn wrap_key_probes(&self, statement: &mut Statement) -> bool {
+        let mut wrapped = false;
         let _ = super::visit::queries_mut(statement, |query| {
             all_selects(&mut query.body, &mut |select| {
-                self.wrap_select(select);
+                wrapped |= self.wrap_select(select);
                 true
             });
             ControlFlow::Continue(())
         });
+        wrapped
     }
 
-    fn wrap_select(&self, select: &mut Select) {
+    fn wrap_select(&self, select: &mut Select) -> bool {
         let Some(selection) = select.selection.as_mut() else {
-            return;
+            return false;
         };
         let store = self.store();
         let keys: Vec<&str> = select
@@ -71,8 +74,9 @@ impl Engine {
             .filter_map(|table| store.primary_key(table))
             .collect();
         if keys.is_empty() {
-            return;
+            return false;
         }
+        let mut wrapped = false;
         for conjunct in conjuncts_mut(selection) {
             let Expr::BinaryOp {
                 left,
@@ -100,8 +104,10 @@ impl Engine {
                 **value = Expr::Subquery(Box::new(plain_query(SetExpr::Select(Box::new(
                     plain_select(vec![SelectItem::UnnamedExpr(computed)], Vec::new()),
                 )))));
+                wrapped = true;
             }
         }
+        wrapped
     }
 }
 

@@ -448,7 +448,7 @@ impl Engine {
         }
         // Before subqueries are computed: a key compared with a computed constant becomes one.
         if key_probes::may_apply(&statement) {
-            self.wrap_key_probes(statement.to_mut());
+            let _ = self.wrap_key_probes(statement.to_mut());
         }
         let written = labels::written(&statement);
         let has_subquery = subquery::has_subquery(&statement);
@@ -463,6 +463,14 @@ impl Engine {
                 constant_case::settle(statement.to_mut());
             }
             self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
+            // A key compared with what a computed subquery left (`id = SIGN($7)`, $7 the MIN
+            // it gave, maybe NULL) is a computed constant too: wrapped and computed the same way.
+            if has_subquery
+                && key_probes::may_apply(&statement)
+                && self.wrap_key_probes(statement.to_mut())
+            {
+                self.materialize_subqueries(statement.to_mut(), params.to_mut())?;
+            }
             // What is left holding a set operation reads the outer row: lifted, then run per
             // row by a second walk (the first computed what it could once for all rows).
             if has_subquery
