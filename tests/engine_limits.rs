@@ -38,6 +38,16 @@ fn alternating(depth: usize) -> String {
     sql
 }
 
+/// `a = (SELECT a FROM t WHERE a = (… '1' …))`: scalar subqueries nested, each typed where it
+/// stands (bind_types.rs) and holding a quoted literal its comparison types.
+fn nested_subqueries(depth: usize) -> String {
+    let mut sql = String::from("a = '1'");
+    for _ in 0..depth {
+        sql = format!("a = (SELECT a FROM t WHERE {sql})");
+    }
+    sql
+}
+
 #[test]
 fn expressions_at_the_limit_run_and_deeper_ones_are_refused() {
     on_small_stack(|| {
@@ -56,6 +66,10 @@ fn expressions_at_the_limit_run_and_deeper_ones_are_refused() {
             deepest(&|d| format!("SELECT {} FROM t", nested(d))),
             deepest(&|d| format!("SELECT * FROM t WHERE {}", alternating(d))),
             deepest(&|d| format!("SELECT NOT ({}) FROM t", alternating(d))),
+            deepest(&|d| {
+                format!("SELECT * FROM t WHERE {}", alternating(d)).replace("= 1 ", "= '1' ")
+            }),
+            deepest(&|d| format!("SELECT * FROM t WHERE {}", nested_subqueries(d))),
         ] {
             block_on(db.query(&sql, &[])).expect("a statement at the nesting limit runs");
         }

@@ -18,8 +18,8 @@ use {
         sqlparser::ast::{
             Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, Function, FunctionArg,
             FunctionArgExpr, FunctionArguments, Insert, OnConflict, OnConflictAction, OnInsert,
-            Query, Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator,
-            Value as SqlValue,
+            Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+            UnaryOperator, Value as SqlValue,
         },
         translate::translate_data_type,
     },
@@ -45,6 +45,10 @@ struct Typing<'e> {
     /// The WITH queries in scope, innermost last.
     ctes: Vec<(String, Option<Columns>)>,
     untyped: Untyped<'e>,
+    /// Set: only the output columns are wanted (a scalar subquery typed where it stands), so
+    /// no WHERE, ON or ORDER BY is walked: each query level is walked once, not once per
+    /// level around it.
+    reading: bool,
 }
 
 /// Hands `untyped` each quoted literal and parameter of `statement` whose type its context
@@ -63,6 +67,7 @@ pub(super) fn type_untyped(
         scopes: Vec::new(),
         ctes: Vec::new(),
         untyped: &mut untyped,
+        reading: false,
     };
     match statement {
         Statement::Query(query) => {
@@ -75,7 +80,7 @@ pub(super) fn type_untyped(
             selection,
             ..
         } => {
-            let scope = typing.scope_of(std::slice::from_mut(&mut table.relation));
+            let scope = typing.scope_of([&mut table.relation]);
             typing.scopes.push(scope);
             typing.assignments(assignments);
             if let Some(selection) = selection {
@@ -85,8 +90,7 @@ pub(super) fn type_untyped(
         Statement::Delete(delete) => {
             let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) =
                 &mut delete.from;
-            let mut factors: Vec<TableFactor> = from.iter().map(|t| t.relation.clone()).collect();
-            let scope = typing.scope_of(&mut factors);
+            let scope = typing.scope_of(relations(from));
             typing.scopes.push(scope);
             if let Some(selection) = delete.selection.as_mut() {
                 typing.expr(selection);
@@ -113,12 +117,11 @@ fn is_numeric(data_type: &DataType) -> bool {
 /// The type of a number computed from two: DECIMAL beside an integer, FLOAT beside anything
 /// that is not an integer of the same kind.
 fn wider(left: DataType, right: DataType) -> DataType {
-    use crate::kinds::{is_float_type, is_integer_type};
+    use crate::kinds::is_integer_type;
     match (&left, &right) {
         _ if left == right => left,
         (l, r) if is_integer_type(l) && is_integer_type(r) => DataType::Int,
         (DataType::Decimal, r) | (r, DataType::Decimal) if is_integer_type(r) => DataType::Decimal,
-        (l, r) if is_float_type(l) || is_float_type(r) => DataType::Float,
         _ => DataType::Float,
     }
 }
@@ -498,25 +501,28 @@ impl Typing<'_> {
                     .push((cte.alias.name.value.clone(), Some(columns)));
             }
         }
-        let output = self.body(&mut query.body);
-        // ORDER BY after one SELECT reads its FROM's columns.
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            let scope = self.scope_of_select(select);
-            self.scopes.push(scope);
-            if let Some(order_by) = query.order_by.as_mut() {
-                for order in &mut order_by.exprs {
-                    self.expr(&mut order.expr);
+        let output = match query.body.as_mut() {
+            // ORDER BY after one SELECT reads its FROM's columns.
+            SetExpr::Select(select) => {
+                let (output, scope) = self.select(select);
+                if let (Some(order_by), false) = (query.order_by.as_mut(), self.reading) {
+                    self.scopes.push(scope);
+                    for order in &mut order_by.exprs {
+                        self.expr(&mut order.expr);
+                    }
+                    self.scopes.pop();
                 }
+                output
             }
-            self.scopes.pop();
-        }
+            body => self.body(body),
+        };
         self.ctes.truncate(ctes);
         output
     }
 
     fn body(&mut self, body: &mut SetExpr) -> Columns {
         match body {
-            SetExpr::Select(select) => self.select(select),
+            SetExpr::Select(select) => self.select(select).0,
             SetExpr::Query(query) => self.query(query),
             SetExpr::SetOperation { left, right, .. } => {
                 let mut output = self.body(left);
@@ -532,32 +538,21 @@ impl Typing<'_> {
         }
     }
 
-    fn select(&mut self, select: &mut Select) -> Columns {
+    /// Types one SELECT; answers its output columns and the scope its FROM made.
+    fn select(&mut self, select: &mut Select) -> (Columns, Scope) {
         // Derived tables first: their columns' types are what the FROM list sees.
-        let scope = self.scope_of_select(select);
+        let scope = self.scope_of(relations(&mut select.from));
         self.scopes.push(scope);
-        for expr in select_exprs_mut(select) {
-            self.expr(expr);
+        if !self.reading {
+            for expr in select_exprs_mut(select) {
+                self.expr(expr);
+            }
         }
         let output = self.projection(&select.projection);
-        self.scopes.pop();
-        output
+        (output, self.scopes.pop().unwrap_or_default())
     }
 
-    fn scope_of_select(&mut self, select: &mut Select) -> Scope {
-        let mut factors = Vec::new();
-        for table in &mut select.from {
-            factors.push(&mut table.relation);
-            factors.extend(table.joins.iter_mut().map(|j| &mut j.relation));
-        }
-        let mut scope = Scope::default();
-        for factor in factors {
-            self.factor(factor, &mut scope);
-        }
-        scope
-    }
-
-    fn scope_of(&mut self, factors: &mut [TableFactor]) -> Scope {
+    fn scope_of<'f>(&mut self, factors: impl IntoIterator<Item = &'f mut TableFactor>) -> Scope {
         let mut scope = Scope::default();
         for factor in factors {
             self.factor(factor, &mut scope);
@@ -652,11 +647,22 @@ impl Typing<'_> {
             scopes: Vec::new(),
             ctes: self.ctes.clone(),
             untyped: &mut nothing,
+            reading: true,
         };
         // The enclosing scopes are read again (a correlated subquery's columns).
         typing.scopes = self.scopes.clone();
         typing.query(&mut copy)
     }
+}
+
+/// Every FROM item of a FROM list, joined ones included, in order.
+fn relations(from: &mut [TableWithJoins]) -> Vec<&mut TableFactor> {
+    let mut factors = Vec::new();
+    for table in from {
+        factors.push(&mut table.relation);
+        factors.extend(table.joins.iter_mut().map(|j| &mut j.relation));
+    }
+    factors
 }
 
 /// A query's output columns under the names an alias list gives them (the first ones).
