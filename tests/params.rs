@@ -232,3 +232,25 @@ fn parameters_take_their_type_from_where_they_stand() {
         }
     }
 }
+
+/// An INTERVAL parameter may also be PostgreSQL's quantity-and-unit text, as node-postgres
+/// users write it; text that is neither that nor ISO 8601 is refused naming the parameter.
+#[test]
+fn interval_parameters_take_postgres_text() {
+    let mut db = db();
+    for (column, text) in [("iv", "3 years 2 months"), ("iv", "38 mons")] {
+        let rows = block_on(db.query(
+            &format!("SELECT id FROM v WHERE {column} = $1"),
+            &[Value::Str(text.into())],
+        ))
+        .unwrap()
+        .rows;
+        assert_eq!(rows, vec![vec![Value::I64(1)]], "{text}");
+    }
+    let error = block_on(db.query(
+        "SELECT id FROM v WHERE iv = $1",
+        &[Value::Str("soon".into())],
+    ))
+    .unwrap_err();
+    assert_eq!(error.code, ErrorCode::Params);
+}

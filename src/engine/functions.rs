@@ -272,25 +272,7 @@ fn interval_text(interval: &Interval) -> Option<Expr> {
     let Expr::Value(Value::SingleQuotedString(text)) = interval.value.as_ref() else {
         return None;
     };
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.is_empty() || !words.len().is_multiple_of(2) {
-        return None;
-    }
-    let mut parts = Vec::new();
-    for pair in words.chunks(2) {
-        let quantity: i64 = pair[0].parse().ok()?;
-        let (quantity, field, months) = match pair[1].to_ascii_lowercase().as_str() {
-            "year" | "years" | "yr" | "yrs" | "y" => (quantity, DateTimeField::Year, true),
-            "mon" | "mons" | "month" | "months" => (quantity, DateTimeField::Month, true),
-            "week" | "weeks" | "w" => (quantity.checked_mul(7)?, DateTimeField::Day, false),
-            "day" | "days" | "d" => (quantity, DateTimeField::Day, false),
-            "hour" | "hours" | "hr" | "hrs" | "h" => (quantity, DateTimeField::Hour, false),
-            "minute" | "minutes" | "min" | "mins" | "m" => (quantity, DateTimeField::Minute, false),
-            "second" | "seconds" | "sec" | "secs" | "s" => (quantity, DateTimeField::Second, false),
-            _ => return None,
-        };
-        parts.push((quantity, field, months));
-    }
+    let parts = interval_parts(text)?;
     if parts.iter().any(|p| p.2) && parts.iter().any(|p| !p.2) {
         return None;
     }
@@ -311,4 +293,60 @@ fn interval_text(interval: &Interval) -> Option<Expr> {
             right: Box::new(part),
         }))
     }))
+}
+
+/// PostgreSQL's quantity-and-unit interval text as its parts: each quantity (weeks as days),
+/// its field, and whether it counts months.
+fn interval_parts(text: &str) -> Option<Vec<(i64, DateTimeField, bool)>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(2) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for pair in words.chunks(2) {
+        let quantity: i64 = pair[0].parse().ok()?;
+        let (quantity, field, months) = match pair[1].to_ascii_lowercase().as_str() {
+            "year" | "years" | "yr" | "yrs" | "y" => (quantity, DateTimeField::Year, true),
+            "mon" | "mons" | "month" | "months" => (quantity, DateTimeField::Month, true),
+            "week" | "weeks" | "w" => (quantity.checked_mul(7)?, DateTimeField::Day, false),
+            "day" | "days" | "d" => (quantity, DateTimeField::Day, false),
+            "hour" | "hours" | "hr" | "hrs" | "h" => (quantity, DateTimeField::Hour, false),
+            "minute" | "minutes" | "min" | "mins" | "m" => (quantity, DateTimeField::Minute, false),
+            "second" | "seconds" | "sec" | "secs" | "s" => (quantity, DateTimeField::Second, false),
+            _ => return None,
+        };
+        parts.push((quantity, field, months));
+    }
+    Some(parts)
+}
+
+/// PostgreSQL's quantity-and-unit interval text (`'3 days'`, `'1 year 2 months'`) as a value,
+/// when its parts are all months or all time (GlueSQL's intervals hold one or the other).
+pub fn interval_value(text: &str) -> Option<gluesql_core::data::Interval> {
+    use gluesql_core::data::Interval as Value;
+    const SECOND: i64 = 1_000_000;
+    let parts = interval_parts(text)?;
+    if parts.iter().all(|p| p.2) {
+        let months = parts.iter().try_fold(0i64, |sum, (quantity, field, _)| {
+            let months = match field {
+                DateTimeField::Year => quantity.checked_mul(12)?,
+                _ => *quantity,
+            };
+            sum.checked_add(months)
+        })?;
+        return i32::try_from(months).ok().map(Value::Month);
+    }
+    if parts.iter().any(|p| p.2) {
+        return None;
+    }
+    let micros = parts.iter().try_fold(0i64, |sum, (quantity, field, _)| {
+        let unit = match field {
+            DateTimeField::Day => 86_400 * SECOND,
+            DateTimeField::Hour => 3_600 * SECOND,
+            DateTimeField::Minute => 60 * SECOND,
+            _ => SECOND,
+        };
+        sum.checked_add(quantity.checked_mul(unit)?)
+    })?;
+    Some(Value::Microsecond(micros))
 }

@@ -1,8 +1,8 @@
 //! Untyped values converted to the type their context gives (bind_types.rs): parameters, so
 //! every value a query returns is accepted back as one (a DECIMAL as "12.50" or 12.5, dates and
 //! times as returned, an INTERVAL as its ISO 8601 duration, a POINT as { x, y }), and quoted
-//! literals next to a number, a UUID, an INET or a BOOLEAN (`d = '12.5'`), bound as parameters
-//! of that type. Decides no type itself; changes a statement only by binding such a literal.
+//! literals next to a number, a UUID, an INET, a BOOLEAN or an INTERVAL (`d = '12.5'`, `iv =
+//! '3 days'`), bound as parameters of that type. Decides no type itself; changes a statement only by binding such a literal.
 
 use {
     super::{
@@ -225,7 +225,11 @@ fn binds_literal(data_type: &DataType) -> bool {
     is_numeric_type(data_type)
         || matches!(
             data_type,
-            DataType::Decimal | DataType::Uuid | DataType::Inet | DataType::Boolean
+            DataType::Decimal
+                | DataType::Uuid
+                | DataType::Inet
+                | DataType::Boolean
+                | DataType::Interval
         )
 }
 
@@ -303,13 +307,15 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
             "false" | "f" | "no" | "n" | "off" | "0" => Value::Bool(false),
             _ => return Ok(None),
         },
-        (Value::Str(text), DataType::Interval) => match iso_duration(text) {
-            Some(interval) => Value::Interval(interval),
-            None => match value.cast(data_type) {
-                Ok(v) => v,
-                Err(_) => return refuse(value),
-            },
-        },
+        (Value::Str(text), DataType::Interval) => {
+            match iso_duration(text).or_else(|| super::functions::interval_value(text)) {
+                Some(interval) => Value::Interval(interval),
+                None => match value.cast(data_type) {
+                    Ok(v) => v,
+                    Err(_) => return refuse(value),
+                },
+            }
+        }
         // Read digit for digit, scale kept; refused where it would be rounded.
         (Value::Str(text), DataType::Decimal) => match crate::decimal::exact(text) {
             Ok(d) => Value::Decimal(d),
