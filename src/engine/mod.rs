@@ -341,7 +341,7 @@ impl Engine {
         if let Some(inlined) = inline_text_params(&statement, &params, &typed) {
             statement = Cow::Owned(inlined);
         }
-        if param_types::may_type_literals(&statement) {
+        if param_types::may_type_literals(self, &statement) {
             let mut bound = params.to_vec();
             self.type_literals(statement.to_mut(), &mut bound)?;
             if bound.len() > params.len() {

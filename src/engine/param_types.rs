@@ -46,33 +46,37 @@ fn placeholder_index(expr: &Expr) -> Option<usize> {
 }
 
 impl Engine {
+    /// The types of the columns an INSERT's values go to, in order (`None`: not known).
+    fn insert_column_types(&self, insert: &Insert) -> Vec<Option<DataType>> {
+        let table = insert.table_name.0.last().map(|i| i.value.as_str());
+        let schema = table.and_then(|t| self.glue.storage.fetch_schema(t).ok().flatten());
+        let defs = schema.and_then(|s| s.column_defs).unwrap_or_default();
+        if insert.columns.is_empty() {
+            return defs.into_iter().map(|d| Some(d.data_type)).collect();
+        }
+        insert
+            .columns
+            .iter()
+            .map(|c| {
+                defs.iter()
+                    .find(|d| d.name == c.value)
+                    .map(|d| d.data_type.clone())
+            })
+            .collect()
+    }
+
     /// The parameters of `INSERT … VALUES` with the types of the columns they are stored in;
     /// `None` for an INSERT from a query. Needs no copy of the statement (W1's path).
     fn insert_value_targets(&self, insert: &Insert) -> Option<Vec<(usize, DataType, Role)>> {
         let SetExpr::Values(values) = insert.source.as_ref()?.body.as_ref() else {
             return None;
         };
-        let table = insert.table_name.0.last().map(|i| i.value.as_str());
-        let schema = table.and_then(|t| self.glue.storage.fetch_schema(t).ok().flatten());
-        let defs = schema.and_then(|s| s.column_defs).unwrap_or_default();
-        let targets: Vec<Option<&DataType>> = if insert.columns.is_empty() {
-            defs.iter().map(|d| Some(&d.data_type)).collect()
-        } else {
-            insert
-                .columns
-                .iter()
-                .map(|c| {
-                    defs.iter()
-                        .find(|d| d.name == c.value)
-                        .map(|d| &d.data_type)
-                })
-                .collect()
-        };
+        let targets = self.insert_column_types(insert);
         let mut found = Vec::new();
         for row in &values.rows {
             for (item, target) in row.iter().zip(&targets) {
                 if let (Some(index), Some(data_type)) = (placeholder_index(item), target) {
-                    found.push((index, (*data_type).clone(), Role::Store));
+                    found.push((index, data_type.clone(), Role::Store));
                 }
             }
         }
@@ -137,9 +141,9 @@ impl Engine {
 /// Whether a quoted literal stands where its context may type it: an operand of a comparison
 /// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE, or a value a write stores.
 /// Cheap: no schema is read.
-pub fn may_type_literals(statement: &Statement) -> bool {
+pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool {
     let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
-    if stores_quoted(statement) {
+    if stores_quoted(engine, statement) {
         return true;
     }
     super::visit::exprs(statement, |expr| {
@@ -182,8 +186,9 @@ pub fn may_type_literals(statement: &Statement) -> bool {
     .is_break()
 }
 
-/// Whether a write stores a quoted literal: in VALUES, a SELECT's outputs, SET.
-fn stores_quoted(statement: &Statement) -> bool {
+/// Whether a write stores a quoted literal: in VALUES (in a column of a type it is bound as:
+/// a 10,000-row INSERT of text is not copied), a SELECT's outputs, SET.
+fn stores_quoted(engine: &Engine, statement: &Statement) -> bool {
     use gluesql_core::sqlparser::ast::{OnConflict, OnConflictAction, OnInsert, SelectItem};
     let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
     let set = |assignments: &[gluesql_core::sqlparser::ast::Assignment]| {
@@ -195,7 +200,14 @@ fn stores_quoted(statement: &Statement) -> bool {
                 .source
                 .as_deref()
                 .is_some_and(|q| match q.body.as_ref() {
-                    SetExpr::Values(values) => values.rows.iter().flatten().any(quoted),
+                    SetExpr::Values(values) if values.rows.iter().flatten().any(quoted) => {
+                        let types = engine.insert_column_types(insert);
+                        values.rows.iter().any(|row| {
+                            row.iter().zip(&types).any(|(value, data_type)| {
+                                quoted(value) && data_type.as_ref().is_some_and(binds_literal)
+                            })
+                        })
+                    }
                     SetExpr::Select(select) => select.projection.iter().any(|item| {
                         matches!(
                             item,
