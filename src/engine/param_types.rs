@@ -140,7 +140,7 @@ impl Engine {
 
 /// Whether a quoted literal stands where its context may type it: an operand of a comparison
 /// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE, or a value a write stores.
-/// Cheap: no schema is read.
+/// Cheap: a schema is read only for an INSERT whose VALUES hold a quoted literal.
 pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool {
     let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
     if stores_quoted(engine, statement) {
