@@ -33,7 +33,7 @@ pub(super) enum Role {
 }
 
 /// One relation's columns with their types, as a FROM item naming it sees them.
-type Columns = Vec<(String, Option<DataType>)>;
+pub(super) type Columns = Vec<(String, Option<DataType>)>;
 
 /// What the walk hands each untyped value to, with its type and role.
 type Untyped<'e> = &'e mut dyn FnMut(&mut Expr, &DataType, Role);
@@ -98,6 +98,34 @@ pub(super) fn type_untyped(
         }
         _ => {}
     }
+}
+
+/// Whether `name` (upper case) is a function whose arguments are one result, unified as CASE's
+/// branches are: an untyped argument takes the others' type.
+pub(super) fn unifies_arguments(name: &str) -> bool {
+    matches!(
+        name,
+        "COALESCE" | "NULLIF" | "IFNULL" | "GREATEST" | "LEAST"
+    )
+}
+
+/// Whether `expr` is a quoted literal (PostgreSQL's `unknown`, typed by where it stands).
+pub(super) fn is_quoted(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(SqlValue::SingleQuotedString(_)))
+}
+
+/// The types of the columns an INSERT's values go to, in order (`None`: not known), among
+/// its table's `columns`.
+pub(super) fn insert_targets(insert: &Insert, columns: &Columns) -> Vec<Option<DataType>> {
+    if insert.columns.is_empty() {
+        return columns.iter().map(|(_, t)| t.clone()).collect();
+    }
+    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+    insert
+        .columns
+        .iter()
+        .map(|c| column_position(&names, &c.value).and_then(|at| columns[at].1.clone()))
+        .collect()
 }
 
 /// Whether `expr` is a value whose type comes from where it stands.
@@ -176,18 +204,7 @@ impl Typing<'_> {
             .as_deref()
             .and_then(|t| self.engine.columns_of_table(t))
             .unwrap_or_default();
-        let targets: Vec<Option<DataType>> = if insert.columns.is_empty() {
-            columns.iter().map(|(_, t)| t.clone()).collect()
-        } else {
-            insert
-                .columns
-                .iter()
-                .map(|c| {
-                    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-                    column_position(&names, &c.value).and_then(|at| columns[at].1.clone())
-                })
-                .collect()
-        };
+        let targets = insert_targets(insert, &columns);
         if let Some(source) = insert.source.as_mut() {
             match source.body.as_mut() {
                 SetExpr::Values(values) => {
@@ -348,14 +365,10 @@ impl Typing<'_> {
                 values.extend(else_result.iter_mut().map(|e| e.as_mut()));
                 self.unify(values);
             }
-            Expr::Function(function) => {
-                let name = function.name.to_string().to_uppercase();
-                if matches!(
-                    name.as_str(),
-                    "COALESCE" | "NULLIF" | "IFNULL" | "GREATEST" | "LEAST"
-                ) {
-                    self.unify(args_mut(function));
-                }
+            Expr::Function(function)
+                if unifies_arguments(&function.name.to_string().to_uppercase()) =>
+            {
+                self.unify(args_mut(function));
             }
             Expr::Subquery(query)
             | Expr::Exists {

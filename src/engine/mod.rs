@@ -342,10 +342,9 @@ impl Engine {
             statement = Cow::Owned(inlined);
         }
         if param_types::may_type_literals(self, &statement) {
-            let mut bound = params.to_vec();
-            self.type_literals(statement.to_mut(), &mut bound)?;
-            if bound.len() > params.len() {
-                params = Cow::Owned(bound);
+            let bound = self.type_literals(statement.to_mut(), &params)?;
+            if !bound.is_empty() {
+                params.to_mut().extend(bound);
             }
         }
         if decimal_literals::may_apply(&statement, kinds.decimals) {

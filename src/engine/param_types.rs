@@ -6,7 +6,7 @@
 
 use {
     super::{
-        bind_types::{type_untyped, Role},
+        bind_types::{insert_targets, is_quoted, type_untyped, unifies_arguments, Role},
         Engine,
     },
     crate::error::{DbError, ErrorCode},
@@ -15,7 +15,6 @@ use {
         ast::DataType,
         data::{Interval, Point, Value},
         sqlparser::ast::{BinaryOperator, Expr, Insert, SetExpr, Statement, Value as SqlValue},
-        store::Store,
     },
 };
 
@@ -49,20 +48,8 @@ impl Engine {
     /// The types of the columns an INSERT's values go to, in order (`None`: not known).
     fn insert_column_types(&self, insert: &Insert) -> Vec<Option<DataType>> {
         let table = insert.table_name.0.last().map(|i| i.value.as_str());
-        let schema = table.and_then(|t| self.glue.storage.fetch_schema(t).ok().flatten());
-        let defs = schema.and_then(|s| s.column_defs).unwrap_or_default();
-        if insert.columns.is_empty() {
-            return defs.into_iter().map(|d| Some(d.data_type)).collect();
-        }
-        insert
-            .columns
-            .iter()
-            .map(|c| {
-                defs.iter()
-                    .find(|d| d.name == c.value)
-                    .map(|d| d.data_type.clone())
-            })
-            .collect()
+        let columns = table.and_then(|t| self.columns_of_table(t));
+        insert_targets(insert, &columns.unwrap_or_default())
     }
 
     /// The parameters of `INSERT … VALUES` with the types of the columns they are stored in;
@@ -142,7 +129,6 @@ impl Engine {
 /// or of arithmetic, in an IN list, BETWEEN, CASE or COALESCE, or a value a write stores.
 /// Cheap: a schema is read only for an INSERT whose VALUES hold a quoted literal.
 pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool {
-    let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
     if stores_quoted(engine, statement) {
         return true;
     }
@@ -152,11 +138,13 @@ pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool 
                 !matches!(
                     op,
                     BinaryOperator::And | BinaryOperator::Or | BinaryOperator::StringConcat
-                ) && quoted(left) != quoted(right)
+                ) && is_quoted(left) != is_quoted(right)
             }
-            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => quoted(a) != quoted(b),
-            Expr::InList { list, .. } => list.iter().any(quoted),
-            Expr::Between { low, high, .. } => quoted(low) || quoted(high),
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                is_quoted(a) != is_quoted(b)
+            }
+            Expr::InList { list, .. } => list.iter().any(is_quoted),
+            Expr::Between { low, high, .. } => is_quoted(low) || is_quoted(high),
             Expr::Case {
                 results,
                 else_result,
@@ -166,13 +154,10 @@ pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool 
                 .iter()
                 .chain(conditions)
                 .chain(else_result.as_deref())
-                .any(quoted),
+                .any(is_quoted),
             Expr::Function(function) => {
                 super::walk::plain_args(function).is_some_and(|(name, args)| {
-                    matches!(
-                        name.as_str(),
-                        "COALESCE" | "NULLIF" | "IFNULL" | "GREATEST" | "LEAST"
-                    ) && args.into_iter().any(quoted)
+                    unifies_arguments(&name) && args.into_iter().any(is_quoted)
                 })
             }
             _ => false,
@@ -190,9 +175,8 @@ pub(super) fn may_type_literals(engine: &Engine, statement: &Statement) -> bool 
 /// a 10,000-row INSERT of text is not copied), a SELECT's outputs, SET.
 fn stores_quoted(engine: &Engine, statement: &Statement) -> bool {
     use gluesql_core::sqlparser::ast::{OnConflict, OnConflictAction, OnInsert, SelectItem};
-    let quoted = |e: &Expr| matches!(e, Expr::Value(SqlValue::SingleQuotedString(_)));
     let set = |assignments: &[gluesql_core::sqlparser::ast::Assignment]| {
-        assignments.iter().any(|a| quoted(&a.value))
+        assignments.iter().any(|a| is_quoted(&a.value))
     };
     match statement {
         Statement::Insert(insert) => {
@@ -200,11 +184,11 @@ fn stores_quoted(engine: &Engine, statement: &Statement) -> bool {
                 .source
                 .as_deref()
                 .is_some_and(|q| match q.body.as_ref() {
-                    SetExpr::Values(values) if values.rows.iter().flatten().any(quoted) => {
+                    SetExpr::Values(values) if values.rows.iter().flatten().any(is_quoted) => {
                         let types = engine.insert_column_types(insert);
                         values.rows.iter().any(|row| {
                             row.iter().zip(&types).any(|(value, data_type)| {
-                                quoted(value) && data_type.as_ref().is_some_and(binds_literal)
+                                is_quoted(value) && data_type.as_ref().is_some_and(binds_literal)
                             })
                         })
                     }
@@ -212,7 +196,7 @@ fn stores_quoted(engine: &Engine, statement: &Statement) -> bool {
                         matches!(
                             item,
                             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
-                                if quoted(e)
+                                if is_quoted(e)
                         )
                     }),
                     _ => false,
@@ -247,16 +231,17 @@ fn binds_literal(data_type: &DataType) -> bool {
 
 impl Engine {
     /// Binds each quoted literal whose context types it (`d = '12.5'` beside a DECIMAL) as a
-    /// new parameter of that type, as PostgreSQL reads an `unknown` literal there. A literal
-    /// that is no value of the type is refused, naming both.
+    /// new parameter of that type, as PostgreSQL reads an `unknown` literal there; answers the
+    /// values bound, to append to `params` (numbered after them). A literal that is no value of
+    /// the type is refused, naming both.
     pub(super) fn type_literals(
         &self,
         statement: &mut Statement,
-        params: &mut Vec<Value>,
-    ) -> Result<(), DbError> {
+        params: &[Value],
+    ) -> Result<Vec<Value>, DbError> {
         let mut refused = None;
-        let given = params.clone();
-        type_untyped(self, statement, &given, |expr, data_type, role| {
+        let mut bound = Vec::new();
+        type_untyped(self, statement, params, |expr, data_type, role| {
             let Expr::Value(SqlValue::SingleQuotedString(text)) = expr else {
                 return;
             };
@@ -265,8 +250,9 @@ impl Engine {
             }
             match convert(&Value::Str(text.clone()), data_type, role) {
                 Ok(Some(value)) => {
-                    params.push(value);
-                    *expr = Expr::Value(SqlValue::Placeholder(format!("${}", params.len())));
+                    bound.push(value);
+                    let number = params.len() + bound.len();
+                    *expr = Expr::Value(SqlValue::Placeholder(format!("${number}")));
                 }
                 Ok(None) => {}
                 Err(message) => refused = Some(message),
@@ -274,7 +260,7 @@ impl Engine {
         });
         match refused {
             Some(message) => Err(DbError::new(ErrorCode::Execute, message)),
-            None => Ok(()),
+            None => Ok(bound),
         }
     }
 }
