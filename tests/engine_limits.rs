@@ -84,3 +84,39 @@ fn expressions_at_the_limit_run_and_deeper_ones_are_refused() {
         );
     });
 }
+
+/// `ROUND(x)` of a DECIMAL or a FLOAT writes `x` more than once (math_functions.rs): nested
+/// calls multiply, so past a budget the statement is refused, by name, before it is built.
+#[test]
+fn nested_rounding_is_bounded() {
+    on_small_stack(|| {
+        let mut db = block_on(Database::open(MemoryPersistence::volatile())).unwrap();
+        block_on(db.exec("CREATE TABLE p (d DECIMAL, f FLOAT); INSERT INTO p VALUES (2.5, 2.5);"))
+            .unwrap();
+        let rounds = |x: &str, depth: usize| {
+            format!(
+                "SELECT {}{x}{} FROM p",
+                "ROUND(".repeat(depth),
+                ")".repeat(depth)
+            )
+        };
+        let rows = block_on(db.query(&rounds("d", 10), &[])).unwrap().rows;
+        assert_eq!(rows[0][0], gluesql_core::data::Value::Decimal(3.into()));
+        let rows = block_on(db.query(&rounds("f", 6), &[])).unwrap().rows;
+        assert_eq!(rows[0][0], gluesql_core::data::Value::F64(2.0));
+        for x in ["d", "f"] {
+            let deepest = (1..=PARSER_RECURSION_LIMIT)
+                .rev()
+                .map(|d| rounds(x, d))
+                .find(|sql| idbsql::engine::parse_sql(sql).is_ok())
+                .expect("some depth parses");
+            let error = block_on(db.query(&deepest, &[])).unwrap_err();
+            assert_eq!(error.code, ErrorCode::Plan);
+            assert!(
+                error.message.contains("nested too deeply"),
+                "{}",
+                error.message
+            );
+        }
+    });
+}

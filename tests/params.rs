@@ -254,3 +254,21 @@ fn interval_parameters_take_postgres_text() {
     .unwrap_err();
     assert_eq!(error.code, ErrorCode::Params);
 }
+
+#[test]
+fn round_takes_its_places_as_a_parameter() {
+    let mut db = block_on(Database::open(MemoryPersistence::volatile())).unwrap();
+    block_on(db.exec("CREATE TABLE p (d DECIMAL); INSERT INTO p VALUES (1234.567);")).unwrap();
+    for (places, rounded) in [(2, "1234.57"), (0, "1235"), (-2, "1200")] {
+        let rows = block_on(db.query(
+            "SELECT CAST(ROUND(d, $1) AS TEXT) FROM p",
+            &[Value::I64(places)],
+        ))
+        .unwrap()
+        .rows;
+        assert_eq!(rows, vec![vec![Value::Str(rounded.into())]], "{places}");
+    }
+    // A fraction is no number of places.
+    let error = block_on(db.query("SELECT ROUND(d, $1) FROM p", &[Value::F64(1.5)])).unwrap_err();
+    assert_eq!(error.code, ErrorCode::Plan);
+}

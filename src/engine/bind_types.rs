@@ -38,6 +38,10 @@ pub(super) type Columns = Vec<(String, Option<DataType>)>;
 /// What the walk hands each untyped value to, with its type and role.
 type Untyped<'e> = &'e mut dyn FnMut(&mut Expr, &DataType, Role);
 
+/// What the walk hands each function call (`CEIL` and `FLOOR` included) to, its arguments
+/// handed first, with the types of its plain arguments in order (`None`: not known).
+type Calls<'e> = &'e mut dyn FnMut(&mut Expr, &[Option<DataType>]);
+
 struct Typing<'e> {
     engine: &'e Engine,
     params: &'e [Value],
@@ -45,6 +49,7 @@ struct Typing<'e> {
     /// The WITH queries in scope, innermost last.
     ctes: Vec<(String, Option<Columns>)>,
     untyped: Untyped<'e>,
+    calls: Option<Calls<'e>>,
     /// Set: only the output columns are wanted (a scalar subquery typed where it stands), so
     /// no WHERE, ON or ORDER BY is walked: each query level is walked once, not once per
     /// level around it.
@@ -61,12 +66,35 @@ pub(super) fn type_untyped(
     params: &[Value],
     mut untyped: impl FnMut(&mut Expr, &DataType, Role),
 ) {
+    walk(engine, statement, params, &mut untyped, None);
+}
+
+/// Hands `calls` each function call of `statement`, innermost first, with its arguments'
+/// types; `calls` may rewrite the call it is handed (the calls around it see its new type).
+pub(super) fn type_calls(
+    engine: &Engine,
+    statement: &mut Statement,
+    params: &[Value],
+    mut calls: impl FnMut(&mut Expr, &[Option<DataType>]),
+) {
+    let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
+    walk(engine, statement, params, &mut nothing, Some(&mut calls));
+}
+
+fn walk<'e>(
+    engine: &'e Engine,
+    statement: &mut Statement,
+    params: &'e [Value],
+    untyped: Untyped<'e>,
+    calls: Option<Calls<'e>>,
+) {
     let mut typing = Typing {
         engine,
         params,
         scopes: Vec::new(),
         ctes: Vec::new(),
-        untyped: &mut untyped,
+        untyped,
+        calls,
         reading: false,
     };
     match statement {
@@ -390,6 +418,21 @@ impl Typing<'_> {
         for operand in operands_mut(expr) {
             self.expr(operand);
         }
+        if self.calls.is_some() {
+            let types: Option<Vec<Option<DataType>>> = match expr {
+                Expr::Function(function) => {
+                    Some(args(function).iter().map(|a| self.type_of(a)).collect())
+                }
+                // `CEIL(x)` and `FLOOR(x)` are syntax of their own to the parser.
+                Expr::Ceil { expr: x, .. } | Expr::Floor { expr: x, .. } => {
+                    Some(vec![self.type_of(x)])
+                }
+                _ => None,
+            };
+            if let (Some(types), Some(calls)) = (types, self.calls.as_mut()) {
+                calls(expr, &types);
+            }
+        }
     }
 
     /// The SQL type of `expr` where it is known.
@@ -405,9 +448,12 @@ impl Typing<'_> {
             Expr::Cast { data_type, .. } | Expr::TypedString { data_type, .. } => {
                 translate_data_type(data_type).ok()
             }
+            // PostgreSQL's rule: a literal with a fraction or an exponent is a NUMERIC (a
+            // DECIMAL), not a FLOAT, so `i * 2.5` is exact and `ROUND` of it rounds half away
+            // from zero.
             Expr::Value(SqlValue::Number(text, _)) => {
                 Some(if text.to_string().contains(['.', 'e', 'E']) {
-                    DataType::Float
+                    DataType::Decimal
                 } else {
                     DataType::Int
                 })
@@ -450,6 +496,10 @@ impl Typing<'_> {
                     .map(|e| self.type_of(e)),
             ),
             Expr::Function(function) => self.function_type(function),
+            Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => match self.type_of(expr)? {
+                DataType::Decimal => Some(DataType::Decimal),
+                _ => Some(DataType::Float),
+            },
             Expr::Subquery(query) => self.output_types(query).into_iter().next()?.1,
             _ => None,
         }
@@ -487,13 +537,24 @@ impl Typing<'_> {
             }
             "NULLIF" | "ABS" | "SIGN" | "MIN" | "MAX" | "SUM" | "LAG" | "LEAD" | "FIRST_VALUE"
             | "LAST_VALUE" | "NTH_VALUE" => first(),
+            // PostgreSQL's AVG of integers is a NUMERIC (GlueSQL computes a FLOAT): its
+            // ROUND goes half away from zero.
             "AVG" => Some(match first()? {
-                DataType::Decimal => DataType::Decimal,
+                t if t == DataType::Decimal || crate::kinds::is_integer_type(&t) => {
+                    DataType::Decimal
+                }
                 _ => DataType::Float,
             }),
             "COUNT" | "LENGTH" | "POSITION" | "ASCII" | "ROW_NUMBER" | "RANK" | "DENSE_RANK"
             | "NTILE" => Some(DataType::Int),
             "CUME_DIST" | "PERCENT_RANK" => Some(DataType::Float),
+            // PostgreSQL's signatures: NUMERIC in, NUMERIC out (and with a scale argument,
+            // whatever the first); anything else is computed as a DOUBLE PRECISION.
+            "ROUND" | "CEIL" | "CEILING" | "FLOOR" | "TRUNC" => Some(match first() {
+                Some(DataType::Decimal) => DataType::Decimal,
+                _ if args.len() == 2 => DataType::Decimal,
+                _ => DataType::Float,
+            }),
             "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG2" | "LOG10" | "SIN" | "COS" | "TAN"
             | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" => Some(DataType::Float),
             "UPPER" | "LOWER" | "TRIM" | "LTRIM" | "RTRIM" | "SUBSTR" | "SUBSTRING" | "CONCAT"
@@ -660,6 +721,7 @@ impl Typing<'_> {
             scopes: Vec::new(),
             ctes: self.ctes.clone(),
             untyped: &mut nothing,
+            calls: None,
             reading: true,
         };
         // The enclosing scopes are read again (a correlated subquery's columns).

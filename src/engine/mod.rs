@@ -27,6 +27,7 @@ mod key_updates;
 mod labels;
 mod lateral;
 mod logic;
+mod math_functions;
 mod names;
 mod null_order;
 mod numeric;
@@ -346,6 +347,10 @@ impl Engine {
             if !bound.is_empty() {
                 params.to_mut().extend(bound);
             }
+        }
+        // After the literals are typed: a rounding call reads its argument's type.
+        if math_functions::may_apply(&statement) {
+            self.lower_math(statement.to_mut(), &params)?;
         }
         if decimal_literals::may_apply(&statement, kinds.decimals) {
             self.exact_decimals(&mut statement)?;

@@ -1,0 +1,377 @@
+//! PostgreSQL's rounding and math functions over every numeric type, where GlueSQL 0.20 computes
+//! them over BIGINT and FLOAT only: ROUND / CEIL / FLOOR / TRUNC of a DECIMAL exact (a DECIMAL,
+//! half away from zero), ROUND / TRUNC to n places, ROUND of a FLOAT half to even, narrower
+//! integers and DECIMALs widened for the FLOAT functions. Reads the binder's types (bind_types.rs);
+//! rewrites calls, evaluates nothing, and refuses by name what PostgreSQL has no answer for.
+
+use {
+    super::{bind_types::type_calls, functions::cast, Engine},
+    crate::{
+        error::{DbError, ErrorCode},
+        kinds::{is_float_type, is_integer_type},
+    },
+    bigdecimal::BigDecimal,
+    gluesql_core::{
+        ast::DataType as GlueType,
+        data::Value,
+        sqlparser::ast::{
+            BinaryOperator, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr,
+            FunctionArguments, Statement, UnaryOperator, Value as SqlValue,
+        },
+    },
+    std::ops::ControlFlow,
+};
+
+/// The functions GlueSQL computes in FLOAT from a BIGINT or a FLOAT only.
+const FLOAT_FUNCTIONS: [&str; 16] = [
+    "SQRT", "CBRT", "POWER", "EXP", "LN", "LOG", "LOG2", "LOG10", "SIN", "COS", "TAN", "ASIN",
+    "ACOS", "ATAN", "RADIANS", "DEGREES",
+];
+
+/// Places `ROUND(x, n)` rounds to: a DECIMAL holds 28 digits after its point at most.
+const MAX_PLACES: i64 = 28;
+
+/// Expression nodes the rewrites may add to one statement: `ROUND(x)` writes `x` twice, so
+/// nested calls multiply.
+const MAX_ADDED_NODES: usize = 100_000;
+
+/// Whether `statement` calls a rounding or FLOAT function (a cheap look, no schema read).
+pub(super) fn may_apply(statement: &Statement) -> bool {
+    let mut found = false;
+    let _ = super::visit::exprs(statement, |expr| {
+        found = match expr {
+            Expr::Ceil { .. } | Expr::Floor { .. } => true,
+            Expr::Function(function) => {
+                let name = function.name.to_string().to_uppercase();
+                matches!(name.as_str(), "ROUND" | "TRUNC" | "CEILING")
+                    || FLOAT_FUNCTIONS.contains(&name.as_str())
+            }
+            _ => false,
+        };
+        if found {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    found
+}
+
+/// What the binder knows of an argument's type, as the rewrites read it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Decimal,
+    /// BIGINT: GlueSQL's FLOAT functions read it.
+    BigInt,
+    /// Another integer type (SMALLINT, INT32, unsigned …), which GlueSQL's functions refuse.
+    NarrowInt,
+    Float,
+    Unknown,
+}
+
+fn kind_of(data_type: Option<&GlueType>) -> Kind {
+    match data_type {
+        Some(GlueType::Decimal) => Kind::Decimal,
+        Some(GlueType::Int) => Kind::BigInt,
+        Some(t) if is_integer_type(t) => Kind::NarrowInt,
+        Some(t) if is_float_type(t) => Kind::Float,
+        _ => Kind::Unknown,
+    }
+}
+
+impl Engine {
+    /// Rewrites every rounding and FLOAT function call of `statement` so GlueSQL computes
+    /// PostgreSQL's answer, or refuses the statement naming the call it cannot compute.
+    pub(super) fn lower_math(
+        &self,
+        statement: &mut Statement,
+        params: &[Value],
+    ) -> Result<(), DbError> {
+        let mut failed = None;
+        let mut added = 0;
+        type_calls(self, statement, params, |call, types| {
+            if failed.is_none() {
+                if let Err(error) = lower(call, types, params, &mut added) {
+                    failed = Some(error);
+                }
+            }
+        });
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+fn refused(what: String) -> DbError {
+    DbError::new(ErrorCode::Plan, what)
+}
+
+/// Rewrites one call, its arguments' types given.
+fn lower(
+    call: &mut Expr,
+    types: &[Option<GlueType>],
+    params: &[Value],
+    added: &mut usize,
+) -> Result<(), DbError> {
+    let kind = kind_of(types.first().and_then(Option::as_ref));
+    let (name, args) = match call {
+        Expr::Ceil { expr, field } if is_plain(field) => ("CEIL".to_owned(), vec![&**expr]),
+        Expr::Floor { expr, field } if is_plain(field) => ("FLOOR".to_owned(), vec![&**expr]),
+        Expr::Function(function) if function.over.is_none() => {
+            match super::walk::plain_args(function) {
+                Some(plain) => plain,
+                None => return Ok(()),
+            }
+        }
+        _ => return Ok(()),
+    };
+    let rewritten = match (name.as_str(), args.as_slice()) {
+        ("ROUND" | "CEIL" | "CEILING" | "FLOOR" | "TRUNC", [x]) => match kind {
+            Kind::Decimal => {
+                let x = as_decimal(x);
+                budget(added, &x, 2)?;
+                match name.as_str() {
+                    "ROUND" => round_decimal(x),
+                    "TRUNC" => whole(x),
+                    "FLOOR" => step(x, BinaryOperator::Minus, BinaryOperator::Lt),
+                    _ => step(x, BinaryOperator::Plus, BinaryOperator::Gt),
+                }
+            }
+            Kind::Float if name == "ROUND" => {
+                budget(added, x, 3)?;
+                round_half_even((*x).clone())
+            }
+            Kind::NarrowInt => float_call(&name, cast((*x).clone(), DataType::Float64)),
+            _ if name == "CEILING" => float_call("CEIL", (*x).clone()),
+            _ => return Ok(()),
+        },
+        ("ROUND" | "TRUNC", [x, n]) => {
+            if kind == Kind::Float {
+                return Err(refused(format!(
+                    "{name}(x, n) of a FLOAT: PostgreSQL rounds only a NUMERIC to n places; \
+                     write {name}(CAST(x AS DECIMAL), n)"
+                )));
+            }
+            let places = places(n, params).ok_or_else(|| {
+                refused(format!(
+                    "{name}(x, n) needs n to be a whole number from -{MAX_PLACES} to {MAX_PLACES} \
+                     written in the statement or bound as a parameter"
+                ))
+            })?;
+            let scaled = Expr::Nested(Box::new(Expr::BinaryOp {
+                left: Box::new(as_decimal(x)),
+                op: BinaryOperator::Multiply,
+                right: Box::new(power_of_ten(places)),
+            }));
+            let whole_part = if name == "ROUND" {
+                budget(added, &scaled, 2)?;
+                round_decimal(scaled)
+            } else {
+                whole(scaled)
+            };
+            // Times 10^-n written with n places: the result keeps n places, as PostgreSQL's.
+            Expr::Nested(Box::new(Expr::BinaryOp {
+                left: Box::new(whole_part),
+                op: BinaryOperator::Multiply,
+                right: Box::new(power_of_ten(-places)),
+            }))
+        }
+        (name, args) if FLOAT_FUNCTIONS.contains(&name) => {
+            // Every argument GlueSQL refuses is computed as a FLOAT (PostgreSQL computes a
+            // NUMERIC's in NUMERIC: README, "Numbers", says what differs).
+            let widen = types
+                .iter()
+                .any(|t| matches!(kind_of(t.as_ref()), Kind::Decimal | Kind::NarrowInt));
+            if !widen || args.len() != types.len() {
+                return Ok(());
+            }
+            let Expr::Function(function) = call else {
+                return Ok(());
+            };
+            if let FunctionArguments::List(list) = &mut function.args {
+                for (arg, data_type) in list.args.iter_mut().zip(types) {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                        if matches!(kind_of(data_type.as_ref()), Kind::Decimal | Kind::NarrowInt) {
+                            let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
+                            *e = cast(taken, DataType::Float64);
+                        }
+                    }
+                }
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    *call = rewritten;
+    Ok(())
+}
+
+/// `CEIL(x)` / `FLOOR(x)` without `TO field`.
+fn is_plain(field: &gluesql_core::sqlparser::ast::CeilFloorKind) -> bool {
+    use gluesql_core::sqlparser::ast::{CeilFloorKind, DateTimeField};
+    matches!(
+        field,
+        CeilFloorKind::DateTimeField(DateTimeField::NoDateTime)
+    )
+}
+
+/// Counts the nodes a rewrite writing `x` `copies` times adds; refuses past the budget.
+fn budget(added: &mut usize, x: &Expr, copies: usize) -> Result<(), DbError> {
+    let mut nodes = 0usize;
+    let _ = super::visit::exprs(x, |_| {
+        nodes += 1;
+        ControlFlow::Continue(())
+    });
+    *added = added.saturating_add(nodes.saturating_mul(copies - 1));
+    if *added > MAX_ADDED_NODES {
+        return Err(refused(
+            "ROUND, CEIL, FLOOR and TRUNC are nested too deeply in this statement".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// `n` of `ROUND(x, n)` when the statement fixes it: a whole literal, maybe negated, or an
+/// integer parameter, within what a DECIMAL holds.
+fn places(n: &Expr, params: &[Value]) -> Option<i64> {
+    let value = match n {
+        Expr::Nested(inner) => return places(inner, params),
+        Expr::Value(SqlValue::Number(text, _)) if text.is_integer() => {
+            text.to_string().parse::<i64>().ok()?
+        }
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => places(expr, params)?.checked_neg()?,
+        Expr::Value(SqlValue::Placeholder(p)) => {
+            let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;
+            match params.get(index)? {
+                Value::I8(v) => (*v).into(),
+                Value::I16(v) => (*v).into(),
+                Value::I32(v) => (*v).into(),
+                Value::I64(v) => *v,
+                Value::I128(v) => i64::try_from(*v).ok()?,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    (-MAX_PLACES..=MAX_PLACES).contains(&value).then_some(value)
+}
+
+fn decimal() -> DataType {
+    DataType::Decimal(ExactNumberInfo::None)
+}
+
+/// `x` as a DECIMAL: a literal with a fraction is a FLOAT to GlueSQL.
+fn as_decimal(x: &Expr) -> Expr {
+    cast(x.clone(), decimal())
+}
+
+/// 10^`exponent` as a DECIMAL written with `-exponent` places when negative (`0.01`), so a
+/// product with it has exactly that many.
+fn power_of_ten(exponent: i64) -> Expr {
+    let text = if exponent >= 0 {
+        format!("1{}", "0".repeat(exponent.unsigned_abs() as usize))
+    } else {
+        format!("0.{}1", "0".repeat(exponent.unsigned_abs() as usize - 1))
+    };
+    cast(Expr::Value(SqlValue::SingleQuotedString(text)), decimal())
+}
+
+fn number(n: i64) -> Expr {
+    Expr::Value(SqlValue::Number(BigDecimal::from(n), false))
+}
+
+fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
+    Expr::BinaryOp {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    }
+}
+
+/// The whole part of a DECIMAL `x`, toward zero, as a DECIMAL with no places (an INT128 holds
+/// every DECIMAL's whole part).
+fn whole(x: Expr) -> Expr {
+    cast(cast(x, DataType::Int128), decimal())
+}
+
+/// `x % 1`: the fraction of a DECIMAL, with `x`'s sign.
+fn fraction(x: Expr) -> Expr {
+    Expr::Nested(Box::new(binary(x, BinaryOperator::Modulo, number(1))))
+}
+
+/// `ROUND(x)` of a DECIMAL, half away from zero: its whole part plus the whole part of twice
+/// its fraction (1 from +0.5 up, -1 from -0.5 down).
+fn round_decimal(x: Expr) -> Expr {
+    let twice = binary(fraction(x.clone()), BinaryOperator::Multiply, number(2));
+    Expr::Nested(Box::new(binary(
+        whole(x),
+        BinaryOperator::Plus,
+        whole(twice),
+    )))
+}
+
+/// `FLOOR(x)` (`op` minus, where the fraction is below 0) or `CEIL(x)` (plus, above 0) of a
+/// DECIMAL: its whole part moved by one where it has such a fraction.
+fn step(x: Expr, op: BinaryOperator, fraction_is: BinaryOperator) -> Expr {
+    let by = Expr::Case {
+        operand: None,
+        conditions: vec![binary(fraction(x.clone()), fraction_is, number(0))],
+        results: vec![number(1)],
+        else_result: Some(Box::new(number(0))),
+    };
+    Expr::Nested(Box::new(binary(whole(x), op, by)))
+}
+
+/// `ROUND(x)` of a FLOAT as PostgreSQL's (C's `rint`): a tie goes to the even neighbour, where
+/// GlueSQL's goes away from zero. A tie whose away-from-zero neighbour is odd has `x % 2` of
+/// ±0.5, and is moved back by one.
+fn round_half_even(x: Expr) -> Expr {
+    let rem = || {
+        Expr::Nested(Box::new(binary(
+            x.clone(),
+            BinaryOperator::Modulo,
+            number(2),
+        )))
+    };
+    let half = || Expr::Value(SqlValue::Number(BigDecimal::new(5.into(), 1), false));
+    let back = Expr::Case {
+        operand: None,
+        conditions: vec![
+            binary(rem(), BinaryOperator::Eq, half()),
+            binary(
+                rem(),
+                BinaryOperator::Eq,
+                Expr::UnaryOp {
+                    op: UnaryOperator::Minus,
+                    expr: Box::new(half()),
+                },
+            ),
+        ],
+        results: vec![number(1), number(-1)],
+        else_result: Some(Box::new(number(0))),
+    };
+    Expr::Nested(Box::new(binary(
+        float_call("ROUND", x),
+        BinaryOperator::Minus,
+        back,
+    )))
+}
+
+/// `name(x)`, a plain call; `CEIL(x)` and `FLOOR(x)` as the parser gives them (GlueSQL knows
+/// no function of those names, nor CEILING).
+fn float_call(name: &str, x: Expr) -> Expr {
+    use gluesql_core::sqlparser::ast::{CeilFloorKind, DateTimeField};
+    let plain = || CeilFloorKind::DateTimeField(DateTimeField::NoDateTime);
+    match name {
+        "CEIL" | "CEILING" => Expr::Ceil {
+            expr: Box::new(x),
+            field: plain(),
+        },
+        "FLOOR" => Expr::Floor {
+            expr: Box::new(x),
+            field: plain(),
+        },
+        _ => super::string_agg::call(name, vec![x]),
+    }
+}
