@@ -35,6 +35,9 @@ pub enum Lit {
     /// Written as its text, exact in every engine (quarters: 1.25, -0.5).
     Float(String),
     Dec(String),
+    /// A fraction written as it is (`2.50`), as users write one: a NUMERIC to PostgreSQL, a
+    /// REAL to SQLite, and to idbsql a DECIMAL by the binder's typing (GlueSQL reads a FLOAT).
+    Numeric(String),
     Text(String),
     Date(String),
     Stamp(String),
@@ -483,6 +486,10 @@ impl Render {
             (Lit::Dec(text), Dialect::Postgres) => {
                 let _ = write!(out, "CAST({text} AS NUMERIC)");
             }
+            (Lit::Numeric(text), _) if text.starts_with('-') => {
+                let _ = write!(out, "({text})");
+            }
+            (Lit::Numeric(text), _) => out.push_str(text),
             (Lit::Dec(text), Dialect::Idbsql) => {
                 let _ = write!(out, "CAST('{text}' AS DECIMAL)");
             }
@@ -531,7 +538,9 @@ impl Render {
     fn untyped(&mut self, out: &mut String, lit: &Lit) {
         let text = match lit {
             Lit::Int(n) => n.to_string(),
-            Lit::Float(text) | Lit::Dec(text) | Lit::Date(text) => text.clone(),
+            Lit::Float(text) | Lit::Dec(text) | Lit::Numeric(text) | Lit::Date(text) => {
+                text.clone()
+            }
             _ => return self.lit(out, lit),
         };
         if self.dialect != Dialect::Idbsql {

@@ -78,6 +78,8 @@ pub const SHAPES: &[&str] = &[
     "ORDER BY + LIMIT",
     "parameters",
     "untyped literal",
+    "written fraction literal",
+    "rounding",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -1212,8 +1214,40 @@ impl Gen<'_> {
         Ty::Int
     }
 
+    /// ROUND, CEIL, FLOOR and TRUNC as both references define them: of a DECIMAL (a
+    /// NUMERIC to PostgreSQL, rounded half away from zero), of an integer to n places (a
+    /// NUMERIC), of a FLOAT or an integer (a DOUBLE PRECISION). Not an integer's CEIL (SQLite
+    /// keeps an integer) nor TRUNC to n places (SQLite has none).
+    fn rounding(&mut self, ty: Ty, scope: &[Rel], d: usize) -> Expr {
+        if ty == Ty::Dec && self.rng.percent(45) {
+            let of = self.rng.pick(&[Ty::Dec, Ty::Dec, Ty::Int]);
+            let places = Lit::Int(self.rng.below(4) as i64);
+            let places = if self.rng.percent(30) {
+                Expr::Param(places)
+            } else {
+                Expr::Lit(places)
+            };
+            return Expr::Func("ROUND", vec![self.expr(of, scope, d), places]);
+        }
+        let name = self
+            .rng
+            .pick(&["ROUND", "CEIL", "CEILING", "FLOOR", "TRUNC"]);
+        let of = if ty == Ty::Float && name == "ROUND" && self.rng.percent(30) {
+            Ty::Int
+        } else {
+            ty
+        };
+        Expr::Func(name, vec![self.expr(of, scope, d)])
+    }
+
     fn literal_expr(&mut self, ty: Ty) -> Expr {
-        let lit = literal(self.rng, ty);
+        let lit = match literal(self.rng, ty) {
+            Lit::Dec(text) if self.rng.percent(40) => {
+                self.note("written fraction literal");
+                Lit::Numeric(text)
+            }
+            other => other,
+        };
         if matches!(lit, Lit::Int(_) | Lit::Float(_) | Lit::Text(_)) && self.rng.percent(35) {
             self.note("parameters");
             Expr::Param(lit)
@@ -1228,9 +1262,9 @@ impl Gen<'_> {
     fn untyped_beside(&mut self, value: Expr, beside: &Expr) -> Expr {
         let typed_beside = !matches!(beside, Expr::Lit(_) | Expr::Param(_) | Expr::Untyped(_));
         match value {
-            Expr::Lit(lit @ (Lit::Int(_) | Lit::Float(_) | Lit::Dec(_) | Lit::Date(_)))
-                if typed_beside && self.rng.percent(30) =>
-            {
+            Expr::Lit(
+                lit @ (Lit::Int(_) | Lit::Float(_) | Lit::Dec(_) | Lit::Numeric(_) | Lit::Date(_)),
+            ) if typed_beside && self.rng.percent(30) => {
                 self.note("untyped literal");
                 Expr::Untyped(lit)
             }
@@ -1272,7 +1306,16 @@ impl Gen<'_> {
                 Ty::Int,
             ),
             2 if ty.is_numeric() => (Expr::Agg(Agg::Sum, Some(Box::new(arg)), distinct), ty),
-            3 if ty.is_numeric() => (Expr::Agg(Agg::Avg, Some(Box::new(arg)), false), Ty::Float),
+            3 if ty.is_numeric() => {
+                let average = Expr::Agg(Agg::Avg, Some(Box::new(arg)), false);
+                // An average of integers is a NUMERIC to PostgreSQL: ROUND of it goes half
+                // away from zero, where a FLOAT's goes to the even neighbour.
+                if ty != Ty::Float && self.rng.percent(25) {
+                    self.note("rounding");
+                    return (Expr::Func("ROUND", vec![average]), Ty::Float);
+                }
+                (average, Ty::Float)
+            }
             4 => (Expr::Agg(Agg::Min, Some(Box::new(arg)), false), ty),
             _ => (Expr::Agg(Agg::Max, Some(Box::new(arg)), false), ty),
         }
@@ -1387,6 +1430,10 @@ impl Gen<'_> {
                 // SECOND of a TIMESTAMP: a fraction in SQL (GlueSQL gave an integer).
                 self.note("EXTRACT");
                 Expr::Extract("SECOND", Box::new(self.expr(Ty::Stamp, scope, d)))
+            }
+            (Ty::Dec, 4..=5) | (Ty::Float, 4..=5) if self.rng.percent(40) => {
+                self.note("rounding");
+                self.rounding(ty, scope, d)
             }
             (Ty::Float | Ty::Dec, 4) => {
                 self.note("math function");
