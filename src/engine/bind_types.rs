@@ -16,9 +16,9 @@ use {
         ast::DataType,
         data::Value,
         sqlparser::ast::{
-            Assignment, AssignmentTarget, BinaryOperator, Expr, FromTable, Function, FunctionArg,
-            FunctionArgExpr, FunctionArguments, Insert, OnConflict, OnConflictAction, OnInsert,
-            Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+            Assignment, AssignmentTarget, BinaryOperator, DateTimeField, Expr, FromTable, Function,
+            FunctionArg, FunctionArgExpr, FunctionArguments, Insert, OnConflict, OnConflictAction,
+            OnInsert, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
             UnaryOperator, Value as SqlValue,
         },
         translate::translate_data_type,
@@ -344,6 +344,7 @@ impl Typing<'_> {
     }
 
     fn expr(&mut self, expr: &mut Expr) {
+        let call_types = self.call_types(expr);
         match expr {
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::Eq
@@ -418,20 +419,22 @@ impl Typing<'_> {
         for operand in operands_mut(expr) {
             self.expr(operand);
         }
-        if self.calls.is_some() {
-            let types: Option<Vec<Option<DataType>>> = match expr {
-                Expr::Function(function) => {
-                    Some(args(function).iter().map(|a| self.type_of(a)).collect())
-                }
-                // `CEIL(x)` and `FLOOR(x)` are syntax of their own to the parser.
-                Expr::Ceil { expr: x, .. } | Expr::Floor { expr: x, .. } => {
-                    Some(vec![self.type_of(x)])
-                }
-                _ => None,
-            };
-            if let (Some(types), Some(calls)) = (types, self.calls.as_mut()) {
-                calls(expr, &types);
+        if let (Some(types), Some(calls)) = (call_types, self.calls.as_mut()) {
+            calls(expr, &types);
+        }
+    }
+
+    /// The types of a call's arguments as written, before the calls inside them are handed
+    /// over and rewritten (`ROUND(LOG(2, d), 3)` rounds a NUMERIC, whatever LOG becomes).
+    fn call_types(&self, expr: &Expr) -> Option<Vec<Option<DataType>>> {
+        self.calls.as_ref()?;
+        match expr {
+            Expr::Function(function) => {
+                Some(args(function).iter().map(|a| self.type_of(a)).collect())
             }
+            // `CEIL(x)` and `FLOOR(x)` are syntax of their own to the parser.
+            Expr::Ceil { expr: x, .. } | Expr::Floor { expr: x, .. } => Some(vec![self.type_of(x)]),
+            _ => None,
         }
     }
 
@@ -496,6 +499,12 @@ impl Typing<'_> {
                     .map(|e| self.type_of(e)),
             ),
             Expr::Function(function) => self.function_type(function),
+            // What idbsql computes: SECOND (with its fraction) and EPOCH as DECIMALs, the other
+            // fields as integers (PostgreSQL: every field a NUMERIC).
+            Expr::Extract { field, .. } => Some(match field {
+                DateTimeField::Second | DateTimeField::Epoch => DataType::Decimal,
+                _ => DataType::Int,
+            }),
             Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => match self.type_of(expr)? {
                 DataType::Decimal => Some(DataType::Decimal),
                 _ => Some(DataType::Float),
@@ -555,8 +564,15 @@ impl Typing<'_> {
                 _ if args.len() == 2 => DataType::Decimal,
                 _ => DataType::Float,
             }),
-            "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG2" | "LOG10" | "SIN" | "COS" | "TAN"
-            | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" => Some(DataType::Float),
+            // PostgreSQL's: of a NUMERIC a NUMERIC (LOG(b, x) takes only NUMERICs), else a
+            // DOUBLE PRECISION. idbsql computes them as FLOATs either way (math_functions.rs).
+            "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG10" => Some(match first() {
+                Some(DataType::Decimal) => DataType::Decimal,
+                _ if name == "LOG" && args.len() == 2 => DataType::Decimal,
+                _ => DataType::Float,
+            }),
+            "LOG2" | "SIN" | "COS" | "TAN" | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES"
+            | "PI" => Some(DataType::Float),
             "UPPER" | "LOWER" | "TRIM" | "LTRIM" | "RTRIM" | "SUBSTR" | "SUBSTRING" | "CONCAT"
             | "REPLACE" | "LPAD" | "RPAD" | "REVERSE" | "LEFT" | "RIGHT" => Some(DataType::Text),
             _ => None,
@@ -617,12 +633,14 @@ impl Typing<'_> {
         // Derived tables first: their columns' types are what the FROM list sees.
         let scope = self.scope_of(relations(&mut select.from));
         self.scopes.push(scope);
+        // Typed as written, before the walk hands its calls over to be rewritten (a view's
+        // `LOG(d)` is a NUMERIC whatever it is computed as).
+        let output = self.projection(&select.projection);
         if !self.reading {
             for expr in select_exprs_mut(select) {
                 self.expr(expr);
             }
         }
-        let output = self.projection(&select.projection);
         (output, self.scopes.pop().unwrap_or_default())
     }
 

@@ -125,7 +125,9 @@ fn lower(
     };
     let rewritten = match (name.as_str(), args.as_slice()) {
         ("ROUND" | "CEIL" | "CEILING" | "FLOOR" | "TRUNC", [x]) => match kind {
-            Kind::Decimal => {
+            // A value of a type the binder does not know (EXTRACT's, a NULL) may be a DECIMAL
+            // when it runs: rounded as one, as PostgreSQL rounds a NUMERIC.
+            Kind::Decimal | Kind::Unknown => {
                 let x = as_decimal(x);
                 budget(added, &x, 2)?;
                 match name.as_str() {
@@ -135,10 +137,13 @@ fn lower(
                     _ => step(x, BinaryOperator::Plus, BinaryOperator::Gt),
                 }
             }
-            Kind::Float if name == "ROUND" => {
-                budget(added, x, 3)?;
-                round_half_even((*x).clone())
-            }
+            Kind::Float if name == "ROUND" => match round_half_even((*x).clone()) {
+                Some(rounded) => {
+                    budget(added, x, 3)?;
+                    rounded
+                }
+                None => return Ok(()),
+            },
             Kind::NarrowInt => float_call(&name, cast((*x).clone(), DataType::Float64)),
             _ if name == "CEILING" => float_call("CEIL", (*x).clone()),
             _ => return Ok(()),
@@ -174,12 +179,50 @@ fn lower(
                 right: Box::new(power_of_ten(-places)),
             }))
         }
+        // PostgreSQL's LOG(b, x) is the base-b logarithm of x, GlueSQL's LOG(x, b): written
+        // as GlueSQL computes it, LN(x) / LN(b), so lowering it again changes nothing; LOG2 and
+        // LOG10 for a base of 2 or 10, exact at its powers. PostgreSQL's LOG(x) is LOG10(x).
+        ("LOG", [b, x]) => {
+            let widened = |e: &Expr, t: Option<&Option<GlueType>>| match kind_of(
+                t.and_then(Option::as_ref),
+            ) {
+                Kind::BigInt | Kind::Float => e.clone(),
+                _ => cast(e.clone(), DataType::Float64),
+            };
+            let x = widened(x, types.get(1));
+            let base = match b {
+                Expr::Value(SqlValue::Number(n, _)) if n == &BigDecimal::from(2) => Some("LOG2"),
+                Expr::Value(SqlValue::Number(n, _)) if n == &BigDecimal::from(10) => Some("LOG10"),
+                _ => None,
+            };
+            match base {
+                Some(name) => float_call(name, x),
+                None => Expr::Nested(Box::new(binary(
+                    float_call("LN", x),
+                    BinaryOperator::Divide,
+                    float_call("LN", widened(b, types.first())),
+                ))),
+            }
+        }
+        ("LOG", [x]) => {
+            let x = match kind {
+                Kind::BigInt | Kind::Float => (*x).clone(),
+                _ => cast((*x).clone(), DataType::Float64),
+            };
+            float_call("LOG10", x)
+        }
         (name, args) if FLOAT_FUNCTIONS.contains(&name) => {
             // Every argument GlueSQL refuses is computed as a FLOAT (PostgreSQL computes a
             // NUMERIC's in NUMERIC: README, "Numbers", says what differs).
-            let widen = types
-                .iter()
-                .any(|t| matches!(kind_of(t.as_ref()), Kind::Decimal | Kind::NarrowInt));
+            // A value of a type the binder does not know (EXTRACT's, a text parameter's) may
+            // be a DECIMAL when it runs: made a FLOAT too.
+            let widens = |t: &Option<GlueType>| {
+                matches!(
+                    kind_of(t.as_ref()),
+                    Kind::Decimal | Kind::NarrowInt | Kind::Unknown
+                )
+            };
+            let widen = types.iter().any(widens);
             if !widen || args.len() != types.len() {
                 return Ok(());
             }
@@ -189,7 +232,7 @@ fn lower(
             if let FunctionArguments::List(list) = &mut function.args {
                 for (arg, data_type) in list.args.iter_mut().zip(types) {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
-                        if matches!(kind_of(data_type.as_ref()), Kind::Decimal | Kind::NarrowInt) {
+                        if widens(data_type) {
                             let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
                             *e = cast(taken, DataType::Float64);
                         }
@@ -325,8 +368,32 @@ fn step(x: Expr, op: BinaryOperator, fraction_is: BinaryOperator) -> Expr {
 
 /// `ROUND(x)` of a FLOAT as PostgreSQL's (C's `rint`): a tie goes to the even neighbour, where
 /// GlueSQL's goes away from zero. A tie whose away-from-zero neighbour is odd has `x % 2` of
-/// ±0.5, and is moved back by one.
-fn round_half_even(x: Expr) -> Expr {
+/// ±0.5: it is moved half a step toward zero first, onto that even neighbour, which GlueSQL's
+/// ROUND then keeps. The statement may be lowered again (a set operation's arms are): a ROUND
+/// whose argument is already moved is left as it is.
+fn round_half_even(x: Expr) -> Option<Expr> {
+    if let Expr::Nested(inner) = &x {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Minus,
+            right,
+        } = inner.as_ref()
+        {
+            if **right == tie_step((**left).clone()) {
+                return None;
+            }
+        }
+    }
+    let moved = Expr::Nested(Box::new(binary(
+        x.clone(),
+        BinaryOperator::Minus,
+        tie_step(x),
+    )));
+    Some(float_call("ROUND", moved))
+}
+
+/// 0.5 where `x % 2` is 0.5, -0.5 where it is -0.5, else 0.
+fn tie_step(x: Expr) -> Expr {
     let rem = || {
         Expr::Nested(Box::new(binary(
             x.clone(),
@@ -335,27 +402,19 @@ fn round_half_even(x: Expr) -> Expr {
         )))
     };
     let half = || Expr::Value(SqlValue::Number(BigDecimal::new(5.into(), 1), false));
-    let back = Expr::Case {
+    let minus_half = || Expr::UnaryOp {
+        op: UnaryOperator::Minus,
+        expr: Box::new(half()),
+    };
+    Expr::Case {
         operand: None,
         conditions: vec![
             binary(rem(), BinaryOperator::Eq, half()),
-            binary(
-                rem(),
-                BinaryOperator::Eq,
-                Expr::UnaryOp {
-                    op: UnaryOperator::Minus,
-                    expr: Box::new(half()),
-                },
-            ),
+            binary(rem(), BinaryOperator::Eq, minus_half()),
         ],
-        results: vec![number(1), number(-1)],
+        results: vec![half(), minus_half()],
         else_result: Some(Box::new(number(0))),
-    };
-    Expr::Nested(Box::new(binary(
-        float_call("ROUND", x),
-        BinaryOperator::Minus,
-        back,
-    )))
+    }
 }
 
 /// `name(x)`, a plain call; `CEIL(x)` and `FLOOR(x)` as the parser gives them (GlueSQL knows

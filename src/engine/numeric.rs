@@ -158,8 +158,9 @@ fn function_result(name: &str) -> Option<Num> {
     Some(match name {
         "COUNT" | "POSITION" | "FIND_IDX" | "LENGTH" | "ASCII" | "SIGN" | "GCD" | "LCM" => Num::Int,
         "AVG" | "SQRT" | "POWER" | "EXP" | "LN" | "LOG" | "LOG2" | "LOG10" | "SIN" | "COS"
-        | "TAN" | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" | "ROUND" | "CEIL"
-        | "FLOOR" => Num::Float,
+        | "TAN" | "ASIN" | "ACOS" | "ATAN" | "RADIANS" | "DEGREES" | "PI" | "ROUND" | "TRUNC" => {
+            Num::Float
+        }
         _ => return None,
     })
 }
@@ -712,6 +713,12 @@ impl Typer<'_> {
             Expr::Extract { expr: value, .. } => {
                 self.expr(value, scopes);
                 Num::Int
+            }
+            // What math_functions.rs leaves of CEIL and FLOOR reads a FLOAT or an integer and
+            // gives a FLOAT (`id - CEIL(f)` was computed as an integer: found by the judge).
+            Expr::Ceil { expr: value, .. } | Expr::Floor { expr: value, .. } => {
+                self.expr(value, scopes);
+                Num::Float
             }
             Expr::Nested(inner) => self.expr(inner, scopes),
             Expr::UnaryOp {

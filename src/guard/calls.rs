@@ -119,6 +119,58 @@ pub fn guarded(function: &Function) -> Option<Expr> {
                 "ABS: the value is out of range".to_owned(),
             ),
         ],
+        // PostgreSQL refuses a logarithm or a square root outside its domain; GlueSQL's are
+        // -inf or NaN, which no query should carry on with.
+        F::Ln(x) | F::Log2(x) | F::Log10(x) => logarithm(function_name(function), x),
+        F::Log { antilog, base } => {
+            let mut arms = logarithm("LOG", antilog);
+            arms.extend(logarithm("LOG", base));
+            arms.push((
+                eq(base.clone(), number(1)),
+                "LOG: division by zero".to_owned(),
+            ));
+            arms
+        }
+        F::Sqrt(x) => vec![(
+            lt(x.clone(), number(0)),
+            "SQRT: cannot take square root of a negative number".to_owned(),
+        )],
+        F::Asin(x) | F::Acos(x) => {
+            let message = format!("{}: input is out of range", function_name(function));
+            vec![
+                (lt(x.clone(), number(-1)), message.clone()),
+                (gt(x.clone(), number(1)), message),
+            ]
+        }
+        // Compared as a FLOAT: GlueSQL compares an integer with a fraction literal as with
+        // its integer part.
+        F::Exp(x) => vec![
+            (
+                gt(as_float(x), fraction("709.782712893384")),
+                "EXP: value out of range: overflow".to_owned(),
+            ),
+            (
+                lt(as_float(x), fraction("-745.1332191019412")),
+                "EXP: value out of range: underflow".to_owned(),
+            ),
+        ],
+        F::Power { expr: x, power } => vec![
+            (
+                and(eq(x.clone(), number(0)), lt(power.clone(), number(0))),
+                "POWER: zero raised to a negative power is undefined".to_owned(),
+            ),
+            (
+                and(
+                    lt(x.clone(), number(0)),
+                    not(eq(
+                        binary(power.clone(), BinaryOperator::Modulo, number(1)),
+                        number(0),
+                    )),
+                ),
+                "POWER: a negative number raised to a non-integer power yields a complex result"
+                    .to_owned(),
+            ),
+        ],
         F::Left { expr, size } => vec![(cut_is_not_ascii(expr, size), positions("LEFT"))],
         F::Right { expr, size } => {
             // The last `size` bytes are the last `size` characters when they are ASCII.
@@ -488,7 +540,47 @@ fn too_long(name: &str) -> String {
     format!("{name}: a result longer than {MAX_TEXT_CHARS} characters is refused")
 }
 
+/// PostgreSQL's refusals of a logarithm of `x`.
+fn logarithm(name: &str, x: &Expr) -> Vec<(Expr, String)> {
+    vec![
+        (
+            eq(x.clone(), number(0)),
+            format!("{name}: cannot take logarithm of zero"),
+        ),
+        (
+            lt(x.clone(), number(0)),
+            format!("{name}: cannot take logarithm of a negative number"),
+        ),
+    ]
+}
+
+fn function_name(function: &Function) -> &'static str {
+    match function {
+        Function::Ln(_) => "LN",
+        Function::Log2(_) => "LOG2",
+        Function::Log10(_) => "LOG10",
+        Function::Asin(_) => "ASIN",
+        Function::Acos(_) => "ACOS",
+        _ => "the function",
+    }
+}
+
 // --- expression builders ---
+
+fn as_float(expr: &Expr) -> Expr {
+    call(Function::Cast {
+        expr: expr.clone(),
+        data_type: DataType::Float,
+    })
+}
+
+/// A number literal written with a fraction (`text` is a valid decimal).
+fn fraction(text: &str) -> Expr {
+    Expr::Literal(Literal::Number(
+        text.parse()
+            .unwrap_or_else(|_| bigdecimal::BigDecimal::from(0)),
+    ))
+}
 
 fn call(function: Function) -> Expr {
     Expr::Function(Box::new(function))
