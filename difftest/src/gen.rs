@@ -1214,6 +1214,39 @@ impl Gen<'_> {
         Ty::Int
     }
 
+    /// A logarithm of a positive value (`ABS(x) + 1`): `LOG(b, x)` (base first, as both
+    /// references read it; PostgreSQL's takes NUMERICs, so `x` is an integer or a DECIMAL),
+    /// `LOG(x)` (base 10) or `LN(x)`. Of a FLOAT for a FLOAT, else a NUMERIC to PostgreSQL.
+    fn logarithm(&mut self, ty: Ty, scope: &[Rel], d: usize) -> Expr {
+        let positive = |gen: &mut Self, of: Ty| {
+            let abs = Expr::Func("ABS", vec![gen.expr(of, scope, d)]);
+            Expr::Bin(Box::new(abs), BinOp::Add, Box::new(Expr::Lit(Lit::Int(1))))
+        };
+        match self.rng.below(3) {
+            0 => {
+                let base = Expr::Lit(Lit::Int(self.rng.pick(&[2, 3, 10])));
+                let of = self.rng.pick(&[Ty::Int, Ty::Dec]);
+                Expr::Func("LOG", vec![base, positive(self, of)])
+            }
+            1 => {
+                let of = if ty == Ty::Float {
+                    Ty::Float
+                } else {
+                    self.rng.pick(&[Ty::Int, Ty::Dec])
+                };
+                Expr::Func("LOG", vec![positive(self, of)])
+            }
+            _ => {
+                let of = if ty == Ty::Float {
+                    Ty::Float
+                } else {
+                    self.rng.pick(&[Ty::Int, Ty::Dec])
+                };
+                Expr::Func("LN", vec![positive(self, of)])
+            }
+        }
+    }
+
     /// ROUND, CEIL, FLOOR and TRUNC as both references define them: of a DECIMAL (a
     /// NUMERIC to PostgreSQL, rounded half away from zero), of an integer to n places (a
     /// NUMERIC), of a FLOAT or an integer (a DOUBLE PRECISION). Not an integer's CEIL (SQLite
@@ -1446,6 +1479,8 @@ impl Gen<'_> {
                     };
                     let inner = Expr::Func("ABS", vec![self.expr(of, scope, d)]);
                     Expr::Func("SQRT", vec![inner])
+                } else if self.rng.percent(35) {
+                    self.logarithm(ty, scope, d)
                 } else if self.rng.percent(30) {
                     // Division of a fraction by a non-zero integer literal.
                     let divisor = Expr::Lit(Lit::Int(1 + self.rng.below(4) as i64));
