@@ -48,6 +48,15 @@ fn nested_subqueries(depth: usize) -> String {
     sql
 }
 
+/// The deepest statement `build` makes that the parser takes.
+fn deepest(build: &dyn Fn(usize) -> String) -> String {
+    (1..=PARSER_RECURSION_LIMIT)
+        .rev()
+        .map(build)
+        .find(|sql| idbsql::engine::parse_sql(sql).is_ok())
+        .expect("some depth parses")
+}
+
 #[test]
 fn expressions_at_the_limit_run_and_deeper_ones_are_refused() {
     on_small_stack(|| {
@@ -55,13 +64,6 @@ fn expressions_at_the_limit_run_and_deeper_ones_are_refused() {
         block_on(db.exec("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2), (NULL);"))
             .unwrap();
         // The deepest statements the parser takes, run through everything after it.
-        let deepest = |build: &dyn Fn(usize) -> String| {
-            (1..=PARSER_RECURSION_LIMIT)
-                .rev()
-                .map(build)
-                .find(|sql| idbsql::engine::parse_sql(sql).is_ok())
-                .expect("some depth parses")
-        };
         for sql in [
             deepest(&|d| format!("SELECT {} FROM t", nested(d))),
             deepest(&|d| format!("SELECT * FROM t WHERE {}", alternating(d))),
@@ -105,11 +107,7 @@ fn nested_rounding_is_bounded() {
         let rows = block_on(db.query(&rounds("f", 6), &[])).unwrap().rows;
         assert_eq!(rows[0][0], gluesql_core::data::Value::F64(2.0));
         for x in ["d", "f"] {
-            let deepest = (1..=PARSER_RECURSION_LIMIT)
-                .rev()
-                .map(|d| rounds(x, d))
-                .find(|sql| idbsql::engine::parse_sql(sql).is_ok())
-                .expect("some depth parses");
+            let deepest = deepest(&|d| rounds(x, d));
             let error = block_on(db.query(&deepest, &[])).unwrap_err();
             assert_eq!(error.code, ErrorCode::Plan);
             assert!(
