@@ -280,6 +280,7 @@ impl Typing<'_> {
                     name,
                     columns: Some(columns.clone()),
                     varying: Vec::new(),
+                    null_only: Vec::new(),
                     source: None,
                 });
             }
@@ -695,6 +696,7 @@ impl Typing<'_> {
             name,
             columns,
             varying: Vec::new(),
+            null_only: Vec::new(),
             source,
         });
     }

@@ -55,6 +55,9 @@ enum Num {
     Timestamp,
     /// A number whose kind varies by row (a CASE with integer and fraction branches).
     Mixed,
+    /// NULL on every row (the literal, a NULL parameter, a derived column of only those, a
+    /// subquery computed ahead that found nothing): of every kind, so it decides none.
+    Null,
     /// Not a number, or not known.
     Unknown,
 }
@@ -99,6 +102,7 @@ fn of_value(value: &Value) -> Num {
         Value::Decimal(_) => Num::Decimal,
         Value::Date(_) => Num::Date,
         Value::Timestamp(_) => Num::Timestamp,
+        Value::Null => Num::Null,
         _ => Num::Unknown,
     }
 }
@@ -379,6 +383,8 @@ impl Typer<'_> {
                 for ((name, data_type), num) in columns.iter_mut().zip(types) {
                     if num == Num::Mixed {
                         table.varying.push(name.clone());
+                    } else if num == Num::Null {
+                        table.null_only.push(name.clone());
                     } else if data_type.is_none() {
                         *data_type = glue_type_of(num);
                     }
@@ -469,6 +475,9 @@ impl Typer<'_> {
             if let Some(data_type) = scope.column_type(table, column) {
                 if scope.varies(table, column) {
                     return Num::Mixed;
+                }
+                if scope.is_null_only(table, column) {
+                    return Num::Null;
                 }
                 return data_type.map_or(Num::Unknown, |t| of_glue_type(&t));
             }
@@ -692,6 +701,7 @@ impl Typer<'_> {
                 }
             }
             Expr::Value(SqlValue::Placeholder(p)) => self.param(p).map_or(Num::Unknown, of_value),
+            Expr::Value(SqlValue::Null) => Num::Null,
             Expr::TypedString { data_type, .. } => of_sql_type(data_type),
             Expr::Extract {
                 field: DateTimeField::Second,
@@ -964,6 +974,10 @@ impl Typer<'_> {
     ) -> Num {
         let widen = |side: &mut Box<Expr>, to: DataType| cast_in_place(side, to);
         let fraction = |n: Num| matches!(n, Num::Float | Num::FloatLiteral | Num::Decimal);
+        // NULL with anything is NULL: nothing to widen.
+        if l == Num::Null || r == Num::Null {
+            return Num::Null;
+        }
         match (l, r) {
             (Num::Mixed, Num::Unknown) | (Num::Unknown, Num::Mixed) => return Num::Unknown,
             (Num::Mixed, other) | (other, Num::Mixed) if fraction(other) => {
@@ -1446,7 +1460,7 @@ fn is_null_literal(expr: &Expr) -> bool {
 fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
     let known: Vec<Num> = branches
         .iter()
-        .filter(|(e, _)| !is_always_null(e, params))
+        .filter(|(e, n)| *n != Num::Null && !is_always_null(e, params))
         .map(|(_, n)| *n)
         .collect();
     let integer = known.iter().any(|n| is_integer(*n));
@@ -1459,12 +1473,10 @@ fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
     match known.split_first() {
         _ if known.contains(&Num::Unknown) => Num::Unknown,
         _ if known.contains(&Num::Mixed) || (integer && fraction) => Num::Mixed,
+        // A CASE's or COALESCE's result is a value, never a written literal GlueSQL would
+        // convert to the other operand's type (`CASE … THEN 15 ELSE <NULL> END - d`).
         Some((first, rest)) if rest.iter().all(|k| as_value(*k) == as_value(*first)) => {
-            if rest.iter().all(|k| k == first) {
-                *first
-            } else {
-                as_value(*first)
-            }
+            as_value(*first)
         }
         // FLOAT with DECIMAL branches: fractions either way.
         Some(_) if !integer => Num::Mixed,

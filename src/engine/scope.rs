@@ -19,6 +19,9 @@ pub struct ScopeTable {
     /// Columns of a derived table whose numeric kind varies by row (a CASE with integer and
     /// fraction branches), set by the numeric pass.
     pub varying: Vec<String>,
+    /// Columns of a derived table that are NULL on every row (a subquery computed ahead that
+    /// found nothing, a NULL parameter), set by the numeric pass: of every kind.
+    pub null_only: Vec<String>,
     /// The stored table a base-table FROM item reads.
     pub source: Option<String>,
 }
@@ -91,6 +94,14 @@ impl Scope {
             .iter()
             .filter(|t| table.is_none_or(|name| t.name == name))
             .any(|t| t.varying.iter().any(|c| c == column))
+    }
+
+    /// Whether `column` (of `table` when qualified) is NULL on every row (see `null_only`).
+    pub fn is_null_only(&self, table: Option<&str>, column: &str) -> bool {
+        self.tables
+            .iter()
+            .filter(|t| table.is_none_or(|name| t.name == name))
+            .any(|t| t.null_only.iter().any(|c| c == column))
     }
 
     /// The stored table `column` (of `table` when qualified) is read from, if a base table of
@@ -216,6 +227,7 @@ impl Engine {
                     name: visible,
                     columns: self.columns_of_table(&table),
                     varying: Vec::new(),
+                    null_only: Vec::new(),
                     source: Some(table),
                 });
             }
@@ -238,6 +250,7 @@ impl Engine {
                         .map_or_else(String::new, |a| a.name.value.clone()),
                     columns,
                     varying: Vec::new(),
+                    null_only: Vec::new(),
                     source: None,
                 });
             }
@@ -253,6 +266,7 @@ impl Engine {
                 name: String::new(),
                 columns: None,
                 varying: Vec::new(),
+                null_only: Vec::new(),
                 source: None,
             }),
         }
