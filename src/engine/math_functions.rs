@@ -37,6 +37,10 @@ const MAX_ADDED_NODES: usize = 100_000;
 
 /// Whether `statement` calls a rounding or FLOAT function (a cheap look, no schema read).
 pub(super) fn may_apply(statement: &Statement) -> bool {
+    // W1's bulk path: VALUES of constants hold no call, and are not walked value by value.
+    if super::numeric::is_plain_insert(statement) {
+        return false;
+    }
     let mut found = false;
     let _ = super::visit::exprs(statement, |expr| {
         found = match expr {
@@ -183,11 +187,8 @@ fn lower(
         // as GlueSQL computes it, LN(x) / LN(b), so lowering it again changes nothing; LOG2 and
         // LOG10 for a base of 2 or 10, exact at its powers. PostgreSQL's LOG(x) is LOG10(x).
         ("LOG", [b, x]) => {
-            let widened = |e: &Expr, t: Option<&Option<GlueType>>| match kind_of(
-                t.and_then(Option::as_ref),
-            ) {
-                Kind::BigInt | Kind::Float => e.clone(),
-                _ => cast(e.clone(), DataType::Float64),
+            let widened = |e: &Expr, t: Option<&Option<GlueType>>| {
+                as_float_argument(e, kind_of(t.and_then(Option::as_ref)))
             };
             let x = widened(x, types.get(1));
             let base = match b {
@@ -204,26 +205,12 @@ fn lower(
                 ))),
             }
         }
-        ("LOG", [x]) => {
-            let x = match kind {
-                Kind::BigInt | Kind::Float => (*x).clone(),
-                _ => cast((*x).clone(), DataType::Float64),
-            };
-            float_call("LOG10", x)
-        }
-        (name, args) if FLOAT_FUNCTIONS.contains(&name) => {
+        ("LOG", [x]) => float_call("LOG10", as_float_argument(x, kind)),
+        (name, _) if FLOAT_FUNCTIONS.contains(&name) => {
             // Every argument GlueSQL refuses is computed as a FLOAT (PostgreSQL computes a
             // NUMERIC's in NUMERIC: README, "Numbers", says what differs).
-            // A value of a type the binder does not know (EXTRACT's, a text parameter's) may
-            // be a DECIMAL when it runs: made a FLOAT too.
-            let widens = |t: &Option<GlueType>| {
-                matches!(
-                    kind_of(t.as_ref()),
-                    Kind::Decimal | Kind::NarrowInt | Kind::Unknown
-                )
-            };
-            let widen = types.iter().any(widens);
-            if !widen || args.len() != types.len() {
+            let widens = |t: &Option<GlueType>| needs_float(kind_of(t.as_ref()));
+            if !types.iter().any(widens) {
                 return Ok(());
             }
             let Expr::Function(function) = call else {
@@ -233,8 +220,7 @@ fn lower(
                 for (arg, data_type) in list.args.iter_mut().zip(types) {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
                         if widens(data_type) {
-                            let taken = std::mem::replace(e, Expr::Value(SqlValue::Null));
-                            *e = cast(taken, DataType::Float64);
+                            *e = as_float_argument(e, Kind::Unknown);
                         }
                     }
                 }
@@ -245,6 +231,22 @@ fn lower(
     };
     *call = rewritten;
     Ok(())
+}
+
+/// Whether GlueSQL's FLOAT functions need an argument of this kind made a FLOAT first: they
+/// read only BIGINT and FLOAT, and a value of a type the binder does not know (EXTRACT's, a
+/// text parameter's) may be a DECIMAL when it runs.
+fn needs_float(kind: Kind) -> bool {
+    !matches!(kind, Kind::BigInt | Kind::Float)
+}
+
+/// `x` as a FLOAT function's argument: cast to FLOAT where `needs_float` says so.
+fn as_float_argument(x: &Expr, kind: Kind) -> Expr {
+    if needs_float(kind) {
+        cast(x.clone(), DataType::Float64)
+    } else {
+        x.clone()
+    }
 }
 
 /// `CEIL(x)` / `FLOOR(x)` without `TO field`.
@@ -284,17 +286,14 @@ fn places(n: &Expr, params: &[Value]) -> Option<i64> {
             op: UnaryOperator::Minus,
             expr,
         } => places(expr, params)?.checked_neg()?,
-        Expr::Value(SqlValue::Placeholder(p)) => {
-            let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;
-            match params.get(index)? {
-                Value::I8(v) => (*v).into(),
-                Value::I16(v) => (*v).into(),
-                Value::I32(v) => (*v).into(),
-                Value::I64(v) => *v,
-                Value::I128(v) => i64::try_from(*v).ok()?,
-                _ => return None,
-            }
-        }
+        Expr::Value(SqlValue::Placeholder(_)) => match super::params::bound_value(n, params)? {
+            Value::I8(v) => (*v).into(),
+            Value::I16(v) => (*v).into(),
+            Value::I32(v) => (*v).into(),
+            Value::I64(v) => *v,
+            Value::I128(v) => i64::try_from(*v).ok()?,
+            _ => return None,
+        },
         _ => return None,
     };
     (-MAX_PLACES..=MAX_PLACES).contains(&value).then_some(value)

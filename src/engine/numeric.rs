@@ -1775,7 +1775,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
 
 /// `INSERT … VALUES` of constants and parameters only: each value goes to its column's type
 /// (parameters were converted already), with no operator to mix numbers in. W1's bulk path.
-fn is_plain_insert(statement: &Statement) -> bool {
+pub(super) fn is_plain_insert(statement: &Statement) -> bool {
     let Statement::Insert(insert) = statement else {
         return false;
     };
