@@ -272,3 +272,16 @@ fn round_takes_its_places_as_a_parameter() {
     let error = block_on(db.query("SELECT ROUND(d, $1) FROM p", &[Value::F64(1.5)])).unwrap_err();
     assert_eq!(error.code, ErrorCode::Plan);
 }
+
+/// A FLOAT parameter cast to an integer rounds to even, as PostgreSQL's cast does (GlueSQL
+/// truncated: 3.5 was 3).
+#[test]
+fn a_float_parameter_cast_to_an_integer_rounds() {
+    let mut db = block_on(Database::open(MemoryPersistence::volatile())).unwrap();
+    for (value, rounded) in [(2.5, 2), (3.5, 4), (-2.5, -2), (2.4, 2), (-0.6, -1)] {
+        let rows = block_on(db.query("SELECT CAST($1 AS INTEGER)", &[Value::F64(value)]))
+            .unwrap()
+            .rows;
+        assert_eq!(rows, vec![vec![Value::I64(rounded)]], "{value}");
+    }
+}

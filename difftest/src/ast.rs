@@ -149,6 +149,11 @@ pub enum Expr {
     /// new month's last (SQLite: the smaller of the day moved within the month and the month's
     /// last day, at the time of day `x` had).
     AddMonths(Box<Expr>, i64),
+    /// `CAST(x AS INTEGER)` of a FLOAT or a DECIMAL: PostgreSQL rounds (a NUMERIC half away
+    /// from zero, a DOUBLE PRECISION to even); SQLite truncates, so it is written
+    /// `CAST(ROUND(x) AS INTEGER)` there (half away from zero: the references differ only on a
+    /// FLOAT's tie).
+    IntCast(Box<Expr>),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -949,6 +954,16 @@ impl Render {
                 out.push_str("))");
             }
             Expr::Window(window) => self.window(out, window),
+            Expr::IntCast(x) => {
+                let (open, close) = match self.dialect {
+                    Dialect::Sqlite => ("CAST(ROUND(", ") AS INTEGER)"),
+                    Dialect::Postgres => ("CAST(", " AS BIGINT)"),
+                    Dialect::Idbsql => ("CAST(", " AS INTEGER)"),
+                };
+                out.push_str(open);
+                self.expr(out, x);
+                out.push_str(close);
+            }
             Expr::DateDiff(left, right) if self.dialect == Dialect::Sqlite => {
                 out.push_str("CAST(julianday(");
                 self.expr(out, left);

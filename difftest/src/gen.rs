@@ -80,6 +80,7 @@ pub const SHAPES: &[&str] = &[
     "untyped literal",
     "written fraction literal",
     "rounding",
+    "integer cast",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -1443,6 +1444,12 @@ impl Gen<'_> {
                 let of = self.rng.pick(&[Ty::Date, Ty::Stamp]);
                 let months = self.rng.below(29) as i64 - 14;
                 Expr::AddMonths(Box::new(self.expr(of, scope, d)), months)
+            }
+            (Ty::Int, 5) if self.rng.percent(50) => {
+                // A fraction cast to an integer: rounded, not truncated (GlueSQL truncated).
+                self.note("integer cast");
+                let of = self.rng.pick(&[Ty::Float, Ty::Dec]);
+                Expr::IntCast(Box::new(self.expr(of, scope, d)))
             }
             (Ty::Int, 5) => {
                 self.note("math function");

@@ -145,7 +145,9 @@ fn direct(expr: &Expr) -> Vec<Expr> {
         Expr::Filtered(aggregate, _) => vec![(**aggregate).clone()],
         Expr::StringAgg { value, .. } => vec![(**value).clone()],
         Expr::DateDiff(l, r) | Expr::DateAdd(l, r) => vec![(**l).clone(), (**r).clone()],
-        Expr::Extract(_, date) | Expr::AddMonths(date, _) => vec![(**date).clone()],
+        Expr::Extract(_, date) | Expr::AddMonths(date, _) | Expr::IntCast(date) => {
+            vec![(**date).clone()]
+        }
         Expr::InSub(e, _, _) => vec![(**e).clone()],
         _ => Vec::new(),
     }

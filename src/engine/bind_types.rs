@@ -38,8 +38,9 @@ pub(super) type Columns = Vec<(String, Option<DataType>)>;
 /// What the walk hands each untyped value to, with its type and role.
 type Untyped<'e> = &'e mut dyn FnMut(&mut Expr, &DataType, Role);
 
-/// What the walk hands each function call (`CEIL` and `FLOOR` included) to, its arguments
-/// handed first, with the types of its plain arguments in order (`None`: not known).
+/// What the walk hands each function call (`CEIL` and `FLOOR` included, and a CAST to an
+/// integer type: see `is_integer_cast`) to, its arguments handed first, with the types of its
+/// plain arguments in order (`None`: not known).
 type Calls<'e> = &'e mut dyn FnMut(&mut Expr, &[Option<DataType>]);
 
 struct Typing<'e> {
@@ -157,6 +158,14 @@ pub(super) fn insert_targets(insert: &Insert, columns: &Columns) -> Vec<Option<D
 }
 
 /// Whether `expr` is a value whose type comes from where it stands.
+/// A CAST to one of SQL's integer types, which rounds a fraction in PostgreSQL. INT128 is
+/// GlueSQL's own (no user of PostgreSQL writes it), and the lowering passes cast to it to take
+/// a DECIMAL's whole part: it keeps GlueSQL's truncation.
+pub(super) fn is_integer_cast(data_type: &gluesql_core::sqlparser::ast::DataType) -> bool {
+    translate_data_type(data_type)
+        .is_ok_and(|t| t != DataType::Int128 && crate::kinds::is_integer_type(&t))
+}
+
 fn is_untyped(expr: &Expr) -> bool {
     matches!(
         expr,
@@ -435,6 +444,10 @@ impl Typing<'_> {
             }
             // `CEIL(x)` and `FLOOR(x)` are syntax of their own to the parser.
             Expr::Ceil { expr: x, .. } | Expr::Floor { expr: x, .. } => Some(vec![self.type_of(x)]),
+            // A cast to an integer type rounds as a call does (math_functions.rs).
+            Expr::Cast {
+                expr: x, data_type, ..
+            } if is_integer_cast(data_type) => Some(vec![self.type_of(x)]),
             _ => None,
         }
     }

@@ -1,7 +1,8 @@
 //! PostgreSQL's rounding and math functions over every numeric type, where GlueSQL 0.20 computes
 //! them over BIGINT and FLOAT only: ROUND / CEIL / FLOOR / TRUNC of a DECIMAL exact (a DECIMAL,
-//! half away from zero), ROUND / TRUNC to n places, ROUND of a FLOAT half to even, narrower
-//! integers and DECIMALs widened for the FLOAT functions. Reads the binder's types (bind_types.rs);
+//! half away from zero), ROUND / TRUNC to n places, ROUND of a FLOAT half to even, a CAST to
+//! an integer type rounding as ROUND does, narrower integers and DECIMALs widened for the FLOAT
+//! functions. Reads the binder's types (bind_types.rs);
 //! rewrites calls, evaluates nothing, and refuses by name what PostgreSQL has no answer for.
 
 use {
@@ -45,6 +46,7 @@ pub(super) fn may_apply(statement: &Statement) -> bool {
     let _ = super::visit::exprs(statement, |expr| {
         found = match expr {
             Expr::Ceil { .. } | Expr::Floor { .. } => true,
+            Expr::Cast { data_type, .. } => super::bind_types::is_integer_cast(data_type),
             Expr::Function(function) => {
                 let name = function.name.to_string().to_uppercase();
                 matches!(name.as_str(), "ROUND" | "TRUNC" | "CEILING")
@@ -116,6 +118,10 @@ fn lower(
     added: &mut usize,
 ) -> Result<(), DbError> {
     let kind = kind_of(types.first().and_then(Option::as_ref));
+    if let Expr::Cast { expr: x, .. } = call {
+        // Only integer CASTs are handed over (bind_types.rs, `is_integer_cast`).
+        return round_for_integer_cast(x, kind, added);
+    }
     let (name, args) = match call {
         Expr::Ceil { expr, field } if is_plain(field) => ("CEIL".to_owned(), vec![&**expr]),
         Expr::Floor { expr, field } if is_plain(field) => ("FLOOR".to_owned(), vec![&**expr]),
@@ -231,6 +237,65 @@ fn lower(
     };
     *call = rewritten;
     Ok(())
+}
+
+/// `CAST(x AS INTEGER)` (any integer type) of a DECIMAL or a FLOAT rounds as PostgreSQL's: a
+/// NUMERIC half away from zero, a DOUBLE PRECISION to even (`rint`); GlueSQL's truncates (and
+/// refuses a literal with a fraction). `x` is rounded in place first, so the CAST only drops a
+/// zero fraction; a value already whole (lowered before: a set operation's arm) is left alone.
+fn round_for_integer_cast(x: &mut Expr, kind: Kind, added: &mut usize) -> Result<(), DbError> {
+    if is_whole(x) {
+        return Ok(());
+    }
+    let rounded = match kind {
+        Kind::Decimal => {
+            let x = as_decimal(x);
+            budget(added, &x, 2)?;
+            round_decimal(x)
+        }
+        Kind::Float => match round_half_even(x.clone()) {
+            Some(rounded) => {
+                budget(added, x, 3)?;
+                rounded
+            }
+            None => return Ok(()),
+        },
+        // Integers need nothing; a text or a NULL converts (or fails) as it does in PostgreSQL.
+        _ => return Ok(()),
+    };
+    *x = rounded;
+    Ok(())
+}
+
+/// Whether `x` is already a whole number as these rewrites write one: a one-argument ROUND,
+/// CEIL, FLOOR or TRUNC, or a DECIMAL's rounded or whole part.
+fn is_whole(x: &Expr) -> bool {
+    match x {
+        Expr::Nested(inner) => is_whole(inner),
+        Expr::Ceil { .. } | Expr::Floor { .. } => true,
+        Expr::Function(function) => {
+            let name = function.name.to_string().to_uppercase();
+            matches!(
+                name.as_str(),
+                "ROUND" | "TRUNC" | "CEIL" | "CEILING" | "FLOOR"
+            ) && super::walk::plain_args(function).is_some_and(|(_, args)| args.len() == 1)
+        }
+        Expr::Cast {
+            expr, data_type, ..
+        } if *data_type == decimal() => matches!(
+            expr.as_ref(),
+            Expr::Cast {
+                data_type: DataType::Int128,
+                ..
+            }
+        ),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Plus,
+            right,
+        } => is_whole(left) && is_whole(right),
+        _ => false,
+    }
 }
 
 /// Whether GlueSQL's FLOAT functions need an argument of this kind made a FLOAT first: they
