@@ -774,6 +774,13 @@ impl Render {
         out.push_str(" END)");
     }
 
+    /// One expression's SQL, its literals written (no parameters).
+    pub fn expr_text(mut self, expr: &Expr) -> String {
+        let mut out = String::new();
+        self.expr(&mut out, expr);
+        out
+    }
+
     fn expr(&mut self, out: &mut String, expr: &Expr) {
         match expr {
             Expr::Col { rel, name } => {
@@ -1130,15 +1137,26 @@ impl Render {
 
 /// A table's DDL in `dialect`.
 pub fn create_table(dialect: Dialect, name: &str, columns: &[(String, Ty)]) -> String {
-    create_table_keyed(dialect, name, columns, true)
+    create_table_with(dialect, name, columns, true, None)
+}
+
+/// `CREATE TABLE` without a key, one column given `DEFAULT (sql)`.
+pub fn create_table_defaulting(
+    dialect: Dialect,
+    name: &str,
+    columns: &[(String, Ty)],
+    default: Option<(&str, String)>,
+) -> String {
+    create_table_with(dialect, name, columns, false, default)
 }
 
 /// `CREATE TABLE`, its first column the primary key when `keyed`.
-pub fn create_table_keyed(
+fn create_table_with(
     dialect: Dialect,
     name: &str,
     columns: &[(String, Ty)],
     keyed: bool,
+    default: Option<(&str, String)>,
 ) -> String {
     let mut parts = Vec::new();
     for (i, (column, ty)) in columns.iter().enumerate() {
@@ -1160,7 +1178,11 @@ pub fn create_table_keyed(
             (Ty::Stamp, _) => "TIMESTAMP",
         };
         let key = if i == 0 && keyed { " PRIMARY KEY" } else { "" };
-        parts.push(format!("{column} {type_name}{key}"));
+        let default = match &default {
+            Some((of, sql)) if of == column => format!(" DEFAULT ({sql})"),
+            _ => String::new(),
+        };
+        parts.push(format!("{column} {type_name}{key}{default}"));
     }
     format!("CREATE TABLE {name} ({})", parts.join(", "))
 }

@@ -4,7 +4,7 @@
 
 use {
     crate::{
-        ast::{create_table, create_table_keyed, Dialect, Lit, Params, Render, Write},
+        ast::{create_table, create_table_defaulting, Dialect, Lit, Params, Render, Write},
         gen::{Db, Sink, SINK_EXTRA},
     },
     gluesql_core::data::Value,
@@ -92,7 +92,14 @@ impl SinkScript {
             read.push(SINK_EXTRA.to_owned());
         }
         SinkScript {
-            create: create_table_keyed(dialect, "sink", &sink.declared, false),
+            create: create_table_defaulting(
+                dialect,
+                "sink",
+                &sink.declared,
+                sink.default
+                    .as_ref()
+                    .map(|e| (SINK_EXTRA, Render::new(dialect, false).expr_text(e))),
+            ),
             insert,
             read: format!("SELECT {} FROM sink", read.join(", ")),
         }

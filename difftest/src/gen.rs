@@ -81,6 +81,7 @@ pub const SHAPES: &[&str] = &[
     "written fraction literal",
     "rounding",
     "integer cast",
+    "computed DEFAULT",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -337,6 +338,9 @@ pub struct Generated {
 pub struct Sink {
     pub declared: Vec<(String, Ty)>,
     pub listed: bool,
+    /// The column left out: a constant it defaults to (`DEFAULT (expr)`, no subquery), which
+    /// every engine computes and casts to the column's type.
+    pub default: Option<Expr>,
 }
 
 /// The column of a listed sink that the INSERT leaves out.
@@ -369,14 +373,30 @@ pub fn query(rng: &mut Rng, db: &Db) -> Generated {
         gen.note("INSERT … SELECT");
         let listed = gen.rng.percent(70);
         let mut declared = columns;
+        let mut default = None;
         if listed {
             for i in (1..declared.len()).rev() {
                 declared.swap(i, gen.rng.below(i + 1));
             }
+            let mut extra = Ty::Text;
+            if gen.rng.percent(60) {
+                // A DEFAULT computed from literals (GlueSQL evaluated one by its own rules).
+                gen.note("computed DEFAULT");
+                extra = gen
+                    .rng
+                    .pick(&[Ty::Int, Ty::Float, Ty::Dec, Ty::Dec, Ty::Text, Ty::Date]);
+                let depth = std::mem::replace(&mut gen.depth, 2);
+                default = Some(gen.expr(extra, &[], 3));
+                gen.depth = depth;
+            }
             let at = gen.rng.below(declared.len() + 1);
-            declared.insert(at, (SINK_EXTRA.to_owned(), Ty::Text));
+            declared.insert(at, (SINK_EXTRA.to_owned(), extra));
         }
-        Sink { declared, listed }
+        Sink {
+            declared,
+            listed,
+            default,
+        }
     });
     // The statement's own column names, as applications read them: quoted aliases keep their
     // case, a plain column item is named by its column (not under a sink, which names them).

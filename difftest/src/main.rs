@@ -115,7 +115,9 @@ impl Engines<'_> {
         let ours = self.run_ours(&lite, &pg, |idbsql| {
             idbsql.write_then_read(&script, &our_params)
         });
-        (lite, pg, ours, script.insert, our_params)
+        // The sink's DDL leads: a DEFAULT of its may be what failed.
+        let statements = format!("{}; {}", script.create, script.insert);
+        (lite, pg, ours, statements, our_params)
     }
 
     /// Runs a write on the three engines (each on its own copy `w` of the table), `None`
@@ -183,6 +185,7 @@ fn sink_for(sink: &Sink, columns: &[String]) -> Sink {
             .cloned()
             .collect(),
         listed: sink.listed,
+        default: sink.default.clone(),
     }
 }
 
@@ -527,8 +530,8 @@ fn report_wrong(
             "",
         );
         println!(
-            "    {}; -- then the INSERT above, then {}",
-            script.create, script.read
+            "    -- the sink read back after the CREATE and INSERT above: {}",
+            script.read
         );
     }
     println!();

@@ -13,6 +13,7 @@ mod constraints;
 mod correlated_setops;
 mod ctes;
 mod decimal_literals;
+mod defaults;
 mod derived_once;
 mod foreign_keys;
 mod functions;
@@ -215,6 +216,14 @@ impl Engine {
     ) -> Result<QueryOutput, DbError> {
         let respelled = self.resolve_relations(statement);
         let statement = respelled.as_ref().unwrap_or(statement);
+        // A DEFAULT computed by idbsql's rules, once, before any path stores the schema.
+        let computed;
+        let statement = if defaults::has_computed_default(statement) {
+            computed = self.compute_defaults(statement)?;
+            &computed
+        } else {
+            statement
+        };
         if !self.checking_foreign_keys
             && foreign_keys::writes_rows(statement)
             && (self.glue.storage.has_foreign_keys() || self.glue.storage.has_checks())
