@@ -154,6 +154,8 @@ pub enum Expr {
     /// `CAST(ROUND(x) AS INTEGER)` there (half away from zero: the references differ only on a
     /// FLOAT's tie).
     IntCast(Box<Expr>),
+    /// `SUBSTRING(x FROM start [FOR count])` (SQLite: `substr(x, start[, count])`).
+    Substring(Box<Expr>, i64, Option<i64>),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -961,6 +963,24 @@ impl Render {
                 out.push_str("))");
             }
             Expr::Window(window) => self.window(out, window),
+            Expr::Substring(x, start, count) => {
+                if self.dialect == Dialect::Sqlite {
+                    out.push_str("substr(");
+                    self.expr(out, x);
+                    let _ = write!(out, ", {start}");
+                    if let Some(count) = count {
+                        let _ = write!(out, ", {count}");
+                    }
+                } else {
+                    out.push_str("SUBSTRING(");
+                    self.expr(out, x);
+                    let _ = write!(out, " FROM {start}");
+                    if let Some(count) = count {
+                        let _ = write!(out, " FOR {count}");
+                    }
+                }
+                out.push(')');
+            }
             Expr::IntCast(x) => {
                 let (open, close) = match self.dialect {
                     Dialect::Sqlite => ("CAST(ROUND(", ") AS INTEGER)"),

@@ -82,6 +82,7 @@ pub const SHAPES: &[&str] = &[
     "rounding",
     "integer cast",
     "computed DEFAULT",
+    "SUBSTRING",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -1548,10 +1549,23 @@ impl Gen<'_> {
                 Expr::Func("CONCAT", args)
             }
             (Ty::Text, 3) => {
+                // From the first character or before it (0: the references agree there, not
+                // on a negative start), a count or none, spelled either way.
                 self.note("text function");
-                let start = Expr::Lit(Lit::Int(1 + self.rng.below(3) as i64));
-                let count = Expr::Lit(Lit::Int(self.rng.below(3) as i64));
-                Expr::Func("SUBSTR", vec![self.expr(Ty::Text, scope, d), start, count])
+                let text = self.expr(Ty::Text, scope, d);
+                let start = self.rng.below(4) as i64;
+                let count = (!self.rng.percent(40)).then(|| self.rng.below(3) as i64);
+                if self.rng.percent(50) {
+                    self.note("SUBSTRING");
+                    Expr::Substring(Box::new(text), start, count)
+                } else {
+                    if count.is_none() {
+                        self.note("SUBSTRING");
+                    }
+                    let mut args = vec![text, Expr::Lit(Lit::Int(start))];
+                    args.extend(count.map(|n| Expr::Lit(Lit::Int(n))));
+                    Expr::Func("SUBSTR", args)
+                }
             }
             (_, 6) if self.rng.percent(30) => {
                 // `CASE operand WHEN v …`: each value compared with the operand, numbers of

@@ -145,7 +145,10 @@ fn direct(expr: &Expr) -> Vec<Expr> {
         Expr::Filtered(aggregate, _) => vec![(**aggregate).clone()],
         Expr::StringAgg { value, .. } => vec![(**value).clone()],
         Expr::DateDiff(l, r) | Expr::DateAdd(l, r) => vec![(**l).clone(), (**r).clone()],
-        Expr::Extract(_, date) | Expr::AddMonths(date, _) | Expr::IntCast(date) => {
+        Expr::Extract(_, date)
+        | Expr::AddMonths(date, _)
+        | Expr::IntCast(date)
+        | Expr::Substring(date, _, _) => {
             vec![(**date).clone()]
         }
         Expr::InSub(e, _, _) => vec![(**e).clone()],

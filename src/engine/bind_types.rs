@@ -468,13 +468,12 @@ impl Typing<'_> {
             // PostgreSQL's rule: a literal with a fraction or an exponent is a NUMERIC (a
             // DECIMAL), not a FLOAT, so `i * 2.5` is exact and `ROUND` of it rounds half away
             // from zero.
-            Expr::Value(SqlValue::Number(text, _)) => {
-                Some(if text.to_string().contains(['.', 'e', 'E']) {
-                    DataType::Decimal
-                } else {
-                    DataType::Int
-                })
-            }
+            // `1e3` too: its scale is negative (its text is `1000`).
+            Expr::Value(SqlValue::Number(text, _)) => Some(if text.fractional_digit_count() != 0 {
+                DataType::Decimal
+            } else {
+                DataType::Int
+            }),
             Expr::Value(SqlValue::Boolean(_)) => Some(DataType::Boolean),
             Expr::Value(SqlValue::Placeholder(p)) => {
                 let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;

@@ -1,7 +1,8 @@
 //! PostgreSQL's everyday functions and literals that GlueSQL 0.20 lacks or runs otherwise,
 //! rewritten into what it runs with the same meaning: GREATEST / LEAST ignoring NULLs,
 //! `gen_random_uuid()`, `date_trunc`, `INTERVAL '1 day'`, EXTRACT of NULL and of PostgreSQL's
-//! other fields. Pure syntax, once per parsed statement.
+//! other fields, `SUBSTRING(s FROM a FOR n)` / `SUBSTRING(s, a, n)` and a SUBSTR from before
+//! the first character. Pure syntax, once per parsed statement.
 
 use {
     gluesql_core::sqlparser::ast::{
@@ -17,12 +18,13 @@ use {
 const EXTREME_ARGS_MAX: usize = 6;
 
 /// The functions `call` rewrites.
-const REWRITTEN: [&str; 5] = [
+const REWRITTEN: [&str; 6] = [
     "GEN_RANDOM_UUID",
     "UUID_GENERATE_V4",
     "GREATEST",
     "LEAST",
     "DATE_TRUNC",
+    "SUBSTR",
 ];
 
 /// Rewrites every such function and literal in `statement`.
@@ -37,7 +39,7 @@ pub fn rewrite(statement: &mut Statement) {
                 ControlFlow::Continue(())
             }
         }
-        Expr::Interval(_) | Expr::Extract { .. } => ControlFlow::Break(()),
+        Expr::Interval(_) | Expr::Extract { .. } | Expr::Substring { .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
     .is_break();
@@ -77,6 +79,16 @@ fn rewrite_exprs<N: gluesql_core::sqlparser::ast::VisitMut + ?Sized>(node: &mut 
                 syntax: ExtractSyntax::From,
                 expr: value,
             } => Some(extract(field, value)),
+            Expr::Substring {
+                expr: value,
+                substring_from,
+                substring_for,
+                ..
+            } => Some(substring(
+                (**value).clone(),
+                substring_from.as_deref().cloned(),
+                substring_for.as_deref().cloned(),
+            )),
             _ => None,
         };
         if let Some(replaced) = replaced {
@@ -168,8 +180,46 @@ fn call(function: &mut Function) -> Option<Expr> {
             (args.len() <= EXTREME_ARGS_MAX).then(|| extreme(args, name == "GREATEST"))
         }
         "DATE_TRUNC" => date_trunc(plain_args(function)?),
+        "SUBSTR" => match <[Expr; 2]>::try_from(plain_args(function)?) {
+            Ok([value, start]) => Some(substring(value, Some(start), None)),
+            Err(_) => None,
+        },
         _ => None,
     }
+}
+
+/// `SUBSTR(value, start[, count])`, as PostgreSQL's SUBSTRING in every spelling. Without a
+/// count, a start before the first character takes the whole text (GlueSQL dropped as many
+/// characters from its end: `SUBSTR('hello', 0)` was 'hell'); with one, GlueSQL counts from
+/// `start` as PostgreSQL does (`SUBSTR('hello', -1, 3)` is 'h').
+fn substring(value: Expr, start: Option<Expr>, count: Option<Expr>) -> Expr {
+    let start = start.unwrap_or_else(|| number(1));
+    let start = match (&count, &start) {
+        (Some(_), _) => start,
+        // Clamped already (a statement rewritten again).
+        (None, Expr::Case { results, .. }) if results == &[number(1)] => start,
+        (None, Expr::Value(Value::Number(n, _))) if n < &bigdecimal::BigDecimal::from(1) => {
+            number(1)
+        }
+        (None, Expr::Value(Value::Number(..))) => start,
+        (None, _) => Expr::Case {
+            operand: None,
+            conditions: vec![Expr::BinaryOp {
+                left: Box::new(start.clone()),
+                op: BinaryOperator::Lt,
+                right: Box::new(number(1)),
+            }],
+            results: vec![number(1)],
+            else_result: Some(Box::new(start)),
+        },
+    };
+    let mut args = vec![value, start];
+    args.extend(count);
+    super::string_agg::call("SUBSTR", args)
+}
+
+fn number(n: i64) -> Expr {
+    Expr::Value(Value::Number(n.into(), false))
 }
 
 fn plain_args(function: &Function) -> Option<Vec<Expr>> {
