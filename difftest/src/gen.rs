@@ -79,6 +79,7 @@ pub const SHAPES: &[&str] = &[
     "parameters",
     "untyped literal",
     "written fraction literal",
+    "exponent literal",
     "rounding",
     "integer cast",
     "computed DEFAULT",
@@ -1299,7 +1300,12 @@ impl Gen<'_> {
         let lit = match literal(self.rng, ty) {
             Lit::Dec(text) if self.rng.percent(40) => {
                 self.note("written fraction literal");
-                Lit::Numeric(text)
+                if self.rng.percent(25) {
+                    self.note("exponent literal");
+                    Lit::Numeric(self.exponent_form(&text))
+                } else {
+                    Lit::Numeric(text)
+                }
             }
             other => other,
         };
@@ -1308,6 +1314,24 @@ impl Gen<'_> {
             Expr::Param(lit)
         } else {
             Expr::Lit(lit)
+        }
+    }
+
+    /// A NUMERIC written with an exponent, as `1e3` is (every engine reads one as a fraction
+    /// type: PostgreSQL a NUMERIC, SQLite a REAL): the same value (`2.50` as `250e-2`), or now
+    /// and then a whole one written with a positive exponent (`-7e1`, -70).
+    fn exponent_form(&mut self, text: &str) -> String {
+        let (sign, digits) = text
+            .strip_prefix('-')
+            .map_or(("", text), |rest| ("-", rest));
+        if self.rng.percent(40) {
+            let whole = digits.split('.').next().unwrap_or("0");
+            let whole = whole.trim_start_matches('0');
+            return format!("{sign}{}e1", if whole.is_empty() { "1" } else { whole });
+        }
+        match digits.split_once('.') {
+            Some((whole, fraction)) => format!("{sign}{whole}{fraction}e-{}", fraction.len()),
+            None => format!("{sign}{digits}e0"),
         }
     }
 
@@ -1554,12 +1578,12 @@ impl Gen<'_> {
                 self.note("text function");
                 let text = self.expr(Ty::Text, scope, d);
                 let start = self.rng.below(4) as i64;
-                let count = (!self.rng.percent(40)).then(|| self.rng.below(3) as i64);
-                if self.rng.percent(50) {
+                let count = (!self.rng.percent(45)).then(|| self.rng.below(3) as i64);
+                if self.rng.percent(60) {
                     self.note("SUBSTRING");
                     Expr::Substring(Box::new(text), start, count)
                 } else {
-                    if count.is_none() {
+                    if count.is_none() || start == 0 {
                         self.note("SUBSTRING");
                     }
                     let mut args = vec![text, Expr::Lit(Lit::Int(start))];

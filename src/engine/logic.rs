@@ -307,10 +307,11 @@ fn or_truth(a: Expr, b: Expr) -> Expr {
 }
 
 /// The value of an integer literal, or of exact integer arithmetic over them, when it fits
-/// an INTEGER. A literal written with a decimal point (`81.0`) is not an integer.
+/// an INTEGER. A literal written with a decimal point (`81.0`) or an exponent (`8e1`, whose
+/// scale is negative) is not an integer.
 fn integer_value(expr: &Expr) -> Option<i64> {
     let value: i128 = match expr {
-        Expr::Value(SqlValue::Number(number, _)) if number.fractional_digit_count() <= 0 => {
+        Expr::Value(SqlValue::Number(number, _)) if number.fractional_digit_count() == 0 => {
             number.to_i128()?
         }
         Expr::Nested(inner) => integer_value(inner)?.into(),
@@ -358,7 +359,7 @@ fn cast_integer(expr: Expr) -> Expr {
 fn is_integer_constant(expr: &Expr) -> bool {
     match expr {
         Expr::Value(SqlValue::Null) => true,
-        Expr::Value(SqlValue::Number(number, _)) => number.fractional_digit_count() <= 0,
+        Expr::Value(SqlValue::Number(number, _)) => number.fractional_digit_count() == 0,
         Expr::Nested(inner) => is_integer_constant(inner),
         Expr::Cast {
             data_type: DataType::Integer(_) | DataType::Int(_) | DataType::BigInt(_),

@@ -693,8 +693,9 @@ impl Typer<'_> {
             Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
                 self.column(Some(&idents[0].value), &idents[1].value, scopes)
             }
+            // `1e3` (scale -3, its text `1000`) is a fraction literal, as `1000.0` is.
             Expr::Value(SqlValue::Number(n, _)) => {
-                if n.fractional_digit_count() <= 0 {
+                if n.fractional_digit_count() == 0 {
                     Num::IntLiteral
                 } else {
                     Num::FloatLiteral
@@ -1745,7 +1746,7 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
                 }
                 _ => false,
             },
-            Expr::Value(SqlValue::Number(n, _)) => decimals || n.fractional_digit_count() > 0,
+            Expr::Value(SqlValue::Number(n, _)) => decimals || n.fractional_digit_count() != 0,
             Expr::Value(SqlValue::Placeholder(p)) => fractional_param(p),
             Expr::Case { .. } | Expr::Subquery(_) | Expr::InSubquery { .. } => true,
             // Seconds with their fraction.
