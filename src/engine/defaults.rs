@@ -211,6 +211,7 @@ impl Engine {
             } => {
                 let table = name.0.last().map(|i| i.value.clone()).unwrap_or_default();
                 let columns = self.columns_of_table(&table).unwrap_or_default();
+                let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
                 for operation in operations {
                     match operation {
                         AlterTableOperation::AddColumn { column_def, .. } => {
@@ -221,8 +222,6 @@ impl Engine {
                             column_name,
                             op: AlterColumnOperation::SetDefault { value },
                         } => {
-                            let names: Vec<String> =
-                                columns.iter().map(|(n, _)| n.clone()).collect();
                             let data_type = column_position(&names, &column_name.value)
                                 .and_then(|at| columns[at].1.clone());
                             if let Some(v) = self.computed(value, data_type.as_ref())? {

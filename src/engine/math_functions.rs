@@ -137,21 +137,21 @@ fn lower(
         ("ROUND" | "CEIL" | "CEILING" | "FLOOR" | "TRUNC", [x]) => match kind {
             // A value of a type the binder does not know (EXTRACT's, a NULL) may be a DECIMAL
             // when it runs: rounded as one, as PostgreSQL rounds a NUMERIC.
+            Kind::Decimal | Kind::Unknown if name == "ROUND" => match rounded(x, kind, added)? {
+                Some(rounded) => rounded,
+                None => return Ok(()),
+            },
             Kind::Decimal | Kind::Unknown => {
                 let x = as_decimal(x);
                 budget(added, &x, 2)?;
                 match name.as_str() {
-                    "ROUND" => round_decimal(x),
                     "TRUNC" => whole(x),
                     "FLOOR" => step(x, BinaryOperator::Minus, BinaryOperator::Lt),
                     _ => step(x, BinaryOperator::Plus, BinaryOperator::Gt),
                 }
             }
-            Kind::Float if name == "ROUND" => match round_half_even((*x).clone()) {
-                Some(rounded) => {
-                    budget(added, x, 3)?;
-                    rounded
-                }
+            Kind::Float if name == "ROUND" => match rounded(x, kind, added)? {
+                Some(rounded) => rounded,
                 None => return Ok(()),
             },
             Kind::NarrowInt => float_call(&name, cast((*x).clone(), DataType::Float64)),
@@ -244,27 +244,29 @@ fn lower(
 /// refuses a literal with a fraction). `x` is rounded in place first, so the CAST only drops a
 /// zero fraction; a value already whole (lowered before: a set operation's arm) is left alone.
 fn round_for_integer_cast(x: &mut Expr, kind: Kind, added: &mut usize) -> Result<(), DbError> {
-    if is_whole(x) {
+    // Integers need nothing; a text or a NULL converts (or fails) as it does in PostgreSQL.
+    if is_whole(x) || !matches!(kind, Kind::Decimal | Kind::Float) {
         return Ok(());
     }
-    let rounded = match kind {
-        Kind::Decimal => {
-            let x = as_decimal(x);
-            budget(added, &x, 2)?;
-            round_decimal(x)
-        }
-        Kind::Float => match round_half_even(x.clone()) {
-            Some(rounded) => {
-                budget(added, x, 3)?;
-                rounded
-            }
-            None => return Ok(()),
-        },
-        // Integers need nothing; a text or a NULL converts (or fails) as it does in PostgreSQL.
-        _ => return Ok(()),
-    };
-    *x = rounded;
+    if let Some(rounded) = rounded(x, kind, added)? {
+        *x = rounded;
+    }
     Ok(())
+}
+
+/// `ROUND(x)` as PostgreSQL's for `x` of this kind: a FLOAT to even, anything else as a
+/// DECIMAL, half away from zero. `None`: a FLOAT's ROUND lowered already (left as it is).
+fn rounded(x: &Expr, kind: Kind, added: &mut usize) -> Result<Option<Expr>, DbError> {
+    if kind == Kind::Float {
+        let Some(rounded) = round_half_even(x.clone()) else {
+            return Ok(None);
+        };
+        budget(added, x, 3)?;
+        return Ok(Some(rounded));
+    }
+    let x = as_decimal(x);
+    budget(added, &x, 2)?;
+    Ok(Some(round_decimal(x)))
 }
 
 /// Whether `x` is already a whole number as these rewrites write one: a one-argument ROUND,

@@ -290,16 +290,16 @@ fn convert(value: &Value, data_type: &DataType, role: Role) -> Result<Option<Val
         // may be a guess, a column of NULLs only that relation.rs casts to INTEGER.
         (Value::Str(text), t) if is_numeric_type(t) => {
             let text = text.trim();
-            // A number with a fraction is no integer's text: PostgreSQL refuses `id <= '16.75'`
-            // (left as text, it compared unequal to every integer: no row, silently).
-            if is_integer_type(t)
-                && text.parse::<i128>().is_err()
-                && text.parse::<f64>().is_ok_and(f64::is_finite)
-            {
-                return Err(format!("invalid input syntax for type integer: \"{text}\""));
-            }
             let number = if is_integer_type(t) {
-                text.parse::<i128>().ok().map(Value::I128)
+                match text.parse::<i128>() {
+                    Ok(n) => Some(Value::I128(n)),
+                    // A number with a fraction is no integer's text: PostgreSQL refuses `id <=
+                    // '16.75'` (left as text, it compared unequal to every integer: no row).
+                    Err(_) if text.parse::<f64>().is_ok_and(f64::is_finite) => {
+                        return Err(format!("invalid input syntax for type integer: \"{text}\""));
+                    }
+                    Err(_) => None,
+                }
             } else {
                 text.parse::<f64>().ok().map(Value::F64)
             };
