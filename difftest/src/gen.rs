@@ -75,6 +75,7 @@ pub const SHAPES: &[&str] = &[
     "set operation",
     "set operation in FROM",
     "set operation in a subquery",
+    "set operation of mixed numeric types",
     "ORDER BY + LIMIT",
     "parameters",
     "untyped literal",
@@ -917,13 +918,34 @@ impl Gen<'_> {
         // The right arm: the same number of columns of the same types.
         let (from, rel) = self.relation("s0");
         let scope = vec![rel];
-        let items = types
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| (self.expr(*ty, &scope, 1), alias(i, *ty)))
-            .collect();
+        // Now and then a FLOAT or DECIMAL column meets a narrower type in this arm (an
+        // integer, or a DECIMAL beside a FLOAT): the column is of the arms' common type, and
+        // the arm written first may be the narrower one.
+        let mut mixed = false;
+        let mut items = Vec::new();
+        for (i, (_, ty)) in types.iter().enumerate() {
+            let narrower = match ty {
+                Ty::Dec => Some(Ty::Int),
+                Ty::Float => Some(self.rng.pick(&[Ty::Int, Ty::Dec])),
+                _ => None,
+            };
+            let drawn = match narrower {
+                Some(narrower) if self.rng.percent(40) => {
+                    mixed = true;
+                    narrower
+                }
+                _ => *ty,
+            };
+            items.push((self.expr(drawn, &scope, 1), alias(i, *ty)));
+        }
         let filter = self.rng.percent(60).then(|| self.predicate(&scope, 1));
         let right = plain_select(false, items, from, filter);
+        if mixed {
+            self.note("set operation of mixed numeric types");
+            if self.rng.percent(50) {
+                return self.set_of(right, left);
+            }
+        }
         self.set_of(left, right)
     }
 

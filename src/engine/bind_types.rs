@@ -630,10 +630,10 @@ impl Typing<'_> {
             SetExpr::SetOperation { left, right, .. } => {
                 let mut output = self.body(left);
                 let right = self.body(right);
+                // The arms' columns unify as CASE's branches do: an integer arm beside a
+                // DECIMAL arm makes a DECIMAL column.
                 for ((_, l), (_, r)) in output.iter_mut().zip(right) {
-                    if l.is_none() {
-                        *l = r;
-                    }
+                    *l = unified([l.take(), r].into_iter());
                 }
                 output
             }
