@@ -1341,7 +1341,7 @@ impl Gen<'_> {
 
     /// A NUMERIC written with an exponent, as `1e3` is (every engine reads one as a fraction
     /// type: PostgreSQL a NUMERIC, SQLite a REAL): the same value (`2.50` as `250e-2`), or now
-    /// and then a whole one written with a positive exponent (`-7e1`, -70).
+    /// and then a whole one written with a positive exponent (`-7e1`, -70; `1.7e1`, 17).
     fn exponent_form(&mut self, text: &str) -> String {
         let (sign, digits) = text
             .strip_prefix('-')
@@ -1349,6 +1349,12 @@ impl Gen<'_> {
         if self.rng.percent(40) {
             let whole = digits.split('.').next().unwrap_or("0");
             let whole = whole.trim_start_matches('0');
+            if whole.len() >= 2 && self.rng.percent(50) {
+                // The whole part with its point moved (`1.7e1`, 17): no fraction digits are
+                // left, and the text reads like an integer's once parsed.
+                let (first, rest) = whole.split_at(1);
+                return format!("{sign}{first}.{rest}e{}", rest.len());
+            }
             return format!("{sign}{}e1", if whole.is_empty() { "1" } else { whole });
         }
         match digits.split_once('.') {

@@ -360,6 +360,28 @@ fn identity_options_in_order(tokens: &mut Vec<TokenWithLocation>) {
     }
 }
 
+/// A number written with an exponent whose value has no fraction digits (`2.5e1`, `1e3`) is
+/// still a fraction literal, a NUMERIC to PostgreSQL; once parsed it cannot be told from the
+/// integer `25` (scale 0), or prints as one (`1e3` prints `1000`, so a view's text reads back
+/// an integer). Such a token is written with one fraction digit (`25.0`), the literal idbsql
+/// reads as a fraction everywhere. Stored into a DECIMAL it keeps that digit (PostgreSQL: 25).
+fn exponent_literals_as_fractions(tokens: &mut [TokenWithLocation]) {
+    for token in tokens {
+        let Token::Number(text, _) = &mut token.token else {
+            continue;
+        };
+        if !text.contains(['e', 'E']) {
+            continue;
+        }
+        let Ok(value) = text.parse::<bigdecimal::BigDecimal>() else {
+            continue;
+        };
+        if value.fractional_digit_count() <= 0 {
+            *text = format!("{}.0", value.with_scale(0).to_plain_string());
+        }
+    }
+}
+
 /// Parses SQL text into statements, with the syntax other databases accept and GlueSQL does
 /// not (comma joins, type names, …) already rewritten into what GlueSQL runs.
 pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
@@ -371,6 +393,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
     delete_returning_without_where(&mut tokens);
     sqlite_insert_or(&mut tokens)?;
     identity_options_in_order(&mut tokens);
+    exponent_literals_as_fractions(&mut tokens);
     let with = tokens.iter().any(|t| keyword(t) == Some(Keyword::WITH));
     let public = super::schemas::writes_public(&tokens);
     let mut statements = Parser::new(&dialect)
