@@ -5,7 +5,7 @@
 use {
     super::{
         computed_from::{refused, select_columns, Computed, Named},
-        setops::row_canon,
+        setops::{float_columns, set_canon},
         Engine,
     },
     crate::error::DbError,
@@ -64,23 +64,38 @@ impl Engine {
             Vec::new()
         };
 
+        // A side's row is matched when its values are, by value: one column may hold a FLOAT
+        // in the inner join and a DECIMAL alone (GlueSQL types a CASE of a DECIMAL and a
+        // literal row by row, and each query lowers it in its own scope).
+        let left_floats = float_columns(
+            inner
+                .iter()
+                .map(|row| &row[..left_width])
+                .chain(left_rows.iter().map(Vec::as_slice)),
+        );
+        let right_floats = float_columns(
+            inner
+                .iter()
+                .map(|row| &row[left_width..])
+                .chain(right_rows.iter().map(Vec::as_slice)),
+        );
         let matched_left: HashSet<_> = inner
             .iter()
-            .map(|row| row_canon(&row[..left_width]))
+            .map(|row| set_canon(&row[..left_width], &left_floats))
             .collect();
         let matched_right: HashSet<_> = inner
             .iter()
-            .map(|row| row_canon(&row[left_width..]))
+            .map(|row| set_canon(&row[left_width..], &right_floats))
             .collect();
         let mut rows = inner;
         for mut row in left_rows {
-            if !matched_left.contains(&row_canon(&row)) {
+            if !matched_left.contains(&set_canon(&row, &left_floats)) {
                 row.extend(std::iter::repeat_n(Value::Null, right_width));
                 rows.push(row);
             }
         }
         for row in right_rows {
-            if !matched_right.contains(&row_canon(&row)) {
+            if !matched_right.contains(&set_canon(&row, &right_floats)) {
                 let mut joined = vec![Value::Null; left_width];
                 joined.extend(row);
                 rows.push(joined);

@@ -140,7 +140,7 @@ pub(super) fn row_canon(row: &[Value]) -> Vec<Canon> {
 /// The columns where FLOAT and DECIMAL values meet, in any of `rows`: PostgreSQL gives such a
 /// column of a set operation the type DOUBLE PRECISION, so its DECIMALs compare as FLOATs
 /// (a DECIMAL 5.58 and a FLOAT 5.58 are one row).
-fn float_columns<'r>(rows: impl Iterator<Item = &'r Vec<Value>>) -> Vec<bool> {
+pub(super) fn float_columns<'r>(rows: impl Iterator<Item = &'r [Value]>) -> Vec<bool> {
     let (mut floats, mut decimals) = (Vec::new(), Vec::new());
     for row in rows {
         if floats.len() < row.len() {
@@ -156,7 +156,7 @@ fn float_columns<'r>(rows: impl Iterator<Item = &'r Vec<Value>>) -> Vec<bool> {
 }
 
 /// A row's identity in a set operation whose `float_columns` compare as FLOATs.
-fn set_canon(row: &[Value], float_columns: &[bool]) -> Vec<Canon> {
+pub(super) fn set_canon(row: &[Value], float_columns: &[bool]) -> Vec<Canon> {
     row.iter()
         .enumerate()
         .map(|(c, value)| match value {
@@ -175,7 +175,7 @@ fn set_canon(row: &[Value], float_columns: &[bool]) -> Vec<Canon> {
 /// kinds (9 and 9.0) leave the fraction: PostgreSQL's column type makes every row of the
 /// column one, and SQLite keeps whichever came first.
 fn distinct(rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    let floats = float_columns(rows.iter());
+    let floats = float_columns(rows.iter().map(Vec::as_slice));
     let mut at: HashMap<Vec<Canon>, usize> = HashMap::new();
     let mut out: Vec<Vec<Value>> = Vec::new();
     for row in rows {
@@ -215,7 +215,7 @@ fn combine(
         (SetOperator::Union, true) => left.into_iter().chain(right).collect(),
         (SetOperator::Union, false) => distinct(left.into_iter().chain(right).collect()),
         (SetOperator::Intersect, _) => {
-            let floats = float_columns(left.iter().chain(&right));
+            let floats = float_columns(left.iter().chain(&right).map(Vec::as_slice));
             let mut available = counts(&right, &floats);
             let rows =
                 left.into_iter()
@@ -234,7 +234,7 @@ fn combine(
             }
         }
         (SetOperator::Except, _) => {
-            let floats = float_columns(left.iter().chain(&right));
+            let floats = float_columns(left.iter().chain(&right).map(Vec::as_slice));
             let mut removable = counts(&right, &floats);
             let rows: Vec<_> = left
                 .into_iter()
