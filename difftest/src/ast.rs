@@ -156,6 +156,9 @@ pub enum Expr {
     IntCast(Box<Expr>),
     /// `SUBSTRING(x FROM start [FOR count])` (SQLite: `substr(x, start[, count])`).
     Substring(Box<Expr>, i64, Option<i64>),
+    /// `LEFT(x, n)` (true) or `RIGHT(x, n)`: a negative `n` leaves out the last (first) `-n`
+    /// characters. SQLite has neither: written with `substr`.
+    EndChars(Box<Expr>, Box<Expr>, bool),
 }
 
 /// `name(args) OVER (PARTITION BY … ORDER BY … frame)`.
@@ -980,6 +983,37 @@ impl Render {
                     }
                 }
                 out.push(')');
+            }
+            Expr::EndChars(x, n, left) if self.dialect == Dialect::Sqlite => {
+                let mut text = String::new();
+                self.expr(&mut text, x);
+                let mut count = String::new();
+                self.expr(&mut count, n);
+                if *left {
+                    let _ = write!(
+                        out,
+                        "(CASE WHEN {count} < 0 THEN substr({text}, 1, max(length({text}) + \
+                         {count}, 0)) ELSE substr({text}, 1, {count}) END)"
+                    );
+                } else {
+                    let _ = write!(
+                        out,
+                        "(CASE WHEN {count} < 0 THEN substr({text}, 1 - {count}) ELSE \
+                         substr({text}, max(length({text}) - {count} + 1, 1)) END)"
+                    );
+                }
+            }
+            Expr::EndChars(x, n, left) => {
+                out.push_str(if *left { "LEFT(" } else { "RIGHT(" });
+                self.expr(out, x);
+                // PostgreSQL's take an INTEGER, and its judge tables' integers are BIGINTs.
+                let (open, close) = match self.dialect {
+                    Dialect::Postgres => (", CAST(", " AS INTEGER))"),
+                    _ => (", ", ")"),
+                };
+                out.push_str(open);
+                self.expr(out, n);
+                out.push_str(close);
             }
             Expr::IntCast(x) => {
                 let (open, close) = match self.dialect {

@@ -85,6 +85,7 @@ pub const SHAPES: &[&str] = &[
     "integer cast",
     "computed DEFAULT",
     "SUBSTRING",
+    "LEFT / RIGHT",
     "lazy evaluation",
     "GROUP BY position",
     "GROUP BY an expression",
@@ -1574,6 +1575,18 @@ impl Gen<'_> {
                 }
             }
             (Ty::Float | Ty::Dec, 5) => Expr::Neg(Box::new(self.expr(ty, scope, d))),
+            (Ty::Text, 0..=1) if self.rng.percent(40) => {
+                // LEFT / RIGHT of any count: negative, zero, past the end, NULL, computed.
+                self.note("text function");
+                self.note("LEFT / RIGHT");
+                let text = self.expr(Ty::Text, scope, d);
+                let count = if self.rng.percent(70) {
+                    Expr::Lit(Lit::Int(self.rng.below(11) as i64 - 5))
+                } else {
+                    self.expr(Ty::Int, scope, d)
+                };
+                Expr::EndChars(Box::new(text), Box::new(count), self.rng.percent(50))
+            }
             (Ty::Text, 0..=1) => {
                 self.note("text function");
                 let f = self.rng.pick(&["UPPER", "LOWER"]);

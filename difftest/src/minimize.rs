@@ -152,6 +152,7 @@ fn direct(expr: &Expr) -> Vec<Expr> {
             vec![(**date).clone()]
         }
         Expr::InSub(e, _, _) => vec![(**e).clone()],
+        Expr::EndChars(text, count, _) => vec![(**text).clone(), (**count).clone()],
         _ => Vec::new(),
     }
 }

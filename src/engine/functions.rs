@@ -1,8 +1,9 @@
 //! PostgreSQL's everyday functions and literals that GlueSQL 0.20 lacks or runs otherwise,
 //! rewritten into what it runs with the same meaning: GREATEST / LEAST ignoring NULLs,
 //! `gen_random_uuid()`, `date_trunc`, `INTERVAL '1 day'`, EXTRACT of NULL and of PostgreSQL's
-//! other fields, `SUBSTRING(s FROM a FOR n)` / `SUBSTRING(s, a, n)` and a SUBSTR from before
-//! the first character. Pure syntax, once per parsed statement.
+//! other fields, `SUBSTRING(s FROM a FOR n)` / `SUBSTRING(s, a, n)`, a SUBSTR from before
+//! the first character and LEFT / RIGHT of a negative count. Pure syntax, once per parsed
+//! statement.
 
 use {
     gluesql_core::sqlparser::ast::{
@@ -18,13 +19,15 @@ use {
 const EXTREME_ARGS_MAX: usize = 6;
 
 /// The functions `call` rewrites.
-const REWRITTEN: [&str; 6] = [
+const REWRITTEN: [&str; 8] = [
     "GEN_RANDOM_UUID",
     "UUID_GENERATE_V4",
     "GREATEST",
     "LEAST",
     "DATE_TRUNC",
     "SUBSTR",
+    "LEFT",
+    "RIGHT",
 ];
 
 /// Rewrites every such function and literal in `statement`.
@@ -184,8 +187,102 @@ fn call(function: &mut Function) -> Option<Expr> {
             Ok([value, start]) => Some(substring(value, Some(start), None)),
             Err(_) => None,
         },
+        "LEFT" | "RIGHT" => {
+            let [value, count] = <[Expr; 2]>::try_from(plain_args(function)?).ok()?;
+            end_characters(value, count, name == "LEFT")
+        }
         _ => None,
     }
+}
+
+fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
+    Expr::BinaryOp {
+        left: Box::new(left),
+        op,
+        right: Box::new(right),
+    }
+}
+
+fn case(branches: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
+    let (conditions, results) = branches.into_iter().unzip();
+    Expr::Case {
+        operand: None,
+        conditions,
+        results,
+        else_result: Some(Box::new(otherwise)),
+    }
+}
+
+/// `LEFT(s, n)` / `RIGHT(s, n)` as PostgreSQL has them: a negative `n` takes all but the last
+/// (first) `-n` characters (GlueSQL refused it, "function requires usize value"). Left as
+/// written where `n` is a literal that is not negative; otherwise written as a SUBSTR with a
+/// count, which is never rewritten again.
+fn end_characters(value: Expr, count: Expr, left: bool) -> Option<Expr> {
+    let literal = match &count {
+        Expr::Value(Value::Number(n, _)) => Some(n.clone()),
+        Expr::UnaryOp {
+            op: gluesql_core::sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            Expr::Value(Value::Number(n, _)) => Some(-n.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let zero = bigdecimal::BigDecimal::from(0);
+    if literal.as_ref().is_some_and(|n| *n >= zero) {
+        return None;
+    }
+    let length = || super::string_agg::call("LENGTH", vec![value.clone()]);
+    let negative = binary(count.clone(), BinaryOperator::Lt, number(0));
+    let unknown = Expr::IsNull(Box::new(count.clone()));
+    let null = Expr::Value(Value::Null);
+    // `LENGTH(s) + n` characters remain of a negative `n`, none when that is not positive.
+    let remaining = binary(length(), BinaryOperator::Plus, count.clone());
+    let kept = case(
+        vec![(
+            binary(remaining.clone(), BinaryOperator::Gt, number(0)),
+            remaining,
+        )],
+        number(0),
+    );
+    let (start, length_taken) = if left {
+        let taken = match literal {
+            Some(_) => kept,
+            None => case(vec![(unknown, null), (negative, kept)], count),
+        };
+        (number(1), taken)
+    } else {
+        // All but the first `-n`: from character `1 - n` to the end. A count that is not
+        // negative: the last `n`, from `LENGTH(s) - n + 1` or the first character.
+        let skip_to = binary(number(1), BinaryOperator::Minus, count.clone());
+        match literal {
+            Some(_) => (skip_to, length()),
+            None => {
+                let from_end = binary(
+                    binary(length(), BinaryOperator::Minus, count.clone()),
+                    BinaryOperator::Plus,
+                    number(1),
+                );
+                let start = case(
+                    vec![
+                        (unknown.clone(), null.clone()),
+                        (negative.clone(), skip_to),
+                        (
+                            binary(from_end.clone(), BinaryOperator::Gt, number(1)),
+                            from_end,
+                        ),
+                    ],
+                    number(1),
+                );
+                (start, case(vec![(negative, length())], count))
+            }
+        }
+    };
+    Some(super::string_agg::call(
+        "SUBSTR",
+        vec![value, start, length_taken],
+    ))
 }
 
 /// `SUBSTR(value, start[, count])`, as PostgreSQL's SUBSTRING in every spelling. Without a
