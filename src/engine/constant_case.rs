@@ -109,7 +109,7 @@ pub(super) fn is_false(condition: &Expr, params: &[GlueValue]) -> bool {
 }
 
 /// What a literal-only condition is, or `None` when it is not one this pass decides.
-fn truth(condition: &Expr, params: &[GlueValue]) -> Option<bool> {
+pub(super) fn truth(condition: &Expr, params: &[GlueValue]) -> Option<bool> {
     if kind(condition, params)? != Kind::Boolean {
         return None;
     }
@@ -218,6 +218,14 @@ fn kind(expr: &Expr, params: &[GlueValue]) -> Option<Kind> {
             let (e, l, h) = (kind(expr, params)?, kind(low, params)?, kind(high, params)?);
             (e == l && e == h && e != Kind::Boolean).then_some(Kind::Boolean)
         }
+        Expr::Like {
+            expr,
+            pattern,
+            escape_char: None,
+            any: false,
+            ..
+        } => (kind(expr, params)? == Kind::Text && kind(pattern, params)? == Kind::Text)
+            .then_some(Kind::Boolean),
         Expr::InList { expr, list, .. } => {
             let e = kind(expr, params)?;
             (e != Kind::Boolean && list.iter().all(|item| kind(item, params) == Some(e)))

@@ -678,6 +678,12 @@ impl Rewriter<'_> {
         }
     }
 
+    /// Whether `left` or `right` is a literal-only condition known to be `value`.
+    fn either_is(&self, left: &Expr, right: &Expr, value: bool) -> bool {
+        let is = |arm: &Expr| super::constant_case::truth(arm, self.params) == Some(value);
+        is(left) || is(right)
+    }
+
     fn expr(&self, expr: &mut Expr, context: Context) {
         let taken = std::mem::replace(expr, null());
         *expr = self.rewrite(taken, context);
@@ -686,6 +692,18 @@ impl Rewriter<'_> {
     fn rewrite(&self, expr: Expr, context: Context) -> Expr {
         match expr {
             Expr::Nested(inner) => nested(self.rewrite(*inner, context)),
+            // An arm settled before anything runs settles the whole, as PostgreSQL's planner
+            // folds it: the other arm is never computed (`a / 0 > 1 OR 'x' LIKE '%'` is true).
+            Expr::BinaryOp {
+                ref left,
+                op: BinaryOperator::And,
+                ref right,
+            } if self.either_is(left, right, false) => boolean(false),
+            Expr::BinaryOp {
+                ref left,
+                op: BinaryOperator::Or,
+                ref right,
+            } if self.either_is(left, right, true) => boolean(true),
             Expr::BinaryOp {
                 left,
                 op: BinaryOperator::And,
@@ -824,6 +842,16 @@ impl Rewriter<'_> {
                 },
                 _,
             ) => self.rewrite(*expr, context),
+            (
+                Expr::BinaryOp {
+                    ref left,
+                    op: ref op @ (BinaryOperator::And | BinaryOperator::Or),
+                    ref right,
+                },
+                _,
+            ) if self.either_is(left, right, *op == BinaryOperator::Or) => {
+                boolean(*op == BinaryOperator::And)
+            }
             (Expr::BinaryOp { left, op, right }, Context::Truth)
                 if matches!(op, BinaryOperator::And | BinaryOperator::Or) =>
             {
