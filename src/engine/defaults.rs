@@ -77,6 +77,13 @@ const PURE_FUNCTIONS: [&str; 52] = [
     "FORMAT",
 ];
 
+/// Whether `function` is a call of a built-in scalar function whose value depends on its
+/// arguments alone (no aggregate, window, clock or user's function).
+pub(super) fn is_pure_call(function: &gluesql_core::sqlparser::ast::Function) -> bool {
+    function.over.is_none()
+        && PURE_FUNCTIONS.contains(&function.name.to_string().to_uppercase().as_str())
+}
+
 /// Whether `statement` gives a column a DEFAULT this module computes.
 pub(super) fn has_computed_default(statement: &Statement) -> bool {
     match statement {
@@ -132,12 +139,7 @@ fn is_computed_constant(expr: &Expr) -> bool {
         | Expr::Subquery(_)
         | Expr::Exists { .. }
         | Expr::InSubquery { .. } => ControlFlow::Break(()),
-        Expr::Function(function)
-            if function.over.is_some()
-                || !PURE_FUNCTIONS.contains(&function.name.to_string().to_uppercase().as_str()) =>
-        {
-            ControlFlow::Break(())
-        }
+        Expr::Function(function) if !is_pure_call(function) => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
     .is_continue()

@@ -1380,22 +1380,26 @@ fn sorted_columns(
 /// orders FLOATs by `total_cmp`): an output column of FLOAT arithmetic that ORDER BY sorts on
 /// by position or name is computed plus 0.0, which makes -0.0 +0.0 and changes nothing else.
 fn sort_negative_zero_as_zero(query: &mut Query, output: &[Num]) {
-    let Some(order_by) = query.order_by.as_ref() else {
+    let Some(order_by) = query.order_by.as_mut() else {
         return;
     };
     let SetExpr::Select(select) = query.body.as_mut() else {
         return;
     };
     // A written expression is handled where ORDER BY's own expressions are typed.
-    let positions: Vec<usize> = sorted_columns(select, &order_by.exprs)
-        .into_iter()
-        .flatten()
-        .filter(|(_, by)| *by != SortedBy::Expression)
-        .map(|(p, _)| p)
-        .collect();
-    // Positions count projection items; a wildcard before them would shift the output.
-    for p in positions {
-        if output.get(p).map(|n| as_value(*n)) != Some(Num::Float)
+    let keys = sorted_columns(select, &order_by.exprs);
+    let count = keys.len();
+    // Rows are not grouped nor made distinct: ORDER BY may sort on an expression of a column.
+    let plain_rows = select.distinct.is_none()
+        && matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
+        && select.having.is_none();
+    for (i, key) in keys.into_iter().enumerate() {
+        let Some((p, by)) = key else {
+            continue;
+        };
+        // Positions count projection items; a wildcard before them would shift the output.
+        if by == SortedBy::Expression
+            || output.get(p).map(|n| as_value(*n)) != Some(Num::Float)
             || select.projection[..p].iter().any(|i| {
                 matches!(
                     i,
@@ -1405,18 +1409,30 @@ fn sort_negative_zero_as_zero(query: &mut Query, output: &[Num]) {
         {
             continue;
         }
-        if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+        let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
             select.projection.get_mut(p)
+        else {
+            continue;
+        };
+        if may_be_negative_zero(e) {
+            plus_zero(e);
+        } else if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+            && by == SortedBy::Position
+            && i + 1 < count
+            && plain_rows
         {
-            if may_be_negative_zero(e) {
-                plus_zero(e);
-            }
+            // A column (stored, or a value our layer computed, as a window's) may hold -0.0
+            // too, and a later key breaks its ties: sorted on plus 0.0, shown as it is.
+            let mut key = e.clone();
+            plus_zero(&mut key);
+            order_by.exprs[i].expr = key;
         }
     }
 }
 
-/// Arithmetic (a sign, an operator) over no function: what can make -0.0 and may safely be
-/// computed plus 0.0 (an aggregate or a window could not).
+/// Arithmetic (a sign, an operator) over no function but pure scalar ones (`x * LENGTH(s)`):
+/// what can make -0.0 and may safely be computed plus 0.0 (an aggregate or a window could
+/// not).
 fn may_be_negative_zero(expr: &Expr) -> bool {
     if !matches!(
         expr,
@@ -1426,10 +1442,11 @@ fn may_be_negative_zero(expr: &Expr) -> bool {
     }
     let mut plain = true;
     let _ = super::visit::exprs(expr, |e| {
-        plain = !matches!(
-            e,
-            Expr::Function(_) | Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. }
-        );
+        plain = match e {
+            Expr::Function(function) => super::defaults::is_pure_call(function),
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => false,
+            _ => true,
+        };
         if plain {
             std::ops::ControlFlow::Continue(())
         } else {
@@ -1681,6 +1698,20 @@ pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKin
     } = columns;
     if is_plain_insert(statement) {
         return false;
+    }
+    // A FLOAT column sorted on by position before another key: its -0.0 and 0.0 must tie.
+    if let Statement::Query(query) = statement {
+        let keys = query
+            .order_by
+            .as_ref()
+            .map_or(&[][..], |o| o.exprs.as_slice());
+        if keys.len() > 1
+            && keys[..keys.len() - 1]
+                .iter()
+                .any(|k| matches!(k.expr, Expr::Value(SqlValue::Number(..))))
+        {
+            return true;
+        }
     }
     let constant = |e: &Expr| {
         matches!(

@@ -10,12 +10,23 @@ use {
 /// SQL's order of two values; numbers of different kinds compare in the wider kind (GlueSQL
 /// compares an integer with a FLOAT after truncating the FLOAT: 4 and 4.25 were peers).
 pub(super) fn compare_values(a: &Value, b: &Value) -> Ordering {
+    // -0.0 and 0.0 are one value to SQL (GlueSQL's order put -0.0 first, so rows sorted on a
+    // FLOAT that was -0.0 in some of them came apart).
+    let (a, b) = (&without_negative_zero(a), &without_negative_zero(b));
     let widened = wider_kind(a, b).and_then(|to| Some((a.cast(&to).ok()?, b.cast(&to).ok()?)));
     match &widened {
         Some((a, b)) => a.evaluate_cmp(b),
         None => a.evaluate_cmp(b),
     }
     .unwrap_or(Ordering::Equal)
+}
+
+fn without_negative_zero(value: &Value) -> std::borrow::Cow<'_, Value> {
+    match value {
+        Value::F64(x) if *x == 0.0 => std::borrow::Cow::Owned(Value::F64(0.0)),
+        Value::F32(x) if *x == 0.0 => std::borrow::Cow::Owned(Value::F32(0.0)),
+        other => std::borrow::Cow::Borrowed(other),
+    }
 }
 
 /// The kind two numbers of different kinds meet in (FLOAT over DECIMAL over integers); `None`
@@ -63,6 +74,14 @@ mod tests {
         );
         assert_eq!(
             compare_values(&Value::I64(4), &Value::F64(4.0)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_values(&Value::F64(-0.0), &Value::F64(0.0)),
+            Ordering::Equal
+        );
+        assert_eq!(
+            compare_values(&Value::F64(0.0), &Value::F64(-0.0)),
             Ordering::Equal
         );
     }
