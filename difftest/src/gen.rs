@@ -1667,9 +1667,9 @@ impl Gen<'_> {
                     ty
                 };
                 let then = self.expr(then_ty, scope, d);
-                let otherwise = self
-                    .rng
-                    .percent(70)
+                // An integer branch alone would make the CASE an integer (a quoted fraction
+                // beside it is then refused by PostgreSQL too): it always has its ELSE.
+                let otherwise = (then_ty != ty || self.rng.percent(70))
                     .then(|| Box::new(self.expr(ty, scope, d)));
                 Expr::Case(vec![(when, then)], otherwise)
             }
