@@ -365,6 +365,8 @@ fn identity_options_in_order(tokens: &mut Vec<TokenWithLocation>) {
 /// integer `25` (scale 0), or prints as one (`1e3` prints `1000`, so a view's text reads back
 /// an integer). Such a token is written with one fraction digit (`25.0`), the literal idbsql
 /// reads as a fraction everywhere. Stored into a DECIMAL it keeps that digit (PostgreSQL: 25).
+/// Only up to 15 zeros are written out (`1e999999999` would be a gigabyte of digits): a number
+/// with more keeps its exponent when printed, and its negative scale reads as a fraction.
 fn exponent_literals_as_fractions(tokens: &mut [TokenWithLocation]) {
     for token in tokens {
         let Token::Number(text, _) = &mut token.token else {
@@ -376,7 +378,7 @@ fn exponent_literals_as_fractions(tokens: &mut [TokenWithLocation]) {
         let Ok(value) = text.parse::<bigdecimal::BigDecimal>() else {
             continue;
         };
-        if value.fractional_digit_count() <= 0 {
+        if (-15..=0).contains(&value.fractional_digit_count()) {
             *text = format!("{}.0", value.with_scale(0).to_plain_string());
         }
     }
