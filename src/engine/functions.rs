@@ -6,6 +6,7 @@
 //! statement.
 
 use {
+    super::logic::binary,
     gluesql_core::sqlparser::ast::{
         BinaryOperator, CastKind, DataType, DateTimeField, ExactNumberInfo, Expr, ExtractSyntax,
         Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
@@ -192,14 +193,6 @@ fn call(function: &mut Function) -> Option<Expr> {
             end_characters(value, count, name == "LEFT")
         }
         _ => None,
-    }
-}
-
-fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
-    Expr::BinaryOp {
-        left: Box::new(left),
-        op,
-        right: Box::new(right),
     }
 }
 

@@ -117,7 +117,8 @@ fn not(expr: Expr) -> Expr {
     }
 }
 
-fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
+/// `left op right`; the lowering passes build their expressions with it.
+pub(super) fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
     Expr::BinaryOp {
         left: Box::new(left),
         op,

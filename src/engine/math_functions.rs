@@ -6,7 +6,7 @@
 //! rewrites calls, evaluates nothing, and refuses by name what PostgreSQL has no answer for.
 
 use {
-    super::{bind_types::type_calls, functions::cast, Engine},
+    super::{bind_types::type_calls, functions::cast, logic::binary, Engine},
     crate::{
         error::{DbError, ErrorCode},
         kinds::{is_float_type, is_integer_type},
@@ -388,14 +388,6 @@ fn power_of_ten(exponent: i64) -> Expr {
 
 fn number(n: i64) -> Expr {
     Expr::Value(SqlValue::Number(BigDecimal::from(n), false))
-}
-
-fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
-    Expr::BinaryOp {
-        left: Box::new(left),
-        op,
-        right: Box::new(right),
-    }
 }
 
 /// The whole part of a DECIMAL `x`, toward zero, as a DECIMAL with no places (an INT128 holds
