@@ -137,6 +137,11 @@ pub enum Expr {
     /// `a IS [NOT] DISTINCT FROM b` (negated: `IS NOT`), written without parentheses of its
     /// own: it stands where AND / OR / NOT / WHERE take a predicate, and IS binds more tightly.
     Distinct(Box<Expr>, Box<Expr>, bool),
+    /// `(p) IS [NOT] TRUE | FALSE` (the test written after IS): never NULL.
+    Truth(Box<Expr>, &'static str),
+    /// `bool_and(p)` (all: true) or `bool_or(p)`; SQLite, which has neither, is asked whether
+    /// the least (greatest) of p as 1 or 0 is 1.
+    BoolAgg(Box<Expr>, bool),
     /// `a - b` of two DATEs: the whole days between them (SQLite: by julianday).
     DateDiff(Box<Expr>, Box<Expr>),
     /// `date + n` for an integer `n`, a constant or any expression (a DATE; SQLite:
@@ -1129,6 +1134,25 @@ impl Render {
             Expr::Extract(field, date) => {
                 let _ = write!(out, "EXTRACT({field} FROM ");
                 self.expr(out, date);
+                out.push(')');
+            }
+            Expr::Truth(inner, test) => {
+                out.push_str("((");
+                self.expr(out, inner);
+                let _ = write!(out, ") IS {test})");
+            }
+            Expr::BoolAgg(inner, all) if self.dialect == Dialect::Sqlite => {
+                let mut p = String::new();
+                self.expr(&mut p, inner);
+                let extreme = if *all { "MIN" } else { "MAX" };
+                let _ = write!(
+                    out,
+                    "({extreme}(CASE WHEN {p} THEN 1 WHEN NOT {p} THEN 0 END) = 1)"
+                );
+            }
+            Expr::BoolAgg(inner, all) => {
+                out.push_str(if *all { "bool_and(" } else { "bool_or(" });
+                self.expr(out, inner);
                 out.push(')');
             }
             Expr::Distinct(left, right, negated) => {

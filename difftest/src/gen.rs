@@ -105,6 +105,8 @@ pub const SHAPES: &[&str] = &[
     "window over groups",
     "NULLS FIRST / LAST",
     "IS [NOT] DISTINCT FROM",
+    "IS [NOT] TRUE / FALSE",
+    "bool_and / bool_or",
     "GREATEST / LEAST",
     "date arithmetic",
     "month arithmetic",
@@ -850,13 +852,24 @@ impl Gen<'_> {
             }
         }
         let filter = self.rng.percent(70).then(|| self.predicate(&scope, 2));
-        let having = (grouped && self.rng.percent(40)).then(|| {
+        let having = (grouped && self.rng.percent(50)).then(|| {
             self.note("HAVING");
             if self.rng.percent(35) {
                 // A HAVING that reads no row (`HAVING 1 > 2`): when it is not true, WHERE is
                 // never evaluated, so a division by zero there must not fail.
                 self.note("constant HAVING");
                 return self.predicate(&[], 0);
+            }
+            if self.rng.percent(45) {
+                // Whether every (any) row's predicate holds; NULLs skipped.
+                self.note("bool_and / bool_or");
+                let all = self.rng.percent(50);
+                let test = Expr::BoolAgg(Box::new(self.predicate(&scope, 1)), all);
+                return if self.rng.percent(25) {
+                    Expr::Not(Box::new(test))
+                } else {
+                    test
+                };
             }
             let (agg, ty) = self.aggregate(&scope);
             let bound = self.literal_expr(ty);
@@ -1978,6 +1991,11 @@ impl Gen<'_> {
                     op,
                     Box::new(self.predicate(scope, d)),
                 )
+            }
+            8 if self.rng.percent(40) => {
+                self.note("IS [NOT] TRUE / FALSE");
+                let test = self.rng.pick(&["TRUE", "NOT TRUE", "FALSE", "NOT FALSE"]);
+                Expr::Truth(Box::new(self.predicate(scope, d)), test)
             }
             8 => {
                 self.note("AND/OR/NOT");

@@ -117,7 +117,12 @@ fn parts(expr: &Expr) -> Vec<Expr> {
 fn direct(expr: &Expr) -> Vec<Expr> {
     match expr {
         Expr::Bin(l, _, r) => vec![(**l).clone(), (**r).clone()],
-        Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::Like(e, _, _) => {
+        Expr::Not(e)
+        | Expr::Neg(e)
+        | Expr::IsNull(e, _)
+        | Expr::Like(e, _, _)
+        | Expr::Truth(e, _)
+        | Expr::BoolAgg(e, _) => {
             vec![(**e).clone()]
         }
         Expr::InList(e, list, _) => {
@@ -167,7 +172,12 @@ fn replace_child(expr: &Expr, index: usize, with: Expr) -> Option<Expr> {
                 r
             }
         }
-        Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::Like(e, _, _) => e,
+        Expr::Not(e)
+        | Expr::Neg(e)
+        | Expr::IsNull(e, _)
+        | Expr::Like(e, _, _)
+        | Expr::Truth(e, _)
+        | Expr::BoolAgg(e, _) => e,
         Expr::Func(_, args) => args.get_mut(index)?,
         Expr::Agg(_, Some(arg), _) => arg,
         Expr::StringAgg { value, .. } => value,

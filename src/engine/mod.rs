@@ -5,6 +5,7 @@ mod aggregate;
 mod alter_columns;
 mod bind_names;
 mod bind_types;
+mod booleans;
 mod checks;
 mod compat;
 mod computed_from;
