@@ -137,6 +137,11 @@ pub enum Expr {
     /// `a IS [NOT] DISTINCT FROM b` (negated: `IS NOT`), written without parentheses of its
     /// own: it stands where AND / OR / NOT / WHERE take a predicate, and IS binds more tightly.
     Distinct(Box<Expr>, Box<Expr>, bool),
+    /// `(a, b) op (c, d)`: rows compared field by field.
+    Row(Vec<Expr>, BinOp, Vec<Expr>),
+    /// `(a, b) [NOT] IN ((c, d), …)` (SQLite, which takes no list of rows, gets `IN (VALUES
+    /// …)`).
+    RowIn(Vec<Expr>, Vec<Vec<Expr>>, bool),
     /// `(p) IS [NOT] TRUE | FALSE` (the test written after IS): never NULL.
     Truth(Box<Expr>, &'static str),
     /// `bool_and(p)` (all: true) or `bool_or(p)`; SQLite, which has neither, is asked whether
@@ -1136,6 +1141,28 @@ impl Render {
                 self.expr(out, date);
                 out.push(')');
             }
+            Expr::Row(left, op, right) => {
+                out.push('(');
+                self.row(out, left);
+                let _ = write!(out, " {} ", op.sql());
+                self.row(out, right);
+                out.push(')');
+            }
+            Expr::RowIn(left, rows, negated) => {
+                out.push('(');
+                self.row(out, left);
+                out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+                if self.dialect == Dialect::Sqlite {
+                    out.push_str("VALUES ");
+                }
+                for (i, row) in rows.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.row(out, row);
+                }
+                out.push_str("))");
+            }
             Expr::Truth(inner, test) => {
                 out.push_str("((");
                 self.expr(out, inner);
@@ -1165,6 +1192,17 @@ impl Render {
                 self.expr(out, right);
             }
         }
+    }
+
+    fn row(&mut self, out: &mut String, fields: &[Expr]) {
+        out.push('(');
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.expr(out, field);
+        }
+        out.push(')');
     }
 
     fn window(&mut self, out: &mut String, window: &Window) {

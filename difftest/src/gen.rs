@@ -107,6 +107,7 @@ pub const SHAPES: &[&str] = &[
     "IS [NOT] DISTINCT FROM",
     "IS [NOT] TRUE / FALSE",
     "bool_and / bool_or",
+    "row value comparison",
     "GREATEST / LEAST",
     "date arithmetic",
     "month arithmetic",
@@ -2021,6 +2022,42 @@ impl Gen<'_> {
                 self.note("EXISTS");
                 let query = self.column_query(Ty::Int, scope);
                 Expr::Exists(Box::new(query), self.rng.percent(35))
+            }
+            12 => {
+                // Keyset pagination's `(at, id) < ($1, $2)`, a composite key's `(a, b) IN
+                // ((1, 'x'), …)`: fields of any kind, NULLs among them.
+                self.note("row value comparison");
+                let types: Vec<Ty> = (0..2 + self.rng.below(2))
+                    .map(|_| {
+                        self.rng
+                            .pick(&[Ty::Int, Ty::Int, Ty::Text, Ty::Date, Ty::Dec, Ty::Float])
+                    })
+                    .collect();
+                let left: Vec<Expr> = types.iter().map(|ty| self.expr(*ty, scope, 0)).collect();
+                let row = |gen: &mut Self| -> Vec<Expr> {
+                    types
+                        .iter()
+                        .zip(&left)
+                        .map(|(ty, beside)| {
+                            let value = gen.literal_expr(*ty);
+                            gen.untyped_beside(value, beside)
+                        })
+                        .collect()
+                };
+                if self.rng.percent(30) {
+                    let rows = (0..1 + self.rng.below(3)).map(|_| row(self)).collect();
+                    return Expr::RowIn(left, rows, self.rng.percent(30));
+                }
+                let right = row(self);
+                let op = self.rng.pick(&[
+                    BinOp::Eq,
+                    BinOp::NotEq,
+                    BinOp::Lt,
+                    BinOp::LtEq,
+                    BinOp::Gt,
+                    BinOp::GtEq,
+                ]);
+                Expr::Row(left, op, right)
             }
             _ => self.predicate(scope, 0),
         }

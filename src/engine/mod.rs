@@ -44,6 +44,7 @@ mod relation;
 mod result;
 mod returning;
 mod row_exprs;
+mod row_values;
 mod savepoints;
 mod schemas;
 mod scope;

@@ -428,6 +428,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         super::json_calls::rewrite(statement)?;
         super::labels::unquote_labels(statement);
         super::booleans::rewrite(statement);
+        super::row_values::rewrite(statement)?;
         compat::rewrite_statement(statement);
         super::functions::rewrite(statement);
         super::null_order::rewrite(statement);
