@@ -12,7 +12,26 @@ use gluesql_core::sqlparser::ast::{
 };
 use std::ops::ControlFlow;
 
+/// Groups every `IS [NOT] DISTINCT FROM` chain of `statement` by SQL's precedence (see
+/// `regroup_distinct`), before any pass reads what an expression means.
+pub fn regroup_distinct_from(statement: &mut Statement) {
+    let has_distinct_from = super::visit::exprs(&*statement, |expr| match expr {
+        Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break();
+    if has_distinct_from {
+        let _ = super::visit::exprs_mut(statement, |expr| {
+            regroup_distinct(expr);
+            ControlFlow::<()>::Continue(())
+        });
+    }
+}
+
 /// Rewrites `statement` in place; a statement that needs nothing is left untouched.
+/// `regroup_distinct_from` must have run first: the joins' ON conditions are read as SQL
+/// groups them (`ON a IS DISTINCT FROM b AND 13 = t2.x` shows its `13 = t2.x` to
+/// `join_condition`).
 pub fn rewrite_statement(statement: &mut Statement) {
     match statement {
         Statement::CreateTable(create) => {
@@ -38,17 +57,6 @@ pub fn rewrite_statement(statement: &mut Statement) {
         }
         Statement::CreateView { query, .. } => query_joins(query),
         _ => {}
-    }
-    let has_distinct_from = super::visit::exprs(&*statement, |expr| match expr {
-        Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..) => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break();
-    if has_distinct_from {
-        let _ = super::visit::exprs_mut(statement, |expr| {
-            regroup_distinct(expr);
-            ControlFlow::<()>::Continue(())
-        });
     }
     // Casts, IS [NOT] DISTINCT FROM, and subqueries anywhere in expressions.
     let _ = super::visit::exprs_mut(statement, |expr| {

@@ -425,6 +425,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         if with {
             super::ctes::inline(statement)?;
         }
+        compat::regroup_distinct_from(statement);
         super::json_calls::rewrite(statement)?;
         super::labels::unquote_labels(statement);
         super::booleans::rewrite(statement);
