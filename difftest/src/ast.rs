@@ -41,6 +41,7 @@ pub enum Lit {
     Text(String),
     Date(String),
     Stamp(String),
+    Bool(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -528,6 +529,7 @@ impl Render {
             (Lit::Stamp(text), _) => {
                 let _ = write!(out, "TIMESTAMP '{text}'");
             }
+            (Lit::Bool(b), _) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
         }
     }
 
@@ -544,6 +546,7 @@ impl Render {
                 .filter(|f| f.fract() != 0.0)
                 .map(Value::F64),
             Lit::Text(text) => Some(Value::Str(text.clone())),
+            Lit::Bool(b) => Some(Value::Bool(*b)),
             _ => None,
         };
         match (&mut self.params, value) {
@@ -561,6 +564,7 @@ impl Render {
             Lit::Float(text) | Lit::Dec(text) | Lit::Numeric(text) | Lit::Date(text) => {
                 text.clone()
             }
+            Lit::Bool(b) => b.to_string(),
             _ => return self.lit(out, lit),
         };
         if self.dialect != Dialect::Idbsql {
@@ -1287,7 +1291,8 @@ fn create_table_with(
             (Ty::Dec, Dialect::Postgres) => "NUMERIC",
             (Ty::Dec, Dialect::Sqlite) => "NUMERIC",
             (Ty::Dec, Dialect::Idbsql) => "DECIMAL",
-            (Ty::Text, _) | (Ty::Bool, _) => "TEXT",
+            (Ty::Text, _) => "TEXT",
+            (Ty::Bool, _) => "BOOLEAN",
             (Ty::Date, Dialect::Sqlite) => "TEXT",
             (Ty::Date, _) => "DATE",
             (Ty::Stamp, Dialect::Sqlite) => "TEXT",

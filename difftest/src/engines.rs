@@ -330,6 +330,8 @@ impl Postgres {
                 None => Cell::Null,
                 Some(text) => match *ty {
                     Type::INT2 | Type::INT4 | Type::INT8 => numeric_text(text),
+                    // SQLite has no boolean: its TRUE is the integer 1, and so are the others'.
+                    Type::BOOL => Cell::Int(i128::from(text == "t")),
                     // A FLOAT or NUMERIC column holds fractions even where a value prints
                     // whole (`CASE … THEN id ELSE 0.5 END` is 12).
                     Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => fraction_text(text),
@@ -487,6 +489,7 @@ fn cell(value: Value) -> Cell {
         Value::F64(x) => Cell::Num(x),
         Value::Decimal(d) => Cell::Num(d.to_string().parse().unwrap_or(f64::NAN)),
         Value::Str(text) => Cell::Text(text),
+        Value::Bool(b) => Cell::Int(i128::from(b)),
         Value::Date(date) => Cell::Text(date.to_string()),
         Value::Timestamp(timestamp) => Cell::Text(timestamp.to_string()),
         other => Cell::Text(format!("{other:?}")),

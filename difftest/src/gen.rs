@@ -108,6 +108,7 @@ pub const SHAPES: &[&str] = &[
     "IS [NOT] TRUE / FALSE",
     "bool_and / bool_or",
     "row value comparison",
+    "BOOLEAN column",
     "GREATEST / LEAST",
     "date arithmetic",
     "month arithmetic",
@@ -143,6 +144,7 @@ const COLUMN_TYPES: &[Ty] = &[
     Ty::Text,
     Ty::Date,
     Ty::Stamp,
+    Ty::Bool,
 ];
 /// The types a selected value or a compared pair is drawn from (integers twice as often).
 const VALUE_TYPES: &[Ty] = &[
@@ -172,7 +174,8 @@ fn literal(rng: &mut Rng, ty: Ty) -> Lit {
                 cents.abs() % 100
             ))
         }
-        Ty::Text | Ty::Bool => Lit::Text(rng.pick(TEXTS).to_owned()),
+        Ty::Text => Lit::Text(rng.pick(TEXTS).to_owned()),
+        Ty::Bool => Lit::Bool(rng.percent(50)),
         Ty::Date => Lit::Date(day(rng)),
         Ty::Stamp => Lit::Stamp(format!(
             "{} {:02}:{:02}:{:02}",
@@ -1876,6 +1879,26 @@ impl Gen<'_> {
     /// A predicate over `scope`.
     pub fn predicate(&mut self, scope: &[Rel], depth: usize) -> Expr {
         let d = depth.saturating_sub(1);
+        if self.rng.percent(12) {
+            // A BOOLEAN column stands as a predicate, tested or compared as users write it.
+            if let Some(flag) = self.column_of(scope, Ty::Bool) {
+                self.note("BOOLEAN column");
+                return match self.rng.below(5) {
+                    0 | 1 => flag,
+                    2 => Expr::Not(Box::new(flag)),
+                    3 => {
+                        let test = self.rng.pick(&["TRUE", "NOT TRUE", "FALSE", "NOT FALSE"]);
+                        Expr::Truth(Box::new(flag), test)
+                    }
+                    _ => {
+                        let value = self.literal_expr(Ty::Bool);
+                        let value = self.untyped_beside(value, &flag);
+                        let op = self.rng.pick(&[BinOp::Eq, BinOp::NotEq]);
+                        Expr::Bin(Box::new(flag), op, Box::new(value))
+                    }
+                };
+            }
+        }
         let choice = if depth == 0 {
             self.rng.below(6)
         } else {
