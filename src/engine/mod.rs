@@ -38,6 +38,7 @@ mod outer_joins;
 mod param_types;
 mod params;
 mod parse;
+mod quantified;
 mod read_columns;
 mod recursive;
 mod relation;

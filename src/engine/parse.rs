@@ -430,6 +430,7 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
         super::labels::unquote_labels(statement);
         super::booleans::rewrite(statement);
         super::row_values::rewrite(statement)?;
+        super::quantified::rewrite(statement)?;
         compat::rewrite_statement(statement);
         super::functions::rewrite(statement);
         super::null_order::rewrite(statement);
