@@ -825,6 +825,16 @@ impl Render {
                 self.expr(out, inner);
                 out.push(')');
             }
+            // `a IS DISTINCT FROM b IS NULL` is no SQL: the test of one is parenthesised.
+            Expr::IsNull(inner, negated) if matches!(inner.as_ref(), Expr::Distinct(..)) => {
+                out.push_str("((");
+                self.expr(out, inner);
+                out.push_str(if *negated {
+                    ") IS NOT NULL)"
+                } else {
+                    ") IS NULL)"
+                });
+            }
             Expr::IsNull(inner, negated) => {
                 out.push('(');
                 self.expr(out, inner);

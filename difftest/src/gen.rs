@@ -76,6 +76,7 @@ pub const SHAPES: &[&str] = &[
     "set operation in FROM",
     "set operation in a subquery",
     "set operation of mixed numeric types",
+    "set operation with an empty arm",
     "ORDER BY + LIMIT",
     "parameters",
     "untyped literal",
@@ -958,8 +959,25 @@ impl Gen<'_> {
         }
         let filter = self.rng.percent(60).then(|| self.predicate(&scope, 1));
         let right = plain_select(false, items, from, filter);
+        let mut left = left;
         if mixed {
             self.note("set operation of mixed numeric types");
+            // Now and then the wider arm gives no row: the column is of the common type all
+            // the same (`SELECT i … UNION ALL SELECT f … WHERE false` is a FLOAT column).
+            if self.rng.percent(70) {
+                if let Body::Select(select) = &mut left.body {
+                    self.note("set operation with an empty arm");
+                    let never = Expr::Bin(
+                        Box::new(Expr::Lit(Lit::Int(1))),
+                        BinOp::Eq,
+                        Box::new(Expr::Lit(Lit::Int(0))),
+                    );
+                    select.filter = Some(match select.filter.take() {
+                        Some(filter) => Expr::Bin(Box::new(filter), BinOp::And, Box::new(never)),
+                        None => never,
+                    });
+                }
+            }
             if self.rng.percent(50) {
                 return self.set_of(right, left);
             }

@@ -82,6 +82,30 @@ pub(super) fn type_calls(
     walk(engine, statement, params, &mut nothing, Some(&mut calls));
 }
 
+/// The SQL types of `query`'s output columns (`None`: not known), as the binder gives them:
+/// a set operation's columns unify their arms', whatever rows each arm yields. Types a copy.
+pub(super) fn output_types(
+    engine: &Engine,
+    query: &Query,
+    params: &[Value],
+) -> Vec<Option<DataType>> {
+    let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
+    let mut typing = Typing {
+        engine,
+        params,
+        scopes: Vec::new(),
+        ctes: Vec::new(),
+        untyped: &mut nothing,
+        calls: None,
+        reading: true,
+    };
+    typing
+        .query(&mut query.clone())
+        .into_iter()
+        .map(|(_, data_type)| data_type)
+        .collect()
+}
+
 fn walk<'e>(
     engine: &'e Engine,
     statement: &mut Statement,

@@ -31,7 +31,11 @@ pub fn values_query_typed(
     params: &mut Vec<Value>,
 ) -> Result<Query, DbError> {
     for column in 0..width {
-        widen_column(&mut rows, column);
+        widen_column(
+            &mut rows,
+            column,
+            declared.get(column).and_then(Option::as_ref),
+        );
     }
     // Each column cast to the one type its values have, so the passes that type expressions
     // (numeric.rs) see it as they see a table's column.
@@ -103,13 +107,19 @@ pub fn bind(params: &mut Vec<Value>, value: Value) -> Expr {
 
 /// One column of computed rows, of one numeric kind as SQL gives it (integers meeting floats
 /// are floats, integers meeting decimals decimals): GlueSQL's VALUES wants one type per
-/// column, and `SELECT f … UNION SELECT 1` gives each row its own.
-pub(super) fn widen_column(rows: &mut [Vec<Value>], column: usize) {
-    use gluesql_core::ast::DataType;
+/// column, and `SELECT f … UNION SELECT 1` gives each row its own. A `declared` FLOAT or
+/// DECIMAL (the type the binder gives a set operation's column) decides even where no row of
+/// that kind came: `SELECT i … UNION ALL SELECT f … WHERE false` is a FLOAT column, so its
+/// `v / 2` is 1.5, not 1.
+pub(super) fn widen_column(rows: &mut [Vec<Value>], column: usize, declared: Option<&DataType>) {
     let values = || rows.iter().filter_map(|row| row.get(column));
-    let to = if values().any(crate::kinds::is_float_value) {
+    let to = if declared.is_some_and(crate::kinds::is_float_type)
+        || values().any(crate::kinds::is_float_value)
+    {
         DataType::Float
-    } else if values().any(|v| matches!(v, Value::Decimal(_))) {
+    } else if declared == Some(&DataType::Decimal)
+        || values().any(|v| matches!(v, Value::Decimal(_)))
+    {
         DataType::Decimal
     } else {
         return;

@@ -610,7 +610,9 @@ impl Engine {
             alias.columns = output.columns.iter().map(Ident::new).collect();
         }
         let width = output.columns.len();
-        super::relation::values_query(output.rows, width, params).map(Some)
+        // Each column of the type its arms unify to, whichever arms gave rows.
+        let types = super::bind_types::output_types(self, query, params);
+        super::relation::values_query_typed(output.rows, width, &types, params).map(Some)
     }
 
     /// Whether an INSERT's rows come from a query, which then runs first and gives them as

@@ -701,7 +701,7 @@ impl Engine {
         let mut rows = self.window_rows(&plan, params)?;
         // One numeric kind per column, as the relation would have given it.
         for column in width..width + plan.calls.len() {
-            super::relation::widen_column(&mut rows, column);
+            super::relation::widen_column(&mut rows, column, None);
         }
         if !keys.is_empty() {
             rows.sort_by(|a, b| super::setops::compare_rows(a, b, &keys));
