@@ -157,6 +157,15 @@ const VALUE_TYPES: &[Ty] = &[
     Ty::Date,
     Ty::Stamp,
 ];
+/// The comparison operators a predicate draws from.
+const COMPARISONS: &[BinOp] = &[
+    BinOp::Eq,
+    BinOp::NotEq,
+    BinOp::Lt,
+    BinOp::LtEq,
+    BinOp::Gt,
+    BinOp::GtEq,
+];
 const TEXTS: &[&str] = &["a", "ab", "abc", "b", "ba", "x y", "", "zz"];
 
 fn literal(rng: &mut Rng, ty: Ty) -> Lit {
@@ -1949,14 +1958,7 @@ impl Gen<'_> {
                     self.note("IS [NOT] DISTINCT FROM");
                     return Expr::Distinct(Box::new(left), Box::new(right), self.rng.percent(40));
                 }
-                let op = self.rng.pick(&[
-                    BinOp::Eq,
-                    BinOp::NotEq,
-                    BinOp::Lt,
-                    BinOp::LtEq,
-                    BinOp::Gt,
-                    BinOp::GtEq,
-                ]);
+                let op = self.rng.pick(COMPARISONS);
                 Expr::Bin(Box::new(left), op, Box::new(right))
             }
             3 => {
@@ -2090,14 +2092,7 @@ impl Gen<'_> {
                     return Expr::RowIn(left, rows, self.rng.percent(30));
                 }
                 let right = row(self);
-                let op = self.rng.pick(&[
-                    BinOp::Eq,
-                    BinOp::NotEq,
-                    BinOp::Lt,
-                    BinOp::LtEq,
-                    BinOp::Gt,
-                    BinOp::GtEq,
-                ]);
+                let op = self.rng.pick(COMPARISONS);
                 Expr::Row(left, op, right)
             }
             _ => self.predicate(scope, 0),

@@ -146,11 +146,7 @@ fn lowered(expr: &Expr) -> Option<Expr> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse_sql;
-
-    fn rewritten(sql: &str) -> String {
-        parse_sql(sql).unwrap().remove(0).to_string()
-    }
+    use super::super::parse::rewritten;
 
     #[test]
     fn boolean_tests_become_cases_that_are_never_null() {

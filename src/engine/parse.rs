@@ -440,6 +440,15 @@ pub fn parse_sql(sql: &str) -> Result<Vec<Statement>, DbError> {
     Ok(statements)
 }
 
+/// `sql`'s first statement as the parse passes leave it (for the passes' own tests).
+#[cfg(test)]
+pub(super) fn rewritten(sql: &str) -> String {
+    parse_sql(sql)
+        .ok()
+        .and_then(|mut statements| statements.pop())
+        .map_or_else(|| format!("did not parse: {sql}"), |s| s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

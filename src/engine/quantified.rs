@@ -115,11 +115,7 @@ fn refused(op: &BinaryOperator, quantifier: &str, of: &str) -> DbError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse_sql;
-
-    fn rewritten(sql: &str) -> String {
-        parse_sql(sql).unwrap().remove(0).to_string()
-    }
+    use super::super::parse::{parse_sql, rewritten};
 
     #[test]
     fn quantified_comparisons_of_arrays_are_or_and_and_chains() {

@@ -198,11 +198,7 @@ fn compared(left: &[Expr], op: &BinaryOperator, right: &[Expr]) -> Result<Option
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse_sql;
-
-    fn rewritten(sql: &str) -> String {
-        parse_sql(sql).unwrap().remove(0).to_string()
-    }
+    use super::super::parse::{parse_sql, rewritten};
 
     #[test]
     fn an_ordering_of_rows_is_decided_by_the_first_pair_that_is_not_equal() {
