@@ -14,19 +14,14 @@ use {
 /// Rewrites every boolean test and aggregate in `statement`; a select-list column holding one
 /// keeps the name the query wrote (`bool_and(done)`), not its rewritten text.
 pub fn rewrite(statement: &mut Statement) {
-    let found = visit::exprs(&*statement, |e| match is_rewritten(e) {
-        true => ControlFlow::Break(()),
-        false => ControlFlow::Continue(()),
-    })
-    .is_break();
-    if !found {
+    if !visit::any_expr(&*statement, is_rewritten) {
         return;
     }
     let _ = visit::queries_mut(statement, |query| {
         if let SetExpr::Select(select) = query.body.as_mut() {
             for item in &mut select.projection {
                 if let SelectItem::UnnamedExpr(e) = item {
-                    if holds(e) {
+                    if visit::any_expr(&*e, is_rewritten) {
                         let alias = super::windows::label(e);
                         let expr = std::mem::replace(e, Expr::Value(Value::Null));
                         *item = SelectItem::ExprWithAlias { expr, alias };
@@ -36,20 +31,7 @@ pub fn rewrite(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
-    let _ = visit::exprs_mut(statement, |expr| {
-        if let Some(rewritten) = lowered(expr) {
-            *expr = rewritten;
-        }
-        ControlFlow::<()>::Continue(())
-    });
-}
-
-fn holds(expr: &Expr) -> bool {
-    visit::exprs(expr, |e| match is_rewritten(e) {
-        true => ControlFlow::Break(()),
-        false => ControlFlow::Continue(()),
-    })
-    .is_break()
+    let _ = visit::try_replace_exprs(statement, |expr| Ok::<_, ()>(lowered(expr)));
 }
 
 fn is_rewritten(expr: &Expr) -> bool {

@@ -4,49 +4,32 @@
 //! refused by name, never answered another way.
 
 use {
+    super::visit,
     crate::error::{DbError, ErrorCode},
-    gluesql_core::sqlparser::ast::{BinaryOperator, Expr, Value},
-    std::ops::ControlFlow,
+    gluesql_core::sqlparser::ast::{BinaryOperator, Expr, Statement, Value},
 };
 
 /// Rewrites every quantified comparison of `statement`, or refuses the first it cannot run.
-pub fn rewrite(statement: &mut gluesql_core::sqlparser::ast::Statement) -> Result<(), DbError> {
-    let found = super::visit::exprs(&*statement, |e| match e {
-        Expr::AnyOp { .. } | Expr::AllOp { .. } => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break();
-    if !found {
+pub fn rewrite(statement: &mut Statement) -> Result<(), DbError> {
+    if !visit::any_expr(&*statement, |e| {
+        matches!(e, Expr::AnyOp { .. } | Expr::AllOp { .. })
+    }) {
         return Ok(());
     }
-    let mut refused = None;
-    let _ = super::visit::exprs_mut(statement, |expr| {
-        let (left, op, right, any) = match expr {
-            Expr::AnyOp {
-                left,
-                compare_op,
-                right,
-                ..
-            } => (left, compare_op, right, true),
-            Expr::AllOp {
-                left,
-                compare_op,
-                right,
-            } => (left, compare_op, right, false),
-            _ => return ControlFlow::Continue(()),
-        };
-        match lowered(left, op, right, any) {
-            Ok(rewritten) => {
-                *expr = rewritten;
-                ControlFlow::Continue(())
-            }
-            Err(error) => {
-                refused = Some(error);
-                ControlFlow::Break(())
-            }
-        }
-    });
-    refused.map_or(Ok(()), Err)
+    visit::try_replace_exprs(statement, |expr| match expr {
+        Expr::AnyOp {
+            left,
+            compare_op,
+            right,
+            ..
+        } => lowered(left, compare_op, right, true).map(Some),
+        Expr::AllOp {
+            left,
+            compare_op,
+            right,
+        } => lowered(left, compare_op, right, false).map(Some),
+        _ => Ok(None),
+    })
 }
 
 fn lowered(left: &Expr, op: &BinaryOperator, right: &Expr, any: bool) -> Result<Expr, DbError> {

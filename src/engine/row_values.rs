@@ -4,36 +4,18 @@
 //! Pure syntax, once per parsed statement; a row of another arity is refused, nothing guessed.
 
 use {
+    super::visit,
     crate::error::{DbError, ErrorCode},
     gluesql_core::sqlparser::ast::{BinaryOperator, Expr, Statement, UnaryOperator},
-    std::ops::ControlFlow,
 };
 
 /// Rewrites every row comparison of `statement`; a row beside one of another length is
 /// refused with `parse`, as PostgreSQL refuses it.
 pub fn rewrite(statement: &mut Statement) -> Result<(), DbError> {
-    let found = super::visit::exprs(&*statement, |e| match e {
-        Expr::Tuple(_) => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break();
-    if !found {
+    if !visit::any_expr(&*statement, |e| matches!(e, Expr::Tuple(_))) {
         return Ok(());
     }
-    let mut refused = None;
-
-    let _ = super::visit::exprs_mut(statement, |expr| {
-        match lowered(expr) {
-            Ok(Some(rewritten)) => *expr = rewritten,
-            Ok(None) => {}
-            Err(error) => {
-                refused = Some(error);
-                return ControlFlow::Break(());
-            }
-        }
-        ControlFlow::Continue(())
-    });
-    refused.map_or(Ok(()), Err)
+    visit::try_replace_exprs(statement, lowered)
 }
 
 fn unequal_lengths() -> DbError {

@@ -128,6 +128,37 @@ pub fn exprs<N: Visit + ?Sized>(
     })
 }
 
+/// Whether `holds` is true of some expression in `node`.
+pub fn any_expr<N: Visit + ?Sized>(node: &N, mut holds: impl FnMut(&Expr) -> bool) -> bool {
+    exprs(node, |e| match holds(e) {
+        true => ControlFlow::Break(()),
+        false => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Every expression in `node`, inner before outer, replaced by what `f` gives for it (`None`
+/// keeps it); the first error stops the walk and is answered.
+pub fn try_replace_exprs<N: VisitMut + ?Sized, E>(
+    node: &mut N,
+    mut f: impl FnMut(&Expr) -> Result<Option<Expr>, E>,
+) -> Result<(), E> {
+    let mut failed = None;
+    let _ = exprs_mut(node, |expr| match f(expr) {
+        Ok(replacement) => {
+            if let Some(replacement) = replacement {
+                *expr = replacement;
+            }
+            ControlFlow::Continue(())
+        }
+        Err(error) => {
+            failed = Some(error);
+            ControlFlow::Break(())
+        }
+    });
+    failed.map_or(Ok(()), Err)
+}
+
 /// `f` on every table or view name `node` reads, until it breaks.
 pub fn relations<N: Visit + ?Sized>(
     node: &N,
