@@ -12,7 +12,10 @@ use {
 pub(super) fn compare_values(a: &Value, b: &Value) -> Ordering {
     // -0.0 and 0.0 are one value to SQL (GlueSQL's order put -0.0 first, so rows sorted on a
     // FLOAT that was -0.0 in some of them came apart).
-    let (a, b) = (&without_negative_zero(a), &without_negative_zero(b));
+    // Only a zero FLOAT is looked at again: a window's sort compares every pair through here.
+    if is_negative_zero(a) || is_negative_zero(b) {
+        return compare_values(&without_negative_zero(a), &without_negative_zero(b));
+    }
     let widened = wider_kind(a, b).and_then(|to| Some((a.cast(&to).ok()?, b.cast(&to).ok()?)));
     match &widened {
         Some((a, b)) => a.evaluate_cmp(b),
@@ -21,11 +24,20 @@ pub(super) fn compare_values(a: &Value, b: &Value) -> Ordering {
     .unwrap_or(Ordering::Equal)
 }
 
-fn without_negative_zero(value: &Value) -> std::borrow::Cow<'_, Value> {
+fn is_negative_zero(value: &Value) -> bool {
     match value {
-        Value::F64(x) if *x == 0.0 => std::borrow::Cow::Owned(Value::F64(0.0)),
-        Value::F32(x) if *x == 0.0 => std::borrow::Cow::Owned(Value::F32(0.0)),
-        other => std::borrow::Cow::Borrowed(other),
+        Value::F64(x) => *x == 0.0 && x.is_sign_negative(),
+        Value::F32(x) => *x == 0.0 && x.is_sign_negative(),
+        _ => false,
+    }
+}
+
+/// `value` with a -0.0 made 0.0 (any other value as it is).
+fn without_negative_zero(value: &Value) -> Value {
+    match value {
+        Value::F64(x) if *x == 0.0 => Value::F64(0.0),
+        Value::F32(x) if *x == 0.0 => Value::F32(0.0),
+        other => other.clone(),
     }
 }
 
