@@ -89,21 +89,31 @@ pub(super) fn output_types(
     query: &Query,
     params: &[Value],
 ) -> Vec<Option<DataType>> {
+    reading_types(engine, params, Vec::new(), Vec::new(), query)
+        .into_iter()
+        .map(|(_, data_type)| data_type)
+        .collect()
+}
+
+/// A copy of `query` typed for its output columns only, in `scopes` and `ctes`.
+fn reading_types(
+    engine: &Engine,
+    params: &[Value],
+    scopes: Vec<Scope>,
+    ctes: Vec<(String, Option<Columns>)>,
+    query: &Query,
+) -> Columns {
     let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
     let mut typing = Typing {
         engine,
         params,
-        scopes: Vec::new(),
-        ctes: Vec::new(),
+        scopes,
+        ctes,
         untyped: &mut nothing,
         calls: None,
         reading: true,
     };
-    typing
-        .query(&mut query.clone())
-        .into_iter()
-        .map(|(_, data_type)| data_type)
-        .collect()
+    typing.query(&mut query.clone())
 }
 
 fn walk<'e>(
@@ -769,20 +779,14 @@ impl Typing<'_> {
     /// The output types of a query typed in an expression (a scalar subquery), without
     /// handing anything over: `type_of` reads, it does not walk.
     fn output_types(&self, query: &Query) -> Columns {
-        let mut copy = query.clone();
-        let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
-        let mut typing = Typing {
-            engine: self.engine,
-            params: self.params,
-            scopes: Vec::new(),
-            ctes: self.ctes.clone(),
-            untyped: &mut nothing,
-            calls: None,
-            reading: true,
-        };
         // The enclosing scopes are read again (a correlated subquery's columns).
-        typing.scopes = self.scopes.clone();
-        typing.query(&mut copy)
+        reading_types(
+            self.engine,
+            self.params,
+            self.scopes.clone(),
+            self.ctes.clone(),
+            query,
+        )
     }
 }
 
