@@ -17,8 +17,9 @@ use {
         data::Value,
         sqlparser::ast::{
             Assignment, AssignmentTarget, BinaryOperator, DateTimeField, Expr, FromTable, Function,
-            FunctionArg, FunctionArgExpr, FunctionArguments, Insert, OnConflict, OnConflictAction,
-            OnInsert, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+            FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Insert, OnConflict,
+            OnConflictAction, OnInsert, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+            TableWithJoins,
             UnaryOperator, Value as SqlValue,
         },
         translate::translate_data_type,
@@ -38,18 +39,57 @@ pub(super) type Columns = Vec<(String, Option<DataType>)>;
 /// What the walk hands each untyped value to, with its type and role.
 type Untyped<'e> = &'e mut dyn FnMut(&mut Expr, &DataType, Role);
 
+/// A lowering pass the binder's walk drives (numeric.rs): handed each expression where it
+/// stands, in the scopes that bind it, and each query level's output to rule over. The binder
+/// walks and resolves names; the pass rewrites.
+pub(super) trait Lowering {
+    /// What the pass knows of a value beside its SQL type (numeric.rs: the kind of number
+    /// GlueSQL computes on each row).
+    type Kind: Clone;
+    /// Lowers `expr` in place in `binder`'s scopes (a query inside it through
+    /// `binder.lower_query`); answers its value's kind.
+    fn expr(&self, expr: &mut Expr, binder: &mut Binder<'_>) -> Self::Kind;
+    /// The kind of a FROM item's column of this type (a wildcard selects it).
+    fn of_type(&self, data_type: Option<&DataType>) -> Self::Kind;
+    /// A SELECT's expressions lowered: `output` holds its items' kinds, `keys` its GROUP BY
+    /// keys'.
+    fn select(&self, select: &mut Select, output: &mut [Self::Kind], keys: &[Self::Kind]);
+    /// A query's output kinds known (its first arm's), before its ORDER BY, LIMIT and OFFSET
+    /// are lowered.
+    fn query(&self, query: &mut Query, output: &mut [Self::Kind]);
+    /// An ORDER BY key lowered, with its kind.
+    fn sort_key(&self, key: &mut Expr, kind: &Self::Kind);
+    /// How a derived table's column of this kind reads to the query around it.
+    fn column(&self, kind: &Self::Kind) -> DerivedColumn;
+}
+
+/// A derived table's column as a lowering pass sees it.
+pub(super) struct DerivedColumn {
+    /// The type its values have on every row, where the pass knows it better than its SQL
+    /// type (`None`: the binder's type stands).
+    pub data_type: Option<DataType>,
+    /// Its values' kind varies by row.
+    pub varying: bool,
+    /// It is NULL on every row.
+    pub null_only: bool,
+}
+
+/// The binder's state as a lowering pass sees it: the scopes of the query levels around the
+/// expression it is handed.
+pub(super) type Binder<'e> = Typing<'e>;
+
 /// What the walk hands each function call (`CEIL` and `FLOOR` included, and a CAST to an
 /// integer type: see `is_integer_cast`) to, its arguments handed first, with the types of its
 /// plain arguments in order (`None`: not known).
 type Calls<'e> = &'e mut dyn FnMut(&mut Expr, &[Option<DataType>]);
 
-struct Typing<'e> {
+pub(super) struct Typing<'e> {
     engine: &'e Engine,
     params: &'e [Value],
     scopes: Vec<Scope>,
     /// The WITH queries in scope, innermost last.
     ctes: Vec<(String, Option<Columns>)>,
-    untyped: Untyped<'e>,
+    untyped: Option<Untyped<'e>>,
     calls: Option<Calls<'e>>,
     /// Set: only the output columns are wanted (a scalar subquery typed where it stands), so
     /// no WHERE, ON or ORDER BY is walked: each query level is walked once, not once per
@@ -67,7 +107,7 @@ pub(super) fn type_untyped(
     params: &[Value],
     mut untyped: impl FnMut(&mut Expr, &DataType, Role),
 ) {
-    walk(engine, statement, params, &mut untyped, None);
+    walk(engine, statement, params, Some(&mut untyped), None);
 }
 
 /// Hands `calls` each function call of `statement`, innermost first, with its arguments'
@@ -78,8 +118,7 @@ pub(super) fn type_calls(
     params: &[Value],
     mut calls: impl FnMut(&mut Expr, &[Option<DataType>]),
 ) {
-    let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
-    walk(engine, statement, params, &mut nothing, Some(&mut calls));
+    walk(engine, statement, params, None, Some(&mut calls));
 }
 
 /// The SQL types of `query`'s output columns (`None`: not known), as the binder gives them:
@@ -103,13 +142,12 @@ fn reading_types(
     ctes: Vec<(String, Option<Columns>)>,
     query: &Query,
 ) -> Columns {
-    let mut nothing = |_: &mut Expr, _: &DataType, _: Role| {};
     let mut typing = Typing {
         engine,
         params,
         scopes,
         ctes,
-        untyped: &mut nothing,
+        untyped: None,
         calls: None,
         reading: true,
     };
@@ -120,7 +158,7 @@ fn walk<'e>(
     engine: &'e Engine,
     statement: &mut Statement,
     params: &'e [Value],
-    untyped: Untyped<'e>,
+    untyped: Option<Untyped<'e>>,
     calls: Option<Calls<'e>>,
 ) {
     let mut typing = Typing {
@@ -339,21 +377,20 @@ impl Typing<'_> {
     /// `SET column = value`: the value is stored in the column of the innermost scope.
     fn assignments(&mut self, assignments: &mut [Assignment]) {
         for assignment in assignments {
-            let column = match &assignment.target {
-                AssignmentTarget::ColumnName(name) => name.0.last().map(|i| i.value.clone()),
-                AssignmentTarget::Tuple(_) => None,
-            };
-            let data_type = column.and_then(|c| {
-                self.scopes
-                    .last()
-                    .and_then(|scope| scope.column_type(None, &c))
-                    .flatten()
-            });
-            if let Some(data_type) = data_type {
+            if let Some(data_type) = self.assigned_type(assignment) {
                 self.report(&mut assignment.value, &data_type, Role::Store);
             }
             self.expr(&mut assignment.value);
         }
+    }
+
+    /// The type of the column `SET column = …` stores in: the innermost scope's.
+    pub(super) fn assigned_type(&self, assignment: &Assignment) -> Option<DataType> {
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return None;
+        };
+        let column = name.0.last()?;
+        self.scopes.last()?.column_type(None, &column.value).flatten()
     }
 
     fn report(&mut self, expr: &mut Expr, data_type: &DataType, role: Role) {
@@ -361,8 +398,11 @@ impl Typing<'_> {
             Expr::Nested(inner) => inner.as_mut(),
             other => other,
         };
-        if is_untyped(expr) && *data_type != DataType::Text {
-            (self.untyped)(expr, data_type, role);
+        if let (true, Some(untyped)) = (
+            is_untyped(expr) && *data_type != DataType::Text,
+            self.untyped.as_mut(),
+        ) {
+            untyped(expr, data_type, role);
         }
     }
 
@@ -487,7 +527,7 @@ impl Typing<'_> {
     }
 
     /// The SQL type of `expr` where it is known.
-    fn type_of(&self, expr: &Expr) -> Option<DataType> {
+    pub(super) fn type_of(&self, expr: &Expr) -> Option<DataType> {
         match expr {
             Expr::Identifier(ident) => column_type_named(None, &ident.value, &self.scopes),
             Expr::CompoundIdentifier(idents) if idents.len() >= 2 => {
@@ -790,8 +830,223 @@ impl Typing<'_> {
     }
 }
 
+/// The binder's walk for a lowering pass: every query level in order, each SELECT's FROM bound
+/// (its derived tables lowered first) before its expressions are handed over.
+impl<'e> Typing<'e> {
+    /// A binder with no scope yet, for a lowering pass over a statement run with `params`.
+    pub(super) fn lowering(engine: &'e Engine, params: &'e [Value]) -> Self {
+        Typing {
+            engine,
+            params,
+            scopes: Vec::new(),
+            ctes: Vec::new(),
+            untyped: None,
+            calls: None,
+            reading: true,
+        }
+    }
+
+    /// The scopes of the query levels around the expression being lowered, innermost last.
+    pub(super) fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+
+    /// The scope of `factors` (derived tables lowered) enters, for the rest of the walk.
+    pub(super) fn enter<'f, L: Lowering>(
+        &mut self,
+        factors: impl IntoIterator<Item = &'f mut TableFactor>,
+        lower: &L,
+    ) {
+        let mut scope = Scope::default();
+        for factor in factors {
+            self.lower_factor(factor, &mut scope, lower);
+        }
+        self.scopes.push(scope);
+    }
+
+    /// Lowers every query level of `query` (a WITH's queries are inlined before lowering);
+    /// answers its output kinds, its first arm's for a set operation.
+    pub(super) fn lower_query<L: Lowering>(&mut self, query: &mut Query, lower: &L) -> Vec<L::Kind> {
+        self.lower_query_columns(query, lower, false).0
+    }
+
+    /// `lower_query`, and with `named` the output columns' names and SQL types as well.
+    fn lower_query_columns<L: Lowering>(
+        &mut self,
+        query: &mut Query,
+        lower: &L,
+        named: bool,
+    ) -> (Vec<L::Kind>, Columns) {
+        let (mut output, columns, last) = match query.body.as_mut() {
+            SetExpr::Select(select) => {
+                let (output, columns, scope) = self.lower_select(select, lower, named);
+                (output, columns, Some(scope))
+            }
+            body => {
+                let (output, columns) = self.lower_body(body, lower, named);
+                (output, columns, None)
+            }
+        };
+        lower.query(query, &mut output);
+        // ORDER BY after one SELECT reads its FROM's columns (`ORDER BY d - 1`).
+        let scoped = last.map(|scope| self.scopes.push(scope)).is_some();
+        let sorted = query.order_by.as_ref().map_or(0, |o| o.exprs.len());
+        for (at, expr) in super::subquery::query_tail_exprs_mut(query)
+            .into_iter()
+            .enumerate()
+        {
+            let kind = lower.expr(expr, self);
+            if at < sorted {
+                lower.sort_key(expr, &kind);
+            }
+        }
+        if scoped {
+            self.scopes.pop();
+        }
+        (output, columns)
+    }
+
+    fn lower_body<L: Lowering>(
+        &mut self,
+        body: &mut SetExpr,
+        lower: &L,
+        named: bool,
+    ) -> (Vec<L::Kind>, Columns) {
+        match body {
+            SetExpr::Select(select) => {
+                let (output, columns, _) = self.lower_select(select, lower, named);
+                (output, columns)
+            }
+            SetExpr::Query(query) => self.lower_query_columns(query, lower, named),
+            SetExpr::SetOperation { left, right, .. } => {
+                let (output, mut columns) = self.lower_body(left, lower, named);
+                let (_, right) = self.lower_body(right, lower, named);
+                for ((_, l), (_, r)) in columns.iter_mut().zip(right) {
+                    *l = unified([l.take(), r].into_iter());
+                }
+                (output, columns)
+            }
+            // An INSERT's VALUES rows are the pass's own to walk, with their target columns.
+            _ => (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Lowers one SELECT; answers its items' kinds, with `named` its output columns, and the
+    /// scope its FROM made.
+    fn lower_select<L: Lowering>(
+        &mut self,
+        select: &mut Select,
+        lower: &L,
+        named: bool,
+    ) -> (Vec<L::Kind>, Columns, Scope) {
+        self.enter(relations(&mut select.from), lower);
+        let mut output = Vec::new();
+        let mut projected = 0;
+        for item in &mut select.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    projected += 1;
+                    output.push(lower.expr(e, self));
+                }
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                    let qualifier = match item {
+                        SelectItem::QualifiedWildcard(name, _) => {
+                            Some(name.0.last().map(|i| i.value.clone()).unwrap_or_default())
+                        }
+                        _ => None,
+                    };
+                    let tables = self.scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
+                    for table in tables
+                        .iter()
+                        .filter(|t| qualifier.as_ref().is_none_or(|q| t.name == *q))
+                    {
+                        for (_, data_type) in table.columns.iter().flatten() {
+                            output.push(lower.of_type(data_type.as_ref()));
+                        }
+                    }
+                }
+            }
+        }
+        // select_exprs_mut lists GROUP BY just before HAVING, after the projection and ON /
+        // WHERE.
+        let grouped = match &select.group_by {
+            GroupByExpr::Expressions(exprs, _) => exprs.len(),
+            _ => 0,
+        };
+        let after = usize::from(select.having.is_some());
+        let kinds: Vec<L::Kind> = select_exprs_mut(select)
+            .into_iter()
+            .skip(projected)
+            .map(|expr| lower.expr(expr, self))
+            .collect();
+        let keys = kinds
+            .len()
+            .checked_sub(after + grouped)
+            .and_then(|start| kinds.get(start..start + grouped))
+            .unwrap_or_default();
+        lower.select(select, &mut output, keys);
+        // The columns as lowered: a derived table's read by the query around it.
+        let columns = if named {
+            self.projection(&select.projection)
+        } else {
+            Vec::new()
+        };
+        (output, columns, self.scopes.pop().unwrap_or_default())
+    }
+
+    /// One FROM item in `scope`: a derived table lowered, its columns typed by the binder and
+    /// marked by the pass.
+    fn lower_factor<L: Lowering>(&mut self, factor: &mut TableFactor, scope: &mut Scope, lower: &L) {
+        match factor {
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let (kinds, columns) = self.lower_query_columns(subquery, lower, true);
+                let columns = match alias {
+                    Some(alias) => renamed(columns, &alias.columns),
+                    None => columns,
+                };
+                let mut table = ScopeTable {
+                    name: alias
+                        .as_ref()
+                        .map_or_else(String::new, |a| a.name.value.clone()),
+                    columns: None,
+                    varying: Vec::new(),
+                    null_only: Vec::new(),
+                    source: None,
+                };
+                let mut typed = Vec::new();
+                for (at, (name, data_type)) in columns.into_iter().enumerate() {
+                    let Some(column) = kinds.get(at).map(|k| lower.column(k)) else {
+                        typed.push((name, data_type));
+                        continue;
+                    };
+                    if column.varying {
+                        table.varying.push(name.clone());
+                    }
+                    if column.null_only {
+                        table.null_only.push(name.clone());
+                    }
+                    typed.push((name, column.data_type.or(data_type)));
+                }
+                table.columns = Some(typed);
+                scope.tables.push(table);
+            }
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => {
+                self.lower_factor(&mut table_with_joins.relation, scope, lower);
+                for join in &mut table_with_joins.joins {
+                    self.lower_factor(&mut join.relation, scope, lower);
+                }
+            }
+            other => self.factor(other, scope),
+        }
+    }
+}
+
 /// Every FROM item of a FROM list, joined ones included, in order.
-fn relations(from: &mut [TableWithJoins]) -> Vec<&mut TableFactor> {
+pub(super) fn relations(from: &mut [TableWithJoins]) -> Vec<&mut TableFactor> {
     let mut factors = Vec::new();
     for table in from {
         factors.push(&mut table.relation);

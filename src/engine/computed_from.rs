@@ -257,7 +257,7 @@ impl Engine {
                 }
                 // A computed column (`b.c0 - 4` of a DATE) has the type the typer gives it.
                 if types.iter().any(Option::is_none) {
-                    let typed = super::numeric::output_types(self, subquery);
+                    let typed = super::bind_types::output_types(self, subquery, &[]);
                     for (slot, typed) in types.iter_mut().zip(typed) {
                         *slot = slot.take().or(typed);
                     }

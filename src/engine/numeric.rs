@@ -13,9 +13,9 @@
 
 use {
     super::{
+        bind_types::{insert_targets, relations, Binder, DerivedColumn, Lowering},
         functions::cast,
-        scope::{column_type_of, Scope, ScopeTable},
-        subquery::{all_selects, query_tail_exprs_mut, select_exprs_mut},
+        scope::{column_type_of, Scope},
         walk::operands_mut,
         Engine,
     },
@@ -30,9 +30,10 @@ use {
         sqlparser::ast::{
             BinaryOperator, DataType, DateTimeField, DuplicateTreatment, ExactNumberInfo, Expr,
             ExtractSyntax, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Interval,
-            Query, Select, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator,
+            Query, Select, SelectItem, SetExpr, Statement, UnaryOperator,
             Value as SqlValue,
         },
+        translate::translate_data_type,
     },
     std::str::FromStr,
 };
@@ -73,26 +74,9 @@ fn of_glue_type(data_type: &GlueType) -> Num {
     }
 }
 
+/// The kind of a value CAST to (or written as) `data_type`, as the binder translates it.
 fn of_sql_type(data_type: &DataType) -> Num {
-    match data_type {
-        DataType::Int(_)
-        | DataType::Integer(_)
-        | DataType::Int8(_)
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::Int128
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64
-        | DataType::UInt128 => Num::Int,
-        DataType::Float(_) | DataType::Float32 | DataType::Float64 => Num::Float,
-        DataType::Decimal(_) => Num::Decimal,
-        DataType::Date => Num::Date,
-        DataType::Timestamp(..) => Num::Timestamp,
-        _ => Num::Unknown,
-    }
+    translate_data_type(data_type).map_or(Num::Unknown, |t| of_glue_type(&t))
 }
 
 fn of_value(value: &Value) -> Num {
@@ -129,32 +113,6 @@ fn glue_type_of(num: Num) -> Option<GlueType> {
     }
 }
 
-/// The types of `query`'s output columns as the typer knows them, `None` where it does not:
-/// a computed join reads a view's `c0 - 4` of a DATE as a DATE even where every row it gives
-/// is NULL (computed_from.rs). Types a copy; `query` is left as it is.
-pub(super) fn output_types(engine: &Engine, query: &Query) -> Vec<Option<GlueType>> {
-    let typer = Typer {
-        engine,
-        params: &[],
-    };
-    let mut copy = query.clone();
-    typer
-        .query(&mut copy, &mut Vec::new())
-        .into_iter()
-        .map(glue_type_of)
-        .collect()
-}
-
-/// The kinds of a FROM item's columns, in order (nothing when its columns are unknown).
-fn columns_num(table: &ScopeTable) -> Vec<Num> {
-    table.columns.as_ref().map_or_else(Vec::new, |columns| {
-        columns
-            .iter()
-            .map(|(_, t)| t.as_ref().map_or(Num::Unknown, of_glue_type))
-            .collect()
-    })
-}
-
 /// The kind a function's result has in GlueSQL, for the functions whose result kind does not
 /// follow their arguments'. LENGTH and ASCII give unsigned integers, which GlueSQL cannot mix
 /// with signed ones: they are cast to INTEGER where called.
@@ -167,14 +125,6 @@ fn function_result(name: &str) -> Option<Num> {
         }
         _ => return None,
     })
-}
-
-/// A stored column's type, its name matched as names match (names.rs).
-fn column_glue_type(engine: &Engine, table: &str, column: &str) -> Option<GlueType> {
-    let defs = engine.store().table(table)?.schema.column_defs.as_ref()?;
-    let names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
-    let at = super::names::column_position(&names, column)?;
-    Some(defs[at].data_type.clone())
 }
 
 fn is_integer(num: Num) -> bool {
@@ -217,39 +167,33 @@ struct Typer<'a> {
 /// Rewrites `statement` in place so integer/float/decimal mixes compute as SQL says.
 pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[Value]) {
     let typer = Typer { engine, params };
-    let mut scopes = Vec::new();
+    let mut binder = Binder::lowering(engine, params);
+    let b = &mut binder;
     match statement {
         Statement::Query(query) => {
-            typer.query(query, &mut scopes);
+            b.lower_query(query, &typer);
         }
         Statement::Insert(insert) => {
+            let columns = insert
+                .table_name
+                .0
+                .last()
+                .and_then(|t| engine.columns_of_table(&t.value))
+                .unwrap_or_default();
+            let targets = insert_targets(insert, &columns);
             let Some(source) = insert.source.as_mut() else {
                 return;
             };
-            typer.query(source, &mut scopes);
+            b.lower_query(source, &typer);
             // VALUES rows: typed as expressions, and a TIMESTAMP bound for a DATE column cast
             // to its date, as PostgreSQL's assignment does.
             let SetExpr::Values(values) = source.body.as_mut() else {
                 return;
             };
-            let table = insert.table_name.0.last().map(|i| i.value.clone());
-            let columns: Vec<String> = match &insert.columns {
-                named if !named.is_empty() => named.iter().map(|i| i.value.clone()).collect(),
-                _ => table
-                    .as_deref()
-                    .and_then(|t| engine.store().table(t))
-                    .and_then(|t| t.schema.column_defs.as_ref())
-                    .map(|defs| defs.iter().map(|d| d.name.clone()).collect())
-                    .unwrap_or_default(),
-            };
             for row in &mut values.rows {
                 for (at, value) in row.iter_mut().enumerate() {
-                    let num = typer.expr(value, &mut scopes);
-                    let to = table
-                        .as_deref()
-                        .zip(columns.get(at))
-                        .and_then(|(table, column)| column_glue_type(engine, table, column));
-                    if num == Num::Timestamp && to == Some(GlueType::Date) {
+                    let num = typer.expr(value, b);
+                    if num == Num::Timestamp && targets.get(at) == Some(&Some(GlueType::Date)) {
                         cast_in_place(value, DataType::Date);
                     }
                 }
@@ -261,27 +205,13 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
             selection,
             ..
         } => {
-            scopes.push(engine.scope_of_from(std::slice::from_ref(table)));
-            let target = match &table.relation {
-                TableFactor::Table { name, .. } => name.0.last().map(|i| i.value.clone()),
-                _ => None,
-            };
+            b.enter(relations(std::slice::from_mut(table)), &typer);
             for assignment in assignments {
-                let num = typer.expr(&mut assignment.value, &mut scopes);
+                let num = typer.expr(&mut assignment.value, b);
                 // A value stored in a FLOAT or DECIMAL column takes the column's type, as an
                 // assignment does in SQL; GlueSQL refuses an integer-valued expression there, and
                 // a FLOAT in a DECIMAL column (or the reverse).
-                let column = match &assignment.target {
-                    gluesql_core::sqlparser::ast::AssignmentTarget::ColumnName(name) => {
-                        name.0.last().map(|i| i.value.as_str())
-                    }
-                    _ => None,
-                };
-                let to = target
-                    .as_deref()
-                    .zip(column)
-                    .and_then(|(table, column)| column_glue_type(engine, table, column))
-                    .map(|t| of_glue_type(&t));
+                let to = b.assigned_type(assignment).map(|t| of_glue_type(&t));
                 // A computed value of a kind not known here (an upsert's `excluded.c` bound as
                 // NULL beside an integer in COALESCE) is converted as well, as an assignment
                 // converts; a written value (a literal, DEFAULT, a column) GlueSQL stores itself.
@@ -314,161 +244,69 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                 }
             }
             if let Some(selection) = selection {
-                typer.expr(selection, &mut scopes);
+                typer.expr(selection, b);
             }
         }
         Statement::Delete(delete) => {
             let (gluesql_core::sqlparser::ast::FromTable::WithFromKeyword(from)
-            | gluesql_core::sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
-            scopes.push(engine.scope_of_from(from));
+            | gluesql_core::sqlparser::ast::FromTable::WithoutKeyword(from)) = &mut delete.from;
+            b.enter(relations(from), &typer);
             if let Some(selection) = delete.selection.as_mut() {
-                typer.expr(selection, &mut scopes);
+                typer.expr(selection, b);
             }
         }
         _ => {}
     }
 }
 
-impl Typer<'_> {
-    /// Types (and rewrites) every SELECT of `query`; answers the first one's output column
-    /// types, which a derived table or view over it gives its columns.
-    fn query(&self, query: &mut Query, scopes: &mut Vec<Scope>) -> Vec<Num> {
-        let mut output = None;
-        let mut last_scope = None;
-        all_selects(&mut query.body, &mut |select| {
-            let (types, scope) = self.select(select, scopes);
-            output.get_or_insert(types);
-            last_scope = Some(scope);
-            true
-        });
-        let mut output = output.unwrap_or_default();
-        sort_varying_as_float(query, &mut output);
-        sort_negative_zero_as_zero(query, &output);
-        // ORDER BY after one SELECT reads its FROM's columns (`ORDER BY d - 1`).
-        let plain = matches!(query.body.as_ref(), SetExpr::Select(_));
-        let scoped = match last_scope {
-            Some(scope) if plain => {
-                scopes.push(scope);
-                true
-            }
-            _ => false,
-        };
-        let sorted = query.order_by.as_ref().map_or(0, |o| o.exprs.len());
-        for (at, expr) in query_tail_exprs_mut(query).into_iter().enumerate() {
-            let num = self.expr(expr, scopes);
-            if at < sorted && as_value(num) == Num::Float && may_be_negative_zero(expr) {
-                plus_zero(expr);
-            }
-        }
-        if scoped {
-            scopes.pop();
-        }
-        output
+/// numeric.rs as the binder drives it: each expression's kind is the kind of number GlueSQL
+/// computes on each row, which its rules (not the binder's SQL types) make right.
+impl Lowering for Typer<'_> {
+    type Kind = Num;
+
+    fn expr(&self, expr: &mut Expr, binder: &mut Binder<'_>) -> Num {
+        // What an expression gives once it is a value (an output column, a sort key).
+        as_value(Typer::expr(self, expr, binder))
     }
 
-    /// Types one SELECT; answers its output column types and the scope its FROM made.
-    fn select(&self, select: &mut Select, scopes: &mut Vec<Scope>) -> (Vec<Num>, Scope) {
-        // One entry per FROM item, in the order `scope_of_from` lists them: a derived
-        // table's (or expanded view's) column types, typed like any other expression.
-        let mut derived = Vec::new();
-        for table in &mut select.from {
-            self.factor(&mut table.relation, scopes, &mut derived);
-            for join in &mut table.joins {
-                self.factor(&mut join.relation, scopes, &mut derived);
-            }
+    fn of_type(&self, data_type: Option<&GlueType>) -> Num {
+        data_type.map_or(Num::Unknown, of_glue_type)
+    }
+
+    fn select(&self, select: &mut Select, output: &mut [Num], keys: &[Num]) {
+        if keys.contains(&Num::Mixed) {
+            group_varying_as_float(select, keys, output);
         }
-        let mut scope = self.engine.scope_of_from(&select.from);
-        for (table, types) in scope.tables.iter_mut().zip(derived) {
-            if let (Some(columns), Some(types)) = (table.columns.as_mut(), types) {
-                for ((name, data_type), num) in columns.iter_mut().zip(types) {
-                    if num == Num::Mixed {
-                        table.varying.push(name.clone());
-                    } else if num == Num::Null {
-                        table.null_only.push(name.clone());
-                    } else if data_type.is_none() {
-                        *data_type = glue_type_of(num);
-                    }
-                }
-            }
-        }
-        scopes.push(scope);
-        let mut output = Vec::new();
-        let mut projected = 0;
-        for item in &mut select.projection {
-            match item {
-                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                    projected += 1;
-                    output.push(as_value(self.expr(e, scopes)));
-                }
-                SelectItem::Wildcard(_) => {
-                    let scope = scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
-                    output.extend(scope.iter().flat_map(columns_num));
-                }
-                SelectItem::QualifiedWildcard(name, _) => {
-                    let name = name.0.last().map(|i| i.value.as_str()).unwrap_or_default();
-                    let scope = scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
-                    output.extend(
-                        scope
-                            .iter()
-                            .filter(|t| t.name == name)
-                            .flat_map(columns_num),
-                    );
-                }
-            }
-        }
-        // select_exprs_mut lists GROUP BY just before HAVING, after the projection and ON /
-        // WHERE: their kinds are read from the end.
-        let grouped = match &select.group_by {
-            GroupByExpr::Expressions(exprs, _) => exprs.len(),
-            _ => 0,
-        };
-        let after = usize::from(select.having.is_some());
-        let nums: Vec<Num> = select_exprs_mut(select)
-            .into_iter()
-            .skip(projected)
-            .map(|expr| self.expr(expr, scopes))
-            .collect();
-        let group_nums = nums
-            .len()
-            .checked_sub(after + grouped)
-            .and_then(|start| nums.get(start..start + grouped))
-            .unwrap_or_default();
-        if group_nums.contains(&Num::Mixed) {
-            group_varying_as_float(select, group_nums, &mut output);
-        }
-        let scope = scopes.pop().unwrap_or_default();
         // Without FROM there is one row and nothing for DISTINCT to remove: its kind stays.
         if select.distinct.is_some() && !select.from.is_empty() && output.contains(&Num::Mixed) {
             // DISTINCT compares the values: 16 and 16.0 are one.
-            items_as_float(&mut select.projection, &mut output, |_, num| {
+            items_as_float(&mut select.projection, output, |_, num| {
                 num == Some(&Num::Mixed)
             });
         }
-        (output, scope)
     }
 
-    fn factor(
-        &self,
-        factor: &mut TableFactor,
-        scopes: &mut Vec<Scope>,
-        derived: &mut Vec<Option<Vec<Num>>>,
-    ) {
-        match factor {
-            TableFactor::Derived { subquery, .. } => {
-                derived.push(Some(self.query(subquery, scopes)));
-            }
-            TableFactor::NestedJoin {
-                table_with_joins, ..
-            } => {
-                self.factor(&mut table_with_joins.relation, scopes, derived);
-                for join in &mut table_with_joins.joins {
-                    self.factor(&mut join.relation, scopes, derived);
-                }
-            }
-            _ => derived.push(None),
+    fn query(&self, query: &mut Query, output: &mut [Num]) {
+        sort_varying_as_float(query, output);
+        sort_negative_zero_as_zero(query, output);
+    }
+
+    fn sort_key(&self, key: &mut Expr, kind: &Num) {
+        if *kind == Num::Float && may_be_negative_zero(key) {
+            plus_zero(key);
         }
     }
 
+    fn column(&self, kind: &Num) -> DerivedColumn {
+        DerivedColumn {
+            data_type: glue_type_of(*kind),
+            varying: *kind == Num::Mixed,
+            null_only: *kind == Num::Null,
+        }
+    }
+}
+
+impl Typer<'_> {
     fn column(&self, table: Option<&str>, column: &str, scopes: &[Scope]) -> Num {
         // The innermost scope naming the column decides, as in `column_type_named`.
         for scope in scopes.iter().rev() {
@@ -485,29 +323,12 @@ impl Typer<'_> {
         Num::Unknown
     }
 
-    /// Whether `expr` is a TIMESTAMP or a TIME: a column, literal or cast of one.
-    fn is_clock(&self, expr: &Expr, scopes: &[Scope]) -> bool {
-        self.is_timestamp(expr, scopes) || self.is_of_type(expr, scopes, &GlueType::Time)
-    }
-
-    /// Whether `expr` is a TIMESTAMP: a column, literal or cast of one.
-    fn is_timestamp(&self, expr: &Expr, scopes: &[Scope]) -> bool {
-        self.is_of_type(expr, scopes, &GlueType::Timestamp)
-    }
-
-    fn is_of_type(&self, expr: &Expr, scopes: &[Scope], wanted: &GlueType) -> bool {
-        let written = |t: &DataType| match t {
-            DataType::Timestamp(..) => *wanted == GlueType::Timestamp,
-            DataType::Time(..) => *wanted == GlueType::Time,
-            _ => false,
-        };
-        match expr {
-            Expr::Nested(inner) => self.is_of_type(inner, scopes, wanted),
-            Expr::TypedString { data_type, .. } | Expr::Cast { data_type, .. } => {
-                written(data_type)
-            }
-            _ => column_type_of(expr, scopes).as_ref() == Some(wanted),
-        }
+    /// Whether `expr` is a TIMESTAMP or a TIME, as the binder types it.
+    fn is_clock(&self, expr: &Expr, b: &Binder<'_>) -> bool {
+        matches!(
+            b.type_of(expr),
+            Some(GlueType::Timestamp | GlueType::Time)
+        )
     }
 
     /// The value of an integer constant: what `constant` reads (a literal, maybe negated), an
@@ -687,11 +508,11 @@ impl Typer<'_> {
         }
     }
 
-    fn expr(&self, expr: &mut Expr, scopes: &mut Vec<Scope>) -> Num {
+    fn expr(&self, expr: &mut Expr, b: &mut Binder<'_>) -> Num {
         match expr {
-            Expr::Identifier(ident) => self.column(None, &ident.value, scopes),
+            Expr::Identifier(ident) => self.column(None, &ident.value, b.scopes()),
             Expr::CompoundIdentifier(idents) if idents.len() == 2 => {
-                self.column(Some(&idents[0].value), &idents[1].value, scopes)
+                self.column(Some(&idents[0].value), &idents[1].value, b.scopes())
             }
             // `1e3` (scale -3, its text `1000`) is a fraction literal, as `1000.0` is.
             Expr::Value(SqlValue::Number(n, _)) => {
@@ -711,8 +532,8 @@ impl Typer<'_> {
             } => {
                 // A TIMESTAMP however computed (month arithmetic, CASE, a derived column), or
                 // a TIME.
-                let of = self.expr(value, scopes);
-                if of != Num::Timestamp && !self.is_clock(value, scopes) {
+                let of = self.expr(value, b);
+                if of != Num::Timestamp && !self.is_clock(value, b) {
                     return Num::Int;
                 }
                 // GlueSQL drops the fraction of a second; PostgreSQL gives it, as a NUMERIC.
@@ -722,29 +543,29 @@ impl Typer<'_> {
             }
             // GlueSQL's EXTRACT gives an integer (an I64) of every field.
             Expr::Extract { expr: value, .. } => {
-                self.expr(value, scopes);
+                self.expr(value, b);
                 Num::Int
             }
             // What math_functions.rs leaves of CEIL and FLOOR reads a FLOAT or an integer and
             // gives a FLOAT (`id - CEIL(f)` was computed as an integer: found by the judge).
             Expr::Ceil { expr: value, .. } | Expr::Floor { expr: value, .. } => {
-                self.expr(value, scopes);
+                self.expr(value, b);
                 Num::Float
             }
-            Expr::Nested(inner) => self.expr(inner, scopes),
+            Expr::Nested(inner) => self.expr(inner, b),
             Expr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
                 expr,
-            } => self.expr(expr, scopes),
+            } => self.expr(expr, b),
             Expr::Cast {
                 expr, data_type, ..
             } => {
-                self.expr(expr, scopes);
+                self.expr(expr, b);
                 of_sql_type(data_type)
             }
             Expr::BinaryOp { left, op, right } => {
-                let l = self.expr(left, scopes);
-                let r = self.expr(right, scopes);
+                let l = self.expr(left, b);
+                let r = self.expr(right, b);
                 if let Some((rewritten, num)) = self.date_arithmetic(left, op, right, l, r) {
                     *expr = rewritten;
                     return num;
@@ -761,8 +582,8 @@ impl Typer<'_> {
                     | BinaryOperator::LtEq
                     | BinaryOperator::Gt
                     | BinaryOperator::GtEq => {
-                        let ranges = (self.int_range(left, scopes), self.int_range(right, scopes));
-                        self.comparison(expr, l, r, ranges, scopes);
+                        let ranges = (self.int_range(left, b.scopes()), self.int_range(right, b.scopes()));
+                        self.comparison(expr, l, r, ranges, b.scopes());
                         Num::Unknown
                     }
                     _ => Num::Unknown,
@@ -786,7 +607,7 @@ impl Typer<'_> {
                             ..
                         } = arg
                         {
-                            let num = self.expr(e, scopes);
+                            let num = self.expr(e, b);
                             args.push((e, num));
                         }
                     }
@@ -884,11 +705,11 @@ impl Typer<'_> {
             } => {
                 let mut compared = Vec::new();
                 if let Some(operand) = operand {
-                    let num = self.expr(operand, scopes);
+                    let num = self.expr(operand, b);
                     compared.push((operand.as_mut(), num));
                 }
                 for condition in conditions {
-                    let num = self.expr(condition, scopes);
+                    let num = self.expr(condition, b);
                     if compared.is_empty() {
                         continue;
                     }
@@ -897,28 +718,28 @@ impl Typer<'_> {
                 coerce_together(&mut compared);
                 let mut branches = Vec::new();
                 for result in results {
-                    let num = self.expr(result, scopes);
+                    let num = self.expr(result, b);
                     branches.push((result, num));
                 }
                 if let Some(e) = else_result {
-                    let num = self.expr(e, scopes);
+                    let num = self.expr(e, b);
                     branches.push((e.as_mut(), num));
                 }
                 unify(&mut branches, self.params)
             }
-            Expr::Subquery(query) => self
-                .query(query, scopes)
+            Expr::Subquery(query) => b
+                .lower_query(query, self)
                 .first()
                 .map_or(Num::Unknown, |n| as_value(*n)),
             Expr::Exists {
                 subquery: query, ..
             } => {
-                self.query(query, scopes);
+                b.lower_query(query, self);
                 Num::Unknown
             }
             Expr::InSubquery { expr, subquery, .. } => {
-                let num = self.expr(expr, scopes);
-                let column = self.query(subquery, scopes).first().copied();
+                let num = self.expr(expr, b);
+                let column = b.lower_query(subquery, self).first().copied();
                 // The subquery's column cannot be cast from here; the tested value can.
                 let target = match (num, column.map(as_value)) {
                     (Num::Int | Num::Decimal, Some(Num::Float)) => Some(float()),
@@ -931,10 +752,10 @@ impl Typer<'_> {
                 Num::Unknown
             }
             Expr::InList { expr, list, .. } => {
-                let num = self.expr(expr, scopes);
+                let num = self.expr(expr, b);
                 let mut compared = vec![(expr.as_mut(), num)];
                 for item in list {
-                    let num = self.expr(item, scopes);
+                    let num = self.expr(item, b);
                     compared.push((item, num));
                 }
                 coerce_together(&mut compared);
@@ -943,9 +764,9 @@ impl Typer<'_> {
             Expr::Between {
                 expr, low, high, ..
             } => {
-                let num = self.expr(expr, scopes);
-                let low_num = self.expr(low, scopes);
-                let high_num = self.expr(high, scopes);
+                let num = self.expr(expr, b);
+                let low_num = self.expr(low, b);
+                let high_num = self.expr(high, b);
                 coerce_together(&mut [
                     (expr.as_mut(), num),
                     (low.as_mut(), low_num),
@@ -955,7 +776,7 @@ impl Typer<'_> {
             }
             other => {
                 for operand in operands_mut(other) {
-                    self.expr(operand, scopes);
+                    self.expr(operand, b);
                 }
                 Num::Unknown
             }
