@@ -169,7 +169,11 @@ pub fn format_value(value: &Value) -> String {
         Value::U128(v) => v.to_string(),
         Value::F32(v) => format!("{:.3}", f64::from(*v)),
         Value::F64(v) => format!("{v:.3}"),
-        Value::Decimal(v) => format!("{v:.3}"),
+        // Rounded as `%.3f` rounds (rust_decimal's `{:.3}` truncates: 2.6129 would print 2.612).
+        Value::Decimal(v) => format!(
+            "{:.3}",
+            v.round_dp_with_strategy(3, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        ),
         Value::Str(s) if s.is_empty() => "(empty)".to_owned(),
         Value::Str(s) => s
             .chars()
@@ -337,6 +341,11 @@ mod tests {
         assert_eq!(format_as(&Value::Str("qbrdd".into()), Some('I')), "0");
         assert_eq!(format_as(&Value::Str(" -2.5x".into()), Some('R')), "-2.500");
         assert_eq!(format_as(&Value::F64(2.5), Some('I')), "2.500");
+        // A DECIMAL rounds as a float does (`81.0 / 31` is 2.6129…).
+        let decimal = |text: &str| Value::Decimal(text.parse().unwrap());
+        assert_eq!(format_value(&decimal("2.6129032258")), "2.613");
+        assert_eq!(format_value(&decimal("-171.4285")), "-171.429");
+        assert_eq!(format_value(&decimal("7.4")), "7.400");
     }
 
     #[test]
