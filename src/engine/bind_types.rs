@@ -19,8 +19,7 @@ use {
             Assignment, AssignmentTarget, BinaryOperator, DateTimeField, Expr, FromTable, Function,
             FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Insert, OnConflict,
             OnConflictAction, OnInsert, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
-            TableWithJoins,
-            UnaryOperator, Value as SqlValue,
+            TableWithJoins, UnaryOperator, Value as SqlValue,
         },
         translate::translate_data_type,
     },
@@ -390,7 +389,10 @@ impl Typing<'_> {
             return None;
         };
         let column = name.0.last()?;
-        self.scopes.last()?.column_type(None, &column.value).flatten()
+        self.scopes
+            .last()?
+            .column_type(None, &column.value)
+            .flatten()
     }
 
     fn report(&mut self, expr: &mut Expr, data_type: &DataType, role: Role) {
@@ -866,7 +868,11 @@ impl<'e> Typing<'e> {
 
     /// Lowers every query level of `query` (a WITH's queries are inlined before lowering);
     /// answers its output kinds, its first arm's for a set operation.
-    pub(super) fn lower_query<L: Lowering>(&mut self, query: &mut Query, lower: &L) -> Vec<L::Kind> {
+    pub(super) fn lower_query<L: Lowering>(
+        &mut self,
+        query: &mut Query,
+        lower: &L,
+    ) -> Vec<L::Kind> {
         self.lower_query_columns(query, lower, false).0
     }
 
@@ -955,7 +961,11 @@ impl<'e> Typing<'e> {
                         }
                         _ => None,
                     };
-                    let tables = self.scopes.last().map(|s| s.tables.as_slice()).unwrap_or(&[]);
+                    let tables = self
+                        .scopes
+                        .last()
+                        .map(|s| s.tables.as_slice())
+                        .unwrap_or(&[]);
                     for table in tables
                         .iter()
                         .filter(|t| qualifier.as_ref().is_none_or(|q| t.name == *q))
@@ -996,7 +1006,12 @@ impl<'e> Typing<'e> {
 
     /// One FROM item in `scope`: a derived table lowered, its columns typed by the binder and
     /// marked by the pass.
-    fn lower_factor<L: Lowering>(&mut self, factor: &mut TableFactor, scope: &mut Scope, lower: &L) {
+    fn lower_factor<L: Lowering>(
+        &mut self,
+        factor: &mut TableFactor,
+        scope: &mut Scope,
+        lower: &L,
+    ) {
         match factor {
             TableFactor::Derived {
                 subquery, alias, ..

@@ -13,6 +13,7 @@ mod constant_case;
 mod constraints;
 mod correlated_setops;
 mod ctes;
+mod date_arithmetic;
 mod decimal_literals;
 mod defaults;
 mod derived_once;

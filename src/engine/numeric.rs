@@ -14,6 +14,7 @@
 use {
     super::{
         bind_types::{insert_targets, relations, Binder, DerivedColumn, Lowering},
+        date_arithmetic::{self, Gives, Operand},
         functions::cast,
         scope::{column_type_of, Scope},
         walk::operands_mut,
@@ -29,9 +30,8 @@ use {
         data::Value,
         sqlparser::ast::{
             BinaryOperator, DataType, DateTimeField, DuplicateTreatment, ExactNumberInfo, Expr,
-            ExtractSyntax, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Interval,
-            Query, Select, SelectItem, SetExpr, Statement, UnaryOperator,
-            Value as SqlValue,
+            FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Query, Select,
+            SelectItem, SetExpr, Statement, UnaryOperator, Value as SqlValue,
         },
         translate::translate_data_type,
     },
@@ -129,6 +129,16 @@ fn function_result(name: &str) -> Option<Num> {
 
 fn is_integer(num: Num) -> bool {
     matches!(num, Num::Int | Num::IntLiteral)
+}
+
+/// Wraps `expr` in place as a FLOAT; a DECIMAL (or a value that may be one) through its text,
+/// which reads as the nearest FLOAT (as PostgreSQL converts a NUMERIC): GlueSQL's own
+/// conversion can miss by one in the last place (1 / 3.0 as 0.33333333333333337).
+fn to_float(expr: &mut Expr, num: Num) {
+    if matches!(num, Num::Decimal | Num::Mixed) {
+        cast_in_place(expr, DataType::Text);
+    }
+    cast_in_place(expr, float());
 }
 
 /// Wraps `expr` in place as `CAST(expr AS to)`.
@@ -232,14 +242,12 @@ pub fn rewrite_statement(engine: &Engine, statement: &mut Statement, params: &[V
                         cast_in_place(&mut assignment.value, DataType::Date)
                     }
                     (Some(Num::Float), Num::Int | Num::Mixed) => {
-                        cast_in_place(&mut assignment.value, float())
+                        to_float(&mut assignment.value, num)
                     }
                     (Some(Num::Decimal), Num::Int | Num::Mixed | Num::Float) => {
                         cast_in_place(&mut assignment.value, decimal())
                     }
-                    (Some(Num::Float), Num::Decimal) => {
-                        cast_in_place(&mut assignment.value, float())
-                    }
+                    (Some(Num::Float), Num::Decimal) => to_float(&mut assignment.value, num),
                     _ => {}
                 }
             }
@@ -274,6 +282,21 @@ impl Lowering for Typer<'_> {
     }
 
     fn select(&self, select: &mut Select, output: &mut [Num], keys: &[Num]) {
+        // A fraction literal selected is a NUMERIC, as PostgreSQL gives it: exact wherever the
+        // value goes (a derived table, a WITH query, a subquery computed ahead, a set
+        // operation's column, the rows read).
+        for (item, kind) in select.projection.iter_mut().zip(output.iter_mut()) {
+            let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item
+            else {
+                break;
+            };
+            if is_fraction_literal(e) {
+                if let Some(exact) = exact_literal(e) {
+                    *e = exact;
+                    *kind = Num::Decimal;
+                }
+            }
+        }
         if keys.contains(&Num::Mixed) {
             group_varying_as_float(select, keys, output);
         }
@@ -325,10 +348,7 @@ impl Typer<'_> {
 
     /// Whether `expr` is a TIMESTAMP or a TIME, as the binder types it.
     fn is_clock(&self, expr: &Expr, b: &Binder<'_>) -> bool {
-        matches!(
-            b.type_of(expr),
-            Some(GlueType::Timestamp | GlueType::Time)
-        )
+        matches!(b.type_of(expr), Some(GlueType::Timestamp | GlueType::Time))
     }
 
     /// The value of an integer constant: what `constant` reads (a literal, maybe negated), an
@@ -350,97 +370,6 @@ impl Typer<'_> {
                 .filter(|n| n.is_integer())
                 .and_then(|n| n.to_i64()),
         }
-    }
-
-    /// PostgreSQL's DATE arithmetic, which GlueSQL 0.20 does otherwise: `date - date` is the
-    /// whole days between them (GlueSQL: an INTERVAL), `date ± n` and `n + date` a DATE for any
-    /// integer `n` (GlueSQL refuses them); an `n` of another kind is left to GlueSQL's refusal.
-    fn date_arithmetic(
-        &self,
-        left: &Expr,
-        op: &BinaryOperator,
-        right: &Expr,
-        l: Num,
-        r: Num,
-    ) -> Option<(Expr, Num)> {
-        let (plus, minus) = match op {
-            BinaryOperator::Plus => (true, false),
-            BinaryOperator::Minus => (false, true),
-            _ => return None,
-        };
-        let (l_date, r_date) = (l == Num::Date, r == Num::Date);
-        let difference = |l: &Expr, r: &Expr, op: BinaryOperator| {
-            Expr::Nested(Box::new(Expr::BinaryOp {
-                left: Box::new(l.clone()),
-                op,
-                right: Box::new(r.clone()),
-            }))
-        };
-        if l_date && r_date && minus {
-            let between = difference(left, right, BinaryOperator::Minus);
-            // GlueSQL's EXTRACT fails on NULL.
-            let days = Expr::Case {
-                operand: None,
-                conditions: vec![Expr::IsNull(Box::new(between.clone()))],
-                results: vec![Expr::Value(SqlValue::Null)],
-                else_result: Some(Box::new(Expr::Extract {
-                    field: DateTimeField::Day,
-                    syntax: ExtractSyntax::From,
-                    expr: Box::new(between),
-                })),
-            };
-            return Some((days, Num::Int));
-        }
-        // A DATE and a whole number of months: PostgreSQL's month arithmetic (a TIMESTAMP).
-        let months = match (l_date, r_date) {
-            (true, false) => month_interval(right).map(|m| if minus { -m } else { m }),
-            (false, true) if plus => month_interval(left),
-            _ => None,
-        };
-        if let Some(months) = months {
-            let date = if l_date { left } else { right };
-            return Some((add_months(date, months, false)?, Num::Timestamp));
-        }
-        // A TIMESTAMP and whole months: the same, the time of day kept.
-        let months = match (l == Num::Timestamp, r == Num::Timestamp) {
-            (true, false) => month_interval(right).map(|m| if minus { -m } else { m }),
-            (false, true) if plus => month_interval(left),
-            _ => None,
-        };
-        if let Some(months) = months {
-            let at = if month_interval(right).is_some() {
-                left
-            } else {
-                right
-            };
-            return Some((add_months(at, months, true)?, Num::Timestamp));
-        }
-        let (date, days, days_kind) = match (l_date, r_date) {
-            (true, false) => (left, right, r),
-            (false, true) if plus => (right, left, l),
-            _ => return None,
-        };
-        let day_interval = |days: i64| {
-            Expr::Interval(Interval {
-                value: Box::new(Expr::Value(SqlValue::SingleQuotedString(days.to_string()))),
-                leading_field: Some(DateTimeField::Day),
-                leading_precision: None,
-                last_field: None,
-                fractional_seconds_precision: None,
-            })
-        };
-        let interval = match self.integer_constant(days) {
-            Some(days) => day_interval(if minus { days.checked_neg()? } else { days }),
-            // Any other integer: that many single days (the guard bounds the product).
-            None if is_integer(days_kind) => Expr::BinaryOp {
-                left: Box::new(day_interval(if minus { -1 } else { 1 })),
-                op: BinaryOperator::Multiply,
-                right: Box::new(Expr::Nested(Box::new(days.clone()))),
-            },
-            None => return None,
-        };
-        let moved = difference(date, &interval, BinaryOperator::Plus);
-        Some((cast(moved, DataType::Date), Num::Date))
     }
 
     /// The range of an integer column's type, for a column reference.
@@ -536,9 +465,7 @@ impl Typer<'_> {
                 if of != Num::Timestamp && !self.is_clock(value, b) {
                     return Num::Int;
                 }
-                // GlueSQL drops the fraction of a second; PostgreSQL gives it, as a NUMERIC.
-                let seconds = super::functions::format_call((**value).clone(), "%S.%6f");
-                *expr = cast(seconds, decimal());
+                *expr = date_arithmetic::seconds(value);
                 Num::Decimal
             }
             // GlueSQL's EXTRACT gives an integer (an I64) of every field.
@@ -560,15 +487,39 @@ impl Typer<'_> {
             Expr::Cast {
                 expr, data_type, ..
             } => {
-                self.expr(expr, b);
-                of_sql_type(data_type)
+                let from = self.expr(expr, b);
+                let to = of_sql_type(data_type);
+                // A DECIMAL cast to a FLOAT goes through its text (see `to_float`).
+                if to == Num::Float && matches!(from, Num::Decimal | Num::Mixed) {
+                    cast_in_place(expr, DataType::Text);
+                }
+                to
             }
             Expr::BinaryOp { left, op, right } => {
                 let l = self.expr(left, b);
                 let r = self.expr(right, b);
-                if let Some((rewritten, num)) = self.date_arithmetic(left, op, right, l, r) {
+                let operand = |num: Num| match num {
+                    Num::Date => Operand::Date,
+                    Num::Timestamp => Operand::Timestamp,
+                    n if is_integer(n) => Operand::Integer,
+                    _ => Operand::Other,
+                };
+                let integer_constant = |e: &Expr| self.integer_constant(e);
+                let lowered = date_arithmetic::lower(
+                    left,
+                    op,
+                    right,
+                    operand(l),
+                    operand(r),
+                    integer_constant,
+                );
+                if let Some((rewritten, gives)) = lowered {
                     *expr = rewritten;
-                    return num;
+                    return match gives {
+                        Gives::Days => Num::Int,
+                        Gives::Date => Num::Date,
+                        Gives::Timestamp => Num::Timestamp,
+                    };
                 }
                 match op {
                     BinaryOperator::Plus
@@ -582,7 +533,10 @@ impl Typer<'_> {
                     | BinaryOperator::LtEq
                     | BinaryOperator::Gt
                     | BinaryOperator::GtEq => {
-                        let ranges = (self.int_range(left, b.scopes()), self.int_range(right, b.scopes()));
+                        let ranges = (
+                            self.int_range(left, b.scopes()),
+                            self.int_range(right, b.scopes()),
+                        );
                         self.comparison(expr, l, r, ranges, b.scopes());
                         Num::Unknown
                     }
@@ -612,6 +566,16 @@ impl Typer<'_> {
                         }
                     }
                 }
+                // A fraction literal ABS, SUM, MIN, MAX or AVG reads is a NUMERIC, whose result
+                // is one (`ABS(15.74) - i` is exact).
+                if matches!(name.as_str(), "ABS" | "SUM" | "MIN" | "MAX" | "AVG") {
+                    if let Some((e, num @ Num::FloatLiteral)) = args.first_mut() {
+                        if let Some(exact) = exact_literal(e) {
+                            **e = exact;
+                            *num = Num::Decimal;
+                        }
+                    }
+                }
                 let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
                 // An aggregate compares or adds its values: a kind that varies by row is
                 // aggregated as FLOATs. So is SIGN's, which GlueSQL refuses for a DECIMAL row.
@@ -619,7 +583,7 @@ impl Typer<'_> {
                     || (name == "COUNT" && distinct);
                 if (aggregate || name == "SIGN") && first == Num::Mixed {
                     if let Some((e, _)) = args.first_mut() {
-                        cast_in_place(e, float());
+                        to_float(e, first);
                     }
                 }
                 // GlueSQL averages DECIMALs as FLOATs (three 8.70s average to
@@ -637,6 +601,8 @@ impl Typer<'_> {
                     // The first argument or NULL, its type kept (SQLite's answer; the corpus
                     // relies on it), compared with the second as SQL compares numbers.
                     "NULLIF" => {
+                        exact_fractions(&mut args);
+                        let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
                         let second = args.get(1).map(|(_, n)| *n);
                         if let (
                             Num::Decimal,
@@ -741,13 +707,10 @@ impl Typer<'_> {
                 let num = self.expr(expr, b);
                 let column = b.lower_query(subquery, self).first().copied();
                 // The subquery's column cannot be cast from here; the tested value can.
-                let target = match (num, column.map(as_value)) {
-                    (Num::Int | Num::Decimal, Some(Num::Float)) => Some(float()),
-                    (Num::Int, Some(Num::Decimal)) => Some(decimal()),
-                    _ => None,
-                };
-                if let Some(target) = target {
-                    cast_in_place(expr, target);
+                match (num, column.map(as_value)) {
+                    (Num::Int | Num::Decimal, Some(Num::Float)) => to_float(expr, num),
+                    (Num::Int, Some(Num::Decimal)) => cast_in_place(expr, decimal()),
+                    _ => {}
                 }
                 Num::Unknown
             }
@@ -805,7 +768,7 @@ impl Typer<'_> {
             (Num::Mixed, other) | (other, Num::Mixed) if fraction(other) => {
                 for (side, num) in [(&mut *left, l), (&mut *right, r)] {
                     if matches!(num, Num::Mixed | Num::Decimal) {
-                        widen(side, float());
+                        to_float(side, num);
                     }
                 }
                 return Num::Float;
@@ -852,6 +815,34 @@ impl Typer<'_> {
             }
             _ => {}
         }
+        // A fraction literal is an exact NUMERIC (the binder's type, PostgreSQL's rule): beside
+        // an integer, a DECIMAL or another literal it computes as a DECIMAL (`0.1 + 0.2` is 0.3,
+        // `i * 24.40` keeps its cents), where GlueSQL would compute FLOATs. Beside a FLOAT it
+        // is a FLOAT, as in PostgreSQL.
+        let exact_beside = |n: Num| {
+            matches!(
+                n,
+                Num::FloatLiteral | Num::IntLiteral | Num::Int | Num::Decimal
+            )
+        };
+        if (l == Num::FloatLiteral && exact_beside(r))
+            || (r == Num::FloatLiteral && exact_beside(l))
+        {
+            let exact = |num: Num, side: &Expr| match num {
+                Num::FloatLiteral => exact_literal(side).map(Some),
+                _ => Some(None),
+            };
+            if let (Some(l_exact), Some(r_exact)) = (exact(l, left), exact(r, right)) {
+                for (side, exact, num) in [(&mut *left, l_exact, l), (&mut *right, r_exact, r)] {
+                    match exact {
+                        Some(exact) => **side = exact,
+                        None if num == Num::Int => widen(side, decimal()),
+                        None => {}
+                    }
+                }
+                return Num::Decimal;
+            }
+        }
         match (l, r) {
             (Num::FloatLiteral, Num::FloatLiteral | Num::IntLiteral)
             | (Num::IntLiteral, Num::FloatLiteral) => {
@@ -865,11 +856,11 @@ impl Typer<'_> {
                 Num::Float
             }
             (Num::Decimal, Num::Float) => {
-                widen(left, float());
+                to_float(left, l);
                 Num::Float
             }
             (Num::Float, Num::Decimal) => {
-                widen(right, float());
+                to_float(right, r);
                 Num::Float
             }
             (Num::Int, Num::Decimal) => {
@@ -931,18 +922,18 @@ impl Typer<'_> {
             // Compared as FLOATs: exact for the integers and fractions the sides hold.
             let widened = |n: Num| matches!(n, Num::Mixed | Num::Int | Num::Decimal);
             if widened(l) && !matches!(r, Num::Unknown) {
-                recast(left, float());
+                to_float(left, l);
             }
             if widened(r) && !matches!(l, Num::Unknown) {
-                recast(right, float());
+                to_float(right, r);
             }
             return;
         }
         match (l, r) {
             (Num::Decimal, Num::IntLiteral | Num::FloatLiteral) => return recast(right, decimal()),
             (Num::IntLiteral | Num::FloatLiteral, Num::Decimal) => return recast(left, decimal()),
-            (Num::Decimal, Num::Float) => return recast(left, float()),
-            (Num::Float, Num::Decimal) => return recast(right, float()),
+            (Num::Decimal, Num::Float) => return to_float(left, l),
+            (Num::Float, Num::Decimal) => return to_float(right, r),
             _ => {}
         }
         // Put the integer on the left, mirroring the operator.
@@ -1297,6 +1288,7 @@ fn is_null_literal(expr: &Expr) -> bool {
 /// operators around them widen where GlueSQL would otherwise truncate.
 /// A NULL, written or bound, is of every kind.
 fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
+    exact_fractions(branches);
     let known: Vec<Num> = branches
         .iter()
         .filter(|(e, n)| *n != Num::Null && !is_always_null(e, params))
@@ -1321,6 +1313,66 @@ fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
         Some(_) if !integer => Num::Mixed,
         _ => Num::Unknown,
     }
+}
+
+/// Values that are one result (CASE's branches, COALESCE's or NULLIF's arguments) holding a
+/// fraction literal and otherwise only integers, DECIMALs or NULL: the literals become exact
+/// DECIMALs (their kind then DECIMAL), as PostgreSQL's NUMERIC result holds them
+/// (`COALESCE(24.40, n) * id` keeps its cents). Beside a FLOAT they stay FLOATs.
+fn exact_fractions(values: &mut [(&mut Expr, Num)]) {
+    let literal = values.iter().any(|(_, n)| *n == Num::FloatLiteral);
+    let exact = values.iter().all(|(_, n)| {
+        matches!(
+            n,
+            Num::FloatLiteral | Num::IntLiteral | Num::Int | Num::Decimal | Num::Null
+        )
+    });
+    if !literal || !exact {
+        return;
+    }
+    for (expr, num) in values.iter_mut() {
+        if *num != Num::FloatLiteral {
+            continue;
+        }
+        if let Some(exact) = exact_literal(expr) {
+            **expr = exact;
+            *num = Num::Decimal;
+        }
+    }
+}
+
+/// Whether `expr` is a fraction literal as written (`1.5`, `-2.25`, `(1e-1)`).
+fn is_fraction_literal(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(SqlValue::Number(n, _)) => n.fractional_digit_count() != 0,
+        Expr::Nested(inner) => is_fraction_literal(inner),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus | UnaryOperator::Plus,
+            expr,
+        } => is_fraction_literal(expr),
+        _ => false,
+    }
+}
+
+/// A fraction literal (maybe negated) as an exact DECIMAL, its written scale kept
+/// (`CAST('24.40' AS DECIMAL)`); `None` where no DECIMAL holds it exactly.
+fn exact_literal(expr: &Expr) -> Option<Expr> {
+    fn value(expr: &Expr) -> Option<BigDecimal> {
+        match expr {
+            Expr::Value(SqlValue::Number(n, _)) => Some(n.clone()),
+            Expr::Nested(inner) => value(inner),
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => value(expr).map(|v| -v),
+            _ => None,
+        }
+    }
+    let exact = crate::decimal::from_big(&value(expr)?).ok()?;
+    Some(cast(
+        Expr::Value(SqlValue::SingleQuotedString(exact.to_string())),
+        decimal(),
+    ))
 }
 
 /// Whether `expr` can only be an untyped NULL: a NULL, a parameter bound to one, or a CASE,
@@ -1360,16 +1412,16 @@ fn is_always_null(expr: &Expr, params: &[Value]) -> bool {
 /// finds a DECIMAL equal to a literal).
 fn coerce_together(values: &mut [(&mut Expr, Num)]) {
     let has = |wanted: &[Num]| values.iter().any(|(_, n)| wanted.contains(n));
-    let to_float = (has(&[Num::Float]) && has(&[Num::Int, Num::Decimal, Num::Mixed]))
+    let as_float = (has(&[Num::Float]) && has(&[Num::Int, Num::Decimal, Num::Mixed]))
         || (has(&[Num::Mixed]) && has(&[Num::Int, Num::Decimal, Num::Float, Num::Mixed]));
-    let to_decimal = !to_float
+    let to_decimal = !as_float
         && ((has(&[Num::Decimal]) && has(&[Num::Int, Num::IntLiteral, Num::FloatLiteral]))
             || (has(&[Num::FloatLiteral]) && has(&[Num::Int])));
-    if !to_float && !to_decimal {
+    if !as_float && !to_decimal {
         return;
     }
     for (expr, num) in values.iter_mut() {
-        let (cast_it, data_type) = if to_float {
+        let (cast_it, data_type) = if as_float {
             (matches!(num, Num::Int | Num::Decimal | Num::Mixed), float())
         } else {
             (
@@ -1378,7 +1430,11 @@ fn coerce_together(values: &mut [(&mut Expr, Num)]) {
             )
         };
         if cast_it && !is_null_literal(expr) {
-            cast_in_place(expr, data_type);
+            if as_float {
+                to_float(expr, *num);
+            } else {
+                cast_in_place(expr, data_type);
+            }
         }
     }
 }
@@ -1439,78 +1495,6 @@ fn integer_bound(
 /// and skip the schema lookups. `columns.narrow_ints`: some column is an integer type narrower
 /// than INT, so a whole literal outside 0..=127 may lie outside it; `columns.decimals`: some
 /// column is a DECIMAL, which a literal may meet.
-/// The months an interval literal stands for (`INTERVAL '2' MONTH`, `INTERVAL '1' YEAR`, and
-/// their sums as functions.rs writes `'1 year 2 months'`); `None` for any other interval.
-fn month_interval(expr: &Expr) -> Option<i64> {
-    match expr {
-        Expr::Nested(inner) => month_interval(inner),
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::Plus,
-            right,
-        } => month_interval(left)?.checked_add(month_interval(right)?),
-        Expr::Interval(Interval {
-            value,
-            leading_field: Some(field @ (DateTimeField::Month | DateTimeField::Year)),
-            last_field: None,
-            ..
-        }) => {
-            let n: i64 = match value.as_ref() {
-                Expr::Value(SqlValue::SingleQuotedString(text)) => text.trim().parse().ok()?,
-                Expr::Value(SqlValue::Number(n, _)) => n.to_string().parse().ok()?,
-                _ => return None,
-            };
-            match field {
-                DateTimeField::Year => n.checked_mul(12),
-                _ => Some(n),
-            }
-        }
-        _ => None,
-    }
-}
-
-/// `date + months` as PostgreSQL adds them: the month moved, the day kept or, past the new
-/// month's end, its last day; a TIMESTAMP at midnight, or for a TIMESTAMP (`clock`) at its time
-/// of day. GlueSQL's `+ INTERVAL` fails on a month's end and on any sum landing in December
-/// ("date overflow"); its ADD_MONTH (chrono's, which clamps as PostgreSQL does) reads a date's
-/// text and gives a DATE. The operand is written once (twice for a TIMESTAMP's time of day):
-/// nested sums stay small once the guards copy them.
-fn add_months(date: &Expr, months: i64, clock: bool) -> Option<Expr> {
-    // Bounded: the stored range is ±100,000 years.
-    if months.abs() > 1_200_000 {
-        return None;
-    }
-    // A DATE has no time of day to format.
-    let time = if clock {
-        "FORMAT(__idbsql_date, ' %H:%M:%S%.f')"
-    } else {
-        "' 00:00:00'"
-    };
-    let sql = format!(
-        "SELECT CAST(CAST(ADD_MONTH(FORMAT(__idbsql_date, '%Y-%m-%d'), {months}) AS TEXT) || {time} AS TIMESTAMP)"
-    );
-    let dialect = gluesql_core::sqlparser::dialect::PostgreSqlDialect {};
-    let statement = gluesql_core::sqlparser::parser::Parser::parse_sql(&dialect, &sql)
-        .ok()?
-        .pop()?;
-    let Statement::Query(query) = statement else {
-        return None;
-    };
-    let SetExpr::Select(select) = *query.body else {
-        return None;
-    };
-    let Some(SelectItem::UnnamedExpr(mut formula)) = select.projection.into_iter().next() else {
-        return None;
-    };
-    let _ = super::visit::exprs_mut(&mut formula, |e| {
-        if matches!(e, Expr::Identifier(i) if i.value == "__idbsql_date") {
-            *e = Expr::Nested(Box::new(date.clone()));
-        }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    Some(formula)
-}
-
 pub fn needs_rewrite(statement: &Statement, params: &[Value], columns: ColumnKinds) -> bool {
     let ColumnKinds {
         narrow_ints,

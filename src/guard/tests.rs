@@ -137,9 +137,10 @@ fn guarded_calls_answer_as_before() {
     );
     assert_eq!(
         answer("SELECT ABS(-5), ABS(-2.5), LPAD(NULL, 3), SUBSTR(NULL, 1, 2)"),
+        // `-2.5` is a NUMERIC, as in PostgreSQL: its ABS is one.
         Ok(vec![vec![
             Value::I64(5),
-            Value::F64(2.5),
+            Value::Decimal(rust_decimal::Decimal::new(25, 1)),
             Value::Null,
             Value::Null
         ]])
