@@ -18,6 +18,9 @@ pub enum Cell {
     Int(i128),
     /// A fraction: a float, or a decimal (exact in the engine, compared approximately here).
     Num(f64),
+    /// A decimal with its exact text (PostgreSQL's NUMERIC, idbsql's DECIMAL): a fraction
+    /// compared approximately, and exactly where the judge says (judge.rs).
+    Dec(f64, String),
     Text(String),
 }
 
@@ -27,6 +30,7 @@ impl std::fmt::Display for Cell {
             Cell::Null => f.write_str("NULL"),
             Cell::Int(n) => write!(f, "{n}"),
             Cell::Num(n) => write!(f, "{n:?}"),
+            Cell::Dec(_, text) => write!(f, "{text}"),
             Cell::Text(text) => write!(f, "{text:?}"),
         }
     }
@@ -65,6 +69,14 @@ fn numeric_text(text: &str) -> Cell {
 fn fraction_text(text: &str) -> Cell {
     match numeric_text(text) {
         Cell::Int(n) => Cell::Num(n as f64),
+        other => other,
+    }
+}
+
+/// A NUMERIC in PostgreSQL's text form (or a DECIMAL in idbsql's), its text kept.
+fn decimal_text(text: &str) -> Cell {
+    match fraction_text(text) {
+        Cell::Num(x) if x.is_finite() => Cell::Dec(x, text.to_owned()),
         other => other,
     }
 }
@@ -334,7 +346,8 @@ impl Postgres {
                     Type::BOOL => Cell::Int(i128::from(text == "t")),
                     // A FLOAT or NUMERIC column holds fractions even where a value prints
                     // whole (`CASE … THEN id ELSE 0.5 END` is 12).
-                    Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => fraction_text(text),
+                    Type::FLOAT4 | Type::FLOAT8 => fraction_text(text),
+                    Type::NUMERIC => decimal_text(text),
                     _ => Cell::Text(text.into()),
                 },
             };
@@ -487,7 +500,7 @@ fn cell(value: Value) -> Cell {
             .unwrap_or(Cell::Num(n as f64)),
         Value::F32(x) => Cell::Num(x.into()),
         Value::F64(x) => Cell::Num(x),
-        Value::Decimal(d) => Cell::Num(d.to_string().parse().unwrap_or(f64::NAN)),
+        Value::Decimal(d) => decimal_text(&d.to_string()),
         Value::Str(text) => Cell::Text(text),
         Value::Bool(b) => Cell::Int(i128::from(b)),
         Value::Date(date) => Cell::Text(date.to_string()),

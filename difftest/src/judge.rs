@@ -3,7 +3,11 @@
 //! references give a fraction (or the reverse) is wrong — and in order only where ORDER BY
 //! fixes the order.
 
-use crate::engines::{Cell, Rows};
+use {
+    crate::engines::{Cell, Rows},
+    bigdecimal::BigDecimal,
+    std::str::FromStr,
+};
 
 /// How two answers relate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,14 +24,56 @@ fn close(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
+/// A fraction's value, approximately.
+fn fraction(cell: &Cell) -> Option<f64> {
+    match cell {
+        Cell::Num(x) | Cell::Dec(x, _) => Some(*x),
+        _ => None,
+    }
+}
+
 /// Whether two cells hold the same value, whatever their numeric kinds.
 fn same_value(a: &Cell, b: &Cell) -> bool {
-    match (a, b) {
-        (Cell::Null, Cell::Null) => true,
-        (Cell::Int(x), Cell::Int(y)) => x == y,
-        (Cell::Int(x), Cell::Num(y)) | (Cell::Num(y), Cell::Int(x)) => close(*x as f64, *y),
-        (Cell::Num(x), Cell::Num(y)) => close(*x, *y),
-        (Cell::Text(x), Cell::Text(y)) => x == y,
+    match (a, b, fraction(a), fraction(b)) {
+        (Cell::Null, Cell::Null, ..) => true,
+        (Cell::Int(x), Cell::Int(y), ..) => x == y,
+        (Cell::Int(x), _, _, Some(y)) | (_, Cell::Int(x), Some(y), _) => close(*x as f64, y),
+        (.., Some(x), Some(y)) => close(x, y),
+        (Cell::Text(x), Cell::Text(y), ..) => x == y,
+        _ => false,
+    }
+}
+
+/// The most significant digits (as printed, trailing zeros included) a NUMERIC of
+/// PostgreSQL's is exact at: a sum, difference or product of the generated numbers, a ROUND, a
+/// cast of one. A quotient, an average or a root prints 15 digits or more (PostgreSQL's own
+/// rounding: `10 / 4.0` is 2.5000000000000000, `LOG(9)` 0.954242509439325), compared
+/// approximately; a FLOAT's noise shows at 16 or 17.
+const EXACT_DIGITS: usize = 14;
+
+/// Whether `value` misses PostgreSQL's exact NUMERIC `pg`: a fraction of another value, to the
+/// last digit (`0.1 + 0.2` is 0.3, not 0.30000000000000004). SQLite has no exact numbers, so
+/// PostgreSQL alone decides this; a NUMERIC with more digits is left to the approximate check.
+fn misses_exact(value: &Cell, pg: &Cell) -> bool {
+    let Cell::Dec(_, exact) = pg else {
+        return false;
+    };
+    let digits = exact
+        .chars()
+        .filter(char::is_ascii_digit)
+        .skip_while(|d| *d == '0')
+        .count();
+    if digits > EXACT_DIGITS {
+        return false;
+    }
+    let ours = match value {
+        Cell::Dec(_, text) => text.clone(),
+        // The shortest text that reads back as the same FLOAT: its exact value as a user sees it.
+        Cell::Num(x) if x.is_finite() => format!("{x}"),
+        _ => return false,
+    };
+    match (BigDecimal::from_str(&ours), BigDecimal::from_str(exact)) {
+        (Ok(ours), Ok(exact)) => ours != exact,
         _ => false,
     }
 }
@@ -42,8 +88,8 @@ fn key(row: &[Cell]) -> String {
             Cell::Null => "\u{0}".to_owned(),
             Cell::Int(n) => format!("n{:+.9e}", *n as f64),
             // -0.0 sorts with 0.0: the references print negative zero differently.
-            Cell::Num(x) if *x == 0.0 => format!("n{:+.9e}", 0.0),
-            Cell::Num(x) => format!("n{x:+.9e}"),
+            Cell::Num(x) | Cell::Dec(x, _) if *x == 0.0 => format!("n{:+.9e}", 0.0),
+            Cell::Num(x) | Cell::Dec(x, _) => format!("n{x:+.9e}"),
             Cell::Text(t) => format!("t{t}"),
         })
         .collect::<Vec<_>>()
@@ -52,7 +98,7 @@ fn key(row: &[Cell]) -> String {
         .iter()
         .map(|cell| match cell {
             Cell::Int(_) => 'i',
-            Cell::Num(_) => 'n',
+            Cell::Num(_) | Cell::Dec(..) => 'n',
             _ => '-',
         })
         .collect();
@@ -97,9 +143,14 @@ pub fn judge(idbsql: &Rows, sqlite: &Rows, postgres: &Rows, ordered: bool) -> Ve
                     "row {row}, column {column}: {value}, the references {p}"
                 ));
             }
+            if misses_exact(value, p) {
+                return Verdict::Differs(format!(
+                    "row {row}, column {column}: {value}, PostgreSQL's exact NUMERIC {p}"
+                ));
+            }
             let kind_of = |cell: &Cell| match cell {
                 Cell::Int(_) => Some("an integer"),
-                Cell::Num(_) => Some("a fraction"),
+                Cell::Num(_) | Cell::Dec(..) => Some("a fraction"),
                 _ => None,
             };
             if let (Some(a), Some(b), Some(c)) = (kind_of(l), kind_of(p), kind_of(value)) {
@@ -147,6 +198,32 @@ mod tests {
         assert_eq!(judge(&ours, &lite, &pg, false), Verdict::Same);
         // Two fractions from both references: an integer is still wrong.
         assert!(matches!(judge(&ours, &pg, &pg, false), Verdict::Differs(_)));
+    }
+
+    #[test]
+    fn a_fraction_off_postgresql_exact_numeric_is_wrong() {
+        let dec = |text: &str| Cell::Dec(text.parse().unwrap(), text.to_owned());
+        let pg = vec![vec![dec("0.3")]];
+        let lite = vec![vec![Cell::Num(0.1 + 0.2)]];
+        assert!(references_agree(&lite, &pg, false));
+        // A FLOAT's noise, and a DECIMAL's: both off by far less than the approximate check.
+        for ours in [Cell::Num(0.1 + 0.2), dec("0.3000000000000000124900090270")] {
+            assert!(matches!(
+                judge(&vec![vec![ours]], &lite, &pg, false),
+                Verdict::Differs(_)
+            ));
+        }
+        // The same value at another scale, or as a FLOAT that prints it, is right.
+        for ours in [Cell::Num(0.3), dec("0.30")] {
+            assert_eq!(judge(&vec![vec![ours]], &lite, &pg, false), Verdict::Same);
+        }
+        // A quotient's or a logarithm's NUMERIC (15 digits or more) is compared approximately.
+        let third = vec![vec![dec("0.33333333333333333333")]];
+        let ours = vec![vec![dec("0.3333333333333333333333333333")]];
+        assert_eq!(judge(&ours, &third, &third, false), Verdict::Same);
+        let log = vec![vec![dec("0.954242509439325")]];
+        let ours = vec![vec![Cell::Num(0.9542425094393249)]];
+        assert_eq!(judge(&ours, &log, &log, false), Verdict::Same);
     }
 
     #[test]
