@@ -1301,6 +1301,18 @@ fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
             Num::Float | Num::FloatLiteral | Num::Decimal | Num::Mixed
         )
     });
+    // Integers beside DECIMALs only: the result is a DECIMAL on every row (PostgreSQL's
+    // NUMERIC), exact wherever it goes (an aggregate, arithmetic), not a kind that varies.
+    let only_decimals = known.iter().all(|n| is_integer(*n) || *n == Num::Decimal);
+    if integer && fraction && only_decimals {
+        for (expr, num) in branches.iter_mut() {
+            if is_integer(*num) {
+                cast_in_place(expr, decimal());
+                *num = Num::Decimal;
+            }
+        }
+        return Num::Decimal;
+    }
     match known.split_first() {
         _ if known.contains(&Num::Unknown) => Num::Unknown,
         _ if known.contains(&Num::Mixed) || (integer && fraction) => Num::Mixed,
