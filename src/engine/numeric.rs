@@ -921,10 +921,12 @@ impl Typer<'_> {
         if l == Num::Mixed || r == Num::Mixed {
             // Compared as FLOATs: exact for the integers and fractions the sides hold.
             let widened = |n: Num| matches!(n, Num::Mixed | Num::Int | Num::Decimal);
-            if widened(l) && !matches!(r, Num::Unknown) {
+            // Beside a DATE or TIMESTAMP (or a value of no known kind) nothing is a number.
+            let beside = |n: Num| !matches!(n, Num::Unknown | Num::Date | Num::Timestamp);
+            if widened(l) && beside(r) {
                 to_float(left, l);
             }
-            if widened(r) && !matches!(l, Num::Unknown) {
+            if widened(r) && beside(l) {
                 to_float(right, r);
             }
             return;
@@ -1313,8 +1315,19 @@ fn unify(branches: &mut [(&mut Expr, Num)], params: &[Value]) -> Num {
         }
         return Num::Decimal;
     }
+    let moment = known
+        .iter()
+        .any(|n| matches!(n, Num::Date | Num::Timestamp));
     match known.split_first() {
         _ if known.contains(&Num::Unknown) => Num::Unknown,
+        // A DATE or TIMESTAMP beside anything else is no number that varies by row.
+        Some((first, rest)) if moment => {
+            if rest.iter().all(|k| k == first) {
+                *first
+            } else {
+                Num::Unknown
+            }
+        }
         _ if known.contains(&Num::Mixed) || (integer && fraction) => Num::Mixed,
         // A CASE's or COALESCE's result is a value, never a written literal GlueSQL would
         // convert to the other operand's type (`CASE … THEN 15 ELSE <NULL> END - d`).
