@@ -2,7 +2,8 @@
 //! and WITH queries, a CAST, a function by its signature, CASE / COALESCE by their branches, a
 //! subquery by its select list), and the type an untyped value takes from where it stands — a
 //! quoted literal or a parameter next to a typed value, as PostgreSQL types an `unknown`.
-//! Answers only: it hands each untyped value and its type to the caller, which converts it.
+//! Also the walk a lowering pass rides (`Lowering`, numeric.rs): every query level in order,
+//! names resolved in its scopes. Answers and walks only: the caller converts what it is handed.
 
 use {
     super::{

@@ -1,12 +1,15 @@
-//! Numbers mixed the way SQL mixes them. GlueSQL 0.20 converts the right operand to the left
-//! one's type when the left is an integer: `int_col * 2.5` multiplies by 2, `int_col < 4.5` and
-//! `int_col = $1` (4.5) compare with 4, and an integer against `4.0` never matches. Column types
-//! come from the store's schemas; a derived table's (or expanded view's) columns, function
-//! results and scalar subqueries are typed from what computes them. Expressions are rewritten
-//! (casts, operands swapped) so GlueSQL computes the SQL answer; never evaluates anything.
+//! Numbers mixed the way SQL mixes them, as a lowering pass the binder's walk drives
+//! (bind_types.rs's `Lowering`): in the binder's scopes and with its types, each expression's
+//! kind is the kind of number GlueSQL will compute for it, and expressions are rewritten
+//! (casts, operands swapped, fraction literals made exact DECIMALs) so GlueSQL computes the SQL
+//! answer. GlueSQL 0.20 converts the right operand to the left one's type when the left is an
+//! integer (`int_col * 2.5` multiplied by 2), reads a fraction literal as a FLOAT (`0.1 + 0.2`
+//! was 0.30000000000000004) and never finds a DECIMAL equal to a literal. Resolves no name and
+//! types no column of its own (it reads a column's nullability); never evaluates anything.
 //!
-//! CASE and COALESCE keep each row's branch kind (SQLite's rule): such a value is `Mixed`, and
-//! the comparisons, ORDER BY, DISTINCT and aggregates around it widen it to FLOAT.
+//! CASE and COALESCE of integers and FLOATs keep each row's branch kind (SQLite's rule): such a
+//! value is `Mixed`, and the comparisons, ORDER BY, DISTINCT and aggregates around it widen it
+//! to FLOAT. Of integers and DECIMALs they are a DECIMAL, as PostgreSQL types them.
 //!
 //! A comparison of an integer with a constant keeps the column untouched (the index planner
 //! still sees it): the constant becomes the equivalent integer bound (`< 4.5` is `< 5`).
