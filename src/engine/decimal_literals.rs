@@ -68,6 +68,17 @@ fn decimal_cast(text: String) -> Expr {
     }
 }
 
+/// A fraction literal (maybe signed or parenthesised: `24.40`, `-(1.1e-1)`) as an exact
+/// DECIMAL CAST keeping its written scale (`CAST('24.40' AS DECIMAL)`), where the numeric pass
+/// reads it as the NUMERIC it is; `None` for anything else, or a number no DECIMAL holds.
+pub(super) fn exact_fraction(expr: &Expr) -> Option<Expr> {
+    let value = number(expr)?;
+    if value.fractional_digit_count() == 0 {
+        return None;
+    }
+    exact_text(&value).ok().map(decimal_cast)
+}
+
 /// A literal stored into a DECIMAL, as an exact CAST; `None` when it is not a literal GlueSQL
 /// could misread (an integer it reads exactly). A number no DECIMAL holds is refused here,
 /// also where no row would be written.

@@ -18,6 +18,7 @@ use {
     super::{
         bind_types::{insert_targets, relations, Binder, DerivedColumn, Lowering},
         date_arithmetic::{self, Gives, Operand},
+        decimal_literals::exact_fraction,
         functions::cast,
         scope::{column_type_of, Scope},
         walk::operands_mut,
@@ -293,11 +294,9 @@ impl Lowering for Typer<'_> {
             else {
                 break;
             };
-            if is_fraction_literal(e) {
-                if let Some(exact) = exact_literal(e) {
-                    *e = exact;
-                    *kind = Num::Decimal;
-                }
+            if let Some(exact) = exact_fraction(e) {
+                *e = exact;
+                *kind = Num::Decimal;
             }
         }
         if keys.contains(&Num::Mixed) {
@@ -572,12 +571,8 @@ impl Typer<'_> {
                 // A fraction literal ABS, SUM, MIN, MAX or AVG reads is a NUMERIC, whose result
                 // is one (`ABS(15.74) - i` is exact).
                 if matches!(name.as_str(), "ABS" | "SUM" | "MIN" | "MAX" | "AVG") {
-                    if let Some((e, num @ Num::FloatLiteral)) = args.first_mut() {
-                        if let Some(exact) = exact_literal(e) {
-                            **e = exact;
-                            *num = Num::Decimal;
-                        }
-                    }
+                    let first = args.len().min(1);
+                    exact_fractions(&mut args[..first]);
                 }
                 let first = args.first().map_or(Num::Unknown, |(_, n)| *n);
                 // An aggregate compares or adds its values: a kind that varies by row is
@@ -832,7 +827,7 @@ impl Typer<'_> {
             || (r == Num::FloatLiteral && exact_beside(l))
         {
             let exact = |num: Num, side: &Expr| match num {
-                Num::FloatLiteral => exact_literal(side).map(Some),
+                Num::FloatLiteral => exact_fraction(side).map(Some),
                 _ => Some(None),
             };
             if let (Some(l_exact), Some(r_exact)) = (exact(l, left), exact(r, right)) {
@@ -1362,45 +1357,11 @@ fn exact_fractions(values: &mut [(&mut Expr, Num)]) {
         if *num != Num::FloatLiteral {
             continue;
         }
-        if let Some(exact) = exact_literal(expr) {
+        if let Some(exact) = exact_fraction(expr) {
             **expr = exact;
             *num = Num::Decimal;
         }
     }
-}
-
-/// Whether `expr` is a fraction literal as written (`1.5`, `-2.25`, `(1e-1)`).
-fn is_fraction_literal(expr: &Expr) -> bool {
-    match expr {
-        Expr::Value(SqlValue::Number(n, _)) => n.fractional_digit_count() != 0,
-        Expr::Nested(inner) => is_fraction_literal(inner),
-        Expr::UnaryOp {
-            op: UnaryOperator::Minus | UnaryOperator::Plus,
-            expr,
-        } => is_fraction_literal(expr),
-        _ => false,
-    }
-}
-
-/// A fraction literal (maybe negated) as an exact DECIMAL, its written scale kept
-/// (`CAST('24.40' AS DECIMAL)`); `None` where no DECIMAL holds it exactly.
-fn exact_literal(expr: &Expr) -> Option<Expr> {
-    fn value(expr: &Expr) -> Option<BigDecimal> {
-        match expr {
-            Expr::Value(SqlValue::Number(n, _)) => Some(n.clone()),
-            Expr::Nested(inner) => value(inner),
-            Expr::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr,
-            } => value(expr).map(|v| -v),
-            _ => None,
-        }
-    }
-    let exact = crate::decimal::from_big(&value(expr)?).ok()?;
-    Some(cast(
-        Expr::Value(SqlValue::SingleQuotedString(exact.to_string())),
-        decimal(),
-    ))
 }
 
 /// Whether `expr` can only be an untyped NULL: a NULL, a parameter bound to one, or a CASE,
